@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+// `application`: the route table plus what serves it; what test_client and the server run.
+#ifndef ASTER_APPLICATION_HPP
+#define ASTER_APPLICATION_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/options.hpp>
+#include <aster/request.hpp>
+#include <aster/response.hpp>
+#include <aster/routing.hpp>
+
+#include <string>
+
+namespace aster {
+
+/// An app: a compile-time route table and the entry points that serve it.
+/// Thread safety: const after construction; one app may serve many threads.
+/// @code
+/// constexpr auto table = aster::routes(aster::route<"/hello">(hello));
+/// int main() { aster::application app{table}; app.run({.port = 8000}); }
+/// @endcode
+template <class Router>
+class application {
+public:
+    constexpr explicit application(Router table) : router_(table) {}
+
+    /// Routes one request to its handler; used by the connection loop.
+    task<response> handle(request& req) const { return router_.dispatch(req); }
+
+    const Router& routes() const noexcept { return router_; }
+
+    /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
+    template <fixed_string Name, class... Params>
+    std::string url_path_for(const Params&... params) const {
+        return router_.template url_path_for<Name>(params...);
+    }
+
+    /// Serves on `config.host:config.port` until SIGINT/SIGTERM (defined in server.hpp).
+    void run(server_config config = {}) const;
+
+private:
+    Router router_;
+};
+
+template <class Router>
+application(Router) -> application<Router>;
+
+/// Short name for the common spelling `aster::app app{routes};`.
+template <class Router>
+using app = application<Router>;
+
+} // namespace aster
+
+#endif // ASTER_APPLICATION_HPP

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// The keep-alive loop of one HTTP/1.x connection over any AsyncStream: read, parse, route, write.
+#ifndef ASTER_DETAIL_HTTP_CONNECTION_HPP
+#define ASTER_DETAIL_HTTP_CONNECTION_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/detail/asio.hpp>
+#include <aster/detail/http_parser.hpp>
+#include <aster/detail/http_writer.hpp>
+#include <aster/detail/request_access.hpp>
+#include <aster/error.hpp>
+#include <aster/log.hpp>
+#include <aster/options.hpp>
+#include <aster/request.hpp>
+#include <aster/response.hpp>
+
+#include <array>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+
+namespace aster::detail {
+
+/// Per-connection settings the server and the test client pass in.
+struct connection_options {
+    http_limits limits{};
+    // When set, a handler's exception is stored here as well as answered with 500, so
+    // test_client can rethrow it in the test (Starlette's raise_server_exceptions).
+    std::exception_ptr* exception_sink = nullptr;
+};
+
+template <class Stream, class App>
+class http_connection {
+public:
+    http_connection(Stream& stream, const App& app, const connection_options& options,
+                    client_address client)
+        : stream_(stream), app_(app), options_(options), parser_(options_.limits),
+          client_(std::move(client)) {}
+
+    /// Serves requests until the peer closes, asks to close, or sends something unparseable.
+    task<> run();
+
+private:
+    class chunk_writer;
+
+    task<bool> respond();
+    task<bool> flush();
+    task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
+    void append_error(status code, std::string_view text);
+    bool ensure_space(std::size_t start, std::size_t end);
+
+    Stream& stream_;
+    const App& app_;
+    connection_options options_;
+    request_parser parser_;
+    client_address client_;
+    request request_;
+    std::unique_ptr<char[]> in_;
+    std::size_t in_capacity_ = 0;
+    std::string out_; // responses waiting for the end of this read batch
+};
+
+} // namespace aster::detail
+
+#include <aster/detail/impl/http_connection.hpp>
+
+#endif // ASTER_DETAIL_HTTP_CONNECTION_HPP

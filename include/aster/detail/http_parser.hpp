@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// Incremental HTTP/1.x request parsing over llhttp, recording where each piece lies in the read buffer.
+#ifndef ASTER_DETAIL_HTTP_PARSER_HPP
+#define ASTER_DETAIL_HTTP_PARSER_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/detail/request_access.hpp>
+#include <aster/options.hpp>
+#include <aster/request.hpp>
+#include <aster/status.hpp>
+#include <aster/url.hpp>
+
+#include <llhttp.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aster::detail {
+
+/// Parses one request at a time from a buffer the connection owns. Pieces are stored as offsets
+/// from the request's first byte, so the connection may move or grow its buffer between feeds.
+class request_parser {
+public:
+    enum class state { need_more, complete, failed };
+    struct result {
+        state outcome;
+        std::size_t consumed; // bytes of `data` used
+    };
+
+    explicit request_parser(const http_limits& limits);
+    request_parser(const request_parser&) = delete;
+    request_parser& operator=(const request_parser&) = delete;
+
+    /// Parses `len` bytes at `data`; `request_begin` is where the current request's bytes start
+    /// (at or before `data`). Stops after a complete request so each is answered in turn.
+    result feed(const char* request_begin, const char* data, std::size_t len);
+
+    /// After `complete`: points `req` at the request's pieces (views into `request_begin`).
+    void fill(request& req, const char* request_begin);
+    /// Gets ready for the next request on the same connection.
+    void next();
+
+    bool headers_complete() const noexcept { return headers_done_; }
+    bool keep_alive() const noexcept { return keep_alive_; }
+    bool upgrade() const noexcept { return upgrade_; }
+    /// True once per request that sent `Expect: 100-continue` and whose body has not started.
+    bool take_continue() noexcept;
+    /// The status and text to answer a failed request with (400, 413, 414 or 431).
+    aster::status error_status() const noexcept { return error_status_; }
+    std::string_view error_reason() const noexcept { return error_reason_; }
+
+private:
+    struct piece {
+        std::uint32_t offset = 0, length = 0;
+    };
+    struct field {
+        piece name, value;
+    };
+
+    static int on_message_begin(llhttp_t*);
+    static int on_url(llhttp_t*, const char*, std::size_t);
+    static int on_header_field(llhttp_t*, const char*, std::size_t);
+    static int on_header_value(llhttp_t*, const char*, std::size_t);
+    static int on_headers_complete(llhttp_t*);
+    static int on_body(llhttp_t*, const char*, std::size_t);
+    static int on_message_complete(llhttp_t*);
+    static const llhttp_settings_t& settings();
+
+    int fail(aster::status code, const char* reason) noexcept;
+    void extend(piece& p, const char* at, std::size_t len) noexcept;
+    std::string_view view(piece p, const char* begin) const noexcept {
+        return {begin + p.offset, p.length};
+    }
+
+    llhttp_t parser_;
+    const http_limits& limits_;
+    const char* request_begin_ = nullptr;
+    piece url_;
+    std::vector<field> fields_;
+    bool last_was_value_ = false;
+    std::size_t header_bytes_ = 0;
+    std::string body_;
+    std::string decoded_path_;
+    bool headers_done_ = false, message_done_ = false, keep_alive_ = true, upgrade_ = false;
+    bool wants_continue_ = false;
+    aster::status error_status_ = aster::status::bad_request;
+    std::string_view error_reason_;
+};
+
+} // namespace aster::detail
+
+#include <aster/detail/impl/http_parser.ipp>
+
+#endif // ASTER_DETAIL_HTTP_PARSER_HPP

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+// Template bodies of http_connection.
+#ifndef ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
+#define ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
+
+#include <system_error>
+
+namespace aster::detail {
+
+// Bodies above this go out as their own buffer in a gather write instead of being copied.
+inline constexpr std::size_t copy_body_limit = 16 * 1024;
+// Pipelined responses are held for one write, but not beyond this many bytes.
+inline constexpr std::size_t max_pending_output = 64 * 1024;
+inline constexpr std::size_t initial_read_buffer = 4096;
+
+template <class Stream, class App>
+class http_connection<Stream, App>::chunk_writer final : public body_writer {
+public:
+    chunk_writer(http_connection& conn, bool chunked) : conn_(conn), chunked_(chunked) {}
+
+    task<> write(std::string_view chunk) override {
+        if (chunk.empty()) co_return;
+        char size_line[24];
+        std::size_t size_len = 0;
+        if (chunked_) {
+            auto end = std::to_chars(size_line, size_line + 16, chunk.size(), 16).ptr;
+            *end++ = '\r';
+            *end++ = '\n';
+            size_len = std::size_t(end - size_line);
+        }
+        std::array<net::const_buffer, 3> parts{net::buffer(size_line, size_len), net::buffer(chunk),
+                                               net::buffer("\r\n", chunked_ ? 2 : 0)};
+        auto [ec, n] = co_await net::async_write(conn_.stream_, parts, use_tuple);
+        // The producer learns the client is gone from this exception and stops.
+        if (ec) throw std::system_error(ec, "aster: streaming response: client went away");
+    }
+
+private:
+    http_connection& conn_;
+    bool chunked_;
+};
+
+template <class Stream, class App>
+bool http_connection<Stream, App>::ensure_space(std::size_t, std::size_t end) {
+    if (end < in_capacity_) return true;
+    std::size_t wanted = in_capacity_ == 0 ? initial_read_buffer : in_capacity_ * 2;
+    // The buffer holds one request (headers and body) plus whatever was pipelined after it.
+    std::size_t cap = options_.limits.max_header_bytes + options_.limits.max_body_bytes + 64 * 1024;
+    if (in_capacity_ >= cap) return false;
+    wanted = std::min(wanted, cap);
+    auto bigger = std::make_unique<char[]>(wanted);
+    if (end > 0) std::memcpy(bigger.get(), in_.get(), end);
+    in_ = std::move(bigger);
+    in_capacity_ = wanted;
+    return true;
+}
+
+template <class Stream, class App>
+task<> http_connection<Stream, App>::run() {
+    request_access::set_client(request_, &client_);
+    std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
+    for (;;) {
+        while (parsed < end) {
+            char* base = in_.get();
+            auto result = parser_.feed(base + start, base + parsed, end - parsed);
+            parsed += result.consumed;
+            if (result.outcome == request_parser::state::need_more) break;
+            if (result.outcome == request_parser::state::failed) {
+                append_error(parser_.error_status(), parser_.error_reason());
+                co_await flush();
+                co_return;
+            }
+            parser_.fill(request_, base + start);
+            if (!co_await respond()) {
+                co_await flush();
+                co_return;
+            }
+            parser_.next();
+            start = parsed;
+        }
+        // RFC 9110 §10.1.1: invite the body only once the headers were accepted.
+        if (parser_.take_continue()) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        // Everything this read brought in has been answered: one write for all of it.
+        if (!co_await flush()) co_return;
+        if (start > 0) {
+            std::memmove(in_.get(), in_.get() + start, end - start);
+            parsed -= start;
+            end -= start;
+            start = 0;
+        }
+        if (!ensure_space(start, end)) {
+            append_error(parser_.headers_complete() ? status::request_entity_too_large
+                                                    : status::request_header_fields_too_large,
+                         "Request Too Large");
+            co_await flush();
+            co_return;
+        }
+        auto [ec, n] = co_await stream_.async_read_some(
+            net::buffer(in_.get() + end, in_capacity_ - end), use_tuple);
+        if (ec) co_return; // EOF, reset or cancellation: nothing left to answer
+        end += n;
+    }
+}
+
+template <class Stream, class App>
+task<bool> http_connection<Stream, App>::respond() {
+    const bool head = request_.method_id() == method::head;
+    bool keep_alive = parser_.keep_alive();
+    response res;
+    // The one place a handler's exception is turned into a response.
+    try {
+        res = co_await app_.handle(request_);
+    } catch (const http_exception& e) {
+        res = plain_text(std::string(e.detail()), e.status());
+        for (const auto& [name, value] : e.headers()) res.header(name, value);
+    } catch (const std::exception& e) {
+        log(log_level::error, std::string("exception in handler for ") +
+                                  std::string(request_.method()) + " " +
+                                  std::string(request_.target()) + ": " + e.what());
+        if (options_.exception_sink) *options_.exception_sink = std::current_exception();
+        res = plain_text("Internal Server Error", status::internal_server_error);
+    } catch (...) {
+        log(log_level::error, std::string("unknown exception in handler for ") +
+                                  std::string(request_.method()) + " " +
+                                  std::string(request_.target()));
+        if (options_.exception_sink) *options_.exception_sink = std::current_exception();
+        res = plain_text("Internal Server Error", status::internal_server_error);
+    }
+    if (iequals(res.header_value("connection"), "close")) keep_alive = false;
+    const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
+    const auto conn = !keep_alive ? connection_header::close
+                      : http10    ? connection_header::keep_alive
+                                  : connection_header::none;
+    if (res.is_streaming()) co_return co_await write_streaming(res, head, keep_alive);
+
+    const std::string& body = res.body();
+    const bool with_body = status_allows_body(res.status());
+    append_head(out_, res, framing::length, with_body ? body.size() : 0, conn);
+    if (with_body && !head) {
+        if (body.size() > copy_body_limit) {
+            std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
+            auto [ec, n] = co_await net::async_write(stream_, parts, use_tuple);
+            out_.clear();
+            if (ec) co_return false;
+        } else {
+            out_.append(body);
+        }
+    }
+    if (out_.size() > max_pending_output && !co_await flush()) co_return false;
+    co_return keep_alive;
+}
+
+template <class Stream, class App>
+task<bool> http_connection<Stream, App>::write_streaming(response& res, bool head_only,
+                                                         bool keep_alive) {
+    // HTTP/1.0 has no chunked coding: the body ends when the connection does.
+    const bool chunked = !(request_.version_major() == 1 && request_.version_minor() == 0);
+    if (!chunked) keep_alive = false;
+    append_head(out_, res, chunked ? framing::chunked : framing::until_close, 0,
+                keep_alive ? connection_header::none : connection_header::close);
+    if (!co_await flush()) co_return false;
+    if (head_only || !status_allows_body(res.status())) co_return keep_alive;
+    chunk_writer writer(*this, chunked);
+    try {
+        co_await res.body_producer()(writer);
+    } catch (const std::exception& e) {
+        // The head is out; the only honest signal left is to close without the last chunk.
+        log(log_level::error, std::string("streaming response for ") +
+                                  std::string(request_.target()) + " failed: " + e.what());
+        if (options_.exception_sink && !dynamic_cast<const std::system_error*>(&e))
+            *options_.exception_sink = std::current_exception();
+        co_return false;
+    }
+    if (chunked) out_.append("0\r\n\r\n");
+    if (!co_await flush()) co_return false;
+    co_return keep_alive;
+}
+
+template <class Stream, class App>
+task<bool> http_connection<Stream, App>::flush() {
+    if (out_.empty()) co_return true;
+    auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+    out_.clear();
+    co_return !ec;
+}
+
+template <class Stream, class App>
+void http_connection<Stream, App>::append_error(status code, std::string_view text) {
+    auto res = plain_text(std::string(text), code);
+    append_head(out_, res, framing::length, text.size(), connection_header::close);
+    out_.append(text);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP

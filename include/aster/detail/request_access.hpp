@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// The one door through which the parser and the router fill a request's private fields.
+#ifndef ASTER_DETAIL_REQUEST_ACCESS_HPP
+#define ASTER_DETAIL_REQUEST_ACCESS_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/request.hpp>
+
+namespace aster::detail {
+
+struct request_access {
+    static void reset(request& r) noexcept {
+        r.headers_.clear();
+        r.query_params_.reset();
+        r.path_param_count_ = 0;
+        r.method_name_ = r.target_ = r.raw_path_ = r.path_ = r.query_ = {};
+    }
+    static aster::headers& headers(request& r) noexcept { return r.headers_; }
+    static void set_method(request& r, std::string_view name) noexcept {
+        r.method_name_ = name;
+        r.method_id_ = parse_method(name);
+    }
+    static void set_target(request& r, std::string_view target, std::string_view raw_path,
+                           std::string_view path, std::string_view query) noexcept {
+        r.target_ = target;
+        r.raw_path_ = raw_path;
+        r.path_ = path;
+        r.query_ = query;
+    }
+    static void set_version(request& r, int major, int minor, bool keep_alive) noexcept {
+        r.version_major_ = major;
+        r.version_minor_ = minor;
+        r.keep_alive_ = keep_alive;
+    }
+    static void set_body(request& r, const std::string* body) noexcept { r.body_ = body; }
+    static void set_client(request& r, const client_address* client) noexcept {
+        r.client_ = client;
+    }
+    static void set_path_param(request& r, std::size_t index, std::string_view name,
+                               std::string_view value) noexcept {
+        r.path_params_[index] = {name, value};
+        if (index >= r.path_param_count_) r.path_param_count_ = index + 1;
+    }
+    static void clear_path_params(request& r) noexcept { r.path_param_count_ = 0; }
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_REQUEST_ACCESS_HPP

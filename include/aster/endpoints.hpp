@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+// Class-based endpoints: `http_endpoint` with a member per method, found at compile time.
+#ifndef ASTER_ENDPOINTS_HPP
+#define ASTER_ENDPOINTS_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/detail/handler_call.hpp>
+#include <aster/method.hpp>
+#include <aster/request.hpp>
+#include <aster/response.hpp>
+
+namespace aster {
+
+/// Base of class-based HTTP endpoints. Define any of `get`, `head`, `post`, `put`, `patch`,
+/// `delete_`, `options`; each takes `request&` then the route's path parameters. HEAD is served by
+/// `get` unless `head` exists; other methods get 405 with `Allow` listing the defined ones.
+/// One instance is made per request, so members may hold per-request state.
+/// @code
+/// struct user : aster::http_endpoint {
+///     aster::task<aster::response> get(aster::request&, std::int64_t id);
+/// };
+/// @endcode
+struct http_endpoint {};
+
+namespace detail {
+
+// One detector per member, since a member name can't be a template argument.
+#define ASTER_ENDPOINT_MEMBER(NAME)                                                            \
+    template <class E>                                                                         \
+    struct NAME##_member {                                                                     \
+        static constexpr bool present = requires { &E::NAME; };                                \
+        static constexpr auto pointer() { return &E::NAME; }                                   \
+    };
+ASTER_ENDPOINT_MEMBER(get)
+ASTER_ENDPOINT_MEMBER(head)
+ASTER_ENDPOINT_MEMBER(post)
+ASTER_ENDPOINT_MEMBER(put)
+ASTER_ENDPOINT_MEMBER(patch)
+ASTER_ENDPOINT_MEMBER(delete_)
+ASTER_ENDPOINT_MEMBER(options)
+#undef ASTER_ENDPOINT_MEMBER
+
+template <class E>
+constexpr method endpoint_methods() {
+    method m = method::none;
+    if (get_member<E>::present) m = m | method::get | method::head;
+    if (head_member<E>::present) m = m | method::head;
+    if (post_member<E>::present) m = m | method::post;
+    if (put_member<E>::present) m = m | method::put;
+    if (patch_member<E>::present) m = m | method::patch;
+    if (delete__member<E>::present) m = m | method::delete_;
+    if (options_member<E>::present) m = m | method::options;
+    return m;
+}
+
+// The `Allow` header lists HEAD only when the endpoint defines it (Starlette does the same).
+template <class E>
+constexpr method endpoint_allow_list() {
+    return head_member<E>::present ? endpoint_methods<E>()
+                                   : method(std::uint16_t(endpoint_methods<E>()) &
+                                            ~std::uint16_t(method::head));
+}
+
+template <fixed_string Pattern, class Member>
+constexpr bool check_member() {
+    if constexpr (Member::present) {
+        using sig = callable_traits<decltype(Member::pointer())>;
+        return check_signature<Pattern, sig>();
+    } else {
+        return true;
+    }
+}
+
+template <fixed_string Pattern, class E>
+constexpr bool check_endpoint() {
+    static_assert(std::is_base_of_v<http_endpoint, E>,
+                  "aster::route<Pattern, Endpoint>(): Endpoint must derive from "
+                  "aster::http_endpoint");
+    static_assert(std::is_default_constructible_v<E>,
+                  "aster::http_endpoint: an endpoint must be default-constructible (one is made "
+                  "per request)");
+    static_assert(endpoint_methods<E>() != method::none,
+                  "aster::http_endpoint: define at least one of get, head, post, put, patch, "
+                  "delete_, options");
+    return check_member<Pattern, get_member<E>>() && check_member<Pattern, head_member<E>>() &&
+           check_member<Pattern, post_member<E>>() && check_member<Pattern, put_member<E>>() &&
+           check_member<Pattern, patch_member<E>>() &&
+           check_member<Pattern, delete__member<E>>() &&
+           check_member<Pattern, options_member<E>>();
+}
+
+template <class Member, class E>
+task<response> call_member(E& endpoint, request& req) {
+    using sig = callable_traits<decltype(Member::pointer())>;
+    auto bound = [&endpoint](request& r, auto&&... params) {
+        return (endpoint.*Member::pointer())(r, std::forward<decltype(params)>(params)...);
+    };
+    return call_handler<sig>(bound, req);
+}
+
+template <class E>
+bool endpoint_values_convert(std::span<const std::string_view> values) {
+    // Every member takes the same convertors; checking the first defined one is enough.
+    auto check = [&]<class Member>() {
+        if constexpr (Member::present)
+            return values_convert<typename callable_traits<decltype(Member::pointer())>::args>(
+                values);
+        else
+            return true;
+    };
+    return check.template operator()<get_member<E>>() &&
+           check.template operator()<head_member<E>>() &&
+           check.template operator()<post_member<E>>() &&
+           check.template operator()<put_member<E>>() &&
+           check.template operator()<patch_member<E>>() &&
+           check.template operator()<delete__member<E>>() &&
+           check.template operator()<options_member<E>>();
+}
+
+// The endpoint object must outlive the member's coroutine, so it lives in this frame.
+template <class E>
+task<response> run_endpoint(request& req) {
+    E endpoint{};
+    switch (req.method_id()) {
+    case method::head:
+        if constexpr (head_member<E>::present)
+            co_return co_await call_member<head_member<E>>(endpoint, req);
+        [[fallthrough]];
+    case method::get:
+        if constexpr (get_member<E>::present)
+            co_return co_await call_member<get_member<E>>(endpoint, req);
+        break;
+    case method::post:
+        if constexpr (post_member<E>::present)
+            co_return co_await call_member<post_member<E>>(endpoint, req);
+        break;
+    case method::put:
+        if constexpr (put_member<E>::present)
+            co_return co_await call_member<put_member<E>>(endpoint, req);
+        break;
+    case method::patch:
+        if constexpr (patch_member<E>::present)
+            co_return co_await call_member<patch_member<E>>(endpoint, req);
+        break;
+    case method::delete_:
+        if constexpr (delete__member<E>::present)
+            co_return co_await call_member<delete__member<E>>(endpoint, req);
+        break;
+    case method::options:
+        if constexpr (options_member<E>::present)
+            co_return co_await call_member<options_member<E>>(endpoint, req);
+        break;
+    default:
+        break;
+    }
+    // The router only sends methods the endpoint defines; this is a bug guard, not a path.
+    co_return plain_text("Method Not Allowed", status::method_not_allowed);
+}
+
+} // namespace detail
+} // namespace aster
+
+#endif // ASTER_ENDPOINTS_HPP

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// Case-insensitive, multi-valued header list of views into the connection's read buffer.
+#ifndef ASTER_HEADERS_HPP
+#define ASTER_HEADERS_HPP
+
+#include <aster/detail/config.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace aster {
+
+/// ASCII case-insensitive equality, as header names compare (RFC 9110 §5.1).
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+struct header_field {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// The request's headers, in arrival order. Lookups ignore case; repeated names keep every value.
+/// The views stay valid while the handler runs (they point into the connection's buffer).
+class headers {
+public:
+    using const_iterator = std::vector<header_field>::const_iterator;
+
+    /// The first value of `name`, or nullopt.
+    std::optional<std::string_view> get(std::string_view name) const noexcept {
+        for (const auto& f : fields_)
+            if (iequals(f.name, name)) return f.value;
+        return std::nullopt;
+    }
+    /// The first value of `name`, or `fallback`.
+    std::string_view get(std::string_view name, std::string_view fallback) const noexcept {
+        return get(name).value_or(fallback);
+    }
+    std::vector<std::string_view> get_all(std::string_view name) const {
+        std::vector<std::string_view> out;
+        for (const auto& f : fields_)
+            if (iequals(f.name, name)) out.push_back(f.value);
+        return out;
+    }
+    bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+    std::size_t size() const noexcept { return fields_.size(); }
+    bool empty() const noexcept { return fields_.empty(); }
+    const_iterator begin() const noexcept { return fields_.begin(); }
+    const_iterator end() const noexcept { return fields_.end(); }
+
+    void add(std::string_view name, std::string_view value) { fields_.push_back({name, value}); }
+    void clear() noexcept { fields_.clear(); } // keeps capacity: no allocation per request
+
+private:
+    std::vector<header_field> fields_;
+};
+
+} // namespace aster
+
+#endif // ASTER_HEADERS_HPP

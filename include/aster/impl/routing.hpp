@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+// Router dispatch and reverse routing.
+#ifndef ASTER_IMPL_ROUTING_HPP
+#define ASTER_IMPL_ROUTING_HPP
+
+#include <aster/error.hpp>
+
+namespace aster {
+
+template <class... Routes>
+task<response> router<Routes...>::dispatch(request& req) const {
+    const std::string_view path = req.path();
+    const method wanted = req.method_id();
+    std::array<std::string_view, request::max_path_params> values{};
+    std::size_t found = size;
+    method allowed_elsewhere = method::none;
+
+    // First full match wins; a path match with the wrong method is remembered for the 405.
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (([&] {
+             using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+             if constexpr (route_type::is_websocket) {
+                 return false;
+             } else {
+                 if (!route_type::match_path(path, values.data()) ||
+                     !route_type::values_convert(values))
+                     return false;
+                 if (any(route_type::allowed & wanted)) {
+                     found = I;
+                     detail::request_access::clear_path_params(req);
+                     for (std::size_t p = 0; p < route_type::parsed.param_count; ++p)
+                         detail::request_access::set_path_param(
+                             req, p, route_type::parsed.param(p).text, values[p]);
+                     return true;
+                 }
+                 allowed_elsewhere = allowed_elsewhere | route_type::allow_list;
+                 return false;
+             }
+         }()) ||
+         ...);
+    }(std::index_sequence_for<Routes...>{});
+
+    if (found != size) {
+        // A generated jump table: one call through a function pointer, whatever the route count.
+        using invoker = task<response> (*)(const router&, request&);
+        static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+            return std::array<invoker, size>{+[](const router& self, request& r) {
+                return std::get<I>(self.routes_).invoke(r);
+            }...};
+        }(std::index_sequence_for<Routes...>{});
+        co_return co_await table[found](*this, req);
+    }
+    if (allowed_elsewhere != method::none) {
+        auto r = plain_text("Method Not Allowed", status::method_not_allowed);
+        r.header("Allow", allow_header(allowed_elsewhere));
+        co_return r;
+    }
+    // redirect_slashes, as Starlette: only when the other spelling would match some route.
+    if (path != "/" && !path.empty()) {
+        std::string other(path);
+        if (other.ends_with('/')) other.pop_back();
+        else other.push_back('/');
+        bool other_matches = false;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((other_matches = other_matches ||
+                              (!Routes::is_websocket && Routes::match_path(other, values.data()))),
+             ...);
+        }(std::index_sequence_for<Routes...>{});
+        if (other_matches) {
+            std::string location;
+            std::string raw(req.raw_path());
+            if (raw.ends_with('/')) raw.pop_back();
+            else raw.push_back('/');
+            if (auto host = req.header("host"); host && !host->empty())
+                location.append("http://").append(*host);
+            location += raw;
+            if (!req.query_string().empty()) location.append("?").append(req.query_string());
+            co_return redirect(std::move(location));
+        }
+    }
+    co_return plain_text("Not Found", status::not_found);
+}
+
+template <class... Routes>
+template <fixed_string Name, class... Params>
+std::string router<Routes...>::url_path_for(const Params&... params) const {
+    constexpr std::size_t index = detail::index_of_name<Name, Routes...>();
+    static_assert(index < size, "aster::url_path_for: no route has this name");
+    if constexpr (index < size) {
+        using route_type = std::tuple_element_t<index, std::tuple<Routes...>>;
+        constexpr auto& pp = route_type::parsed;
+        static_assert(sizeof...(Params) == pp.param_count,
+                      "aster::url_path_for: give exactly one value per path parameter of the "
+                      "named route, in the pattern's order");
+        std::string out;
+        auto append_param = [&](std::size_t wanted_index) {
+            std::size_t i = 0;
+            ((i++ == wanted_index ? detail::append_path_value(out, pp.param(wanted_index).conv,
+                                                              params)
+                                  : void()),
+             ...);
+        };
+        for (std::size_t t = 0; t < pp.token_count; ++t) {
+            if (pp.tokens[t].is_param) append_param(pp.tokens[t].param_index);
+            else out += pp.tokens[t].text;
+        }
+        return out;
+    } else {
+        return {};
+    }
+}
+
+} // namespace aster
+
+#endif // ASTER_IMPL_ROUTING_HPP

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+// Limits and server settings as aggregates with designated-initialiser defaults.
+#ifndef ASTER_OPTIONS_HPP
+#define ASTER_OPTIONS_HPP
+
+#include <aster/detail/config.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+/// What one connection accepts before answering with an error status.
+struct http_limits {
+    std::size_t max_header_bytes = 16 * 1024; // request line + headers; beyond: 431
+    std::size_t max_url_bytes = 8 * 1024;     // request-target; beyond: 414
+    std::size_t max_body_bytes = 8 * 1024 * 1024; // whole body, chunked or not; beyond: 413
+    std::size_t max_headers = 100;            // header count; beyond: 431
+};
+
+/// `app.run({.host = "0.0.0.0", .port = 8080})`.
+struct server_config {
+    std::string host = "127.0.0.1"; // loopback unless asked: safe default for a dev server
+    std::uint16_t port = 8000;      // 0 picks a free port; see server::port()
+    unsigned threads = 1;           // event loops, one per thread, each with its own acceptor
+    http_limits limits{};
+    bool handle_signals = true;     // SIGINT/SIGTERM stop the server
+
+    /// Reads `--host H`, `--port P` and `--threads N` (also `--port=P`); throws
+    /// std::invalid_argument naming a bad flag.
+    static server_config from_args(int argc, char** argv);
+    static server_config from_args(int argc, char** argv, server_config defaults);
+};
+
+inline server_config server_config::from_args(int argc, char** argv) {
+    return from_args(argc, argv, server_config{});
+}
+
+inline server_config server_config::from_args(int argc, char** argv, server_config config) {
+    auto number = [](std::string_view flag, std::string_view text, unsigned long max) {
+        unsigned long value = 0;
+        if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a number");
+        for (char c : text) {
+            if (c < '0' || c > '9' || value > max)
+                throw std::invalid_argument(std::string(flag) + ": not a number: " + std::string(text));
+            value = value * 10 + unsigned(c - '0');
+        }
+        if (value > max) throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
+        return value;
+    };
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i], value;
+        auto eq = arg.find('=');
+        if (eq != std::string_view::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+        } else if (i + 1 < argc && (arg == "--host" || arg == "--port" || arg == "--threads")) {
+            value = argv[++i];
+        }
+        if (arg == "--host") config.host = std::string(value);
+        else if (arg == "--port") config.port = std::uint16_t(number(arg, value, 65535));
+        else if (arg == "--threads") config.threads = unsigned(number(arg, value, 1024));
+        else throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
+                                         " (use --host, --port, --threads)");
+    }
+    return config;
+}
+
+} // namespace aster
+
+#endif // ASTER_OPTIONS_HPP

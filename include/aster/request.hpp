@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+// `request`: what a handler sees of one HTTP request: method, path, query, headers, cookies, body, client.
+#ifndef ASTER_REQUEST_HPP
+#define ASTER_REQUEST_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/cookies.hpp>
+#include <aster/headers.hpp>
+#include <aster/method.hpp>
+#include <aster/task.hpp>
+#include <aster/url.hpp>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+namespace detail {
+struct request_access;
+}
+
+/// The peer's address: "127.0.0.1" and its port, or "testclient" and 50000 under test_client.
+struct client_address {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+/// A path parameter as matched, before conversion: `{id:int}` on `/users/42` gives {"id", "42"}.
+struct path_parameter {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// One HTTP request. It lives in its connection and is reused for the next request, so keep no
+/// reference to it, or to the views it hands out, after the handler returns.
+/// Thread safety: used only by the connection's coroutine.
+class request {
+public:
+    static constexpr std::size_t max_path_params = 16;
+
+    std::string_view method() const noexcept { return method_name_; }
+    aster::method method_id() const noexcept { return method_id_; }
+    /// The request-target exactly as sent, e.g. `/search?q=a%20b`.
+    std::string_view target() const noexcept { return target_; }
+    /// The path, percent-decoded; routes match against this.
+    std::string_view path() const noexcept { return path_; }
+    /// The path as sent, before decoding.
+    std::string_view raw_path() const noexcept { return raw_path_; }
+    /// The raw query string, without `?`.
+    std::string_view query_string() const noexcept { return query_; }
+    /// Decoded, multi-valued query parameters, parsed on first use.
+    const aster::query_params& query_params() const {
+        if (!query_params_) query_params_.emplace(query_);
+        return *query_params_;
+    }
+
+    const aster::headers& headers() const noexcept { return headers_; }
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
+        return headers_.get(name);
+    }
+    /// Cookies from every `Cookie` header, in order.
+    std::vector<std::pair<std::string_view, std::string_view>> cookies() const {
+        std::vector<std::pair<std::string_view, std::string_view>> out;
+        for (const auto& f : headers_)
+            if (iequals(f.name, "cookie"))
+                for (auto c : parse_cookie_header(f.value)) out.push_back(c);
+        return out;
+    }
+    std::optional<std::string_view> cookie(std::string_view name) const {
+        for (auto [n, v] : cookies())
+            if (n == name) return v;
+        return std::nullopt;
+    }
+
+    /// The whole body, at most the server's `max_body_bytes` (larger requests got 413 already).
+    task<std::string_view> body() const { co_return std::string_view(*body_); }
+    /// The same bytes without a coroutine, for plain (non-coroutine) handlers.
+    std::string_view buffered_body() const noexcept { return *body_; }
+
+    const client_address& client() const noexcept { return *client_; }
+
+    std::span<const path_parameter> path_params() const noexcept {
+        return {path_params_.data(), path_param_count_};
+    }
+    /// The raw value of path parameter `name`, or empty when the route has none of that name.
+    std::string_view path_param(std::string_view name) const noexcept {
+        for (const auto& p : path_params())
+            if (p.name == name) return p.value;
+        return {};
+    }
+
+    int version_major() const noexcept { return version_major_; }
+    int version_minor() const noexcept { return version_minor_; }
+    bool keep_alive() const noexcept { return keep_alive_; }
+
+private:
+    friend struct detail::request_access;
+
+    std::string_view method_name_;
+    aster::method method_id_ = aster::method::get;
+    std::string_view target_, raw_path_, path_, query_;
+    aster::headers headers_;
+    mutable std::optional<aster::query_params> query_params_;
+    const std::string* body_ = nullptr;
+    const client_address* client_ = nullptr;
+    std::array<path_parameter, max_path_params> path_params_{};
+    std::size_t path_param_count_ = 0;
+    int version_major_ = 1, version_minor_ = 1;
+    bool keep_alive_ = true;
+};
+
+} // namespace aster
+
+#endif // ASTER_REQUEST_HPP

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+// `response`: status, headers and body (or a coroutine producing the body), plus the usual factories.
+#ifndef ASTER_RESPONSE_HPP
+#define ASTER_RESPONSE_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/status.hpp>
+#include <aster/task.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// What a streaming response's producer writes its body through. Each `write` is one chunk on the
+/// wire; an empty chunk is skipped (it would end a chunked body early).
+class body_writer {
+public:
+    virtual task<> write(std::string_view chunk) = 0;
+
+protected:
+    ~body_writer() = default;
+};
+
+/// An HTTP response. Content-Length, Date and Connection are added when it is written.
+/// @code
+/// co_return aster::plain_text("created", aster::status::created).header("Location", "/items/7");
+/// @endcode
+class response {
+public:
+    using header_list = std::vector<std::pair<std::string, std::string>>;
+    using producer = std::function<task<>(body_writer&)>;
+
+    response() = default;
+    explicit response(aster::status code) noexcept : status_(code) {}
+    response(aster::status code, std::string body, std::string content_type = {})
+        : status_(code), body_(std::move(body)), owned_type_(std::move(content_type)) {}
+
+    aster::status status() const noexcept { return status_; }
+    response& set_status(aster::status code) & noexcept { return status_ = code, *this; }
+    response&& set_status(aster::status code) && noexcept { return std::move(set_status(code)); }
+
+    const std::string& body() const noexcept { return body_; }
+    response& set_body(std::string body) & { return body_ = std::move(body), *this; }
+    response&& set_body(std::string body) && { return std::move(set_body(std::move(body))); }
+
+    std::string_view content_type() const noexcept {
+        return static_type_.empty() ? std::string_view(owned_type_) : static_type_;
+    }
+    response& set_content_type(std::string type) & {
+        static_type_ = {};
+        owned_type_ = std::move(type);
+        return *this;
+    }
+
+    /// Appends a header. Names are kept as given; Content-Length and Date are the server's.
+    response& header(std::string name, std::string value) & {
+        headers_.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+    response&& header(std::string name, std::string value) && {
+        return std::move(header(std::move(name), std::move(value)));
+    }
+    /// Replaces every header called `name` (case-insensitively) with one value.
+    response& set_header(std::string_view name, std::string value) &;
+    const header_list& headers() const noexcept { return headers_; }
+    std::string_view header_value(std::string_view name) const noexcept;
+
+    bool is_streaming() const noexcept { return static_cast<bool>(producer_); }
+    const producer& body_producer() const noexcept { return producer_; }
+
+    // Used by the factories: a content type that is a string literal costs no allocation.
+    static response with_static_type(aster::status code, std::string body, std::string_view type) {
+        response r(code, std::move(body));
+        r.static_type_ = type;
+        return r;
+    }
+    response& set_producer(producer p) & { return producer_ = std::move(p), *this; }
+
+private:
+    aster::status status_ = aster::status::ok;
+    std::string body_;
+    std::string_view static_type_;
+    std::string owned_type_;
+    header_list headers_;
+    producer producer_;
+};
+
+/// `text/plain; charset=utf-8`
+inline response plain_text(std::string body, status code = status::ok) {
+    return response::with_static_type(code, std::move(body), "text/plain; charset=utf-8");
+}
+
+/// `text/html; charset=utf-8`
+inline response html(std::string body, status code = status::ok) {
+    return response::with_static_type(code, std::move(body), "text/html; charset=utf-8");
+}
+
+/// An empty response with a Location header; 307 keeps the method, as Starlette's default.
+inline response redirect(std::string location, status code = status::temporary_redirect) {
+    response r(code);
+    r.header("Location", std::move(location));
+    return r;
+}
+
+/// A chunked response whose body `producer` writes piece by piece while the client reads.
+/// @code
+/// co_return aster::streaming([](aster::body_writer& out) -> aster::task<> {
+///     for (int i = 0; i < 3; ++i) co_await out.write(std::to_string(i) + "\n");
+/// });
+/// @endcode
+inline response streaming(response::producer producer,
+                          std::string content_type = "text/plain; charset=utf-8",
+                          status code = status::ok) {
+    response r(code, {}, std::move(content_type));
+    r.set_producer(std::move(producer));
+    return r;
+}
+
+} // namespace aster
+
+#include <aster/impl/response.hpp>
+
+#endif // ASTER_RESPONSE_HPP

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: MIT
+// The compile-time route table: route<"/pattern">(handler), route<"/p", Endpoint>(), mount, routes(...).
+#ifndef ASTER_ROUTING_HPP
+#define ASTER_ROUTING_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/detail/fixed_string.hpp>
+#include <aster/detail/handler_call.hpp>
+#include <aster/detail/request_access.hpp>
+#include <aster/detail/route_pattern.hpp>
+#include <aster/endpoints.hpp>
+#include <aster/method.hpp>
+#include <aster/request.hpp>
+#include <aster/response.hpp>
+#include <aster/url.hpp>
+
+#include <array>
+#include <charconv>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace aster {
+
+namespace detail {
+
+template <fixed_string Pattern, fixed_string Name>
+struct route_base {
+    static constexpr auto pattern = Pattern;
+    static constexpr auto name = Name;
+    static constexpr const auto& parsed = pattern_of<Pattern>;
+    static constexpr bool is_websocket = false;
+
+    static bool match_path(std::string_view path, std::string_view* values) noexcept {
+        return match_pattern(parsed, path, values);
+    }
+};
+} // namespace detail
+
+/// A function route: `route<"/users/{id:int}">(show_user)` answers GET (and HEAD);
+/// `route<"/items", method::post>(create)` names other methods.
+template <fixed_string Pattern, method Methods, class Handler, fixed_string Name = "">
+struct function_route : detail::route_base<Pattern, Name> {
+    using signature = detail::callable_traits<Handler>;
+    static constexpr method allowed =
+        any(Methods & method::get) ? Methods | method::head : Methods;
+    static constexpr method allow_list = allowed;
+
+    Handler handler;
+
+    template <fixed_string NewName>
+    constexpr auto named() const {
+        return function_route<Pattern, Methods, Handler, NewName>{{}, handler};
+    }
+    template <fixed_string Prefix>
+    constexpr auto mounted_at() const {
+        return function_route<detail::concat<Prefix, Pattern>(), Methods, Handler, Name>{
+            {}, handler};
+    }
+    static bool values_convert(std::span<const std::string_view> values) {
+        return detail::values_convert<typename signature::args>(values);
+    }
+    task<response> invoke(request& req) const {
+        return detail::call_handler<signature>(handler, req);
+    }
+};
+
+/// A class-based route: `route<"/users/{id:int}", user_endpoint>()`.
+template <fixed_string Pattern, class Endpoint, fixed_string Name = "">
+struct endpoint_route : detail::route_base<Pattern, Name> {
+    static constexpr method allowed = detail::endpoint_methods<Endpoint>();
+    static constexpr method allow_list = detail::endpoint_allow_list<Endpoint>();
+
+    template <fixed_string NewName>
+    constexpr auto named() const {
+        return endpoint_route<Pattern, Endpoint, NewName>{};
+    }
+    template <fixed_string Prefix>
+    constexpr auto mounted_at() const {
+        return endpoint_route<detail::concat<Prefix, Pattern>(), Endpoint, Name>{};
+    }
+    static bool values_convert(std::span<const std::string_view> values) {
+        return detail::endpoint_values_convert<Endpoint>(values);
+    }
+    task<response> invoke(request& req) const { return detail::run_endpoint<Endpoint>(req); }
+};
+
+template <fixed_string Pattern, method Methods = method::get, class Handler>
+constexpr auto route(Handler handler) {
+    static_assert(detail::check_pattern<Pattern>());
+    static_assert(std::is_class_v<Handler> || std::is_pointer_v<Handler>,
+                  "aster::route: the handler must be a function or a callable object");
+    static_assert(detail::check_signature<Pattern, detail::callable_traits<Handler>>());
+    static_assert(Methods != method::none, "aster::route: name at least one method");
+    return function_route<Pattern, Methods, Handler>{{}, handler};
+}
+
+template <fixed_string Pattern, class Endpoint>
+constexpr auto route() {
+    static_assert(detail::check_pattern<Pattern>());
+    static_assert(detail::check_endpoint<Pattern, Endpoint>());
+    return endpoint_route<Pattern, Endpoint>{};
+}
+
+template <class... Routes>
+class router;
+
+namespace detail {
+
+template <class T>
+struct is_router : std::false_type {};
+template <class... R>
+struct is_router<router<R...>> : std::true_type {};
+
+template <class T>
+constexpr auto as_route_tuple(const T& item) {
+    if constexpr (is_router<T>::value) return item.entries();
+    else return std::tuple<T>(item);
+}
+
+template <class A, class B>
+constexpr bool routes_conflict() {
+    return A::is_websocket == B::is_websocket && same_shape(A::parsed, B::parsed) &&
+           any(A::allowed & B::allowed);
+}
+
+template <class A, class B>
+constexpr bool names_conflict() {
+    return !A::name.view().empty() && A::name.view() == B::name.view();
+}
+
+template <template <class, class> class Conflict, class... R>
+constexpr bool any_pair() {
+    using list = std::tuple<R...>;
+    constexpr std::size_t n = sizeof...(R);
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+        return ([]<std::size_t... J>(std::index_sequence<J...>) {
+            constexpr std::size_t i = I;
+            return ((J > i && Conflict<std::tuple_element_t<i, list>,
+                                       std::tuple_element_t<J, list>>::value) ||
+                    ...);
+        }(std::make_index_sequence<n>{}) || ...);
+    }(std::make_index_sequence<n>{});
+}
+
+template <class A, class B>
+struct route_conflict : std::bool_constant<routes_conflict<A, B>()> {};
+template <class A, class B>
+struct name_conflict : std::bool_constant<names_conflict<A, B>()> {};
+
+template <fixed_string Name, class... R>
+constexpr std::size_t index_of_name() {
+    constexpr std::array<std::string_view, sizeof...(R)> names{R::name.view()...};
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (names[i] == Name.view()) return i;
+    return names.size();
+}
+
+template <class T>
+void append_path_value(std::string& out, convertor conv, const T& value) {
+    using U = std::remove_cvref_t<T>;
+    if constexpr (std::is_arithmetic_v<U>) {
+        char buf[64];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+        out.append(buf, end);
+    } else if constexpr (std::is_same_v<U, uuid>) {
+        out += value.to_string();
+    } else {
+        out += percent_encode(std::string_view(value), conv == convertor::path ? "/" : "");
+    }
+}
+
+} // namespace detail
+
+/// An ordered table of routes, built at compile time; the first full match wins.
+/// @code
+/// constexpr auto table = aster::routes(aster::route<"/hello">(hello),
+///                                      aster::mount<"/api">(api_routes));
+/// @endcode
+template <class... Routes>
+class router {
+    static_assert(!detail::any_pair<detail::route_conflict, Routes...>(),
+                  "aster::routes: duplicate route: two routes have the same pattern and share a "
+                  "method");
+    static_assert(!detail::any_pair<detail::name_conflict, Routes...>(),
+                  "aster::routes: two routes have the same name");
+
+public:
+    static constexpr std::size_t size = sizeof...(Routes);
+
+    constexpr explicit router(Routes... r) : routes_(r...) {}
+    constexpr explicit router(std::tuple<Routes...> r) : routes_(r) {}
+
+    constexpr const std::tuple<Routes...>& entries() const noexcept { return routes_; }
+
+    /// Routes the request and runs its handler: 404 when no path matches, 405 with `Allow` when
+    /// only the method misses, a 307 to `/x` from `/x/` (or back) when only the other exists.
+    task<response> dispatch(request& req) const;
+
+    /// The path of the route named `Name`, with `params` in the pattern's order.
+    template <fixed_string Name, class... Params>
+    std::string url_path_for(const Params&... params) const;
+
+private:
+    std::tuple<Routes...> routes_;
+};
+
+/// Builds a table from routes and tables, flattened in order.
+template <class... Items>
+constexpr auto routes(Items... items) {
+    auto all = std::tuple_cat(detail::as_route_tuple(items)...);
+    return std::apply([](auto... r) { return router<decltype(r)...>(r...); }, all);
+}
+
+/// The routes of `table` under `Prefix`: `mount<"/api">(api)` serves `/api/users` from `/users`.
+template <fixed_string Prefix, class... Routes>
+constexpr auto mount(const router<Routes...>& table) {
+    static_assert(detail::check_pattern<Prefix>());
+    static_assert(detail::pattern_of<Prefix>.param_count == 0,
+                  "aster::mount: a mount prefix takes no parameters");
+    static_assert(!Prefix.view().ends_with('/'), "aster::mount: write the prefix without a trailing '/'");
+    return std::apply(
+        [](auto... r) { return router<decltype(r.template mounted_at<Prefix>())...>(
+                            r.template mounted_at<Prefix>()...); },
+        table.entries());
+}
+
+} // namespace aster
+
+#include <aster/impl/routing.hpp>
+
+#endif // ASTER_ROUTING_HPP

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+// The TCP server: acceptors, one event loop per thread, a coroutine per connection, signals.
+#ifndef ASTER_SERVER_HPP
+#define ASTER_SERVER_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/application.hpp>
+#include <aster/detail/asio.hpp>
+#include <aster/detail/http_connection.hpp>
+#include <aster/log.hpp>
+#include <aster/options.hpp>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace aster {
+
+/// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
+/// blocks until `stop()` or, when enabled, SIGINT/SIGTERM.
+/// Thread safety: `stop()` may be called from any thread; the rest from the owning thread.
+/// @code
+/// aster::server srv{app, {.port = 0}};
+/// srv.listen();
+/// std::thread t([&] { srv.run(); });
+/// // ... connect to 127.0.0.1:srv.port() ...
+/// srv.stop(); t.join();
+/// @endcode
+template <class App>
+class server {
+public:
+    server(const App& app, server_config config);
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+    ~server() { stop(); }
+
+    /// Binds every loop's acceptor. Throws std::system_error naming the address on failure.
+    void listen();
+    std::uint16_t port() const noexcept { return port_; }
+    const server_config& config() const noexcept { return config_; }
+    /// Runs the loops, one on this thread and the rest on new threads, until stopped.
+    void run();
+    void stop() noexcept;
+
+private:
+    struct loop {
+        net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
+        std::optional<net::ip::tcp::acceptor> acceptor;
+    };
+
+    task<> accept_loop(loop& l);
+    static task<> serve_socket(net::ip::tcp::socket socket, const App& app,
+                               const detail::connection_options& options);
+
+    const App& app_;
+    server_config config_;
+    detail::connection_options options_;
+    std::vector<std::unique_ptr<loop>> loops_;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stopped_{false};
+};
+
+template <class App>
+server(const App&, server_config) -> server<App>;
+
+template <class App>
+server<App>::server(const App& app, server_config config)
+    : app_(app), config_(std::move(config)), options_{config_.limits, nullptr} {
+    unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
+                                      : config_.threads;
+    for (unsigned i = 0; i < n; ++i) loops_.push_back(std::make_unique<loop>());
+}
+
+template <class App>
+void server<App>::listen() {
+    using net::ip::tcp;
+    tcp::resolver resolver(loops_[0]->ctx);
+    std::error_code ec;
+    auto results = resolver.resolve(config_.host, std::to_string(config_.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty())
+        throw std::system_error(ec, "aster: cannot resolve host '" + config_.host + "'");
+    tcp::endpoint endpoint = results.begin()->endpoint();
+    for (auto& l : loops_) {
+        auto& acceptor = l->acceptor.emplace(l->ctx);
+        acceptor.open(endpoint.protocol());
+        acceptor.set_option(tcp::acceptor::reuse_address(true));
+#ifdef SO_REUSEPORT
+        // Each loop has its own acceptor on the same port; the kernel spreads connections.
+        if (loops_.size() > 1)
+            acceptor.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+#endif
+        acceptor.bind(endpoint, ec);
+        if (ec)
+            throw std::system_error(ec, "aster: cannot listen on " + config_.host + ":" +
+                                            std::to_string(endpoint.port()));
+        acceptor.listen(net::socket_base::max_listen_connections);
+        endpoint.port(acceptor.local_endpoint().port()); // port 0: the others take the same port
+#ifndef SO_REUSEPORT
+        break; // without SO_REUSEPORT one acceptor serves and the other loops stay idle
+#endif
+    }
+    port_ = endpoint.port();
+}
+
+template <class App>
+void server<App>::run() {
+    if (!loops_[0]->acceptor) listen();
+    for (auto& l : loops_)
+        if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
+    std::optional<net::signal_set> signals;
+    if (config_.handle_signals) {
+        signals.emplace(loops_[0]->ctx, SIGINT, SIGTERM);
+        signals->async_wait([this](std::error_code ec, int signal) {
+            if (ec) return;
+            log(log_level::info, "aster: signal " + std::to_string(signal) + ", shutting down");
+            stop();
+        });
+    }
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < loops_.size(); ++i)
+        threads.emplace_back([l = loops_[i].get()] { l->ctx.run(); });
+    loops_[0]->ctx.run();
+    for (auto& t : threads) t.join();
+}
+
+template <class App>
+void server<App>::stop() noexcept {
+    if (stopped_.exchange(true)) return;
+    for (auto& l : loops_) {
+        net::post(l->ctx, [l = l.get()] {
+            std::error_code ignored;
+            if (l->acceptor) l->acceptor->close(ignored);
+        });
+        l->ctx.stop();
+    }
+}
+
+template <class App>
+task<> server<App>::accept_loop(loop& l) {
+    for (;;) {
+        auto [ec, socket] = co_await l.acceptor->async_accept(detail::use_tuple);
+        if (ec) {
+            if (ec == net::error::operation_aborted || !l.acceptor->is_open()) co_return;
+            log(log_level::warning, "aster: accept failed: " + ec.message());
+            continue;
+        }
+        net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, options_),
+                      [](std::exception_ptr e) {
+                          if (!e) return;
+                          try {
+                              std::rethrow_exception(e);
+                          } catch (const std::exception& x) {
+                              log(log_level::error, std::string("aster: connection failed: ") + x.what());
+                          } catch (...) {
+                              log(log_level::error, "aster: connection failed");
+                          }
+                      });
+    }
+}
+
+template <class App>
+task<> server<App>::serve_socket(net::ip::tcp::socket socket, const App& app,
+                                 const detail::connection_options& options) {
+    std::error_code ec;
+    socket.set_option(net::ip::tcp::no_delay(true), ec);
+    auto peer = socket.remote_endpoint(ec);
+    client_address client{ec ? std::string() : peer.address().to_string(), ec ? std::uint16_t(0) : peer.port()};
+    {
+        detail::http_connection<net::ip::tcp::socket, App> connection(socket, app, options,
+                                                                      std::move(client));
+        co_await connection.run();
+    }
+    socket.shutdown(net::ip::tcp::socket::shutdown_send, ec); // FIN after the last response
+    socket.close(ec);
+}
+
+template <class Router>
+void application<Router>::run(server_config config) const {
+    server<application> srv(*this, std::move(config));
+    srv.listen();
+    log(log_level::info, "aster: listening on http://" + srv.config().host + ":" +
+                             std::to_string(srv.port()) + " (press Ctrl+C to quit)");
+    srv.run();
+}
+
+} // namespace aster
+
+#endif // ASTER_SERVER_HPP
