@@ -7,14 +7,10 @@
 #error "aster needs C++20 (coroutines, concepts, class-type template parameters)"
 #endif
 
-// Non-template functions are `inline` by default so the library stays header-only; defining
-// ASTER_SEPARATE_COMPILATION and compiling <aster/src.hpp> once turns them into ordinary symbols.
-#if defined(ASTER_SEPARATE_COMPILATION)
-#define ASTER_DECL
-#else
+// Non-template functions defined in headers are marked ASTER_DECL (inline), so the library is
+// header-only; a separately compiled mode can redefine it later without touching call sites.
 #define ASTER_HEADER_ONLY 1
 #define ASTER_DECL inline
-#endif
 
 #if __has_include(<nlohmann/json.hpp>) && !defined(ASTER_NO_JSON)
 #define ASTER_HAS_JSON 1

@@ -89,12 +89,23 @@ ASTER_DECL int request_parser::on_header_value(llhttp_t* p, const char* at, std:
     return 0;
 }
 
+// RFC 9110 §5.6.2 tchar. llhttp 8 lets a space inside a field name through ("Bad Header: x"),
+// which proxies may read differently: a request-smuggling vector, so names are checked here.
+constexpr bool is_token_char(unsigned char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(char(c)) != std::string_view::npos;
+}
+
 ASTER_DECL int request_parser::on_headers_complete(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.headers_done_ = true;
     bool has_host = false;
     for (const auto& f : self.fields_) {
         auto name = self.view(f.name, self.request_begin_);
+        if (name.empty()) return self.fail(status::bad_request, "Bad Request: empty header name");
+        for (char c : name)
+            if (!is_token_char(static_cast<unsigned char>(c)))
+                return self.fail(status::bad_request, "Bad Request: invalid header name");
         if (iequals(name, "host")) has_host = true;
         else if (iequals(name, "expect") && iequals(self.view(f.value, self.request_begin_), "100-continue"))
             self.wants_continue_ = true;

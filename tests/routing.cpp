@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+// Routing: patterns, convertors, first match, 404/405/redirect, mount, url_path_for.
+#include <aster/aster.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+namespace routing_test {
+
+using aster::request;
+using aster::response;
+
+aster::task<response> hello(request&) { co_return aster::plain_text("hello"); }
+response plain(request&) { return aster::plain_text("plain"); }
+response user(request&, std::int64_t id) { return aster::plain_text("user " + std::to_string(id)); }
+response small_int(request&, std::uint8_t n) { return aster::plain_text("u8 " + std::to_string(n)); }
+response price(request&, double x) { return aster::plain_text("price " + std::to_string(x)); }
+response thing(request&, aster::uuid u) { return aster::plain_text("uuid " + u.to_string()); }
+response file(request&, std::string_view p) { return aster::plain_text("file [" + std::string(p) + "]"); }
+response named(request&, std::string_view first, std::string last) {
+    return aster::plain_text(std::string(first) + "|" + last);
+}
+response create(request&) { return aster::plain_text("created", aster::status::created); }
+response with_ext(request&, std::string_view name, std::string_view ext) {
+    return aster::plain_text(std::string(name) + " . " + std::string(ext));
+}
+
+constexpr auto api = aster::routes(aster::route<"/users/{id:int}">(user).named<"api_user">(),
+                                   aster::route<"/">(plain).named<"api_root">());
+
+constexpr auto table = aster::routes(
+    aster::route<"/hello">(hello), aster::route<"/plain">(plain),
+    aster::route<"/users/{id:int}">(user).named<"user">(), aster::route<"/u8/{n:int}">(small_int),
+    aster::route<"/price/{x:float}">(price), aster::route<"/things/{u:uuid}">(thing),
+    aster::route<"/files/{p:path}">(file).named<"file">(),
+    aster::route<"/people/{first}/{last}">(named).named<"person">(),
+    aster::route<"/items", aster::method::post | aster::method::put>(create),
+    aster::route<"/items">(plain), aster::route<"/docs/{name}.{ext}">(with_ext),
+    aster::route<"/slash/">(plain), aster::route<"/lambda">([](request& r) {
+        return aster::plain_text(std::string("lambda ") + std::string(r.method()));
+    }),
+    aster::mount<"/api">(api));
+
+constexpr aster::application app{table};
+
+} // namespace routing_test
+
+using routing_test::app;
+
+TEST_CASE("routing: coroutine, plain and lambda handlers", "[routing]") {
+    aster::test_client client{app};
+    CHECK(client.get("/hello").text() == "hello");
+    CHECK(client.get("/plain").text() == "plain");
+    CHECK(client.get("/lambda").text() == "lambda GET");
+}
+
+TEST_CASE("routing: int convertor", "[routing]") {
+    aster::test_client client{app};
+    CHECK(client.get("/users/42").text() == "user 42");
+    CHECK(client.get("/users/007").text() == "user 7");
+    // Starlette: a convertor mismatch is a 404, not a 400; int takes no sign.
+    CHECK(client.get("/users/abc").status_code == 404);
+    CHECK(client.get("/users/-1").status_code == 404);
+    CHECK(client.get("/users/").status_code == 404);
+    CHECK(client.get("/users/99999999999999999999999").status_code == 404); // overflows int64
+    CHECK(client.get("/u8/255").text() == "u8 255");
+    CHECK(client.get("/u8/256").status_code == 404); // does not fit the handler's uint8_t
+}
+
+TEST_CASE("routing: float, uuid and path convertors", "[routing]") {
+    aster::test_client client{app};
+    CHECK(client.get("/price/3.5").text() == "price 3.500000");
+    CHECK(client.get("/price/3").text() == "price 3.000000");
+    CHECK(client.get("/price/3.").status_code == 404);
+    CHECK(client.get("/things/123e4567-e89b-12d3-a456-426614174000").text() ==
+          "uuid 123e4567-e89b-12d3-a456-426614174000");
+    CHECK(client.get("/things/123e4567-e89b-12d3-a456-42661417400").status_code == 404);
+    CHECK(client.get("/things/123e4567-e89b-12d3-a456-42661417400z").status_code == 404);
+    CHECK(client.get("/files/a/b/c.txt").text() == "file [a/b/c.txt]");
+    CHECK(client.get("/files/").text() == "file []");
+}
+
+TEST_CASE("routing: str parameters and literals inside a segment", "[routing]") {
+    aster::test_client client{app};
+    CHECK(client.get("/people/ada/lovelace").text() == "ada|lovelace");
+    CHECK(client.get("/people/ada").status_code == 404);
+    CHECK(client.get("/docs/report.v2.pdf").text() == "report.v2 . pdf");
+}
+
+TEST_CASE("routing: matching uses the percent-decoded path", "[routing]") {
+    aster::test_client client{app};
+    CHECK(client.get("/people/J%C3%BCrgen/x").text() == "J\xC3\xBCrgen|x");
+    CHECK(client.get("/hell%6F").text() == "hello");
+    // A decoded '/' is a separator, as in Starlette: /u8/1%2F2 is /u8/1/2, which no route has,
+    // and /people/a%2Fb fills both of {first}/{last}.
+    CHECK(client.get("/u8/1%2F2").status_code == 404);
+    CHECK(client.get("/people/a%2Fb").text() == "a|b");
+}
+
+TEST_CASE("routing: method sets and 405 with Allow in fixed order", "[routing]") {
+    aster::test_client client{app};
+    CHECK(client.post("/items").status_code == 201);
+    CHECK(client.put("/items").status_code == 201);
+    CHECK(client.get("/items").text() == "plain");
+    CHECK(client.head("/items").status_code == 200);
+    auto r = client.delete_("/items");
+    CHECK(r.status_code == 405);
+    CHECK(r.header("allow") == "GET, HEAD, POST, PUT");
+    CHECK(r.text() == "Method Not Allowed");
+    auto p = client.post("/hello");
+    CHECK(p.status_code == 405);
+    CHECK(p.header("allow") == "GET, HEAD");
+}
+
+TEST_CASE("routing: unknown paths answer 404", "[routing]") {
+    aster::test_client client{app};
+    auto r = client.get("/nope");
+    CHECK(r.status_code == 404);
+    CHECK(r.text() == "Not Found");
+    CHECK(r.header("content-type") == "text/plain; charset=utf-8");
+    CHECK(client.post("/nope").status_code == 404);
+    CHECK(client.get("/").status_code == 404);
+}
+
+TEST_CASE("routing: trailing slash redirects with 307 when only the other form exists",
+          "[routing]") {
+    aster::test_client client{app, {.follow_redirects = false}};
+    auto r = client.get("/hello/?x=1");
+    CHECK(r.status_code == 307);
+    CHECK(r.header("location") == "http://testserver/hello?x=1");
+    CHECK(r.text().empty());
+    auto back = client.get("/slash");
+    CHECK(back.status_code == 307);
+    CHECK(back.header("location") == "http://testserver/slash/");
+    CHECK(client.get("/nope/").status_code == 404);
+    // Followed by default, as Starlette's TestClient does.
+    aster::test_client following{app};
+    CHECK(following.get("/hello/").text() == "hello");
+}
+
+TEST_CASE("routing: mount composes tables at compile time", "[routing]") {
+    aster::test_client client{app, {.follow_redirects = false}};
+    CHECK(client.get("/api/users/5").text() == "user 5");
+    CHECK(client.get("/api/").text() == "plain");
+    CHECK(client.get("/api").status_code == 307);
+    CHECK(client.get("/users/5").text() == "user 5");
+}
+
+TEST_CASE("routing: url_path_for builds paths from names", "[routing]") {
+    CHECK(app.url_path_for<"user">(42) == "/users/42");
+    CHECK(app.url_path_for<"api_user">(7) == "/api/users/7");
+    CHECK(app.url_path_for<"api_root">() == "/api/");
+    CHECK(app.url_path_for<"person">("a b", "c/d") == "/people/a%20b/c%2Fd");
+    CHECK(app.url_path_for<"file">(std::string("x/y z.txt")) == "/files/x/y%20z.txt");
+}
+
+TEST_CASE("routing: patterns are parsed at compile time", "[routing][route_pattern]") {
+    using namespace aster::detail;
+    constexpr auto& p = pattern_of<"/users/{id:int}/posts/{slug}">;
+    STATIC_REQUIRE(p.error == pattern_error::none);
+    STATIC_REQUIRE(p.param_count == 2);
+    STATIC_REQUIRE(p.param(0).text == "id");
+    STATIC_REQUIRE(p.param(0).conv == aster::convertor::int_);
+    STATIC_REQUIRE(p.param(1).conv == aster::convertor::str);
+    STATIC_REQUIRE(pattern_of<"users">.error == pattern_error::not_absolute);
+    STATIC_REQUIRE(pattern_of<"/a/{b">.error == pattern_error::unbalanced_brace);
+    STATIC_REQUIRE(pattern_of<"/a/b}">.error == pattern_error::unbalanced_brace);
+    STATIC_REQUIRE(pattern_of<"/a/{b:nope}">.error == pattern_error::unknown_convertor);
+    STATIC_REQUIRE(pattern_of<"/a/{}">.error == pattern_error::bad_name);
+    STATIC_REQUIRE(pattern_of<"/{a}/{a}">.error == pattern_error::duplicate_name);
+    STATIC_REQUIRE(pattern_of<"/{a}{b}">.error == pattern_error::adjacent_params);
+    STATIC_REQUIRE(same_shape(pattern_of<"/u/{a:int}">, pattern_of<"/u/{b:int}">));
+    STATIC_REQUIRE(!same_shape(pattern_of<"/u/{a:int}">, pattern_of<"/u/{a}">));
+    std::string_view values[2];
+    CHECK(match_pattern(p, "/users/12/posts/hi", values));
+    CHECK(values[0] == "12");
+    CHECK(values[1] == "hi");
+    CHECK_FALSE(match_pattern(p, "/users/12/posts/hi/", values));
+}
