@@ -127,6 +127,8 @@ private:
     test_client_options options_;
     net::io_context ctx_;
     std::shared_ptr<test::stream> client_end_;
+    std::shared_ptr<test::stream> server_end_; // for telling "stuck reading" from "busy"
+
     std::shared_ptr<detail::connection_options> server_options_;
     std::shared_ptr<bool> server_done_;
     std::exception_ptr server_exception_;

@@ -24,6 +24,7 @@ template <class App>
 void test_client<App>::open_connection() {
     drop_connection();
     auto server_end = std::make_shared<test::stream>(ctx_);
+    server_end_ = server_end;
     client_end_ = std::make_shared<test::stream>(ctx_);
     client_end_->connect(*server_end);
     if (options_.read_size != 0) server_end->read_size(options_.read_size);
@@ -50,6 +51,7 @@ void test_client<App>::drop_connection() {
         if (ctx_.run_one_until(deadline) == 0) break; // done, stuck, or out of time
     }
     client_end_.reset();
+    server_end_.reset();
     leftover_.clear();
 }
 
@@ -73,15 +75,17 @@ test_client<App>::read_response(detail::response_parser& parser, std::string_vie
             return std::nullopt;
         }
         if (ctx_.stopped()) ctx_.restart();
-        if (ctx_.run_one_until(deadline) == 0) {
-            if (std::chrono::steady_clock::now() >= deadline)
-                throw test_timeout("aster::test_client: no response to " + std::string(what) +
-                                   " within " + std::to_string(options_.timeout.count()) + " ms");
-            if (client_end_->pending().empty() && !client_end_->peer_closed() && ctx_.stopped())
-                throw test_timeout("aster::test_client: " + std::string(what) +
-                                   ": the app is waiting for something that will never happen "
-                                   "(nothing left to run and no response)");
-        }
+        if (ctx_.poll() > 0) continue;
+        // Nothing is ready. If the server is blocked reading, only more request bytes could
+        // move it, and none will come: fail now rather than at the deadline.
+        if (server_end_ && server_end_->waiting_to_read() && client_end_->pending().empty())
+            throw test_timeout("aster::test_client: " + std::string(what) +
+                               ": the app is waiting for more request bytes that will never "
+                               "come (the request sent is incomplete)");
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.run_one_until(deadline) == 0 && std::chrono::steady_clock::now() >= deadline)
+            throw test_timeout("aster::test_client: no response to " + std::string(what) +
+                               " within " + std::to_string(options_.timeout.count()) + " ms");
     }
 }
 

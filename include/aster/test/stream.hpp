@@ -60,6 +60,10 @@ public:
         return !peer || peer->closed;
     }
 
+    /// True while a read on this end waits for bytes that have not arrived.
+    bool waiting_to_read() const noexcept {
+        return state_ && state_->reader != nullptr && state_->incoming.empty() && !state_->closed;
+    }
     /// Bytes that arrived at this end and were not read yet.
     std::string_view pending() const noexcept { return state_->incoming; }
     /// Takes all bytes that arrived at this end, without an asynchronous read.

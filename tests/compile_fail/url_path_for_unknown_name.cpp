@@ -1,0 +1,7 @@
+// Reverse routing to a name no route has.
+// expect-error: no route has this name
+#include <aster/application.hpp>
+
+aster::response show(aster::request&, std::int64_t) { return aster::plain_text("x"); }
+constexpr aster::application app{aster::routes(aster::route<"/users/{id:int}">(show).named<"user">())};
+std::string path() { return app.url_path_for<"users">(1); }
