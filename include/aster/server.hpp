@@ -70,6 +70,11 @@ private:
 template <class App>
 server(const App&, server_config) -> server<App>;
 
+namespace detail {
+inline constexpr auto linger_timeout = std::chrono::seconds(2);
+inline constexpr std::size_t linger_max_bytes = 64 * 1024;
+} // namespace detail
+
 template <class App>
 server<App>::server(const App& app, server_config config)
     : app_(app), config_(std::move(config)), options_{config_.limits, nullptr} {
@@ -178,7 +183,22 @@ task<> server<App>::serve_socket(net::ip::tcp::socket socket, const App& app,
                                                                       std::move(client));
         co_await connection.run();
     }
-    socket.shutdown(net::ip::tcp::socket::shutdown_send, ec); // FIN after the last response
+    // Lingering close (RFC 9112 §9.6): send FIN, then drain what the client still sends for a
+    // moment, so closing with unread bytes does not reset the connection and destroy the last
+    // response (a 400 or 413 above all) before the client reads it.
+    socket.shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    net::steady_timer deadline(socket.get_executor());
+    deadline.expires_after(detail::linger_timeout);
+    deadline.async_wait([&socket](std::error_code e) {
+        if (!e) socket.cancel(e);
+    });
+    char sink[1024];
+    for (std::size_t drained = 0; drained < detail::linger_max_bytes;) {
+        auto [read_ec, n] = co_await socket.async_read_some(net::buffer(sink), detail::use_tuple);
+        if (read_ec) break;
+        drained += n;
+    }
+    deadline.cancel();
     socket.close(ec);
 }
 
