@@ -50,9 +50,6 @@ constexpr aster::application app{aster::routes(
     aster::route<"/things/{id:int}", everything>(), aster::route<"/ro", read_only>(),
     aster::route<"/head", with_head>(), aster::route<"/post", post_only>())};
 
-} // namespace endpoints_test
-
-using endpoints_test::app;
 
 TEST_CASE("endpoints: each method reaches its member, with path parameters", "[endpoints]") {
     aster::test_client client{app};
@@ -97,3 +94,5 @@ TEST_CASE("endpoints: a missing method answers 405 with the defined methods", "[
     CHECK(client.get("/post").header("allow") == "POST");
     CHECK(client.request("PROPFIND", "/ro").status_code == 405);
 }
+
+} // namespace endpoints_test

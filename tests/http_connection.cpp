@@ -26,9 +26,6 @@ const std::string request_text =
     "POST /echo/split?x=1 HTTP/1.1\r\nHost: testserver\r\nContent-Type: text/plain\r\n"
     "Content-Length: 11\r\nX-Long-Header: abcdefghijklmnopqrstuvwxyz\r\n\r\nhello world";
 
-} // namespace http_connection_test
-
-using http_connection_test::app;
 
 TEST_CASE("http_connection: a request delivered one byte per read parses the same", "[http]") {
     aster::test_client whole{app};
@@ -164,3 +161,5 @@ TEST_CASE("http_connection: Expect: 100-continue gets an interim response", "[ht
     auto refused = client.post("/echo/x", {.body = std::string(500, 'x'), .expect_continue = true});
     CHECK(refused.status_code == 413);
 }
+
+} // namespace http_connection_test

@@ -52,9 +52,6 @@ constexpr aster::application app{aster::routes(
     aster::route<"/echo", aster::method::post | aster::method::put>(echo_body),
     aster::route<"/p/{word}/{n:int}">(params))};
 
-} // namespace request_test
-
-using request_test::app;
 
 TEST_CASE("request: method, target, path and raw query", "[request]") {
     aster::test_client client{app};
@@ -107,3 +104,5 @@ TEST_CASE("request: path parameters by position and by name", "[request]") {
     aster::test_client client{app};
     CHECK(client.get("/p/abc/12").text() == "word=abc;n=12;lookup=12");
 }
+
+} // namespace request_test

@@ -69,9 +69,6 @@ constexpr aster::application app{aster::routes(
     aster::route<"/stream">(counting), aster::route<"/slow-stream">(slow_stream),
     aster::route<"/waits">(waits))};
 
-} // namespace response_test
-
-using response_test::app;
 
 TEST_CASE("response: plain text and HTML set type and length", "[response]") {
     aster::test_client client{app};
@@ -173,3 +170,5 @@ TEST_CASE("status: constants carry Starlette's names and values", "[response][st
     STATIC_REQUIRE(aster::code(HTTP_418_IM_A_TEAPOT) == 418);
     CHECK(aster::reason(aster::status::method_not_allowed) == "Method Not Allowed");
 }
+
+} // namespace response_test

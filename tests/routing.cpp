@@ -44,9 +44,6 @@ constexpr auto table = aster::routes(
 
 constexpr aster::application app{table};
 
-} // namespace routing_test
-
-using routing_test::app;
 
 TEST_CASE("routing: coroutine, plain and lambda handlers", "[routing]") {
     aster::test_client client{app};
@@ -178,3 +175,5 @@ TEST_CASE("routing: patterns are parsed at compile time", "[routing][route_patte
     CHECK(values[1] == "hi");
     CHECK_FALSE(match_pattern(p, "/users/12/posts/hi/", values));
 }
+
+} // namespace routing_test

@@ -52,9 +52,6 @@ constexpr aster::application app{aster::routes(
     aster::route<"/method", aster::method::get | aster::method::post>(method_name),
     aster::route<"/loop">(loop), aster::route<"/sleepy">(sleepy))};
 
-} // namespace test_client_test
-
-using test_client_test::app;
 
 TEST_CASE("test_client: cookies set by the app are kept and sent back", "[test_client]") {
     aster::test_client client{app};
@@ -100,3 +97,5 @@ TEST_CASE("test_client: an incomplete request fails fast instead of hanging", "[
                       Catch::Contains("waiting for more request bytes"));
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(4));
 }
+
+} // namespace test_client_test

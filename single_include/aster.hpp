@@ -1,0 +1,4010 @@
+// aster single header, generated from include/ by tools/amalgamate.py: do not edit
+// version 0.1.0
+// begin aster/aster.hpp
+// SPDX-License-Identifier: MIT
+// The whole of aster in one include; also the root of the generated single header.
+#ifndef ASTER_ASTER_HPP
+#define ASTER_ASTER_HPP
+
+// begin aster/detail/config.hpp
+// SPDX-License-Identifier: MIT
+// Build switches shared by every aster header: header-only vs separate compilation, optional deps.
+#ifndef ASTER_DETAIL_CONFIG_HPP
+#define ASTER_DETAIL_CONFIG_HPP
+
+#if __cplusplus < 202002L
+#error "aster needs C++20 (coroutines, concepts, class-type template parameters)"
+#endif
+
+// Non-template functions defined in headers are marked ASTER_DECL (inline), so the library is
+// header-only; a separately compiled mode can redefine it later without touching call sites.
+#define ASTER_HEADER_ONLY 1
+#define ASTER_DECL inline
+
+#if __has_include(<nlohmann/json.hpp>) && !defined(ASTER_NO_JSON)
+#define ASTER_HAS_JSON 1
+#endif
+
+#if __has_include(<zlib.h>) && !defined(ASTER_NO_ZLIB)
+#define ASTER_HAS_ZLIB 1
+#endif
+
+#endif // ASTER_DETAIL_CONFIG_HPP
+// end aster/detail/config.hpp
+// begin aster/version.hpp
+// SPDX-License-Identifier: MIT
+// The library version, bumped by hand at release time.
+#ifndef ASTER_VERSION_HPP
+#define ASTER_VERSION_HPP
+
+#define ASTER_VERSION_MAJOR 0
+#define ASTER_VERSION_MINOR 1
+#define ASTER_VERSION_PATCH 0
+#define ASTER_VERSION_STRING "0.1.0"
+
+#endif // ASTER_VERSION_HPP
+// end aster/version.hpp
+// begin aster/status.hpp
+// SPDX-License-Identifier: MIT
+// HTTP status codes, WebSocket close codes, reason phrases and Starlette-named aliases [status.py].
+#ifndef ASTER_STATUS_HPP
+#define ASTER_STATUS_HPP
+
+
+#include <cstdint>
+#include <string_view>
+
+// One row per code feeds the enum, the reason phrases and the Starlette aliases, so the three
+// cannot drift apart. Phrases are those of Python's http.HTTPStatus (306, absent there, is
+// "Reserved"). The macros are #undef'd at the bottom of this header.
+#define ASTER_HTTP_STATUS_LIST(X)                                                                \
+    X(100, continue_, "Continue", HTTP_100_CONTINUE)                                             \
+    X(101, switching_protocols, "Switching Protocols", HTTP_101_SWITCHING_PROTOCOLS)             \
+    X(102, processing, "Processing", HTTP_102_PROCESSING)                                        \
+    X(103, early_hints, "Early Hints", HTTP_103_EARLY_HINTS)                                     \
+    X(200, ok, "OK", HTTP_200_OK)                                                                \
+    X(201, created, "Created", HTTP_201_CREATED)                                                 \
+    X(202, accepted, "Accepted", HTTP_202_ACCEPTED)                                              \
+    X(203, non_authoritative_information, "Non-Authoritative Information",                       \
+      HTTP_203_NON_AUTHORITATIVE_INFORMATION)                                                    \
+    X(204, no_content, "No Content", HTTP_204_NO_CONTENT)                                        \
+    X(205, reset_content, "Reset Content", HTTP_205_RESET_CONTENT)                               \
+    X(206, partial_content, "Partial Content", HTTP_206_PARTIAL_CONTENT)                         \
+    X(207, multi_status, "Multi-Status", HTTP_207_MULTI_STATUS)                                  \
+    X(208, already_reported, "Already Reported", HTTP_208_ALREADY_REPORTED)                      \
+    X(226, im_used, "IM Used", HTTP_226_IM_USED)                                                 \
+    X(300, multiple_choices, "Multiple Choices", HTTP_300_MULTIPLE_CHOICES)                      \
+    X(301, moved_permanently, "Moved Permanently", HTTP_301_MOVED_PERMANENTLY)                   \
+    X(302, found, "Found", HTTP_302_FOUND)                                                       \
+    X(303, see_other, "See Other", HTTP_303_SEE_OTHER)                                           \
+    X(304, not_modified, "Not Modified", HTTP_304_NOT_MODIFIED)                                  \
+    X(305, use_proxy, "Use Proxy", HTTP_305_USE_PROXY)                                           \
+    X(306, reserved, "Reserved", HTTP_306_RESERVED)                                              \
+    X(307, temporary_redirect, "Temporary Redirect", HTTP_307_TEMPORARY_REDIRECT)                \
+    X(308, permanent_redirect, "Permanent Redirect", HTTP_308_PERMANENT_REDIRECT)                \
+    X(400, bad_request, "Bad Request", HTTP_400_BAD_REQUEST)                                     \
+    X(401, unauthorized, "Unauthorized", HTTP_401_UNAUTHORIZED)                                  \
+    X(402, payment_required, "Payment Required", HTTP_402_PAYMENT_REQUIRED)                      \
+    X(403, forbidden, "Forbidden", HTTP_403_FORBIDDEN)                                           \
+    X(404, not_found, "Not Found", HTTP_404_NOT_FOUND)                                           \
+    X(405, method_not_allowed, "Method Not Allowed", HTTP_405_METHOD_NOT_ALLOWED)                \
+    X(406, not_acceptable, "Not Acceptable", HTTP_406_NOT_ACCEPTABLE)                            \
+    X(407, proxy_authentication_required, "Proxy Authentication Required",                       \
+      HTTP_407_PROXY_AUTHENTICATION_REQUIRED)                                                    \
+    X(408, request_timeout, "Request Timeout", HTTP_408_REQUEST_TIMEOUT)                         \
+    X(409, conflict, "Conflict", HTTP_409_CONFLICT)                                              \
+    X(410, gone, "Gone", HTTP_410_GONE)                                                          \
+    X(411, length_required, "Length Required", HTTP_411_LENGTH_REQUIRED)                         \
+    X(412, precondition_failed, "Precondition Failed", HTTP_412_PRECONDITION_FAILED)             \
+    X(413, request_entity_too_large, "Request Entity Too Large",                                 \
+      HTTP_413_REQUEST_ENTITY_TOO_LARGE)                                                         \
+    X(414, request_uri_too_long, "Request-URI Too Long", HTTP_414_REQUEST_URI_TOO_LONG)          \
+    X(415, unsupported_media_type, "Unsupported Media Type", HTTP_415_UNSUPPORTED_MEDIA_TYPE)    \
+    X(416, requested_range_not_satisfiable, "Requested Range Not Satisfiable",                   \
+      HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE)                                                  \
+    X(417, expectation_failed, "Expectation Failed", HTTP_417_EXPECTATION_FAILED)                \
+    X(418, im_a_teapot, "I'm a Teapot", HTTP_418_IM_A_TEAPOT)                                    \
+    X(421, misdirected_request, "Misdirected Request", HTTP_421_MISDIRECTED_REQUEST)             \
+    X(422, unprocessable_entity, "Unprocessable Entity", HTTP_422_UNPROCESSABLE_ENTITY)          \
+    X(423, locked, "Locked", HTTP_423_LOCKED)                                                    \
+    X(424, failed_dependency, "Failed Dependency", HTTP_424_FAILED_DEPENDENCY)                   \
+    X(425, too_early, "Too Early", HTTP_425_TOO_EARLY)                                           \
+    X(426, upgrade_required, "Upgrade Required", HTTP_426_UPGRADE_REQUIRED)                      \
+    X(428, precondition_required, "Precondition Required", HTTP_428_PRECONDITION_REQUIRED)       \
+    X(429, too_many_requests, "Too Many Requests", HTTP_429_TOO_MANY_REQUESTS)                   \
+    X(431, request_header_fields_too_large, "Request Header Fields Too Large",                   \
+      HTTP_431_REQUEST_HEADER_FIELDS_TOO_LARGE)                                                  \
+    X(451, unavailable_for_legal_reasons, "Unavailable For Legal Reasons",                       \
+      HTTP_451_UNAVAILABLE_FOR_LEGAL_REASONS)                                                    \
+    X(500, internal_server_error, "Internal Server Error", HTTP_500_INTERNAL_SERVER_ERROR)       \
+    X(501, not_implemented, "Not Implemented", HTTP_501_NOT_IMPLEMENTED)                         \
+    X(502, bad_gateway, "Bad Gateway", HTTP_502_BAD_GATEWAY)                                     \
+    X(503, service_unavailable, "Service Unavailable", HTTP_503_SERVICE_UNAVAILABLE)             \
+    X(504, gateway_timeout, "Gateway Timeout", HTTP_504_GATEWAY_TIMEOUT)                         \
+    X(505, http_version_not_supported, "HTTP Version Not Supported",                             \
+      HTTP_505_HTTP_VERSION_NOT_SUPPORTED)                                                       \
+    X(506, variant_also_negotiates, "Variant Also Negotiates", HTTP_506_VARIANT_ALSO_NEGOTIATES) \
+    X(507, insufficient_storage, "Insufficient Storage", HTTP_507_INSUFFICIENT_STORAGE)          \
+    X(508, loop_detected, "Loop Detected", HTTP_508_LOOP_DETECTED)                               \
+    X(510, not_extended, "Not Extended", HTTP_510_NOT_EXTENDED)                                  \
+    X(511, network_authentication_required, "Network Authentication Required",                   \
+      HTTP_511_NETWORK_AUTHENTICATION_REQUIRED)
+
+// RFC 6455 §7.4.1 plus the IANA registry entries Starlette also names (1012-1014).
+#define ASTER_CLOSE_CODE_LIST(X)                                                                 \
+    X(1000, normal_closure, WS_1000_NORMAL_CLOSURE)                                              \
+    X(1001, going_away, WS_1001_GOING_AWAY)                                                      \
+    X(1002, protocol_error, WS_1002_PROTOCOL_ERROR)                                              \
+    X(1003, unsupported_data, WS_1003_UNSUPPORTED_DATA)                                          \
+    X(1005, no_status_rcvd, WS_1005_NO_STATUS_RCVD)                                              \
+    X(1006, abnormal_closure, WS_1006_ABNORMAL_CLOSURE)                                          \
+    X(1007, invalid_frame_payload_data, WS_1007_INVALID_FRAME_PAYLOAD_DATA)                      \
+    X(1008, policy_violation, WS_1008_POLICY_VIOLATION)                                          \
+    X(1009, message_too_big, WS_1009_MESSAGE_TOO_BIG)                                            \
+    X(1010, mandatory_ext, WS_1010_MANDATORY_EXT)                                                \
+    X(1011, internal_error, WS_1011_INTERNAL_ERROR)                                              \
+    X(1012, service_restart, WS_1012_SERVICE_RESTART)                                            \
+    X(1013, try_again_later, WS_1013_TRY_AGAIN_LATER)                                            \
+    X(1014, bad_gateway, WS_1014_BAD_GATEWAY)                                                    \
+    X(1015, tls_handshake, WS_1015_TLS_HANDSHAKE)
+
+namespace aster {
+
+/// An HTTP status code. Every code Starlette's `status` module names has an enumerator; any other
+/// 3-digit value may still be cast in (`aster::status(599)`) and reports "Unknown" as its reason.
+/// @code
+/// throw aster::http_exception{aster::status::not_found};
+/// @endcode
+enum class status : std::uint16_t {
+#define ASTER_STATUS_ENUMERATOR(num, name, phrase, alias) name = num,
+    ASTER_HTTP_STATUS_LIST(ASTER_STATUS_ENUMERATOR)
+#undef ASTER_STATUS_ENUMERATOR
+};
+
+/// A WebSocket close code. 1005, 1006 and 1015 are reported locally and must never be sent in a
+/// close frame (RFC 6455 §7.4.1); application codes 4000-4999 may be cast in.
+enum class close_code : std::uint16_t {
+#define ASTER_CLOSE_ENUMERATOR(num, name, alias) name = num,
+    ASTER_CLOSE_CODE_LIST(ASTER_CLOSE_ENUMERATOR)
+#undef ASTER_CLOSE_ENUMERATOR
+};
+
+constexpr std::uint16_t code(status s) noexcept { return static_cast<std::uint16_t>(s); }
+constexpr std::uint16_t code(close_code c) noexcept { return static_cast<std::uint16_t>(c); }
+
+/// The reason phrase of a status line ("Not Found"), or "Unknown" for a code not listed above.
+constexpr std::string_view reason(std::uint16_t value) noexcept {
+    switch (value) {
+#define ASTER_STATUS_PHRASE(num, name, phrase, alias)                                            \
+    case num: return phrase;
+        ASTER_HTTP_STATUS_LIST(ASTER_STATUS_PHRASE)
+#undef ASTER_STATUS_PHRASE
+    default: return "Unknown";
+    }
+}
+constexpr std::string_view reason(status s) noexcept { return reason(code(s)); }
+
+/// True when `s` is one of the named codes (not merely a number cast to `status`).
+constexpr bool is_valid(status s) noexcept { return reason(s) != "Unknown"; }
+
+/// The enumerator's name ("normal_closure"), or an empty view for an unnamed code such as 4001,
+/// so callers can fall back to printing the number.
+constexpr std::string_view to_string(close_code c) noexcept {
+    switch (c) {
+#define ASTER_CLOSE_NAME(num, name, alias)                                                       \
+    case close_code::name: return #name;
+        ASTER_CLOSE_CODE_LIST(ASTER_CLOSE_NAME)
+#undef ASTER_CLOSE_NAME
+    }
+    return {};
+}
+
+/// Starlette's spellings, for code ported from Python:
+/// `using namespace aster::status_codes; co_return plain_text("hi", HTTP_201_CREATED);`
+namespace status_codes {
+#define ASTER_STATUS_ALIAS(num, name, phrase, alias) inline constexpr status alias = status::name;
+ASTER_HTTP_STATUS_LIST(ASTER_STATUS_ALIAS)
+#undef ASTER_STATUS_ALIAS
+#define ASTER_CLOSE_ALIAS(num, name, alias) inline constexpr close_code alias = close_code::name;
+ASTER_CLOSE_CODE_LIST(ASTER_CLOSE_ALIAS)
+#undef ASTER_CLOSE_ALIAS
+} // namespace status_codes
+
+} // namespace aster
+
+#undef ASTER_HTTP_STATUS_LIST
+#undef ASTER_CLOSE_CODE_LIST
+
+#endif // ASTER_STATUS_HPP
+// end aster/status.hpp
+// begin aster/error.hpp
+// SPDX-License-Identifier: MIT
+// Exceptions the user-facing API throws and the framework turns into responses.
+#ifndef ASTER_ERROR_HPP
+#define ASTER_ERROR_HPP
+
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// Thrown from a handler to answer with `status`: the body is `detail`, or the reason phrase.
+/// @code
+/// if (!user) throw aster::http_exception{aster::status::not_found, "no such user"};
+/// @endcode
+class http_exception : public std::runtime_error {
+public:
+    using header_list = std::vector<std::pair<std::string, std::string>>;
+
+    explicit http_exception(aster::status code, std::string detail = {}, header_list headers = {})
+        : std::runtime_error(detail.empty() ? std::string(reason(code)) : detail),
+          status_(code), headers_(std::move(headers)) {}
+
+    aster::status status() const noexcept { return status_; }
+    std::string_view detail() const noexcept { return what(); }
+    const header_list& headers() const noexcept { return headers_; }
+
+private:
+    aster::status status_;
+    header_list headers_;
+};
+
+} // namespace aster
+
+#endif // ASTER_ERROR_HPP
+// end aster/error.hpp
+// begin aster/method.hpp
+// SPDX-License-Identifier: MIT
+// HTTP methods as a bit set, so a route's allowed methods and the `Allow` header are one integer.
+#ifndef ASTER_METHOD_HPP
+#define ASTER_METHOD_HPP
+
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+/// Methods a route answers. Combine with `|`: `route<"/items", method::get | method::post>(fn)`.
+enum class method : std::uint16_t {
+    none = 0,
+    get = 1 << 0,
+    head = 1 << 1,
+    post = 1 << 2,
+    put = 1 << 3,
+    patch = 1 << 4,
+    delete_ = 1 << 5,
+    options = 1 << 6,
+    other = 1 << 7, // any method without its own bit (CONNECT, TRACE, PROPFIND, ...)
+};
+
+constexpr method operator|(method a, method b) noexcept {
+    return method(std::uint16_t(a) | std::uint16_t(b));
+}
+constexpr method operator&(method a, method b) noexcept {
+    return method(std::uint16_t(a) & std::uint16_t(b));
+}
+constexpr bool any(method m) noexcept { return m != method::none; }
+
+constexpr method parse_method(std::string_view name) noexcept {
+    if (name == "GET") return method::get;
+    if (name == "HEAD") return method::head;
+    if (name == "POST") return method::post;
+    if (name == "PUT") return method::put;
+    if (name == "PATCH") return method::patch;
+    if (name == "DELETE") return method::delete_;
+    if (name == "OPTIONS") return method::options;
+    return method::other;
+}
+
+/// The `Allow` header value for a set, in the fixed order GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS.
+inline std::string allow_header(method set) {
+    static constexpr std::pair<method, std::string_view> order[] = {
+        {method::get, "GET"},     {method::head, "HEAD"},       {method::post, "POST"},
+        {method::put, "PUT"},     {method::patch, "PATCH"},     {method::delete_, "DELETE"},
+        {method::options, "OPTIONS"}};
+    std::string out;
+    for (auto [m, name] : order) {
+        if (!any(set & m)) continue;
+        if (!out.empty()) out += ", ";
+        out += name;
+    }
+    return out;
+}
+
+} // namespace aster
+
+#endif // ASTER_METHOD_HPP
+// end aster/method.hpp
+// begin aster/headers.hpp
+// SPDX-License-Identifier: MIT
+// Case-insensitive, multi-valued header list of views into the connection's read buffer.
+#ifndef ASTER_HEADERS_HPP
+#define ASTER_HEADERS_HPP
+
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace aster {
+
+/// ASCII case-insensitive equality, as header names compare (RFC 9110 §5.1).
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+struct header_field {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// The request's headers, in arrival order. Lookups ignore case; repeated names keep every value.
+/// The views stay valid while the handler runs (they point into the connection's buffer).
+class headers {
+public:
+    using const_iterator = std::vector<header_field>::const_iterator;
+
+    /// The first value of `name`, or nullopt.
+    std::optional<std::string_view> get(std::string_view name) const noexcept {
+        for (const auto& f : fields_)
+            if (iequals(f.name, name)) return f.value;
+        return std::nullopt;
+    }
+    /// The first value of `name`, or `fallback`.
+    std::string_view get(std::string_view name, std::string_view fallback) const noexcept {
+        return get(name).value_or(fallback);
+    }
+    std::vector<std::string_view> get_all(std::string_view name) const {
+        std::vector<std::string_view> out;
+        for (const auto& f : fields_)
+            if (iequals(f.name, name)) out.push_back(f.value);
+        return out;
+    }
+    bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+    std::size_t size() const noexcept { return fields_.size(); }
+    bool empty() const noexcept { return fields_.empty(); }
+    const_iterator begin() const noexcept { return fields_.begin(); }
+    const_iterator end() const noexcept { return fields_.end(); }
+
+    void add(std::string_view name, std::string_view value) { fields_.push_back({name, value}); }
+    void clear() noexcept { fields_.clear(); } // keeps capacity: no allocation per request
+
+private:
+    std::vector<header_field> fields_;
+};
+
+} // namespace aster
+
+#endif // ASTER_HEADERS_HPP
+// end aster/headers.hpp
+// begin aster/url.hpp
+// SPDX-License-Identifier: MIT
+// Percent-encoding (RFC 3986 §2.1) and decoded, multi-valued `query_params` [datastructures.py].
+#ifndef ASTER_URL_HPP
+#define ASTER_URL_HPP
+
+
+#include <concepts>
+#include <cstddef>
+#include <initializer_list>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// Appends `in` to `out` with every `%XX` escape decoded (and `+` as a space when asked, as in
+/// form and query strings). Malformed escapes (`%`, `%2`, `%zz`) are copied literally, like
+/// Python's `unquote`; decoded bytes are not checked for UTF-8.
+/// Returns true when something was decoded, so a caller can keep a view of `in` on false.
+ASTER_DECL bool percent_decode_into(std::string_view in, std::string& out,
+                                    bool plus_as_space = false);
+
+/// `percent_decode("caf%C3%A9")` is "café" (as UTF-8 bytes).
+ASTER_DECL std::string percent_decode(std::string_view in, bool plus_as_space = false);
+
+/// Escapes every byte but the RFC 3986 unreserved ones (ALPHA DIGIT - . _ ~) and those in `safe`,
+/// with upper-case hex; the default keeps `/` so a path stays readable, like Python's `quote`.
+ASTER_DECL std::string percent_encode(std::string_view in, std::string_view safe = "/");
+
+/// Query parameters, decoded and in order. Repeated keys keep every value; `get` returns the
+/// last one, as Starlette's dict view does. `a=1&a=2&flag&c=%20+` gives a:1, a:2, flag:"", c:"  ".
+/// Thread safety: const members may be called concurrently.
+/// @code
+/// aster::query_params q("tag=a&tag=b&page=2");
+/// auto page = q.get("page", "1");       // "2"
+/// auto tags = q.get_all("tag");         // {"a", "b"}
+/// @endcode
+class query_params {
+public:
+    using value_type = std::pair<std::string, std::string>;
+    using const_iterator = std::vector<value_type>::const_iterator;
+
+    query_params() = default;
+    /// Parses a raw query string (without the `?`) as `parse_qsl(keep_blank_values=True)` does:
+    /// split on `&`, skip empty pieces, `+` is a space, a piece without `=` has an empty value.
+    explicit query_params(std::string_view raw);
+
+    /// The last value of `key`, or nullopt.
+    std::optional<std::string_view> get(std::string_view key) const noexcept {
+        for (auto it = items_.rbegin(); it != items_.rend(); ++it)
+            if (it->first == key) return std::string_view(it->second);
+        return std::nullopt;
+    }
+    /// The last value of `key`, or `fallback`.
+    std::string_view get(std::string_view key, std::string_view fallback) const noexcept {
+        return get(key).value_or(fallback);
+    }
+    /// Every value of `key`, in order.
+    std::vector<std::string_view> get_all(std::string_view key) const {
+        std::vector<std::string_view> out;
+        for (const auto& [k, v] : items_)
+            if (k == key) out.emplace_back(v);
+        return out;
+    }
+    bool contains(std::string_view key) const noexcept { return get(key).has_value(); }
+    std::size_t size() const noexcept { return items_.size(); }
+    bool empty() const noexcept { return items_.empty(); }
+    const_iterator begin() const noexcept { return items_.begin(); }
+    const_iterator end() const noexcept { return items_.end(); }
+
+    friend bool operator==(const query_params&, const query_params&) = default;
+
+private:
+    std::vector<value_type> items_;
+};
+
+namespace detail {
+// Appends `key=value` (preceded by `&` unless first) in form encoding.
+ASTER_DECL void append_query_pair(std::string& out, std::string_view key, std::string_view value);
+
+template <class R>
+concept query_pair_range =
+    std::ranges::input_range<R> && requires(std::ranges::range_reference_t<R> p) {
+        { p.first } -> std::convertible_to<std::string_view>;
+        { p.second } -> std::convertible_to<std::string_view>;
+    };
+} // namespace detail
+
+/// Builds a query string (without `?`) as Python's `urlencode` does: `a=1&b=x+y`; a space becomes
+/// `+` and every other byte outside ALPHA DIGIT - . _ ~ is percent-encoded, `/` included.
+/// Accepts any range of pairs of strings: a vector, a span, a `query_params`.
+/// @code
+/// aster::encode_query({{"q", "a b"}, {"page", "2"}});   // "q=a+b&page=2"
+/// @endcode
+template <class Pairs>
+    requires detail::query_pair_range<const Pairs&>
+std::string encode_query(const Pairs& pairs) {
+    std::string out;
+    for (const auto& p : pairs) detail::append_query_pair(out, p.first, p.second);
+    return out;
+}
+inline std::string
+encode_query(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
+    std::string out;
+    for (const auto& [k, v] : pairs) detail::append_query_pair(out, k, v);
+    return out;
+}
+
+// ---- implementation ----------------------------------------------------------------------------
+
+namespace detail::url_impl {
+
+constexpr int hex_digit(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+constexpr bool is_unreserved(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+inline void encode(std::string& out, std::string_view in, std::string_view safe,
+                   bool space_as_plus) {
+    constexpr char hex[] = "0123456789ABCDEF";
+    for (char c : in) {
+        if (is_unreserved(c) || safe.find(c) != std::string_view::npos) {
+            out += c;
+        } else if (c == ' ' && space_as_plus) {
+            out += '+';
+        } else {
+            auto byte = static_cast<unsigned char>(c);
+            out += '%';
+            out += hex[byte >> 4];
+            out += hex[byte & 0xF];
+        }
+    }
+}
+
+} // namespace detail::url_impl
+
+ASTER_DECL bool percent_decode_into(std::string_view in, std::string& out, bool plus_as_space) {
+    using detail::url_impl::hex_digit;
+    bool changed = false;
+    out.reserve(out.size() + in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        char c = in[i];
+        if (c == '%' && in.size() - i >= 3) {
+            int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out += static_cast<char>(hi * 16 + lo);
+                i += 2;
+                changed = true;
+                continue;
+            }
+        } else if (c == '+' && plus_as_space) {
+            out += ' ';
+            changed = true;
+            continue;
+        }
+        out += c;
+    }
+    return changed;
+}
+
+ASTER_DECL std::string percent_decode(std::string_view in, bool plus_as_space) {
+    std::string out;
+    percent_decode_into(in, out, plus_as_space);
+    return out;
+}
+
+ASTER_DECL std::string percent_encode(std::string_view in, std::string_view safe) {
+    std::string out;
+    out.reserve(in.size());
+    detail::url_impl::encode(out, in, safe, false);
+    return out;
+}
+
+ASTER_DECL query_params::query_params(std::string_view raw) {
+    while (!raw.empty()) {
+        auto amp = raw.find('&');
+        auto piece = raw.substr(0, amp);
+        raw = amp == std::string_view::npos ? std::string_view{} : raw.substr(amp + 1);
+        if (piece.empty()) continue;
+        auto eq = piece.find('=');
+        value_type item;
+        percent_decode_into(piece.substr(0, eq), item.first, true);
+        if (eq != std::string_view::npos)
+            percent_decode_into(piece.substr(eq + 1), item.second, true);
+        items_.push_back(std::move(item));
+    }
+}
+
+ASTER_DECL void detail::append_query_pair(std::string& out, std::string_view key,
+                                          std::string_view value) {
+    if (!out.empty()) out += '&';
+    url_impl::encode(out, key, {}, true);
+    out += '=';
+    url_impl::encode(out, value, {}, true);
+}
+
+} // namespace aster
+
+#endif // ASTER_URL_HPP
+// end aster/url.hpp
+// begin aster/cookies.hpp
+// SPDX-License-Identifier: MIT
+// `Cookie` and `Set-Cookie` parsing, and `Set-Cookie` formatting [requests.py, responses.py].
+#ifndef ASTER_COOKIES_HPP
+#define ASTER_COOKIES_HPP
+
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// Splits a `Cookie` header leniently, as Starlette's `cookie_parser`: pieces between `;` are
+/// trimmed, a piece without `=` has the name "" (browsers send such cookies), empty pieces are
+/// skipped and one pair of double quotes around a value is removed. Backslash escapes inside
+/// quotes are left as sent, since the result views `header`.
+ASTER_DECL std::vector<std::pair<std::string_view, std::string_view>>
+parse_cookie_header(std::string_view header);
+
+/// The value of the first cookie called `name` in a `Cookie` header, or nullopt. The first one wins
+/// because browsers list the cookie with the longest path first (RFC 6265 §5.4).
+ASTER_DECL std::optional<std::string_view> find_cookie(std::string_view header,
+                                                       std::string_view name) noexcept;
+
+/// Attributes of a `Set-Cookie` header; the defaults are Starlette's `set_cookie` defaults.
+/// @code
+/// r.header("Set-Cookie",
+///          aster::format_set_cookie("sid", token, {.max_age = 3600, .httponly = true}));
+/// @endcode
+struct cookie_options {
+    std::optional<std::int64_t> max_age = {}; // seconds; none gives a session cookie
+    std::string expires = {};                 // an HTTP-date, written as given; empty omits it
+    std::string path = "/";                   // whole site: a cookie set under /login is seen at /
+    std::string domain = {};                  // empty: host-only, the narrowest scope
+    bool secure = false;
+    bool httponly = false;
+    std::string samesite = "lax"; // browsers' own default; "strict", "lax", "none" or "" to omit
+    bool partitioned = false;     // CHIPS; browsers also require `secure`
+};
+
+/// A `Set-Cookie` value in Starlette's attribute order: `name=value; Domain=…; expires=…;
+/// HttpOnly; Max-Age=…; Path=…; SameSite=…; Secure; Partitioned`.
+/// Throws std::invalid_argument when `name` is not an RFC 6265 token, `value` holds a byte outside
+/// cookie-octet (controls, space, `"`, `,`, `;`, `\`, non-ASCII: percent-encode such values; one
+/// pair of enclosing quotes is allowed), an attribute holds a control byte or `;`, or `samesite`
+/// is not strict/lax/none.
+ASTER_DECL std::string format_set_cookie(std::string_view name, std::string_view value,
+                                         const cookie_options& options = {});
+
+/// A `Set-Cookie` value that makes the browser drop `name`: `name=""; expires=Thu, 01 Jan 1970
+/// 00:00:00 GMT; Max-Age=0; Path=/; SameSite=lax`. Path and domain must match the ones it was set
+/// with, or the browser keeps the cookie.
+ASTER_DECL std::string format_delete_cookie(std::string_view name, std::string_view path = "/",
+                                            std::string_view domain = {});
+/// The same, keeping the other attributes of `options` (a `__Secure-` cookie needs `secure`).
+ASTER_DECL std::string format_delete_cookie(std::string_view name, cookie_options options);
+
+/// What a client keeps from one `Set-Cookie` header.
+struct set_cookie {
+    std::string name = {};
+    std::string value = {};                   // as sent, quotes included (RFC 6265 §5.2)
+    std::optional<std::int64_t> max_age = {}; // the last valid Max-Age, if any
+    bool expired = false;                     // the server asks the client to drop the cookie
+    std::string path = {}; // empty when absent or not starting with '/': the default path
+};
+
+/// Parses a `Set-Cookie` header value as a user agent does (RFC 6265 §5.2): attribute names are
+/// case-insensitive, malformed attributes are ignored, Max-Age wins over Expires. `expired` is set
+/// for Max-Age <= 0 or an Expires not after `now`. Nullopt when there is no `=` or no name.
+ASTER_DECL std::optional<set_cookie>
+parse_set_cookie(std::string_view header_value,
+                 std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+// ---- implementation ----------------------------------------------------------------------------
+
+namespace detail::cookie_impl {
+
+constexpr std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// Splits off the text before the next `;` and advances `rest` past it.
+constexpr std::string_view next_piece(std::string_view& rest) noexcept {
+    auto semi = rest.find(';');
+    auto piece = rest.substr(0, semi);
+    rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+    return piece;
+}
+
+// One `Cookie` piece as cookie_parser reads it: no `=` means an empty name.
+constexpr std::pair<std::string_view, std::string_view>
+split_cookie(std::string_view piece) noexcept {
+    auto eq = piece.find('=');
+    bool bare = eq == std::string_view::npos;
+    std::string_view name = bare ? std::string_view{} : piece.substr(0, eq);
+    std::string_view value = bare ? piece : piece.substr(eq + 1);
+    value = trim(value);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
+    return {trim(name), value};
+}
+
+// RFC 9110 §5.6.2 tchar, which RFC 6265 §4.1.1 uses for cookie-name.
+constexpr bool is_token_char(char c) noexcept {
+    if (c <= 0x20 || c >= 0x7F) return false;
+    return std::string_view("\"(),/:;<=>?@[\\]{}").find(c) == std::string_view::npos;
+}
+
+// RFC 6265 §4.1.1 cookie-octet: visible ASCII except `"`, `,`, `;` and `\`.
+constexpr bool is_cookie_octet(char c) noexcept {
+    return c > 0x20 && c < 0x7F && c != '"' && c != ',' && c != ';' && c != '\\';
+}
+
+inline void check_attribute(std::string_view what, std::string_view value) {
+    for (char c : value) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7F || c == ';')
+            throw std::invalid_argument("aster: cookie " + std::string(what) +
+                                        " must not contain ';' or control characters");
+    }
+}
+
+// RFC 6265 §5.1.1 cookie-date; nullopt for anything the algorithm rejects.
+inline std::optional<std::chrono::sys_seconds> parse_cookie_date(std::string_view s) noexcept {
+    constexpr auto is_delimiter = [](char c) {
+        auto b = static_cast<unsigned char>(c);
+        return b == 0x09 || (b >= 0x20 && b <= 0x2F) || (b >= 0x3B && b <= 0x40) ||
+               (b >= 0x5B && b <= 0x60) || (b >= 0x7B && b <= 0x7E);
+    };
+    constexpr auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    // Reads 1..max digits not followed by another digit; -1 when absent.
+    constexpr auto digits = [is_digit](std::string_view& t, std::size_t min, std::size_t max) {
+        std::size_t n = 0;
+        int v = 0;
+        while (n < t.size() && is_digit(t[n])) v = v * 10 + (t[n++] - '0');
+        if (n < min || n > max) return -1;
+        t.remove_prefix(n);
+        return v;
+    };
+    int hour = -1, minute = -1, second = -1, day = -1, month = -1, year = -1;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && is_delimiter(s[i])) ++i;
+        std::size_t start = i;
+        while (i < s.size() && !is_delimiter(s[i])) ++i;
+        std::string_view token = s.substr(start, i - start);
+        if (token.empty()) continue;
+        if (hour < 0) {
+            auto t = token;
+            int h = digits(t, 1, 2);
+            if (h >= 0 && t.starts_with(':')) {
+                t.remove_prefix(1);
+                int m = digits(t, 1, 2);
+                if (m >= 0 && t.starts_with(':')) {
+                    t.remove_prefix(1);
+                    int sec = digits(t, 1, 2);
+                    if (sec >= 0) {
+                        hour = h, minute = m, second = sec;
+                        continue;
+                    }
+                }
+            }
+        }
+        if (day < 0) {
+            auto t = token;
+            if (int d = digits(t, 1, 2); d >= 0) {
+                day = d;
+                continue;
+            }
+        }
+        if (month < 0 && token.size() >= 3) {
+            constexpr std::string_view names[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                                  "jul", "aug", "sep", "oct", "nov", "dec"};
+            for (int m = 0; m < 12; ++m)
+                if (iequals(token.substr(0, 3), names[m])) month = m + 1;
+            if (month > 0) continue;
+        }
+        if (year < 0) {
+            auto t = token;
+            if (int y = digits(t, 2, 4); y >= 0) year = y;
+        }
+    }
+    if (year >= 70 && year <= 99) year += 1900;
+    if (year >= 0 && year <= 69) year += 2000;
+    if (hour < 0 || day < 1 || month < 1 || year < 1601 || hour > 23 || minute > 59 || second > 59)
+        return std::nullopt;
+    using namespace std::chrono;
+    year_month_day date{std::chrono::year(year), std::chrono::month(unsigned(month)),
+                        std::chrono::day(unsigned(day))};
+    if (!date.ok()) return std::nullopt;
+    return sys_days(date) + hours(hour) + minutes(minute) + seconds(second);
+}
+
+// RFC 6265 §5.2.2: an optional '-' then digits only; out-of-range values saturate.
+inline std::optional<std::int64_t> parse_max_age(std::string_view v) noexcept {
+    bool negative = v.starts_with('-');
+    auto digits = negative ? v.substr(1) : v;
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos)
+        return std::nullopt;
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec == std::errc::result_out_of_range)
+        return negative ? std::numeric_limits<std::int64_t>::min()
+                        : std::numeric_limits<std::int64_t>::max();
+    return n;
+}
+
+} // namespace detail::cookie_impl
+
+ASTER_DECL std::vector<std::pair<std::string_view, std::string_view>>
+parse_cookie_header(std::string_view header) {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    while (!header.empty()) {
+        auto [name, value] = detail::cookie_impl::split_cookie(
+            detail::cookie_impl::next_piece(header));
+        if (!name.empty() || !value.empty()) out.emplace_back(name, value);
+    }
+    return out;
+}
+
+ASTER_DECL std::optional<std::string_view> find_cookie(std::string_view header,
+                                                       std::string_view name) noexcept {
+    while (!header.empty()) {
+        auto [n, v] = detail::cookie_impl::split_cookie(detail::cookie_impl::next_piece(header));
+        if ((!n.empty() || !v.empty()) && n == name) return v;
+    }
+    return std::nullopt;
+}
+
+ASTER_DECL std::string format_set_cookie(std::string_view name, std::string_view value,
+                                         const cookie_options& options) {
+    using namespace detail::cookie_impl;
+    if (name.empty()) throw std::invalid_argument("aster: cookie name must not be empty");
+    for (char c : name)
+        if (!is_token_char(c))
+            throw std::invalid_argument("aster: cookie name '" + std::string(name) +
+                                        "' has a character outside RFC 6265 token characters");
+    auto inner = value;
+    if (inner.size() >= 2 && inner.front() == '"' && inner.back() == '"')
+        inner = inner.substr(1, inner.size() - 2);
+    for (char c : inner)
+        if (!is_cookie_octet(c))
+            throw std::invalid_argument("aster: value of cookie '" + std::string(name) +
+                                        "' has a byte outside RFC 6265 cookie-octet; "
+                                        "percent-encode it");
+    check_attribute("expires", options.expires);
+    check_attribute("path", options.path);
+    check_attribute("domain", options.domain);
+    const auto& samesite = options.samesite;
+    if (!samesite.empty() && !iequals(samesite, "strict") && !iequals(samesite, "lax") &&
+        !iequals(samesite, "none"))
+        throw std::invalid_argument("aster: cookie samesite must be 'strict', 'lax' or 'none'");
+
+    std::string out;
+    out.reserve(name.size() + value.size() + 64);
+    out.append(name).append("=").append(value);
+    if (!options.domain.empty()) out.append("; Domain=").append(options.domain);
+    if (!options.expires.empty()) out.append("; expires=").append(options.expires);
+    if (options.httponly) out.append("; HttpOnly");
+    if (options.max_age) out.append("; Max-Age=").append(std::to_string(*options.max_age));
+    if (!options.path.empty()) out.append("; Path=").append(options.path);
+    if (!samesite.empty()) out.append("; SameSite=").append(samesite);
+    if (options.secure) out.append("; Secure");
+    if (options.partitioned) out.append("; Partitioned");
+    return out;
+}
+
+ASTER_DECL std::string format_delete_cookie(std::string_view name, cookie_options options) {
+    options.max_age = 0;
+    options.expires = "Thu, 01 Jan 1970 00:00:00 GMT";
+    return format_set_cookie(name, "\"\"", options);
+}
+
+ASTER_DECL std::string format_delete_cookie(std::string_view name, std::string_view path,
+                                            std::string_view domain) {
+    cookie_options options;
+    options.path = path;
+    options.domain = domain;
+    return format_delete_cookie(name, std::move(options));
+}
+
+ASTER_DECL std::optional<set_cookie>
+parse_set_cookie(std::string_view header_value, std::chrono::system_clock::time_point now) {
+    using namespace detail::cookie_impl;
+    auto pair = next_piece(header_value);
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    set_cookie out;
+    out.name = trim(pair.substr(0, eq));
+    out.value = trim(pair.substr(eq + 1));
+    if (out.name.empty()) return std::nullopt;
+
+    std::optional<std::chrono::sys_seconds> expires;
+    while (!header_value.empty()) {
+        auto attr = next_piece(header_value);
+        auto aeq = attr.find('=');
+        auto key = trim(attr.substr(0, aeq));
+        auto val = aeq == std::string_view::npos ? std::string_view{} : trim(attr.substr(aeq + 1));
+        if (iequals(key, "max-age")) {
+            if (auto n = parse_max_age(val)) out.max_age = n;
+        } else if (iequals(key, "expires")) {
+            if (auto t = parse_cookie_date(val)) expires = t;
+        } else if (iequals(key, "path")) {
+            out.path = val.starts_with('/') ? val : std::string_view{};
+        }
+    }
+    if (out.max_age)
+        out.expired = *out.max_age <= 0;
+    else if (expires)
+        // Compared in seconds: year 9999 in nanoseconds would overflow.
+        out.expired = *expires <= std::chrono::floor<std::chrono::seconds>(now);
+    return out;
+}
+
+} // namespace aster
+
+#endif // ASTER_COOKIES_HPP
+// end aster/cookies.hpp
+// begin aster/convertors.hpp
+// SPDX-License-Identifier: MIT
+// Typed path segments: {name} {n:int} {x:float} {u:uuid} {p:path} and the C++ types they convert to.
+#ifndef ASTER_CONVERTORS_HPP
+#define ASTER_CONVERTORS_HPP
+
+
+#include <array>
+#include <charconv>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace aster {
+
+/// The convertor named after the colon in a pattern parameter; `str` when none is named.
+enum class convertor { str, int_, float_, uuid, path };
+
+/// A UUID taken from a `{u:uuid}` segment: 16 bytes, printed in lower-case 8-4-4-4-12 form.
+struct uuid {
+    std::array<std::uint8_t, 16> bytes{};
+
+    static constexpr std::optional<uuid> parse(std::string_view text) noexcept;
+    std::string to_string() const;
+    friend constexpr bool operator==(const uuid&, const uuid&) = default;
+};
+
+namespace detail {
+
+constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// Which C++ parameter types a convertor can feed. Checked at compile time against the handler.
+template <convertor C, class T>
+constexpr bool convertor_accepts() {
+    using U = std::remove_cvref_t<T>;
+    if constexpr (C == convertor::int_)
+        return std::is_integral_v<U> && !std::is_same_v<U, bool> && !std::is_same_v<U, char>;
+    else if constexpr (C == convertor::float_)
+        return std::is_floating_point_v<U>;
+    else if constexpr (C == convertor::uuid)
+        return std::is_same_v<U, uuid> || std::is_same_v<U, std::string_view> ||
+               std::is_same_v<U, std::string>;
+    else
+        return std::is_same_v<U, std::string_view> || std::is_same_v<U, std::string>;
+}
+
+// The length of the longest prefix of `s` that the convertor's syntax accepts (Starlette regexes:
+// str `[^/]+`, int `[0-9]+`, float `[0-9]+(\.[0-9]+)?`, uuid 8-4-4-4-12 hex, path `.*`).
+constexpr std::size_t convertor_extent(convertor c, std::string_view s) noexcept {
+    switch (c) {
+    case convertor::str: {
+        auto slash = s.find('/');
+        return slash == std::string_view::npos ? s.size() : slash;
+    }
+    case convertor::int_: {
+        std::size_t i = 0;
+        while (i < s.size() && is_digit(s[i])) ++i;
+        return i;
+    }
+    case convertor::float_: {
+        std::size_t i = 0;
+        while (i < s.size() && is_digit(s[i])) ++i;
+        if (i > 0 && i + 1 < s.size() && s[i] == '.' && is_digit(s[i + 1])) {
+            i += 2;
+            while (i < s.size() && is_digit(s[i])) ++i;
+        }
+        return i;
+    }
+    case convertor::uuid:
+        return s.size() >= 36 && uuid::parse(s.substr(0, 36)) ? 36 : 0;
+    case convertor::path:
+        return s.size();
+    }
+    return 0;
+}
+
+// Converts an already-matched segment to the handler's parameter type. nullopt means the value
+// is syntactically fine but does not fit (an int that overflows `T`): the route then answers 404.
+template <class T>
+std::optional<std::remove_cvref_t<T>> convert_segment(std::string_view s) {
+    using U = std::remove_cvref_t<T>;
+    if constexpr (std::is_integral_v<U> || std::is_floating_point_v<U>) {
+        U value{};
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+        if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+        return value;
+    } else if constexpr (std::is_same_v<U, uuid>) {
+        return uuid::parse(s);
+    } else {
+        return U(s);
+    }
+}
+
+} // namespace detail
+
+constexpr std::optional<uuid> uuid::parse(std::string_view text) noexcept {
+    if (text.size() != 36) return std::nullopt;
+    uuid out;
+    std::size_t byte = 0;
+    for (std::size_t i = 0; i < 36;) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (text[i] != '-') return std::nullopt;
+            ++i;
+            continue;
+        }
+        int hi = detail::hex_value(text[i]), lo = detail::hex_value(text[i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out.bytes[byte++] = static_cast<std::uint8_t>(hi * 16 + lo);
+        i += 2;
+    }
+    return out;
+}
+
+inline std::string uuid::to_string() const {
+    constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(36);
+    for (std::size_t i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+        out.push_back(digits[bytes[i] >> 4]);
+        out.push_back(digits[bytes[i] & 15]);
+    }
+    return out;
+}
+
+} // namespace aster
+
+#endif // ASTER_CONVERTORS_HPP
+// end aster/convertors.hpp
+// begin aster/request.hpp
+// SPDX-License-Identifier: MIT
+// `request`: what a handler sees of one HTTP request: method, path, query, headers, cookies, body, client.
+#ifndef ASTER_REQUEST_HPP
+#define ASTER_REQUEST_HPP
+
+// begin aster/task.hpp
+// SPDX-License-Identifier: MIT
+// `aster::task<T>`: the coroutine type of every handler, an Asio awaitable, so handlers can co_await any Asio operation.
+#ifndef ASTER_TASK_HPP
+#define ASTER_TASK_HPP
+
+
+#include <asio/awaitable.hpp>
+
+#include <type_traits>
+
+namespace aster {
+
+namespace net = ::asio;
+
+/// The return type of coroutine handlers: `aster::task<aster::response> get(aster::request&)`.
+template <class T = void>
+using task = net::awaitable<T>;
+
+namespace detail {
+template <class T>
+struct is_task : std::false_type {};
+template <class T, class E>
+struct is_task<net::awaitable<T, E>> : std::true_type {
+    using value_type = T;
+};
+} // namespace detail
+
+} // namespace aster
+
+#endif // ASTER_TASK_HPP
+// end aster/task.hpp
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+namespace detail {
+struct request_access;
+}
+
+/// The peer's address: "127.0.0.1" and its port, or "testclient" and 50000 under test_client.
+struct client_address {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+/// A path parameter as matched, before conversion: `{id:int}` on `/users/42` gives {"id", "42"}.
+struct path_parameter {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// One HTTP request. It lives in its connection and is reused for the next request, so keep no
+/// reference to it, or to the views it hands out, after the handler returns.
+/// Thread safety: used only by the connection's coroutine.
+class request {
+public:
+    static constexpr std::size_t max_path_params = 16;
+
+    std::string_view method() const noexcept { return method_name_; }
+    aster::method method_id() const noexcept { return method_id_; }
+    /// The request-target exactly as sent, e.g. `/search?q=a%20b`.
+    std::string_view target() const noexcept { return target_; }
+    /// The path, percent-decoded; routes match against this.
+    std::string_view path() const noexcept { return path_; }
+    /// The path as sent, before decoding.
+    std::string_view raw_path() const noexcept { return raw_path_; }
+    /// The raw query string, without `?`.
+    std::string_view query_string() const noexcept { return query_; }
+    /// Decoded, multi-valued query parameters, parsed on first use.
+    const aster::query_params& query_params() const {
+        if (!query_params_) query_params_.emplace(query_);
+        return *query_params_;
+    }
+
+    const aster::headers& headers() const noexcept { return headers_; }
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
+        return headers_.get(name);
+    }
+    /// Cookies from every `Cookie` header, in order.
+    std::vector<std::pair<std::string_view, std::string_view>> cookies() const {
+        std::vector<std::pair<std::string_view, std::string_view>> out;
+        for (const auto& f : headers_)
+            if (iequals(f.name, "cookie"))
+                for (auto c : parse_cookie_header(f.value)) out.push_back(c);
+        return out;
+    }
+    std::optional<std::string_view> cookie(std::string_view name) const {
+        for (auto [n, v] : cookies())
+            if (n == name) return v;
+        return std::nullopt;
+    }
+
+    /// The whole body, at most the server's `max_body_bytes` (larger requests got 413 already).
+    task<std::string_view> body() const { co_return std::string_view(*body_); }
+    /// The same bytes without a coroutine, for plain (non-coroutine) handlers.
+    std::string_view buffered_body() const noexcept { return *body_; }
+
+    const client_address& client() const noexcept { return *client_; }
+
+    std::span<const path_parameter> path_params() const noexcept {
+        return {path_params_.data(), path_param_count_};
+    }
+    /// The raw value of path parameter `name`, or empty when the route has none of that name.
+    std::string_view path_param(std::string_view name) const noexcept {
+        for (const auto& p : path_params())
+            if (p.name == name) return p.value;
+        return {};
+    }
+
+    int version_major() const noexcept { return version_major_; }
+    int version_minor() const noexcept { return version_minor_; }
+    bool keep_alive() const noexcept { return keep_alive_; }
+
+private:
+    friend struct detail::request_access;
+
+    std::string_view method_name_;
+    aster::method method_id_ = aster::method::get;
+    std::string_view target_, raw_path_, path_, query_;
+    aster::headers headers_;
+    mutable std::optional<aster::query_params> query_params_;
+    const std::string* body_ = nullptr;
+    const client_address* client_ = nullptr;
+    std::array<path_parameter, max_path_params> path_params_{};
+    std::size_t path_param_count_ = 0;
+    int version_major_ = 1, version_minor_ = 1;
+    bool keep_alive_ = true;
+};
+
+} // namespace aster
+
+#endif // ASTER_REQUEST_HPP
+// end aster/request.hpp
+// begin aster/response.hpp
+// SPDX-License-Identifier: MIT
+// `response`: status, headers and body (or a coroutine producing the body), plus the usual factories.
+#ifndef ASTER_RESPONSE_HPP
+#define ASTER_RESPONSE_HPP
+
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// What a streaming response's producer writes its body through. Each `write` is one chunk on the
+/// wire; an empty chunk is skipped (it would end a chunked body early).
+class body_writer {
+public:
+    virtual task<> write(std::string_view chunk) = 0;
+
+protected:
+    ~body_writer() = default;
+};
+
+/// An HTTP response. Content-Length, Date and Connection are added when it is written.
+/// @code
+/// co_return aster::plain_text("created", aster::status::created).header("Location", "/items/7");
+/// @endcode
+class response {
+public:
+    using header_list = std::vector<std::pair<std::string, std::string>>;
+    using producer = std::function<task<>(body_writer&)>;
+
+    response() = default;
+    explicit response(aster::status code) noexcept : status_(code) {}
+    response(aster::status code, std::string body, std::string content_type = {})
+        : status_(code), body_(std::move(body)), owned_type_(std::move(content_type)) {}
+
+    aster::status status() const noexcept { return status_; }
+    response& set_status(aster::status code) & noexcept { return status_ = code, *this; }
+    response&& set_status(aster::status code) && noexcept { return std::move(set_status(code)); }
+
+    const std::string& body() const noexcept { return body_; }
+    response& set_body(std::string body) & { return body_ = std::move(body), *this; }
+    response&& set_body(std::string body) && { return std::move(set_body(std::move(body))); }
+
+    std::string_view content_type() const noexcept {
+        return static_type_.empty() ? std::string_view(owned_type_) : static_type_;
+    }
+    response& set_content_type(std::string type) & {
+        static_type_ = {};
+        owned_type_ = std::move(type);
+        return *this;
+    }
+
+    /// Appends a header. Names are kept as given; Content-Length and Date are the server's.
+    response& header(std::string name, std::string value) & {
+        headers_.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+    response&& header(std::string name, std::string value) && {
+        return std::move(header(std::move(name), std::move(value)));
+    }
+    /// Replaces every header called `name` (case-insensitively) with one value.
+    response& set_header(std::string_view name, std::string value) &;
+    const header_list& headers() const noexcept { return headers_; }
+    std::string_view header_value(std::string_view name) const noexcept;
+
+    bool is_streaming() const noexcept { return static_cast<bool>(producer_); }
+    const producer& body_producer() const noexcept { return producer_; }
+
+    // Used by the factories: a content type that is a string literal costs no allocation.
+    static response with_static_type(aster::status code, std::string body, std::string_view type) {
+        response r(code, std::move(body));
+        r.static_type_ = type;
+        return r;
+    }
+    response& set_producer(producer p) & { return producer_ = std::move(p), *this; }
+
+private:
+    aster::status status_ = aster::status::ok;
+    std::string body_;
+    std::string_view static_type_;
+    std::string owned_type_;
+    header_list headers_;
+    producer producer_;
+};
+
+/// `text/plain; charset=utf-8`
+inline response plain_text(std::string body, status code = status::ok) {
+    return response::with_static_type(code, std::move(body), "text/plain; charset=utf-8");
+}
+
+/// `text/html; charset=utf-8`
+inline response html(std::string body, status code = status::ok) {
+    return response::with_static_type(code, std::move(body), "text/html; charset=utf-8");
+}
+
+/// An empty response with a Location header; 307 keeps the method, as Starlette's default.
+inline response redirect(std::string location, status code = status::temporary_redirect) {
+    response r(code);
+    r.header("Location", std::move(location));
+    return r;
+}
+
+/// A chunked response whose body `producer` writes piece by piece while the client reads.
+/// @code
+/// co_return aster::streaming([](aster::body_writer& out) -> aster::task<> {
+///     for (int i = 0; i < 3; ++i) co_await out.write(std::to_string(i) + "\n");
+/// });
+/// @endcode
+inline response streaming(response::producer producer,
+                          std::string content_type = "text/plain; charset=utf-8",
+                          status code = status::ok) {
+    response r(code, {}, std::move(content_type));
+    r.set_producer(std::move(producer));
+    return r;
+}
+
+} // namespace aster
+
+// begin aster/impl/response.hpp
+// SPDX-License-Identifier: MIT
+// Out-of-line members of aster::response.
+#ifndef ASTER_IMPL_RESPONSE_HPP
+#define ASTER_IMPL_RESPONSE_HPP
+
+
+#include <algorithm>
+
+namespace aster {
+
+inline response& response::set_header(std::string_view name, std::string value) & {
+    std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
+    headers_.emplace_back(std::string(name), std::move(value));
+    return *this;
+}
+
+inline std::string_view response::header_value(std::string_view name) const noexcept {
+    for (const auto& [n, v] : headers_)
+        if (iequals(n, name)) return v;
+    return {};
+}
+
+} // namespace aster
+
+#endif // ASTER_IMPL_RESPONSE_HPP
+// end aster/impl/response.hpp
+
+#endif // ASTER_RESPONSE_HPP
+// end aster/response.hpp
+// begin aster/endpoints.hpp
+// SPDX-License-Identifier: MIT
+// Class-based endpoints: `http_endpoint` with a member per method, found at compile time.
+#ifndef ASTER_ENDPOINTS_HPP
+#define ASTER_ENDPOINTS_HPP
+
+// begin aster/detail/handler_call.hpp
+// SPDX-License-Identifier: MIT
+// Compile-time checks that a handler fits its route pattern, and the call that converts path values.
+#ifndef ASTER_DETAIL_HANDLER_CALL_HPP
+#define ASTER_DETAIL_HANDLER_CALL_HPP
+
+// begin aster/detail/callable_traits.hpp
+// SPDX-License-Identifier: MIT
+// The return and parameter types of functions, lambdas and member functions, for signature checks.
+#ifndef ASTER_DETAIL_CALLABLE_TRAITS_HPP
+#define ASTER_DETAIL_CALLABLE_TRAITS_HPP
+
+
+#include <cstddef>
+#include <tuple>
+
+namespace aster::detail {
+
+template <class R, class... Args>
+struct signature {
+    using result = R;
+    using args = std::tuple<Args...>;
+    static constexpr std::size_t arity = sizeof...(Args);
+};
+
+template <class F>
+struct callable_traits : callable_traits<decltype(&F::operator())> {};
+
+template <class R, class... A>
+struct callable_traits<R (*)(A...)> : signature<R, A...> {};
+template <class R, class... A>
+struct callable_traits<R (*)(A...) noexcept> : signature<R, A...> {};
+template <class R, class... A>
+struct callable_traits<R(A...)> : signature<R, A...> {};
+
+#define ASTER_MEMBER_TRAITS(QUALIFIERS)                                                        \
+    template <class C, class R, class... A>                                                    \
+    struct callable_traits<R (C::*)(A...) QUALIFIERS> : signature<R, A...> {                   \
+        using object = C;                                                                      \
+    };
+ASTER_MEMBER_TRAITS()
+ASTER_MEMBER_TRAITS(const)
+ASTER_MEMBER_TRAITS(noexcept)
+ASTER_MEMBER_TRAITS(const noexcept)
+ASTER_MEMBER_TRAITS(&)
+ASTER_MEMBER_TRAITS(const&)
+#undef ASTER_MEMBER_TRAITS
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_CALLABLE_TRAITS_HPP
+// end aster/detail/callable_traits.hpp
+// begin aster/detail/route_pattern.hpp
+// SPDX-License-Identifier: MIT
+// Route patterns parsed at compile time into literal and parameter tokens, and matched at run time.
+#ifndef ASTER_DETAIL_ROUTE_PATTERN_HPP
+#define ASTER_DETAIL_ROUTE_PATTERN_HPP
+
+// begin aster/detail/fixed_string.hpp
+// SPDX-License-Identifier: MIT
+// A string literal usable as a template argument, so route patterns are parsed at compile time.
+#ifndef ASTER_DETAIL_FIXED_STRING_HPP
+#define ASTER_DETAIL_FIXED_STRING_HPP
+
+
+#include <cstddef>
+#include <string_view>
+
+namespace aster {
+
+/// A compile-time string: `route<"/users/{id:int}">` passes one of these as a template argument.
+template <std::size_t N>
+struct fixed_string {
+    char chars[N]{}; // N counts the terminating zero, as for the literal it came from
+
+    constexpr fixed_string() = default;
+    constexpr fixed_string(const char (&literal)[N]) noexcept {
+        for (std::size_t i = 0; i < N; ++i) chars[i] = literal[i];
+    }
+
+    static constexpr std::size_t length = N - 1;
+    constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
+    constexpr operator std::string_view() const noexcept { return view(); }
+
+    template <std::size_t M>
+    constexpr bool operator==(const fixed_string<M>& other) const noexcept {
+        return view() == other.view();
+    }
+};
+
+template <std::size_t N>
+fixed_string(const char (&)[N]) -> fixed_string<N>;
+
+namespace detail {
+
+template <fixed_string A, fixed_string B>
+consteval auto concat() {
+    fixed_string<A.length + B.length + 1> out;
+    for (std::size_t i = 0; i < A.length; ++i) out.chars[i] = A.chars[i];
+    for (std::size_t i = 0; i < B.length; ++i) out.chars[A.length + i] = B.chars[i];
+    return out;
+}
+
+} // namespace detail
+} // namespace aster
+
+#endif // ASTER_DETAIL_FIXED_STRING_HPP
+// end aster/detail/fixed_string.hpp
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace aster::detail {
+
+enum class pattern_error {
+    none,
+    not_absolute,      // must start with '/'
+    unbalanced_brace,  // '{' without '}', '}' without '{', or nested braces
+    bad_name,          // parameter name empty or not an identifier
+    unknown_convertor, // not one of str, int, float, uuid, path
+    duplicate_name,    // the same parameter twice
+    adjacent_params,   // "{a}{b}": no literal to tell where one ends
+};
+
+struct pattern_token {
+    bool is_param = false;
+    std::string_view text; // literal text, or the parameter's name
+    convertor conv = convertor::str;
+    std::size_t param_index = 0;
+};
+
+template <std::size_t MaxTokens>
+struct parsed_pattern {
+    std::array<pattern_token, MaxTokens> tokens{};
+    std::size_t token_count = 0;
+    std::size_t param_count = 0;
+    pattern_error error = pattern_error::none;
+
+    constexpr const pattern_token& param(std::size_t index) const noexcept {
+        for (std::size_t i = 0; i < token_count; ++i)
+            if (tokens[i].is_param && tokens[i].param_index == index) return tokens[i];
+        return tokens[0];
+    }
+};
+
+constexpr std::size_t max_pattern_tokens(std::string_view p) noexcept {
+    std::size_t braces = 0;
+    for (char c : p) braces += c == '{';
+    return braces * 2 + 1;
+}
+
+constexpr bool is_identifier(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+    }
+    return true;
+}
+
+constexpr bool parse_convertor(std::string_view name, convertor& out) noexcept {
+    if (name == "str") out = convertor::str;
+    else if (name == "int") out = convertor::int_;
+    else if (name == "float") out = convertor::float_;
+    else if (name == "uuid") out = convertor::uuid;
+    else if (name == "path") out = convertor::path;
+    else return false;
+    return true;
+}
+
+template <std::size_t MaxTokens>
+constexpr parsed_pattern<MaxTokens> parse_pattern(std::string_view p) noexcept {
+    parsed_pattern<MaxTokens> out;
+    auto fail = [&](pattern_error e) {
+        out.error = e;
+        return out;
+    };
+    if (p.empty() || p[0] != '/') return fail(pattern_error::not_absolute);
+    std::size_t literal_start = 0;
+    for (std::size_t i = 0; i < p.size();) {
+        if (p[i] == '}') return fail(pattern_error::unbalanced_brace);
+        if (p[i] != '{') {
+            ++i;
+            continue;
+        }
+        if (i > literal_start)
+            out.tokens[out.token_count++] = {false, p.substr(literal_start, i - literal_start)};
+        else if (out.token_count > 0 && out.tokens[out.token_count - 1].is_param)
+            return fail(pattern_error::adjacent_params);
+        auto close = p.find('}', i);
+        if (close == std::string_view::npos) return fail(pattern_error::unbalanced_brace);
+        auto inner = p.substr(i + 1, close - i - 1);
+        if (inner.find('{') != std::string_view::npos) return fail(pattern_error::unbalanced_brace);
+        auto colon = inner.find(':');
+        auto name = inner.substr(0, colon);
+        convertor conv = convertor::str;
+        if (!is_identifier(name)) return fail(pattern_error::bad_name);
+        if (colon != std::string_view::npos && !parse_convertor(inner.substr(colon + 1), conv))
+            return fail(pattern_error::unknown_convertor);
+        for (std::size_t t = 0; t < out.token_count; ++t)
+            if (out.tokens[t].is_param && out.tokens[t].text == name)
+                return fail(pattern_error::duplicate_name);
+        out.tokens[out.token_count++] = {true, name, conv, out.param_count++};
+        i = close + 1;
+        literal_start = i;
+    }
+    if (literal_start < p.size())
+        out.tokens[out.token_count++] = {false, p.substr(literal_start)};
+    return out;
+}
+
+/// The parsed form of one pattern, computed once per distinct pattern.
+template <fixed_string Pattern>
+inline constexpr auto pattern_of = parse_pattern<max_pattern_tokens(Pattern.view())>(Pattern.view());
+
+// Two patterns match exactly the same paths when their tokens agree up to parameter names.
+template <std::size_t A, std::size_t B>
+constexpr bool same_shape(const parsed_pattern<A>& a, const parsed_pattern<B>& b) noexcept {
+    if (a.token_count != b.token_count) return false;
+    for (std::size_t i = 0; i < a.token_count; ++i) {
+        const auto &x = a.tokens[i], &y = b.tokens[i];
+        if (x.is_param != y.is_param) return false;
+        if (x.is_param ? x.conv != y.conv : x.text != y.text) return false;
+    }
+    return true;
+}
+
+// Matches `path` against tokens [index, end). Parameters take the longest extent that lets the
+// rest match, which is what the regexes Starlette compiles its patterns into do.
+template <std::size_t N>
+constexpr bool match_from(const parsed_pattern<N>& pp, std::size_t index, std::string_view path,
+                          std::string_view* values) noexcept {
+    if (index == pp.token_count) return path.empty();
+    const pattern_token& token = pp.tokens[index];
+    if (!token.is_param) {
+        if (!path.starts_with(token.text)) return false;
+        return match_from(pp, index + 1, path.substr(token.text.size()), values);
+    }
+    std::size_t longest = convertor_extent(token.conv, path);
+    for (std::size_t n = longest; n >= 1; --n) {
+        if (n != longest && convertor_extent(token.conv, path.substr(0, n)) != n) continue;
+        values[token.param_index] = path.substr(0, n);
+        if (match_from(pp, index + 1, path.substr(n), values)) return true;
+    }
+    // `path` may be empty only at the very end of the URL.
+    if (token.conv == convertor::path && path.empty() && index + 1 == pp.token_count) {
+        values[token.param_index] = path;
+        return true;
+    }
+    return false;
+}
+
+template <std::size_t N>
+constexpr bool match_pattern(const parsed_pattern<N>& pp, std::string_view path,
+                             std::string_view* values) noexcept {
+    return match_from(pp, 0, path, values);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ROUTE_PATTERN_HPP
+// end aster/detail/route_pattern.hpp
+
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace aster::detail {
+
+template <fixed_string Pattern>
+constexpr bool check_pattern() {
+    constexpr auto e = pattern_of<Pattern>.error;
+    static_assert(e != pattern_error::not_absolute, "aster::route: a pattern must start with '/'");
+    static_assert(e != pattern_error::unbalanced_brace,
+                  "aster::route: malformed pattern: unbalanced '{' or '}'");
+    static_assert(e != pattern_error::bad_name,
+                  "aster::route: malformed pattern: a parameter name must be an identifier, as in "
+                  "{id} or {id:int}");
+    static_assert(e != pattern_error::unknown_convertor,
+                  "aster::route: unknown convertor in pattern; use str, int, float, uuid or path");
+    static_assert(e != pattern_error::duplicate_name,
+                  "aster::route: malformed pattern: a parameter name appears twice");
+    static_assert(e != pattern_error::adjacent_params,
+                  "aster::route: malformed pattern: two parameters need a literal between them");
+    static_assert(pattern_of<Pattern>.param_count <= request::max_path_params,
+                  "aster::route: a pattern may have at most 16 parameters");
+    return e == pattern_error::none;
+}
+
+template <class R>
+constexpr bool is_response_result =
+    std::is_same_v<R, response> || std::is_same_v<R, task<response>>;
+
+// Parameters after the request must match the pattern's convertors in number, order and type.
+template <fixed_string Pattern, class Args>
+constexpr bool params_fit() {
+    constexpr auto& pp = pattern_of<Pattern>;
+    if constexpr (std::tuple_size_v<Args> != pp.param_count + 1) {
+        return false;
+    } else {
+        return []<std::size_t... I>(std::index_sequence<I...>) {
+            return (convertor_accepts<pp.param(I).conv, std::tuple_element_t<I + 1, Args>>() &&
+                    ...);
+        }(std::make_index_sequence<pp.param_count>{});
+    }
+}
+
+template <fixed_string Pattern, class Sig>
+constexpr bool check_signature() {
+    using args = typename Sig::args;
+    if constexpr (std::tuple_size_v<args> == 0) {
+        static_assert(std::tuple_size_v<args> != 0,
+                      "aster::route: a handler's first parameter must be aster::request&");
+        return false;
+    } else {
+        static_assert(std::is_same_v<std::tuple_element_t<0, args>, request&>,
+                      "aster::route: a handler's first parameter must be aster::request&");
+        static_assert(is_response_result<typename Sig::result>,
+                      "aster::route: a handler must return aster::response or "
+                      "aster::task<aster::response>");
+        static_assert(std::tuple_size_v<args> == pattern_of<Pattern>.param_count + 1,
+                      "aster::route: the handler's path parameters do not match the pattern: it "
+                      "takes a different number of them");
+        static_assert(std::tuple_size_v<args> != pattern_of<Pattern>.param_count + 1 ||
+                          params_fit<Pattern, args>(),
+                      "aster::route: the handler's path parameters do not match the pattern's "
+                      "convertors: int takes an integer, float a floating-point type, str and path "
+                      "std::string_view or std::string, uuid aster::uuid");
+        return true;
+    }
+}
+
+// True when every path value converts to the handler's parameter type (an int may overflow it).
+template <class Args>
+bool values_convert(std::span<const std::string_view> values) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return (convert_segment<std::tuple_element_t<I + 1, Args>>(values[I]).has_value() && ...);
+    }(std::make_index_sequence<std::tuple_size_v<Args> - 1>{});
+}
+
+inline task<response> ready_response(response r) { co_return r; }
+
+// Calls `f(req, converted path values...)`. A coroutine handler's own awaitable is returned as is,
+// so the call adds no coroutine frame of its own.
+template <class Sig, class F>
+task<response> call_handler(F& f, request& req) {
+    using args = typename Sig::args;
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        auto params = req.path_params();
+        if constexpr (std::is_same_v<typename Sig::result, response>)
+            return ready_response(
+                f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...));
+        else
+            return f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
+    }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_HANDLER_CALL_HPP
+// end aster/detail/handler_call.hpp
+
+namespace aster {
+
+/// Base of class-based HTTP endpoints. Define any of `get`, `head`, `post`, `put`, `patch`,
+/// `delete_`, `options`; each takes `request&` then the route's path parameters. HEAD is served by
+/// `get` unless `head` exists; other methods get 405 with `Allow` listing the defined ones.
+/// One instance is made per request, so members may hold per-request state.
+/// @code
+/// struct user : aster::http_endpoint {
+///     aster::task<aster::response> get(aster::request&, std::int64_t id);
+/// };
+/// @endcode
+struct http_endpoint {};
+
+namespace detail {
+
+// One detector per member, since a member name can't be a template argument.
+#define ASTER_ENDPOINT_MEMBER(NAME)                                                            \
+    template <class E>                                                                         \
+    struct NAME##_member {                                                                     \
+        static constexpr bool present = requires { &E::NAME; };                                \
+        static constexpr auto pointer() { return &E::NAME; }                                   \
+    };
+ASTER_ENDPOINT_MEMBER(get)
+ASTER_ENDPOINT_MEMBER(head)
+ASTER_ENDPOINT_MEMBER(post)
+ASTER_ENDPOINT_MEMBER(put)
+ASTER_ENDPOINT_MEMBER(patch)
+ASTER_ENDPOINT_MEMBER(delete_)
+ASTER_ENDPOINT_MEMBER(options)
+#undef ASTER_ENDPOINT_MEMBER
+
+template <class E>
+constexpr method endpoint_methods() {
+    method m = method::none;
+    if (get_member<E>::present) m = m | method::get | method::head;
+    if (head_member<E>::present) m = m | method::head;
+    if (post_member<E>::present) m = m | method::post;
+    if (put_member<E>::present) m = m | method::put;
+    if (patch_member<E>::present) m = m | method::patch;
+    if (delete__member<E>::present) m = m | method::delete_;
+    if (options_member<E>::present) m = m | method::options;
+    return m;
+}
+
+// The `Allow` header lists HEAD only when the endpoint defines it (Starlette does the same).
+template <class E>
+constexpr method endpoint_allow_list() {
+    return head_member<E>::present ? endpoint_methods<E>()
+                                   : method(std::uint16_t(endpoint_methods<E>()) &
+                                            ~std::uint16_t(method::head));
+}
+
+template <fixed_string Pattern, class Member>
+constexpr bool check_member() {
+    if constexpr (Member::present) {
+        using sig = callable_traits<decltype(Member::pointer())>;
+        return check_signature<Pattern, sig>();
+    } else {
+        return true;
+    }
+}
+
+template <fixed_string Pattern, class E>
+constexpr bool check_endpoint() {
+    static_assert(std::is_base_of_v<http_endpoint, E>,
+                  "aster::route<Pattern, Endpoint>(): Endpoint must derive from "
+                  "aster::http_endpoint");
+    static_assert(std::is_default_constructible_v<E>,
+                  "aster::http_endpoint: an endpoint must be default-constructible (one is made "
+                  "per request)");
+    static_assert(endpoint_methods<E>() != method::none,
+                  "aster::http_endpoint: define at least one of get, head, post, put, patch, "
+                  "delete_, options");
+    return check_member<Pattern, get_member<E>>() && check_member<Pattern, head_member<E>>() &&
+           check_member<Pattern, post_member<E>>() && check_member<Pattern, put_member<E>>() &&
+           check_member<Pattern, patch_member<E>>() &&
+           check_member<Pattern, delete__member<E>>() &&
+           check_member<Pattern, options_member<E>>();
+}
+
+template <class Member, class E>
+task<response> call_member(E& endpoint, request& req) {
+    using sig = callable_traits<decltype(Member::pointer())>;
+    auto bound = [&endpoint](request& r, auto&&... params) {
+        return (endpoint.*Member::pointer())(r, std::forward<decltype(params)>(params)...);
+    };
+    return call_handler<sig>(bound, req);
+}
+
+template <class E>
+bool endpoint_values_convert(std::span<const std::string_view> values) {
+    // Every member takes the same convertors; checking the first defined one is enough.
+    auto check = [&]<class Member>() {
+        if constexpr (Member::present)
+            return values_convert<typename callable_traits<decltype(Member::pointer())>::args>(
+                values);
+        else
+            return true;
+    };
+    return check.template operator()<get_member<E>>() &&
+           check.template operator()<head_member<E>>() &&
+           check.template operator()<post_member<E>>() &&
+           check.template operator()<put_member<E>>() &&
+           check.template operator()<patch_member<E>>() &&
+           check.template operator()<delete__member<E>>() &&
+           check.template operator()<options_member<E>>();
+}
+
+// The endpoint object must outlive the member's coroutine, so it lives in this frame.
+template <class E>
+task<response> run_endpoint(request& req) {
+    E endpoint{};
+    switch (req.method_id()) {
+    case method::head:
+        if constexpr (head_member<E>::present)
+            co_return co_await call_member<head_member<E>>(endpoint, req);
+        [[fallthrough]];
+    case method::get:
+        if constexpr (get_member<E>::present)
+            co_return co_await call_member<get_member<E>>(endpoint, req);
+        break;
+    case method::post:
+        if constexpr (post_member<E>::present)
+            co_return co_await call_member<post_member<E>>(endpoint, req);
+        break;
+    case method::put:
+        if constexpr (put_member<E>::present)
+            co_return co_await call_member<put_member<E>>(endpoint, req);
+        break;
+    case method::patch:
+        if constexpr (patch_member<E>::present)
+            co_return co_await call_member<patch_member<E>>(endpoint, req);
+        break;
+    case method::delete_:
+        if constexpr (delete__member<E>::present)
+            co_return co_await call_member<delete__member<E>>(endpoint, req);
+        break;
+    case method::options:
+        if constexpr (options_member<E>::present)
+            co_return co_await call_member<options_member<E>>(endpoint, req);
+        break;
+    default:
+        break;
+    }
+    // The router only sends methods the endpoint defines; this is a bug guard, not a path.
+    co_return plain_text("Method Not Allowed", status::method_not_allowed);
+}
+
+} // namespace detail
+} // namespace aster
+
+#endif // ASTER_ENDPOINTS_HPP
+// end aster/endpoints.hpp
+// begin aster/routing.hpp
+// SPDX-License-Identifier: MIT
+// The compile-time route table: route<"/pattern">(handler), route<"/p", Endpoint>(), mount, routes(...).
+#ifndef ASTER_ROUTING_HPP
+#define ASTER_ROUTING_HPP
+
+// begin aster/detail/request_access.hpp
+// SPDX-License-Identifier: MIT
+// The one door through which the parser and the router fill a request's private fields.
+#ifndef ASTER_DETAIL_REQUEST_ACCESS_HPP
+#define ASTER_DETAIL_REQUEST_ACCESS_HPP
+
+
+namespace aster::detail {
+
+struct request_access {
+    static void reset(request& r) noexcept {
+        r.headers_.clear();
+        r.query_params_.reset();
+        r.path_param_count_ = 0;
+        r.method_name_ = r.target_ = r.raw_path_ = r.path_ = r.query_ = {};
+    }
+    static aster::headers& headers(request& r) noexcept { return r.headers_; }
+    static void set_method(request& r, std::string_view name) noexcept {
+        r.method_name_ = name;
+        r.method_id_ = parse_method(name);
+    }
+    static void set_target(request& r, std::string_view target, std::string_view raw_path,
+                           std::string_view path, std::string_view query) noexcept {
+        r.target_ = target;
+        r.raw_path_ = raw_path;
+        r.path_ = path;
+        r.query_ = query;
+    }
+    static void set_version(request& r, int major, int minor, bool keep_alive) noexcept {
+        r.version_major_ = major;
+        r.version_minor_ = minor;
+        r.keep_alive_ = keep_alive;
+    }
+    static void set_body(request& r, const std::string* body) noexcept { r.body_ = body; }
+    static void set_client(request& r, const client_address* client) noexcept {
+        r.client_ = client;
+    }
+    static void set_path_param(request& r, std::size_t index, std::string_view name,
+                               std::string_view value) noexcept {
+        r.path_params_[index] = {name, value};
+        if (index >= r.path_param_count_) r.path_param_count_ = index + 1;
+    }
+    static void clear_path_params(request& r) noexcept { r.path_param_count_ = 0; }
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_REQUEST_ACCESS_HPP
+// end aster/detail/request_access.hpp
+
+#include <array>
+#include <charconv>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace aster {
+
+namespace detail {
+
+template <fixed_string Pattern, fixed_string Name>
+struct route_base {
+    static constexpr auto pattern = Pattern;
+    static constexpr auto name = Name;
+    static constexpr const auto& parsed = pattern_of<Pattern>;
+    static constexpr bool is_websocket = false;
+
+    static bool match_path(std::string_view path, std::string_view* values) noexcept {
+        return match_pattern(parsed, path, values);
+    }
+};
+} // namespace detail
+
+/// A function route: `route<"/users/{id:int}">(show_user)` answers GET (and HEAD);
+/// `route<"/items", method::post>(create)` names other methods.
+template <fixed_string Pattern, method Methods, class Handler, fixed_string Name = "">
+struct function_route : detail::route_base<Pattern, Name> {
+    using signature = detail::callable_traits<Handler>;
+    static constexpr method allowed =
+        any(Methods & method::get) ? Methods | method::head : Methods;
+    static constexpr method allow_list = allowed;
+
+    Handler handler;
+
+    template <fixed_string NewName>
+    constexpr auto named() const {
+        return function_route<Pattern, Methods, Handler, NewName>{{}, handler};
+    }
+    template <fixed_string Prefix>
+    constexpr auto mounted_at() const {
+        return function_route<detail::concat<Prefix, Pattern>(), Methods, Handler, Name>{
+            {}, handler};
+    }
+    static bool values_convert(std::span<const std::string_view> values) {
+        return detail::values_convert<typename signature::args>(values);
+    }
+    task<response> invoke(request& req) const {
+        return detail::call_handler<signature>(handler, req);
+    }
+};
+
+/// A class-based route: `route<"/users/{id:int}", user_endpoint>()`.
+template <fixed_string Pattern, class Endpoint, fixed_string Name = "">
+struct endpoint_route : detail::route_base<Pattern, Name> {
+    static constexpr method allowed = detail::endpoint_methods<Endpoint>();
+    static constexpr method allow_list = detail::endpoint_allow_list<Endpoint>();
+
+    template <fixed_string NewName>
+    constexpr auto named() const {
+        return endpoint_route<Pattern, Endpoint, NewName>{};
+    }
+    template <fixed_string Prefix>
+    constexpr auto mounted_at() const {
+        return endpoint_route<detail::concat<Prefix, Pattern>(), Endpoint, Name>{};
+    }
+    static bool values_convert(std::span<const std::string_view> values) {
+        return detail::endpoint_values_convert<Endpoint>(values);
+    }
+    task<response> invoke(request& req) const { return detail::run_endpoint<Endpoint>(req); }
+};
+
+template <fixed_string Pattern, method Methods = method::get, class Handler>
+constexpr auto route(Handler handler) {
+    static_assert(detail::check_pattern<Pattern>());
+    static_assert(std::is_class_v<Handler> || std::is_pointer_v<Handler>,
+                  "aster::route: the handler must be a function or a callable object");
+    static_assert(detail::check_signature<Pattern, detail::callable_traits<Handler>>());
+    static_assert(Methods != method::none, "aster::route: name at least one method");
+    return function_route<Pattern, Methods, Handler>{{}, handler};
+}
+
+template <fixed_string Pattern, class Endpoint>
+constexpr auto route() {
+    static_assert(detail::check_pattern<Pattern>());
+    static_assert(detail::check_endpoint<Pattern, Endpoint>());
+    return endpoint_route<Pattern, Endpoint>{};
+}
+
+template <class... Routes>
+class router;
+
+namespace detail {
+
+template <class T>
+struct is_router : std::false_type {};
+template <class... R>
+struct is_router<router<R...>> : std::true_type {};
+
+template <class T>
+constexpr auto as_route_tuple(const T& item) {
+    if constexpr (is_router<T>::value) return item.entries();
+    else return std::tuple<T>(item);
+}
+
+template <class A, class B>
+constexpr bool routes_conflict() {
+    return A::is_websocket == B::is_websocket && same_shape(A::parsed, B::parsed) &&
+           any(A::allowed & B::allowed);
+}
+
+template <class A, class B>
+constexpr bool names_conflict() {
+    return !A::name.view().empty() && A::name.view() == B::name.view();
+}
+
+template <template <class, class> class Conflict, class... R>
+constexpr bool any_pair() {
+    using list = std::tuple<R...>;
+    constexpr std::size_t n = sizeof...(R);
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+        return ([]<std::size_t... J>(std::index_sequence<J...>) {
+            constexpr std::size_t i = I;
+            return ((J > i && Conflict<std::tuple_element_t<i, list>,
+                                       std::tuple_element_t<J, list>>::value) ||
+                    ...);
+        }(std::make_index_sequence<n>{}) || ...);
+    }(std::make_index_sequence<n>{});
+}
+
+template <class A, class B>
+struct route_conflict : std::bool_constant<routes_conflict<A, B>()> {};
+template <class A, class B>
+struct name_conflict : std::bool_constant<names_conflict<A, B>()> {};
+
+template <fixed_string Name, class... R>
+constexpr std::size_t index_of_name() {
+    constexpr std::array<std::string_view, sizeof...(R)> names{R::name.view()...};
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (names[i] == Name.view()) return i;
+    return names.size();
+}
+
+template <class T>
+void append_path_value(std::string& out, convertor conv, const T& value) {
+    using U = std::remove_cvref_t<T>;
+    if constexpr (std::is_arithmetic_v<U>) {
+        char buf[64];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+        out.append(buf, end);
+    } else if constexpr (std::is_same_v<U, uuid>) {
+        out += value.to_string();
+    } else {
+        out += percent_encode(std::string_view(value), conv == convertor::path ? "/" : "");
+    }
+}
+
+} // namespace detail
+
+/// An ordered table of routes, built at compile time; the first full match wins.
+/// @code
+/// constexpr auto table = aster::routes(aster::route<"/hello">(hello),
+///                                      aster::mount<"/api">(api_routes));
+/// @endcode
+template <class... Routes>
+class router {
+    static_assert(!detail::any_pair<detail::route_conflict, Routes...>(),
+                  "aster::routes: duplicate route: two routes have the same pattern and share a "
+                  "method");
+    static_assert(!detail::any_pair<detail::name_conflict, Routes...>(),
+                  "aster::routes: two routes have the same name");
+
+public:
+    static constexpr std::size_t size = sizeof...(Routes);
+
+    constexpr explicit router(Routes... r) : routes_(r...) {}
+    constexpr explicit router(std::tuple<Routes...> r) : routes_(r) {}
+
+    constexpr const std::tuple<Routes...>& entries() const noexcept { return routes_; }
+
+    /// Routes the request and runs its handler: 404 when no path matches, 405 with `Allow` when
+    /// only the method misses, a 307 to `/x` from `/x/` (or back) when only the other exists.
+    task<response> dispatch(request& req) const;
+
+    /// The path of the route named `Name`, with `params` in the pattern's order.
+    template <fixed_string Name, class... Params>
+    std::string url_path_for(const Params&... params) const;
+
+private:
+    std::tuple<Routes...> routes_;
+};
+
+/// Builds a table from routes and tables, flattened in order.
+template <class... Items>
+constexpr auto routes(Items... items) {
+    auto all = std::tuple_cat(detail::as_route_tuple(items)...);
+    return std::apply([](auto... r) { return router<decltype(r)...>(r...); }, all);
+}
+
+/// The routes of `table` under `Prefix`: `mount<"/api">(api)` serves `/api/users` from `/users`.
+template <fixed_string Prefix, class... Routes>
+constexpr auto mount(const router<Routes...>& table) {
+    static_assert(detail::check_pattern<Prefix>());
+    static_assert(detail::pattern_of<Prefix>.param_count == 0,
+                  "aster::mount: a mount prefix takes no parameters");
+    static_assert(!Prefix.view().ends_with('/'), "aster::mount: write the prefix without a trailing '/'");
+    return std::apply(
+        [](auto... r) { return router<decltype(r.template mounted_at<Prefix>())...>(
+                            r.template mounted_at<Prefix>()...); },
+        table.entries());
+}
+
+} // namespace aster
+
+// begin aster/impl/routing.hpp
+// SPDX-License-Identifier: MIT
+// Router dispatch and reverse routing.
+#ifndef ASTER_IMPL_ROUTING_HPP
+#define ASTER_IMPL_ROUTING_HPP
+
+
+namespace aster {
+
+template <class... Routes>
+task<response> router<Routes...>::dispatch(request& req) const {
+    const std::string_view path = req.path();
+    const method wanted = req.method_id();
+    std::array<std::string_view, request::max_path_params> values{};
+    std::size_t found = size;
+    method allowed_elsewhere = method::none;
+
+    // First full match wins; a path match with the wrong method is remembered for the 405.
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (([&] {
+             using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+             if constexpr (route_type::is_websocket) {
+                 return false;
+             } else {
+                 if (!route_type::match_path(path, values.data()) ||
+                     !route_type::values_convert(values))
+                     return false;
+                 if (any(route_type::allowed & wanted)) {
+                     found = I;
+                     detail::request_access::clear_path_params(req);
+                     for (std::size_t p = 0; p < route_type::parsed.param_count; ++p)
+                         detail::request_access::set_path_param(
+                             req, p, route_type::parsed.param(p).text, values[p]);
+                     return true;
+                 }
+                 allowed_elsewhere = allowed_elsewhere | route_type::allow_list;
+                 return false;
+             }
+         }()) ||
+         ...);
+    }(std::index_sequence_for<Routes...>{});
+
+    if (found != size) {
+        // A generated jump table: one call through a function pointer, whatever the route count.
+        using invoker = task<response> (*)(const router&, request&);
+        static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+            return std::array<invoker, size>{+[](const router& self, request& r) {
+                return std::get<I>(self.routes_).invoke(r);
+            }...};
+        }(std::index_sequence_for<Routes...>{});
+        co_return co_await table[found](*this, req);
+    }
+    if (allowed_elsewhere != method::none) {
+        auto r = plain_text("Method Not Allowed", status::method_not_allowed);
+        r.header("Allow", allow_header(allowed_elsewhere));
+        co_return r;
+    }
+    // redirect_slashes, as Starlette: only when the other spelling would match some route.
+    if (path != "/" && !path.empty()) {
+        std::string other(path);
+        if (other.ends_with('/')) other.pop_back();
+        else other.push_back('/');
+        bool other_matches = false;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((other_matches = other_matches ||
+                              (!Routes::is_websocket && Routes::match_path(other, values.data()))),
+             ...);
+        }(std::index_sequence_for<Routes...>{});
+        if (other_matches) {
+            std::string location;
+            std::string raw(req.raw_path());
+            if (raw.ends_with('/')) raw.pop_back();
+            else raw.push_back('/');
+            if (auto host = req.header("host"); host && !host->empty())
+                location.append("http://").append(*host);
+            location += raw;
+            if (!req.query_string().empty()) location.append("?").append(req.query_string());
+            co_return redirect(std::move(location));
+        }
+    }
+    co_return plain_text("Not Found", status::not_found);
+}
+
+template <class... Routes>
+template <fixed_string Name, class... Params>
+std::string router<Routes...>::url_path_for(const Params&... params) const {
+    constexpr std::size_t index = detail::index_of_name<Name, Routes...>();
+    static_assert(index < size, "aster::url_path_for: no route has this name");
+    if constexpr (index < size) {
+        using route_type = std::tuple_element_t<index, std::tuple<Routes...>>;
+        constexpr auto& pp = route_type::parsed;
+        static_assert(sizeof...(Params) == pp.param_count,
+                      "aster::url_path_for: give exactly one value per path parameter of the "
+                      "named route, in the pattern's order");
+        std::string out;
+        auto append_param = [&](std::size_t wanted_index) {
+            std::size_t i = 0;
+            ((i++ == wanted_index ? detail::append_path_value(out, pp.param(wanted_index).conv,
+                                                              params)
+                                  : void()),
+             ...);
+        };
+        for (std::size_t t = 0; t < pp.token_count; ++t) {
+            if (pp.tokens[t].is_param) append_param(pp.tokens[t].param_index);
+            else out += pp.tokens[t].text;
+        }
+        return out;
+    } else {
+        return {};
+    }
+}
+
+} // namespace aster
+
+#endif // ASTER_IMPL_ROUTING_HPP
+// end aster/impl/routing.hpp
+
+#endif // ASTER_ROUTING_HPP
+// end aster/routing.hpp
+// begin aster/application.hpp
+// SPDX-License-Identifier: MIT
+// `application`: the route table plus what serves it; what test_client and the server run.
+#ifndef ASTER_APPLICATION_HPP
+#define ASTER_APPLICATION_HPP
+
+// begin aster/options.hpp
+// SPDX-License-Identifier: MIT
+// Limits and server settings as aggregates with designated-initialiser defaults.
+#ifndef ASTER_OPTIONS_HPP
+#define ASTER_OPTIONS_HPP
+
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+/// What one connection accepts before answering with an error status.
+struct http_limits {
+    std::size_t max_header_bytes = 16 * 1024; // request line + headers; beyond: 431
+    std::size_t max_url_bytes = 8 * 1024;     // request-target; beyond: 414
+    std::size_t max_body_bytes = 8 * 1024 * 1024; // whole body, chunked or not; beyond: 413
+    std::size_t max_headers = 100;            // header count; beyond: 431
+};
+
+/// `app.run({.host = "0.0.0.0", .port = 8080})`.
+struct server_config {
+    std::string host = "127.0.0.1"; // loopback unless asked: safe default for a dev server
+    std::uint16_t port = 8000;      // 0 picks a free port; see server::port()
+    unsigned threads = 1;           // event loops, one per thread, each with its own acceptor
+    http_limits limits{};
+    bool handle_signals = true;     // SIGINT/SIGTERM stop the server
+
+    /// Reads `--host H`, `--port P` and `--threads N` (also `--port=P`); throws
+    /// std::invalid_argument naming a bad flag.
+    static server_config from_args(int argc, char** argv);
+    static server_config from_args(int argc, char** argv, server_config defaults);
+};
+
+inline server_config server_config::from_args(int argc, char** argv) {
+    return from_args(argc, argv, server_config{});
+}
+
+inline server_config server_config::from_args(int argc, char** argv, server_config config) {
+    auto number = [](std::string_view flag, std::string_view text, unsigned long max) {
+        unsigned long value = 0;
+        if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a number");
+        for (char c : text) {
+            if (c < '0' || c > '9' || value > max)
+                throw std::invalid_argument(std::string(flag) + ": not a number: " + std::string(text));
+            value = value * 10 + unsigned(c - '0');
+        }
+        if (value > max) throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
+        return value;
+    };
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i], value;
+        auto eq = arg.find('=');
+        if (eq != std::string_view::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+        } else if (i + 1 < argc && (arg == "--host" || arg == "--port" || arg == "--threads")) {
+            value = argv[++i];
+        }
+        if (arg == "--host") config.host = std::string(value);
+        else if (arg == "--port") config.port = std::uint16_t(number(arg, value, 65535));
+        else if (arg == "--threads") config.threads = unsigned(number(arg, value, 1024));
+        else throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
+                                         " (use --host, --port, --threads)");
+    }
+    return config;
+}
+
+} // namespace aster
+
+#endif // ASTER_OPTIONS_HPP
+// end aster/options.hpp
+
+#include <string>
+
+namespace aster {
+
+/// An app: a compile-time route table and the entry points that serve it.
+/// Thread safety: const after construction; one app may serve many threads.
+/// @code
+/// constexpr auto table = aster::routes(aster::route<"/hello">(hello));
+/// int main() { aster::application app{table}; app.run({.port = 8000}); }
+/// @endcode
+template <class Router>
+class application {
+public:
+    constexpr explicit application(Router table) : router_(table) {}
+
+    /// Routes one request to its handler; used by the connection loop.
+    task<response> handle(request& req) const { return router_.dispatch(req); }
+
+    const Router& routes() const noexcept { return router_; }
+
+    /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
+    template <fixed_string Name, class... Params>
+    std::string url_path_for(const Params&... params) const {
+        return router_.template url_path_for<Name>(params...);
+    }
+
+    /// Serves on `config.host:config.port` until SIGINT/SIGTERM (defined in server.hpp).
+    void run(server_config config = {}) const;
+
+private:
+    Router router_;
+};
+
+template <class Router>
+application(Router) -> application<Router>;
+
+/// Short name for the common spelling `aster::app app{routes};`.
+template <class Router>
+using app = application<Router>;
+
+} // namespace aster
+
+#endif // ASTER_APPLICATION_HPP
+// end aster/application.hpp
+// begin aster/log.hpp
+// SPDX-License-Identifier: MIT
+// Minimal levelled logging with a replaceable sink; the server and the connection report through it.
+#ifndef ASTER_LOG_HPP
+#define ASTER_LOG_HPP
+
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace aster {
+
+enum class log_level { debug = 0, info = 1, warning = 2, error = 3, off = 4 };
+
+/// Process-wide log settings. Set them before serving; they are read without locks.
+/// @code
+/// aster::logger().level = aster::log_level::warning;
+/// aster::logger().sink = [](aster::log_level, std::string_view line) { my_log(line); };
+/// @endcode
+struct log_config {
+    log_level level = log_level::info;
+    std::function<void(log_level, std::string_view)> sink; // empty: one line to stderr
+};
+
+inline log_config& logger() noexcept {
+    static log_config config;
+    return config;
+}
+
+inline bool log_enabled(log_level level) noexcept {
+    return level >= logger().level && logger().level != log_level::off;
+}
+
+inline void log(log_level level, std::string_view line) {
+    if (!log_enabled(level)) return;
+    auto& config = logger();
+    if (config.sink) {
+        config.sink(level, line);
+        return;
+    }
+    static constexpr const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR", ""};
+    std::fprintf(stderr, "%s: %.*s\n", names[int(level)], int(line.size()), line.data());
+}
+
+} // namespace aster
+
+#endif // ASTER_LOG_HPP
+// end aster/log.hpp
+// begin aster/server.hpp
+// SPDX-License-Identifier: MIT
+// The TCP server: acceptors, one event loop per thread, a coroutine per connection, signals.
+#ifndef ASTER_SERVER_HPP
+#define ASTER_SERVER_HPP
+
+// begin aster/detail/asio.hpp
+// SPDX-License-Identifier: MIT
+// The Asio pieces the protocol engines use, and nothing more: <asio.hpp> alone costs a second per TU.
+#ifndef ASTER_DETAIL_ASIO_HPP
+#define ASTER_DETAIL_ASIO_HPP
+
+
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/buffer.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/error.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#if ASIO_VERSION >= 102300
+#include <asio/as_tuple.hpp>
+#else
+#include <asio/experimental/as_tuple.hpp>
+#endif
+
+namespace aster::detail {
+
+// Completion token for I/O whose failure is a value, not an exception (EOF, reset, timeout).
+#if ASIO_VERSION >= 102300
+inline constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+#else
+inline constexpr auto use_tuple = net::experimental::as_tuple(net::use_awaitable);
+#endif
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ASIO_HPP
+// end aster/detail/asio.hpp
+// begin aster/detail/http_connection.hpp
+// SPDX-License-Identifier: MIT
+// The keep-alive loop of one HTTP/1.x connection over any AsyncStream: read, parse, route, write.
+#ifndef ASTER_DETAIL_HTTP_CONNECTION_HPP
+#define ASTER_DETAIL_HTTP_CONNECTION_HPP
+
+// begin aster/detail/http_parser.hpp
+// SPDX-License-Identifier: MIT
+// Incremental HTTP/1.x request parsing over llhttp, recording where each piece lies in the read buffer.
+#ifndef ASTER_DETAIL_HTTP_PARSER_HPP
+#define ASTER_DETAIL_HTTP_PARSER_HPP
+
+
+#include <llhttp.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aster::detail {
+
+/// Parses one request at a time from a buffer the connection owns. Pieces are stored as offsets
+/// from the request's first byte, so the connection may move or grow its buffer between feeds.
+class request_parser {
+public:
+    enum class state { need_more, complete, failed };
+    struct result {
+        state outcome;
+        std::size_t consumed; // bytes of `data` used
+    };
+
+    explicit request_parser(const http_limits& limits);
+    request_parser(const request_parser&) = delete;
+    request_parser& operator=(const request_parser&) = delete;
+
+    /// Parses `len` bytes at `data`; `request_begin` is where the current request's bytes start
+    /// (at or before `data`). Stops after a complete request so each is answered in turn.
+    result feed(const char* request_begin, const char* data, std::size_t len);
+
+    /// After `complete`: points `req` at the request's pieces (views into `request_begin`).
+    void fill(request& req, const char* request_begin);
+    /// Gets ready for the next request on the same connection.
+    void next();
+
+    bool headers_complete() const noexcept { return headers_done_; }
+    bool keep_alive() const noexcept { return keep_alive_; }
+    bool upgrade() const noexcept { return upgrade_; }
+    /// True once per request that sent `Expect: 100-continue` and whose body has not started.
+    bool take_continue() noexcept;
+    /// The status and text to answer a failed request with (400, 413, 414 or 431).
+    aster::status error_status() const noexcept { return error_status_; }
+    std::string_view error_reason() const noexcept { return error_reason_; }
+
+private:
+    struct piece {
+        std::uint32_t offset = 0, length = 0;
+    };
+    struct field {
+        piece name, value;
+    };
+
+    static int on_message_begin(llhttp_t*);
+    static int on_url(llhttp_t*, const char*, std::size_t);
+    static int on_header_field(llhttp_t*, const char*, std::size_t);
+    static int on_header_value(llhttp_t*, const char*, std::size_t);
+    static int on_headers_complete(llhttp_t*);
+    static int on_body(llhttp_t*, const char*, std::size_t);
+    static int on_message_complete(llhttp_t*);
+    static const llhttp_settings_t& settings();
+
+    int fail(aster::status code, const char* reason) noexcept;
+    void extend(piece& p, const char* at, std::size_t len) noexcept;
+    std::string_view view(piece p, const char* begin) const noexcept {
+        return {begin + p.offset, p.length};
+    }
+
+    llhttp_t parser_;
+    const http_limits& limits_;
+    const char* request_begin_ = nullptr;
+    piece url_;
+    std::vector<field> fields_;
+    bool last_was_value_ = false;
+    std::size_t header_bytes_ = 0;
+    std::string body_;
+    std::string decoded_path_;
+    bool headers_done_ = false, message_done_ = false, keep_alive_ = true, upgrade_ = false;
+    bool wants_continue_ = false;
+    aster::status error_status_ = aster::status::bad_request;
+    std::string_view error_reason_;
+};
+
+} // namespace aster::detail
+
+// begin aster/detail/impl/http_parser.ipp
+// SPDX-License-Identifier: MIT
+// llhttp callbacks and request assembly for request_parser.
+#ifndef ASTER_DETAIL_IMPL_HTTP_PARSER_IPP
+#define ASTER_DETAIL_IMPL_HTTP_PARSER_IPP
+
+namespace aster::detail {
+
+ASTER_DECL request_parser::request_parser(const http_limits& limits) : limits_(limits) {
+    llhttp_init(&parser_, HTTP_REQUEST, &settings());
+    parser_.data = this;
+}
+
+ASTER_DECL const llhttp_settings_t& request_parser::settings() {
+    static const llhttp_settings_t s = [] {
+        llhttp_settings_t out;
+        llhttp_settings_init(&out);
+        out.on_message_begin = &on_message_begin;
+        out.on_url = &on_url;
+        out.on_header_field = &on_header_field;
+        out.on_header_value = &on_header_value;
+        out.on_headers_complete = &on_headers_complete;
+        out.on_body = &on_body;
+        out.on_message_complete = &on_message_complete;
+        return out;
+    }();
+    return s;
+}
+
+ASTER_DECL int request_parser::fail(aster::status code, const char* reason) noexcept {
+    error_status_ = code;
+    error_reason_ = reason;
+    return -1;
+}
+
+ASTER_DECL void request_parser::extend(piece& p, const char* at, std::size_t len) noexcept {
+    // llhttp hands a piece over in several calls when it spans reads; the bytes are contiguous.
+    if (p.length == 0) p.offset = std::uint32_t(at - request_begin_);
+    p.length += std::uint32_t(len);
+}
+
+ASTER_DECL int request_parser::on_message_begin(llhttp_t* p) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    self.url_ = {};
+    self.fields_.clear();
+    self.last_was_value_ = false;
+    self.header_bytes_ = 0;
+    self.body_.clear();
+    self.headers_done_ = self.message_done_ = self.upgrade_ = self.wants_continue_ = false;
+    return 0;
+}
+
+ASTER_DECL int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    self.extend(self.url_, at, len);
+    if (self.url_.length > self.limits_.max_url_bytes)
+        return self.fail(status::request_uri_too_long, "URI Too Long");
+    self.header_bytes_ += len;
+    if (self.header_bytes_ > self.limits_.max_header_bytes)
+        return self.fail(status::request_header_fields_too_large,
+                         "Request Header Fields Too Large");
+    return 0;
+}
+
+ASTER_DECL int request_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    if (self.fields_.empty() || self.last_was_value_) {
+        if (self.fields_.size() >= self.limits_.max_headers)
+            return self.fail(status::request_header_fields_too_large,
+                             "Request Header Fields Too Large");
+        self.fields_.emplace_back();
+        self.last_was_value_ = false;
+    }
+    self.extend(self.fields_.back().name, at, len);
+    self.header_bytes_ += len;
+    if (self.header_bytes_ > self.limits_.max_header_bytes)
+        return self.fail(status::request_header_fields_too_large,
+                         "Request Header Fields Too Large");
+    return 0;
+}
+
+ASTER_DECL int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    self.last_was_value_ = true;
+    self.extend(self.fields_.back().value, at, len);
+    self.header_bytes_ += len;
+    if (self.header_bytes_ > self.limits_.max_header_bytes)
+        return self.fail(status::request_header_fields_too_large,
+                         "Request Header Fields Too Large");
+    return 0;
+}
+
+// RFC 9110 §5.6.2 tchar. llhttp 8 lets a space inside a field name through ("Bad Header: x"),
+// which proxies may read differently: a request-smuggling vector, so names are checked here.
+constexpr bool is_token_char(unsigned char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(char(c)) != std::string_view::npos;
+}
+
+ASTER_DECL int request_parser::on_headers_complete(llhttp_t* p) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    self.headers_done_ = true;
+    bool has_host = false;
+    for (const auto& f : self.fields_) {
+        auto name = self.view(f.name, self.request_begin_);
+        if (name.empty()) return self.fail(status::bad_request, "Bad Request: empty header name");
+        for (char c : name)
+            if (!is_token_char(static_cast<unsigned char>(c)))
+                return self.fail(status::bad_request, "Bad Request: invalid header name");
+        if (iequals(name, "host")) has_host = true;
+        else if (iequals(name, "expect") && iequals(self.view(f.value, self.request_begin_), "100-continue"))
+            self.wants_continue_ = true;
+    }
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered with 400.
+    if (!has_host && p->http_major == 1 && p->http_minor >= 1)
+        return self.fail(status::bad_request, "Bad Request: missing Host header");
+    // Refuse an oversized body before reading it, and before inviting it with 100 Continue.
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > self.limits_.max_body_bytes)
+        return self.fail(status::request_entity_too_large, "Request Entity Too Large");
+    bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
+    if (!has_body) self.wants_continue_ = false;
+    return 0;
+}
+
+ASTER_DECL int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    self.wants_continue_ = false; // the client did not wait; no interim response is due
+    if (self.body_.size() + len > self.limits_.max_body_bytes)
+        return self.fail(status::request_entity_too_large, "Request Entity Too Large");
+    self.body_.append(at, len);
+    return 0;
+}
+
+ASTER_DECL int request_parser::on_message_complete(llhttp_t* p) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    self.message_done_ = true;
+    self.keep_alive_ = llhttp_should_keep_alive(p) != 0;
+    return HPE_PAUSED; // one request at a time: the connection answers it, then resumes
+}
+
+ASTER_DECL request_parser::result request_parser::feed(const char* request_begin, const char* data,
+                                                      std::size_t len) {
+    request_begin_ = request_begin;
+    llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+    if (err == HPE_OK) return {state::need_more, len};
+    std::size_t used = std::size_t(llhttp_get_error_pos(&parser_) - data);
+    if (err == HPE_PAUSED && message_done_) return {state::complete, used};
+    if (err == HPE_PAUSED_UPGRADE && message_done_) {
+        upgrade_ = true;
+        return {state::complete, used};
+    }
+    if (error_reason_.empty()) {
+        error_status_ = status::bad_request;
+        error_reason_ = "Bad Request";
+    }
+    return {state::failed, used};
+}
+
+ASTER_DECL void request_parser::fill(request& req, const char* begin) {
+    request_access::reset(req);
+    request_access::set_method(req, llhttp_method_name(llhttp_method_t(parser_.method)));
+    auto target = view(url_, begin);
+    auto path_end = target.find_first_of("?#");
+    auto raw_path = target.substr(0, path_end);
+    std::string_view query;
+    if (path_end != std::string_view::npos && target[path_end] == '?') {
+        query = target.substr(path_end + 1);
+        query = query.substr(0, query.find('#'));
+    }
+    std::string_view path = raw_path;
+    if (raw_path.find('%') != std::string_view::npos) {
+        decoded_path_ = percent_decode(raw_path);
+        path = decoded_path_;
+    }
+    request_access::set_target(req, target, raw_path, path, query);
+    auto& headers = request_access::headers(req);
+    for (const auto& f : fields_) headers.add(view(f.name, begin), view(f.value, begin));
+    request_access::set_version(req, parser_.http_major, parser_.http_minor, keep_alive_);
+    request_access::set_body(req, &body_);
+}
+
+ASTER_DECL void request_parser::next() {
+    message_done_ = false;
+    if (upgrade_) llhttp_resume_after_upgrade(&parser_);
+    else llhttp_resume(&parser_);
+    upgrade_ = false;
+}
+
+ASTER_DECL bool request_parser::take_continue() noexcept {
+    bool due = wants_continue_ && headers_done_ && !message_done_;
+    wants_continue_ = false;
+    return due;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_HTTP_PARSER_IPP
+// end aster/detail/impl/http_parser.ipp
+
+#endif // ASTER_DETAIL_HTTP_PARSER_HPP
+// end aster/detail/http_parser.hpp
+// begin aster/detail/http_writer.hpp
+// SPDX-License-Identifier: MIT
+// Serialises status lines and headers into the connection's reused write buffer.
+#ifndef ASTER_DETAIL_HTTP_WRITER_HPP
+#define ASTER_DETAIL_HTTP_WRITER_HPP
+
+
+#include <charconv>
+#include <ctime>
+#include <string>
+#include <string_view>
+
+namespace aster::detail {
+
+/// The IMF-fixdate for now (RFC 9110 §5.6.7), recomputed at most once a second per thread.
+inline std::string_view http_date() noexcept {
+    thread_local std::time_t cached_second = 0;
+    thread_local char text[32];
+    std::time_t now = std::time(nullptr);
+    if (now != cached_second) {
+        cached_second = now;
+        std::tm parts{};
+        gmtime_r(&now, &parts);
+        std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    }
+    return {text, 29};
+}
+
+inline void append_number(std::string& out, std::uint64_t n) {
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out.append(digits, end);
+}
+
+/// RFC 9110 §6.4.1: 1xx, 204 and 304 responses carry no body and no Content-Length.
+constexpr bool status_allows_body(status code) noexcept {
+    auto n = std::uint16_t(code);
+    return n >= 200 && n != 204 && n != 304;
+}
+
+enum class connection_header { none, close, keep_alive };
+enum class framing { length, chunked, until_close };
+
+/// Appends the status line and headers, ending with the blank line.
+inline void append_head(std::string& out, const response& res, framing body_framing,
+                        std::uint64_t content_length, connection_header conn) {
+    const status code = res.status();
+    out.append("HTTP/1.1 ");
+    append_number(out, std::uint16_t(code));
+    out.push_back(' ');
+    out.append(reason(code));
+    out.append("\r\n");
+    if (status_allows_body(code)) {
+        if (body_framing == framing::length) {
+            out.append("Content-Length: ");
+            append_number(out, content_length);
+            out.append("\r\n");
+        } else if (body_framing == framing::chunked) {
+            out.append("Transfer-Encoding: chunked\r\n");
+        }
+        if (auto type = res.content_type(); !type.empty())
+            out.append("Content-Type: ").append(type).append("\r\n");
+    }
+    out.append("Date: ").append(http_date()).append("\r\n");
+    for (const auto& [name, value] : res.headers()) {
+        if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;
+        out.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (conn == connection_header::close) out.append("Connection: close\r\n");
+    else if (conn == connection_header::keep_alive) out.append("Connection: keep-alive\r\n");
+    out.append("\r\n");
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_HTTP_WRITER_HPP
+// end aster/detail/http_writer.hpp
+
+#include <array>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+
+namespace aster::detail {
+
+/// Per-connection settings the server and the test client pass in.
+struct connection_options {
+    http_limits limits{};
+    // When set, a handler's exception is stored here as well as answered with 500, so
+    // test_client can rethrow it in the test (Starlette's raise_server_exceptions).
+    std::exception_ptr* exception_sink = nullptr;
+};
+
+template <class Stream, class App>
+class http_connection {
+public:
+    http_connection(Stream& stream, const App& app, const connection_options& options,
+                    client_address client)
+        : stream_(stream), app_(app), options_(options), parser_(options_.limits),
+          client_(std::move(client)) {}
+
+    /// Serves requests until the peer closes, asks to close, or sends something unparseable.
+    task<> run();
+
+private:
+    class chunk_writer;
+
+    task<bool> respond();
+    task<bool> flush();
+    task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
+    void append_error(status code, std::string_view text);
+    bool ensure_space(std::size_t start, std::size_t end);
+
+    Stream& stream_;
+    const App& app_;
+    connection_options options_;
+    request_parser parser_;
+    client_address client_;
+    request request_;
+    std::unique_ptr<char[]> in_;
+    std::size_t in_capacity_ = 0;
+    std::string out_; // responses waiting for the end of this read batch
+};
+
+} // namespace aster::detail
+
+// begin aster/detail/impl/http_connection.hpp
+// SPDX-License-Identifier: MIT
+// Template bodies of http_connection.
+#ifndef ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
+#define ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
+
+#include <system_error>
+
+namespace aster::detail {
+
+// Bodies above this go out as their own buffer in a gather write instead of being copied.
+inline constexpr std::size_t copy_body_limit = 16 * 1024;
+// Pipelined responses are held for one write, but not beyond this many bytes.
+inline constexpr std::size_t max_pending_output = 64 * 1024;
+inline constexpr std::size_t initial_read_buffer = 4096;
+
+template <class Stream, class App>
+class http_connection<Stream, App>::chunk_writer final : public body_writer {
+public:
+    chunk_writer(http_connection& conn, bool chunked) : conn_(conn), chunked_(chunked) {}
+
+    task<> write(std::string_view chunk) override {
+        if (chunk.empty()) co_return;
+        char size_line[24];
+        std::size_t size_len = 0;
+        if (chunked_) {
+            auto end = std::to_chars(size_line, size_line + 16, chunk.size(), 16).ptr;
+            *end++ = '\r';
+            *end++ = '\n';
+            size_len = std::size_t(end - size_line);
+        }
+        std::array<net::const_buffer, 3> parts{net::buffer(size_line, size_len), net::buffer(chunk),
+                                               net::buffer("\r\n", chunked_ ? 2 : 0)};
+        auto [ec, n] = co_await net::async_write(conn_.stream_, parts, use_tuple);
+        // The producer learns the client is gone from this exception and stops.
+        if (ec) throw std::system_error(ec, "aster: streaming response: client went away");
+    }
+
+private:
+    http_connection& conn_;
+    bool chunked_;
+};
+
+template <class Stream, class App>
+bool http_connection<Stream, App>::ensure_space(std::size_t, std::size_t end) {
+    if (end < in_capacity_) return true;
+    std::size_t wanted = in_capacity_ == 0 ? initial_read_buffer : in_capacity_ * 2;
+    // The buffer holds one request (headers and body) plus whatever was pipelined after it.
+    std::size_t cap = options_.limits.max_header_bytes + options_.limits.max_body_bytes + 64 * 1024;
+    if (in_capacity_ >= cap) return false;
+    wanted = std::min(wanted, cap);
+    auto bigger = std::make_unique<char[]>(wanted);
+    if (end > 0) std::memcpy(bigger.get(), in_.get(), end);
+    in_ = std::move(bigger);
+    in_capacity_ = wanted;
+    return true;
+}
+
+template <class Stream, class App>
+task<> http_connection<Stream, App>::run() {
+    request_access::set_client(request_, &client_);
+    std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
+    for (;;) {
+        while (parsed < end) {
+            char* base = in_.get();
+            auto result = parser_.feed(base + start, base + parsed, end - parsed);
+            parsed += result.consumed;
+            if (result.outcome == request_parser::state::need_more) break;
+            if (result.outcome == request_parser::state::failed) {
+                append_error(parser_.error_status(), parser_.error_reason());
+                co_await flush();
+                co_return;
+            }
+            parser_.fill(request_, base + start);
+            if (!co_await respond()) {
+                co_await flush();
+                co_return;
+            }
+            parser_.next();
+            start = parsed;
+        }
+        // RFC 9110 §10.1.1: invite the body only once the headers were accepted.
+        if (parser_.take_continue()) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        // Everything this read brought in has been answered: one write for all of it.
+        if (!co_await flush()) co_return;
+        if (start > 0) {
+            std::memmove(in_.get(), in_.get() + start, end - start);
+            parsed -= start;
+            end -= start;
+            start = 0;
+        }
+        if (!ensure_space(start, end)) {
+            append_error(parser_.headers_complete() ? status::request_entity_too_large
+                                                    : status::request_header_fields_too_large,
+                         "Request Too Large");
+            co_await flush();
+            co_return;
+        }
+        auto [ec, n] = co_await stream_.async_read_some(
+            net::buffer(in_.get() + end, in_capacity_ - end), use_tuple);
+        if (ec) co_return; // EOF, reset or cancellation: nothing left to answer
+        end += n;
+    }
+}
+
+template <class Stream, class App>
+task<bool> http_connection<Stream, App>::respond() {
+    const bool head = request_.method_id() == method::head;
+    bool keep_alive = parser_.keep_alive();
+    response res;
+    // The one place a handler's exception is turned into a response.
+    try {
+        res = co_await app_.handle(request_);
+    } catch (const http_exception& e) {
+        res = plain_text(std::string(e.detail()), e.status());
+        for (const auto& [name, value] : e.headers()) res.header(name, value);
+    } catch (const std::exception& e) {
+        log(log_level::error, std::string("exception in handler for ") +
+                                  std::string(request_.method()) + " " +
+                                  std::string(request_.target()) + ": " + e.what());
+        if (options_.exception_sink) *options_.exception_sink = std::current_exception();
+        res = plain_text("Internal Server Error", status::internal_server_error);
+    } catch (...) {
+        log(log_level::error, std::string("unknown exception in handler for ") +
+                                  std::string(request_.method()) + " " +
+                                  std::string(request_.target()));
+        if (options_.exception_sink) *options_.exception_sink = std::current_exception();
+        res = plain_text("Internal Server Error", status::internal_server_error);
+    }
+    if (iequals(res.header_value("connection"), "close")) keep_alive = false;
+    const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
+    const auto conn = !keep_alive ? connection_header::close
+                      : http10    ? connection_header::keep_alive
+                                  : connection_header::none;
+    if (res.is_streaming()) co_return co_await write_streaming(res, head, keep_alive);
+
+    const std::string& body = res.body();
+    const bool with_body = status_allows_body(res.status());
+    append_head(out_, res, framing::length, with_body ? body.size() : 0, conn);
+    if (with_body && !head) {
+        if (body.size() > copy_body_limit) {
+            std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
+            auto [ec, n] = co_await net::async_write(stream_, parts, use_tuple);
+            out_.clear();
+            if (ec) co_return false;
+        } else {
+            out_.append(body);
+        }
+    }
+    if (out_.size() > max_pending_output && !co_await flush()) co_return false;
+    co_return keep_alive;
+}
+
+template <class Stream, class App>
+task<bool> http_connection<Stream, App>::write_streaming(response& res, bool head_only,
+                                                         bool keep_alive) {
+    // HTTP/1.0 has no chunked coding: the body ends when the connection does.
+    const bool chunked = !(request_.version_major() == 1 && request_.version_minor() == 0);
+    if (!chunked) keep_alive = false;
+    append_head(out_, res, chunked ? framing::chunked : framing::until_close, 0,
+                keep_alive ? connection_header::none : connection_header::close);
+    if (!co_await flush()) co_return false;
+    if (head_only || !status_allows_body(res.status())) co_return keep_alive;
+    chunk_writer writer(*this, chunked);
+    try {
+        co_await res.body_producer()(writer);
+    } catch (const std::exception& e) {
+        // The head is out; the only honest signal left is to close without the last chunk.
+        log(log_level::error, std::string("streaming response for ") +
+                                  std::string(request_.target()) + " failed: " + e.what());
+        if (options_.exception_sink && !dynamic_cast<const std::system_error*>(&e))
+            *options_.exception_sink = std::current_exception();
+        co_return false;
+    }
+    if (chunked) out_.append("0\r\n\r\n");
+    if (!co_await flush()) co_return false;
+    co_return keep_alive;
+}
+
+template <class Stream, class App>
+task<bool> http_connection<Stream, App>::flush() {
+    if (out_.empty()) co_return true;
+    auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+    out_.clear();
+    co_return !ec;
+}
+
+template <class Stream, class App>
+void http_connection<Stream, App>::append_error(status code, std::string_view text) {
+    auto res = plain_text(std::string(text), code);
+    append_head(out_, res, framing::length, text.size(), connection_header::close);
+    out_.append(text);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
+// end aster/detail/impl/http_connection.hpp
+
+#endif // ASTER_DETAIL_HTTP_CONNECTION_HPP
+// end aster/detail/http_connection.hpp
+
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace aster {
+
+/// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
+/// blocks until `stop()` or, when enabled, SIGINT/SIGTERM.
+/// Thread safety: `stop()` may be called from any thread; the rest from the owning thread.
+/// @code
+/// aster::server srv{app, {.port = 0}};
+/// srv.listen();
+/// std::thread t([&] { srv.run(); });
+/// // ... connect to 127.0.0.1:srv.port() ...
+/// srv.stop(); t.join();
+/// @endcode
+template <class App>
+class server {
+public:
+    server(const App& app, server_config config);
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+    ~server() { stop(); }
+
+    /// Binds every loop's acceptor. Throws std::system_error naming the address on failure.
+    void listen();
+    std::uint16_t port() const noexcept { return port_; }
+    const server_config& config() const noexcept { return config_; }
+    /// Runs the loops, one on this thread and the rest on new threads, until stopped.
+    void run();
+    void stop() noexcept;
+
+private:
+    struct loop {
+        net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
+        std::optional<net::ip::tcp::acceptor> acceptor;
+    };
+
+    task<> accept_loop(loop& l);
+    static task<> serve_socket(net::ip::tcp::socket socket, const App& app,
+                               const detail::connection_options& options);
+
+    const App& app_;
+    server_config config_;
+    detail::connection_options options_;
+    std::vector<std::unique_ptr<loop>> loops_;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stopped_{false};
+};
+
+template <class App>
+server(const App&, server_config) -> server<App>;
+
+namespace detail {
+inline constexpr auto linger_timeout = std::chrono::seconds(2);
+inline constexpr std::size_t linger_max_bytes = 64 * 1024;
+} // namespace detail
+
+template <class App>
+server<App>::server(const App& app, server_config config)
+    : app_(app), config_(std::move(config)), options_{config_.limits, nullptr} {
+    unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
+                                      : config_.threads;
+    for (unsigned i = 0; i < n; ++i) loops_.push_back(std::make_unique<loop>());
+}
+
+template <class App>
+void server<App>::listen() {
+    using net::ip::tcp;
+    tcp::resolver resolver(loops_[0]->ctx);
+    std::error_code ec;
+    auto results = resolver.resolve(config_.host, std::to_string(config_.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty())
+        throw std::system_error(ec, "aster: cannot resolve host '" + config_.host + "'");
+    tcp::endpoint endpoint = results.begin()->endpoint();
+    for (auto& l : loops_) {
+        auto& acceptor = l->acceptor.emplace(l->ctx);
+        acceptor.open(endpoint.protocol());
+        acceptor.set_option(tcp::acceptor::reuse_address(true));
+#ifdef SO_REUSEPORT
+        // Each loop has its own acceptor on the same port; the kernel spreads connections.
+        if (loops_.size() > 1)
+            acceptor.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+#endif
+        acceptor.bind(endpoint, ec);
+        if (ec)
+            throw std::system_error(ec, "aster: cannot listen on " + config_.host + ":" +
+                                            std::to_string(endpoint.port()));
+        acceptor.listen(net::socket_base::max_listen_connections);
+        endpoint.port(acceptor.local_endpoint().port()); // port 0: the others take the same port
+#ifndef SO_REUSEPORT
+        break; // without SO_REUSEPORT one acceptor serves and the other loops stay idle
+#endif
+    }
+    port_ = endpoint.port();
+}
+
+template <class App>
+void server<App>::run() {
+    if (!loops_[0]->acceptor) listen();
+    for (auto& l : loops_)
+        if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
+    std::optional<net::signal_set> signals;
+    if (config_.handle_signals) {
+        signals.emplace(loops_[0]->ctx, SIGINT, SIGTERM);
+        signals->async_wait([this](std::error_code ec, int signal) {
+            if (ec) return;
+            log(log_level::info, "aster: signal " + std::to_string(signal) + ", shutting down");
+            stop();
+        });
+    }
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < loops_.size(); ++i)
+        threads.emplace_back([l = loops_[i].get()] { l->ctx.run(); });
+    loops_[0]->ctx.run();
+    for (auto& t : threads) t.join();
+}
+
+template <class App>
+void server<App>::stop() noexcept {
+    if (stopped_.exchange(true)) return;
+    for (auto& l : loops_) {
+        net::post(l->ctx, [l = l.get()] {
+            std::error_code ignored;
+            if (l->acceptor) l->acceptor->close(ignored);
+        });
+        l->ctx.stop();
+    }
+}
+
+template <class App>
+task<> server<App>::accept_loop(loop& l) {
+    for (;;) {
+        auto [ec, socket] = co_await l.acceptor->async_accept(detail::use_tuple);
+        if (ec) {
+            if (ec == net::error::operation_aborted || !l.acceptor->is_open()) co_return;
+            log(log_level::warning, "aster: accept failed: " + ec.message());
+            continue;
+        }
+        net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, options_),
+                      [](std::exception_ptr e) {
+                          if (!e) return;
+                          try {
+                              std::rethrow_exception(e);
+                          } catch (const std::exception& x) {
+                              log(log_level::error, std::string("aster: connection failed: ") + x.what());
+                          } catch (...) {
+                              log(log_level::error, "aster: connection failed");
+                          }
+                      });
+    }
+}
+
+template <class App>
+task<> server<App>::serve_socket(net::ip::tcp::socket socket, const App& app,
+                                 const detail::connection_options& options) {
+    std::error_code ec;
+    socket.set_option(net::ip::tcp::no_delay(true), ec);
+    auto peer = socket.remote_endpoint(ec);
+    client_address client{ec ? std::string() : peer.address().to_string(), ec ? std::uint16_t(0) : peer.port()};
+    {
+        detail::http_connection<net::ip::tcp::socket, App> connection(socket, app, options,
+                                                                      std::move(client));
+        co_await connection.run();
+    }
+    // Lingering close (RFC 9112 §9.6): send FIN, then drain what the client still sends for a
+    // moment, so closing with unread bytes does not reset the connection and destroy the last
+    // response (a 400 or 413 above all) before the client reads it.
+    socket.shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    net::steady_timer deadline(socket.get_executor());
+    deadline.expires_after(detail::linger_timeout);
+    deadline.async_wait([&socket](std::error_code e) {
+        if (!e) socket.cancel(e);
+    });
+    char sink[1024];
+    for (std::size_t drained = 0; drained < detail::linger_max_bytes;) {
+        auto [read_ec, n] = co_await socket.async_read_some(net::buffer(sink), detail::use_tuple);
+        if (read_ec) break;
+        drained += n;
+    }
+    deadline.cancel();
+    socket.close(ec);
+}
+
+template <class Router>
+void application<Router>::run(server_config config) const {
+    server<application> srv(*this, std::move(config));
+    srv.listen();
+    log(log_level::info, "aster: listening on http://" + srv.config().host + ":" +
+                             std::to_string(srv.port()) + " (press Ctrl+C to quit)");
+    srv.run();
+}
+
+} // namespace aster
+
+#endif // ASTER_SERVER_HPP
+// end aster/server.hpp
+// begin aster/test/stream.hpp
+// SPDX-License-Identifier: MIT
+// An in-memory duplex AsyncStream: two connected ends, a cap on bytes per read, injected failures.
+#ifndef ASTER_TEST_STREAM_HPP
+#define ASTER_TEST_STREAM_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace aster::test {
+
+/// One end of an in-memory connection. Bytes written to one end are read from the other, at most
+/// `read_size` bytes per read, so a test can deliver a request one byte at a time.
+/// `fail_after(n)`: the (n+1)-th read or write fails with connection_reset, for error-path tests.
+/// Thread safety: both ends must be used from one io_context's thread.
+/// @code
+/// aster::test::stream client(ctx), server(ctx);
+/// client.connect(server);
+/// server.read_size(1);
+/// @endcode
+class stream {
+public:
+    using executor_type = net::io_context::executor_type;
+
+    explicit stream(net::io_context& ctx) : ctx_(&ctx), state_(std::make_shared<end_state>()) {}
+    stream(stream&&) noexcept = default;
+    stream& operator=(stream&&) noexcept = default;
+    ~stream() { close(); }
+
+    /// Joins this end and `peer` into one connection.
+    void connect(stream& peer) noexcept {
+        state_->peer = peer.state_;
+        peer.state_->peer = state_;
+    }
+
+    executor_type get_executor() const noexcept { return ctx_->get_executor(); }
+
+    void read_size(std::size_t n) noexcept { state_->read_size = std::max<std::size_t>(n, 1); }
+    void write_size(std::size_t n) noexcept { state_->write_size = std::max<std::size_t>(n, 1); }
+    void fail_after(std::size_t operations) noexcept { state_->fail_after = operations; }
+
+    /// Closes this end: the peer reads what was already sent, then EOF; writes to it fail.
+    void close() noexcept {
+        if (!state_ || state_->closed) return;
+        state_->closed = true;
+        complete_read(*state_, net::error::operation_aborted);
+        if (auto peer = state_->peer.lock()) wake(*peer);
+    }
+    bool is_open() const noexcept { return state_ && !state_->closed; }
+    /// True when the other end has closed (after which this end reads EOF once data runs out).
+    bool peer_closed() const noexcept {
+        auto peer = state_->peer.lock();
+        return !peer || peer->closed;
+    }
+
+    /// True while a read on this end waits for bytes that have not arrived.
+    bool waiting_to_read() const noexcept {
+        return state_ && state_->reader != nullptr && state_->incoming.empty() && !state_->closed;
+    }
+    /// Bytes that arrived at this end and were not read yet.
+    std::string_view pending() const noexcept { return state_->incoming; }
+    /// Takes all bytes that arrived at this end, without an asynchronous read.
+    std::string take() { return std::exchange(state_->incoming, {}); }
+    /// Sends bytes to the peer without an asynchronous write.
+    void send(std::string_view bytes) {
+        auto peer = state_->peer.lock();
+        if (!peer || peer->closed || state_->closed) return;
+        peer->incoming.append(bytes);
+        wake(*peer);
+    }
+
+    template <class MutableBuffers, class Token>
+    auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+        return net::async_initiate<Token, void(std::error_code, std::size_t)>(
+            [this](auto handler, const MutableBuffers& bufs) {
+                auto& me = *state_;
+                me.reader = std::make_unique<pending_read<MutableBuffers, decltype(handler)>>(
+                    bufs, std::move(handler), get_executor());
+                if (me.closed) complete_read(me, net::error::operation_aborted);
+                else if (consume_failure(me)) complete_read(me, net::error::connection_reset);
+                else wake(me);
+            },
+            token, buffers);
+    }
+
+    template <class ConstBuffers, class Token>
+    auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+        return net::async_initiate<Token, void(std::error_code, std::size_t)>(
+            [this](auto handler, const ConstBuffers& bufs) {
+                auto& me = *state_;
+                auto peer = me.peer.lock();
+                std::error_code ec;
+                std::size_t n = 0;
+                if (me.closed) ec = net::error::bad_descriptor;
+                else if (consume_failure(me) || !peer || peer->closed)
+                    ec = net::error::connection_reset;
+                else {
+                    std::size_t total = std::min(net::buffer_size(bufs), me.write_size);
+                    std::size_t old = peer->incoming.size();
+                    peer->incoming.resize(old + total);
+                    n = net::buffer_copy(net::buffer(peer->incoming.data() + old, total), bufs);
+                    wake(*peer);
+                }
+                auto ex = net::get_associated_executor(handler, get_executor());
+                net::post(ex, [h = std::move(handler), ec, n]() mutable { std::move(h)(ec, n); });
+            },
+            token, buffers);
+    }
+
+private:
+    struct read_op {
+        virtual ~read_op() = default;
+        virtual void complete(std::string& incoming, std::size_t limit, std::error_code ec) = 0;
+    };
+
+    template <class Buffers, class Handler>
+    struct pending_read final : read_op {
+        pending_read(const Buffers& b, Handler&& h, executor_type ex)
+            : buffers(b), handler(std::move(h)), fallback(ex) {}
+        void complete(std::string& incoming, std::size_t limit, std::error_code ec) override {
+            std::size_t n = 0;
+            if (!ec) {
+                n = net::buffer_copy(
+                    buffers, net::buffer(incoming.data(), std::min(limit, incoming.size())));
+                incoming.erase(0, n);
+                if (n == 0) ec = net::error::eof;
+            }
+            auto ex = net::get_associated_executor(handler, fallback);
+            net::post(ex, [h = std::move(handler), ec, n]() mutable { std::move(h)(ec, n); });
+        }
+        Buffers buffers;
+        Handler handler;
+        executor_type fallback;
+    };
+
+    struct end_state {
+        std::string incoming;
+        std::weak_ptr<end_state> peer;
+        std::unique_ptr<read_op> reader;
+        std::size_t read_size = std::numeric_limits<std::size_t>::max();
+        std::size_t write_size = std::numeric_limits<std::size_t>::max();
+        std::size_t fail_after = std::numeric_limits<std::size_t>::max();
+        bool closed = false;
+    };
+
+    static bool consume_failure(end_state& s) noexcept {
+        if (s.fail_after == std::numeric_limits<std::size_t>::max()) return false;
+        if (s.fail_after == 0) return true;
+        --s.fail_after;
+        return false;
+    }
+
+    static void complete_read(end_state& s, std::error_code ec) {
+        if (auto op = std::move(s.reader)) op->complete(s.incoming, s.read_size, ec);
+    }
+
+    // Completes a waiting read when there is data, or EOF once the peer closed.
+    static void wake(end_state& s) {
+        if (!s.reader) return;
+        auto peer = s.peer.lock();
+        if (!s.incoming.empty()) complete_read(s, {});
+        else if (!peer || peer->closed) complete_read(s, {}); // reads 0 bytes: EOF
+    }
+
+    net::io_context* ctx_;
+    std::shared_ptr<end_state> state_;
+};
+
+} // namespace aster::test
+
+#endif // ASTER_TEST_STREAM_HPP
+// end aster/test/stream.hpp
+// begin aster/test_client.hpp
+// SPDX-License-Identifier: MIT
+// test_client: drives an app's real connection code over an in-memory stream, with no port and no thread.
+#ifndef ASTER_TEST_CLIENT_HPP
+#define ASTER_TEST_CLIENT_HPP
+
+// begin aster/detail/response_parser.hpp
+// SPDX-License-Identifier: MIT
+// Client-side HTTP/1.1 response parsing over llhttp, for test_client.
+#ifndef ASTER_DETAIL_RESPONSE_PARSER_HPP
+#define ASTER_DETAIL_RESPONSE_PARSER_HPP
+
+
+#include <llhttp.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster::detail {
+
+/// Collects one response: status, owned headers and the decoded body.
+class response_parser {
+public:
+    struct message {
+        int status = 0;
+        std::vector<std::pair<std::string, std::string>> headers;
+        std::string body;
+        bool keep_alive = true;
+    };
+
+    response_parser() {
+        llhttp_init(&parser_, HTTP_RESPONSE, &settings());
+        parser_.data = this;
+    }
+    response_parser(const response_parser&) = delete;
+    response_parser& operator=(const response_parser&) = delete;
+
+    /// The next response answers a HEAD request: it has no body whatever its headers say.
+    void expect_no_body(bool v) noexcept { no_body_ = v; }
+
+    /// Parses bytes; returns how many were used (it stops after one complete response). Throws
+    /// std::runtime_error when the bytes are not a valid HTTP response.
+    std::size_t feed(std::string_view data) {
+        if (data.empty() || done_) return 0;
+        auto err = llhttp_execute(&parser_, data.data(), data.size());
+        if (err == HPE_OK) return data.size();
+        if (err == HPE_PAUSED && done_) {
+            std::size_t used = std::size_t(llhttp_get_error_pos(&parser_) - data.data());
+            llhttp_resume(&parser_);
+            return used;
+        }
+        throw std::runtime_error(std::string("aster::test_client: invalid HTTP response: ") +
+                                 llhttp_errno_name(err) + " " +
+                                 llhttp_get_error_reason(&parser_));
+    }
+    /// The peer closed: a response delimited by the close is complete now.
+    void finish() {
+        if (done_) return;
+        if (llhttp_finish(&parser_) == HPE_OK && done_) return;
+    }
+    bool done() const noexcept { return done_; }
+    bool started() const noexcept { return started_; }
+    message take() {
+        done_ = false;
+        started_ = false;
+        return std::exchange(current_, {});
+    }
+
+private:
+    static const llhttp_settings_t& settings() {
+        static const llhttp_settings_t s = [] {
+            llhttp_settings_t out;
+            llhttp_settings_init(&out);
+            out.on_message_begin = [](llhttp_t* p) {
+                auto& self = *static_cast<response_parser*>(p->data);
+                self.started_ = true;
+                self.current_ = {};
+                return 0;
+            };
+            out.on_header_field = [](llhttp_t* p, const char* at, std::size_t len) {
+                auto& self = *static_cast<response_parser*>(p->data);
+                if (self.current_.headers.empty() || self.in_value_)
+                    self.current_.headers.emplace_back();
+                self.in_value_ = false;
+                self.current_.headers.back().first.append(at, len);
+                return 0;
+            };
+            out.on_header_value = [](llhttp_t* p, const char* at, std::size_t len) {
+                auto& self = *static_cast<response_parser*>(p->data);
+                self.in_value_ = true;
+                self.current_.headers.back().second.append(at, len);
+                return 0;
+            };
+            out.on_headers_complete = [](llhttp_t* p) {
+                auto& self = *static_cast<response_parser*>(p->data);
+                self.in_value_ = false;
+                self.current_.status = p->status_code;
+                // 1 tells llhttp this response has no body (the answer to HEAD).
+                return self.no_body_ && p->status_code >= 200 ? 1 : 0;
+            };
+            out.on_body = [](llhttp_t* p, const char* at, std::size_t len) {
+                static_cast<response_parser*>(p->data)->current_.body.append(at, len);
+                return 0;
+            };
+            out.on_message_complete = [](llhttp_t* p) {
+                auto& self = *static_cast<response_parser*>(p->data);
+                self.current_.keep_alive = llhttp_should_keep_alive(p) != 0;
+                self.done_ = true;
+                return int(HPE_PAUSED);
+            };
+            return out;
+        }();
+        return s;
+    }
+
+    llhttp_t parser_;
+    message current_;
+    bool in_value_ = false, done_ = false, started_ = false, no_body_ = false;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_RESPONSE_PARSER_HPP
+// end aster/detail/response_parser.hpp
+
+#include <chrono>
+#include <exception>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// A response as the test sees it: status, headers in order, body.
+struct test_response {
+    int status_code = 0;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    aster::status status() const noexcept { return aster::status(status_code); }
+    const std::string& text() const noexcept { return body; }
+    /// The first value of header `name` (any case), or nullopt.
+    std::optional<std::string> header(std::string_view name) const {
+        for (const auto& [n, v] : headers)
+            if (iequals(n, name)) return v;
+        return std::nullopt;
+    }
+    std::vector<std::string> header_values(std::string_view name) const {
+        std::vector<std::string> out;
+        for (const auto& [n, v] : headers)
+            if (iequals(n, name)) out.push_back(v);
+        return out;
+    }
+};
+
+/// Per-request extras: `client.post("/items", {.body = "x", .headers = {{"X-Key", "1"}}})`.
+struct request_options {
+    std::vector<std::pair<std::string, std::string>> params;  // appended to the query string
+    std::vector<std::pair<std::string, std::string>> headers; // sent after the defaults
+    std::vector<std::pair<std::string, std::string>> cookies; // for this request only
+    std::string body;
+    std::string content_type;     // sets Content-Type when not empty
+    bool expect_continue = false; // send headers, wait for 100 Continue, then the body
+    std::optional<bool> follow_redirects; // overrides the client's setting
+};
+
+/// Settings of a test_client.
+struct test_client_options {
+    bool raise_server_exceptions = true;          // rethrow a handler's exception in the test
+    bool follow_redirects = true;                 // as Starlette's TestClient
+    std::chrono::milliseconds timeout{5000};      // every wait fails after this, never hangs
+    std::size_t read_size = 0;                    // bytes per server read; 0 = all available
+    http_limits limits{};                         // the server's limits
+    std::string host = "testserver";
+};
+
+/// Thrown when the app does not answer within the client's timeout, or stops answering.
+class test_timeout : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Runs the app's real HTTP code (parser, router, writer) over an in-memory stream on the
+/// client's own io_context: deterministic, no sockets, no threads.
+/// @code
+/// aster::test_client client{app};
+/// CHECK(client.get("/hello").text() == "Hello, World!");
+/// @endcode
+template <class App>
+class test_client {
+public:
+    explicit test_client(const App& app, test_client_options options = {})
+        : app_(app), options_(std::move(options)) {}
+    test_client(const test_client&) = delete;
+    test_client& operator=(const test_client&) = delete;
+    ~test_client() { drop_connection(); }
+
+    test_response get(std::string_view url, request_options o = {}) { return request("GET", url, std::move(o)); }
+    test_response head(std::string_view url, request_options o = {}) { return request("HEAD", url, std::move(o)); }
+    test_response post(std::string_view url, request_options o = {}) { return request("POST", url, std::move(o)); }
+    test_response put(std::string_view url, request_options o = {}) { return request("PUT", url, std::move(o)); }
+    test_response patch(std::string_view url, request_options o = {}) { return request("PATCH", url, std::move(o)); }
+    test_response delete_(std::string_view url, request_options o = {}) { return request("DELETE", url, std::move(o)); }
+    test_response options(std::string_view url, request_options o = {}) { return request("OPTIONS", url, std::move(o)); }
+
+    /// Sends one request and returns its response, following redirects if asked.
+    test_response request(std::string_view method, std::string_view url, request_options o = {});
+
+    /// Writes raw bytes on a fresh connection and collects `count` responses; for protocol tests
+    /// (pipelining, malformed requests). Stops early if the server closes the connection.
+    std::vector<test_response> exchange(std::string_view bytes, std::size_t count,
+                                        bool head_requests = false);
+
+    /// Cookies kept from Set-Cookie headers, sent with every later request.
+    const std::map<std::string, std::string>& cookies() const noexcept { return cookies_; }
+    void set_cookie(std::string name, std::string value) { cookies_[std::move(name)] = std::move(value); }
+    /// True while the in-memory connection to the app is open (it is reused across requests).
+    bool connected() const noexcept { return client_end_ != nullptr && !client_end_->peer_closed(); }
+    test_client_options& settings() noexcept { return options_; }
+    net::io_context& context() noexcept { return ctx_; }
+
+private:
+    test_response send_once(std::string_view method, std::string_view url, const request_options& o);
+    void open_connection();
+    void drop_connection();
+    std::optional<detail::response_parser::message> read_response(detail::response_parser& parser,
+                                                                  std::string_view what);
+    void rethrow_server_exception();
+    void keep_cookies(const test_response& r);
+    static test_response to_response(detail::response_parser::message&& m);
+
+    const App& app_;
+    test_client_options options_;
+    net::io_context ctx_;
+    std::shared_ptr<test::stream> client_end_;
+    std::shared_ptr<test::stream> server_end_; // for telling "stuck reading" from "busy"
+
+    std::shared_ptr<detail::connection_options> server_options_;
+    std::shared_ptr<bool> server_done_;
+    std::exception_ptr server_exception_;
+    std::string leftover_; // bytes after the last parsed response
+    std::map<std::string, std::string> cookies_;
+};
+
+template <class App>
+test_client(const App&) -> test_client<App>;
+template <class App>
+test_client(const App&, test_client_options) -> test_client<App>;
+
+} // namespace aster
+
+// begin aster/impl/test_client.hpp
+// SPDX-License-Identifier: MIT
+// Template bodies of test_client.
+#ifndef ASTER_IMPL_TEST_CLIENT_HPP
+#define ASTER_IMPL_TEST_CLIENT_HPP
+
+namespace aster {
+
+namespace detail {
+
+template <class App>
+task<> serve_test_connection(std::shared_ptr<test::stream> end, const App& app,
+                             std::shared_ptr<connection_options> options) {
+    {
+        http_connection<test::stream, App> connection(*end, app, *options,
+                                                      client_address{"testclient", 50000});
+        co_await connection.run();
+    }
+    end->close();
+}
+
+} // namespace detail
+
+template <class App>
+void test_client<App>::open_connection() {
+    drop_connection();
+    auto server_end = std::make_shared<test::stream>(ctx_);
+    server_end_ = server_end;
+    client_end_ = std::make_shared<test::stream>(ctx_);
+    client_end_->connect(*server_end);
+    if (options_.read_size != 0) server_end->read_size(options_.read_size);
+    server_options_ = std::make_shared<detail::connection_options>(
+        detail::connection_options{options_.limits, &server_exception_});
+    leftover_.clear();
+    auto done = std::make_shared<bool>(false);
+    server_done_ = done;
+    net::co_spawn(ctx_, detail::serve_test_connection(server_end, app_, server_options_),
+                  [this, done](std::exception_ptr e) {
+                      *done = true;
+                      if (e && !server_exception_) server_exception_ = e;
+                  });
+}
+
+template <class App>
+void test_client<App>::drop_connection() {
+    if (!client_end_) return;
+    client_end_->close();
+    // Let the server's coroutine see EOF and finish, so no frame outlives the client.
+    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+    while (server_done_ && !*server_done_) {
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.run_one_until(deadline) == 0) break; // done, stuck, or out of time
+    }
+    client_end_.reset();
+    server_end_.reset();
+    leftover_.clear();
+}
+
+template <class App>
+std::optional<detail::response_parser::message>
+test_client<App>::read_response(detail::response_parser& parser, std::string_view what) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+    for (;;) {
+        if (!leftover_.empty()) {
+            std::size_t used = parser.feed(leftover_);
+            leftover_.erase(0, used);
+            if (parser.done()) return parser.take();
+        }
+        if (!client_end_->pending().empty()) {
+            leftover_ += client_end_->take();
+            continue;
+        }
+        if (client_end_->peer_closed()) {
+            parser.finish();
+            if (parser.done()) return parser.take();
+            return std::nullopt;
+        }
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.poll() > 0) continue;
+        // Nothing is ready. If the server is blocked reading, only more request bytes could
+        // move it, and none will come: fail now rather than at the deadline.
+        if (server_end_ && server_end_->waiting_to_read() && client_end_->pending().empty())
+            throw test_timeout("aster::test_client: " + std::string(what) +
+                               ": the app is waiting for more request bytes that will never "
+                               "come (the request sent is incomplete)");
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.run_one_until(deadline) == 0 && std::chrono::steady_clock::now() >= deadline)
+            throw test_timeout("aster::test_client: no response to " + std::string(what) +
+                               " within " + std::to_string(options_.timeout.count()) + " ms");
+    }
+}
+
+template <class App>
+void test_client<App>::rethrow_server_exception() {
+    if (!server_exception_) return;
+    auto e = std::exchange(server_exception_, nullptr);
+    if (options_.raise_server_exceptions) std::rethrow_exception(e);
+}
+
+template <class App>
+test_response test_client<App>::to_response(detail::response_parser::message&& m) {
+    test_response r;
+    r.status_code = m.status;
+    r.headers = std::move(m.headers);
+    r.body = std::move(m.body);
+    return r;
+}
+
+template <class App>
+void test_client<App>::keep_cookies(const test_response& r) {
+    for (const auto& value : r.header_values("set-cookie")) {
+        auto c = parse_set_cookie(value);
+        if (!c) continue;
+        if (c->expired) cookies_.erase(c->name);
+        else cookies_[c->name] = c->value;
+    }
+}
+
+template <class App>
+test_response test_client<App>::send_once(std::string_view method, std::string_view url,
+                                          const request_options& o) {
+    if (!connected()) open_connection();
+    std::string target(url);
+    if (!o.params.empty()) {
+        target.push_back(target.find('?') == std::string::npos ? '?' : '&');
+        bool first = true;
+        for (const auto& [k, v] : o.params) {
+            if (!first) target.push_back('&');
+            first = false;
+            target += percent_encode(k, "") + "=" + percent_encode(v, "");
+        }
+    }
+    const std::string what = std::string(method) + " " + target;
+    std::string head;
+    head.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+    head.append("Host: ").append(options_.host).append("\r\n");
+    head.append("User-Agent: testclient\r\n");
+    std::string cookie_line;
+    auto add_cookie = [&](std::string_view k, std::string_view v) {
+        if (!cookie_line.empty()) cookie_line += "; ";
+        cookie_line.append(k).append("=").append(v);
+    };
+    for (const auto& [k, v] : cookies_) add_cookie(k, v);
+    for (const auto& [k, v] : o.cookies) add_cookie(k, v);
+    if (!cookie_line.empty()) head.append("Cookie: ").append(cookie_line).append("\r\n");
+    if (!o.content_type.empty()) head.append("Content-Type: ").append(o.content_type).append("\r\n");
+    for (const auto& [k, v] : o.headers) head.append(k).append(": ").append(v).append("\r\n");
+    if (!o.body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
+        head.append("Content-Length: ").append(std::to_string(o.body.size())).append("\r\n");
+    if (o.expect_continue) head.append("Expect: 100-continue\r\n");
+    head.append("\r\n");
+
+    detail::response_parser parser;
+    parser.expect_no_body(method == "HEAD");
+    std::optional<detail::response_parser::message> message;
+    if (o.expect_continue) {
+        client_end_->send(head);
+        message = read_response(parser, what);
+        if (message && message->status == 100) {
+            client_end_->send(o.body);
+            message.reset();
+        }
+    } else {
+        client_end_->send(head + o.body);
+    }
+    while (!message || message->status < 200) {
+        message = read_response(parser, what);
+        if (!message) {
+            drop_connection();
+            rethrow_server_exception();
+            throw std::runtime_error("aster::test_client: the app closed the connection without "
+                                     "answering " + what);
+        }
+    }
+    if (ctx_.stopped()) ctx_.restart();
+    ctx_.poll();
+    if (!message->keep_alive || client_end_->peer_closed()) drop_connection();
+    rethrow_server_exception();
+    auto r = to_response(std::move(*message));
+    keep_cookies(r);
+    return r;
+}
+
+template <class App>
+test_response test_client<App>::request(std::string_view method, std::string_view url,
+                                        request_options o) {
+    std::string current_method(method);
+    test_response r = send_once(current_method, url, o);
+    const bool follow = o.follow_redirects.value_or(options_.follow_redirects);
+    for (int hops = 0; follow && hops < 20; ++hops) {
+        int s = r.status_code;
+        if (s != 301 && s != 302 && s != 303 && s != 307 && s != 308) return r;
+        auto location = r.header("location");
+        if (!location) return r;
+        std::string next = *location;
+        std::string origin = "http://" + options_.host;
+        if (next.starts_with(origin)) next.erase(0, origin.size());
+        if (next.empty() || next[0] != '/') return r; // another host: not ours to follow
+        if (s == 303 || ((s == 301 || s == 302) && current_method == "POST")) {
+            current_method = "GET";
+            o.body.clear();
+            o.content_type.clear();
+        }
+        o.params.clear(); // the Location carries the query
+        r = send_once(current_method, next, o);
+    }
+    if (follow && (r.status_code == 301 || r.status_code == 302 || r.status_code == 303 ||
+                   r.status_code == 307 || r.status_code == 308))
+        throw std::runtime_error("aster::test_client: more than 20 redirects from " + std::string(url));
+    return r;
+}
+
+template <class App>
+std::vector<test_response> test_client<App>::exchange(std::string_view bytes, std::size_t count,
+                                                      bool head_requests) {
+    open_connection();
+    client_end_->send(bytes);
+    std::vector<test_response> out;
+    detail::response_parser parser;
+    parser.expect_no_body(head_requests);
+    while (out.size() < count) {
+        auto message = read_response(parser, "raw exchange");
+        if (!message) break;
+        if (message->status >= 200) out.push_back(to_response(std::move(*message)));
+        if (!out.empty() && !out.back().header("connection").value_or("").empty() &&
+            iequals(*out.back().header("connection"), "close"))
+            break;
+    }
+    drop_connection();
+    rethrow_server_exception();
+    return out;
+}
+
+} // namespace aster
+
+#endif // ASTER_IMPL_TEST_CLIENT_HPP
+// end aster/impl/test_client.hpp
+
+#endif // ASTER_TEST_CLIENT_HPP
+// end aster/test_client.hpp
+
+#endif // ASTER_ASTER_HPP
+// end aster/aster.hpp

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The one test command: installs missing Debian packages, then builds and tests aster with
+# CMake (build/cmake) and with meson (build/meson). Both runs always happen; the last line sums
+# them up and the exit status is non-zero if any step of either failed.
+#
+#   ./tools/test.sh
+#
+# Environment: ASTER_BUILD_DIR (default: build), ASTER_JOBS (default: 2), ASTER_SKIP_DEPS=1.
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root" || exit 1
+
+# shellcheck source=tools/install_deps.sh
+source "$root/tools/install_deps.sh"
+if ! aster_install_deps; then
+    echo "test.sh: installing dependencies failed" >&2
+    exit 1
+fi
+
+build_dir="${ASTER_BUILD_DIR:-build}"
+jobs="${ASTER_JOBS:-2}"
+# Room for a few build trees of both build systems; ccache evicts beyond it.
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-3G}"
+
+started=$SECONDS
+
+# step NAME COMMAND...: runs one step, timed; returns its status.
+step() {
+    local name="$1" begin=$SECONDS status
+    shift
+    echo
+    echo "==> $name: $*"
+    "$@"
+    status=$?
+    if [[ $status -eq 0 ]]; then
+        echo "==> $name: ok ($((SECONDS - begin)) s)"
+    else
+        echo "==> $name: FAILED with status $status ($((SECONDS - begin)) s)"
+    fi
+    return $status
+}
+
+run_cmake() {
+    local dir="$build_dir/cmake"
+    step "cmake configure" cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+        -DCMAKE_EXPORT_COMPILE_COMMANDS=ON || { cmake_result="configure failed"; return 1; }
+    step "cmake build" cmake --build "$dir" -j "$jobs" || { cmake_result="build failed"; return 1; }
+    step "ctest" ctest --test-dir "$dir" --output-on-failure -j "$jobs" \
+        || { cmake_result="tests failed"; return 1; }
+    cmake_result="passed"
+}
+
+run_meson() {
+    local dir="$build_dir/meson"
+    if [[ -f "$dir/meson-private/coredata.dat" ]]; then
+        # A tree left by another meson version cannot be reconfigured; start it afresh then.
+        step "meson setup" meson setup --reconfigure "$dir" \
+            || step "meson setup (wiped)" meson setup --wipe "$dir" \
+            || { meson_result="setup failed"; return 1; }
+    else
+        step "meson setup" meson setup "$dir" || { meson_result="setup failed"; return 1; }
+    fi
+    step "meson compile" meson compile -C "$dir" -j "$jobs" || { meson_result="build failed"; return 1; }
+    step "meson test" meson test -C "$dir" --print-errorlogs --num-processes "$jobs" \
+        || { meson_result="tests failed"; return 1; }
+    meson_result="passed"
+}
+
+cmake_result="not run"
+meson_result="not run"
+cmake_status=0
+meson_status=0
+run_cmake || cmake_status=1
+run_meson || meson_status=1
+
+echo
+if [[ $cmake_status -eq 0 && $meson_status -eq 0 ]]; then
+    echo "test.sh: PASSED: cmake ${cmake_result}, meson ${meson_result} ($((SECONDS - started)) s)"
+    exit 0
+fi
+echo "test.sh: FAILED: cmake ${cmake_result}, meson ${meson_result} ($((SECONDS - started)) s)"
+exit 1
