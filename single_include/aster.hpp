@@ -224,6 +224,7 @@ ASTER_CLOSE_CODE_LIST(ASTER_CLOSE_ALIAS)
 #define ASTER_ERROR_HPP
 
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -250,6 +251,32 @@ public:
 private:
     aster::status status_;
     header_list headers_;
+};
+
+/// Thrown by `websocket::receive*` once the connection is closed, and by `test_client` sessions
+/// when the server closes. `code()` is the close code: the peer's, 1005 when its close frame
+/// had none, 1006 when the connection dropped without one, or the code aster itself sent
+/// (1002, 1003, 1007, 1009, 1011).
+class websocket_disconnect : public std::runtime_error {
+public:
+    explicit websocket_disconnect(std::uint16_t code = 1000, std::string reason = {})
+        : std::runtime_error("websocket closed with code " + std::to_string(code) +
+                             (reason.empty() ? std::string() : ": " + reason)),
+          code_(code), reason_(std::move(reason)) {}
+    websocket_disconnect(close_code code, std::string reason = {})
+        : websocket_disconnect(std::uint16_t(code), std::move(reason)) {}
+
+    std::uint16_t code() const noexcept { return code_; }
+    const std::string& reason() const noexcept { return reason_; }
+
+private:
+    std::uint16_t code_;
+    std::string reason_;
+};
+
+/// Misuse of a websocket (send before accept, accept twice, ...); the message names the state.
+class websocket_state_error : public std::logic_error {
+    using std::logic_error::logic_error;
 };
 
 } // namespace aster
@@ -1366,6 +1393,156 @@ inline std::string_view response::header_value(std::string_view name) const noex
 
 #endif // ASTER_RESPONSE_HPP
 // end aster/response.hpp
+// begin aster/websocket.hpp
+// SPDX-License-Identifier: MIT
+// `websocket`: what a WebSocket handler sees: accept, receive, send and close, with a state machine.
+#ifndef ASTER_WEBSOCKET_HPP
+#define ASTER_WEBSOCKET_HPP
+
+
+#include <cstdint>
+#include <exception>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// How a websocket_endpoint wants its messages: text only, binary only, JSON, or either kind.
+enum class encoding { text, bytes, json, any };
+
+/// Where a connection is: handshake pending, open, or closed (by either side).
+enum class websocket_state { connecting, connected, disconnected };
+
+constexpr std::string_view to_string(websocket_state s) noexcept {
+    switch (s) {
+    case websocket_state::connecting: return "connecting";
+    case websocket_state::connected: return "connected";
+    case websocket_state::disconnected: return "disconnected";
+    }
+    return "unknown";
+}
+
+/// One whole message. `data` stays valid until the next receive on the same websocket.
+struct websocket_message {
+    bool text = true;
+    std::string_view data;
+};
+
+using header_pairs = std::vector<std::pair<std::string, std::string>>;
+
+class websocket;
+
+namespace detail {
+struct websocket_access;
+
+// The protocol engine behind a websocket; implemented once per stream type.
+class websocket_transport {
+public:
+    virtual task<> accept(std::string_view subprotocol, const header_pairs& headers) = 0;
+    virtual task<> deny(response r) = 0;
+    virtual task<websocket_message> receive() = 0;
+    virtual task<> send(bool text, std::string_view payload) = 0;
+    virtual task<> close(std::uint16_t code, std::string_view reason) = 0;
+    virtual websocket_state state() const noexcept = 0;
+    virtual bool accepted() const noexcept = 0;
+    virtual std::uint16_t close_code() const noexcept = 0;
+    // A handler failed: log it once and hand it to the test client, if one listens.
+    virtual void report(std::exception_ptr error) = 0;
+
+protected:
+    ~websocket_transport() = default;
+};
+} // namespace detail
+
+/// A WebSocket connection as its handler sees it (Starlette's `WebSocket`).
+/// Call `accept` (or `close`/`deny` to refuse: the handshake then gets 403, or your response),
+/// then `receive*` and `send_*`. After either side closes, `receive*` throws
+/// `websocket_disconnect` with the close code; misuse throws `websocket_state_error`.
+/// Thread safety: use it from its connection's executor (other connections' handlers on the
+/// same thread may send to it, as a chat room does).
+/// @code
+/// aster::task<> echo(aster::websocket& ws) {
+///     co_await ws.accept();
+///     for (;;) co_await ws.send_text(co_await ws.receive_text());
+/// }
+/// @endcode
+class websocket {
+public:
+    websocket(detail::websocket_transport& transport, aster::request& upgrade,
+              std::vector<std::string_view> offered_subprotocols)
+        : transport_(&transport), request_(&upgrade),
+          subprotocols_(std::move(offered_subprotocols)) {}
+    websocket(const websocket&) = delete;
+    websocket& operator=(const websocket&) = delete;
+
+    /// The upgrade request: path, query, headers, cookies, path parameters.
+    const aster::request& request() const noexcept { return *request_; }
+    /// The subprotocols the client offered, in its order of preference.
+    std::span<const std::string_view> subprotocols() const noexcept { return subprotocols_; }
+    websocket_state state() const noexcept { return transport_->state(); }
+    /// True once `accept` ran, even after the connection closed.
+    bool accepted() const noexcept { return transport_->accepted(); }
+    /// The close code once disconnected: the peer's, or the one aster sent.
+    std::uint16_t close_code() const noexcept { return transport_->close_code(); }
+
+    /// Completes the handshake (101), choosing `subprotocol` (one the client offered, or none)
+    /// and adding `headers` to the response.
+    task<> accept(std::string_view subprotocol = {}, header_pairs headers = {}) {
+        return transport_->accept(subprotocol, headers);
+    }
+    /// Refuses the handshake with an HTTP response of your own, before accept.
+    task<> deny(response r) { return transport_->deny(std::move(r)); }
+
+    task<> send_text(std::string_view text) { return transport_->send(true, text); }
+    task<> send_bytes(std::string_view bytes) { return transport_->send(false, bytes); }
+
+    /// The next message of either kind; its data is valid until the next receive.
+    task<websocket_message> receive() { return transport_->receive(); }
+    /// The next message, which must be text: a binary one closes the connection with 1003.
+    task<std::string> receive_text() { return receive_kind(true); }
+    /// The next message, which must be binary: a text one closes the connection with 1003.
+    task<std::string> receive_bytes() { return receive_kind(false); }
+
+    /// Starts the close handshake. Before accept, this refuses the handshake with 403.
+    task<> close(std::uint16_t code = 1000, std::string_view reason = {}) {
+        return transport_->close(code, reason);
+    }
+    task<> close(aster::close_code code, std::string_view reason = {}) {
+        return transport_->close(std::uint16_t(code), reason);
+    }
+
+private:
+    friend struct detail::websocket_access;
+
+    task<std::string> receive_kind(bool text) {
+        auto message = co_await transport_->receive();
+        if (message.text != text) {
+            co_await transport_->close(std::uint16_t(close_code::unsupported_data), {});
+            throw websocket_disconnect(close_code::unsupported_data,
+                                       text ? "expected a text message, got binary"
+                                            : "expected a binary message, got text");
+        }
+        co_return std::string(message.data);
+    }
+
+    detail::websocket_transport* transport_;
+    aster::request* request_;
+    std::vector<std::string_view> subprotocols_;
+};
+
+namespace detail {
+struct websocket_access {
+    static void report(websocket& ws, std::exception_ptr error) { ws.transport_->report(error); }
+};
+} // namespace detail
+
+} // namespace aster
+
+#endif // ASTER_WEBSOCKET_HPP
+// end aster/websocket.hpp
 // begin aster/endpoints.hpp
 // SPDX-License-Identifier: MIT
 // Class-based endpoints: `http_endpoint` with a member per method, found at compile time.
@@ -1886,6 +2063,114 @@ task<response> run_endpoint(request& req) {
 }
 
 } // namespace detail
+
+/// Base of class-based WebSocket endpoints (Starlette's `WebSocketEndpoint`). One instance per
+/// connection. Hooks, all optional but `on_receive`, all coroutines (or plain functions):
+/// - `on_connect(websocket&)`: accept or refuse; when missing, the connection is accepted.
+/// - `on_receive(websocket&, M)`: each whole message, as `encoding` says: `std::string_view` for
+///   text and bytes, `const websocket_message&` (or `std::string_view`) for any. A message of the
+///   wrong kind closes with 1003.
+/// - `on_disconnect(websocket&, close_code)`: exactly once per accepted connection, with the
+///   peer's code, 1005 (none given), 1006 (dropped), or the code aster sent (1002, 1003, 1007,
+///   1009, and 1011 when a hook threw).
+/// @code
+/// struct echo : aster::websocket_endpoint {
+///     static constexpr auto encoding = aster::encoding::text;
+///     aster::task<> on_receive(aster::websocket& ws, std::string_view m) { co_await ws.send_text(m); }
+/// };
+/// @endcode
+struct websocket_endpoint {};
+
+namespace detail {
+
+template <class E>
+constexpr encoding endpoint_encoding() {
+    if constexpr (requires { E::encoding; }) return E::encoding;
+    else return encoding::any;
+}
+
+// Runs a hook that may be a coroutine or a plain function: `co_await call_hook([&] { ... })`.
+template <class F>
+task<> call_hook(F&& hook) {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) hook();
+    else co_await hook();
+}
+
+template <class E>
+constexpr bool check_websocket_endpoint() {
+    static_assert(std::is_base_of_v<websocket_endpoint, E>,
+                  "aster::websocket_route<Pattern, Endpoint>(): Endpoint must derive from "
+                  "aster::websocket_endpoint");
+    static_assert(std::is_default_constructible_v<E>,
+                  "aster::websocket_endpoint: an endpoint must be default-constructible (one is "
+                  "made per connection)");
+    constexpr encoding enc = endpoint_encoding<E>();
+    static_assert(enc != encoding::json,
+                  "aster::websocket_endpoint: encoding::json needs <aster/json.hpp> and nlohmann/json");
+    if constexpr (enc == encoding::any) {
+        static_assert(requires(E& e, websocket& ws, const websocket_message& m) {
+                          e.on_receive(ws, m);
+                      } || requires(E& e, websocket& ws, std::string_view m) { e.on_receive(ws, m); },
+                      "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
+                      "aster::websocket_message&) or on_receive(aster::websocket&, "
+                      "std::string_view) (encoding any)");
+    } else {
+        static_assert(requires(E& e, websocket& ws, std::string_view m) { e.on_receive(ws, m); },
+                      "aster::websocket_endpoint: define on_receive(aster::websocket&, "
+                      "std::string_view) for encoding text or bytes");
+    }
+    return true;
+}
+
+template <class E>
+task<> run_websocket_endpoint(websocket& ws) {
+    E endpoint{};
+    if constexpr (requires { endpoint.on_connect(ws); })
+        co_await call_hook([&] { return endpoint.on_connect(ws); });
+    else
+        co_await ws.accept();
+    if (!ws.accepted()) co_return; // refused: on_disconnect is for accepted connections only
+
+    constexpr encoding enc = endpoint_encoding<E>();
+    std::uint16_t code = 1000;
+    std::exception_ptr error;
+    try {
+        while (ws.state() == websocket_state::connected) {
+            websocket_message message = co_await ws.receive();
+            if constexpr (enc == encoding::any) {
+                if constexpr (requires { endpoint.on_receive(ws, message); })
+                    co_await call_hook([&] { return endpoint.on_receive(ws, message); });
+                else
+                    co_await call_hook([&] { return endpoint.on_receive(ws, message.data); });
+            } else {
+                if (message.text != (enc == encoding::text)) {
+                    co_await ws.close(close_code::unsupported_data); // on_disconnect sees 1003
+                    break;
+                }
+                co_await call_hook([&] { return endpoint.on_receive(ws, message.data); });
+            }
+        }
+        code = ws.close_code();
+    } catch (const websocket_disconnect& closed) {
+        code = closed.code();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        websocket_access::report(ws, error);
+        if (ws.state() == websocket_state::connected) co_await ws.close(close_code::internal_error);
+        code = std::uint16_t(close_code::internal_error);
+    }
+    if constexpr (requires { endpoint.on_disconnect(ws, close_code::normal_closure); }) {
+        try {
+            co_await call_hook([&] { return endpoint.on_disconnect(ws, close_code(code)); });
+        } catch (...) {
+            websocket_access::report(ws, std::current_exception());
+        }
+    }
+}
+
+} // namespace detail
 } // namespace aster
 
 #endif // ASTER_ENDPOINTS_HPP
@@ -2018,6 +2303,91 @@ struct endpoint_route : detail::route_base<Pattern, Name> {
     task<response> invoke(request& req) const { return detail::run_endpoint<Endpoint>(req); }
 };
 
+/// A class-based WebSocket route: `websocket_route<"/ws", chat_endpoint>()`.
+template <fixed_string Pattern, class Endpoint, fixed_string Name = "">
+struct websocket_endpoint_route : detail::route_base<Pattern, Name> {
+    static constexpr bool is_websocket = true;
+    static constexpr method allowed = method::get;
+    static constexpr method allow_list = method::get;
+
+    template <fixed_string NewName>
+    constexpr auto named() const {
+        return websocket_endpoint_route<Pattern, Endpoint, NewName>{};
+    }
+    template <fixed_string Prefix>
+    constexpr auto mounted_at() const {
+        return websocket_endpoint_route<detail::concat<Prefix, Pattern>(), Endpoint, Name>{};
+    }
+    static bool values_convert(std::span<const std::string_view>) { return true; }
+    task<> run(request&, websocket& ws) const { return detail::run_websocket_endpoint<Endpoint>(ws); }
+};
+
+/// A function WebSocket route: `websocket_route<"/ws/{room}">(fn)` with
+/// `aster::task<> fn(aster::websocket&, std::string_view room)`.
+template <fixed_string Pattern, class Handler, fixed_string Name = "">
+struct websocket_function_route : detail::route_base<Pattern, Name> {
+    using signature = detail::callable_traits<Handler>;
+    static constexpr bool is_websocket = true;
+    static constexpr method allowed = method::get;
+    static constexpr method allow_list = method::get;
+
+    Handler handler;
+
+    template <fixed_string NewName>
+    constexpr auto named() const {
+        return websocket_function_route<Pattern, Handler, NewName>{{}, handler};
+    }
+    template <fixed_string Prefix>
+    constexpr auto mounted_at() const {
+        return websocket_function_route<detail::concat<Prefix, Pattern>(), Handler, Name>{{}, handler};
+    }
+    static bool values_convert(std::span<const std::string_view> values) {
+        return detail::values_convert<typename signature::args>(values);
+    }
+    task<> run(request& req, websocket& ws) const {
+        using args = typename signature::args;
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            auto params = req.path_params();
+            return handler(ws, *detail::convert_segment<std::tuple_element_t<I + 1, args>>(
+                                   params[I].value)...);
+        }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+    }
+};
+
+template <fixed_string Pattern, class Endpoint>
+constexpr auto websocket_route() {
+    static_assert(detail::check_pattern<Pattern>());
+    static_assert(detail::check_websocket_endpoint<Endpoint>());
+    return websocket_endpoint_route<Pattern, Endpoint>{};
+}
+
+template <fixed_string Pattern, class Handler>
+constexpr auto websocket_route(Handler handler) {
+    static_assert(detail::check_pattern<Pattern>());
+    using sig = detail::callable_traits<Handler>;
+    using args = typename sig::args;
+    static_assert(std::is_same_v<typename sig::result, task<>>,
+                  "aster::websocket_route: a WebSocket handler must return aster::task<>");
+    if constexpr (std::tuple_size_v<args> > 0) {
+        static_assert(std::is_same_v<std::tuple_element_t<0, args>, websocket&>,
+                      "aster::websocket_route: a WebSocket handler's first parameter must be "
+                      "aster::websocket&");
+        static_assert(std::tuple_size_v<args> == detail::pattern_of<Pattern>.param_count + 1,
+                      "aster::route: the handler's path parameters do not match the pattern: it "
+                      "takes a different number of them");
+        static_assert(std::tuple_size_v<args> != detail::pattern_of<Pattern>.param_count + 1 ||
+                          detail::params_fit<Pattern, args>(),
+                      "aster::route: the handler's path parameters do not match the pattern's "
+                      "convertors: int takes an integer, float a floating-point type, str and path "
+                      "std::string_view or std::string, uuid aster::uuid");
+    } else {
+        static_assert(std::tuple_size_v<args> > 0,
+                      "aster::websocket_route: a WebSocket handler's first parameter must be "
+                      "aster::websocket&");
+    }
+    return websocket_function_route<Pattern, Handler>{{}, handler};
+}
+
 template <fixed_string Pattern, method Methods = method::get, class Handler>
 constexpr auto route(Handler handler) {
     static_assert(detail::check_pattern<Pattern>());
@@ -2126,6 +2496,14 @@ public:
 
     constexpr const std::tuple<Routes...>& entries() const noexcept { return routes_; }
 
+    static constexpr bool has_websocket_routes = (Routes::is_websocket || ...);
+
+    /// The index of the first WebSocket route matching the request's path (path parameters are
+    /// filled in), or `size`.
+    std::size_t match_websocket(request& req) const;
+    /// Runs WebSocket route `index` on an upgraded connection.
+    task<> run_websocket(std::size_t index, request& req, websocket& ws) const;
+
     /// Routes the request and runs its handler: 404 when no path matches, 405 with `Allow` when
     /// only the method misses, a 307 to `/x` from `/x/` (or back) when only the other exists.
     task<response> dispatch(request& req) const;
@@ -2207,7 +2585,9 @@ task<response> router<Routes...>::dispatch(request& req) const {
         using invoker = task<response> (*)(const router&, request&);
         static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
             return std::array<invoker, size>{+[](const router& self, request& r) {
-                return std::get<I>(self.routes_).invoke(r);
+                using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+                if constexpr (route_type::is_websocket) return detail::ready_response({});
+                else return std::get<I>(self.routes_).invoke(r);
             }...};
         }(std::index_sequence_for<Routes...>{});
         co_return co_await table[found](*this, req);
@@ -2241,6 +2621,44 @@ task<response> router<Routes...>::dispatch(request& req) const {
         }
     }
     co_return plain_text("Not Found", status::not_found);
+}
+
+template <class... Routes>
+std::size_t router<Routes...>::match_websocket(request& req) const {
+    std::array<std::string_view, request::max_path_params> values{};
+    std::size_t found = size;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (([&] {
+             using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+             if constexpr (!route_type::is_websocket) {
+                 return false;
+             } else {
+                 if (!route_type::match_path(req.path(), values.data()) ||
+                     !route_type::values_convert(values))
+                     return false;
+                 found = I;
+                 detail::request_access::clear_path_params(req);
+                 for (std::size_t p = 0; p < route_type::parsed.param_count; ++p)
+                     detail::request_access::set_path_param(
+                         req, p, route_type::parsed.param(p).text, values[p]);
+                 return true;
+             }
+         }()) ||
+         ...);
+    }(std::index_sequence_for<Routes...>{});
+    return found;
+}
+
+template <class... Routes>
+task<> router<Routes...>::run_websocket(std::size_t index, request& req, websocket& ws) const {
+    using invoker = task<> (*)(const router&, request&, websocket&);
+    static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<invoker, size>{+[](const router& self, request& r, websocket& w) -> task<> {
+            using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+            if constexpr (route_type::is_websocket) co_await std::get<I>(self.routes_).run(r, w);
+        }...};
+    }(std::index_sequence_for<Routes...>{});
+    co_await table[index](*this, req, ws);
 }
 
 template <class... Routes>
@@ -2309,12 +2727,22 @@ struct http_limits {
     std::size_t max_headers = 100;            // header count; beyond: 431
 };
 
+/// WebSocket limits and timing, per connection.
+struct websocket_options {
+    std::size_t max_message_bytes = 16 * 1024 * 1024; // whole message; beyond: close 1009
+    // Bytes queued for a slow reader. A send that finds more than this queued waits until the
+    // queue drains below it (backpressure), so memory per connection stays bounded.
+    std::size_t max_send_queue_bytes = 16 * 1024 * 1024 + 64 * 1024;
+    std::chrono::milliseconds close_timeout{5000}; // wait this long for the peer's close reply
+};
+
 /// `app.run({.host = "0.0.0.0", .port = 8080})`.
 struct server_config {
     std::string host = "127.0.0.1"; // loopback unless asked: safe default for a dev server
     std::uint16_t port = 8000;      // 0 picks a free port; see server::port()
     unsigned threads = 1;           // event loops, one per thread, each with its own acceptor
     http_limits limits{};
+    websocket_options websocket{};
     bool handle_signals = true;     // SIGINT/SIGTERM stop the server
 
     /// Reads `--host H`, `--port P` and `--threads N` (also `--port=P`); throws
@@ -2375,6 +2803,8 @@ namespace aster {
 template <class Router>
 class application {
 public:
+    using router_type = Router;
+
     constexpr explicit application(Router table) : router_(table) {}
 
     /// Routes one request to its handler; used by the connection loop.
@@ -2873,6 +3303,1371 @@ inline void append_head(std::string& out, const response& res, framing body_fram
 
 #endif // ASTER_DETAIL_HTTP_WRITER_HPP
 // end aster/detail/http_writer.hpp
+// begin aster/detail/ws_session.hpp
+// SPDX-License-Identifier: MIT
+// One server-side WebSocket connection over any AsyncStream (RFC 6455): handshake reply, frames,
+// message assembly, control frames, the close handshake and a coalescing send queue.
+#ifndef ASTER_DETAIL_WS_SESSION_HPP
+#define ASTER_DETAIL_WS_SESSION_HPP
+
+// begin aster/detail/async_event.hpp
+// SPDX-License-Identifier: MIT
+// A broadcast wake-up for coroutines on one executor, built on a timer that never expires.
+#ifndef ASTER_DETAIL_ASYNC_EVENT_HPP
+#define ASTER_DETAIL_ASYNC_EVENT_HPP
+
+
+namespace aster::detail {
+
+/// `while (!ready) co_await event.wait();` on one side, `event.notify_all()` on the other.
+/// Single-threaded by design: both sides run on the same executor.
+class async_event {
+public:
+    template <class Executor>
+    explicit async_event(const Executor& ex) : timer_(ex) {}
+
+    task<> wait() {
+        timer_.expires_at(net::steady_timer::time_point::max());
+        auto [ec] = co_await timer_.async_wait(use_tuple);
+        (void)ec; // cancelled is the wake-up
+    }
+    void notify_all() noexcept { timer_.cancel(); }
+
+private:
+    net::steady_timer timer_;
+};
+
+/// Cancels the stream's pending operations: sockets and test streams have `cancel()`, TLS
+/// streams reach theirs through `lowest_layer()`.
+template <class Stream>
+void cancel_stream(Stream& s) noexcept {
+    std::error_code ignored;
+    if constexpr (requires { s.cancel(ignored); }) s.cancel(ignored);
+    else if constexpr (requires { s.cancel(); }) s.cancel();
+    else s.lowest_layer().cancel(ignored);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ASYNC_EVENT_HPP
+// end aster/detail/async_event.hpp
+// begin aster/detail/utf8.hpp
+// SPDX-License-Identifier: MIT
+// Incremental, fail-fast UTF-8 validation for WebSocket text (RFC 6455 §8.1, RFC 3629 §4).
+#ifndef ASTER_DETAIL_UTF8_HPP
+#define ASTER_DETAIL_UTF8_HPP
+
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+namespace aster::detail {
+
+/// Validates UTF-8 fed in pieces (e.g. the frames of one message), keeping only the state of a
+/// code point cut between pieces. Accepts exactly the well-formed sequences of Unicode Table 3-7:
+/// no overlongs, no surrogates (U+D800..DFFF), nothing above U+10FFFF.
+/// feed() fails as soon as the bytes so far cannot begin valid UTF-8, so a bad message is
+/// rejected without waiting for its end (RFC 6455 §8.1); a failure sticks until reset().
+class utf8_validator {
+public:
+    /// False once the bytes fed since reset() are not a prefix of any valid UTF-8 string.
+    bool feed(std::span<const std::uint8_t> data) noexcept;
+    bool feed(std::string_view data) noexcept {
+        return feed({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
+    }
+    /// True when nothing failed and no code point is left unfinished.
+    bool complete() const noexcept { return need_ == 0 && !failed_; }
+    bool failed() const noexcept { return failed_; }
+    void reset() noexcept { *this = utf8_validator{}; }
+
+private:
+    std::uint8_t need_ = 0;  // continuation bytes still expected in the current code point
+    std::uint8_t lo_ = 0x80; // allowed range of the next continuation byte: Table 3-7 narrows
+    std::uint8_t hi_ = 0xBF; // it only for the byte after E0, ED, F0 and F4
+    bool failed_ = false;
+};
+
+/// True when `s` is whole, well-formed UTF-8.
+ASTER_DECL bool is_valid_utf8(std::string_view s) noexcept;
+
+/// Length of the longest prefix of `s` that is whole, well-formed UTF-8 (byte at a time: meant
+/// for short strings such as close reasons).
+ASTER_DECL std::size_t utf8_valid_prefix(std::string_view s) noexcept;
+
+ASTER_DECL bool utf8_validator::feed(std::span<const std::uint8_t> data) noexcept {
+    if (failed_) return false;
+    const std::uint8_t* p = data.data();
+    const std::uint8_t* const end = p + data.size();
+    constexpr std::uint64_t high_bits = 0x8080808080808080u;
+    while (p != end) {
+        if (need_ == 0) {
+            // ASCII fast path: 8 bytes per step, so ASCII text costs about what a copy does.
+            while (end - p >= 8) {
+                std::uint64_t word;
+                std::memcpy(&word, p, 8);
+                std::uint64_t high = word & high_bits;
+                if (high == 0) {
+                    p += 8;
+                    continue;
+                }
+                if constexpr (std::endian::native == std::endian::little)
+                    p += std::countr_zero(high) / 8; // skip the ASCII bytes before the first lead
+                break;
+            }
+            if (p == end) break;
+            std::uint8_t b = *p++;
+            if (b < 0x80) continue;
+            // Table 3-7: C0, C1 would be overlong; F5..FF would exceed U+10FFFF.
+            if (b < 0xC2 || b > 0xF4) {
+                failed_ = true;
+                return false;
+            }
+            if (b < 0xE0) {
+                need_ = 1;
+            } else if (b < 0xF0) {
+                need_ = 2;
+                if (b == 0xE0) lo_ = 0xA0; // below: overlong (< U+0800)
+                if (b == 0xED) hi_ = 0x9F; // above: surrogates U+D800..DFFF
+            } else {
+                need_ = 3;
+                if (b == 0xF0) lo_ = 0x90; // below: overlong (< U+10000)
+                if (b == 0xF4) hi_ = 0x8F; // above: beyond U+10FFFF
+            }
+        } else {
+            std::uint8_t b = *p++;
+            if (b < lo_ || b > hi_) {
+                failed_ = true;
+                return false;
+            }
+            lo_ = 0x80;
+            hi_ = 0xBF;
+            --need_;
+        }
+    }
+    return true;
+}
+
+ASTER_DECL bool is_valid_utf8(std::string_view s) noexcept {
+    utf8_validator v;
+    return v.feed(s) && v.complete();
+}
+
+ASTER_DECL std::size_t utf8_valid_prefix(std::string_view s) noexcept {
+    utf8_validator v;
+    std::size_t good = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (!v.feed(s.substr(i, 1))) break;
+        if (v.complete()) good = i + 1;
+    }
+    return good;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_UTF8_HPP
+// end aster/detail/utf8.hpp
+// begin aster/detail/ws_frame.hpp
+// SPDX-License-Identifier: MIT
+// WebSocket frame header codec, masking and close payloads (RFC 6455 §5, §7.4); pure, no I/O.
+#ifndef ASTER_DETAIL_WS_FRAME_HPP
+#define ASTER_DETAIL_WS_FRAME_HPP
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+namespace aster::detail {
+
+/// Frame opcodes (RFC 6455 §5.2, §11.8); 3–7 and 11–15 are reserved.
+enum class opcode : std::uint8_t {
+    continuation = 0,
+    text = 1,
+    binary = 2,
+    close = 8,
+    ping = 9,
+    pong = 10,
+};
+
+/// Control frames are those with the high opcode bit set (§5.5).
+constexpr bool is_control(opcode op) noexcept { return (std::uint8_t(op) & 0x8) != 0; }
+
+/// A decoded frame header. `op` is meaningful only after a successful parse; `raw_opcode` keeps
+/// the 4 bits as sent. `mask` is all zero for an unmasked frame.
+struct frame_header {
+    bool fin = false;
+    bool rsv1 = false, rsv2 = false, rsv3 = false;
+    opcode op = opcode::continuation;
+    std::uint8_t raw_opcode = 0;
+    bool masked = false;
+    std::uint64_t payload_length = 0;
+    std::array<std::uint8_t, 4> mask{};
+    std::size_t header_size = 0; // 2 to 14 bytes
+};
+
+enum class frame_parse_result { ok, need_more, protocol_error };
+
+/// Why parse_frame_header() answered protocol_error (each is a close with 1002, §7.4.1).
+enum class frame_error : std::uint8_t {
+    none,
+    reserved_bits,      // RSV bit set without an extension defining it (§5.2)
+    unknown_opcode,     // 3–7 or 11–15 (§5.2)
+    fragmented_control, // control frame with FIN clear (§5.5)
+    control_too_long,   // control payload above 125 bytes (§5.5)
+    non_minimal_length, // length not in the shortest form (§5.2)
+    length_too_large,   // 64-bit length with the most significant bit set (§5.2)
+    mask_required,      // unmasked frame from a client (§5.1)
+    mask_forbidden,     // masked frame from a server (§5.1)
+};
+
+/// A short English description, suitable as a close reason.
+constexpr std::string_view describe(frame_error e) noexcept {
+    switch (e) {
+    case frame_error::none: return "no error";
+    case frame_error::reserved_bits: return "reserved bit set";
+    case frame_error::unknown_opcode: return "unknown opcode";
+    case frame_error::fragmented_control: return "fragmented control frame";
+    case frame_error::control_too_long: return "control frame payload over 125 bytes";
+    case frame_error::non_minimal_length: return "payload length not minimally encoded";
+    case frame_error::length_too_large: return "payload length has the top bit set";
+    case frame_error::mask_required: return "client frame not masked";
+    case frame_error::mask_forbidden: return "server frame masked";
+    }
+    return "unknown frame error";
+}
+
+/// Reads one frame header (2–14 bytes) from the front of `data`; the payload is not touched.
+/// need_more: `data` ends inside the header. protocol_error: `why` names the rule broken,
+/// reported as soon as the bytes that break it are present. `out` is complete only on ok.
+/// `expect_masked`: true on a server (client frames must be masked), false on a client (server
+/// frames must not be), §5.1. `allow_rsv1`: an extension such as permessage-deflate owns RSV1.
+ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> data,
+                                                 frame_header& out, frame_error& why,
+                                                 bool expect_masked = true,
+                                                 bool allow_rsv1 = false) noexcept;
+
+/// XORs `payload` with the masking key in place (§5.3). `offset` is the position of
+/// payload[0] within the whole frame payload, so a payload can be unmasked in pieces.
+ASTER_DECL void unmask(std::span<std::uint8_t> payload, std::array<std::uint8_t, 4> key,
+                       std::size_t offset = 0) noexcept;
+
+/// Writes a frame header with the shortest length encoding into `out` (room for 14 bytes) and
+/// returns its size. With `mask`, sets the MASK bit and appends the key; the caller masks the
+/// payload.
+ASTER_DECL std::size_t encode_frame_header(std::uint8_t* out, bool fin, opcode op,
+                                           std::uint64_t payload_length,
+                                           const std::array<std::uint8_t, 4>* mask = nullptr,
+                                           bool rsv1 = false) noexcept;
+
+/// Close codes a peer may put in a close frame (§7.4.1, §7.4.2, IANA registry): 1000–1003,
+/// 1007–1014 and 3000–4999. 1005, 1006 and 1015 are for reporting only and never sent.
+constexpr bool is_valid_close_code_on_wire(std::uint16_t code) noexcept {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+/// A parsed close payload; `reason` views the payload bytes.
+struct close_payload {
+    std::uint16_t code = 1005;
+    std::string_view reason;
+};
+
+enum class close_parse {
+    ok,
+    empty,   // no body: no status code present, reported as 1005 (§7.1.5)
+    invalid, // bad length, code or reason: fail the connection with 1002 (§7.4.1)
+};
+
+/// Parses a close frame body (§5.5.1): empty, or a 2-byte big-endian code that is valid on the
+/// wire plus a UTF-8 reason, at most 125 bytes in all. Fills `out` on ok and empty.
+ASTER_DECL close_parse parse_close_payload(std::span<const std::uint8_t> payload,
+                                           close_payload& out) noexcept;
+
+/// Writes a close body into `out` (room for 125 bytes): the code, then the longest prefix of
+/// `reason` that fits in 123 bytes and is whole valid UTF-8. Returns the body size.
+ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t code,
+                                            std::string_view reason) noexcept;
+
+ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> data,
+                                                 frame_header& out, frame_error& why,
+                                                 bool expect_masked, bool allow_rsv1) noexcept {
+    why = frame_error::none;
+    auto fail = [&why](frame_error e) {
+        why = e;
+        return frame_parse_result::protocol_error;
+    };
+    const std::size_t n = data.size();
+    if (n < 1) return frame_parse_result::need_more;
+
+    // Byte 0: FIN, RSV1-3, opcode. Checked before more bytes arrive, to fail fast.
+    const std::uint8_t b0 = data[0];
+    out.fin = (b0 & 0x80) != 0;
+    out.rsv1 = (b0 & 0x40) != 0;
+    out.rsv2 = (b0 & 0x20) != 0;
+    out.rsv3 = (b0 & 0x10) != 0;
+    out.raw_opcode = b0 & 0x0F;
+    out.op = static_cast<opcode>(out.raw_opcode);
+    // §5.2: a nonzero RSV bit without a negotiated extension defining it fails the connection.
+    if ((out.rsv1 && !allow_rsv1) || out.rsv2 || out.rsv3)
+        return fail(frame_error::reserved_bits);
+    if ((out.raw_opcode >= 3 && out.raw_opcode <= 7) || out.raw_opcode >= 11)
+        return fail(frame_error::unknown_opcode);
+    const bool control = is_control(out.op);
+    if (control && !out.fin) return fail(frame_error::fragmented_control); // §5.5
+    if (n < 2) return frame_parse_result::need_more;
+
+    // Byte 1: MASK and the 7-bit length.
+    const std::uint8_t b1 = data[1];
+    out.masked = (b1 & 0x80) != 0;
+    if (expect_masked && !out.masked) return fail(frame_error::mask_required);
+    if (!expect_masked && out.masked) return fail(frame_error::mask_forbidden);
+    const std::uint8_t len7 = b1 & 0x7F;
+    if (control && len7 > 125) return fail(frame_error::control_too_long); // §5.5
+
+    std::size_t size = 2;
+    if (len7 == 126) {
+        if (n < 4) return frame_parse_result::need_more;
+        out.payload_length = std::uint64_t(data[2]) << 8 | data[3];
+        size = 4;
+        // §5.2: "the minimal number of bytes MUST be used"; 0–125 fit in the 7-bit field.
+        if (out.payload_length < 126) return fail(frame_error::non_minimal_length);
+    } else if (len7 == 127) {
+        // §5.2: the most significant bit of the 64-bit length MUST be 0.
+        if (n >= 3 && (data[2] & 0x80)) return fail(frame_error::length_too_large);
+        if (n < 10) return frame_parse_result::need_more;
+        std::uint64_t len = 0;
+        for (std::size_t i = 2; i < 10; ++i) len = len << 8 | data[i];
+        out.payload_length = len;
+        size = 10;
+        if (len <= 0xFFFF) return fail(frame_error::non_minimal_length);
+    } else {
+        out.payload_length = len7;
+    }
+
+    out.mask = {};
+    if (out.masked) {
+        if (n < size + 4) return frame_parse_result::need_more;
+        std::memcpy(out.mask.data(), data.data() + size, 4);
+        size += 4;
+    }
+    out.header_size = size;
+    return frame_parse_result::ok;
+}
+
+ASTER_DECL void unmask(std::span<std::uint8_t> payload, std::array<std::uint8_t, 4> key,
+                       std::size_t offset) noexcept {
+    // The key repeated from position `offset`; built byte-wise and loaded with memcpy, so the
+    // 64-bit XOR below applies key[(offset + i) % 4] to byte i on any endianness.
+    std::uint8_t rotated[8];
+    for (std::size_t i = 0; i < 8; ++i) rotated[i] = key[(offset + i) & 3];
+    std::uint64_t wide;
+    std::memcpy(&wide, rotated, 8);
+
+    std::uint8_t* p = payload.data();
+    std::size_t n = payload.size();
+    for (; n >= 8; p += 8, n -= 8) { // 8 is a multiple of 4: the key phase does not move
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        word ^= wide;
+        std::memcpy(p, &word, 8);
+    }
+    for (std::size_t i = 0; i < n; ++i) p[i] ^= rotated[i];
+}
+
+ASTER_DECL std::size_t encode_frame_header(std::uint8_t* out, bool fin, opcode op,
+                                           std::uint64_t payload_length,
+                                           const std::array<std::uint8_t, 4>* mask,
+                                           bool rsv1) noexcept {
+    out[0] = std::uint8_t((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | std::uint8_t(op));
+    const std::uint8_t mask_bit = mask ? 0x80 : 0;
+    std::size_t size;
+    // §5.2: the shortest of the 7-bit, 16-bit and 64-bit forms.
+    if (payload_length < 126) {
+        out[1] = std::uint8_t(mask_bit | payload_length);
+        size = 2;
+    } else if (payload_length <= 0xFFFF) {
+        out[1] = mask_bit | 126;
+        out[2] = std::uint8_t(payload_length >> 8);
+        out[3] = std::uint8_t(payload_length);
+        size = 4;
+    } else {
+        out[1] = mask_bit | 127;
+        for (int i = 0; i < 8; ++i) out[2 + i] = std::uint8_t(payload_length >> (56 - 8 * i));
+        size = 10;
+    }
+    if (mask) {
+        std::memcpy(out + size, mask->data(), 4);
+        size += 4;
+    }
+    return size;
+}
+
+ASTER_DECL close_parse parse_close_payload(std::span<const std::uint8_t> payload,
+                                           close_payload& out) noexcept {
+    out = close_payload{};
+    if (payload.empty()) return close_parse::empty; // §5.5.1: the body is optional
+    // §5.5.1: a body starts with a 2-byte code; §5.5: control payloads are at most 125 bytes.
+    if (payload.size() < 2 || payload.size() > 125) return close_parse::invalid;
+    std::uint16_t code = std::uint16_t(payload[0] << 8 | payload[1]);
+    if (!is_valid_close_code_on_wire(code)) return close_parse::invalid; // §7.4
+    std::string_view reason(reinterpret_cast<const char*>(payload.data()) + 2, payload.size() - 2);
+    if (!is_valid_utf8(reason)) return close_parse::invalid; // §5.5.1, §8.1
+    out.code = code;
+    out.reason = reason;
+    return close_parse::ok;
+}
+
+ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t code,
+                                            std::string_view reason) noexcept {
+    out[0] = std::uint8_t(code >> 8);
+    out[1] = std::uint8_t(code);
+    // §5.5: 125 bytes in all; cut at a code point boundary so the peer does not fail us (§8.1).
+    std::size_t n = utf8_valid_prefix(reason.substr(0, 123));
+    if (n > 0) std::memcpy(out + 2, reason.data(), n);
+    return 2 + n;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_WS_FRAME_HPP
+// end aster/detail/ws_frame.hpp
+// begin aster/detail/ws_handshake.hpp
+// SPDX-License-Identifier: MIT
+// Pure pieces of the WebSocket opening handshake (RFC 6455 §4): accept key, key check, token lists.
+#ifndef ASTER_DETAIL_WS_HANDSHAKE_HPP
+#define ASTER_DETAIL_WS_HANDSHAKE_HPP
+
+// begin aster/detail/base64.hpp
+// SPDX-License-Identifier: MIT
+// Base64 with the standard alphabet and padding (RFC 4648 §4); the decoder is strict.
+#ifndef ASTER_DETAIL_BASE64_HPP
+#define ASTER_DETAIL_BASE64_HPP
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace aster::detail {
+
+/// Characters base64_encode_into() writes for `n` input bytes (always padded to a multiple of 4).
+constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+
+/// Upper bound on the bytes base64_decode_into() writes for `n` input characters.
+constexpr std::size_t base64_decoded_size_max(std::size_t n) noexcept { return n / 4 * 3; }
+
+/// Encodes into `out`, which must hold base64_encoded_size(in.size()) chars; returns that count.
+ASTER_DECL std::size_t base64_encode_into(std::span<const std::uint8_t> in, char* out) noexcept;
+
+ASTER_DECL std::string base64_encode(std::span<const std::uint8_t> in);
+ASTER_DECL std::string base64_encode(std::string_view in);
+
+/// Decodes into `out` (room for base64_decoded_size_max(in.size()) bytes); returns the byte count,
+/// or nullopt unless `in` is canonical base64 (see base64_decode). `out` may be partly written.
+ASTER_DECL std::optional<std::size_t> base64_decode_into(std::string_view in,
+                                                         std::uint8_t* out) noexcept;
+
+/// Strict decode: length a multiple of 4, padding required and only at the end, no whitespace or
+/// characters outside the alphabet, and unused trailing bits zero (RFC 4648 §3.5), so that every
+/// byte string has exactly one accepted encoding.
+ASTER_DECL std::optional<std::string> base64_decode(std::string_view in);
+
+namespace base64_tables {
+
+inline constexpr char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+inline constexpr std::uint8_t invalid = 0xFF;
+
+// Character → 6-bit value, `invalid` for everything else ('=' included; padding is positional).
+inline constexpr std::array<std::uint8_t, 256> values = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (auto& v : t) v = invalid;
+    for (std::uint8_t i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = i;
+    return t;
+}();
+
+} // namespace base64_tables
+
+ASTER_DECL std::size_t base64_encode_into(std::span<const std::uint8_t> in, char* out) noexcept {
+    const auto* a = base64_tables::alphabet;
+    const std::uint8_t* p = in.data();
+    std::size_t n = in.size();
+    char* o = out;
+    for (; n >= 3; p += 3, n -= 3) {
+        std::uint32_t v = std::uint32_t(p[0]) << 16 | std::uint32_t(p[1]) << 8 | p[2];
+        *o++ = a[v >> 18];
+        *o++ = a[(v >> 12) & 63];
+        *o++ = a[(v >> 6) & 63];
+        *o++ = a[v & 63];
+    }
+    if (n > 0) { // RFC 4648 §4: a final 1 or 2 bytes give 2 or 3 characters plus padding
+        std::uint32_t v = std::uint32_t(p[0]) << 16 | (n == 2 ? std::uint32_t(p[1]) << 8 : 0);
+        *o++ = a[v >> 18];
+        *o++ = a[(v >> 12) & 63];
+        *o++ = n == 2 ? a[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    return std::size_t(o - out);
+}
+
+ASTER_DECL std::string base64_encode(std::span<const std::uint8_t> in) {
+    std::string s(base64_encoded_size(in.size()), '\0');
+    base64_encode_into(in, s.data());
+    return s;
+}
+
+ASTER_DECL std::string base64_encode(std::string_view in) {
+    return base64_encode(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(in.data()), in.size()));
+}
+
+ASTER_DECL std::optional<std::size_t> base64_decode_into(std::string_view in,
+                                                         std::uint8_t* out) noexcept {
+    const auto& t = base64_tables::values;
+    if (in.size() % 4 != 0) return std::nullopt;
+    std::size_t pad = 0;
+    if (!in.empty() && in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
+    std::size_t full = in.size() - (pad ? 4 : 0); // characters in unpadded quanta
+    std::uint8_t* o = out;
+    for (std::size_t i = 0; i < full; i += 4) {
+        std::uint8_t c0 = t[std::uint8_t(in[i])], c1 = t[std::uint8_t(in[i + 1])],
+                     c2 = t[std::uint8_t(in[i + 2])], c3 = t[std::uint8_t(in[i + 3])];
+        if ((c0 | c1 | c2 | c3) & 0xC0) return std::nullopt; // only `invalid` has high bits
+        std::uint32_t v = std::uint32_t(c0) << 18 | std::uint32_t(c1) << 12 | c2 << 6 | c3;
+        *o++ = std::uint8_t(v >> 16);
+        *o++ = std::uint8_t(v >> 8);
+        *o++ = std::uint8_t(v);
+    }
+    if (pad) {
+        std::string_view last = in.substr(full);
+        std::uint8_t c0 = t[std::uint8_t(last[0])], c1 = t[std::uint8_t(last[1])];
+        std::uint8_t c2 = pad == 1 ? t[std::uint8_t(last[2])] : 0;
+        if ((c0 | c1 | c2) & 0xC0) return std::nullopt; // also catches "==" before position 2
+        // RFC 4648 §3.5: the bits padding leaves over must be zero, or two strings decode alike.
+        if (pad == 2 ? (c1 & 0x0F) != 0 : (c2 & 0x03) != 0) return std::nullopt;
+        *o++ = std::uint8_t(c0 << 2 | c1 >> 4);
+        if (pad == 1) *o++ = std::uint8_t(c1 << 4 | c2 >> 2);
+    }
+    return std::size_t(o - out);
+}
+
+ASTER_DECL std::optional<std::string> base64_decode(std::string_view in) {
+    std::string s(base64_decoded_size_max(in.size()), '\0');
+    auto n = base64_decode_into(in, reinterpret_cast<std::uint8_t*>(s.data()));
+    if (!n) return std::nullopt;
+    s.resize(*n);
+    return s;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_BASE64_HPP
+// end aster/detail/base64.hpp
+// begin aster/detail/sha1.hpp
+// SPDX-License-Identifier: MIT
+// SHA-1 (RFC 3174 / FIPS 180-4), only for the WebSocket accept key (RFC 6455 §4.2.2).
+#ifndef ASTER_DETAIL_SHA1_HPP
+#define ASTER_DETAIL_SHA1_HPP
+
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+namespace aster::detail {
+
+using sha1_digest = std::array<std::uint8_t, 20>;
+
+/// Incremental SHA-1: update() any number of times, then finish() once (it also resets).
+/// SHA-1 is broken for collision resistance; RFC 6455 uses it only as a fixed transform.
+class sha1_hasher {
+public:
+    sha1_hasher() noexcept { reset(); }
+
+    void reset() noexcept;
+    void update(std::span<const std::uint8_t> data) noexcept;
+    void update(std::string_view data) noexcept {
+        update({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
+    }
+    sha1_digest finish() noexcept;
+
+private:
+    void compress(const std::uint8_t* block) noexcept;
+
+    std::array<std::uint32_t, 5> state_{};
+    std::array<std::uint8_t, 64> block_{};
+    std::size_t buffered_ = 0; // bytes waiting in block_
+    std::uint64_t length_ = 0; // message length in bytes so far
+};
+
+/// SHA-1 of a whole message.
+ASTER_DECL sha1_digest sha1(std::string_view data) noexcept;
+
+ASTER_DECL void sha1_hasher::reset() noexcept {
+    // FIPS 180-4 §5.3.1: initial hash value.
+    state_ = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+    buffered_ = 0;
+    length_ = 0;
+}
+
+ASTER_DECL void sha1_hasher::compress(const std::uint8_t* block) noexcept {
+    // FIPS 180-4 §6.1.2, with the 80-word schedule kept as a 16-word ring (RFC 3174 §7 method 2).
+    std::uint32_t w[16];
+    for (int t = 0; t < 16; ++t)
+        w[t] = std::uint32_t(block[4 * t]) << 24 | std::uint32_t(block[4 * t + 1]) << 16 |
+               std::uint32_t(block[4 * t + 2]) << 8 | std::uint32_t(block[4 * t + 3]);
+    std::uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3], e = state_[4];
+    for (int t = 0; t < 80; ++t) {
+        if (t >= 16) {
+            std::uint32_t x = w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^ w[t & 15];
+            w[t & 15] = std::rotl(x, 1);
+        }
+        std::uint32_t f, k;
+        if (t < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999u;
+        } else if (t < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1u;
+        } else if (t < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDCu;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6u;
+        }
+        std::uint32_t temp = std::rotl(a, 5) + f + e + k + w[t & 15];
+        e = d;
+        d = c;
+        c = std::rotl(b, 30);
+        b = a;
+        a = temp;
+    }
+    state_[0] += a;
+    state_[1] += b;
+    state_[2] += c;
+    state_[3] += d;
+    state_[4] += e;
+}
+
+ASTER_DECL void sha1_hasher::update(std::span<const std::uint8_t> data) noexcept {
+    const std::uint8_t* p = data.data();
+    std::size_t n = data.size();
+    length_ += n;
+    if (buffered_ > 0) {
+        std::size_t take = n < 64 - buffered_ ? n : 64 - buffered_;
+        std::memcpy(block_.data() + buffered_, p, take);
+        buffered_ += take;
+        p += take;
+        n -= take;
+        if (buffered_ < 64) return;
+        compress(block_.data());
+        buffered_ = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64) compress(p); // whole blocks straight from the input
+    if (n > 0) std::memcpy(block_.data(), p, n);
+    buffered_ = n;
+}
+
+ASTER_DECL sha1_digest sha1_hasher::finish() noexcept {
+    // FIPS 180-4 §5.1.1: append 0x80, zeros up to 56 mod 64, then the bit length big-endian.
+    std::uint64_t bits = length_ * 8;
+    block_[buffered_++] = 0x80;
+    if (buffered_ > 56) {
+        std::memset(block_.data() + buffered_, 0, 64 - buffered_);
+        compress(block_.data());
+        buffered_ = 0;
+    }
+    std::memset(block_.data() + buffered_, 0, 56 - buffered_);
+    for (int i = 0; i < 8; ++i) block_[56 + i] = std::uint8_t(bits >> (56 - 8 * i));
+    compress(block_.data());
+    sha1_digest out;
+    for (int i = 0; i < 5; ++i)
+        for (int j = 0; j < 4; ++j) out[4 * i + j] = std::uint8_t(state_[i] >> (24 - 8 * j));
+    reset();
+    return out;
+}
+
+ASTER_DECL sha1_digest sha1(std::string_view data) noexcept {
+    sha1_hasher h;
+    h.update(data);
+    return h.finish();
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_SHA1_HPP
+// end aster/detail/sha1.hpp
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace aster::detail {
+
+/// RFC 6455 §1.3: the GUID appended to the client's key before hashing.
+inline constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The Sec-WebSocket-Accept value for a Sec-WebSocket-Key (RFC 6455 §4.2.2 item 5.4):
+/// base64(sha1(key + GUID)), always 28 characters.
+ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept;
+
+/// True when the key is base64 of exactly 16 bytes (RFC 6455 §4.1 item 7, §4.2.1 item 5).
+ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept;
+
+/// True when the comma-separated list (e.g. `Connection: keep-alive, Upgrade`) holds `token`,
+/// compared ASCII case-insensitively (RFC 9110 §7.6.1, §7.8).
+ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept;
+
+/// The items of a comma-separated header value, trimmed of spaces and tabs, empty items dropped
+/// (RFC 9110 §5.6.1), e.g. `Sec-WebSocket-Protocol: chat, superchat`. Views into the input.
+ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value);
+
+namespace ws_handshake_detail {
+
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; }
+
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+// Calls f(item) for each trimmed, non-empty item; stops early when f returns true.
+template <class F>
+constexpr bool for_each_token(std::string_view list, F f) {
+    while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string_view item = trim_ows(list.substr(0, comma));
+        if (!item.empty() && f(item)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+} // namespace ws_handshake_detail
+
+ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept {
+    sha1_hasher h;
+    h.update(sec_websocket_key);
+    h.update(websocket_guid);
+    sha1_digest digest = h.finish();
+    std::array<char, 28> out; // base64_encoded_size(20) == 28
+    base64_encode_into(digest, out.data());
+    return out;
+}
+
+ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept {
+    // 16 bytes encode to exactly 24 characters; the strict decoder rejects the other spellings.
+    if (key.size() != base64_encoded_size(16)) return false;
+    std::uint8_t bytes[base64_decoded_size_max(base64_encoded_size(16))];
+    auto n = base64_decode_into(key, bytes);
+    return n && *n == 16;
+}
+
+ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
+    return ws_handshake_detail::for_each_token(header_value, [token](std::string_view item) {
+        return ws_handshake_detail::iequals(item, token);
+    });
+}
+
+ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value) {
+    std::vector<std::string_view> items;
+    ws_handshake_detail::for_each_token(header_value, [&items](std::string_view item) {
+        items.push_back(item);
+        return false;
+    });
+    return items;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_WS_HANDSHAKE_HPP
+// end aster/detail/ws_handshake.hpp
+
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace aster::detail {
+
+/// Checks a WebSocket upgrade request (RFC 6455 §4.2.1). Returns the HTTP response that refuses
+/// it, or nullopt when it is acceptable.
+std::optional<response> check_websocket_handshake(const request& req);
+
+/// True when the request asks for a WebSocket (`Upgrade: websocket`), valid or not.
+bool is_websocket_request(const request& req) noexcept;
+
+template <class Stream>
+class ws_session final : public websocket_transport {
+public:
+    ws_session(Stream& stream, request& upgrade, const websocket_options& options,
+               std::string_view already_read, std::exception_ptr* exception_sink);
+    ws_session(const ws_session&) = delete;
+    ws_session& operator=(const ws_session&) = delete;
+
+    /// Runs the route's handler on this connection and completes the close handshake.
+    template <class App>
+    task<> run(const App& app, std::size_t route_index);
+
+    task<> accept(std::string_view subprotocol, const header_pairs& headers) override;
+    task<> deny(response r) override;
+    task<websocket_message> receive() override;
+    task<> send(bool text, std::string_view payload) override;
+    task<> close(std::uint16_t code, std::string_view reason) override;
+    websocket_state state() const noexcept override { return state_; }
+    bool accepted() const noexcept override { return accepted_; }
+    std::uint16_t close_code() const noexcept override { return close_code_; }
+    void report(std::exception_ptr error) override;
+
+private:
+    struct frame_view {
+        frame_header header;
+        std::uint8_t* payload;
+    };
+
+    task<bool> read_more();
+    task<std::optional<frame_view>> next_frame();
+    task<> fail(std::uint16_t code, std::string_view reason);
+    void queue_frame(opcode op, std::string_view payload);
+    void queue_close(std::uint16_t code, std::string_view reason);
+    void schedule_flush();
+    void start_write();
+    task<> drain_writes();
+    task<> await_peer_close();
+    [[noreturn]] void throw_closed(std::string_view operation) const;
+
+    Stream& stream_;
+    request& request_;
+    const websocket_options& options_;
+    std::exception_ptr* exception_sink_;
+    std::vector<std::string_view> offered_;
+
+    std::unique_ptr<std::uint8_t[]> in_;
+    std::size_t in_capacity_ = 0, in_begin_ = 0, in_end_ = 0;
+    std::string message_;
+    utf8_validator utf8_;
+
+    std::string pending_, inflight_; // queued frames; frames being written
+    bool writing_ = false, flush_scheduled_ = false, write_failed_ = false;
+    async_event writes_changed_;
+
+    websocket_state state_ = websocket_state::connecting;
+    bool accepted_ = false, sent_close_ = false, received_close_ = false, connection_lost_ = false;
+    std::uint16_t close_code_ = 1006;
+    std::string close_reason_;
+
+    template <class S, class A>
+    friend class http_connection;
+};
+
+} // namespace aster::detail
+
+// begin aster/detail/impl/ws_session.hpp
+// SPDX-License-Identifier: MIT
+// Template bodies of ws_session, and the handshake checks.
+#ifndef ASTER_DETAIL_IMPL_WS_SESSION_HPP
+#define ASTER_DETAIL_IMPL_WS_SESSION_HPP
+
+#include <algorithm>
+
+namespace aster::detail {
+
+inline bool is_websocket_request(const request& req) noexcept {
+    auto upgrade = req.header("upgrade");
+    return upgrade && header_has_token(*upgrade, "websocket");
+}
+
+inline std::optional<response> check_websocket_handshake(const request& req) {
+    // RFC 6455 §4.2.1: a GET over HTTP/1.1 with Connection: Upgrade, version 13 and a key.
+    if (req.method_id() != method::get)
+        return plain_text("WebSocket handshake must use GET", status::bad_request);
+    if (req.version_major() != 1 || req.version_minor() < 1)
+        return plain_text("WebSocket handshake needs HTTP/1.1", status::bad_request);
+    auto connection = req.header("connection");
+    if (!connection || !header_has_token(*connection, "upgrade"))
+        return plain_text("WebSocket handshake needs Connection: Upgrade", status::bad_request);
+    auto version = req.header("sec-websocket-version");
+    if (!version || *version != "13") {
+        // §4.4: tell the client which version we speak.
+        auto r = plain_text("Unsupported WebSocket version; use 13", status::upgrade_required);
+        r.header("Sec-WebSocket-Version", "13");
+        return r;
+    }
+    auto key = req.header("sec-websocket-key");
+    if (!key || !is_valid_websocket_key(*key))
+        return plain_text("Sec-WebSocket-Key must be 16 bytes in base64", status::bad_request);
+    return std::nullopt;
+}
+
+template <class Stream>
+ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket_options& options,
+                               std::string_view already_read, std::exception_ptr* exception_sink)
+    : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
+      writes_changed_(stream.get_executor()) {
+    for (const auto& f : upgrade.headers())
+        if (iequals(f.name, "sec-websocket-protocol"))
+            for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
+    in_capacity_ = std::max<std::size_t>(4096, already_read.size());
+    in_ = std::make_unique<std::uint8_t[]>(in_capacity_);
+    std::memcpy(in_.get(), already_read.data(), already_read.size());
+    in_end_ = already_read.size();
+}
+
+template <class Stream>
+void ws_session<Stream>::report(std::exception_ptr error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        log(log_level::error, "exception in websocket handler for " +
+                                  std::string(request_.target()) + ": " + e.what());
+    } catch (...) {
+        log(log_level::error,
+            "unknown exception in websocket handler for " + std::string(request_.target()));
+    }
+    if (exception_sink_ && !*exception_sink_) *exception_sink_ = error;
+}
+
+template <class Stream>
+task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pairs& headers) {
+    if (state_ != websocket_state::connecting)
+        throw websocket_state_error(std::string("aster::websocket::accept: already ") +
+                                    (accepted_ ? "accepted" : "refused") +
+                                    " (state: " + std::string(to_string(state_)) + ")");
+    if (!subprotocol.empty() &&
+        std::find(offered_.begin(), offered_.end(), subprotocol) == offered_.end())
+        throw std::invalid_argument("aster::websocket::accept: the client did not offer "
+                                    "subprotocol '" + std::string(subprotocol) + "'");
+    auto key = websocket_accept_key(*request_.header("sec-websocket-key"));
+    pending_.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
+    pending_.append(key.data(), key.size());
+    pending_.append("\r\n");
+    if (!subprotocol.empty())
+        pending_.append("Sec-WebSocket-Protocol: ").append(subprotocol).append("\r\n");
+    for (const auto& [name, value] : headers) {
+        if (name.find_first_of("\r\n:") != std::string::npos ||
+            value.find_first_of("\r\n") != std::string::npos)
+            throw std::invalid_argument("aster::websocket::accept: header '" + name +
+                                        "' holds a line break or colon");
+        pending_.append(name).append(": ").append(value).append("\r\n");
+    }
+    pending_.append("\r\n");
+    state_ = websocket_state::connected;
+    accepted_ = true;
+    schedule_flush();
+    co_return;
+}
+
+template <class Stream>
+task<> ws_session<Stream>::deny(response r) {
+    if (state_ != websocket_state::connecting)
+        throw websocket_state_error("aster::websocket::deny: only before accept (state: " +
+                                    std::string(to_string(state_)) + ")");
+    append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
+    pending_.append(r.body());
+    state_ = websocket_state::disconnected;
+    close_code_ = 1000;
+    schedule_flush();
+    co_return;
+}
+
+template <class Stream>
+task<> ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
+    if (state_ == websocket_state::connecting) {
+        // Closing before accept refuses the handshake: HTTP 403, as uvicorn answers.
+        // (A named response: g++ 12 destroys a temporary in a co_await operand twice.)
+        response refusal = plain_text(reason.empty() ? "Forbidden" : std::string(reason),
+                                      status::forbidden);
+        co_await deny(std::move(refusal));
+        close_code_ = code;
+        co_return;
+    }
+    if (state_ == websocket_state::disconnected) co_return; // closing twice changes nothing
+    if (!is_valid_close_code_on_wire(code))
+        throw std::invalid_argument("aster::websocket::close: code " + std::to_string(code) +
+                                    " may not be sent (RFC 6455 §7.4)");
+    queue_close(code, reason);
+    sent_close_ = true;
+    state_ = websocket_state::disconnected;
+    close_code_ = code;
+    close_reason_ = std::string(reason.substr(0, 123));
+}
+
+template <class Stream>
+task<> ws_session<Stream>::send(bool text, std::string_view payload) {
+    if (state_ == websocket_state::connecting)
+        throw websocket_state_error("aster::websocket::send: call accept() before sending "
+                                    "(state: connecting)");
+    // Backpressure: a reader slower than its senders makes them wait, not the queue grow.
+    while (state_ == websocket_state::connected && !write_failed_ &&
+           pending_.size() + inflight_.size() > options_.max_send_queue_bytes)
+        co_await writes_changed_.wait();
+    if (write_failed_ && state_ == websocket_state::connected) {
+        state_ = websocket_state::disconnected;
+        connection_lost_ = true;
+        close_code_ = 1006;
+    }
+    if (state_ == websocket_state::disconnected) throw_closed("send");
+    queue_frame(text ? opcode::text : opcode::binary, payload);
+}
+
+template <class Stream>
+void ws_session<Stream>::throw_closed(std::string_view) const {
+    throw websocket_disconnect(close_code_, close_reason_);
+}
+
+template <class Stream>
+void ws_session<Stream>::queue_frame(opcode op, std::string_view payload) {
+    std::uint8_t header[14];
+    std::size_t n = encode_frame_header(header, true, op, payload.size());
+    pending_.append(reinterpret_cast<const char*>(header), n);
+    pending_.append(payload);
+    schedule_flush();
+}
+
+template <class Stream>
+void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason) {
+    std::uint8_t body[125];
+    std::size_t n = code == 1005 ? 0 : encode_close_payload(body, code, reason);
+    queue_frame(opcode::close, std::string_view(reinterpret_cast<const char*>(body), n));
+}
+
+// Frames queued while a handler runs go out together once it yields: one write per batch.
+template <class Stream>
+void ws_session<Stream>::schedule_flush() {
+    if (flush_scheduled_ || writing_) return;
+    flush_scheduled_ = true;
+    net::post(stream_.get_executor(), [this] {
+        flush_scheduled_ = false;
+        start_write();
+        if (!writing_) writes_changed_.notify_all();
+    });
+}
+
+template <class Stream>
+void ws_session<Stream>::start_write() {
+    if (writing_ || pending_.empty()) return;
+    if (write_failed_) {
+        pending_.clear();
+        return;
+    }
+    writing_ = true;
+    inflight_.swap(pending_);
+    net::async_write(stream_, net::buffer(inflight_), [this](std::error_code ec, std::size_t) {
+        writing_ = false;
+        inflight_.clear();
+        if (ec) {
+            write_failed_ = true;
+            pending_.clear();
+        }
+        writes_changed_.notify_all();
+        start_write();
+    });
+}
+
+template <class Stream>
+task<> ws_session<Stream>::drain_writes() {
+    while (writing_ || flush_scheduled_ || (!pending_.empty() && !write_failed_)) {
+        if (!writing_ && !flush_scheduled_) start_write();
+        if (!writing_ && !flush_scheduled_) break;
+        co_await writes_changed_.wait();
+    }
+}
+
+template <class Stream>
+task<bool> ws_session<Stream>::read_more() {
+    if (in_begin_ > 0) {
+        std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
+    }
+    if (in_end_ == in_capacity_) {
+        auto bigger = std::make_unique<std::uint8_t[]>(in_capacity_ * 2);
+        std::memcpy(bigger.get(), in_.get(), in_end_);
+        in_ = std::move(bigger);
+        in_capacity_ *= 2;
+    }
+    auto [ec, n] = co_await stream_.async_read_some(
+        net::buffer(in_.get() + in_end_, in_capacity_ - in_end_), use_tuple);
+    if (ec) {
+        connection_lost_ = true;
+        co_return false;
+    }
+    in_end_ += n;
+    co_return true;
+}
+
+template <class Stream>
+task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>::next_frame() {
+    for (;;) {
+        std::span<const std::uint8_t> available(in_.get() + in_begin_, in_end_ - in_begin_);
+        frame_header h{};
+        frame_error why{};
+        // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
+        auto result = parse_frame_header(available, h, why, true, false);
+        if (result == frame_parse_result::protocol_error) {
+            co_await fail(1002, "protocol error");
+            throw_closed("receive");
+        }
+        if (result == frame_parse_result::ok) {
+            if (h.payload_length > options_.max_message_bytes) {
+                co_await fail(1009, "message too big");
+                throw_closed("receive");
+            }
+            std::size_t total = h.header_size + std::size_t(h.payload_length);
+            if (available.size() >= total) {
+                std::uint8_t* payload = in_.get() + in_begin_ + h.header_size;
+                unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
+                in_begin_ += total;
+                co_return frame_view{h, payload};
+            }
+            if (total > in_capacity_) { // make room for the whole frame before reading on
+                std::size_t size = in_end_ - in_begin_;
+                auto bigger = std::make_unique<std::uint8_t[]>(total);
+                std::memcpy(bigger.get(), in_.get() + in_begin_, size);
+                in_ = std::move(bigger);
+                in_capacity_ = total;
+                in_begin_ = 0;
+                in_end_ = size;
+            }
+        }
+        if (!co_await read_more()) co_return std::nullopt;
+    }
+}
+
+template <class Stream>
+task<> ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
+    if (!sent_close_ && !connection_lost_) {
+        queue_close(code, reason);
+        sent_close_ = true;
+    }
+    state_ = websocket_state::disconnected;
+    close_code_ = code;
+    close_reason_ = std::string(reason);
+    co_return;
+}
+
+template <class Stream>
+task<websocket_message> ws_session<Stream>::receive() {
+    if (state_ == websocket_state::connecting)
+        throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
+                                    "(state: connecting)");
+    if (state_ == websocket_state::disconnected) throw_closed("receive");
+    bool in_message = false, text = false;
+    message_.clear();
+    utf8_.reset();
+    for (;;) {
+        auto frame = co_await next_frame();
+        if (!frame) {
+            state_ = websocket_state::disconnected;
+            close_code_ = 1006; // §7.1.5: closed without a close frame
+            close_reason_.clear();
+            throw_closed("receive");
+        }
+        const frame_header& h = frame->header;
+        std::string_view payload(reinterpret_cast<const char*>(frame->payload),
+                                 std::size_t(h.payload_length));
+        switch (h.op) {
+        case opcode::ping:
+            if (!sent_close_) queue_frame(opcode::pong, payload); // §5.5.2: same payload
+            continue;
+        case opcode::pong:
+            continue;
+        case opcode::close: {
+            close_payload parsed{};
+            auto kind = parse_close_payload(
+                std::span<const std::uint8_t>(frame->payload, std::size_t(h.payload_length)), parsed);
+            if (kind == close_parse::invalid) {
+                co_await fail(1002, "invalid close frame");
+                throw_closed("receive");
+            }
+            received_close_ = true;
+            state_ = websocket_state::disconnected;
+            if (!sent_close_) {
+                // §5.5.1: answer with a close frame, echoing the code.
+                close_code_ = kind == close_parse::empty ? 1005 : parsed.code;
+                close_reason_ = kind == close_parse::empty ? std::string() : std::string(parsed.reason);
+                queue_close(close_code_, {});
+                sent_close_ = true;
+            }
+            throw_closed("receive");
+        }
+        case opcode::text:
+        case opcode::binary:
+            if (in_message) {
+                co_await fail(1002, "new message inside a fragmented one");
+                throw_closed("receive");
+            }
+            text = h.op == opcode::text;
+            if (h.fin) {
+                if (text && !is_valid_utf8(payload)) {
+                    co_await fail(1007, "invalid UTF-8");
+                    throw_closed("receive");
+                }
+                co_return websocket_message{text, payload}; // a view into the read buffer
+            }
+            in_message = true;
+            if (text && !utf8_.feed(payload)) {
+                co_await fail(1007, "invalid UTF-8");
+                throw_closed("receive");
+            }
+            message_.assign(payload);
+            continue;
+        case opcode::continuation:
+            if (!in_message) {
+                co_await fail(1002, "continuation frame without a message");
+                throw_closed("receive");
+            }
+            if (message_.size() + payload.size() > options_.max_message_bytes) {
+                co_await fail(1009, "message too big");
+                throw_closed("receive");
+            }
+            // §8.1: fail as soon as the text cannot be UTF-8, even mid-message.
+            if (text && !utf8_.feed(payload)) {
+                co_await fail(1007, "invalid UTF-8");
+                throw_closed("receive");
+            }
+            message_.append(payload);
+            if (!h.fin) continue;
+            if (text && !utf8_.complete()) {
+                co_await fail(1007, "invalid UTF-8");
+                throw_closed("receive");
+            }
+            co_return websocket_message{text, message_};
+        default:
+            co_await fail(1002, "unknown opcode");
+            throw_closed("receive");
+        }
+    }
+}
+
+template <class Stream>
+task<> ws_session<Stream>::await_peer_close() {
+    // §7.1.1: wait for the peer's close frame (discarding data) for a bounded time.
+    auto armed = std::make_shared<bool>(true);
+    net::steady_timer deadline(stream_.get_executor());
+    deadline.expires_after(options_.close_timeout);
+    deadline.async_wait([armed, stream = &stream_](std::error_code ec) {
+        if (!ec && *armed) cancel_stream(*stream);
+    });
+    for (bool done = false; !done;) {
+        for (;;) {
+            std::span<const std::uint8_t> available(in_.get() + in_begin_, in_end_ - in_begin_);
+            frame_header h{};
+            frame_error why{};
+            auto result = parse_frame_header(available, h, why, true, false);
+            if (result == frame_parse_result::protocol_error) {
+                done = true;
+                break;
+            }
+            if (result != frame_parse_result::ok) break;
+            std::size_t total = h.header_size + std::size_t(h.payload_length);
+            if (total > options_.max_message_bytes + 14) {
+                done = true;
+                break;
+            }
+            if (available.size() < total) {
+                if (total > in_capacity_) {
+                    done = true; // a huge frame after our close: not worth buffering
+                }
+                break;
+            }
+            in_begin_ += total;
+            if (h.op == opcode::close) {
+                received_close_ = true;
+                done = true;
+                break;
+            }
+        }
+        if (done) break;
+        if (!co_await read_more()) break; // EOF, reset, or the deadline cancelled the read
+    }
+    *armed = false;
+    deadline.cancel();
+}
+
+template <class Stream>
+template <class App>
+task<> ws_session<Stream>::run(const App& app, std::size_t route_index) {
+    websocket ws(*this, request_, offered_);
+    std::exception_ptr error;
+    try {
+        co_await app.routes().run_websocket(route_index, request_, ws);
+    } catch (const websocket_disconnect&) {
+        // The handler let the close propagate; nothing more to report.
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        report(error);
+        if (state_ == websocket_state::connecting) {
+            auto r = plain_text("Internal Server Error", status::internal_server_error);
+            append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
+            pending_.append(r.body());
+            state_ = websocket_state::disconnected;
+        } else if (state_ == websocket_state::connected) {
+            queue_close(1011, {});
+            sent_close_ = true;
+            state_ = websocket_state::disconnected;
+            close_code_ = 1011;
+        }
+    }
+    if (state_ == websocket_state::connecting) {
+        // Starlette would wait for ever here; the client deserves an answer.
+        log(log_level::warning, "websocket handler for " + std::string(request_.target()) +
+                                    " returned without accept() or close(): answering 403");
+        response refusal(status::forbidden);
+        co_await deny(std::move(refusal));
+    } else if (state_ == websocket_state::connected) {
+        queue_close(1000, {});
+        sent_close_ = true;
+        state_ = websocket_state::disconnected;
+        close_code_ = 1000;
+    }
+    co_await drain_writes();
+    if (accepted_ && sent_close_ && !received_close_ && !connection_lost_ && !write_failed_)
+        co_await await_peer_close();
+    co_await drain_writes();
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_WS_SESSION_HPP
+// end aster/detail/impl/ws_session.hpp
+
+#endif // ASTER_DETAIL_WS_SESSION_HPP
+// end aster/detail/ws_session.hpp
 
 #include <array>
 #include <cstring>
@@ -2885,6 +4680,7 @@ namespace aster::detail {
 /// Per-connection settings the server and the test client pass in.
 struct connection_options {
     http_limits limits{};
+    websocket_options websocket{};
     // When set, a handler's exception is stored here as well as answered with 500, so
     // test_client can rethrow it in the test (Starlette's raise_server_exceptions).
     std::exception_ptr* exception_sink = nullptr;
@@ -2905,6 +4701,8 @@ private:
     class chunk_writer;
 
     task<bool> respond();
+    task<bool> upgrade(std::string_view already_read);
+    void append_response(const response& res, bool keep_alive);
     task<bool> flush();
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
     void append_error(status code, std::string_view text);
@@ -2997,6 +4795,15 @@ task<> http_connection<Stream, App>::run() {
                 co_return;
             }
             parser_.fill(request_, base + start);
+            if (is_websocket_request(request_)) {
+                if (!co_await upgrade(std::string_view(base + parsed, end - parsed))) {
+                    co_await flush();
+                    co_return;
+                }
+                parser_.next();
+                start = parsed;
+                continue;
+            }
             if (!co_await respond()) {
                 co_await flush();
                 co_return;
@@ -3074,6 +4881,35 @@ task<bool> http_connection<Stream, App>::respond() {
     }
     if (out_.size() > max_pending_output && !co_await flush()) co_return false;
     co_return keep_alive;
+}
+
+template <class Stream, class App>
+void http_connection<Stream, App>::append_response(const response& res, bool keep_alive) {
+    append_head(out_, res, framing::length, res.body().size(),
+                keep_alive ? connection_header::none : connection_header::close);
+    out_.append(res.body());
+}
+
+// A request with `Upgrade: websocket`. Refusals are ordinary HTTP responses on a connection
+// that stays usable; an accepted handshake hands the connection to the WebSocket for good.
+template <class Stream, class App>
+task<bool> http_connection<Stream, App>::upgrade(std::string_view already_read) {
+    bool keep_alive = parser_.keep_alive();
+    std::size_t index = app_.routes().match_websocket(request_);
+    if (index == App::router_type::size) {
+        // No WebSocket route has this path (an HTTP route may): 404, as for HTTP.
+        append_response(plain_text("Not Found", status::not_found), keep_alive);
+        co_return keep_alive;
+    }
+    if (auto refusal = check_websocket_handshake(request_)) {
+        append_response(*refusal, keep_alive);
+        co_return keep_alive;
+    }
+    if (!co_await flush()) co_return false; // earlier pipelined answers go first
+    ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
+                               options_.exception_sink);
+    co_await session.run(app_, index);
+    co_return false;
 }
 
 template <class Stream, class App>
@@ -3192,7 +5028,7 @@ inline constexpr std::size_t linger_max_bytes = 64 * 1024;
 
 template <class App>
 server<App>::server(const App& app, server_config config)
-    : app_(app), config_(std::move(config)), options_{config_.limits, nullptr} {
+    : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr} {
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                       : config_.threads;
     for (unsigned i = 0; i < n; ++i) loops_.push_back(std::make_unique<loop>());
@@ -3384,6 +5220,10 @@ public:
         complete_read(*state_, net::error::operation_aborted);
         if (auto peer = state_->peer.lock()) wake(*peer);
     }
+    /// Completes a pending read with operation_aborted; the connection stays open.
+    void cancel() noexcept {
+        if (state_) complete_read(*state_, net::error::operation_aborted);
+    }
     bool is_open() const noexcept { return state_ && !state_->closed; }
     /// True when the other end has closed (after which this end reads EOF once data runs out).
     bool peer_closed() const noexcept {
@@ -3556,7 +5396,7 @@ public:
         if (data.empty() || done_) return 0;
         auto err = llhttp_execute(&parser_, data.data(), data.size());
         if (err == HPE_OK) return data.size();
-        if (err == HPE_PAUSED && done_) {
+        if ((err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) && done_) {
             std::size_t used = std::size_t(llhttp_get_error_pos(&parser_) - data.data());
             llhttp_resume(&parser_);
             return used;
@@ -3634,8 +5474,21 @@ private:
 
 #endif // ASTER_DETAIL_RESPONSE_PARSER_HPP
 // end aster/detail/response_parser.hpp
+// begin aster/test/websocket_session.hpp
+// SPDX-License-Identifier: MIT
+// The client side of a test WebSocket: masked frames out, messages in, every wait bounded.
+#ifndef ASTER_TEST_WEBSOCKET_SESSION_HPP
+#define ASTER_TEST_WEBSOCKET_SESSION_HPP
+
+// begin aster/test/client_base.hpp
+// SPDX-License-Identifier: MIT
+// What test_client and its WebSocket sessions share: the io_context, options, in-memory connections.
+#ifndef ASTER_TEST_CLIENT_BASE_HPP
+#define ASTER_TEST_CLIENT_BASE_HPP
+
 
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <map>
 #include <memory>
@@ -3647,6 +5500,8 @@ private:
 #include <vector>
 
 namespace aster {
+
+class websocket_session;
 
 /// A response as the test sees it: status, headers in order, body.
 struct test_response {
@@ -3670,6 +5525,492 @@ struct test_response {
     }
 };
 
+/// Settings of a test_client.
+struct test_client_options {
+    bool raise_server_exceptions = true;     // rethrow a handler's exception in the test
+    bool follow_redirects = true;            // as Starlette's TestClient
+    std::chrono::milliseconds timeout{5000}; // every wait fails after this, never hangs
+    std::size_t read_size = 0;               // bytes per server read; 0 = all available
+    http_limits limits{};                    // the server's limits
+    websocket_options websocket{};           // the server's WebSocket limits
+    std::string host = "testserver";
+};
+
+/// Thrown when the app does not answer within the client's timeout, or cannot answer at all.
+class test_timeout : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+/// One in-memory connection: the client's end, the server's end, and bytes not parsed yet.
+struct test_connection {
+    std::shared_ptr<test::stream> client, server;
+    std::shared_ptr<bool> server_done;
+    std::string leftover;
+
+    bool open() const noexcept { return client && !client->peer_closed(); }
+};
+
+class test_client_base {
+public:
+    test_client_base(const test_client_base&) = delete;
+    test_client_base& operator=(const test_client_base&) = delete;
+
+    /// Cookies kept from Set-Cookie headers, sent with every later request.
+    const std::map<std::string, std::string>& cookies() const noexcept { return cookies_; }
+    void set_cookie(std::string name, std::string value) { cookies_[std::move(name)] = std::move(value); }
+    test_client_options& settings() noexcept { return options_; }
+    net::io_context& context() noexcept { return ctx_; }
+
+protected:
+    friend class aster::websocket_session;
+    using clock = std::chrono::steady_clock;
+
+    explicit test_client_base(test_client_options options) : options_(std::move(options)) {}
+    virtual ~test_client_base() = default;
+
+    virtual void spawn_server(test_connection& c) = 0;
+    void open_connection(test_connection& c);
+    void close_connection(test_connection& c);
+    // Runs the io_context until bytes arrive on `c` or its server closes; throws test_timeout
+    // at the deadline, or at once when `fail_when_stuck` and the server waits for bytes itself.
+    void wait_for_bytes(test_connection& c, clock::time_point deadline, std::string_view what,
+                        bool fail_when_stuck);
+    std::optional<response_parser::message> read_response(test_connection& c,
+                                                          response_parser& parser,
+                                                          std::string_view what);
+    void rethrow_server_exception();
+    void keep_cookies(const test_response& r);
+    std::string cookie_header(const std::vector<std::pair<std::string, std::string>>& extra) const;
+    static test_response to_response(response_parser::message&& m);
+    std::array<std::uint8_t, 4> next_mask() noexcept;
+
+    test_client_options options_;
+    net::io_context ctx_;
+    std::exception_ptr server_exception_;
+    std::map<std::string, std::string> cookies_;
+    std::uint32_t mask_state_ = 0x9E3779B9u;
+};
+
+inline void test_client_base::open_connection(test_connection& c) {
+    close_connection(c);
+    c.server = std::make_shared<test::stream>(ctx_);
+    c.client = std::make_shared<test::stream>(ctx_);
+    c.client->connect(*c.server);
+    if (options_.read_size != 0) c.server->read_size(options_.read_size);
+    c.server_done = std::make_shared<bool>(false);
+    c.leftover.clear();
+    spawn_server(c);
+}
+
+inline void test_client_base::close_connection(test_connection& c) {
+    if (!c.client) return;
+    c.client->close();
+    // Let the server's coroutine see EOF and finish, so no frame outlives the client.
+    const auto deadline = clock::now() + options_.timeout;
+    while (c.server_done && !*c.server_done) {
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.run_one_until(deadline) == 0) break; // finished, or out of time
+    }
+    c.client.reset();
+    c.server.reset();
+    c.leftover.clear();
+}
+
+inline void test_client_base::wait_for_bytes(test_connection& c, clock::time_point deadline,
+                                             std::string_view what, bool fail_when_stuck) {
+    for (;;) {
+        if (!c.client->pending().empty()) {
+            c.leftover += c.client->take();
+            return;
+        }
+        if (c.client->peer_closed()) return;
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.poll() > 0) continue;
+        // Nothing is ready. If the server is blocked reading, only more bytes from the test
+        // could move it, and none will come: fail now rather than at the deadline.
+        if (fail_when_stuck && c.server && c.server->waiting_to_read())
+            throw test_timeout("aster::test_client: " + std::string(what) +
+                               ": the app is waiting for more request bytes that will never "
+                               "come (the request sent is incomplete)");
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.run_one_until(deadline) == 0 && clock::now() >= deadline)
+            throw test_timeout("aster::test_client: no answer to " + std::string(what) +
+                               " within " + std::to_string(options_.timeout.count()) + " ms");
+    }
+}
+
+inline std::optional<response_parser::message>
+test_client_base::read_response(test_connection& c, response_parser& parser, std::string_view what) {
+    const auto deadline = clock::now() + options_.timeout;
+    for (;;) {
+        if (!c.leftover.empty()) {
+            std::size_t used = parser.feed(c.leftover);
+            c.leftover.erase(0, used);
+            if (parser.done()) return parser.take();
+        }
+        if (c.client->peer_closed() && c.client->pending().empty()) {
+            parser.finish();
+            if (parser.done()) return parser.take();
+            return std::nullopt;
+        }
+        wait_for_bytes(c, deadline, what, true);
+    }
+}
+
+inline void test_client_base::rethrow_server_exception() {
+    if (!server_exception_) return;
+    auto e = std::exchange(server_exception_, nullptr);
+    if (options_.raise_server_exceptions) std::rethrow_exception(e);
+}
+
+inline test_response test_client_base::to_response(response_parser::message&& m) {
+    test_response r;
+    r.status_code = m.status;
+    r.headers = std::move(m.headers);
+    r.body = std::move(m.body);
+    return r;
+}
+
+inline void test_client_base::keep_cookies(const test_response& r) {
+    for (const auto& value : r.header_values("set-cookie")) {
+        auto c = parse_set_cookie(value);
+        if (!c) continue;
+        if (c->expired) cookies_.erase(c->name);
+        else cookies_[c->name] = c->value;
+    }
+}
+
+inline std::string test_client_base::cookie_header(
+    const std::vector<std::pair<std::string, std::string>>& extra) const {
+    std::string line;
+    auto add = [&](std::string_view k, std::string_view v) {
+        if (!line.empty()) line += "; ";
+        line.append(k).append("=").append(v);
+    };
+    for (const auto& [k, v] : cookies_) add(k, v);
+    for (const auto& [k, v] : extra) add(k, v);
+    return line;
+}
+
+inline std::array<std::uint8_t, 4> test_client_base::next_mask() noexcept {
+    // xorshift32: masks differ frame to frame, and runs are reproducible.
+    mask_state_ ^= mask_state_ << 13;
+    mask_state_ ^= mask_state_ >> 17;
+    mask_state_ ^= mask_state_ << 5;
+    return {std::uint8_t(mask_state_), std::uint8_t(mask_state_ >> 8),
+            std::uint8_t(mask_state_ >> 16), std::uint8_t(mask_state_ >> 24)};
+}
+
+} // namespace detail
+} // namespace aster
+
+#endif // ASTER_TEST_CLIENT_BASE_HPP
+// end aster/test/client_base.hpp
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// Thrown by `websocket_connect` when the app refuses the handshake; carries its HTTP response
+/// (403 after a close before accept, or whatever `websocket::deny` sent).
+class websocket_denial : public std::runtime_error {
+public:
+    explicit websocket_denial(test_response r)
+        : std::runtime_error("aster::test_client: websocket handshake denied with " +
+                             std::to_string(r.status_code) + ": " + r.body),
+          response_(std::move(r)) {}
+    const test_response& response() const noexcept { return response_; }
+
+private:
+    test_response response_;
+};
+
+/// A message as the test receives it.
+struct received_message {
+    bool text = true;
+    std::string data;
+};
+
+/// A WebSocket opened by `test_client::websocket_connect`. Sends are masked frames, as a real
+/// client's; receives wait at most the client's timeout. When the server closes, receives throw
+/// `websocket_disconnect` with its code and reason (or the app's own exception, if its handler
+/// threw). Leaving scope closes with 1000 and waits for the server to finish.
+class websocket_session {
+public:
+    websocket_session(detail::test_client_base& client, detail::test_connection connection,
+                      std::vector<std::pair<std::string, std::string>> handshake_headers);
+    websocket_session(websocket_session&& other) noexcept;
+    websocket_session& operator=(websocket_session&&) = delete;
+    ~websocket_session();
+
+    void send_text(std::string_view text) { send_frame(detail::opcode::text, text, true); }
+    void send_bytes(std::string_view bytes) { send_frame(detail::opcode::binary, bytes, true); }
+    /// One frame, as given (for protocol tests: fragments, pings, odd opcodes).
+    void send_frame(detail::opcode op, std::string_view payload, bool fin);
+    /// Raw bytes on the wire, unchecked (for tests of hostile input).
+    void send_raw(std::string_view bytes);
+
+    received_message receive();
+    std::string receive_text();
+    std::string receive_bytes();
+
+    /// Sends a close frame and waits for the server's. Does nothing if already closed.
+    void close(std::uint16_t code = 1000, std::string_view reason = {});
+
+    /// Drops the connection without a close frame, as a vanished client does; the server
+    /// reports 1006.
+    void drop() {
+        if (!client_ || closed_) return;
+        closed_ = true;
+        close_code_ = 1006;
+        finish();
+    }
+
+    /// The subprotocol the server chose, or empty.
+    std::string subprotocol() const { return header("sec-websocket-protocol").value_or(""); }
+    const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
+    std::optional<std::string> header(std::string_view name) const;
+    bool closed() const noexcept { return closed_; }
+    /// The code of the close frame the server sent (0 while open; 1006 if it dropped).
+    std::uint16_t close_code() const noexcept { return close_code_; }
+    void set_timeout(std::chrono::milliseconds t) noexcept { timeout_ = t; }
+    /// Payloads of the pongs received so far (receives answer pings and skip pongs).
+    const std::vector<std::string>& pongs() const noexcept { return pongs_; }
+
+private:
+    struct frame {
+        detail::frame_header header;
+        std::string payload;
+    };
+    std::optional<frame> next_frame(std::chrono::steady_clock::time_point deadline,
+                                    std::string_view what);
+    [[noreturn]] void server_closed(std::uint16_t code, std::string reason);
+    void finish();
+
+    detail::test_client_base* client_;
+    detail::test_connection connection_;
+    std::vector<std::pair<std::string, std::string>> headers_;
+    std::chrono::milliseconds timeout_;
+    bool sent_close_ = false, closed_ = false;
+    std::uint16_t close_code_ = 0;
+    std::string close_reason_;
+    std::vector<std::string> pongs_;
+};
+
+inline websocket_session::websocket_session(
+    detail::test_client_base& client, detail::test_connection connection,
+    std::vector<std::pair<std::string, std::string>> handshake_headers)
+    : client_(&client), connection_(std::move(connection)), headers_(std::move(handshake_headers)),
+      timeout_(client.options_.timeout) {}
+
+inline websocket_session::websocket_session(websocket_session&& other) noexcept
+    : client_(std::exchange(other.client_, nullptr)), connection_(std::move(other.connection_)),
+      headers_(std::move(other.headers_)), timeout_(other.timeout_), sent_close_(other.sent_close_),
+      closed_(other.closed_), close_code_(other.close_code_),
+      close_reason_(std::move(other.close_reason_)), pongs_(std::move(other.pongs_)) {}
+
+inline websocket_session::~websocket_session() {
+    if (!client_) return;
+    try {
+        close(1000);
+    } catch (...) {
+        // A destructor must not throw; a stored server exception surfaces on the next call.
+    }
+    client_->close_connection(connection_);
+}
+
+inline std::optional<std::string> websocket_session::header(std::string_view name) const {
+    for (const auto& [n, v] : headers_)
+        if (iequals(n, name)) return v;
+    return std::nullopt;
+}
+
+inline void websocket_session::send_raw(std::string_view bytes) {
+    if (!client_ || !connection_.client) throw std::logic_error("aster::websocket_session: moved from");
+    connection_.client->send(bytes);
+}
+
+inline void websocket_session::send_frame(detail::opcode op, std::string_view payload, bool fin) {
+    if (closed_ || sent_close_)
+        throw websocket_disconnect(close_code_ ? close_code_ : 1000, close_reason_);
+    auto mask = client_->next_mask();
+    std::uint8_t header[14];
+    std::size_t n = detail::encode_frame_header(header, fin, op, payload.size(), &mask);
+    std::string wire(reinterpret_cast<const char*>(header), n);
+    std::size_t start = wire.size();
+    wire.append(payload);
+    detail::unmask(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(wire.data()) + start,
+                                           payload.size()),
+                   mask);
+    connection_.client->send(wire);
+}
+
+inline std::optional<websocket_session::frame>
+websocket_session::next_frame(std::chrono::steady_clock::time_point deadline, std::string_view what) {
+    for (;;) {
+        auto& buffer = connection_.leftover;
+        std::span<const std::uint8_t> available(reinterpret_cast<const std::uint8_t*>(buffer.data()),
+                                                buffer.size());
+        detail::frame_header h{};
+        detail::frame_error why{};
+        // Frames from a server are never masked (RFC 6455 §5.1).
+        auto result = detail::parse_frame_header(available, h, why, false, false);
+        if (result == detail::frame_parse_result::protocol_error)
+            throw std::runtime_error("aster::websocket_session: the server sent an invalid frame");
+        if (result == detail::frame_parse_result::ok &&
+            available.size() >= h.header_size + h.payload_length) {
+            frame f{h, buffer.substr(h.header_size, std::size_t(h.payload_length))};
+            buffer.erase(0, h.header_size + std::size_t(h.payload_length));
+            return f;
+        }
+        if (connection_.client->peer_closed() && connection_.client->pending().empty())
+            return std::nullopt;
+        client_->wait_for_bytes(connection_, deadline, what, false);
+    }
+}
+
+inline void websocket_session::server_closed(std::uint16_t code, std::string reason) {
+    closed_ = true;
+    close_code_ = code;
+    close_reason_ = reason;
+    finish();
+    client_->rethrow_server_exception();
+    throw websocket_disconnect(code, std::move(reason));
+}
+
+inline void websocket_session::finish() {
+    // The server closes the TCP connection after the close handshake (§7.1.1).
+    client_->close_connection(connection_);
+}
+
+inline received_message websocket_session::receive() {
+    if (!client_) throw std::logic_error("aster::websocket_session: moved from");
+    if (closed_) {
+        client_->rethrow_server_exception();
+        throw websocket_disconnect(close_code_, close_reason_);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    received_message message;
+    bool in_message = false;
+    for (;;) {
+        auto f = next_frame(deadline, "websocket receive");
+        if (!f) server_closed(1006, "the server dropped the connection without a close frame");
+        switch (f->header.op) {
+        case detail::opcode::ping:
+            if (!sent_close_) send_frame(detail::opcode::pong, f->payload, true);
+            continue;
+        case detail::opcode::pong:
+            pongs_.push_back(std::move(f->payload));
+            continue;
+        case detail::opcode::close: {
+            detail::close_payload parsed{};
+            auto kind = detail::parse_close_payload(
+                std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(f->payload.data()),
+                                              f->payload.size()),
+                parsed);
+            if (kind == detail::close_parse::invalid)
+                throw std::runtime_error("aster::websocket_session: invalid close frame from the server");
+            std::uint16_t code = kind == detail::close_parse::empty ? 1005 : parsed.code;
+            std::string reason(kind == detail::close_parse::empty ? std::string_view() : parsed.reason);
+            if (!sent_close_) {
+                // Echo the code (§5.5.1) so the server's close handshake completes.
+                std::uint8_t body[125];
+                std::size_t n = code == 1005 ? 0 : detail::encode_close_payload(body, code, {});
+                send_frame(detail::opcode::close,
+                           std::string_view(reinterpret_cast<const char*>(body), n), true);
+                sent_close_ = true;
+            }
+            server_closed(code, std::move(reason));
+        }
+        case detail::opcode::text:
+        case detail::opcode::binary:
+            message.text = f->header.op == detail::opcode::text;
+            message.data = std::move(f->payload);
+            if (f->header.fin) return message;
+            in_message = true;
+            continue;
+        case detail::opcode::continuation:
+            if (!in_message)
+                throw std::runtime_error("aster::websocket_session: continuation without a message");
+            message.data += f->payload;
+            if (f->header.fin) return message;
+            continue;
+        default:
+            throw std::runtime_error("aster::websocket_session: unknown opcode from the server");
+        }
+    }
+}
+
+inline std::string websocket_session::receive_text() {
+    auto m = receive();
+    if (!m.text) throw std::runtime_error("aster::websocket_session: expected text, got a binary message");
+    return std::move(m.data);
+}
+
+inline std::string websocket_session::receive_bytes() {
+    auto m = receive();
+    if (m.text) throw std::runtime_error("aster::websocket_session: expected binary, got a text message");
+    return std::move(m.data);
+}
+
+inline void websocket_session::close(std::uint16_t code, std::string_view reason) {
+    if (!client_ || closed_) return;
+    if (!sent_close_) {
+        std::uint8_t body[125];
+        std::size_t n = detail::encode_close_payload(body, code, reason);
+        send_frame(detail::opcode::close, std::string_view(reinterpret_cast<const char*>(body), n), true);
+        sent_close_ = true;
+    }
+    // Wait for the server's close frame; data frames still in flight are dropped.
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (;;) {
+        auto f = next_frame(deadline, "websocket close");
+        if (!f) {
+            closed_ = true;
+            close_code_ = 1006;
+            break;
+        }
+        if (f->header.op == detail::opcode::close) {
+            detail::close_payload parsed{};
+            auto kind = detail::parse_close_payload(
+                std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(f->payload.data()),
+                                              f->payload.size()),
+                parsed);
+            closed_ = true;
+            close_code_ = kind == detail::close_parse::ok ? parsed.code : 1005;
+            break;
+        }
+    }
+    finish();
+    client_->rethrow_server_exception();
+}
+
+} // namespace aster
+
+#endif // ASTER_TEST_WEBSOCKET_SESSION_HPP
+// end aster/test/websocket_session.hpp
+
+#include <chrono>
+#include <exception>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
 /// Per-request extras: `client.post("/items", {.body = "x", .headers = {{"X-Key", "1"}}})`.
 struct request_options {
     std::vector<std::pair<std::string, std::string>> params;  // appended to the query string
@@ -3681,35 +6022,29 @@ struct request_options {
     std::optional<bool> follow_redirects; // overrides the client's setting
 };
 
-/// Settings of a test_client.
-struct test_client_options {
-    bool raise_server_exceptions = true;          // rethrow a handler's exception in the test
-    bool follow_redirects = true;                 // as Starlette's TestClient
-    std::chrono::milliseconds timeout{5000};      // every wait fails after this, never hangs
-    std::size_t read_size = 0;                    // bytes per server read; 0 = all available
-    http_limits limits{};                         // the server's limits
-    std::string host = "testserver";
+/// Extras for `websocket_connect`.
+struct websocket_connect_options {
+    std::vector<std::string> subprotocols;                    // offered, in order
+    std::vector<std::pair<std::string, std::string>> headers; // sent with the handshake
+    std::vector<std::pair<std::string, std::string>> cookies; // for this handshake only
 };
 
-/// Thrown when the app does not answer within the client's timeout, or stops answering.
-class test_timeout : public std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-/// Runs the app's real HTTP code (parser, router, writer) over an in-memory stream on the
-/// client's own io_context: deterministic, no sockets, no threads.
+/// Runs the app's real HTTP and WebSocket code (parser, router, writer, frames) over in-memory
+/// streams on the client's own io_context: deterministic, no sockets, no threads. Every wait is
+/// bounded by `timeout`, and a handler's exception is rethrown in the test.
 /// @code
 /// aster::test_client client{app};
 /// CHECK(client.get("/hello").text() == "Hello, World!");
+/// auto ws = client.websocket_connect("/ws");
+/// ws.send_text("Hello!");
+/// CHECK(ws.receive_text() == "OK!");
 /// @endcode
 template <class App>
-class test_client {
+class test_client : public detail::test_client_base {
 public:
     explicit test_client(const App& app, test_client_options options = {})
-        : app_(app), options_(std::move(options)) {}
-    test_client(const test_client&) = delete;
-    test_client& operator=(const test_client&) = delete;
-    ~test_client() { drop_connection(); }
+        : test_client_base(std::move(options)), app_(app) {}
+    ~test_client() { close_connection(http_); }
 
     test_response get(std::string_view url, request_options o = {}) { return request("GET", url, std::move(o)); }
     test_response head(std::string_view url, request_options o = {}) { return request("HEAD", url, std::move(o)); }
@@ -3727,35 +6062,19 @@ public:
     std::vector<test_response> exchange(std::string_view bytes, std::size_t count,
                                         bool head_requests = false);
 
-    /// Cookies kept from Set-Cookie headers, sent with every later request.
-    const std::map<std::string, std::string>& cookies() const noexcept { return cookies_; }
-    void set_cookie(std::string name, std::string value) { cookies_[std::move(name)] = std::move(value); }
-    /// True while the in-memory connection to the app is open (it is reused across requests).
-    bool connected() const noexcept { return client_end_ != nullptr && !client_end_->peer_closed(); }
-    test_client_options& settings() noexcept { return options_; }
-    net::io_context& context() noexcept { return ctx_; }
+    /// Opens a WebSocket with the real handshake. Throws `websocket_denial` (carrying the HTTP
+    /// response) when the app refuses, or the app's own exception when its handler threw.
+    websocket_session websocket_connect(std::string_view url, websocket_connect_options o = {});
+
+    /// True while the in-memory HTTP connection to the app is open (reused across requests).
+    bool connected() const noexcept { return http_.open(); }
 
 private:
+    void spawn_server(detail::test_connection& c) override;
     test_response send_once(std::string_view method, std::string_view url, const request_options& o);
-    void open_connection();
-    void drop_connection();
-    std::optional<detail::response_parser::message> read_response(detail::response_parser& parser,
-                                                                  std::string_view what);
-    void rethrow_server_exception();
-    void keep_cookies(const test_response& r);
-    static test_response to_response(detail::response_parser::message&& m);
 
     const App& app_;
-    test_client_options options_;
-    net::io_context ctx_;
-    std::shared_ptr<test::stream> client_end_;
-    std::shared_ptr<test::stream> server_end_; // for telling "stuck reading" from "busy"
-
-    std::shared_ptr<detail::connection_options> server_options_;
-    std::shared_ptr<bool> server_done_;
-    std::exception_ptr server_exception_;
-    std::string leftover_; // bytes after the last parsed response
-    std::map<std::string, std::string> cookies_;
+    detail::test_connection http_;
 };
 
 template <class App>
@@ -3770,6 +6089,7 @@ test_client(const App&, test_client_options) -> test_client<App>;
 // Template bodies of test_client.
 #ifndef ASTER_IMPL_TEST_CLIENT_HPP
 #define ASTER_IMPL_TEST_CLIENT_HPP
+
 
 namespace aster {
 
@@ -3789,104 +6109,20 @@ task<> serve_test_connection(std::shared_ptr<test::stream> end, const App& app,
 } // namespace detail
 
 template <class App>
-void test_client<App>::open_connection() {
-    drop_connection();
-    auto server_end = std::make_shared<test::stream>(ctx_);
-    server_end_ = server_end;
-    client_end_ = std::make_shared<test::stream>(ctx_);
-    client_end_->connect(*server_end);
-    if (options_.read_size != 0) server_end->read_size(options_.read_size);
-    server_options_ = std::make_shared<detail::connection_options>(
-        detail::connection_options{options_.limits, &server_exception_});
-    leftover_.clear();
-    auto done = std::make_shared<bool>(false);
-    server_done_ = done;
-    net::co_spawn(ctx_, detail::serve_test_connection(server_end, app_, server_options_),
-                  [this, done](std::exception_ptr e) {
+void test_client<App>::spawn_server(detail::test_connection& c) {
+    auto options = std::make_shared<detail::connection_options>(
+        detail::connection_options{options_.limits, options_.websocket, &server_exception_});
+    net::co_spawn(ctx_, detail::serve_test_connection(c.server, app_, options),
+                  [this, done = c.server_done](std::exception_ptr e) {
                       *done = true;
                       if (e && !server_exception_) server_exception_ = e;
                   });
 }
 
 template <class App>
-void test_client<App>::drop_connection() {
-    if (!client_end_) return;
-    client_end_->close();
-    // Let the server's coroutine see EOF and finish, so no frame outlives the client.
-    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
-    while (server_done_ && !*server_done_) {
-        if (ctx_.stopped()) ctx_.restart();
-        if (ctx_.run_one_until(deadline) == 0) break; // done, stuck, or out of time
-    }
-    client_end_.reset();
-    server_end_.reset();
-    leftover_.clear();
-}
-
-template <class App>
-std::optional<detail::response_parser::message>
-test_client<App>::read_response(detail::response_parser& parser, std::string_view what) {
-    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
-    for (;;) {
-        if (!leftover_.empty()) {
-            std::size_t used = parser.feed(leftover_);
-            leftover_.erase(0, used);
-            if (parser.done()) return parser.take();
-        }
-        if (!client_end_->pending().empty()) {
-            leftover_ += client_end_->take();
-            continue;
-        }
-        if (client_end_->peer_closed()) {
-            parser.finish();
-            if (parser.done()) return parser.take();
-            return std::nullopt;
-        }
-        if (ctx_.stopped()) ctx_.restart();
-        if (ctx_.poll() > 0) continue;
-        // Nothing is ready. If the server is blocked reading, only more request bytes could
-        // move it, and none will come: fail now rather than at the deadline.
-        if (server_end_ && server_end_->waiting_to_read() && client_end_->pending().empty())
-            throw test_timeout("aster::test_client: " + std::string(what) +
-                               ": the app is waiting for more request bytes that will never "
-                               "come (the request sent is incomplete)");
-        if (ctx_.stopped()) ctx_.restart();
-        if (ctx_.run_one_until(deadline) == 0 && std::chrono::steady_clock::now() >= deadline)
-            throw test_timeout("aster::test_client: no response to " + std::string(what) +
-                               " within " + std::to_string(options_.timeout.count()) + " ms");
-    }
-}
-
-template <class App>
-void test_client<App>::rethrow_server_exception() {
-    if (!server_exception_) return;
-    auto e = std::exchange(server_exception_, nullptr);
-    if (options_.raise_server_exceptions) std::rethrow_exception(e);
-}
-
-template <class App>
-test_response test_client<App>::to_response(detail::response_parser::message&& m) {
-    test_response r;
-    r.status_code = m.status;
-    r.headers = std::move(m.headers);
-    r.body = std::move(m.body);
-    return r;
-}
-
-template <class App>
-void test_client<App>::keep_cookies(const test_response& r) {
-    for (const auto& value : r.header_values("set-cookie")) {
-        auto c = parse_set_cookie(value);
-        if (!c) continue;
-        if (c->expired) cookies_.erase(c->name);
-        else cookies_[c->name] = c->value;
-    }
-}
-
-template <class App>
 test_response test_client<App>::send_once(std::string_view method, std::string_view url,
                                           const request_options& o) {
-    if (!connected()) open_connection();
+    if (!http_.open()) open_connection(http_);
     std::string target(url);
     if (!o.params.empty()) {
         target.push_back(target.find('?') == std::string::npos ? '?' : '&');
@@ -3902,14 +6138,8 @@ test_response test_client<App>::send_once(std::string_view method, std::string_v
     head.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
     head.append("Host: ").append(options_.host).append("\r\n");
     head.append("User-Agent: testclient\r\n");
-    std::string cookie_line;
-    auto add_cookie = [&](std::string_view k, std::string_view v) {
-        if (!cookie_line.empty()) cookie_line += "; ";
-        cookie_line.append(k).append("=").append(v);
-    };
-    for (const auto& [k, v] : cookies_) add_cookie(k, v);
-    for (const auto& [k, v] : o.cookies) add_cookie(k, v);
-    if (!cookie_line.empty()) head.append("Cookie: ").append(cookie_line).append("\r\n");
+    if (auto cookies = cookie_header(o.cookies); !cookies.empty())
+        head.append("Cookie: ").append(cookies).append("\r\n");
     if (!o.content_type.empty()) head.append("Content-Type: ").append(o.content_type).append("\r\n");
     for (const auto& [k, v] : o.headers) head.append(k).append(": ").append(v).append("\r\n");
     if (!o.body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
@@ -3921,19 +6151,19 @@ test_response test_client<App>::send_once(std::string_view method, std::string_v
     parser.expect_no_body(method == "HEAD");
     std::optional<detail::response_parser::message> message;
     if (o.expect_continue) {
-        client_end_->send(head);
-        message = read_response(parser, what);
+        http_.client->send(head);
+        message = read_response(http_, parser, what);
         if (message && message->status == 100) {
-            client_end_->send(o.body);
+            http_.client->send(o.body);
             message.reset();
         }
     } else {
-        client_end_->send(head + o.body);
+        http_.client->send(head + o.body);
     }
     while (!message || message->status < 200) {
-        message = read_response(parser, what);
+        message = read_response(http_, parser, what);
         if (!message) {
-            drop_connection();
+            close_connection(http_);
             rethrow_server_exception();
             throw std::runtime_error("aster::test_client: the app closed the connection without "
                                      "answering " + what);
@@ -3941,7 +6171,7 @@ test_response test_client<App>::send_once(std::string_view method, std::string_v
     }
     if (ctx_.stopped()) ctx_.restart();
     ctx_.poll();
-    if (!message->keep_alive || client_end_->peer_closed()) drop_connection();
+    if (!message->keep_alive || !http_.open()) close_connection(http_);
     rethrow_server_exception();
     auto r = to_response(std::move(*message));
     keep_cookies(r);
@@ -3954,15 +6184,18 @@ test_response test_client<App>::request(std::string_view method, std::string_vie
     std::string current_method(method);
     test_response r = send_once(current_method, url, o);
     const bool follow = o.follow_redirects.value_or(options_.follow_redirects);
-    for (int hops = 0; follow && hops < 20; ++hops) {
-        int s = r.status_code;
-        if (s != 301 && s != 302 && s != 303 && s != 307 && s != 308) return r;
+    auto is_redirect = [](int s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; };
+    for (int hops = 0; follow && is_redirect(r.status_code); ++hops) {
+        if (hops == 20)
+            throw std::runtime_error("aster::test_client: more than 20 redirects from " +
+                                     std::string(url));
         auto location = r.header("location");
         if (!location) return r;
         std::string next = *location;
         std::string origin = "http://" + options_.host;
         if (next.starts_with(origin)) next.erase(0, origin.size());
         if (next.empty() || next[0] != '/') return r; // another host: not ours to follow
+        int s = r.status_code;
         if (s == 303 || ((s == 301 || s == 302) && current_method == "POST")) {
             current_method = "GET";
             o.body.clear();
@@ -3971,31 +6204,85 @@ test_response test_client<App>::request(std::string_view method, std::string_vie
         o.params.clear(); // the Location carries the query
         r = send_once(current_method, next, o);
     }
-    if (follow && (r.status_code == 301 || r.status_code == 302 || r.status_code == 303 ||
-                   r.status_code == 307 || r.status_code == 308))
-        throw std::runtime_error("aster::test_client: more than 20 redirects from " + std::string(url));
     return r;
 }
 
 template <class App>
 std::vector<test_response> test_client<App>::exchange(std::string_view bytes, std::size_t count,
                                                       bool head_requests) {
-    open_connection();
-    client_end_->send(bytes);
+    detail::test_connection c;
+    open_connection(c);
+    c.client->send(bytes);
     std::vector<test_response> out;
     detail::response_parser parser;
     parser.expect_no_body(head_requests);
-    while (out.size() < count) {
-        auto message = read_response(parser, "raw exchange");
-        if (!message) break;
-        if (message->status >= 200) out.push_back(to_response(std::move(*message)));
-        if (!out.empty() && !out.back().header("connection").value_or("").empty() &&
-            iequals(*out.back().header("connection"), "close"))
-            break;
+    try {
+        while (out.size() < count) {
+            auto message = read_response(c, parser, "raw exchange");
+            if (!message) break;
+            if (message->status >= 200) out.push_back(to_response(std::move(*message)));
+            if (!message->keep_alive) break;
+        }
+    } catch (...) {
+        close_connection(c);
+        throw;
     }
-    drop_connection();
+    close_connection(c);
     rethrow_server_exception();
     return out;
+}
+
+template <class App>
+websocket_session test_client<App>::websocket_connect(std::string_view url,
+                                                      websocket_connect_options o) {
+    detail::test_connection c;
+    open_connection(c);
+    std::uint8_t nonce[16];
+    for (int i = 0; i < 4; ++i) {
+        auto m = next_mask();
+        std::copy(m.begin(), m.end(), nonce + 4 * i);
+    }
+    const std::string key = detail::base64_encode(std::span<const std::uint8_t>(nonce, 16));
+    const std::string what = "websocket handshake to " + std::string(url);
+    std::string head = "GET " + std::string(url) + " HTTP/1.1\r\nHost: " + options_.host +
+                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+                       "\r\nSec-WebSocket-Version: 13\r\n";
+    if (!o.subprotocols.empty()) {
+        head += "Sec-WebSocket-Protocol: ";
+        for (std::size_t i = 0; i < o.subprotocols.size(); ++i)
+            head += (i ? ", " : "") + o.subprotocols[i];
+        head += "\r\n";
+    }
+    if (auto cookies = cookie_header(o.cookies); !cookies.empty()) head += "Cookie: " + cookies + "\r\n";
+    for (const auto& [k, v] : o.headers) head += k + ": " + v + "\r\n";
+    head += "\r\n";
+    c.client->send(head);
+
+    detail::response_parser parser;
+    std::optional<detail::response_parser::message> message;
+    try {
+        message = read_response(c, parser, what);
+    } catch (...) {
+        close_connection(c);
+        throw;
+    }
+    if (!message) {
+        close_connection(c);
+        rethrow_server_exception();
+        throw std::runtime_error("aster::test_client: the app closed the connection during the " + what);
+    }
+    if (message->status != 101) {
+        close_connection(c);
+        rethrow_server_exception();
+        throw websocket_denial(to_response(std::move(*message)));
+    }
+    auto r = to_response(std::move(*message));
+    auto expected = detail::websocket_accept_key(key);
+    if (r.header("sec-websocket-accept") != std::string(expected.data(), expected.size())) {
+        close_connection(c);
+        throw std::runtime_error("aster::test_client: wrong Sec-WebSocket-Accept in the " + what);
+    }
+    return websocket_session(*this, std::move(c), std::move(r.headers));
 }
 
 } // namespace aster

@@ -22,6 +22,8 @@ namespace aster {
 template <class Router>
 class application {
 public:
+    using router_type = Router;
+
     constexpr explicit application(Router table) : router_(table) {}
 
     /// Routes one request to its handler; used by the connection loop.

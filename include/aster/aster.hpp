@@ -14,6 +14,7 @@
 #include <aster/convertors.hpp>
 #include <aster/request.hpp>
 #include <aster/response.hpp>
+#include <aster/websocket.hpp>
 #include <aster/endpoints.hpp>
 #include <aster/routing.hpp>
 #include <aster/application.hpp>

@@ -8,6 +8,7 @@
 #include <aster/method.hpp>
 #include <aster/request.hpp>
 #include <aster/response.hpp>
+#include <aster/websocket.hpp>
 
 namespace aster {
 
@@ -155,6 +156,114 @@ task<response> run_endpoint(request& req) {
     }
     // The router only sends methods the endpoint defines; this is a bug guard, not a path.
     co_return plain_text("Method Not Allowed", status::method_not_allowed);
+}
+
+} // namespace detail
+
+/// Base of class-based WebSocket endpoints (Starlette's `WebSocketEndpoint`). One instance per
+/// connection. Hooks, all optional but `on_receive`, all coroutines (or plain functions):
+/// - `on_connect(websocket&)`: accept or refuse; when missing, the connection is accepted.
+/// - `on_receive(websocket&, M)`: each whole message, as `encoding` says: `std::string_view` for
+///   text and bytes, `const websocket_message&` (or `std::string_view`) for any. A message of the
+///   wrong kind closes with 1003.
+/// - `on_disconnect(websocket&, close_code)`: exactly once per accepted connection, with the
+///   peer's code, 1005 (none given), 1006 (dropped), or the code aster sent (1002, 1003, 1007,
+///   1009, and 1011 when a hook threw).
+/// @code
+/// struct echo : aster::websocket_endpoint {
+///     static constexpr auto encoding = aster::encoding::text;
+///     aster::task<> on_receive(aster::websocket& ws, std::string_view m) { co_await ws.send_text(m); }
+/// };
+/// @endcode
+struct websocket_endpoint {};
+
+namespace detail {
+
+template <class E>
+constexpr encoding endpoint_encoding() {
+    if constexpr (requires { E::encoding; }) return E::encoding;
+    else return encoding::any;
+}
+
+// Runs a hook that may be a coroutine or a plain function: `co_await call_hook([&] { ... })`.
+template <class F>
+task<> call_hook(F&& hook) {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) hook();
+    else co_await hook();
+}
+
+template <class E>
+constexpr bool check_websocket_endpoint() {
+    static_assert(std::is_base_of_v<websocket_endpoint, E>,
+                  "aster::websocket_route<Pattern, Endpoint>(): Endpoint must derive from "
+                  "aster::websocket_endpoint");
+    static_assert(std::is_default_constructible_v<E>,
+                  "aster::websocket_endpoint: an endpoint must be default-constructible (one is "
+                  "made per connection)");
+    constexpr encoding enc = endpoint_encoding<E>();
+    static_assert(enc != encoding::json,
+                  "aster::websocket_endpoint: encoding::json needs <aster/json.hpp> and nlohmann/json");
+    if constexpr (enc == encoding::any) {
+        static_assert(requires(E& e, websocket& ws, const websocket_message& m) {
+                          e.on_receive(ws, m);
+                      } || requires(E& e, websocket& ws, std::string_view m) { e.on_receive(ws, m); },
+                      "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
+                      "aster::websocket_message&) or on_receive(aster::websocket&, "
+                      "std::string_view) (encoding any)");
+    } else {
+        static_assert(requires(E& e, websocket& ws, std::string_view m) { e.on_receive(ws, m); },
+                      "aster::websocket_endpoint: define on_receive(aster::websocket&, "
+                      "std::string_view) for encoding text or bytes");
+    }
+    return true;
+}
+
+template <class E>
+task<> run_websocket_endpoint(websocket& ws) {
+    E endpoint{};
+    if constexpr (requires { endpoint.on_connect(ws); })
+        co_await call_hook([&] { return endpoint.on_connect(ws); });
+    else
+        co_await ws.accept();
+    if (!ws.accepted()) co_return; // refused: on_disconnect is for accepted connections only
+
+    constexpr encoding enc = endpoint_encoding<E>();
+    std::uint16_t code = 1000;
+    std::exception_ptr error;
+    try {
+        while (ws.state() == websocket_state::connected) {
+            websocket_message message = co_await ws.receive();
+            if constexpr (enc == encoding::any) {
+                if constexpr (requires { endpoint.on_receive(ws, message); })
+                    co_await call_hook([&] { return endpoint.on_receive(ws, message); });
+                else
+                    co_await call_hook([&] { return endpoint.on_receive(ws, message.data); });
+            } else {
+                if (message.text != (enc == encoding::text)) {
+                    co_await ws.close(close_code::unsupported_data); // on_disconnect sees 1003
+                    break;
+                }
+                co_await call_hook([&] { return endpoint.on_receive(ws, message.data); });
+            }
+        }
+        code = ws.close_code();
+    } catch (const websocket_disconnect& closed) {
+        code = closed.code();
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        websocket_access::report(ws, error);
+        if (ws.state() == websocket_state::connected) co_await ws.close(close_code::internal_error);
+        code = std::uint16_t(close_code::internal_error);
+    }
+    if constexpr (requires { endpoint.on_disconnect(ws, close_code::normal_closure); }) {
+        try {
+            co_await call_hook([&] { return endpoint.on_disconnect(ws, close_code(code)); });
+        } catch (...) {
+            websocket_access::report(ws, std::current_exception());
+        }
+    }
 }
 
 } // namespace detail

@@ -6,6 +6,7 @@
 #include <aster/detail/config.hpp>
 #include <aster/status.hpp>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -32,6 +33,32 @@ public:
 private:
     aster::status status_;
     header_list headers_;
+};
+
+/// Thrown by `websocket::receive*` once the connection is closed, and by `test_client` sessions
+/// when the server closes. `code()` is the close code: the peer's, 1005 when its close frame
+/// had none, 1006 when the connection dropped without one, or the code aster itself sent
+/// (1002, 1003, 1007, 1009, 1011).
+class websocket_disconnect : public std::runtime_error {
+public:
+    explicit websocket_disconnect(std::uint16_t code = 1000, std::string reason = {})
+        : std::runtime_error("websocket closed with code " + std::to_string(code) +
+                             (reason.empty() ? std::string() : ": " + reason)),
+          code_(code), reason_(std::move(reason)) {}
+    websocket_disconnect(close_code code, std::string reason = {})
+        : websocket_disconnect(std::uint16_t(code), std::move(reason)) {}
+
+    std::uint16_t code() const noexcept { return code_; }
+    const std::string& reason() const noexcept { return reason_; }
+
+private:
+    std::uint16_t code_;
+    std::string reason_;
+};
+
+/// Misuse of a websocket (send before accept, accept twice, ...); the message names the state.
+class websocket_state_error : public std::logic_error {
+    using std::logic_error::logic_error;
 };
 
 } // namespace aster

@@ -22,12 +22,22 @@ struct http_limits {
     std::size_t max_headers = 100;            // header count; beyond: 431
 };
 
+/// WebSocket limits and timing, per connection.
+struct websocket_options {
+    std::size_t max_message_bytes = 16 * 1024 * 1024; // whole message; beyond: close 1009
+    // Bytes queued for a slow reader. A send that finds more than this queued waits until the
+    // queue drains below it (backpressure), so memory per connection stays bounded.
+    std::size_t max_send_queue_bytes = 16 * 1024 * 1024 + 64 * 1024;
+    std::chrono::milliseconds close_timeout{5000}; // wait this long for the peer's close reply
+};
+
 /// `app.run({.host = "0.0.0.0", .port = 8080})`.
 struct server_config {
     std::string host = "127.0.0.1"; // loopback unless asked: safe default for a dev server
     std::uint16_t port = 8000;      // 0 picks a free port; see server::port()
     unsigned threads = 1;           // event loops, one per thread, each with its own acceptor
     http_limits limits{};
+    websocket_options websocket{};
     bool handle_signals = true;     // SIGINT/SIGTERM stop the server
 
     /// Reads `--host H`, `--port P` and `--threads N` (also `--port=P`); throws

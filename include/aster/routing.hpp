@@ -86,6 +86,91 @@ struct endpoint_route : detail::route_base<Pattern, Name> {
     task<response> invoke(request& req) const { return detail::run_endpoint<Endpoint>(req); }
 };
 
+/// A class-based WebSocket route: `websocket_route<"/ws", chat_endpoint>()`.
+template <fixed_string Pattern, class Endpoint, fixed_string Name = "">
+struct websocket_endpoint_route : detail::route_base<Pattern, Name> {
+    static constexpr bool is_websocket = true;
+    static constexpr method allowed = method::get;
+    static constexpr method allow_list = method::get;
+
+    template <fixed_string NewName>
+    constexpr auto named() const {
+        return websocket_endpoint_route<Pattern, Endpoint, NewName>{};
+    }
+    template <fixed_string Prefix>
+    constexpr auto mounted_at() const {
+        return websocket_endpoint_route<detail::concat<Prefix, Pattern>(), Endpoint, Name>{};
+    }
+    static bool values_convert(std::span<const std::string_view>) { return true; }
+    task<> run(request&, websocket& ws) const { return detail::run_websocket_endpoint<Endpoint>(ws); }
+};
+
+/// A function WebSocket route: `websocket_route<"/ws/{room}">(fn)` with
+/// `aster::task<> fn(aster::websocket&, std::string_view room)`.
+template <fixed_string Pattern, class Handler, fixed_string Name = "">
+struct websocket_function_route : detail::route_base<Pattern, Name> {
+    using signature = detail::callable_traits<Handler>;
+    static constexpr bool is_websocket = true;
+    static constexpr method allowed = method::get;
+    static constexpr method allow_list = method::get;
+
+    Handler handler;
+
+    template <fixed_string NewName>
+    constexpr auto named() const {
+        return websocket_function_route<Pattern, Handler, NewName>{{}, handler};
+    }
+    template <fixed_string Prefix>
+    constexpr auto mounted_at() const {
+        return websocket_function_route<detail::concat<Prefix, Pattern>(), Handler, Name>{{}, handler};
+    }
+    static bool values_convert(std::span<const std::string_view> values) {
+        return detail::values_convert<typename signature::args>(values);
+    }
+    task<> run(request& req, websocket& ws) const {
+        using args = typename signature::args;
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            auto params = req.path_params();
+            return handler(ws, *detail::convert_segment<std::tuple_element_t<I + 1, args>>(
+                                   params[I].value)...);
+        }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+    }
+};
+
+template <fixed_string Pattern, class Endpoint>
+constexpr auto websocket_route() {
+    static_assert(detail::check_pattern<Pattern>());
+    static_assert(detail::check_websocket_endpoint<Endpoint>());
+    return websocket_endpoint_route<Pattern, Endpoint>{};
+}
+
+template <fixed_string Pattern, class Handler>
+constexpr auto websocket_route(Handler handler) {
+    static_assert(detail::check_pattern<Pattern>());
+    using sig = detail::callable_traits<Handler>;
+    using args = typename sig::args;
+    static_assert(std::is_same_v<typename sig::result, task<>>,
+                  "aster::websocket_route: a WebSocket handler must return aster::task<>");
+    if constexpr (std::tuple_size_v<args> > 0) {
+        static_assert(std::is_same_v<std::tuple_element_t<0, args>, websocket&>,
+                      "aster::websocket_route: a WebSocket handler's first parameter must be "
+                      "aster::websocket&");
+        static_assert(std::tuple_size_v<args> == detail::pattern_of<Pattern>.param_count + 1,
+                      "aster::route: the handler's path parameters do not match the pattern: it "
+                      "takes a different number of them");
+        static_assert(std::tuple_size_v<args> != detail::pattern_of<Pattern>.param_count + 1 ||
+                          detail::params_fit<Pattern, args>(),
+                      "aster::route: the handler's path parameters do not match the pattern's "
+                      "convertors: int takes an integer, float a floating-point type, str and path "
+                      "std::string_view or std::string, uuid aster::uuid");
+    } else {
+        static_assert(std::tuple_size_v<args> > 0,
+                      "aster::websocket_route: a WebSocket handler's first parameter must be "
+                      "aster::websocket&");
+    }
+    return websocket_function_route<Pattern, Handler>{{}, handler};
+}
+
 template <fixed_string Pattern, method Methods = method::get, class Handler>
 constexpr auto route(Handler handler) {
     static_assert(detail::check_pattern<Pattern>());
@@ -193,6 +278,14 @@ public:
     constexpr explicit router(std::tuple<Routes...> r) : routes_(r) {}
 
     constexpr const std::tuple<Routes...>& entries() const noexcept { return routes_; }
+
+    static constexpr bool has_websocket_routes = (Routes::is_websocket || ...);
+
+    /// The index of the first WebSocket route matching the request's path (path parameters are
+    /// filled in), or `size`.
+    std::size_t match_websocket(request& req) const;
+    /// Runs WebSocket route `index` on an upgraded connection.
+    task<> run_websocket(std::size_t index, request& req, websocket& ws) const;
 
     /// Routes the request and runs its handler: 404 when no path matches, 405 with `Allow` when
     /// only the method misses, a 307 to `/x` from `/x/` (or back) when only the other exists.

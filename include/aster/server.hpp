@@ -77,7 +77,7 @@ inline constexpr std::size_t linger_max_bytes = 64 * 1024;
 
 template <class App>
 server<App>::server(const App& app, server_config config)
-    : app_(app), config_(std::move(config)), options_{config_.limits, nullptr} {
+    : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr} {
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                       : config_.threads;
     for (unsigned i = 0; i < n; ++i) loops_.push_back(std::make_unique<loop>());

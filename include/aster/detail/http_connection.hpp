@@ -13,6 +13,7 @@
 #include <aster/options.hpp>
 #include <aster/request.hpp>
 #include <aster/response.hpp>
+#include <aster/detail/ws_session.hpp>
 
 #include <array>
 #include <cstring>
@@ -25,6 +26,7 @@ namespace aster::detail {
 /// Per-connection settings the server and the test client pass in.
 struct connection_options {
     http_limits limits{};
+    websocket_options websocket{};
     // When set, a handler's exception is stored here as well as answered with 500, so
     // test_client can rethrow it in the test (Starlette's raise_server_exceptions).
     std::exception_ptr* exception_sink = nullptr;
@@ -45,6 +47,8 @@ private:
     class chunk_writer;
 
     task<bool> respond();
+    task<bool> upgrade(std::string_view already_read);
+    void append_response(const response& res, bool keep_alive);
     task<bool> flush();
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
     void append_error(status code, std::string_view text);

@@ -40,7 +40,7 @@ public:
         if (data.empty() || done_) return 0;
         auto err = llhttp_execute(&parser_, data.data(), data.size());
         if (err == HPE_OK) return data.size();
-        if (err == HPE_PAUSED && done_) {
+        if ((err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) && done_) {
             std::size_t used = std::size_t(llhttp_get_error_pos(&parser_) - data.data());
             llhttp_resume(&parser_);
             return used;

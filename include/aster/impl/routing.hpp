@@ -45,7 +45,9 @@ task<response> router<Routes...>::dispatch(request& req) const {
         using invoker = task<response> (*)(const router&, request&);
         static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
             return std::array<invoker, size>{+[](const router& self, request& r) {
-                return std::get<I>(self.routes_).invoke(r);
+                using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+                if constexpr (route_type::is_websocket) return detail::ready_response({});
+                else return std::get<I>(self.routes_).invoke(r);
             }...};
         }(std::index_sequence_for<Routes...>{});
         co_return co_await table[found](*this, req);
@@ -79,6 +81,44 @@ task<response> router<Routes...>::dispatch(request& req) const {
         }
     }
     co_return plain_text("Not Found", status::not_found);
+}
+
+template <class... Routes>
+std::size_t router<Routes...>::match_websocket(request& req) const {
+    std::array<std::string_view, request::max_path_params> values{};
+    std::size_t found = size;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (([&] {
+             using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+             if constexpr (!route_type::is_websocket) {
+                 return false;
+             } else {
+                 if (!route_type::match_path(req.path(), values.data()) ||
+                     !route_type::values_convert(values))
+                     return false;
+                 found = I;
+                 detail::request_access::clear_path_params(req);
+                 for (std::size_t p = 0; p < route_type::parsed.param_count; ++p)
+                     detail::request_access::set_path_param(
+                         req, p, route_type::parsed.param(p).text, values[p]);
+                 return true;
+             }
+         }()) ||
+         ...);
+    }(std::index_sequence_for<Routes...>{});
+    return found;
+}
+
+template <class... Routes>
+task<> router<Routes...>::run_websocket(std::size_t index, request& req, websocket& ws) const {
+    using invoker = task<> (*)(const router&, request&, websocket&);
+    static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<invoker, size>{+[](const router& self, request& r, websocket& w) -> task<> {
+            using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+            if constexpr (route_type::is_websocket) co_await std::get<I>(self.routes_).run(r, w);
+        }...};
+    }(std::index_sequence_for<Routes...>{});
+    co_await table[index](*this, req, ws);
 }
 
 template <class... Routes>

@@ -53,6 +53,10 @@ public:
         complete_read(*state_, net::error::operation_aborted);
         if (auto peer = state_->peer.lock()) wake(*peer);
     }
+    /// Completes a pending read with operation_aborted; the connection stays open.
+    void cancel() noexcept {
+        if (state_) complete_read(*state_, net::error::operation_aborted);
+    }
     bool is_open() const noexcept { return state_ && !state_->closed; }
     /// True when the other end has closed (after which this end reads EOF once data runs out).
     bool peer_closed() const noexcept {

@@ -71,6 +71,15 @@ task<> http_connection<Stream, App>::run() {
                 co_return;
             }
             parser_.fill(request_, base + start);
+            if (is_websocket_request(request_)) {
+                if (!co_await upgrade(std::string_view(base + parsed, end - parsed))) {
+                    co_await flush();
+                    co_return;
+                }
+                parser_.next();
+                start = parsed;
+                continue;
+            }
             if (!co_await respond()) {
                 co_await flush();
                 co_return;
@@ -148,6 +157,35 @@ task<bool> http_connection<Stream, App>::respond() {
     }
     if (out_.size() > max_pending_output && !co_await flush()) co_return false;
     co_return keep_alive;
+}
+
+template <class Stream, class App>
+void http_connection<Stream, App>::append_response(const response& res, bool keep_alive) {
+    append_head(out_, res, framing::length, res.body().size(),
+                keep_alive ? connection_header::none : connection_header::close);
+    out_.append(res.body());
+}
+
+// A request with `Upgrade: websocket`. Refusals are ordinary HTTP responses on a connection
+// that stays usable; an accepted handshake hands the connection to the WebSocket for good.
+template <class Stream, class App>
+task<bool> http_connection<Stream, App>::upgrade(std::string_view already_read) {
+    bool keep_alive = parser_.keep_alive();
+    std::size_t index = app_.routes().match_websocket(request_);
+    if (index == App::router_type::size) {
+        // No WebSocket route has this path (an HTTP route may): 404, as for HTTP.
+        append_response(plain_text("Not Found", status::not_found), keep_alive);
+        co_return keep_alive;
+    }
+    if (auto refusal = check_websocket_handshake(request_)) {
+        append_response(*refusal, keep_alive);
+        co_return keep_alive;
+    }
+    if (!co_await flush()) co_return false; // earlier pipelined answers go first
+    ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
+                               options_.exception_sink);
+    co_await session.run(app_, index);
+    co_return false;
 }
 
 template <class Stream, class App>

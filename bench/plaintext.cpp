@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+// The TechEmpower plaintext test on aster: GET /plaintext answers "Hello, World!" as text/plain.
+// ./plaintext [--host 127.0.0.1] [--port 8000]; one event loop, warnings and errors only.
+#include <aster/aster.hpp>
+
+#include <cstdio>
+#include <exception>
+
+namespace {
+
+aster::response plaintext(aster::request&) {
+    return aster::plain_text("Hello, World!");
+}
+
+constexpr auto routes = aster::routes(aster::route<"/plaintext">(plaintext));
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // An info line per start is harmless, but nothing may be logged per request while measuring.
+    aster::logger().level = aster::log_level::warning;
+    try {
+        auto config = aster::server_config::from_args(argc, argv);
+        config.threads = 1; // the benchmark pins the server to one core
+        aster::application app{routes};
+        app.run(std::move(config));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "plaintext: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// A broadcast wake-up for coroutines on one executor, built on a timer that never expires.
+#ifndef ASTER_DETAIL_ASYNC_EVENT_HPP
+#define ASTER_DETAIL_ASYNC_EVENT_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/detail/asio.hpp>
+
+namespace aster::detail {
+
+/// `while (!ready) co_await event.wait();` on one side, `event.notify_all()` on the other.
+/// Single-threaded by design: both sides run on the same executor.
+class async_event {
+public:
+    template <class Executor>
+    explicit async_event(const Executor& ex) : timer_(ex) {}
+
+    task<> wait() {
+        timer_.expires_at(net::steady_timer::time_point::max());
+        auto [ec] = co_await timer_.async_wait(use_tuple);
+        (void)ec; // cancelled is the wake-up
+    }
+    void notify_all() noexcept { timer_.cancel(); }
+
+private:
+    net::steady_timer timer_;
+};
+
+/// Cancels the stream's pending operations: sockets and test streams have `cancel()`, TLS
+/// streams reach theirs through `lowest_layer()`.
+template <class Stream>
+void cancel_stream(Stream& s) noexcept {
+    std::error_code ignored;
+    if constexpr (requires { s.cancel(ignored); }) s.cancel(ignored);
+    else if constexpr (requires { s.cancel(); }) s.cancel();
+    else s.lowest_layer().cancel(ignored);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ASYNC_EVENT_HPP

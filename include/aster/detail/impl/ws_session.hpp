@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: MIT
+// Template bodies of ws_session, and the handshake checks.
+#ifndef ASTER_DETAIL_IMPL_WS_SESSION_HPP
+#define ASTER_DETAIL_IMPL_WS_SESSION_HPP
+
+#include <algorithm>
+
+namespace aster::detail {
+
+inline bool is_websocket_request(const request& req) noexcept {
+    auto upgrade = req.header("upgrade");
+    return upgrade && header_has_token(*upgrade, "websocket");
+}
+
+inline std::optional<response> check_websocket_handshake(const request& req) {
+    // RFC 6455 §4.2.1: a GET over HTTP/1.1 with Connection: Upgrade, version 13 and a key.
+    if (req.method_id() != method::get)
+        return plain_text("WebSocket handshake must use GET", status::bad_request);
+    if (req.version_major() != 1 || req.version_minor() < 1)
+        return plain_text("WebSocket handshake needs HTTP/1.1", status::bad_request);
+    auto connection = req.header("connection");
+    if (!connection || !header_has_token(*connection, "upgrade"))
+        return plain_text("WebSocket handshake needs Connection: Upgrade", status::bad_request);
+    auto version = req.header("sec-websocket-version");
+    if (!version || *version != "13") {
+        // §4.4: tell the client which version we speak.
+        auto r = plain_text("Unsupported WebSocket version; use 13", status::upgrade_required);
+        r.header("Sec-WebSocket-Version", "13");
+        return r;
+    }
+    auto key = req.header("sec-websocket-key");
+    if (!key || !is_valid_websocket_key(*key))
+        return plain_text("Sec-WebSocket-Key must be 16 bytes in base64", status::bad_request);
+    return std::nullopt;
+}
+
+template <class Stream>
+ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket_options& options,
+                               std::string_view already_read, std::exception_ptr* exception_sink)
+    : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
+      writes_changed_(stream.get_executor()) {
+    for (const auto& f : upgrade.headers())
+        if (iequals(f.name, "sec-websocket-protocol"))
+            for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
+    in_capacity_ = std::max<std::size_t>(4096, already_read.size());
+    in_ = std::make_unique<std::uint8_t[]>(in_capacity_);
+    std::memcpy(in_.get(), already_read.data(), already_read.size());
+    in_end_ = already_read.size();
+}
+
+template <class Stream>
+void ws_session<Stream>::report(std::exception_ptr error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        log(log_level::error, "exception in websocket handler for " +
+                                  std::string(request_.target()) + ": " + e.what());
+    } catch (...) {
+        log(log_level::error,
+            "unknown exception in websocket handler for " + std::string(request_.target()));
+    }
+    if (exception_sink_ && !*exception_sink_) *exception_sink_ = error;
+}
+
+template <class Stream>
+task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pairs& headers) {
+    if (state_ != websocket_state::connecting)
+        throw websocket_state_error(std::string("aster::websocket::accept: already ") +
+                                    (accepted_ ? "accepted" : "refused") +
+                                    " (state: " + std::string(to_string(state_)) + ")");
+    if (!subprotocol.empty() &&
+        std::find(offered_.begin(), offered_.end(), subprotocol) == offered_.end())
+        throw std::invalid_argument("aster::websocket::accept: the client did not offer "
+                                    "subprotocol '" + std::string(subprotocol) + "'");
+    auto key = websocket_accept_key(*request_.header("sec-websocket-key"));
+    pending_.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
+    pending_.append(key.data(), key.size());
+    pending_.append("\r\n");
+    if (!subprotocol.empty())
+        pending_.append("Sec-WebSocket-Protocol: ").append(subprotocol).append("\r\n");
+    for (const auto& [name, value] : headers) {
+        if (name.find_first_of("\r\n:") != std::string::npos ||
+            value.find_first_of("\r\n") != std::string::npos)
+            throw std::invalid_argument("aster::websocket::accept: header '" + name +
+                                        "' holds a line break or colon");
+        pending_.append(name).append(": ").append(value).append("\r\n");
+    }
+    pending_.append("\r\n");
+    state_ = websocket_state::connected;
+    accepted_ = true;
+    schedule_flush();
+    co_return;
+}
+
+template <class Stream>
+task<> ws_session<Stream>::deny(response r) {
+    if (state_ != websocket_state::connecting)
+        throw websocket_state_error("aster::websocket::deny: only before accept (state: " +
+                                    std::string(to_string(state_)) + ")");
+    append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
+    pending_.append(r.body());
+    state_ = websocket_state::disconnected;
+    close_code_ = 1000;
+    schedule_flush();
+    co_return;
+}
+
+template <class Stream>
+task<> ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
+    if (state_ == websocket_state::connecting) {
+        // Closing before accept refuses the handshake: HTTP 403, as uvicorn answers.
+        // (A named response: g++ 12 destroys a temporary in a co_await operand twice.)
+        response refusal = plain_text(reason.empty() ? "Forbidden" : std::string(reason),
+                                      status::forbidden);
+        co_await deny(std::move(refusal));
+        close_code_ = code;
+        co_return;
+    }
+    if (state_ == websocket_state::disconnected) co_return; // closing twice changes nothing
+    if (!is_valid_close_code_on_wire(code))
+        throw std::invalid_argument("aster::websocket::close: code " + std::to_string(code) +
+                                    " may not be sent (RFC 6455 §7.4)");
+    queue_close(code, reason);
+    sent_close_ = true;
+    state_ = websocket_state::disconnected;
+    close_code_ = code;
+    close_reason_ = std::string(reason.substr(0, 123));
+}
+
+template <class Stream>
+task<> ws_session<Stream>::send(bool text, std::string_view payload) {
+    if (state_ == websocket_state::connecting)
+        throw websocket_state_error("aster::websocket::send: call accept() before sending "
+                                    "(state: connecting)");
+    // Backpressure: a reader slower than its senders makes them wait, not the queue grow.
+    while (state_ == websocket_state::connected && !write_failed_ &&
+           pending_.size() + inflight_.size() > options_.max_send_queue_bytes)
+        co_await writes_changed_.wait();
+    if (write_failed_ && state_ == websocket_state::connected) {
+        state_ = websocket_state::disconnected;
+        connection_lost_ = true;
+        close_code_ = 1006;
+    }
+    if (state_ == websocket_state::disconnected) throw_closed("send");
+    queue_frame(text ? opcode::text : opcode::binary, payload);
+}
+
+template <class Stream>
+void ws_session<Stream>::throw_closed(std::string_view) const {
+    throw websocket_disconnect(close_code_, close_reason_);
+}
+
+template <class Stream>
+void ws_session<Stream>::queue_frame(opcode op, std::string_view payload) {
+    std::uint8_t header[14];
+    std::size_t n = encode_frame_header(header, true, op, payload.size());
+    pending_.append(reinterpret_cast<const char*>(header), n);
+    pending_.append(payload);
+    schedule_flush();
+}
+
+template <class Stream>
+void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason) {
+    std::uint8_t body[125];
+    std::size_t n = code == 1005 ? 0 : encode_close_payload(body, code, reason);
+    queue_frame(opcode::close, std::string_view(reinterpret_cast<const char*>(body), n));
+}
+
+// Frames queued while a handler runs go out together once it yields: one write per batch.
+template <class Stream>
+void ws_session<Stream>::schedule_flush() {
+    if (flush_scheduled_ || writing_) return;
+    flush_scheduled_ = true;
+    net::post(stream_.get_executor(), [this] {
+        flush_scheduled_ = false;
+        start_write();
+        if (!writing_) writes_changed_.notify_all();
+    });
+}
+
+template <class Stream>
+void ws_session<Stream>::start_write() {
+    if (writing_ || pending_.empty()) return;
+    if (write_failed_) {
+        pending_.clear();
+        return;
+    }
+    writing_ = true;
+    inflight_.swap(pending_);
+    net::async_write(stream_, net::buffer(inflight_), [this](std::error_code ec, std::size_t) {
+        writing_ = false;
+        inflight_.clear();
+        if (ec) {
+            write_failed_ = true;
+            pending_.clear();
+        }
+        writes_changed_.notify_all();
+        start_write();
+    });
+}
+
+template <class Stream>
+task<> ws_session<Stream>::drain_writes() {
+    while (writing_ || flush_scheduled_ || (!pending_.empty() && !write_failed_)) {
+        if (!writing_ && !flush_scheduled_) start_write();
+        if (!writing_ && !flush_scheduled_) break;
+        co_await writes_changed_.wait();
+    }
+}
+
+template <class Stream>
+task<bool> ws_session<Stream>::read_more() {
+    if (in_begin_ > 0) {
+        std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
+    }
+    if (in_end_ == in_capacity_) {
+        auto bigger = std::make_unique<std::uint8_t[]>(in_capacity_ * 2);
+        std::memcpy(bigger.get(), in_.get(), in_end_);
+        in_ = std::move(bigger);
+        in_capacity_ *= 2;
+    }
+    auto [ec, n] = co_await stream_.async_read_some(
+        net::buffer(in_.get() + in_end_, in_capacity_ - in_end_), use_tuple);
+    if (ec) {
+        connection_lost_ = true;
+        co_return false;
+    }
+    in_end_ += n;
+    co_return true;
+}
+
+template <class Stream>
+task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>::next_frame() {
+    for (;;) {
+        std::span<const std::uint8_t> available(in_.get() + in_begin_, in_end_ - in_begin_);
+        frame_header h{};
+        frame_error why{};
+        // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
+        auto result = parse_frame_header(available, h, why, true, false);
+        if (result == frame_parse_result::protocol_error) {
+            co_await fail(1002, "protocol error");
+            throw_closed("receive");
+        }
+        if (result == frame_parse_result::ok) {
+            if (h.payload_length > options_.max_message_bytes) {
+                co_await fail(1009, "message too big");
+                throw_closed("receive");
+            }
+            std::size_t total = h.header_size + std::size_t(h.payload_length);
+            if (available.size() >= total) {
+                std::uint8_t* payload = in_.get() + in_begin_ + h.header_size;
+                unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
+                in_begin_ += total;
+                co_return frame_view{h, payload};
+            }
+            if (total > in_capacity_) { // make room for the whole frame before reading on
+                std::size_t size = in_end_ - in_begin_;
+                auto bigger = std::make_unique<std::uint8_t[]>(total);
+                std::memcpy(bigger.get(), in_.get() + in_begin_, size);
+                in_ = std::move(bigger);
+                in_capacity_ = total;
+                in_begin_ = 0;
+                in_end_ = size;
+            }
+        }
+        if (!co_await read_more()) co_return std::nullopt;
+    }
+}
+
+template <class Stream>
+task<> ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
+    if (!sent_close_ && !connection_lost_) {
+        queue_close(code, reason);
+        sent_close_ = true;
+    }
+    state_ = websocket_state::disconnected;
+    close_code_ = code;
+    close_reason_ = std::string(reason);
+    co_return;
+}
+
+template <class Stream>
+task<websocket_message> ws_session<Stream>::receive() {
+    if (state_ == websocket_state::connecting)
+        throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
+                                    "(state: connecting)");
+    if (state_ == websocket_state::disconnected) throw_closed("receive");
+    bool in_message = false, text = false;
+    message_.clear();
+    utf8_.reset();
+    for (;;) {
+        auto frame = co_await next_frame();
+        if (!frame) {
+            state_ = websocket_state::disconnected;
+            close_code_ = 1006; // §7.1.5: closed without a close frame
+            close_reason_.clear();
+            throw_closed("receive");
+        }
+        const frame_header& h = frame->header;
+        std::string_view payload(reinterpret_cast<const char*>(frame->payload),
+                                 std::size_t(h.payload_length));
+        switch (h.op) {
+        case opcode::ping:
+            if (!sent_close_) queue_frame(opcode::pong, payload); // §5.5.2: same payload
+            continue;
+        case opcode::pong:
+            continue;
+        case opcode::close: {
+            close_payload parsed{};
+            auto kind = parse_close_payload(
+                std::span<const std::uint8_t>(frame->payload, std::size_t(h.payload_length)), parsed);
+            if (kind == close_parse::invalid) {
+                co_await fail(1002, "invalid close frame");
+                throw_closed("receive");
+            }
+            received_close_ = true;
+            state_ = websocket_state::disconnected;
+            if (!sent_close_) {
+                // §5.5.1: answer with a close frame, echoing the code.
+                close_code_ = kind == close_parse::empty ? 1005 : parsed.code;
+                close_reason_ = kind == close_parse::empty ? std::string() : std::string(parsed.reason);
+                queue_close(close_code_, {});
+                sent_close_ = true;
+            }
+            throw_closed("receive");
+        }
+        case opcode::text:
+        case opcode::binary:
+            if (in_message) {
+                co_await fail(1002, "new message inside a fragmented one");
+                throw_closed("receive");
+            }
+            text = h.op == opcode::text;
+            if (h.fin) {
+                if (text && !is_valid_utf8(payload)) {
+                    co_await fail(1007, "invalid UTF-8");
+                    throw_closed("receive");
+                }
+                co_return websocket_message{text, payload}; // a view into the read buffer
+            }
+            in_message = true;
+            if (text && !utf8_.feed(payload)) {
+                co_await fail(1007, "invalid UTF-8");
+                throw_closed("receive");
+            }
+            message_.assign(payload);
+            continue;
+        case opcode::continuation:
+            if (!in_message) {
+                co_await fail(1002, "continuation frame without a message");
+                throw_closed("receive");
+            }
+            if (message_.size() + payload.size() > options_.max_message_bytes) {
+                co_await fail(1009, "message too big");
+                throw_closed("receive");
+            }
+            // §8.1: fail as soon as the text cannot be UTF-8, even mid-message.
+            if (text && !utf8_.feed(payload)) {
+                co_await fail(1007, "invalid UTF-8");
+                throw_closed("receive");
+            }
+            message_.append(payload);
+            if (!h.fin) continue;
+            if (text && !utf8_.complete()) {
+                co_await fail(1007, "invalid UTF-8");
+                throw_closed("receive");
+            }
+            co_return websocket_message{text, message_};
+        default:
+            co_await fail(1002, "unknown opcode");
+            throw_closed("receive");
+        }
+    }
+}
+
+template <class Stream>
+task<> ws_session<Stream>::await_peer_close() {
+    // §7.1.1: wait for the peer's close frame (discarding data) for a bounded time.
+    auto armed = std::make_shared<bool>(true);
+    net::steady_timer deadline(stream_.get_executor());
+    deadline.expires_after(options_.close_timeout);
+    deadline.async_wait([armed, stream = &stream_](std::error_code ec) {
+        if (!ec && *armed) cancel_stream(*stream);
+    });
+    for (bool done = false; !done;) {
+        for (;;) {
+            std::span<const std::uint8_t> available(in_.get() + in_begin_, in_end_ - in_begin_);
+            frame_header h{};
+            frame_error why{};
+            auto result = parse_frame_header(available, h, why, true, false);
+            if (result == frame_parse_result::protocol_error) {
+                done = true;
+                break;
+            }
+            if (result != frame_parse_result::ok) break;
+            std::size_t total = h.header_size + std::size_t(h.payload_length);
+            if (total > options_.max_message_bytes + 14) {
+                done = true;
+                break;
+            }
+            if (available.size() < total) {
+                if (total > in_capacity_) {
+                    done = true; // a huge frame after our close: not worth buffering
+                }
+                break;
+            }
+            in_begin_ += total;
+            if (h.op == opcode::close) {
+                received_close_ = true;
+                done = true;
+                break;
+            }
+        }
+        if (done) break;
+        if (!co_await read_more()) break; // EOF, reset, or the deadline cancelled the read
+    }
+    *armed = false;
+    deadline.cancel();
+}
+
+template <class Stream>
+template <class App>
+task<> ws_session<Stream>::run(const App& app, std::size_t route_index) {
+    websocket ws(*this, request_, offered_);
+    std::exception_ptr error;
+    try {
+        co_await app.routes().run_websocket(route_index, request_, ws);
+    } catch (const websocket_disconnect&) {
+        // The handler let the close propagate; nothing more to report.
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        report(error);
+        if (state_ == websocket_state::connecting) {
+            auto r = plain_text("Internal Server Error", status::internal_server_error);
+            append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
+            pending_.append(r.body());
+            state_ = websocket_state::disconnected;
+        } else if (state_ == websocket_state::connected) {
+            queue_close(1011, {});
+            sent_close_ = true;
+            state_ = websocket_state::disconnected;
+            close_code_ = 1011;
+        }
+    }
+    if (state_ == websocket_state::connecting) {
+        // Starlette would wait for ever here; the client deserves an answer.
+        log(log_level::warning, "websocket handler for " + std::string(request_.target()) +
+                                    " returned without accept() or close(): answering 403");
+        response refusal(status::forbidden);
+        co_await deny(std::move(refusal));
+    } else if (state_ == websocket_state::connected) {
+        queue_close(1000, {});
+        sent_close_ = true;
+        state_ = websocket_state::disconnected;
+        close_code_ = 1000;
+    }
+    co_await drain_writes();
+    if (accepted_ && sent_close_ && !received_close_ && !connection_lost_ && !write_failed_)
+        co_await await_peer_close();
+    co_await drain_writes();
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_WS_SESSION_HPP

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+// Pure pieces of the WebSocket opening handshake (RFC 6455 §4): accept key, key check, token lists.
+#ifndef ASTER_DETAIL_WS_HANDSHAKE_HPP
+#define ASTER_DETAIL_WS_HANDSHAKE_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/detail/base64.hpp>
+#include <aster/detail/sha1.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace aster::detail {
+
+/// RFC 6455 §1.3: the GUID appended to the client's key before hashing.
+inline constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The Sec-WebSocket-Accept value for a Sec-WebSocket-Key (RFC 6455 §4.2.2 item 5.4):
+/// base64(sha1(key + GUID)), always 28 characters.
+ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept;
+
+/// True when the key is base64 of exactly 16 bytes (RFC 6455 §4.1 item 7, §4.2.1 item 5).
+ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept;
+
+/// True when the comma-separated list (e.g. `Connection: keep-alive, Upgrade`) holds `token`,
+/// compared ASCII case-insensitively (RFC 9110 §7.6.1, §7.8).
+ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept;
+
+/// The items of a comma-separated header value, trimmed of spaces and tabs, empty items dropped
+/// (RFC 9110 §5.6.1), e.g. `Sec-WebSocket-Protocol: chat, superchat`. Views into the input.
+ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value);
+
+namespace ws_handshake_detail {
+
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; }
+
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+// Calls f(item) for each trimmed, non-empty item; stops early when f returns true.
+template <class F>
+constexpr bool for_each_token(std::string_view list, F f) {
+    while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string_view item = trim_ows(list.substr(0, comma));
+        if (!item.empty() && f(item)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+} // namespace ws_handshake_detail
+
+ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept {
+    sha1_hasher h;
+    h.update(sec_websocket_key);
+    h.update(websocket_guid);
+    sha1_digest digest = h.finish();
+    std::array<char, 28> out; // base64_encoded_size(20) == 28
+    base64_encode_into(digest, out.data());
+    return out;
+}
+
+ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept {
+    // 16 bytes encode to exactly 24 characters; the strict decoder rejects the other spellings.
+    if (key.size() != base64_encoded_size(16)) return false;
+    std::uint8_t bytes[base64_decoded_size_max(base64_encoded_size(16))];
+    auto n = base64_decode_into(key, bytes);
+    return n && *n == 16;
+}
+
+ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
+    return ws_handshake_detail::for_each_token(header_value, [token](std::string_view item) {
+        return ws_handshake_detail::iequals(item, token);
+    });
+}
+
+ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value) {
+    std::vector<std::string_view> items;
+    ws_handshake_detail::for_each_token(header_value, [&items](std::string_view item) {
+        items.push_back(item);
+        return false;
+    });
+    return items;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_WS_HANDSHAKE_HPP

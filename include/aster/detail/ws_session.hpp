@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+// One server-side WebSocket connection over any AsyncStream (RFC 6455): handshake reply, frames,
+// message assembly, control frames, the close handshake and a coalescing send queue.
+#ifndef ASTER_DETAIL_WS_SESSION_HPP
+#define ASTER_DETAIL_WS_SESSION_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/detail/asio.hpp>
+#include <aster/detail/async_event.hpp>
+#include <aster/detail/http_writer.hpp>
+#include <aster/detail/utf8.hpp>
+#include <aster/detail/ws_frame.hpp>
+#include <aster/detail/ws_handshake.hpp>
+#include <aster/error.hpp>
+#include <aster/log.hpp>
+#include <aster/options.hpp>
+#include <aster/websocket.hpp>
+
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace aster::detail {
+
+/// Checks a WebSocket upgrade request (RFC 6455 §4.2.1). Returns the HTTP response that refuses
+/// it, or nullopt when it is acceptable.
+std::optional<response> check_websocket_handshake(const request& req);
+
+/// True when the request asks for a WebSocket (`Upgrade: websocket`), valid or not.
+bool is_websocket_request(const request& req) noexcept;
+
+template <class Stream>
+class ws_session final : public websocket_transport {
+public:
+    ws_session(Stream& stream, request& upgrade, const websocket_options& options,
+               std::string_view already_read, std::exception_ptr* exception_sink);
+    ws_session(const ws_session&) = delete;
+    ws_session& operator=(const ws_session&) = delete;
+
+    /// Runs the route's handler on this connection and completes the close handshake.
+    template <class App>
+    task<> run(const App& app, std::size_t route_index);
+
+    task<> accept(std::string_view subprotocol, const header_pairs& headers) override;
+    task<> deny(response r) override;
+    task<websocket_message> receive() override;
+    task<> send(bool text, std::string_view payload) override;
+    task<> close(std::uint16_t code, std::string_view reason) override;
+    websocket_state state() const noexcept override { return state_; }
+    bool accepted() const noexcept override { return accepted_; }
+    std::uint16_t close_code() const noexcept override { return close_code_; }
+    void report(std::exception_ptr error) override;
+
+private:
+    struct frame_view {
+        frame_header header;
+        std::uint8_t* payload;
+    };
+
+    task<bool> read_more();
+    task<std::optional<frame_view>> next_frame();
+    task<> fail(std::uint16_t code, std::string_view reason);
+    void queue_frame(opcode op, std::string_view payload);
+    void queue_close(std::uint16_t code, std::string_view reason);
+    void schedule_flush();
+    void start_write();
+    task<> drain_writes();
+    task<> await_peer_close();
+    [[noreturn]] void throw_closed(std::string_view operation) const;
+
+    Stream& stream_;
+    request& request_;
+    const websocket_options& options_;
+    std::exception_ptr* exception_sink_;
+    std::vector<std::string_view> offered_;
+
+    std::unique_ptr<std::uint8_t[]> in_;
+    std::size_t in_capacity_ = 0, in_begin_ = 0, in_end_ = 0;
+    std::string message_;
+    utf8_validator utf8_;
+
+    std::string pending_, inflight_; // queued frames; frames being written
+    bool writing_ = false, flush_scheduled_ = false, write_failed_ = false;
+    async_event writes_changed_;
+
+    websocket_state state_ = websocket_state::connecting;
+    bool accepted_ = false, sent_close_ = false, received_close_ = false, connection_lost_ = false;
+    std::uint16_t close_code_ = 1006;
+    std::string close_reason_;
+
+    template <class S, class A>
+    friend class http_connection;
+};
+
+} // namespace aster::detail
+
+#include <aster/detail/impl/ws_session.hpp>
+
+#endif // ASTER_DETAIL_WS_SESSION_HPP

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+// The client side of a test WebSocket: masked frames out, messages in, every wait bounded.
+#ifndef ASTER_TEST_WEBSOCKET_SESSION_HPP
+#define ASTER_TEST_WEBSOCKET_SESSION_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/detail/utf8.hpp>
+#include <aster/detail/ws_frame.hpp>
+#include <aster/error.hpp>
+#include <aster/test/client_base.hpp>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// Thrown by `websocket_connect` when the app refuses the handshake; carries its HTTP response
+/// (403 after a close before accept, or whatever `websocket::deny` sent).
+class websocket_denial : public std::runtime_error {
+public:
+    explicit websocket_denial(test_response r)
+        : std::runtime_error("aster::test_client: websocket handshake denied with " +
+                             std::to_string(r.status_code) + ": " + r.body),
+          response_(std::move(r)) {}
+    const test_response& response() const noexcept { return response_; }
+
+private:
+    test_response response_;
+};
+
+/// A message as the test receives it.
+struct received_message {
+    bool text = true;
+    std::string data;
+};
+
+/// A WebSocket opened by `test_client::websocket_connect`. Sends are masked frames, as a real
+/// client's; receives wait at most the client's timeout. When the server closes, receives throw
+/// `websocket_disconnect` with its code and reason (or the app's own exception, if its handler
+/// threw). Leaving scope closes with 1000 and waits for the server to finish.
+class websocket_session {
+public:
+    websocket_session(detail::test_client_base& client, detail::test_connection connection,
+                      std::vector<std::pair<std::string, std::string>> handshake_headers);
+    websocket_session(websocket_session&& other) noexcept;
+    websocket_session& operator=(websocket_session&&) = delete;
+    ~websocket_session();
+
+    void send_text(std::string_view text) { send_frame(detail::opcode::text, text, true); }
+    void send_bytes(std::string_view bytes) { send_frame(detail::opcode::binary, bytes, true); }
+    /// One frame, as given (for protocol tests: fragments, pings, odd opcodes).
+    void send_frame(detail::opcode op, std::string_view payload, bool fin);
+    /// Raw bytes on the wire, unchecked (for tests of hostile input).
+    void send_raw(std::string_view bytes);
+
+    received_message receive();
+    std::string receive_text();
+    std::string receive_bytes();
+
+    /// Sends a close frame and waits for the server's. Does nothing if already closed.
+    void close(std::uint16_t code = 1000, std::string_view reason = {});
+
+    /// Drops the connection without a close frame, as a vanished client does; the server
+    /// reports 1006.
+    void drop() {
+        if (!client_ || closed_) return;
+        closed_ = true;
+        close_code_ = 1006;
+        finish();
+    }
+
+    /// The subprotocol the server chose, or empty.
+    std::string subprotocol() const { return header("sec-websocket-protocol").value_or(""); }
+    const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
+    std::optional<std::string> header(std::string_view name) const;
+    bool closed() const noexcept { return closed_; }
+    /// The code of the close frame the server sent (0 while open; 1006 if it dropped).
+    std::uint16_t close_code() const noexcept { return close_code_; }
+    void set_timeout(std::chrono::milliseconds t) noexcept { timeout_ = t; }
+    /// Payloads of the pongs received so far (receives answer pings and skip pongs).
+    const std::vector<std::string>& pongs() const noexcept { return pongs_; }
+
+private:
+    struct frame {
+        detail::frame_header header;
+        std::string payload;
+    };
+    std::optional<frame> next_frame(std::chrono::steady_clock::time_point deadline,
+                                    std::string_view what);
+    [[noreturn]] void server_closed(std::uint16_t code, std::string reason);
+    void finish();
+
+    detail::test_client_base* client_;
+    detail::test_connection connection_;
+    std::vector<std::pair<std::string, std::string>> headers_;
+    std::chrono::milliseconds timeout_;
+    bool sent_close_ = false, closed_ = false;
+    std::uint16_t close_code_ = 0;
+    std::string close_reason_;
+    std::vector<std::string> pongs_;
+};
+
+inline websocket_session::websocket_session(
+    detail::test_client_base& client, detail::test_connection connection,
+    std::vector<std::pair<std::string, std::string>> handshake_headers)
+    : client_(&client), connection_(std::move(connection)), headers_(std::move(handshake_headers)),
+      timeout_(client.options_.timeout) {}
+
+inline websocket_session::websocket_session(websocket_session&& other) noexcept
+    : client_(std::exchange(other.client_, nullptr)), connection_(std::move(other.connection_)),
+      headers_(std::move(other.headers_)), timeout_(other.timeout_), sent_close_(other.sent_close_),
+      closed_(other.closed_), close_code_(other.close_code_),
+      close_reason_(std::move(other.close_reason_)), pongs_(std::move(other.pongs_)) {}
+
+inline websocket_session::~websocket_session() {
+    if (!client_) return;
+    try {
+        close(1000);
+    } catch (...) {
+        // A destructor must not throw; a stored server exception surfaces on the next call.
+    }
+    client_->close_connection(connection_);
+}
+
+inline std::optional<std::string> websocket_session::header(std::string_view name) const {
+    for (const auto& [n, v] : headers_)
+        if (iequals(n, name)) return v;
+    return std::nullopt;
+}
+
+inline void websocket_session::send_raw(std::string_view bytes) {
+    if (!client_ || !connection_.client) throw std::logic_error("aster::websocket_session: moved from");
+    connection_.client->send(bytes);
+}
+
+inline void websocket_session::send_frame(detail::opcode op, std::string_view payload, bool fin) {
+    if (closed_ || sent_close_)
+        throw websocket_disconnect(close_code_ ? close_code_ : 1000, close_reason_);
+    auto mask = client_->next_mask();
+    std::uint8_t header[14];
+    std::size_t n = detail::encode_frame_header(header, fin, op, payload.size(), &mask);
+    std::string wire(reinterpret_cast<const char*>(header), n);
+    std::size_t start = wire.size();
+    wire.append(payload);
+    detail::unmask(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(wire.data()) + start,
+                                           payload.size()),
+                   mask);
+    connection_.client->send(wire);
+}
+
+inline std::optional<websocket_session::frame>
+websocket_session::next_frame(std::chrono::steady_clock::time_point deadline, std::string_view what) {
+    for (;;) {
+        auto& buffer = connection_.leftover;
+        std::span<const std::uint8_t> available(reinterpret_cast<const std::uint8_t*>(buffer.data()),
+                                                buffer.size());
+        detail::frame_header h{};
+        detail::frame_error why{};
+        // Frames from a server are never masked (RFC 6455 §5.1).
+        auto result = detail::parse_frame_header(available, h, why, false, false);
+        if (result == detail::frame_parse_result::protocol_error)
+            throw std::runtime_error("aster::websocket_session: the server sent an invalid frame");
+        if (result == detail::frame_parse_result::ok &&
+            available.size() >= h.header_size + h.payload_length) {
+            frame f{h, buffer.substr(h.header_size, std::size_t(h.payload_length))};
+            buffer.erase(0, h.header_size + std::size_t(h.payload_length));
+            return f;
+        }
+        if (connection_.client->peer_closed() && connection_.client->pending().empty())
+            return std::nullopt;
+        client_->wait_for_bytes(connection_, deadline, what, false);
+    }
+}
+
+inline void websocket_session::server_closed(std::uint16_t code, std::string reason) {
+    closed_ = true;
+    close_code_ = code;
+    close_reason_ = reason;
+    finish();
+    client_->rethrow_server_exception();
+    throw websocket_disconnect(code, std::move(reason));
+}
+
+inline void websocket_session::finish() {
+    // The server closes the TCP connection after the close handshake (§7.1.1).
+    client_->close_connection(connection_);
+}
+
+inline received_message websocket_session::receive() {
+    if (!client_) throw std::logic_error("aster::websocket_session: moved from");
+    if (closed_) {
+        client_->rethrow_server_exception();
+        throw websocket_disconnect(close_code_, close_reason_);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    received_message message;
+    bool in_message = false;
+    for (;;) {
+        auto f = next_frame(deadline, "websocket receive");
+        if (!f) server_closed(1006, "the server dropped the connection without a close frame");
+        switch (f->header.op) {
+        case detail::opcode::ping:
+            if (!sent_close_) send_frame(detail::opcode::pong, f->payload, true);
+            continue;
+        case detail::opcode::pong:
+            pongs_.push_back(std::move(f->payload));
+            continue;
+        case detail::opcode::close: {
+            detail::close_payload parsed{};
+            auto kind = detail::parse_close_payload(
+                std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(f->payload.data()),
+                                              f->payload.size()),
+                parsed);
+            if (kind == detail::close_parse::invalid)
+                throw std::runtime_error("aster::websocket_session: invalid close frame from the server");
+            std::uint16_t code = kind == detail::close_parse::empty ? 1005 : parsed.code;
+            std::string reason(kind == detail::close_parse::empty ? std::string_view() : parsed.reason);
+            if (!sent_close_) {
+                // Echo the code (§5.5.1) so the server's close handshake completes.
+                std::uint8_t body[125];
+                std::size_t n = code == 1005 ? 0 : detail::encode_close_payload(body, code, {});
+                send_frame(detail::opcode::close,
+                           std::string_view(reinterpret_cast<const char*>(body), n), true);
+                sent_close_ = true;
+            }
+            server_closed(code, std::move(reason));
+        }
+        case detail::opcode::text:
+        case detail::opcode::binary:
+            message.text = f->header.op == detail::opcode::text;
+            message.data = std::move(f->payload);
+            if (f->header.fin) return message;
+            in_message = true;
+            continue;
+        case detail::opcode::continuation:
+            if (!in_message)
+                throw std::runtime_error("aster::websocket_session: continuation without a message");
+            message.data += f->payload;
+            if (f->header.fin) return message;
+            continue;
+        default:
+            throw std::runtime_error("aster::websocket_session: unknown opcode from the server");
+        }
+    }
+}
+
+inline std::string websocket_session::receive_text() {
+    auto m = receive();
+    if (!m.text) throw std::runtime_error("aster::websocket_session: expected text, got a binary message");
+    return std::move(m.data);
+}
+
+inline std::string websocket_session::receive_bytes() {
+    auto m = receive();
+    if (m.text) throw std::runtime_error("aster::websocket_session: expected binary, got a text message");
+    return std::move(m.data);
+}
+
+inline void websocket_session::close(std::uint16_t code, std::string_view reason) {
+    if (!client_ || closed_) return;
+    if (!sent_close_) {
+        std::uint8_t body[125];
+        std::size_t n = detail::encode_close_payload(body, code, reason);
+        send_frame(detail::opcode::close, std::string_view(reinterpret_cast<const char*>(body), n), true);
+        sent_close_ = true;
+    }
+    // Wait for the server's close frame; data frames still in flight are dropped.
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (;;) {
+        auto f = next_frame(deadline, "websocket close");
+        if (!f) {
+            closed_ = true;
+            close_code_ = 1006;
+            break;
+        }
+        if (f->header.op == detail::opcode::close) {
+            detail::close_payload parsed{};
+            auto kind = detail::parse_close_payload(
+                std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(f->payload.data()),
+                                              f->payload.size()),
+                parsed);
+            closed_ = true;
+            close_code_ = kind == detail::close_parse::ok ? parsed.code : 1005;
+            break;
+        }
+    }
+    finish();
+    client_->rethrow_server_exception();
+}
+
+} // namespace aster
+
+#endif // ASTER_TEST_WEBSOCKET_SESSION_HPP
