@@ -192,6 +192,16 @@ task<> call_hook(F&& hook) {
     else co_await hook();
 }
 
+// The JSON type an endpoint receives; dependent on E, so nothing is needed until it is used.
+template <class E>
+struct json_of {
+#ifdef ASTER_HAS_JSON
+    using type = nlohmann::json;
+#else
+    using type = void;
+#endif
+};
+
 template <class E>
 constexpr bool check_websocket_endpoint() {
     static_assert(std::is_base_of_v<websocket_endpoint, E>,
@@ -201,9 +211,18 @@ constexpr bool check_websocket_endpoint() {
                   "aster::websocket_endpoint: an endpoint must be default-constructible (one is "
                   "made per connection)");
     constexpr encoding enc = endpoint_encoding<E>();
+#ifndef ASTER_HAS_JSON
     static_assert(enc != encoding::json,
-                  "aster::websocket_endpoint: encoding::json needs <aster/json.hpp> and nlohmann/json");
-    if constexpr (enc == encoding::any) {
+                  "aster::websocket_endpoint: encoding::json needs nlohmann/json "
+                  "(<nlohmann/json.hpp> on the include path)");
+#endif
+    if constexpr (enc == encoding::json) {
+        static_assert(requires(E& e, websocket& ws, const typename json_of<E>::type& m) {
+                          e.on_receive(ws, m);
+                      },
+                      "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
+                      "nlohmann::json&) for encoding json");
+    } else if constexpr (enc == encoding::any) {
         static_assert(requires(E& e, websocket& ws, const websocket_message& m) {
                           e.on_receive(ws, m);
                       } || requires(E& e, websocket& ws, std::string_view m) { e.on_receive(ws, m); },
@@ -233,7 +252,15 @@ task<> run_websocket_endpoint(websocket& ws) {
     try {
         while (ws.state() == websocket_state::connected) {
             websocket_message message = co_await ws.receive();
-            if constexpr (enc == encoding::any) {
+            if constexpr (enc == encoding::json) {
+                // Text or binary holding UTF-8 JSON, as Starlette accepts; malformed: 1003.
+                auto value = json_of<E>::type::parse(message.data, nullptr, false);
+                if (value.is_discarded()) {
+                    co_await ws.close(close_code::unsupported_data);
+                    break;
+                }
+                co_await call_hook([&] { return endpoint.on_receive(ws, value); });
+            } else if constexpr (enc == encoding::any) {
                 if constexpr (requires { endpoint.on_receive(ws, message); })
                     co_await call_hook([&] { return endpoint.on_receive(ws, message); });
                 else

@@ -29,6 +29,11 @@ struct websocket_options {
     // queue drains below it (backpressure), so memory per connection stays bounded.
     std::size_t max_send_queue_bytes = 16 * 1024 * 1024 + 64 * 1024;
     std::chrono::milliseconds close_timeout{5000}; // wait this long for the peer's close reply
+    // Keep-alive: ping after this much silence; 0 turns pings off (the default, as most peers
+    // ping themselves). A peer that does not answer within ping_timeout is closed with 1011.
+    // Pongs are read while the handler receives, as endpoints always do.
+    std::chrono::milliseconds ping_interval{0};
+    std::chrono::milliseconds ping_timeout{20000};
 };
 
 /// `app.run({.host = "0.0.0.0", .port = 8080})`.

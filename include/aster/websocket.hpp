@@ -18,6 +18,10 @@
 #include <utility>
 #include <vector>
 
+#ifdef ASTER_HAS_JSON
+#include <nlohmann/json_fwd.hpp> // declarations only: JSON costs nothing until used
+#endif
+
 namespace aster {
 
 /// How a websocket_endpoint wants its messages: text only, binary only, JSON, or either kind.
@@ -115,6 +119,26 @@ public:
     task<std::string> receive_text() { return receive_kind(true); }
     /// The next message, which must be binary: a text one closes the connection with 1003.
     task<std::string> receive_bytes() { return receive_kind(false); }
+
+#ifdef ASTER_HAS_JSON
+    /// Sends `value` as a compact JSON text message. Include <nlohmann/json.hpp> to use it.
+    template <class Json = nlohmann::json>
+    task<> send_json(const Json& value) {
+        co_await send_text(value.dump());
+    }
+    /// The next message (text, or binary holding UTF-8) parsed as JSON; malformed JSON closes
+    /// the connection with 1003 and throws websocket_disconnect.
+    template <class Json = nlohmann::json>
+    task<Json> receive_json() {
+        auto message = co_await transport_->receive();
+        Json value = Json::parse(message.data, nullptr, false);
+        if (value.is_discarded()) {
+            co_await transport_->close(std::uint16_t(close_code::unsupported_data), {});
+            throw websocket_disconnect(close_code::unsupported_data, "malformed JSON");
+        }
+        co_return value;
+    }
+#endif
 
     /// Starts the close handshake. Before accept, this refuses the handshake with 403.
     task<> close(std::uint16_t code = 1000, std::string_view reason = {}) {

@@ -68,6 +68,8 @@ private:
     void start_write();
     task<> drain_writes();
     task<> await_peer_close();
+    task<> keep_alive();
+    void stop_keep_alive();
     [[noreturn]] void throw_closed(std::string_view operation) const;
 
     Stream& stream_;
@@ -88,6 +90,9 @@ private:
     websocket_state state_ = websocket_state::connecting;
     bool accepted_ = false, sent_close_ = false, received_close_ = false, connection_lost_ = false;
     std::uint16_t close_code_ = 1006;
+    // Keep-alive pings (websocket_options::ping_interval).
+    net::steady_timer* ping_timer_ = nullptr;
+    bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false, ping_timed_out_ = false;
     std::string close_reason_;
 
     template <class S, class A>

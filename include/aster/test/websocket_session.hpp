@@ -9,6 +9,10 @@
 #include <aster/error.hpp>
 #include <aster/test/client_base.hpp>
 
+#ifdef ASTER_HAS_JSON
+#include <nlohmann/json_fwd.hpp>
+#endif
+
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -57,6 +61,22 @@ public:
     void send_frame(detail::opcode op, std::string_view payload, bool fin);
     /// Raw bytes on the wire, unchecked (for tests of hostile input).
     void send_raw(std::string_view bytes);
+
+#ifdef ASTER_HAS_JSON
+    template <class Json = nlohmann::json>
+    void send_json(const Json& value) {
+        send_text(value.dump());
+    }
+    /// The next message parsed as JSON; throws std::runtime_error when it is not JSON.
+    template <class Json = nlohmann::json>
+    Json receive_json() {
+        auto message = receive();
+        Json value = Json::parse(message.data, nullptr, false);
+        if (value.is_discarded())
+            throw std::runtime_error("aster::websocket_session: not JSON: " + message.data);
+        return value;
+    }
+#endif
 
     received_message receive();
     std::string receive_text();

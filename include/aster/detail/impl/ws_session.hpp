@@ -90,6 +90,10 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
     state_ = websocket_state::connected;
     accepted_ = true;
     schedule_flush();
+    if (options_.ping_interval.count() > 0) {
+        pinging_ = true;
+        net::co_spawn(stream_.get_executor(), keep_alive(), net::detached);
+    }
     co_return;
 }
 
@@ -295,8 +299,9 @@ task<websocket_message> ws_session<Stream>::receive() {
         auto frame = co_await next_frame();
         if (!frame) {
             state_ = websocket_state::disconnected;
-            close_code_ = 1006; // §7.1.5: closed without a close frame
-            close_reason_.clear();
+            // §7.1.5: closed without a close frame; or we gave up on a silent peer.
+            close_code_ = ping_timed_out_ ? 1011 : 1006;
+            close_reason_ = ping_timed_out_ ? "keepalive ping timeout" : "";
             throw_closed("receive");
         }
         const frame_header& h = frame->header;
@@ -307,6 +312,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             if (!sent_close_) queue_frame(opcode::pong, payload); // §5.5.2: same payload
             continue;
         case opcode::pong:
+            awaiting_pong_ = false;
             continue;
         case opcode::close: {
             close_payload parsed{};
@@ -422,6 +428,36 @@ task<> ws_session<Stream>::await_peer_close() {
 }
 
 template <class Stream>
+task<> ws_session<Stream>::keep_alive() {
+    net::steady_timer timer(stream_.get_executor());
+    while (!stop_pinging_ && state_ == websocket_state::connected) {
+        timer.expires_after(awaiting_pong_ ? options_.ping_timeout : options_.ping_interval);
+        ping_timer_ = &timer;
+        auto [ec] = co_await timer.async_wait(use_tuple);
+        ping_timer_ = nullptr;
+        if (stop_pinging_ || state_ != websocket_state::connected) break;
+        if (awaiting_pong_) {
+            // The peer is gone or stuck: say why, and stop waiting for its bytes.
+            ping_timed_out_ = true;
+            queue_close(1011, "keepalive ping timeout");
+            sent_close_ = true;
+            cancel_stream(stream_);
+            break;
+        }
+        queue_frame(opcode::ping, "aster");
+        awaiting_pong_ = true;
+    }
+    pinging_ = false;
+    writes_changed_.notify_all();
+}
+
+template <class Stream>
+void ws_session<Stream>::stop_keep_alive() {
+    stop_pinging_ = true;
+    if (ping_timer_) ping_timer_->cancel();
+}
+
+template <class Stream>
 template <class App>
 task<> ws_session<Stream>::run(const App& app, std::size_t route_index) {
     websocket ws(*this, request_, offered_);
@@ -459,6 +495,8 @@ task<> ws_session<Stream>::run(const App& app, std::size_t route_index) {
         state_ = websocket_state::disconnected;
         close_code_ = 1000;
     }
+    stop_keep_alive();
+    while (pinging_) co_await writes_changed_.wait(); // the pinger uses this session
     co_await drain_writes();
     if (accepted_ && sent_close_ && !received_close_ && !connection_lost_ && !write_failed_)
         co_await await_peer_close();
