@@ -1408,6 +1408,10 @@ inline std::string_view response::header_value(std::string_view name) const noex
 #include <utility>
 #include <vector>
 
+#ifdef ASTER_HAS_JSON
+#include <nlohmann/json_fwd.hpp> // declarations only: JSON costs nothing until used
+#endif
+
 namespace aster {
 
 /// How a websocket_endpoint wants its messages: text only, binary only, JSON, or either kind.
@@ -1505,6 +1509,26 @@ public:
     task<std::string> receive_text() { return receive_kind(true); }
     /// The next message, which must be binary: a text one closes the connection with 1003.
     task<std::string> receive_bytes() { return receive_kind(false); }
+
+#ifdef ASTER_HAS_JSON
+    /// Sends `value` as a compact JSON text message. Include <nlohmann/json.hpp> to use it.
+    template <class Json = nlohmann::json>
+    task<> send_json(const Json& value) {
+        co_await send_text(value.dump());
+    }
+    /// The next message (text, or binary holding UTF-8) parsed as JSON; malformed JSON closes
+    /// the connection with 1003 and throws websocket_disconnect.
+    template <class Json = nlohmann::json>
+    task<Json> receive_json() {
+        auto message = co_await transport_->receive();
+        Json value = Json::parse(message.data, nullptr, false);
+        if (value.is_discarded()) {
+            co_await transport_->close(std::uint16_t(close_code::unsupported_data), {});
+            throw websocket_disconnect(close_code::unsupported_data, "malformed JSON");
+        }
+        co_return value;
+    }
+#endif
 
     /// Starts the close handshake. Before accept, this refuses the handshake with 403.
     task<> close(std::uint16_t code = 1000, std::string_view reason = {}) {
@@ -2096,6 +2120,16 @@ task<> call_hook(F&& hook) {
     else co_await hook();
 }
 
+// The JSON type an endpoint receives; dependent on E, so nothing is needed until it is used.
+template <class E>
+struct json_of {
+#ifdef ASTER_HAS_JSON
+    using type = nlohmann::json;
+#else
+    using type = void;
+#endif
+};
+
 template <class E>
 constexpr bool check_websocket_endpoint() {
     static_assert(std::is_base_of_v<websocket_endpoint, E>,
@@ -2105,9 +2139,18 @@ constexpr bool check_websocket_endpoint() {
                   "aster::websocket_endpoint: an endpoint must be default-constructible (one is "
                   "made per connection)");
     constexpr encoding enc = endpoint_encoding<E>();
+#ifndef ASTER_HAS_JSON
     static_assert(enc != encoding::json,
-                  "aster::websocket_endpoint: encoding::json needs <aster/json.hpp> and nlohmann/json");
-    if constexpr (enc == encoding::any) {
+                  "aster::websocket_endpoint: encoding::json needs nlohmann/json "
+                  "(<nlohmann/json.hpp> on the include path)");
+#endif
+    if constexpr (enc == encoding::json) {
+        static_assert(requires(E& e, websocket& ws, const typename json_of<E>::type& m) {
+                          e.on_receive(ws, m);
+                      },
+                      "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
+                      "nlohmann::json&) for encoding json");
+    } else if constexpr (enc == encoding::any) {
         static_assert(requires(E& e, websocket& ws, const websocket_message& m) {
                           e.on_receive(ws, m);
                       } || requires(E& e, websocket& ws, std::string_view m) { e.on_receive(ws, m); },
@@ -2137,7 +2180,15 @@ task<> run_websocket_endpoint(websocket& ws) {
     try {
         while (ws.state() == websocket_state::connected) {
             websocket_message message = co_await ws.receive();
-            if constexpr (enc == encoding::any) {
+            if constexpr (enc == encoding::json) {
+                // Text or binary holding UTF-8 JSON, as Starlette accepts; malformed: 1003.
+                auto value = json_of<E>::type::parse(message.data, nullptr, false);
+                if (value.is_discarded()) {
+                    co_await ws.close(close_code::unsupported_data);
+                    break;
+                }
+                co_await call_hook([&] { return endpoint.on_receive(ws, value); });
+            } else if constexpr (enc == encoding::any) {
                 if constexpr (requires { endpoint.on_receive(ws, message); })
                     co_await call_hook([&] { return endpoint.on_receive(ws, message); });
                 else
@@ -2734,6 +2785,11 @@ struct websocket_options {
     // queue drains below it (backpressure), so memory per connection stays bounded.
     std::size_t max_send_queue_bytes = 16 * 1024 * 1024 + 64 * 1024;
     std::chrono::milliseconds close_timeout{5000}; // wait this long for the peer's close reply
+    // Keep-alive: ping after this much silence; 0 turns pings off (the default, as most peers
+    // ping themselves). A peer that does not answer within ping_timeout is closed with 1011.
+    // Pongs are read while the handler receives, as endpoints always do.
+    std::chrono::milliseconds ping_interval{0};
+    std::chrono::milliseconds ping_timeout{20000};
 };
 
 /// `app.run({.host = "0.0.0.0", .port = 8080})`.
@@ -3385,6 +3441,11 @@ public:
     void reset() noexcept { *this = utf8_validator{}; }
 
 private:
+    bool fail() noexcept {
+        failed_ = true;
+        return false;
+    }
+
     std::uint8_t need_ = 0;  // continuation bytes still expected in the current code point
     std::uint8_t lo_ = 0x80; // allowed range of the next continuation byte: Table 3-7 narrows
     std::uint8_t hi_ = 0xBF; // it only for the byte after E0, ED, F0 and F4
@@ -3403,50 +3464,68 @@ ASTER_DECL bool utf8_validator::feed(std::span<const std::uint8_t> data) noexcep
     const std::uint8_t* p = data.data();
     const std::uint8_t* const end = p + data.size();
     constexpr std::uint64_t high_bits = 0x8080808080808080u;
+    // A code point cut by the previous piece: finish it byte by byte.
+    while (need_ > 0 && p != end) {
+        std::uint8_t b = *p++;
+        if (b < lo_ || b > hi_) return fail();
+        lo_ = 0x80;
+        hi_ = 0xBF;
+        --need_;
+    }
     while (p != end) {
-        if (need_ == 0) {
-            // ASCII fast path: 8 bytes per step, so ASCII text costs about what a copy does.
-            while (end - p >= 8) {
-                std::uint64_t word;
-                std::memcpy(&word, p, 8);
-                std::uint64_t high = word & high_bits;
-                if (high == 0) {
-                    p += 8;
-                    continue;
-                }
+        // ASCII fast path: 8 bytes per step, then 32 once a word was all ASCII, so ASCII text
+        // costs about what a copy does while short runs between other letters stay cheap.
+        if (end - p >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            if (std::uint64_t high = word & high_bits; high != 0) {
                 if constexpr (std::endian::native == std::endian::little)
-                    p += std::countr_zero(high) / 8; // skip the ASCII bytes before the first lead
-                break;
-            }
-            if (p == end) break;
-            std::uint8_t b = *p++;
-            if (b < 0x80) continue;
-            // Table 3-7: C0, C1 would be overlong; F5..FF would exceed U+10FFFF.
-            if (b < 0xC2 || b > 0xF4) {
-                failed_ = true;
-                return false;
-            }
-            if (b < 0xE0) {
-                need_ = 1;
-            } else if (b < 0xF0) {
-                need_ = 2;
-                if (b == 0xE0) lo_ = 0xA0; // below: overlong (< U+0800)
-                if (b == 0xED) hi_ = 0x9F; // above: surrogates U+D800..DFFF
+                    p += std::countr_zero(high) / 8; // skip the ASCII bytes before the lead
             } else {
-                need_ = 3;
-                if (b == 0xF0) lo_ = 0x90; // below: overlong (< U+10000)
-                if (b == 0xF4) hi_ = 0x8F; // above: beyond U+10FFFF
+                p += 8;
+                for (std::uint64_t w[4]; end - p >= 32; p += 32) {
+                    std::memcpy(w, p, 32);
+                    if (((w[0] | w[1] | w[2] | w[3]) & high_bits) != 0) break;
+                }
+                continue;
             }
-        } else {
-            std::uint8_t b = *p++;
-            if (b < lo_ || b > hi_) {
-                failed_ = true;
-                return false;
-            }
-            lo_ = 0x80;
-            hi_ = 0xBF;
-            --need_;
         }
+        if (p == end) break;
+        std::uint8_t b = *p++;
+        if (b < 0x80) continue;
+        // Table 3-7: the lead byte fixes the length and the range of the second byte.
+        std::uint8_t need, lo = 0x80, hi = 0xBF;
+        if (b < 0xC2 || b > 0xF4) { // C0, C1 would be overlong; F5..FF beyond U+10FFFF
+            return fail();
+        } else if (b < 0xE0) {
+            need = 1;
+        } else if (b < 0xF0) {
+            need = 2;
+            if (b == 0xE0) lo = 0xA0; // below: overlong (< U+0800)
+            if (b == 0xED) hi = 0x9F; // above: surrogates U+D800..DFFF
+        } else {
+            need = 3;
+            if (b == 0xF0) lo = 0x90; // below: overlong (< U+10000)
+            if (b == 0xF4) hi = 0x8F; // above: beyond U+10FFFF
+        }
+        if (std::size_t(end - p) < need) { // the code point continues in the next piece
+            while (p != end) {
+                if (*p < lo || *p > hi) return fail();
+                ++p;
+                lo = 0x80;
+                hi = 0xBF;
+                --need;
+            }
+            need_ = need;
+            lo_ = lo;
+            hi_ = hi;
+            break;
+        }
+        // The whole sequence is here: check it in place, saving no state.
+        if (p[0] < lo || p[0] > hi) return fail();
+        if (need >= 2 && (p[1] & 0xC0) != 0x80) return fail();
+        if (need == 3 && (p[2] & 0xC0) != 0x80) return fail();
+        p += need;
     }
     return true;
 }
@@ -3530,15 +3609,24 @@ enum class frame_error : std::uint8_t {
 /// A short English description, suitable as a close reason.
 constexpr std::string_view describe(frame_error e) noexcept {
     switch (e) {
-    case frame_error::none: return "no error";
-    case frame_error::reserved_bits: return "reserved bit set";
-    case frame_error::unknown_opcode: return "unknown opcode";
-    case frame_error::fragmented_control: return "fragmented control frame";
-    case frame_error::control_too_long: return "control frame payload over 125 bytes";
-    case frame_error::non_minimal_length: return "payload length not minimally encoded";
-    case frame_error::length_too_large: return "payload length has the top bit set";
-    case frame_error::mask_required: return "client frame not masked";
-    case frame_error::mask_forbidden: return "server frame masked";
+    case frame_error::none:
+        return "no error";
+    case frame_error::reserved_bits:
+        return "reserved bit set";
+    case frame_error::unknown_opcode:
+        return "unknown opcode";
+    case frame_error::fragmented_control:
+        return "fragmented control frame";
+    case frame_error::control_too_long:
+        return "control frame payload over 125 bytes";
+    case frame_error::non_minimal_length:
+        return "payload length not minimally encoded";
+    case frame_error::length_too_large:
+        return "payload length has the top bit set";
+    case frame_error::mask_required:
+        return "client frame not masked";
+    case frame_error::mask_forbidden:
+        return "server frame masked";
     }
     return "unknown frame error";
 }
@@ -3615,8 +3703,7 @@ ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> d
     out.raw_opcode = b0 & 0x0F;
     out.op = static_cast<opcode>(out.raw_opcode);
     // §5.2: a nonzero RSV bit without a negotiated extension defining it fails the connection.
-    if ((out.rsv1 && !allow_rsv1) || out.rsv2 || out.rsv3)
-        return fail(frame_error::reserved_bits);
+    if ((out.rsv1 && !allow_rsv1) || out.rsv2 || out.rsv3) return fail(frame_error::reserved_bits);
     if ((out.raw_opcode >= 3 && out.raw_opcode <= 7) || out.raw_opcode >= 11)
         return fail(frame_error::unknown_opcode);
     const bool control = is_control(out.op);
@@ -3995,11 +4082,12 @@ ASTER_DECL sha1_digest sha1_hasher::finish() noexcept {
         buffered_ = 0;
     }
     std::memset(block_.data() + buffered_, 0, 56 - buffered_);
-    for (int i = 0; i < 8; ++i) block_[56 + i] = std::uint8_t(bits >> (56 - 8 * i));
+    for (std::size_t i = 0; i < 8; ++i) block_[56 + i] = std::uint8_t(bits >> (56 - 8 * i));
     compress(block_.data());
     sha1_digest out;
-    for (int i = 0; i < 5; ++i)
-        for (int j = 0; j < 4; ++j) out[4 * i + j] = std::uint8_t(state_[i] >> (24 - 8 * j));
+    for (std::size_t i = 0; i < 5; ++i)
+        for (std::size_t j = 0; j < 4; ++j)
+            out[4 * i + j] = std::uint8_t(state_[i] >> (24 - 8 * j));
     reset();
     return out;
 }
@@ -4165,6 +4253,8 @@ private:
     void start_write();
     task<> drain_writes();
     task<> await_peer_close();
+    task<> keep_alive();
+    void stop_keep_alive();
     [[noreturn]] void throw_closed(std::string_view operation) const;
 
     Stream& stream_;
@@ -4185,6 +4275,9 @@ private:
     websocket_state state_ = websocket_state::connecting;
     bool accepted_ = false, sent_close_ = false, received_close_ = false, connection_lost_ = false;
     std::uint16_t close_code_ = 1006;
+    // Keep-alive pings (websocket_options::ping_interval).
+    net::steady_timer* ping_timer_ = nullptr;
+    bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false, ping_timed_out_ = false;
     std::string close_reason_;
 
     template <class S, class A>
@@ -4286,6 +4379,10 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
     state_ = websocket_state::connected;
     accepted_ = true;
     schedule_flush();
+    if (options_.ping_interval.count() > 0) {
+        pinging_ = true;
+        net::co_spawn(stream_.get_executor(), keep_alive(), net::detached);
+    }
     co_return;
 }
 
@@ -4491,8 +4588,9 @@ task<websocket_message> ws_session<Stream>::receive() {
         auto frame = co_await next_frame();
         if (!frame) {
             state_ = websocket_state::disconnected;
-            close_code_ = 1006; // §7.1.5: closed without a close frame
-            close_reason_.clear();
+            // §7.1.5: closed without a close frame; or we gave up on a silent peer.
+            close_code_ = ping_timed_out_ ? 1011 : 1006;
+            close_reason_ = ping_timed_out_ ? "keepalive ping timeout" : "";
             throw_closed("receive");
         }
         const frame_header& h = frame->header;
@@ -4503,6 +4601,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             if (!sent_close_) queue_frame(opcode::pong, payload); // §5.5.2: same payload
             continue;
         case opcode::pong:
+            awaiting_pong_ = false;
             continue;
         case opcode::close: {
             close_payload parsed{};
@@ -4618,6 +4717,36 @@ task<> ws_session<Stream>::await_peer_close() {
 }
 
 template <class Stream>
+task<> ws_session<Stream>::keep_alive() {
+    net::steady_timer timer(stream_.get_executor());
+    while (!stop_pinging_ && state_ == websocket_state::connected) {
+        timer.expires_after(awaiting_pong_ ? options_.ping_timeout : options_.ping_interval);
+        ping_timer_ = &timer;
+        auto [ec] = co_await timer.async_wait(use_tuple);
+        ping_timer_ = nullptr;
+        if (stop_pinging_ || state_ != websocket_state::connected) break;
+        if (awaiting_pong_) {
+            // The peer is gone or stuck: say why, and stop waiting for its bytes.
+            ping_timed_out_ = true;
+            queue_close(1011, "keepalive ping timeout");
+            sent_close_ = true;
+            cancel_stream(stream_);
+            break;
+        }
+        queue_frame(opcode::ping, "aster");
+        awaiting_pong_ = true;
+    }
+    pinging_ = false;
+    writes_changed_.notify_all();
+}
+
+template <class Stream>
+void ws_session<Stream>::stop_keep_alive() {
+    stop_pinging_ = true;
+    if (ping_timer_) ping_timer_->cancel();
+}
+
+template <class Stream>
 template <class App>
 task<> ws_session<Stream>::run(const App& app, std::size_t route_index) {
     websocket ws(*this, request_, offered_);
@@ -4655,6 +4784,8 @@ task<> ws_session<Stream>::run(const App& app, std::size_t route_index) {
         state_ = websocket_state::disconnected;
         close_code_ = 1000;
     }
+    stop_keep_alive();
+    while (pinging_) co_await writes_changed_.wait(); // the pinger uses this session
     co_await drain_writes();
     if (accepted_ && sent_close_ && !received_close_ && !connection_lost_ && !write_failed_)
         co_await await_peer_close();
@@ -5709,6 +5840,10 @@ inline std::array<std::uint8_t, 4> test_client_base::next_mask() noexcept {
 #endif // ASTER_TEST_CLIENT_BASE_HPP
 // end aster/test/client_base.hpp
 
+#ifdef ASTER_HAS_JSON
+#include <nlohmann/json_fwd.hpp>
+#endif
+
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -5757,6 +5892,22 @@ public:
     void send_frame(detail::opcode op, std::string_view payload, bool fin);
     /// Raw bytes on the wire, unchecked (for tests of hostile input).
     void send_raw(std::string_view bytes);
+
+#ifdef ASTER_HAS_JSON
+    template <class Json = nlohmann::json>
+    void send_json(const Json& value) {
+        send_text(value.dump());
+    }
+    /// The next message parsed as JSON; throws std::runtime_error when it is not JSON.
+    template <class Json = nlohmann::json>
+    Json receive_json() {
+        auto message = receive();
+        Json value = Json::parse(message.data, nullptr, false);
+        if (value.is_discarded())
+            throw std::runtime_error("aster::websocket_session: not JSON: " + message.data);
+        return value;
+    }
+#endif
 
     received_message receive();
     std::string receive_text();
