@@ -212,7 +212,7 @@ constexpr bool routes_conflict() {
 
 template <class A, class B>
 constexpr bool names_conflict() {
-    return !A::name.view().empty() && A::name.view() == B::name.view();
+    return !A::name.view().empty() && same_text(A::name.view(), B::name.view());
 }
 
 template <template <class, class> class Conflict, class... R>
@@ -238,7 +238,7 @@ template <fixed_string Name, class... R>
 constexpr std::size_t index_of_name() {
     constexpr std::array<std::string_view, sizeof...(R)> names{R::name.view()...};
     for (std::size_t i = 0; i < names.size(); ++i)
-        if (names[i] == Name.view()) return i;
+        if (same_text(names[i], Name.view())) return i;
     return names.size();
 }
 

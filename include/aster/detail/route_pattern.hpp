@@ -44,6 +44,21 @@ struct parsed_pattern {
     }
 };
 
+// Hand-written instead of string_view::find/==: g++ 12 cannot constant-evaluate those on a
+// template parameter object under -fsanitize=undefined, and sanitizer builds must compile.
+constexpr std::size_t find_char(std::string_view s, char c, std::size_t from = 0) noexcept {
+    for (std::size_t i = from; i < s.size(); ++i)
+        if (s[i] == c) return i;
+    return std::string_view::npos;
+}
+
+constexpr bool same_text(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 constexpr std::size_t max_pattern_tokens(std::string_view p) noexcept {
     std::size_t braces = 0;
     for (char c : p) braces += c == '{';
@@ -61,11 +76,11 @@ constexpr bool is_identifier(std::string_view s) noexcept {
 }
 
 constexpr bool parse_convertor(std::string_view name, convertor& out) noexcept {
-    if (name == "str") out = convertor::str;
-    else if (name == "int") out = convertor::int_;
-    else if (name == "float") out = convertor::float_;
-    else if (name == "uuid") out = convertor::uuid;
-    else if (name == "path") out = convertor::path;
+    if (same_text(name, "str")) out = convertor::str;
+    else if (same_text(name, "int")) out = convertor::int_;
+    else if (same_text(name, "float")) out = convertor::float_;
+    else if (same_text(name, "uuid")) out = convertor::uuid;
+    else if (same_text(name, "path")) out = convertor::path;
     else return false;
     return true;
 }
@@ -89,18 +104,19 @@ constexpr parsed_pattern<MaxTokens> parse_pattern(std::string_view p) noexcept {
             out.tokens[out.token_count++] = {false, p.substr(literal_start, i - literal_start)};
         else if (out.token_count > 0 && out.tokens[out.token_count - 1].is_param)
             return fail(pattern_error::adjacent_params);
-        auto close = p.find('}', i);
+        auto close = find_char(p, '}', i);
         if (close == std::string_view::npos) return fail(pattern_error::unbalanced_brace);
         auto inner = p.substr(i + 1, close - i - 1);
-        if (inner.find('{') != std::string_view::npos) return fail(pattern_error::unbalanced_brace);
-        auto colon = inner.find(':');
+        if (find_char(inner, '{') != std::string_view::npos)
+            return fail(pattern_error::unbalanced_brace);
+        auto colon = find_char(inner, ':');
         auto name = inner.substr(0, colon);
         convertor conv = convertor::str;
         if (!is_identifier(name)) return fail(pattern_error::bad_name);
         if (colon != std::string_view::npos && !parse_convertor(inner.substr(colon + 1), conv))
             return fail(pattern_error::unknown_convertor);
         for (std::size_t t = 0; t < out.token_count; ++t)
-            if (out.tokens[t].is_param && out.tokens[t].text == name)
+            if (out.tokens[t].is_param && same_text(out.tokens[t].text, name))
                 return fail(pattern_error::duplicate_name);
         out.tokens[out.token_count++] = {true, name, conv, out.param_count++};
         i = close + 1;
@@ -122,7 +138,7 @@ constexpr bool same_shape(const parsed_pattern<A>& a, const parsed_pattern<B>& b
     for (std::size_t i = 0; i < a.token_count; ++i) {
         const auto &x = a.tokens[i], &y = b.tokens[i];
         if (x.is_param != y.is_param) return false;
-        if (x.is_param ? x.conv != y.conv : x.text != y.text) return false;
+        if (x.is_param ? x.conv != y.conv : !same_text(x.text, y.text)) return false;
     }
     return true;
 }
