@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <asio/steady_timer.hpp>
+
 #include <string>
 
 namespace http_connection_test {
@@ -17,9 +19,15 @@ aster::task<response> echo(request& r, std::string_view) {
                                 std::string(body) + "]");
 }
 response hello(request&) { return aster::plain_text("Hello, World!"); }
+aster::task<response> slow(request&) {
+    aster::net::steady_timer timer(co_await aster::net::this_coro::executor);
+    timer.expires_after(std::chrono::milliseconds(60));
+    co_await timer.async_wait(aster::net::use_awaitable);
+    co_return aster::plain_text("finally");
+}
 
 constexpr aster::application app{
-    aster::routes(aster::route<"/hello">(hello),
+    aster::routes(aster::route<"/hello">(hello), aster::route<"/slow">(slow),
                   aster::route<"/echo/{rest:path}", aster::method::get | aster::method::post>(echo))};
 
 const std::string request_text =
@@ -160,6 +168,45 @@ TEST_CASE("http_connection: Expect: 100-continue gets an interim response", "[ht
     // A body too large is refused instead of invited.
     auto refused = client.post("/echo/x", {.body = std::string(500, 'x'), .expect_continue = true});
     CHECK(refused.status_code == 413);
+}
+
+TEST_CASE("http_connection: a request head that never completes gets 408", "[http][timeouts]") {
+    using namespace std::chrono_literals;
+    aster::test_client client{app, {.limits = {.header_timeout = 30ms}, .detect_stalls = false}};
+    auto started = std::chrono::steady_clock::now();
+    auto rs = client.exchange("GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: ", 1);
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status_code == 408);
+    CHECK(rs[0].header("connection") == "close");
+    CHECK(std::chrono::steady_clock::now() - started < 3s);
+}
+
+TEST_CASE("http_connection: a body that stops arriving gets 408", "[http][timeouts]") {
+    using namespace std::chrono_literals;
+    aster::test_client client{app, {.limits = {.body_timeout = 30ms}, .detect_stalls = false}};
+    auto rs = client.exchange("POST /echo/x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc", 1);
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].status_code == 408);
+}
+
+TEST_CASE("http_connection: an idle kept-alive connection is closed quietly", "[http][timeouts]") {
+    using namespace std::chrono_literals;
+    aster::test_client client{app, {.limits = {.keep_alive_timeout = 20ms}}};
+    CHECK(client.get("/hello").status_code == 200);
+    CHECK(client.connected());
+    client.context().restart();
+    client.context().run_for(200ms);
+    CHECK_FALSE(client.connected());
+    CHECK(client.get("/hello").status_code == 200); // a new connection, transparently
+}
+
+TEST_CASE("http_connection: a slow handler is not timed out", "[http][timeouts]") {
+    using namespace std::chrono_literals;
+    aster::test_client client{app, {.limits = {.header_timeout = 10ms, .body_timeout = 10ms,
+                                               .keep_alive_timeout = 10ms}}};
+    // The deadline is off while the handler runs; only client silence counts.
+    CHECK(client.get("/slow").text() == "finally");
+    CHECK(client.post("/echo/x", {.body = "fine"}).status_code == 200);
 }
 
 } // namespace http_connection_test

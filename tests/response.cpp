@@ -171,4 +171,16 @@ TEST_CASE("status: constants carry Starlette's names and values", "[response][st
     CHECK(aster::reason(aster::status::method_not_allowed) == "Method Not Allowed");
 }
 
+TEST_CASE("response: header injection is refused", "[response]") {
+    aster::response r;
+    CHECK_THROWS_AS(r.header("X-Evil", "a\r\nSet-Cookie: x=1"), std::invalid_argument);
+    CHECK_THROWS_AS(r.header("Bad Name", "v"), std::invalid_argument);
+    CHECK_THROWS_AS(r.set_header("X", "line\nbreak"), std::invalid_argument);
+    CHECK(r.headers().empty());
+    r.set_header("X-Ok", "1");
+    r.set_header("x-ok", "2");
+    REQUIRE(r.headers().size() == 1);
+    CHECK(r.header_value("X-OK") == "2");
+}
+
 } // namespace response_test

@@ -20,6 +20,13 @@ struct http_limits {
     std::size_t max_url_bytes = 8 * 1024;     // request-target; beyond: 414
     std::size_t max_body_bytes = 8 * 1024 * 1024; // whole body, chunked or not; beyond: 413
     std::size_t max_headers = 100;            // header count; beyond: 431
+    // Time to receive a whole request head, from its first byte (or from the connection's
+    // start): beyond it, 408 and close. Bounds slowloris clients.
+    std::chrono::milliseconds header_timeout{10000};
+    // Longest silence while a body is arriving: beyond it, 408 and close.
+    std::chrono::milliseconds body_timeout{30000};
+    // Longest silence between requests on a kept-alive connection: beyond it, a quiet close.
+    std::chrono::milliseconds keep_alive_timeout{5000};
 };
 
 /// WebSocket limits and timing, per connection.

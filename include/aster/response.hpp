@@ -8,6 +8,7 @@
 #include <aster/task.hpp>
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,7 +58,9 @@ public:
     }
 
     /// Appends a header. Names are kept as given; Content-Length and Date are the server's.
+    /// Throws std::invalid_argument for a line break in either, which would split the response.
     response& header(std::string name, std::string value) & {
+        check_header(name, value);
         headers_.emplace_back(std::move(name), std::move(value));
         return *this;
     }
@@ -81,6 +84,13 @@ public:
     response& set_producer(producer p) & { return producer_ = std::move(p), *this; }
 
 private:
+    static void check_header(std::string_view name, std::string_view value) {
+        if (name.empty() || name.find_first_of("\r\n: \t") != std::string_view::npos ||
+            value.find_first_of("\r\n") != std::string_view::npos)
+            throw std::invalid_argument("aster::response: header '" + std::string(name) +
+                                        "' has an invalid name or a line break in its value");
+    }
+
     aster::status status_ = aster::status::ok;
     std::string body_;
     std::string_view static_type_;

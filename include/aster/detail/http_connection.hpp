@@ -7,6 +7,7 @@
 #include <aster/detail/asio.hpp>
 #include <aster/detail/http_parser.hpp>
 #include <aster/detail/http_writer.hpp>
+#include <aster/detail/read_deadline.hpp>
 #include <aster/detail/request_access.hpp>
 #include <aster/error.hpp>
 #include <aster/log.hpp>
@@ -60,6 +61,7 @@ private:
     request_parser parser_;
     client_address client_;
     request request_;
+    read_deadline<Stream> deadline_{stream_};
     std::unique_ptr<char[]> in_;
     std::size_t in_capacity_ = 0;
     std::string out_; // responses waiting for the end of this read batch

@@ -10,6 +10,7 @@
 namespace aster {
 
 inline response& response::set_header(std::string_view name, std::string value) & {
+    check_header(name, value);
     std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
     headers_.emplace_back(std::string(name), std::move(value));
     return *this;

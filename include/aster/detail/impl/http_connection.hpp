@@ -59,6 +59,8 @@ template <class Stream, class App>
 task<> http_connection<Stream, App>::run() {
     request_access::set_client(request_, &client_);
     std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
+    const auto& limits = options_.limits;
+    bool answered_one = false, head_clock_running = false;
     for (;;) {
         while (parsed < end) {
             char* base = in_.get();
@@ -71,6 +73,9 @@ task<> http_connection<Stream, App>::run() {
                 co_return;
             }
             parser_.fill(request_, base + start);
+            deadline_.clear();
+            answered_one = true;
+            head_clock_running = false;
             if (is_websocket_request(request_)) {
                 if (!co_await upgrade(std::string_view(base + parsed, end - parsed))) {
                     co_await flush();
@@ -104,9 +109,25 @@ task<> http_connection<Stream, App>::run() {
             co_await flush();
             co_return;
         }
+        const bool idle = start == end && answered_one;
+        if (idle) {
+            deadline_.expires_after(limits.keep_alive_timeout);
+        } else if (!parser_.headers_complete() || start == end) {
+            if (!head_clock_running) deadline_.expires_after(limits.header_timeout);
+            head_clock_running = true;
+        } else {
+            deadline_.expires_after(limits.body_timeout); // silence between body reads
+        }
         auto [ec, n] = co_await stream_.async_read_some(
             net::buffer(in_.get() + end, in_capacity_ - end), use_tuple);
-        if (ec) co_return; // EOF, reset or cancellation: nothing left to answer
+        if (ec) {
+            // A client too slow to finish its request hears why; an idle one is just closed.
+            if (deadline_.expired() && !idle) {
+                append_error(status::request_timeout, "Request Timeout");
+                co_await flush();
+            }
+            co_return;
+        }
         end += n;
     }
 }
