@@ -8,8 +8,10 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/read_until.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <string>
@@ -24,7 +26,36 @@ response hello(request& r) {
     return aster::plain_text("Hello from " + r.client().host);
 }
 
-constexpr aster::application app{aster::routes(aster::route<"/hello">(hello))};
+aster::task<response> slow(request&) {
+    aster::net::steady_timer timer(co_await aster::net::this_coro::executor);
+    timer.expires_after(std::chrono::milliseconds(300));
+    co_await timer.async_wait(aster::net::use_awaitable);
+    co_return aster::plain_text("finished anyway");
+}
+
+std::atomic<int> last_close_code{0};
+
+struct ws_echo : aster::websocket_endpoint {
+    aster::task<> on_receive(aster::websocket& ws, std::string_view m) { co_await ws.send_text(m); }
+    void on_disconnect(aster::websocket&, aster::close_code code) { last_close_code = int(code); }
+};
+
+constexpr aster::application app{aster::routes(aster::route<"/hello">(hello),
+                                               aster::route<"/slow">(slow),
+                                               aster::websocket_route<"/ws", ws_echo>())};
+
+// Reads until `marker` appears or the peer closes; bounded by the socket's own timeouts.
+std::string read_until(aster::net::ip::tcp::socket& socket, std::string_view marker) {
+    std::string out;
+    char buf[4096];
+    std::error_code ec;
+    for (int i = 0; i < 1000 && out.find(marker) == std::string::npos; ++i) {
+        std::size_t n = socket.read_some(aster::net::buffer(buf), ec);
+        out.append(buf, n);
+        if (ec) break;
+    }
+    return out;
+}
 
 // Sends `bytes` and reads until the server closes or `expected` bytes of body text have been seen.
 std::string exchange(std::uint16_t port, const std::string& bytes) {
@@ -92,4 +123,53 @@ TEST_CASE("server_config: flags --host, --port and --threads", "[server]") {
     CHECK_THROWS_WITH(aster::server_config::from_args(3, const_cast<char**>(bad)), Catch::Contains("--port"));
     const char* unknown[] = {"prog", "--verbose"};
     CHECK_THROWS_WITH(aster::server_config::from_args(2, const_cast<char**>(unknown)), Catch::Contains("unknown option"));
+}
+
+TEST_CASE("server: a graceful stop finishes requests in flight and closes WebSockets with 1001",
+          "[server][shutdown]") {
+    using aster::net::ip::tcp;
+    aster::server srv{server_test::app, {.port = 0, .handle_signals = false,
+                                         .shutdown_timeout = std::chrono::seconds(5)}};
+    srv.listen();
+    auto running = std::async(std::launch::async, [&] { srv.run(); });
+    aster::net::io_context ctx;
+    auto endpoint = tcp::endpoint(aster::net::ip::make_address("127.0.0.1"), srv.port());
+
+    tcp::socket busy(ctx), idle(ctx), ws(ctx);
+    idle.connect(endpoint);
+    aster::net::write(idle, aster::net::buffer(std::string_view("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")));
+    CHECK(server_test::read_until(idle, "Hello from").find("200 OK") != std::string::npos);
+
+    ws.connect(endpoint);
+    aster::net::write(ws, aster::net::buffer(std::string_view(
+                              "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")));
+    CHECK(server_test::read_until(ws, "\r\n\r\n").find("101 Switching Protocols") != std::string::npos);
+
+    busy.connect(endpoint);
+    aster::net::write(busy, aster::net::buffer(std::string_view("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // the slow handler is running
+    auto stop_requested = std::chrono::steady_clock::now();
+    srv.stop();
+
+    auto slow_reply = server_test::read_until(busy, "finished anyway");
+    CHECK(slow_reply.find("200 OK") != std::string::npos);
+    CHECK(slow_reply.find("Connection: close") != std::string::npos);
+    CHECK(slow_reply.find("finished anyway") != std::string::npos);
+
+    // The WebSocket gets a close frame with 1001 (0x03e9); answer it as a client must (masked).
+    auto frame = server_test::read_until(ws, "\x03\xe9");
+    REQUIRE(frame.size() >= 4);
+    CHECK(std::uint8_t(frame[0]) == 0x88);
+    CHECK(frame.substr(2, 2) == "\x03\xe9");
+    const char reply[] = {char(0x88), char(0x82), 0, 0, 0, 0, char(0x03), char(0xe9)};
+    aster::net::write(ws, aster::net::buffer(reply, sizeof reply));
+
+    std::error_code ec;
+    char byte;
+    idle.read_some(aster::net::buffer(&byte, 1), ec); // the idle connection was closed
+    CHECK(ec);
+    REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(std::chrono::steady_clock::now() - stop_requested < std::chrono::seconds(5));
+    CHECK(server_test::last_close_code == 1001);
 }

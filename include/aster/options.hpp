@@ -50,7 +50,10 @@ struct server_config {
     unsigned threads = 1;           // event loops, one per thread, each with its own acceptor
     http_limits limits{};
     websocket_options websocket{};
-    bool handle_signals = true;     // SIGINT/SIGTERM stop the server
+    bool handle_signals = true;     // SIGINT/SIGTERM stop the server, gracefully
+    // A graceful stop lets requests in flight finish and closes WebSockets with 1001; whatever
+    // is still open after this long is cut.
+    std::chrono::milliseconds shutdown_timeout{10000};
 
     /// Reads `--host H`, `--port P` and `--threads N` (also `--port=P`); throws
     /// std::invalid_argument naming a bad flag.

@@ -6,6 +6,7 @@
 #include <aster/detail/config.hpp>
 #include <aster/application.hpp>
 #include <aster/detail/asio.hpp>
+#include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_connection.hpp>
 #include <aster/log.hpp>
 #include <aster/options.hpp>
@@ -24,7 +25,9 @@
 namespace aster {
 
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
-/// blocks until `stop()` or, when enabled, SIGINT/SIGTERM.
+/// blocks until `stop()` or, when enabled, SIGINT/SIGTERM. Stopping is graceful: no new
+/// connections, idle ones close, requests in flight finish (with `Connection: close`),
+/// WebSockets close with 1001; after `shutdown_timeout` the rest is cut.
 /// Thread safety: `stop()` may be called from any thread; the rest from the owning thread.
 /// @code
 /// aster::server srv{app, {.port = 0}};
@@ -53,11 +56,17 @@ private:
     struct loop {
         net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
         std::optional<net::ip::tcp::acceptor> acceptor;
+        detail::connection_registry connections;
+        detail::connection_options options;
+        std::optional<net::steady_timer> shutdown_deadline;
     };
+
+    void begin_shutdown(loop& l);
 
     task<> accept_loop(loop& l);
     static task<> serve_socket(net::ip::tcp::socket socket, const App& app,
                                const detail::connection_options& options);
+    std::optional<net::signal_set> signals_;
 
     const App& app_;
     server_config config_;
@@ -80,7 +89,11 @@ server<App>::server(const App& app, server_config config)
     : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr} {
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                       : config_.threads;
-    for (unsigned i = 0; i < n; ++i) loops_.push_back(std::make_unique<loop>());
+    for (unsigned i = 0; i < n; ++i) {
+        loops_.push_back(std::make_unique<loop>());
+        loops_.back()->options = options_;
+        loops_.back()->options.registry = &loops_.back()->connections;
+    }
 }
 
 template <class App>
@@ -120,10 +133,9 @@ void server<App>::run() {
     if (!loops_[0]->acceptor) listen();
     for (auto& l : loops_)
         if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
-    std::optional<net::signal_set> signals;
     if (config_.handle_signals) {
-        signals.emplace(loops_[0]->ctx, SIGINT, SIGTERM);
-        signals->async_wait([this](std::error_code ec, int signal) {
+        signals_.emplace(loops_[0]->ctx, SIGINT, SIGTERM);
+        signals_->async_wait([this](std::error_code ec, int signal) {
             if (ec) return;
             log(log_level::info, "aster: signal " + std::to_string(signal) + ", shutting down");
             stop();
@@ -139,13 +151,30 @@ void server<App>::run() {
 template <class App>
 void server<App>::stop() noexcept {
     if (stopped_.exchange(true)) return;
-    for (auto& l : loops_) {
-        net::post(l->ctx, [l = l.get()] {
-            std::error_code ignored;
-            if (l->acceptor) l->acceptor->close(ignored);
-        });
-        l->ctx.stop();
-    }
+    for (auto& l : loops_) net::post(l->ctx, [this, l = l.get()] { begin_shutdown(*l); });
+}
+
+// Runs on the loop's own thread: the registry and acceptor are that thread's alone.
+template <class App>
+void server<App>::begin_shutdown(loop& l) {
+    std::error_code ignored;
+    if (l.acceptor) l.acceptor->close(ignored);
+    if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
+    if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
+    log(log_level::info, "aster: waiting for " + std::to_string(l.connections.size()) +
+                             " connection(s) to finish");
+    l.shutdown_deadline.emplace(l.ctx);
+    l.shutdown_deadline->expires_after(config_.shutdown_timeout);
+    l.shutdown_deadline->async_wait([&l](std::error_code ec) {
+        if (ec) return; // everything finished in time
+        log(log_level::warning, "aster: shutdown timeout: cutting " +
+                                    std::to_string(l.connections.size()) + " connection(s)");
+        l.ctx.stop();
+    });
+    l.connections.on_empty = [&l] {
+        if (l.shutdown_deadline) l.shutdown_deadline->cancel();
+    };
+    l.connections.shutdown_all();
 }
 
 template <class App>
@@ -157,7 +186,7 @@ task<> server<App>::accept_loop(loop& l) {
             log(log_level::warning, "aster: accept failed: " + ec.message());
             continue;
         }
-        net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, options_),
+        net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, l.options),
                       [](std::exception_ptr e) {
                           if (!e) return;
                           try {

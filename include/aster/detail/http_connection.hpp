@@ -6,6 +6,7 @@
 #include <aster/detail/config.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/http_parser.hpp>
+#include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
 #include <aster/detail/read_deadline.hpp>
 #include <aster/detail/request_access.hpp>
@@ -31,15 +32,28 @@ struct connection_options {
     // When set, a handler's exception is stored here as well as answered with 500, so
     // test_client can rethrow it in the test (Starlette's raise_server_exceptions).
     std::exception_ptr* exception_sink = nullptr;
+    // The server's list of live connections on this loop, for a graceful stop; may be null.
+    connection_registry* registry = nullptr;
 };
 
 template <class Stream, class App>
-class http_connection {
+class http_connection final : public closable {
 public:
     http_connection(Stream& stream, const App& app, const connection_options& options,
                     client_address client)
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
-          client_(std::move(client)) {}
+          client_(std::move(client)) {
+        if (options_.registry) options_.registry->add(*this);
+    }
+    ~http_connection() {
+        if (options_.registry) options_.registry->remove(*this);
+    }
+    http_connection(const http_connection&) = delete;
+    http_connection& operator=(const http_connection&) = delete;
+
+    /// Graceful stop: an idle connection closes now, a busy one after its current response,
+    /// a WebSocket with 1001.
+    void begin_shutdown() override;
 
     /// Serves requests until the peer closes, asks to close, or sends something unparseable.
     task<> run();
@@ -65,6 +79,8 @@ private:
     std::unique_ptr<char[]> in_;
     std::size_t in_capacity_ = 0;
     std::string out_; // responses waiting for the end of this read batch
+    bool shutting_down_ = false, idle_ = false;
+    closable* websocket_ = nullptr; // the session, once upgraded
 };
 
 } // namespace aster::detail

@@ -7,6 +7,7 @@
 #include <aster/detail/config.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/async_event.hpp>
+#include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
 #include <aster/detail/utf8.hpp>
 #include <aster/detail/ws_frame.hpp>
@@ -32,7 +33,7 @@ std::optional<response> check_websocket_handshake(const request& req);
 bool is_websocket_request(const request& req) noexcept;
 
 template <class Stream>
-class ws_session final : public websocket_transport {
+class ws_session final : public websocket_transport, public closable {
 public:
     ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                std::string_view already_read, std::exception_ptr* exception_sink);
@@ -52,6 +53,8 @@ public:
     bool accepted() const noexcept override { return accepted_; }
     std::uint16_t close_code() const noexcept override { return close_code_; }
     void report(std::exception_ptr error) override;
+    /// Graceful stop: close with 1001; the handler's receive then reports 1001.
+    void begin_shutdown() override;
 
 private:
     struct frame_view {

@@ -56,6 +56,13 @@ bool http_connection<Stream, App>::ensure_space(std::size_t, std::size_t end) {
 }
 
 template <class Stream, class App>
+void http_connection<Stream, App>::begin_shutdown() {
+    shutting_down_ = true;
+    if (websocket_) websocket_->begin_shutdown();
+    else if (idle_) cancel_stream(stream_); // nothing in flight: close now
+}
+
+template <class Stream, class App>
 task<> http_connection<Stream, App>::run() {
     request_access::set_client(request_, &client_);
     std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
@@ -110,6 +117,8 @@ task<> http_connection<Stream, App>::run() {
             co_return;
         }
         const bool idle = start == end && answered_one;
+        if (idle && shutting_down_) co_return;
+        idle_ = idle;
         if (idle) {
             deadline_.expires_after(limits.keep_alive_timeout);
         } else if (!parser_.headers_complete() || start == end) {
@@ -120,6 +129,7 @@ task<> http_connection<Stream, App>::run() {
         }
         auto [ec, n] = co_await stream_.async_read_some(
             net::buffer(in_.get() + end, in_capacity_ - end), use_tuple);
+        idle_ = false;
         if (ec) {
             // A client too slow to finish its request hears why; an idle one is just closed.
             if (deadline_.expired() && !idle) {
@@ -156,7 +166,7 @@ task<bool> http_connection<Stream, App>::respond() {
         if (options_.exception_sink) *options_.exception_sink = std::current_exception();
         res = plain_text("Internal Server Error", status::internal_server_error);
     }
-    if (iequals(res.header_value("connection"), "close")) keep_alive = false;
+    if (iequals(res.header_value("connection"), "close") || shutting_down_) keep_alive = false;
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
     const auto conn = !keep_alive ? connection_header::close
                       : http10    ? connection_header::keep_alive
@@ -203,9 +213,15 @@ task<bool> http_connection<Stream, App>::upgrade(std::string_view already_read) 
         co_return keep_alive;
     }
     if (!co_await flush()) co_return false; // earlier pipelined answers go first
+    if (shutting_down_) {
+        append_response(plain_text("Service Unavailable", status::service_unavailable), false);
+        co_return false;
+    }
     ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
                                options_.exception_sink);
+    websocket_ = &session;
     co_await session.run(app_, index);
+    websocket_ = nullptr;
     co_return false;
 }
 

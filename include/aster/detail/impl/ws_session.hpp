@@ -49,6 +49,16 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
 }
 
 template <class Stream>
+void ws_session<Stream>::begin_shutdown() {
+    if (state_ != websocket_state::connected) return;
+    queue_close(1001, "server shutting down"); // §7.4.1: going away
+    sent_close_ = true;
+    state_ = websocket_state::disconnected;
+    close_code_ = 1001;
+    close_reason_ = "server shutting down";
+}
+
+template <class Stream>
 void ws_session<Stream>::report(std::exception_ptr error) {
     try {
         std::rethrow_exception(error);

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// The live connections of one event loop, so a graceful stop can ask each to finish.
+#ifndef ASTER_DETAIL_CONNECTION_REGISTRY_HPP
+#define ASTER_DETAIL_CONNECTION_REGISTRY_HPP
+
+#include <aster/detail/config.hpp>
+
+#include <cstddef>
+#include <functional>
+
+namespace aster::detail {
+
+/// A connection that can be asked to wind down: finish the request in flight and close, or
+/// close its WebSocket with 1001.
+class closable {
+public:
+    virtual void begin_shutdown() = 0;
+
+protected:
+    ~closable() = default;
+
+private:
+    friend class connection_registry;
+    closable* prev_ = nullptr;
+    closable* next_ = nullptr;
+};
+
+/// An intrusive list, touched only from its loop's thread: registering costs two pointer stores.
+class connection_registry {
+public:
+    void add(closable& c) noexcept {
+        c.prev_ = nullptr;
+        c.next_ = head_;
+        if (head_) head_->prev_ = &c;
+        head_ = &c;
+        ++size_;
+    }
+    void remove(closable& c) noexcept {
+        if (c.prev_) c.prev_->next_ = c.next_;
+        else head_ = c.next_;
+        if (c.next_) c.next_->prev_ = c.prev_;
+        c.prev_ = c.next_ = nullptr;
+        --size_;
+        if (size_ == 0 && on_empty) on_empty();
+    }
+    std::size_t size() const noexcept { return size_; }
+    void shutdown_all() {
+        for (closable* c = head_; c;) {
+            closable* next = c->next_; // begin_shutdown may remove c
+            c->begin_shutdown();
+            c = next;
+        }
+    }
+    std::function<void()> on_empty; // set while stopping
+
+private:
+    closable* head_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_CONNECTION_REGISTRY_HPP
