@@ -1249,6 +1249,7 @@ private:
 
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -1298,7 +1299,9 @@ public:
     }
 
     /// Appends a header. Names are kept as given; Content-Length and Date are the server's.
+    /// Throws std::invalid_argument for a line break in either, which would split the response.
     response& header(std::string name, std::string value) & {
+        check_header(name, value);
         headers_.emplace_back(std::move(name), std::move(value));
         return *this;
     }
@@ -1322,6 +1325,13 @@ public:
     response& set_producer(producer p) & { return producer_ = std::move(p), *this; }
 
 private:
+    static void check_header(std::string_view name, std::string_view value) {
+        if (name.empty() || name.find_first_of("\r\n: \t") != std::string_view::npos ||
+            value.find_first_of("\r\n") != std::string_view::npos)
+            throw std::invalid_argument("aster::response: header '" + std::string(name) +
+                                        "' has an invalid name or a line break in its value");
+    }
+
     aster::status status_ = aster::status::ok;
     std::string body_;
     std::string_view static_type_;
@@ -1375,6 +1385,7 @@ inline response streaming(response::producer producer,
 namespace aster {
 
 inline response& response::set_header(std::string_view name, std::string value) & {
+    check_header(name, value);
     std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
     headers_.emplace_back(std::string(name), std::move(value));
     return *this;
@@ -1719,6 +1730,21 @@ struct parsed_pattern {
     }
 };
 
+// Hand-written instead of string_view::find/==: g++ 12 cannot constant-evaluate those on a
+// template parameter object under -fsanitize=undefined, and sanitizer builds must compile.
+constexpr std::size_t find_char(std::string_view s, char c, std::size_t from = 0) noexcept {
+    for (std::size_t i = from; i < s.size(); ++i)
+        if (s[i] == c) return i;
+    return std::string_view::npos;
+}
+
+constexpr bool same_text(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 constexpr std::size_t max_pattern_tokens(std::string_view p) noexcept {
     std::size_t braces = 0;
     for (char c : p) braces += c == '{';
@@ -1736,11 +1762,11 @@ constexpr bool is_identifier(std::string_view s) noexcept {
 }
 
 constexpr bool parse_convertor(std::string_view name, convertor& out) noexcept {
-    if (name == "str") out = convertor::str;
-    else if (name == "int") out = convertor::int_;
-    else if (name == "float") out = convertor::float_;
-    else if (name == "uuid") out = convertor::uuid;
-    else if (name == "path") out = convertor::path;
+    if (same_text(name, "str")) out = convertor::str;
+    else if (same_text(name, "int")) out = convertor::int_;
+    else if (same_text(name, "float")) out = convertor::float_;
+    else if (same_text(name, "uuid")) out = convertor::uuid;
+    else if (same_text(name, "path")) out = convertor::path;
     else return false;
     return true;
 }
@@ -1764,18 +1790,19 @@ constexpr parsed_pattern<MaxTokens> parse_pattern(std::string_view p) noexcept {
             out.tokens[out.token_count++] = {false, p.substr(literal_start, i - literal_start)};
         else if (out.token_count > 0 && out.tokens[out.token_count - 1].is_param)
             return fail(pattern_error::adjacent_params);
-        auto close = p.find('}', i);
+        auto close = find_char(p, '}', i);
         if (close == std::string_view::npos) return fail(pattern_error::unbalanced_brace);
         auto inner = p.substr(i + 1, close - i - 1);
-        if (inner.find('{') != std::string_view::npos) return fail(pattern_error::unbalanced_brace);
-        auto colon = inner.find(':');
+        if (find_char(inner, '{') != std::string_view::npos)
+            return fail(pattern_error::unbalanced_brace);
+        auto colon = find_char(inner, ':');
         auto name = inner.substr(0, colon);
         convertor conv = convertor::str;
         if (!is_identifier(name)) return fail(pattern_error::bad_name);
         if (colon != std::string_view::npos && !parse_convertor(inner.substr(colon + 1), conv))
             return fail(pattern_error::unknown_convertor);
         for (std::size_t t = 0; t < out.token_count; ++t)
-            if (out.tokens[t].is_param && out.tokens[t].text == name)
+            if (out.tokens[t].is_param && same_text(out.tokens[t].text, name))
                 return fail(pattern_error::duplicate_name);
         out.tokens[out.token_count++] = {true, name, conv, out.param_count++};
         i = close + 1;
@@ -1797,7 +1824,7 @@ constexpr bool same_shape(const parsed_pattern<A>& a, const parsed_pattern<B>& b
     for (std::size_t i = 0; i < a.token_count; ++i) {
         const auto &x = a.tokens[i], &y = b.tokens[i];
         if (x.is_param != y.is_param) return false;
-        if (x.is_param ? x.conv != y.conv : x.text != y.text) return false;
+        if (x.is_param ? x.conv != y.conv : !same_text(x.text, y.text)) return false;
     }
     return true;
 }
@@ -2480,7 +2507,7 @@ constexpr bool routes_conflict() {
 
 template <class A, class B>
 constexpr bool names_conflict() {
-    return !A::name.view().empty() && A::name.view() == B::name.view();
+    return !A::name.view().empty() && same_text(A::name.view(), B::name.view());
 }
 
 template <template <class, class> class Conflict, class... R>
@@ -2506,7 +2533,7 @@ template <fixed_string Name, class... R>
 constexpr std::size_t index_of_name() {
     constexpr std::array<std::string_view, sizeof...(R)> names{R::name.view()...};
     for (std::size_t i = 0; i < names.size(); ++i)
-        if (names[i] == Name.view()) return i;
+        if (same_text(names[i], Name.view())) return i;
     return names.size();
 }
 
@@ -2776,6 +2803,13 @@ struct http_limits {
     std::size_t max_url_bytes = 8 * 1024;     // request-target; beyond: 414
     std::size_t max_body_bytes = 8 * 1024 * 1024; // whole body, chunked or not; beyond: 413
     std::size_t max_headers = 100;            // header count; beyond: 431
+    // Time to receive a whole request head, from its first byte (or from the connection's
+    // start): beyond it, 408 and close. Bounds slowloris clients.
+    std::chrono::milliseconds header_timeout{10000};
+    // Longest silence while a body is arriving: beyond it, 408 and close.
+    std::chrono::milliseconds body_timeout{30000};
+    // Longest silence between requests on a kept-alive connection: beyond it, a quiet close.
+    std::chrono::milliseconds keep_alive_timeout{5000};
 };
 
 /// WebSocket limits and timing, per connection.
@@ -2799,7 +2833,10 @@ struct server_config {
     unsigned threads = 1;           // event loops, one per thread, each with its own acceptor
     http_limits limits{};
     websocket_options websocket{};
-    bool handle_signals = true;     // SIGINT/SIGTERM stop the server
+    bool handle_signals = true;     // SIGINT/SIGTERM stop the server, gracefully
+    // A graceful stop lets requests in flight finish and closes WebSockets with 1001; whatever
+    // is still open after this long is cut.
+    std::chrono::milliseconds shutdown_timeout{10000};
 
     /// Reads `--host H`, `--port P` and `--threads N` (also `--port=P`); throws
     /// std::invalid_argument naming a bad flag.
@@ -2987,6 +3024,70 @@ inline constexpr auto use_tuple = net::experimental::as_tuple(net::use_awaitable
 
 #endif // ASTER_DETAIL_ASIO_HPP
 // end aster/detail/asio.hpp
+// begin aster/detail/connection_registry.hpp
+// SPDX-License-Identifier: MIT
+// The live connections of one event loop, so a graceful stop can ask each to finish.
+#ifndef ASTER_DETAIL_CONNECTION_REGISTRY_HPP
+#define ASTER_DETAIL_CONNECTION_REGISTRY_HPP
+
+
+#include <cstddef>
+#include <functional>
+
+namespace aster::detail {
+
+/// A connection that can be asked to wind down: finish the request in flight and close, or
+/// close its WebSocket with 1001.
+class closable {
+public:
+    virtual void begin_shutdown() = 0;
+
+protected:
+    ~closable() = default;
+
+private:
+    friend class connection_registry;
+    closable* prev_ = nullptr;
+    closable* next_ = nullptr;
+};
+
+/// An intrusive list, touched only from its loop's thread: registering costs two pointer stores.
+class connection_registry {
+public:
+    void add(closable& c) noexcept {
+        c.prev_ = nullptr;
+        c.next_ = head_;
+        if (head_) head_->prev_ = &c;
+        head_ = &c;
+        ++size_;
+    }
+    void remove(closable& c) noexcept {
+        if (c.prev_) c.prev_->next_ = c.next_;
+        else head_ = c.next_;
+        if (c.next_) c.next_->prev_ = c.prev_;
+        c.prev_ = c.next_ = nullptr;
+        --size_;
+        if (size_ == 0 && on_empty) on_empty();
+    }
+    std::size_t size() const noexcept { return size_; }
+    void shutdown_all() {
+        for (closable* c = head_; c;) {
+            closable* next = c->next_; // begin_shutdown may remove c
+            c->begin_shutdown();
+            c = next;
+        }
+    }
+    std::function<void()> on_empty; // set while stopping
+
+private:
+    closable* head_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_CONNECTION_REGISTRY_HPP
+// end aster/detail/connection_registry.hpp
 // begin aster/detail/http_connection.hpp
 // SPDX-License-Identifier: MIT
 // The keep-alive loop of one HTTP/1.x connection over any AsyncStream: read, parse, route, write.
@@ -3359,12 +3460,11 @@ inline void append_head(std::string& out, const response& res, framing body_fram
 
 #endif // ASTER_DETAIL_HTTP_WRITER_HPP
 // end aster/detail/http_writer.hpp
-// begin aster/detail/ws_session.hpp
+// begin aster/detail/read_deadline.hpp
 // SPDX-License-Identifier: MIT
-// One server-side WebSocket connection over any AsyncStream (RFC 6455): handshake reply, frames,
-// message assembly, control frames, the close handshake and a coalescing send queue.
-#ifndef ASTER_DETAIL_WS_SESSION_HPP
-#define ASTER_DETAIL_WS_SESSION_HPP
+// A deadline on a stream's reads: moving it is a store, the one timer re-arms itself lazily.
+#ifndef ASTER_DETAIL_READ_DEADLINE_HPP
+#define ASTER_DETAIL_READ_DEADLINE_HPP
 
 // begin aster/detail/async_event.hpp
 // SPDX-License-Identifier: MIT
@@ -3407,6 +3507,82 @@ void cancel_stream(Stream& s) noexcept {
 
 #endif // ASTER_DETAIL_ASYNC_EVENT_HPP
 // end aster/detail/async_event.hpp
+
+#include <chrono>
+#include <memory>
+
+namespace aster::detail {
+
+/// Cancels the stream's pending operations once the deadline passes. Setting a new deadline per
+/// request costs a clock read; the timer is re-armed only when it fires or must fire earlier.
+template <class Stream>
+class read_deadline {
+public:
+    using clock = std::chrono::steady_clock;
+
+    explicit read_deadline(Stream& stream) : state_(std::make_shared<state>(stream)) {}
+    read_deadline(const read_deadline&) = delete;
+    read_deadline& operator=(const read_deadline&) = delete;
+    ~read_deadline() {
+        state_->stream = nullptr; // the handler may still run; it must not touch the stream
+        state_->timer.cancel();
+    }
+
+    void expires_after(clock::duration d) {
+        state_->expired = false;
+        state_->deadline = clock::now() + d;
+        if (state_->waiting && state_->deadline < state_->timer.expiry()) state_->timer.cancel();
+        arm(state_);
+    }
+    void expires_at(clock::time_point t) {
+        state_->expired = false;
+        state_->deadline = t;
+        if (state_->waiting && state_->deadline < state_->timer.expiry()) state_->timer.cancel();
+        arm(state_);
+    }
+    /// No deadline while a handler runs: a slow handler is not a slow client.
+    void clear() noexcept { state_->deadline = clock::time_point::max(); }
+    bool expired() const noexcept { return state_->expired; }
+
+private:
+    struct state {
+        explicit state(Stream& s) : timer(s.get_executor()), stream(&s) {}
+        net::steady_timer timer;
+        Stream* stream;
+        clock::time_point deadline = clock::time_point::max();
+        bool waiting = false, expired = false;
+    };
+
+    static void arm(const std::shared_ptr<state>& s) {
+        if (s->waiting || s->deadline == clock::time_point::max()) return;
+        s->waiting = true;
+        s->timer.expires_at(s->deadline);
+        s->timer.async_wait([s](std::error_code) {
+            s->waiting = false;
+            if (!s->stream || s->deadline == clock::time_point::max()) return;
+            if (clock::now() >= s->deadline) {
+                s->expired = true;
+                cancel_stream(*s->stream);
+            } else {
+                arm(s); // the deadline moved while we slept
+            }
+        });
+    }
+
+    std::shared_ptr<state> state_;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_READ_DEADLINE_HPP
+// end aster/detail/read_deadline.hpp
+// begin aster/detail/ws_session.hpp
+// SPDX-License-Identifier: MIT
+// One server-side WebSocket connection over any AsyncStream (RFC 6455): handshake reply, frames,
+// message assembly, control frames, the close handshake and a coalescing send queue.
+#ifndef ASTER_DETAIL_WS_SESSION_HPP
+#define ASTER_DETAIL_WS_SESSION_HPP
+
 // begin aster/detail/utf8.hpp
 // SPDX-License-Identifier: MIT
 // Incremental, fail-fast UTF-8 validation for WebSocket text (RFC 6455 §8.1, RFC 3629 §4).
@@ -4217,7 +4393,7 @@ std::optional<response> check_websocket_handshake(const request& req);
 bool is_websocket_request(const request& req) noexcept;
 
 template <class Stream>
-class ws_session final : public websocket_transport {
+class ws_session final : public websocket_transport, public closable {
 public:
     ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                std::string_view already_read, std::exception_ptr* exception_sink);
@@ -4237,6 +4413,8 @@ public:
     bool accepted() const noexcept override { return accepted_; }
     std::uint16_t close_code() const noexcept override { return close_code_; }
     void report(std::exception_ptr error) override;
+    /// Graceful stop: close with 1001; the handler's receive then reports 1001.
+    void begin_shutdown() override;
 
 private:
     struct frame_view {
@@ -4335,6 +4513,16 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
     in_ = std::make_unique<std::uint8_t[]>(in_capacity_);
     std::memcpy(in_.get(), already_read.data(), already_read.size());
     in_end_ = already_read.size();
+}
+
+template <class Stream>
+void ws_session<Stream>::begin_shutdown() {
+    if (state_ != websocket_state::connected) return;
+    queue_close(1001, "server shutting down"); // §7.4.1: going away
+    sent_close_ = true;
+    state_ = websocket_state::disconnected;
+    close_code_ = 1001;
+    close_reason_ = "server shutting down";
 }
 
 template <class Stream>
@@ -4815,15 +5003,28 @@ struct connection_options {
     // When set, a handler's exception is stored here as well as answered with 500, so
     // test_client can rethrow it in the test (Starlette's raise_server_exceptions).
     std::exception_ptr* exception_sink = nullptr;
+    // The server's list of live connections on this loop, for a graceful stop; may be null.
+    connection_registry* registry = nullptr;
 };
 
 template <class Stream, class App>
-class http_connection {
+class http_connection final : public closable {
 public:
     http_connection(Stream& stream, const App& app, const connection_options& options,
                     client_address client)
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
-          client_(std::move(client)) {}
+          client_(std::move(client)) {
+        if (options_.registry) options_.registry->add(*this);
+    }
+    ~http_connection() {
+        if (options_.registry) options_.registry->remove(*this);
+    }
+    http_connection(const http_connection&) = delete;
+    http_connection& operator=(const http_connection&) = delete;
+
+    /// Graceful stop: an idle connection closes now, a busy one after its current response,
+    /// a WebSocket with 1001.
+    void begin_shutdown() override;
 
     /// Serves requests until the peer closes, asks to close, or sends something unparseable.
     task<> run();
@@ -4845,9 +5046,12 @@ private:
     request_parser parser_;
     client_address client_;
     request request_;
+    read_deadline<Stream> deadline_{stream_};
     std::unique_ptr<char[]> in_;
     std::size_t in_capacity_ = 0;
     std::string out_; // responses waiting for the end of this read batch
+    bool shutting_down_ = false, idle_ = false;
+    closable* websocket_ = nullptr; // the session, once upgraded
 };
 
 } // namespace aster::detail
@@ -4911,9 +5115,18 @@ bool http_connection<Stream, App>::ensure_space(std::size_t, std::size_t end) {
 }
 
 template <class Stream, class App>
+void http_connection<Stream, App>::begin_shutdown() {
+    shutting_down_ = true;
+    if (websocket_) websocket_->begin_shutdown();
+    else if (idle_) cancel_stream(stream_); // nothing in flight: close now
+}
+
+template <class Stream, class App>
 task<> http_connection<Stream, App>::run() {
     request_access::set_client(request_, &client_);
     std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
+    const auto& limits = options_.limits;
+    bool answered_one = false, head_clock_running = false;
     for (;;) {
         while (parsed < end) {
             char* base = in_.get();
@@ -4926,6 +5139,9 @@ task<> http_connection<Stream, App>::run() {
                 co_return;
             }
             parser_.fill(request_, base + start);
+            deadline_.clear();
+            answered_one = true;
+            head_clock_running = false;
             if (is_websocket_request(request_)) {
                 if (!co_await upgrade(std::string_view(base + parsed, end - parsed))) {
                     co_await flush();
@@ -4959,9 +5175,28 @@ task<> http_connection<Stream, App>::run() {
             co_await flush();
             co_return;
         }
+        const bool idle = start == end && answered_one;
+        if (idle && shutting_down_) co_return;
+        idle_ = idle;
+        if (idle) {
+            deadline_.expires_after(limits.keep_alive_timeout);
+        } else if (!parser_.headers_complete() || start == end) {
+            if (!head_clock_running) deadline_.expires_after(limits.header_timeout);
+            head_clock_running = true;
+        } else {
+            deadline_.expires_after(limits.body_timeout); // silence between body reads
+        }
         auto [ec, n] = co_await stream_.async_read_some(
             net::buffer(in_.get() + end, in_capacity_ - end), use_tuple);
-        if (ec) co_return; // EOF, reset or cancellation: nothing left to answer
+        idle_ = false;
+        if (ec) {
+            // A client too slow to finish its request hears why; an idle one is just closed.
+            if (deadline_.expired() && !idle) {
+                append_error(status::request_timeout, "Request Timeout");
+                co_await flush();
+            }
+            co_return;
+        }
         end += n;
     }
 }
@@ -4990,7 +5225,7 @@ task<bool> http_connection<Stream, App>::respond() {
         if (options_.exception_sink) *options_.exception_sink = std::current_exception();
         res = plain_text("Internal Server Error", status::internal_server_error);
     }
-    if (iequals(res.header_value("connection"), "close")) keep_alive = false;
+    if (iequals(res.header_value("connection"), "close") || shutting_down_) keep_alive = false;
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
     const auto conn = !keep_alive ? connection_header::close
                       : http10    ? connection_header::keep_alive
@@ -5037,9 +5272,15 @@ task<bool> http_connection<Stream, App>::upgrade(std::string_view already_read) 
         co_return keep_alive;
     }
     if (!co_await flush()) co_return false; // earlier pipelined answers go first
+    if (shutting_down_) {
+        append_response(plain_text("Service Unavailable", status::service_unavailable), false);
+        co_return false;
+    }
     ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
                                options_.exception_sink);
+    websocket_ = &session;
     co_await session.run(app_, index);
+    websocket_ = nullptr;
     co_return false;
 }
 
@@ -5106,7 +5347,9 @@ void http_connection<Stream, App>::append_error(status code, std::string_view te
 namespace aster {
 
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
-/// blocks until `stop()` or, when enabled, SIGINT/SIGTERM.
+/// blocks until `stop()` or, when enabled, SIGINT/SIGTERM. Stopping is graceful: no new
+/// connections, idle ones close, requests in flight finish (with `Connection: close`),
+/// WebSockets close with 1001; after `shutdown_timeout` the rest is cut.
 /// Thread safety: `stop()` may be called from any thread; the rest from the owning thread.
 /// @code
 /// aster::server srv{app, {.port = 0}};
@@ -5135,11 +5378,17 @@ private:
     struct loop {
         net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
         std::optional<net::ip::tcp::acceptor> acceptor;
+        detail::connection_registry connections;
+        detail::connection_options options;
+        std::optional<net::steady_timer> shutdown_deadline;
     };
+
+    void begin_shutdown(loop& l);
 
     task<> accept_loop(loop& l);
     static task<> serve_socket(net::ip::tcp::socket socket, const App& app,
                                const detail::connection_options& options);
+    std::optional<net::signal_set> signals_;
 
     const App& app_;
     server_config config_;
@@ -5162,7 +5411,11 @@ server<App>::server(const App& app, server_config config)
     : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr} {
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                       : config_.threads;
-    for (unsigned i = 0; i < n; ++i) loops_.push_back(std::make_unique<loop>());
+    for (unsigned i = 0; i < n; ++i) {
+        loops_.push_back(std::make_unique<loop>());
+        loops_.back()->options = options_;
+        loops_.back()->options.registry = &loops_.back()->connections;
+    }
 }
 
 template <class App>
@@ -5202,10 +5455,9 @@ void server<App>::run() {
     if (!loops_[0]->acceptor) listen();
     for (auto& l : loops_)
         if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
-    std::optional<net::signal_set> signals;
     if (config_.handle_signals) {
-        signals.emplace(loops_[0]->ctx, SIGINT, SIGTERM);
-        signals->async_wait([this](std::error_code ec, int signal) {
+        signals_.emplace(loops_[0]->ctx, SIGINT, SIGTERM);
+        signals_->async_wait([this](std::error_code ec, int signal) {
             if (ec) return;
             log(log_level::info, "aster: signal " + std::to_string(signal) + ", shutting down");
             stop();
@@ -5221,13 +5473,30 @@ void server<App>::run() {
 template <class App>
 void server<App>::stop() noexcept {
     if (stopped_.exchange(true)) return;
-    for (auto& l : loops_) {
-        net::post(l->ctx, [l = l.get()] {
-            std::error_code ignored;
-            if (l->acceptor) l->acceptor->close(ignored);
-        });
-        l->ctx.stop();
-    }
+    for (auto& l : loops_) net::post(l->ctx, [this, l = l.get()] { begin_shutdown(*l); });
+}
+
+// Runs on the loop's own thread: the registry and acceptor are that thread's alone.
+template <class App>
+void server<App>::begin_shutdown(loop& l) {
+    std::error_code ignored;
+    if (l.acceptor) l.acceptor->close(ignored);
+    if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
+    if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
+    log(log_level::info, "aster: waiting for " + std::to_string(l.connections.size()) +
+                             " connection(s) to finish");
+    l.shutdown_deadline.emplace(l.ctx);
+    l.shutdown_deadline->expires_after(config_.shutdown_timeout);
+    l.shutdown_deadline->async_wait([&l](std::error_code ec) {
+        if (ec) return; // everything finished in time
+        log(log_level::warning, "aster: shutdown timeout: cutting " +
+                                    std::to_string(l.connections.size()) + " connection(s)");
+        l.ctx.stop();
+    });
+    l.connections.on_empty = [&l] {
+        if (l.shutdown_deadline) l.shutdown_deadline->cancel();
+    };
+    l.connections.shutdown_all();
 }
 
 template <class App>
@@ -5239,7 +5508,7 @@ task<> server<App>::accept_loop(loop& l) {
             log(log_level::warning, "aster: accept failed: " + ec.message());
             continue;
         }
-        net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, options_),
+        net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, l.options),
                       [](std::exception_ptr e) {
                           if (!e) return;
                           try {
@@ -5665,6 +5934,9 @@ struct test_client_options {
     http_limits limits{};                    // the server's limits
     websocket_options websocket{};           // the server's WebSocket limits
     std::string host = "testserver";
+    // Fail at once, instead of at the timeout, when the server waits for request bytes the
+    // test never sends. Turn off to test the server's own timeouts (408).
+    bool detect_stalls = true;
 };
 
 /// Thrown when the app does not answer within the client's timeout, or cannot answer at all.
@@ -5761,7 +6033,7 @@ inline void test_client_base::wait_for_bytes(test_connection& c, clock::time_poi
         if (ctx_.poll() > 0) continue;
         // Nothing is ready. If the server is blocked reading, only more bytes from the test
         // could move it, and none will come: fail now rather than at the deadline.
-        if (fail_when_stuck && c.server && c.server->waiting_to_read())
+        if (fail_when_stuck && options_.detect_stalls && c.server && c.server->waiting_to_read())
             throw test_timeout("aster::test_client: " + std::string(what) +
                                ": the app is waiting for more request bytes that will never "
                                "come (the request sent is incomplete)");
