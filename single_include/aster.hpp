@@ -5573,6 +5573,8 @@ void application<Router>::run(server_config config) const {
 #define ASTER_TEST_STREAM_HPP
 
 
+#include <asio/recycling_allocator.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <limits>
@@ -5652,8 +5654,12 @@ public:
         return net::async_initiate<Token, void(std::error_code, std::size_t)>(
             [this](auto handler, const MutableBuffers& bufs) {
                 auto& me = *state_;
-                me.reader = std::make_unique<pending_read<MutableBuffers, decltype(handler)>>(
-                    bufs, std::move(handler), get_executor());
+                using op = pending_read<MutableBuffers, decltype(handler)>;
+                // Asio's per-thread recycling: a steady stream of reads allocates nothing.
+                net::recycling_allocator<op> alloc;
+                op* p = alloc.allocate(1);
+                new (p) op(bufs, std::move(handler), get_executor());
+                me.reader.reset(p);
                 if (me.closed) complete_read(me, net::error::operation_aborted);
                 else if (consume_failure(me)) complete_read(me, net::error::connection_reset);
                 else wake(me);
@@ -5687,8 +5693,14 @@ public:
 
 private:
     struct read_op {
-        virtual ~read_op() = default;
         virtual void complete(std::string& incoming, std::size_t limit, std::error_code ec) = 0;
+        virtual void destroy() noexcept = 0;
+
+    protected:
+        ~read_op() = default;
+    };
+    struct destroy_op {
+        void operator()(read_op* op) const noexcept { op->destroy(); }
     };
 
     template <class Buffers, class Handler>
@@ -5706,6 +5718,11 @@ private:
             auto ex = net::get_associated_executor(handler, fallback);
             net::post(ex, [h = std::move(handler), ec, n]() mutable { std::move(h)(ec, n); });
         }
+        void destroy() noexcept override {
+            net::recycling_allocator<pending_read> alloc;
+            this->~pending_read();
+            alloc.deallocate(this, 1);
+        }
         Buffers buffers;
         Handler handler;
         executor_type fallback;
@@ -5714,7 +5731,7 @@ private:
     struct end_state {
         std::string incoming;
         std::weak_ptr<end_state> peer;
-        std::unique_ptr<read_op> reader;
+        std::unique_ptr<read_op, destroy_op> reader;
         std::size_t read_size = std::numeric_limits<std::size_t>::max();
         std::size_t write_size = std::numeric_limits<std::size_t>::max();
         std::size_t fail_after = std::numeric_limits<std::size_t>::max();
