@@ -4474,6 +4474,11 @@ private:
 
 namespace aster::detail {
 
+// Small messages fit; bigger frames grow the buffer, which shrinks back once drained (idle
+// connections should cost little memory).
+inline constexpr std::size_t initial_ws_buffer = 512;
+inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
+
 inline bool is_websocket_request(const request& req) noexcept {
     auto upgrade = req.header("upgrade");
     return upgrade && header_has_token(*upgrade, "websocket");
@@ -4509,7 +4514,7 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
-    in_capacity_ = std::max<std::size_t>(4096, already_read.size());
+    in_capacity_ = std::max(initial_ws_buffer, already_read.size());
     in_ = std::make_unique<std::uint8_t[]>(in_capacity_);
     std::memcpy(in_.get(), already_read.data(), already_read.size());
     in_end_ = already_read.size();
@@ -4672,6 +4677,7 @@ void ws_session<Stream>::start_write() {
     net::async_write(stream_, net::buffer(inflight_), [this](std::error_code ec, std::size_t) {
         writing_ = false;
         inflight_.clear();
+        if (inflight_.capacity() > keep_buffer_up_to) std::string().swap(inflight_);
         if (ec) {
             write_failed_ = true;
             pending_.clear();
@@ -4692,6 +4698,11 @@ task<> ws_session<Stream>::drain_writes() {
 
 template <class Stream>
 task<bool> ws_session<Stream>::read_more() {
+    if (in_begin_ == in_end_ && in_capacity_ > keep_buffer_up_to) {
+        in_ = std::make_unique<std::uint8_t[]>(initial_ws_buffer); // drained: give memory back
+        in_capacity_ = initial_ws_buffer;
+        in_begin_ = in_end_ = 0;
+    }
     if (in_begin_ > 0) {
         std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
         in_end_ -= in_begin_;
@@ -4771,6 +4782,7 @@ task<websocket_message> ws_session<Stream>::receive() {
     if (state_ == websocket_state::disconnected) throw_closed("receive");
     bool in_message = false, text = false;
     message_.clear();
+    if (message_.capacity() > keep_buffer_up_to) std::string().swap(message_);
     utf8_.reset();
     for (;;) {
         auto frame = co_await next_frame();
@@ -5033,7 +5045,7 @@ private:
     class chunk_writer;
 
     task<bool> respond();
-    task<bool> upgrade(std::string_view already_read);
+    task<bool> upgrade(std::string_view head, std::string_view already_read);
     void append_response(const response& res, bool keep_alive);
     task<bool> flush();
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
@@ -5143,7 +5155,8 @@ task<> http_connection<Stream, App>::run() {
             answered_one = true;
             head_clock_running = false;
             if (is_websocket_request(request_)) {
-                if (!co_await upgrade(std::string_view(base + parsed, end - parsed))) {
+                if (!co_await upgrade(std::string_view(base + start, parsed - start),
+                                      std::string_view(base + parsed, end - parsed))) {
                     co_await flush();
                     co_return;
                 }
@@ -5259,7 +5272,8 @@ void http_connection<Stream, App>::append_response(const response& res, bool kee
 // A request with `Upgrade: websocket`. Refusals are ordinary HTTP responses on a connection
 // that stays usable; an accepted handshake hands the connection to the WebSocket for good.
 template <class Stream, class App>
-task<bool> http_connection<Stream, App>::upgrade(std::string_view already_read) {
+task<bool> http_connection<Stream, App>::upgrade(std::string_view head,
+                                                 std::string_view already_read) {
     bool keep_alive = parser_.keep_alive();
     std::size_t index = app_.routes().match_websocket(request_);
     if (index == App::router_type::size) {
@@ -5276,8 +5290,17 @@ task<bool> http_connection<Stream, App>::upgrade(std::string_view already_read) 
         append_response(plain_text("Service Unavailable", status::service_unavailable), false);
         co_return false;
     }
+    // The WebSocket may live for hours: keep just the request head (ws.request() views it) and
+    // give back the HTTP read and write buffers.
+    std::unique_ptr<char[]> kept_head(new char[head.size()]);
+    std::memcpy(kept_head.get(), head.data(), head.size());
+    parser_.fill(request_, kept_head.get());
+    index = app_.routes().match_websocket(request_); // path parameters now view the copy
     ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
                                options_.exception_sink);
+    in_.reset();
+    in_capacity_ = 0;
+    std::string().swap(out_);
     websocket_ = &session;
     co_await session.run(app_, index);
     websocket_ = nullptr;

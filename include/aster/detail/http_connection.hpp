@@ -62,7 +62,7 @@ private:
     class chunk_writer;
 
     task<bool> respond();
-    task<bool> upgrade(std::string_view already_read);
+    task<bool> upgrade(std::string_view head, std::string_view already_read);
     void append_response(const response& res, bool keep_alive);
     task<bool> flush();
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);

@@ -84,7 +84,8 @@ task<> http_connection<Stream, App>::run() {
             answered_one = true;
             head_clock_running = false;
             if (is_websocket_request(request_)) {
-                if (!co_await upgrade(std::string_view(base + parsed, end - parsed))) {
+                if (!co_await upgrade(std::string_view(base + start, parsed - start),
+                                      std::string_view(base + parsed, end - parsed))) {
                     co_await flush();
                     co_return;
                 }
@@ -200,7 +201,8 @@ void http_connection<Stream, App>::append_response(const response& res, bool kee
 // A request with `Upgrade: websocket`. Refusals are ordinary HTTP responses on a connection
 // that stays usable; an accepted handshake hands the connection to the WebSocket for good.
 template <class Stream, class App>
-task<bool> http_connection<Stream, App>::upgrade(std::string_view already_read) {
+task<bool> http_connection<Stream, App>::upgrade(std::string_view head,
+                                                 std::string_view already_read) {
     bool keep_alive = parser_.keep_alive();
     std::size_t index = app_.routes().match_websocket(request_);
     if (index == App::router_type::size) {
@@ -217,8 +219,17 @@ task<bool> http_connection<Stream, App>::upgrade(std::string_view already_read) 
         append_response(plain_text("Service Unavailable", status::service_unavailable), false);
         co_return false;
     }
+    // The WebSocket may live for hours: keep just the request head (ws.request() views it) and
+    // give back the HTTP read and write buffers.
+    std::unique_ptr<char[]> kept_head(new char[head.size()]);
+    std::memcpy(kept_head.get(), head.data(), head.size());
+    parser_.fill(request_, kept_head.get());
+    index = app_.routes().match_websocket(request_); // path parameters now view the copy
     ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
                                options_.exception_sink);
+    in_.reset();
+    in_capacity_ = 0;
+    std::string().swap(out_);
     websocket_ = &session;
     co_await session.run(app_, index);
     websocket_ = nullptr;

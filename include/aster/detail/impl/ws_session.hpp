@@ -7,6 +7,11 @@
 
 namespace aster::detail {
 
+// Small messages fit; bigger frames grow the buffer, which shrinks back once drained (idle
+// connections should cost little memory).
+inline constexpr std::size_t initial_ws_buffer = 512;
+inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
+
 inline bool is_websocket_request(const request& req) noexcept {
     auto upgrade = req.header("upgrade");
     return upgrade && header_has_token(*upgrade, "websocket");
@@ -42,7 +47,7 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
-    in_capacity_ = std::max<std::size_t>(4096, already_read.size());
+    in_capacity_ = std::max(initial_ws_buffer, already_read.size());
     in_ = std::make_unique<std::uint8_t[]>(in_capacity_);
     std::memcpy(in_.get(), already_read.data(), already_read.size());
     in_end_ = already_read.size();
@@ -205,6 +210,7 @@ void ws_session<Stream>::start_write() {
     net::async_write(stream_, net::buffer(inflight_), [this](std::error_code ec, std::size_t) {
         writing_ = false;
         inflight_.clear();
+        if (inflight_.capacity() > keep_buffer_up_to) std::string().swap(inflight_);
         if (ec) {
             write_failed_ = true;
             pending_.clear();
@@ -225,6 +231,11 @@ task<> ws_session<Stream>::drain_writes() {
 
 template <class Stream>
 task<bool> ws_session<Stream>::read_more() {
+    if (in_begin_ == in_end_ && in_capacity_ > keep_buffer_up_to) {
+        in_ = std::make_unique<std::uint8_t[]>(initial_ws_buffer); // drained: give memory back
+        in_capacity_ = initial_ws_buffer;
+        in_begin_ = in_end_ = 0;
+    }
     if (in_begin_ > 0) {
         std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
         in_end_ -= in_begin_;
@@ -304,6 +315,7 @@ task<websocket_message> ws_session<Stream>::receive() {
     if (state_ == websocket_state::disconnected) throw_closed("receive");
     bool in_message = false, text = false;
     message_.clear();
+    if (message_.capacity() > keep_buffer_up_to) std::string().swap(message_);
     utf8_.reset();
     for (;;) {
         auto frame = co_await next_frame();
