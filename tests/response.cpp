@@ -183,4 +183,21 @@ TEST_CASE("response: header injection is refused", "[response]") {
     CHECK(r.header_value("X-OK") == "2");
 }
 
+TEST_CASE("log: the access log writes one line per request when turned on", "[response][log]") {
+    std::vector<std::string> lines;
+    auto saved = aster::logger();
+    aster::logger().sink = [&](aster::log_level, std::string_view line) { lines.emplace_back(line); };
+    aster::test_client client{app};
+    client.get("/text");
+    CHECK(lines.empty()); // off by default
+    aster::logger().access_log = true;
+    client.get("/text?x=1");
+    client.get("/missing");
+    aster::logger() = saved;
+    REQUIRE(lines.size() == 2);
+    CHECK_THAT(lines[0], Catch::StartsWith("testclient:50000 - \"GET /text?x=1 HTTP/1.1\" 200 10 "));
+    CHECK_THAT(lines[0], Catch::EndsWith("ms"));
+    CHECK_THAT(lines[1], Catch::Contains("\"GET /missing HTTP/1.1\" 404 13 "));
+}
+
 } // namespace response_test

@@ -64,6 +64,7 @@ private:
     task<bool> respond();
     task<bool> upgrade(std::string_view head, std::string_view already_read);
     void append_response(const response& res, bool keep_alive);
+    void log_access(const response& res, std::chrono::steady_clock::time_point started);
     task<bool> flush();
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
     void append_error(status code, std::string_view text);

@@ -3,6 +3,8 @@
 #ifndef ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
 #define ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
 
+#include <chrono>
+#include <cstdio>
 #include <system_error>
 
 namespace aster::detail {
@@ -147,6 +149,9 @@ template <class Stream, class App>
 task<bool> http_connection<Stream, App>::respond() {
     const bool head = request_.method_id() == method::head;
     bool keep_alive = parser_.keep_alive();
+    const bool access_log = logger().access_log && log_enabled(log_level::info);
+    const auto started = access_log ? std::chrono::steady_clock::now()
+                                    : std::chrono::steady_clock::time_point{};
     response res;
     // The one place a handler's exception is turned into a response.
     try {
@@ -172,6 +177,7 @@ task<bool> http_connection<Stream, App>::respond() {
     const auto conn = !keep_alive ? connection_header::close
                       : http10    ? connection_header::keep_alive
                                   : connection_header::none;
+    if (access_log) log_access(res, started);
     if (res.is_streaming()) co_return co_await write_streaming(res, head, keep_alive);
 
     const std::string& body = res.body();
@@ -189,6 +195,24 @@ task<bool> http_connection<Stream, App>::respond() {
     }
     if (out_.size() > max_pending_output && !co_await flush()) co_return false;
     co_return keep_alive;
+}
+
+template <class Stream, class App>
+void http_connection<Stream, App>::log_access(const response& res,
+                                              std::chrono::steady_clock::time_point started) {
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+    char duration[32];
+    std::snprintf(duration, sizeof duration, "%.1fms", double(micros) / 1000.0);
+    std::string line = client_.host + ":" + std::to_string(client_.port) + " - \"" +
+                       std::string(request_.method()) + " " + std::string(request_.target()) +
+                       " HTTP/" + std::to_string(request_.version_major()) + "." +
+                       std::to_string(request_.version_minor()) + "\" " +
+                       std::to_string(std::uint16_t(res.status())) + " " +
+                       (res.is_streaming() ? std::string("-") : std::to_string(res.body().size())) +
+                       " " + duration;
+    log(log_level::info, line);
 }
 
 template <class Stream, class App>
