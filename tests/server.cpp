@@ -173,3 +173,29 @@ TEST_CASE("server: a graceful stop finishes requests in flight and closes WebSoc
     CHECK(std::chrono::steady_clock::now() - stop_requested < std::chrono::seconds(5));
     CHECK(server_test::last_close_code == 1001);
 }
+
+TEST_CASE("server: connections beyond max_connections get 503 and are closed", "[server][limits]") {
+    using aster::net::ip::tcp;
+    aster::server srv{server_test::app, {.port = 0, .handle_signals = false, .max_connections = 1}};
+    srv.listen();
+    auto running = std::async(std::launch::async, [&] { srv.run(); });
+    aster::net::io_context ctx;
+    auto endpoint = tcp::endpoint(aster::net::ip::make_address("127.0.0.1"), srv.port());
+    {
+        tcp::socket first(ctx);
+        first.connect(endpoint);
+        aster::net::write(first, aster::net::buffer(std::string_view("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")));
+        CHECK(server_test::read_until(first, "Hello from").find("200 OK") != std::string::npos);
+        auto refused = server_test::exchange(srv.port(), "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+        CHECK(refused.find("HTTP/1.1 503 Service Unavailable\r\n") == 0);
+    } // the first connection closes
+    std::string again;
+    for (int i = 0; i < 200 && again.find("200 OK") == std::string::npos; ++i) {
+        again = server_test::exchange(srv.port(), "GET /hello HTTP/1.0\r\n\r\n");
+        if (again.find("200 OK") == std::string::npos)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10)); // the server notices the close
+    }
+    CHECK(again.find("200 OK") != std::string::npos);
+    srv.stop();
+    REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+}

@@ -54,6 +54,9 @@ struct server_config {
     // A graceful stop lets requests in flight finish and closes WebSockets with 1001; whatever
     // is still open after this long is cut.
     std::chrono::milliseconds shutdown_timeout{10000};
+    // Open connections across all loops. One more is answered `503 Service Unavailable` and
+    // closed at once, so a flood cannot exhaust file descriptors or memory.
+    std::size_t max_connections = 10000;
 
     /// Reads `--host H`, `--port P` and `--threads N` (also `--port=P`); throws
     /// std::invalid_argument naming a bad flag.

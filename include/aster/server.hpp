@@ -74,6 +74,7 @@ private:
     std::vector<std::unique_ptr<loop>> loops_;
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
+    std::atomic<std::size_t> open_connections_{0};
 };
 
 template <class App>
@@ -186,8 +187,22 @@ task<> server<App>::accept_loop(loop& l) {
             log(log_level::warning, "aster: accept failed: " + ec.message());
             continue;
         }
+        if (open_connections_.fetch_add(1) >= config_.max_connections) {
+            open_connections_.fetch_sub(1);
+            static constexpr std::string_view busy =
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 19\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+                "Service Unavailable";
+            std::error_code ignored;
+            socket.non_blocking(true, ignored);
+            socket.write_some(net::buffer(busy), ignored); // best effort; never wait on it
+            socket.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+            socket.close(ignored);
+            continue;
+        }
         net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, l.options),
-                      [](std::exception_ptr e) {
+                      [this](std::exception_ptr e) {
+                          open_connections_.fetch_sub(1);
                           if (!e) return;
                           try {
                               std::rethrow_exception(e);
