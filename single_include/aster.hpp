@@ -2625,6 +2625,23 @@ constexpr auto mount(const router<Routes...>& table) {
 
 namespace aster {
 
+namespace detail {
+// A full match: the route's parameters become the request's path parameters.
+template <class Route>
+bool take_match(request& req, std::string_view path, std::span<std::string_view> values) {
+    if (!Route::match_path(path, values.data()) || !Route::values_convert(values)) return false;
+    request_access::clear_path_params(req);
+    for (std::size_t p = 0; p < Route::parsed.param_count; ++p)
+        request_access::set_path_param(req, p, Route::parsed.param(p).text, values[p]);
+    return true;
+}
+
+template <class Route>
+bool path_matches(std::string_view path, std::span<std::string_view> values) {
+    return Route::match_path(path, values.data()) && Route::values_convert(values);
+}
+} // namespace detail
+
 template <class... Routes>
 task<response> router<Routes...>::dispatch(request& req) const {
     const std::string_view path = req.path();
@@ -2640,19 +2657,14 @@ task<response> router<Routes...>::dispatch(request& req) const {
              if constexpr (route_type::is_websocket) {
                  return false;
              } else {
-                 if (!route_type::match_path(path, values.data()) ||
-                     !route_type::values_convert(values))
+                 if (!any(route_type::allowed & wanted)) {
+                     if (detail::path_matches<route_type>(path, values))
+                         allowed_elsewhere = allowed_elsewhere | route_type::allow_list;
                      return false;
-                 if (any(route_type::allowed & wanted)) {
-                     found = I;
-                     detail::request_access::clear_path_params(req);
-                     for (std::size_t p = 0; p < route_type::parsed.param_count; ++p)
-                         detail::request_access::set_path_param(
-                             req, p, route_type::parsed.param(p).text, values[p]);
-                     return true;
                  }
-                 allowed_elsewhere = allowed_elsewhere | route_type::allow_list;
-                 return false;
+                 if (!detail::take_match<route_type>(req, path, values)) return false;
+                 found = I;
+                 return true;
              }
          }()) ||
          ...);
@@ -2711,14 +2723,8 @@ std::size_t router<Routes...>::match_websocket(request& req) const {
              if constexpr (!route_type::is_websocket) {
                  return false;
              } else {
-                 if (!route_type::match_path(req.path(), values.data()) ||
-                     !route_type::values_convert(values))
-                     return false;
+                 if (!detail::take_match<route_type>(req, req.path(), values)) return false;
                  found = I;
-                 detail::request_access::clear_path_params(req);
-                 for (std::size_t p = 0; p < route_type::parsed.param_count; ++p)
-                     detail::request_access::set_path_param(
-                         req, p, route_type::parsed.param(p).text, values[p]);
                  return true;
              }
          }()) ||
@@ -4928,7 +4934,7 @@ task<> ws_session<Stream>::keep_alive() {
     while (!stop_pinging_ && state_ == websocket_state::connected) {
         timer.expires_after(awaiting_pong_ ? options_.ping_timeout : options_.ping_interval);
         ping_timer_ = &timer;
-        auto [ec] = co_await timer.async_wait(use_tuple);
+        (void)co_await timer.async_wait(use_tuple); // cancelled means: look again
         ping_timer_ = nullptr;
         if (stop_pinging_ || state_ != websocket_state::connected) break;
         if (awaiting_pong_) {

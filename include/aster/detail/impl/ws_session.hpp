@@ -455,7 +455,7 @@ task<> ws_session<Stream>::keep_alive() {
     while (!stop_pinging_ && state_ == websocket_state::connected) {
         timer.expires_after(awaiting_pong_ ? options_.ping_timeout : options_.ping_interval);
         ping_timer_ = &timer;
-        auto [ec] = co_await timer.async_wait(use_tuple);
+        (void)co_await timer.async_wait(use_tuple); // cancelled means: look again
         ping_timer_ = nullptr;
         if (stop_pinging_ || state_ != websocket_state::connected) break;
         if (awaiting_pong_) {
