@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <utility>
 
 namespace {
 

@@ -125,6 +125,7 @@ probe() { # port count
     local request="" i
     for ((i = 1; i < $2; i++)); do request+='GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'; done
     request+='GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'
+    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
     timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "%b" "$2" >&3 && cat <&3' \
         probe "$1" "$request"
 }
@@ -141,6 +142,7 @@ check_servers() {
         [[ $count == "$DEPTH" ]] ||
             die "$name server answered $count of $DEPTH pipelined requests with 200 OK"
         # The first response with the date blanked out; the last one differs (Connection: close).
+        # shellcheck disable=SC2001 # a line-anchored edit on a multi-line reply
         first_reply[i++]=$(sed -e 's/^Date: .*/Date: -/' <<<"${reply%%Hello, World!*}")
     done
     if [[ ${first_reply[0]} != "${first_reply[1]}" ]]; then
@@ -200,15 +202,22 @@ measure() { # name scenario round
     printf '%s\n' "$output" >"$log"
     stop_server
     # Below ~95% the server was waiting on wrk or was preempted by something else on its core.
-    local cpu=$(((after - before) * 100 / (clock_tick * DURATION)))
+    local cpu=$(((after - before) * 100 / (clock_tick * DURATION))) requests
+    requests=$(awk '/ requests in / { print $1 }' <<<"$output")
+    [[ -n $requests && $requests -gt 0 ]] || die "no request count in wrk output; see $log"
+    # Server CPU time per answered request: its cost whether or not wrk kept it saturated.
+    local us_per_request
+    us_per_request=$(awk -v t="$((after - before))" -v hz="$clock_tick" -v n="$requests" \
+        'BEGIN { printf "%.3f", t / hz * 1e6 / n }')
     grep -q 'Non-2xx' <<<"$output" && die "$name answered non-2xx responses; see $log"
     rate=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$output")
     [[ -n $rate ]] || die "no Requests/sec in wrk output; see $log"
     local errors
     errors=$(grep 'Socket errors' <<<"$output" || true)
-    printf '  round %d/%d  %-9s  %-5s  %9d req/s  server cpu %3d%%  %s\n' "$round" "$ROUNDS" \
-        "$scenario" "$name" "$rate" "$cpu" "${errors:+($errors)}"
+    printf '  round %d/%d  %-9s  %-5s  %9d req/s  server cpu %3d%%  %6.3f us/req  %s\n' "$round" \
+        "$ROUNDS" "$scenario" "$name" "$rate" "$cpu" "$us_per_request" "${errors:+($errors)}"
     results[$scenario.$name]+="$rate "
+    results[$scenario.$name.us]+="$us_per_request "
     [[ $name == aster ]] && results[$scenario.ratio]+="$(awk -v a="$rate" -v b="$last_bare" \
         'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
     [[ $name == bare ]] && last_bare=$rate
@@ -216,6 +225,7 @@ measure() { # name scenario round
 }
 
 median() { # values [printf format]
+    # shellcheck disable=SC2086 # split on purpose: one number per word
     printf '%s\n' $1 | sort -g | awk -v f="${2:-%.0f}" '{ v[NR] = $1 } END {
         printf f "\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
@@ -234,15 +244,21 @@ done
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
-printf '%-24s %12s %12s %11s %16s\n' scenario "bare req/s" "aster req/s" "aster/bare" "median of pairs"
+printf '%-22s %11s %11s %10s %9s %12s %12s %9s\n' scenario "bare req/s" "aster req/s" "aster/bare" \
+    "of pairs" "bare us/req" "aster us/req" "capacity"
 for scenario in $SCENARIOS; do
     bare=$(median "${results[$scenario.bare]}")
     aster=$(median "${results[$scenario.aster]}")
+    bare_us=$(median "${results[$scenario.bare.us]}" %.3f)
+    aster_us=$(median "${results[$scenario.aster.us]}" %.3f)
     label=$scenario
     [[ $scenario == pipelined ]] && label="pipelined ($DEPTH/write)"
-    printf '%-24s %12d %12d %11s %16s\n' "$label" "$bare" "$aster" \
+    printf '%-22s %11d %11d %10s %9s %12s %12s %9s\n' "$label" "$bare" "$aster" \
         "$(awk -v a="$aster" -v b="$bare" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')" \
-        "$(median "${results[$scenario.ratio]}" %.3f)"
+        "$(median "${results[$scenario.ratio]}" %.3f)" "$bare_us" "$aster_us" \
+        "$(awk -v a="$aster_us" -v b="$bare_us" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')"
 done
-echo "(medians of $ROUNDS rounds; aster/bare is the ratio of the medians, the last column the median"
-echo " of each round's aster/bare pair; target >= 0.9; raw wrk output in $BUILD_DIR/logs)"
+echo "(medians of $ROUNDS rounds. aster/bare: ratio of the median req/s, the target being >= 0.9;"
+echo " of pairs: median of each round's aster/bare; us/req: server CPU time per request;"
+echo " capacity: bare us/req / aster us/req, the ratio if both servers were saturated."
+echo " Raw wrk output in $BUILD_DIR/logs.)"
