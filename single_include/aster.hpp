@@ -1945,6 +1945,16 @@ bool values_convert(std::span<const std::string_view> values) {
 
 inline task<response> ready_response(response r) { co_return r; }
 
+// Calls a plain (non-coroutine) handler with converted path values.
+template <class Sig, class F>
+response call_now(const F& f, request& req) {
+    using args = typename Sig::args;
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        auto params = req.path_params();
+        return f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
+    }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+}
+
 // Calls `f(req, converted path values...)`. A coroutine handler's own awaitable is returned as is,
 // so the call adds no coroutine frame of its own.
 template <class Sig, class F>
@@ -2356,6 +2366,9 @@ struct function_route : detail::route_base<Pattern, Name> {
     static bool values_convert(std::span<const std::string_view> values) {
         return detail::values_convert<typename signature::args>(values);
     }
+    // A plain function runs inside the router, with no coroutine frame.
+    static constexpr bool runs_now = std::is_same_v<typename signature::result, response>;
+    response call_now(request& req) const { return detail::call_now<signature>(handler, req); }
     task<response> invoke(request& req) const {
         return detail::call_handler<signature>(handler, req);
     }
@@ -2378,6 +2391,8 @@ struct endpoint_route : detail::route_base<Pattern, Name> {
     static bool values_convert(std::span<const std::string_view> values) {
         return detail::endpoint_values_convert<Endpoint>(values);
     }
+    static constexpr bool runs_now = false;
+    response call_now(request&) const { return {}; }
     task<response> invoke(request& req) const { return detail::run_endpoint<Endpoint>(req); }
 };
 
@@ -2586,6 +2601,13 @@ public:
     /// only the method misses, a 307 to `/x` from `/x/` (or back) when only the other exists.
     task<response> dispatch(request& req) const;
 
+    /// The synchronous half of dispatch: answers into `out` and returns `size` when no
+    /// coroutine is needed (a plain handler ran, or 404/405/redirect); otherwise returns the
+    /// index of the coroutine route for `invoke`.
+    std::size_t route_now(request& req, response& out) const;
+    /// Runs coroutine route `index`, returning the handler's own awaitable.
+    task<response> invoke(std::size_t index, request& req) const;
+
     /// The path of the route named `Name`, with `params` in the pattern's order.
     template <fixed_string Name, class... Params>
     std::string url_path_for(const Params&... params) const;
@@ -2644,6 +2666,14 @@ bool path_matches(std::string_view path, std::span<std::string_view> values) {
 
 template <class... Routes>
 task<response> router<Routes...>::dispatch(request& req) const {
+    response out;
+    std::size_t index = route_now(req, out);
+    if (index != size) co_return co_await invoke(index, req);
+    co_return out;
+}
+
+template <class... Routes>
+std::size_t router<Routes...>::route_now(request& req, response& out) const {
     const std::string_view path = req.path();
     const method wanted = req.method_id();
     std::array<std::string_view, request::max_path_params> values{};
@@ -2672,20 +2702,26 @@ task<response> router<Routes...>::dispatch(request& req) const {
 
     if (found != size) {
         // A generated jump table: one call through a function pointer, whatever the route count.
-        using invoker = task<response> (*)(const router&, request&);
+        using runner = bool (*)(const router&, request&, response&);
         static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
-            return std::array<invoker, size>{+[](const router& self, request& r) {
+            return std::array<runner, size>{+[](const router& self, request& r, response& o) {
                 using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
-                if constexpr (route_type::is_websocket) return detail::ready_response({});
-                else return std::get<I>(self.routes_).invoke(r);
+                if constexpr (route_type::is_websocket) {
+                    return false;
+                } else if constexpr (route_type::runs_now) {
+                    o = std::get<I>(self.routes_).call_now(r);
+                    return true;
+                } else {
+                    return false;
+                }
             }...};
         }(std::index_sequence_for<Routes...>{});
-        co_return co_await table[found](*this, req);
+        return table[found](*this, req, out) ? size : found;
     }
     if (allowed_elsewhere != method::none) {
-        auto r = plain_text("Method Not Allowed", status::method_not_allowed);
-        r.header("Allow", allow_header(allowed_elsewhere));
-        co_return r;
+        out = plain_text("Method Not Allowed", status::method_not_allowed);
+        out.header("Allow", allow_header(allowed_elsewhere));
+        return size;
     }
     // redirect_slashes, as Starlette: only when the other spelling would match some route.
     if (path != "/" && !path.empty()) {
@@ -2707,10 +2743,25 @@ task<response> router<Routes...>::dispatch(request& req) const {
                 location.append("http://").append(*host);
             location += raw;
             if (!req.query_string().empty()) location.append("?").append(req.query_string());
-            co_return redirect(std::move(location));
+            out = redirect(std::move(location));
+            return size;
         }
     }
-    co_return plain_text("Not Found", status::not_found);
+    out = plain_text("Not Found", status::not_found);
+    return size;
+}
+
+template <class... Routes>
+task<response> router<Routes...>::invoke(std::size_t index, request& req) const {
+    using invoker = task<response> (*)(const router&, request&);
+    static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<invoker, size>{+[](const router& self, request& r) {
+            using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+            if constexpr (route_type::is_websocket) return detail::ready_response({});
+            else return std::get<I>(self.routes_).invoke(r);
+        }...};
+    }(std::index_sequence_for<Routes...>{});
+    return table[index](*this, req);
 }
 
 template <class... Routes>
@@ -3112,9 +3163,385 @@ private:
 #ifndef ASTER_DETAIL_HTTP_PARSER_HPP
 #define ASTER_DETAIL_HTTP_PARSER_HPP
 
+// begin aster/detail/ws_handshake.hpp
+// SPDX-License-Identifier: MIT
+// Pure pieces of the WebSocket opening handshake (RFC 6455 §4): accept key, key check, token lists.
+#ifndef ASTER_DETAIL_WS_HANDSHAKE_HPP
+#define ASTER_DETAIL_WS_HANDSHAKE_HPP
+
+// begin aster/detail/base64.hpp
+// SPDX-License-Identifier: MIT
+// Base64 with the standard alphabet and padding (RFC 4648 §4); the decoder is strict.
+#ifndef ASTER_DETAIL_BASE64_HPP
+#define ASTER_DETAIL_BASE64_HPP
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace aster::detail {
+
+/// Characters base64_encode_into() writes for `n` input bytes (always padded to a multiple of 4).
+constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+
+/// Upper bound on the bytes base64_decode_into() writes for `n` input characters.
+constexpr std::size_t base64_decoded_size_max(std::size_t n) noexcept { return n / 4 * 3; }
+
+/// Encodes into `out`, which must hold base64_encoded_size(in.size()) chars; returns that count.
+ASTER_DECL std::size_t base64_encode_into(std::span<const std::uint8_t> in, char* out) noexcept;
+
+ASTER_DECL std::string base64_encode(std::span<const std::uint8_t> in);
+ASTER_DECL std::string base64_encode(std::string_view in);
+
+/// Decodes into `out` (room for base64_decoded_size_max(in.size()) bytes); returns the byte count,
+/// or nullopt unless `in` is canonical base64 (see base64_decode). `out` may be partly written.
+ASTER_DECL std::optional<std::size_t> base64_decode_into(std::string_view in,
+                                                         std::uint8_t* out) noexcept;
+
+/// Strict decode: length a multiple of 4, padding required and only at the end, no whitespace or
+/// characters outside the alphabet, and unused trailing bits zero (RFC 4648 §3.5), so that every
+/// byte string has exactly one accepted encoding.
+ASTER_DECL std::optional<std::string> base64_decode(std::string_view in);
+
+namespace base64_tables {
+
+inline constexpr char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+inline constexpr std::uint8_t invalid = 0xFF;
+
+// Character → 6-bit value, `invalid` for everything else ('=' included; padding is positional).
+inline constexpr std::array<std::uint8_t, 256> values = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (auto& v : t) v = invalid;
+    for (std::uint8_t i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = i;
+    return t;
+}();
+
+} // namespace base64_tables
+
+ASTER_DECL std::size_t base64_encode_into(std::span<const std::uint8_t> in, char* out) noexcept {
+    const auto* a = base64_tables::alphabet;
+    const std::uint8_t* p = in.data();
+    std::size_t n = in.size();
+    char* o = out;
+    for (; n >= 3; p += 3, n -= 3) {
+        std::uint32_t v = std::uint32_t(p[0]) << 16 | std::uint32_t(p[1]) << 8 | p[2];
+        *o++ = a[v >> 18];
+        *o++ = a[(v >> 12) & 63];
+        *o++ = a[(v >> 6) & 63];
+        *o++ = a[v & 63];
+    }
+    if (n > 0) { // RFC 4648 §4: a final 1 or 2 bytes give 2 or 3 characters plus padding
+        std::uint32_t v = std::uint32_t(p[0]) << 16 | (n == 2 ? std::uint32_t(p[1]) << 8 : 0);
+        *o++ = a[v >> 18];
+        *o++ = a[(v >> 12) & 63];
+        *o++ = n == 2 ? a[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    return std::size_t(o - out);
+}
+
+ASTER_DECL std::string base64_encode(std::span<const std::uint8_t> in) {
+    std::string s(base64_encoded_size(in.size()), '\0');
+    base64_encode_into(in, s.data());
+    return s;
+}
+
+ASTER_DECL std::string base64_encode(std::string_view in) {
+    return base64_encode(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(in.data()), in.size()));
+}
+
+ASTER_DECL std::optional<std::size_t> base64_decode_into(std::string_view in,
+                                                         std::uint8_t* out) noexcept {
+    const auto& t = base64_tables::values;
+    if (in.size() % 4 != 0) return std::nullopt;
+    std::size_t pad = 0;
+    if (!in.empty() && in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
+    std::size_t full = in.size() - (pad ? 4 : 0); // characters in unpadded quanta
+    std::uint8_t* o = out;
+    for (std::size_t i = 0; i < full; i += 4) {
+        std::uint8_t c0 = t[std::uint8_t(in[i])], c1 = t[std::uint8_t(in[i + 1])],
+                     c2 = t[std::uint8_t(in[i + 2])], c3 = t[std::uint8_t(in[i + 3])];
+        if ((c0 | c1 | c2 | c3) & 0xC0) return std::nullopt; // only `invalid` has high bits
+        std::uint32_t v = std::uint32_t(c0) << 18 | std::uint32_t(c1) << 12 | c2 << 6 | c3;
+        *o++ = std::uint8_t(v >> 16);
+        *o++ = std::uint8_t(v >> 8);
+        *o++ = std::uint8_t(v);
+    }
+    if (pad) {
+        std::string_view last = in.substr(full);
+        std::uint8_t c0 = t[std::uint8_t(last[0])], c1 = t[std::uint8_t(last[1])];
+        std::uint8_t c2 = pad == 1 ? t[std::uint8_t(last[2])] : 0;
+        if ((c0 | c1 | c2) & 0xC0) return std::nullopt; // also catches "==" before position 2
+        // RFC 4648 §3.5: the bits padding leaves over must be zero, or two strings decode alike.
+        if (pad == 2 ? (c1 & 0x0F) != 0 : (c2 & 0x03) != 0) return std::nullopt;
+        *o++ = std::uint8_t(c0 << 2 | c1 >> 4);
+        if (pad == 1) *o++ = std::uint8_t(c1 << 4 | c2 >> 2);
+    }
+    return std::size_t(o - out);
+}
+
+ASTER_DECL std::optional<std::string> base64_decode(std::string_view in) {
+    std::string s(base64_decoded_size_max(in.size()), '\0');
+    auto n = base64_decode_into(in, reinterpret_cast<std::uint8_t*>(s.data()));
+    if (!n) return std::nullopt;
+    s.resize(*n);
+    return s;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_BASE64_HPP
+// end aster/detail/base64.hpp
+// begin aster/detail/sha1.hpp
+// SPDX-License-Identifier: MIT
+// SHA-1 (RFC 3174 / FIPS 180-4), only for the WebSocket accept key (RFC 6455 §4.2.2).
+#ifndef ASTER_DETAIL_SHA1_HPP
+#define ASTER_DETAIL_SHA1_HPP
+
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+namespace aster::detail {
+
+using sha1_digest = std::array<std::uint8_t, 20>;
+
+/// Incremental SHA-1: update() any number of times, then finish() once (it also resets).
+/// SHA-1 is broken for collision resistance; RFC 6455 uses it only as a fixed transform.
+class sha1_hasher {
+public:
+    sha1_hasher() noexcept { reset(); }
+
+    void reset() noexcept;
+    void update(std::span<const std::uint8_t> data) noexcept;
+    void update(std::string_view data) noexcept {
+        update({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
+    }
+    sha1_digest finish() noexcept;
+
+private:
+    void compress(const std::uint8_t* block) noexcept;
+
+    std::array<std::uint32_t, 5> state_{};
+    std::array<std::uint8_t, 64> block_{};
+    std::size_t buffered_ = 0; // bytes waiting in block_
+    std::uint64_t length_ = 0; // message length in bytes so far
+};
+
+/// SHA-1 of a whole message.
+ASTER_DECL sha1_digest sha1(std::string_view data) noexcept;
+
+ASTER_DECL void sha1_hasher::reset() noexcept {
+    // FIPS 180-4 §5.3.1: initial hash value.
+    state_ = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+    buffered_ = 0;
+    length_ = 0;
+}
+
+ASTER_DECL void sha1_hasher::compress(const std::uint8_t* block) noexcept {
+    // FIPS 180-4 §6.1.2, with the 80-word schedule kept as a 16-word ring (RFC 3174 §7 method 2).
+    std::uint32_t w[16];
+    for (int t = 0; t < 16; ++t)
+        w[t] = std::uint32_t(block[4 * t]) << 24 | std::uint32_t(block[4 * t + 1]) << 16 |
+               std::uint32_t(block[4 * t + 2]) << 8 | std::uint32_t(block[4 * t + 3]);
+    std::uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3], e = state_[4];
+    for (int t = 0; t < 80; ++t) {
+        if (t >= 16) {
+            std::uint32_t x = w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^ w[t & 15];
+            w[t & 15] = std::rotl(x, 1);
+        }
+        std::uint32_t f, k;
+        if (t < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999u;
+        } else if (t < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1u;
+        } else if (t < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDCu;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6u;
+        }
+        std::uint32_t temp = std::rotl(a, 5) + f + e + k + w[t & 15];
+        e = d;
+        d = c;
+        c = std::rotl(b, 30);
+        b = a;
+        a = temp;
+    }
+    state_[0] += a;
+    state_[1] += b;
+    state_[2] += c;
+    state_[3] += d;
+    state_[4] += e;
+}
+
+ASTER_DECL void sha1_hasher::update(std::span<const std::uint8_t> data) noexcept {
+    const std::uint8_t* p = data.data();
+    std::size_t n = data.size();
+    length_ += n;
+    if (buffered_ > 0) {
+        std::size_t take = n < 64 - buffered_ ? n : 64 - buffered_;
+        std::memcpy(block_.data() + buffered_, p, take);
+        buffered_ += take;
+        p += take;
+        n -= take;
+        if (buffered_ < 64) return;
+        compress(block_.data());
+        buffered_ = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64) compress(p); // whole blocks straight from the input
+    if (n > 0) std::memcpy(block_.data(), p, n);
+    buffered_ = n;
+}
+
+ASTER_DECL sha1_digest sha1_hasher::finish() noexcept {
+    // FIPS 180-4 §5.1.1: append 0x80, zeros up to 56 mod 64, then the bit length big-endian.
+    std::uint64_t bits = length_ * 8;
+    block_[buffered_++] = 0x80;
+    if (buffered_ > 56) {
+        std::memset(block_.data() + buffered_, 0, 64 - buffered_);
+        compress(block_.data());
+        buffered_ = 0;
+    }
+    std::memset(block_.data() + buffered_, 0, 56 - buffered_);
+    for (std::size_t i = 0; i < 8; ++i) block_[56 + i] = std::uint8_t(bits >> (56 - 8 * i));
+    compress(block_.data());
+    sha1_digest out;
+    for (std::size_t i = 0; i < 5; ++i)
+        for (std::size_t j = 0; j < 4; ++j)
+            out[4 * i + j] = std::uint8_t(state_[i] >> (24 - 8 * j));
+    reset();
+    return out;
+}
+
+ASTER_DECL sha1_digest sha1(std::string_view data) noexcept {
+    sha1_hasher h;
+    h.update(data);
+    return h.finish();
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_SHA1_HPP
+// end aster/detail/sha1.hpp
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace aster::detail {
+
+/// RFC 6455 §1.3: the GUID appended to the client's key before hashing.
+inline constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The Sec-WebSocket-Accept value for a Sec-WebSocket-Key (RFC 6455 §4.2.2 item 5.4):
+/// base64(sha1(key + GUID)), always 28 characters.
+ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept;
+
+/// True when the key is base64 of exactly 16 bytes (RFC 6455 §4.1 item 7, §4.2.1 item 5).
+ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept;
+
+/// True when the comma-separated list (e.g. `Connection: keep-alive, Upgrade`) holds `token`,
+/// compared ASCII case-insensitively (RFC 9110 §7.6.1, §7.8).
+ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept;
+
+/// The items of a comma-separated header value, trimmed of spaces and tabs, empty items dropped
+/// (RFC 9110 §5.6.1), e.g. `Sec-WebSocket-Protocol: chat, superchat`. Views into the input.
+ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value);
+
+namespace ws_handshake_detail {
+
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; }
+
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+// Calls f(item) for each trimmed, non-empty item; stops early when f returns true.
+template <class F>
+constexpr bool for_each_token(std::string_view list, F f) {
+    while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string_view item = trim_ows(list.substr(0, comma));
+        if (!item.empty() && f(item)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+} // namespace ws_handshake_detail
+
+ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept {
+    sha1_hasher h;
+    h.update(sec_websocket_key);
+    h.update(websocket_guid);
+    sha1_digest digest = h.finish();
+    std::array<char, 28> out; // base64_encoded_size(20) == 28
+    base64_encode_into(digest, out.data());
+    return out;
+}
+
+ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept {
+    // 16 bytes encode to exactly 24 characters; the strict decoder rejects the other spellings.
+    if (key.size() != base64_encoded_size(16)) return false;
+    std::uint8_t bytes[base64_decoded_size_max(base64_encoded_size(16))];
+    auto n = base64_decode_into(key, bytes);
+    return n && *n == 16;
+}
+
+ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
+    return ws_handshake_detail::for_each_token(header_value, [token](std::string_view item) {
+        return ws_handshake_detail::iequals(item, token);
+    });
+}
+
+ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value) {
+    std::vector<std::string_view> items;
+    ws_handshake_detail::for_each_token(header_value, [&items](std::string_view item) {
+        items.push_back(item);
+        return false;
+    });
+    return items;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_WS_HANDSHAKE_HPP
+// end aster/detail/ws_handshake.hpp
 
 #include <llhttp.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -3148,6 +3575,8 @@ public:
     bool headers_complete() const noexcept { return headers_done_; }
     bool keep_alive() const noexcept { return keep_alive_; }
     bool upgrade() const noexcept { return upgrade_; }
+    /// The request carries `Upgrade: websocket` (valid handshake or not).
+    bool websocket_upgrade() const noexcept { return websocket_upgrade_; }
     /// True once per request that sent `Expect: 100-continue` and whose body has not started.
     bool take_continue() noexcept;
     /// The status and text to answer a failed request with (400, 413, 414 or 431).
@@ -3187,7 +3616,7 @@ private:
     std::string body_;
     std::string decoded_path_;
     bool headers_done_ = false, message_done_ = false, keep_alive_ = true, upgrade_ = false;
-    bool wants_continue_ = false;
+    bool wants_continue_ = false, websocket_upgrade_ = false;
     aster::status error_status_ = aster::status::bad_request;
     std::string_view error_reason_;
 };
@@ -3243,6 +3672,7 @@ ASTER_DECL int request_parser::on_message_begin(llhttp_t* p) {
     self.header_bytes_ = 0;
     self.body_.clear();
     self.headers_done_ = self.message_done_ = self.upgrade_ = self.wants_continue_ = false;
+    self.websocket_upgrade_ = false;
     return 0;
 }
 
@@ -3288,10 +3718,14 @@ ASTER_DECL int request_parser::on_header_value(llhttp_t* p, const char* at, std:
 
 // RFC 9110 §5.6.2 tchar. llhttp 8 lets a space inside a field name through ("Bad Header: x"),
 // which proxies may read differently: a request-smuggling vector, so names are checked here.
-constexpr bool is_token_char(unsigned char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(char(c)) != std::string_view::npos;
-}
+inline constexpr auto token_chars = [] {
+    std::array<bool, 256> table{};
+    for (int c = 'a'; c <= 'z'; ++c) table[std::size_t(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) table[std::size_t(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) table[std::size_t(c)] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
 
 ASTER_DECL int request_parser::on_headers_complete(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
@@ -3301,11 +3735,18 @@ ASTER_DECL int request_parser::on_headers_complete(llhttp_t* p) {
         auto name = self.view(f.name, self.request_begin_);
         if (name.empty()) return self.fail(status::bad_request, "Bad Request: empty header name");
         for (char c : name)
-            if (!is_token_char(static_cast<unsigned char>(c)))
+            if (!token_chars[static_cast<unsigned char>(c)])
                 return self.fail(status::bad_request, "Bad Request: invalid header name");
-        if (iequals(name, "host")) has_host = true;
-        else if (iequals(name, "expect") && iequals(self.view(f.value, self.request_begin_), "100-continue"))
-            self.wants_continue_ = true;
+        // The few names the parser itself cares about, told apart by length first.
+        if (name.size() == 4 && iequals(name, "host")) {
+            has_host = true;
+        } else if (name.size() == 6 && iequals(name, "expect")) {
+            if (iequals(self.view(f.value, self.request_begin_), "100-continue"))
+                self.wants_continue_ = true;
+        } else if (name.size() == 7 && iequals(name, "upgrade")) {
+            if (header_has_token(self.view(f.value, self.request_begin_), "websocket"))
+                self.websocket_upgrade_ = true;
+        }
     }
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered with 400.
     if (!has_host && p->http_major == 1 && p->http_minor >= 1)
@@ -3356,15 +3797,25 @@ ASTER_DECL void request_parser::fill(request& req, const char* begin) {
     request_access::reset(req);
     request_access::set_method(req, llhttp_method_name(llhttp_method_t(parser_.method)));
     auto target = view(url_, begin);
-    auto path_end = target.find_first_of("?#");
+    // One pass over the target: where the path ends, whether it needs decoding.
+    std::size_t path_end = target.size();
+    bool escaped = false;
+    for (std::size_t i = 0; i < target.size(); ++i) {
+        char c = target[i];
+        if (c == '?' || c == '#') {
+            path_end = i;
+            break;
+        }
+        escaped |= c == '%';
+    }
     auto raw_path = target.substr(0, path_end);
     std::string_view query;
-    if (path_end != std::string_view::npos && target[path_end] == '?') {
+    if (path_end < target.size() && target[path_end] == '?') {
         query = target.substr(path_end + 1);
         query = query.substr(0, query.find('#'));
     }
     std::string_view path = raw_path;
-    if (raw_path.find('%') != std::string_view::npos) {
+    if (escaped) {
         decoded_path_ = percent_decode(raw_path);
         path = decoded_path_;
     }
@@ -3402,7 +3853,9 @@ ASTER_DECL bool request_parser::take_continue() noexcept {
 #define ASTER_DETAIL_HTTP_WRITER_HPP
 
 
+#include <array>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -3438,34 +3891,72 @@ constexpr bool status_allows_body(status code) noexcept {
 enum class connection_header { none, close, keep_alive };
 enum class framing { length, chunked, until_close };
 
-/// Appends the status line and headers, ending with the blank line.
+/// "HTTP/1.1 200 OK\r\n" for any code, built once per process.
+inline std::string_view status_line(status code) {
+    static const auto lines = [] {
+        std::array<std::string, 600> out;
+        for (std::size_t n = 100; n < out.size(); ++n) {
+            out[n] = "HTTP/1.1 " + std::to_string(n) + " ";
+            out[n] += reason(std::uint16_t(n));
+            out[n] += "\r\n";
+        }
+        return out;
+    }();
+    auto n = std::size_t(code);
+    return n < lines.size() && n >= 100 ? std::string_view(lines[n]) : std::string_view(lines[500]);
+}
+
+/// Appends the status line and headers, ending with the blank line. The head is assembled on
+/// the stack and appended once: the usual head is a few hundred bytes.
 inline void append_head(std::string& out, const response& res, framing body_framing,
                         std::uint64_t content_length, connection_header conn) {
+    char buffer[512];
+    char* p = buffer;
+    char* const end = buffer + sizeof buffer;
+    auto put = [&](std::string_view piece) {
+        if (std::size_t(end - p) < piece.size()) {
+            out.append(buffer, p);
+            p = buffer;
+            if (piece.size() > sizeof buffer) {
+                out.append(piece);
+                return;
+            }
+        }
+        std::memcpy(p, piece.data(), piece.size());
+        p += piece.size();
+    };
     const status code = res.status();
-    out.append("HTTP/1.1 ");
-    append_number(out, std::uint16_t(code));
-    out.push_back(' ');
-    out.append(reason(code));
-    out.append("\r\n");
+    put(status_line(code));
     if (status_allows_body(code)) {
         if (body_framing == framing::length) {
-            out.append("Content-Length: ");
-            append_number(out, content_length);
-            out.append("\r\n");
+            char digits[24];
+            auto last = std::to_chars(digits, digits + sizeof digits, content_length).ptr;
+            put("Content-Length: ");
+            put(std::string_view(digits, std::size_t(last - digits)));
+            put("\r\n");
         } else if (body_framing == framing::chunked) {
-            out.append("Transfer-Encoding: chunked\r\n");
+            put("Transfer-Encoding: chunked\r\n");
         }
-        if (auto type = res.content_type(); !type.empty())
-            out.append("Content-Type: ").append(type).append("\r\n");
+        if (auto type = res.content_type(); !type.empty()) {
+            put("Content-Type: ");
+            put(type);
+            put("\r\n");
+        }
     }
-    out.append("Date: ").append(http_date()).append("\r\n");
+    put("Date: ");
+    put(http_date());
+    put("\r\n");
     for (const auto& [name, value] : res.headers()) {
         if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;
-        out.append(name).append(": ").append(value).append("\r\n");
+        put(name);
+        put(": ");
+        put(value);
+        put("\r\n");
     }
-    if (conn == connection_header::close) out.append("Connection: close\r\n");
-    else if (conn == connection_header::keep_alive) out.append("Connection: keep-alive\r\n");
-    out.append("\r\n");
+    if (conn == connection_header::close) put("Connection: close\r\n");
+    else if (conn == connection_header::keep_alive) put("Connection: keep-alive\r\n");
+    put("\r\n");
+    out.append(buffer, p);
 }
 
 } // namespace aster::detail
@@ -4013,381 +4504,6 @@ ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t cod
 
 #endif // ASTER_DETAIL_WS_FRAME_HPP
 // end aster/detail/ws_frame.hpp
-// begin aster/detail/ws_handshake.hpp
-// SPDX-License-Identifier: MIT
-// Pure pieces of the WebSocket opening handshake (RFC 6455 §4): accept key, key check, token lists.
-#ifndef ASTER_DETAIL_WS_HANDSHAKE_HPP
-#define ASTER_DETAIL_WS_HANDSHAKE_HPP
-
-// begin aster/detail/base64.hpp
-// SPDX-License-Identifier: MIT
-// Base64 with the standard alphabet and padding (RFC 4648 §4); the decoder is strict.
-#ifndef ASTER_DETAIL_BASE64_HPP
-#define ASTER_DETAIL_BASE64_HPP
-
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
-
-namespace aster::detail {
-
-/// Characters base64_encode_into() writes for `n` input bytes (always padded to a multiple of 4).
-constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
-
-/// Upper bound on the bytes base64_decode_into() writes for `n` input characters.
-constexpr std::size_t base64_decoded_size_max(std::size_t n) noexcept { return n / 4 * 3; }
-
-/// Encodes into `out`, which must hold base64_encoded_size(in.size()) chars; returns that count.
-ASTER_DECL std::size_t base64_encode_into(std::span<const std::uint8_t> in, char* out) noexcept;
-
-ASTER_DECL std::string base64_encode(std::span<const std::uint8_t> in);
-ASTER_DECL std::string base64_encode(std::string_view in);
-
-/// Decodes into `out` (room for base64_decoded_size_max(in.size()) bytes); returns the byte count,
-/// or nullopt unless `in` is canonical base64 (see base64_decode). `out` may be partly written.
-ASTER_DECL std::optional<std::size_t> base64_decode_into(std::string_view in,
-                                                         std::uint8_t* out) noexcept;
-
-/// Strict decode: length a multiple of 4, padding required and only at the end, no whitespace or
-/// characters outside the alphabet, and unused trailing bits zero (RFC 4648 §3.5), so that every
-/// byte string has exactly one accepted encoding.
-ASTER_DECL std::optional<std::string> base64_decode(std::string_view in);
-
-namespace base64_tables {
-
-inline constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-inline constexpr std::uint8_t invalid = 0xFF;
-
-// Character → 6-bit value, `invalid` for everything else ('=' included; padding is positional).
-inline constexpr std::array<std::uint8_t, 256> values = [] {
-    std::array<std::uint8_t, 256> t{};
-    for (auto& v : t) v = invalid;
-    for (std::uint8_t i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = i;
-    return t;
-}();
-
-} // namespace base64_tables
-
-ASTER_DECL std::size_t base64_encode_into(std::span<const std::uint8_t> in, char* out) noexcept {
-    const auto* a = base64_tables::alphabet;
-    const std::uint8_t* p = in.data();
-    std::size_t n = in.size();
-    char* o = out;
-    for (; n >= 3; p += 3, n -= 3) {
-        std::uint32_t v = std::uint32_t(p[0]) << 16 | std::uint32_t(p[1]) << 8 | p[2];
-        *o++ = a[v >> 18];
-        *o++ = a[(v >> 12) & 63];
-        *o++ = a[(v >> 6) & 63];
-        *o++ = a[v & 63];
-    }
-    if (n > 0) { // RFC 4648 §4: a final 1 or 2 bytes give 2 or 3 characters plus padding
-        std::uint32_t v = std::uint32_t(p[0]) << 16 | (n == 2 ? std::uint32_t(p[1]) << 8 : 0);
-        *o++ = a[v >> 18];
-        *o++ = a[(v >> 12) & 63];
-        *o++ = n == 2 ? a[(v >> 6) & 63] : '=';
-        *o++ = '=';
-    }
-    return std::size_t(o - out);
-}
-
-ASTER_DECL std::string base64_encode(std::span<const std::uint8_t> in) {
-    std::string s(base64_encoded_size(in.size()), '\0');
-    base64_encode_into(in, s.data());
-    return s;
-}
-
-ASTER_DECL std::string base64_encode(std::string_view in) {
-    return base64_encode(
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(in.data()), in.size()));
-}
-
-ASTER_DECL std::optional<std::size_t> base64_decode_into(std::string_view in,
-                                                         std::uint8_t* out) noexcept {
-    const auto& t = base64_tables::values;
-    if (in.size() % 4 != 0) return std::nullopt;
-    std::size_t pad = 0;
-    if (!in.empty() && in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
-    std::size_t full = in.size() - (pad ? 4 : 0); // characters in unpadded quanta
-    std::uint8_t* o = out;
-    for (std::size_t i = 0; i < full; i += 4) {
-        std::uint8_t c0 = t[std::uint8_t(in[i])], c1 = t[std::uint8_t(in[i + 1])],
-                     c2 = t[std::uint8_t(in[i + 2])], c3 = t[std::uint8_t(in[i + 3])];
-        if ((c0 | c1 | c2 | c3) & 0xC0) return std::nullopt; // only `invalid` has high bits
-        std::uint32_t v = std::uint32_t(c0) << 18 | std::uint32_t(c1) << 12 | c2 << 6 | c3;
-        *o++ = std::uint8_t(v >> 16);
-        *o++ = std::uint8_t(v >> 8);
-        *o++ = std::uint8_t(v);
-    }
-    if (pad) {
-        std::string_view last = in.substr(full);
-        std::uint8_t c0 = t[std::uint8_t(last[0])], c1 = t[std::uint8_t(last[1])];
-        std::uint8_t c2 = pad == 1 ? t[std::uint8_t(last[2])] : 0;
-        if ((c0 | c1 | c2) & 0xC0) return std::nullopt; // also catches "==" before position 2
-        // RFC 4648 §3.5: the bits padding leaves over must be zero, or two strings decode alike.
-        if (pad == 2 ? (c1 & 0x0F) != 0 : (c2 & 0x03) != 0) return std::nullopt;
-        *o++ = std::uint8_t(c0 << 2 | c1 >> 4);
-        if (pad == 1) *o++ = std::uint8_t(c1 << 4 | c2 >> 2);
-    }
-    return std::size_t(o - out);
-}
-
-ASTER_DECL std::optional<std::string> base64_decode(std::string_view in) {
-    std::string s(base64_decoded_size_max(in.size()), '\0');
-    auto n = base64_decode_into(in, reinterpret_cast<std::uint8_t*>(s.data()));
-    if (!n) return std::nullopt;
-    s.resize(*n);
-    return s;
-}
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_BASE64_HPP
-// end aster/detail/base64.hpp
-// begin aster/detail/sha1.hpp
-// SPDX-License-Identifier: MIT
-// SHA-1 (RFC 3174 / FIPS 180-4), only for the WebSocket accept key (RFC 6455 §4.2.2).
-#ifndef ASTER_DETAIL_SHA1_HPP
-#define ASTER_DETAIL_SHA1_HPP
-
-
-#include <array>
-#include <bit>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <span>
-#include <string_view>
-
-namespace aster::detail {
-
-using sha1_digest = std::array<std::uint8_t, 20>;
-
-/// Incremental SHA-1: update() any number of times, then finish() once (it also resets).
-/// SHA-1 is broken for collision resistance; RFC 6455 uses it only as a fixed transform.
-class sha1_hasher {
-public:
-    sha1_hasher() noexcept { reset(); }
-
-    void reset() noexcept;
-    void update(std::span<const std::uint8_t> data) noexcept;
-    void update(std::string_view data) noexcept {
-        update({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
-    }
-    sha1_digest finish() noexcept;
-
-private:
-    void compress(const std::uint8_t* block) noexcept;
-
-    std::array<std::uint32_t, 5> state_{};
-    std::array<std::uint8_t, 64> block_{};
-    std::size_t buffered_ = 0; // bytes waiting in block_
-    std::uint64_t length_ = 0; // message length in bytes so far
-};
-
-/// SHA-1 of a whole message.
-ASTER_DECL sha1_digest sha1(std::string_view data) noexcept;
-
-ASTER_DECL void sha1_hasher::reset() noexcept {
-    // FIPS 180-4 §5.3.1: initial hash value.
-    state_ = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
-    buffered_ = 0;
-    length_ = 0;
-}
-
-ASTER_DECL void sha1_hasher::compress(const std::uint8_t* block) noexcept {
-    // FIPS 180-4 §6.1.2, with the 80-word schedule kept as a 16-word ring (RFC 3174 §7 method 2).
-    std::uint32_t w[16];
-    for (int t = 0; t < 16; ++t)
-        w[t] = std::uint32_t(block[4 * t]) << 24 | std::uint32_t(block[4 * t + 1]) << 16 |
-               std::uint32_t(block[4 * t + 2]) << 8 | std::uint32_t(block[4 * t + 3]);
-    std::uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3], e = state_[4];
-    for (int t = 0; t < 80; ++t) {
-        if (t >= 16) {
-            std::uint32_t x = w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^ w[t & 15];
-            w[t & 15] = std::rotl(x, 1);
-        }
-        std::uint32_t f, k;
-        if (t < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999u;
-        } else if (t < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1u;
-        } else if (t < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDCu;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6u;
-        }
-        std::uint32_t temp = std::rotl(a, 5) + f + e + k + w[t & 15];
-        e = d;
-        d = c;
-        c = std::rotl(b, 30);
-        b = a;
-        a = temp;
-    }
-    state_[0] += a;
-    state_[1] += b;
-    state_[2] += c;
-    state_[3] += d;
-    state_[4] += e;
-}
-
-ASTER_DECL void sha1_hasher::update(std::span<const std::uint8_t> data) noexcept {
-    const std::uint8_t* p = data.data();
-    std::size_t n = data.size();
-    length_ += n;
-    if (buffered_ > 0) {
-        std::size_t take = n < 64 - buffered_ ? n : 64 - buffered_;
-        std::memcpy(block_.data() + buffered_, p, take);
-        buffered_ += take;
-        p += take;
-        n -= take;
-        if (buffered_ < 64) return;
-        compress(block_.data());
-        buffered_ = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64) compress(p); // whole blocks straight from the input
-    if (n > 0) std::memcpy(block_.data(), p, n);
-    buffered_ = n;
-}
-
-ASTER_DECL sha1_digest sha1_hasher::finish() noexcept {
-    // FIPS 180-4 §5.1.1: append 0x80, zeros up to 56 mod 64, then the bit length big-endian.
-    std::uint64_t bits = length_ * 8;
-    block_[buffered_++] = 0x80;
-    if (buffered_ > 56) {
-        std::memset(block_.data() + buffered_, 0, 64 - buffered_);
-        compress(block_.data());
-        buffered_ = 0;
-    }
-    std::memset(block_.data() + buffered_, 0, 56 - buffered_);
-    for (std::size_t i = 0; i < 8; ++i) block_[56 + i] = std::uint8_t(bits >> (56 - 8 * i));
-    compress(block_.data());
-    sha1_digest out;
-    for (std::size_t i = 0; i < 5; ++i)
-        for (std::size_t j = 0; j < 4; ++j)
-            out[4 * i + j] = std::uint8_t(state_[i] >> (24 - 8 * j));
-    reset();
-    return out;
-}
-
-ASTER_DECL sha1_digest sha1(std::string_view data) noexcept {
-    sha1_hasher h;
-    h.update(data);
-    return h.finish();
-}
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_SHA1_HPP
-// end aster/detail/sha1.hpp
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
-#include <vector>
-
-namespace aster::detail {
-
-/// RFC 6455 §1.3: the GUID appended to the client's key before hashing.
-inline constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-/// The Sec-WebSocket-Accept value for a Sec-WebSocket-Key (RFC 6455 §4.2.2 item 5.4):
-/// base64(sha1(key + GUID)), always 28 characters.
-ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept;
-
-/// True when the key is base64 of exactly 16 bytes (RFC 6455 §4.1 item 7, §4.2.1 item 5).
-ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept;
-
-/// True when the comma-separated list (e.g. `Connection: keep-alive, Upgrade`) holds `token`,
-/// compared ASCII case-insensitively (RFC 9110 §7.6.1, §7.8).
-ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept;
-
-/// The items of a comma-separated header value, trimmed of spaces and tabs, empty items dropped
-/// (RFC 9110 §5.6.1), e.g. `Sec-WebSocket-Protocol: chat, superchat`. Views into the input.
-ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value);
-
-namespace ws_handshake_detail {
-
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; }
-
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    return true;
-}
-
-// Calls f(item) for each trimmed, non-empty item; stops early when f returns true.
-template <class F>
-constexpr bool for_each_token(std::string_view list, F f) {
-    while (!list.empty()) {
-        std::size_t comma = list.find(',');
-        std::string_view item = trim_ows(list.substr(0, comma));
-        if (!item.empty() && f(item)) return true;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
-} // namespace ws_handshake_detail
-
-ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept {
-    sha1_hasher h;
-    h.update(sec_websocket_key);
-    h.update(websocket_guid);
-    sha1_digest digest = h.finish();
-    std::array<char, 28> out; // base64_encoded_size(20) == 28
-    base64_encode_into(digest, out.data());
-    return out;
-}
-
-ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept {
-    // 16 bytes encode to exactly 24 characters; the strict decoder rejects the other spellings.
-    if (key.size() != base64_encoded_size(16)) return false;
-    std::uint8_t bytes[base64_decoded_size_max(base64_encoded_size(16))];
-    auto n = base64_decode_into(key, bytes);
-    return n && *n == 16;
-}
-
-ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
-    return ws_handshake_detail::for_each_token(header_value, [token](std::string_view item) {
-        return ws_handshake_detail::iequals(item, token);
-    });
-}
-
-ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value) {
-    std::vector<std::string_view> items;
-    ws_handshake_detail::for_each_token(header_value, [&items](std::string_view item) {
-        items.push_back(item);
-        return false;
-    });
-    return items;
-}
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_WS_HANDSHAKE_HPP
-// end aster/detail/ws_handshake.hpp
 
 #include <cstring>
 #include <exception>
@@ -4400,9 +4516,6 @@ namespace aster::detail {
 /// Checks a WebSocket upgrade request (RFC 6455 §4.2.1). Returns the HTTP response that refuses
 /// it, or nullopt when it is acceptable.
 std::optional<response> check_websocket_handshake(const request& req);
-
-/// True when the request asks for a WebSocket (`Upgrade: websocket`), valid or not.
-bool is_websocket_request(const request& req) noexcept;
 
 template <class Stream>
 class ws_session final : public websocket_transport, public closable {
@@ -4490,11 +4603,6 @@ namespace aster::detail {
 // connections should cost little memory).
 inline constexpr std::size_t initial_ws_buffer = 512;
 inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
-
-inline bool is_websocket_request(const request& req) noexcept {
-    auto upgrade = req.header("upgrade");
-    return upgrade && header_has_token(*upgrade, "websocket");
-}
 
 inline std::optional<response> check_websocket_handshake(const request& req) {
     // RFC 6455 §4.2.1: a GET over HTTP/1.1 with Connection: Upgrade, version 13 and a key.
@@ -5013,6 +5121,7 @@ task<> ws_session<Stream>::run(const App& app, std::size_t route_index) {
 // end aster/detail/ws_session.hpp
 
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -5056,7 +5165,10 @@ public:
 private:
     class chunk_writer;
 
+    bool respond_now(bool& keep_alive);
     task<bool> respond();
+    bool queue_response(bool body_written_separately);
+    response failure(std::exception_ptr error);
     task<bool> upgrade(std::string_view head, std::string_view already_read);
     void append_response(const response& res, bool keep_alive);
     void log_access(const response& res, std::chrono::steady_clock::time_point started);
@@ -5071,6 +5183,9 @@ private:
     request_parser parser_;
     client_address client_;
     request request_;
+    response response_;                 // reused: one per connection, not per request
+    std::size_t pending_route_ = 0;     // a coroutine route respond() still has to run
+    std::chrono::steady_clock::time_point started_{}; // for the access log; zero when off
     read_deadline<Stream> deadline_{stream_};
     std::unique_ptr<char[]> in_;
     std::size_t in_capacity_ = 0;
@@ -5169,7 +5284,7 @@ task<> http_connection<Stream, App>::run() {
             deadline_.clear();
             answered_one = true;
             head_clock_running = false;
-            if (is_websocket_request(request_)) {
+            if (parser_.websocket_upgrade()) {
                 if (!co_await upgrade(std::string_view(base + start, parsed - start),
                                       std::string_view(base + parsed, end - parsed))) {
                     co_await flush();
@@ -5179,7 +5294,10 @@ task<> http_connection<Stream, App>::run() {
                 start = parsed;
                 continue;
             }
-            if (!co_await respond()) {
+            bool keep_alive = false;
+            if (!respond_now(keep_alive)) keep_alive = co_await respond();
+            else if (out_.size() > max_pending_output && !co_await flush()) co_return;
+            if (!keep_alive) {
                 co_await flush();
                 co_return;
             }
@@ -5229,53 +5347,90 @@ task<> http_connection<Stream, App>::run() {
     }
 }
 
+// Every exception a handler throws becomes a response here, whichever path ran it.
 template <class Stream, class App>
-task<bool> http_connection<Stream, App>::respond() {
-    const bool head = request_.method_id() == method::head;
-    bool keep_alive = parser_.keep_alive();
-    const bool access_log = logger().access_log && log_enabled(log_level::info);
-    const auto started = access_log ? std::chrono::steady_clock::now()
-                                    : std::chrono::steady_clock::time_point{};
-    response res;
-    // The one place a handler's exception is turned into a response.
+response http_connection<Stream, App>::failure(std::exception_ptr error) {
     try {
-        res = co_await app_.handle(request_);
+        std::rethrow_exception(error);
     } catch (const http_exception& e) {
-        res = plain_text(std::string(e.detail()), e.status());
+        response res = plain_text(std::string(e.detail()), e.status());
         for (const auto& [name, value] : e.headers()) res.header(name, value);
+        return res;
     } catch (const std::exception& e) {
         log(log_level::error, std::string("exception in handler for ") +
                                   std::string(request_.method()) + " " +
                                   std::string(request_.target()) + ": " + e.what());
-        if (options_.exception_sink) *options_.exception_sink = std::current_exception();
-        res = plain_text("Internal Server Error", status::internal_server_error);
     } catch (...) {
         log(log_level::error, std::string("unknown exception in handler for ") +
                                   std::string(request_.method()) + " " +
                                   std::string(request_.target()));
-        if (options_.exception_sink) *options_.exception_sink = std::current_exception();
-        res = plain_text("Internal Server Error", status::internal_server_error);
     }
-    if (iequals(res.header_value("connection"), "close") || shutting_down_) keep_alive = false;
+    if (options_.exception_sink) *options_.exception_sink = error;
+    return plain_text("Internal Server Error", status::internal_server_error);
+}
+
+// Routing and plain-function handlers run without a coroutine; only a coroutine handler, a
+// streaming response or a large body needs respond(). Returns true when the answer is queued.
+template <class Stream, class App>
+bool http_connection<Stream, App>::respond_now(bool& keep_alive) {
+    if (logger().access_log && log_enabled(log_level::info))
+        started_ = std::chrono::steady_clock::now();
+    else
+        started_ = {};
+    try {
+        pending_route_ = app_.routes().route_now(request_, response_);
+    } catch (...) {
+        response_ = failure(std::current_exception());
+        pending_route_ = App::router_type::size;
+    }
+    if (pending_route_ != App::router_type::size) return false;
+    if (response_.is_streaming() || response_.body().size() > copy_body_limit) return false;
+    keep_alive = queue_response(false);
+    return true;
+}
+
+template <class Stream, class App>
+bool http_connection<Stream, App>::queue_response(bool body_written_separately) {
+    bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
+                      !iequals(response_.header_value("connection"), "close");
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
     const auto conn = !keep_alive ? connection_header::close
                       : http10    ? connection_header::keep_alive
                                   : connection_header::none;
-    if (access_log) log_access(res, started);
-    if (res.is_streaming()) co_return co_await write_streaming(res, head, keep_alive);
+    if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
+    const std::string& body = response_.body();
+    const bool with_body = status_allows_body(response_.status());
+    append_head(out_, response_, framing::length, with_body ? body.size() : 0, conn);
+    if (with_body && !body_written_separately && request_.method_id() != method::head)
+        out_.append(body);
+    return keep_alive;
+}
 
-    const std::string& body = res.body();
-    const bool with_body = status_allows_body(res.status());
-    append_head(out_, res, framing::length, with_body ? body.size() : 0, conn);
-    if (with_body && !head) {
-        if (body.size() > copy_body_limit) {
-            std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
-            auto [ec, n] = co_await net::async_write(stream_, parts, use_tuple);
-            out_.clear();
-            if (ec) co_return false;
-        } else {
-            out_.append(body);
+template <class Stream, class App>
+task<bool> http_connection<Stream, App>::respond() {
+    if (pending_route_ != App::router_type::size) {
+        try {
+            response_ = co_await app_.routes().invoke(pending_route_, request_);
+        } catch (...) {
+            response_ = failure(std::current_exception());
         }
+    }
+    const bool head = request_.method_id() == method::head;
+    if (response_.is_streaming()) {
+        bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
+                          !iequals(response_.header_value("connection"), "close");
+        if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
+        co_return co_await write_streaming(response_, head, keep_alive);
+    }
+    const std::string& body = response_.body();
+    const bool separate = body.size() > copy_body_limit && !head &&
+                          status_allows_body(response_.status());
+    bool keep_alive = queue_response(separate);
+    if (separate) {
+        std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
+        auto [ec, n] = co_await net::async_write(stream_, parts, use_tuple);
+        out_.clear();
+        if (ec) co_return false;
     }
     if (out_.size() > max_pending_output && !co_await flush()) co_return false;
     co_return keep_alive;

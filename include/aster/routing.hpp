@@ -61,6 +61,9 @@ struct function_route : detail::route_base<Pattern, Name> {
     static bool values_convert(std::span<const std::string_view> values) {
         return detail::values_convert<typename signature::args>(values);
     }
+    // A plain function runs inside the router, with no coroutine frame.
+    static constexpr bool runs_now = std::is_same_v<typename signature::result, response>;
+    response call_now(request& req) const { return detail::call_now<signature>(handler, req); }
     task<response> invoke(request& req) const {
         return detail::call_handler<signature>(handler, req);
     }
@@ -83,6 +86,8 @@ struct endpoint_route : detail::route_base<Pattern, Name> {
     static bool values_convert(std::span<const std::string_view> values) {
         return detail::endpoint_values_convert<Endpoint>(values);
     }
+    static constexpr bool runs_now = false;
+    response call_now(request&) const { return {}; }
     task<response> invoke(request& req) const { return detail::run_endpoint<Endpoint>(req); }
 };
 
@@ -290,6 +295,13 @@ public:
     /// Routes the request and runs its handler: 404 when no path matches, 405 with `Allow` when
     /// only the method misses, a 307 to `/x` from `/x/` (or back) when only the other exists.
     task<response> dispatch(request& req) const;
+
+    /// The synchronous half of dispatch: answers into `out` and returns `size` when no
+    /// coroutine is needed (a plain handler ran, or 404/405/redirect); otherwise returns the
+    /// index of the coroutine route for `invoke`.
+    std::size_t route_now(request& req, response& out) const;
+    /// Runs coroutine route `index`, returning the handler's own awaitable.
+    task<response> invoke(std::size_t index, request& req) const;
 
     /// The path of the route named `Name`, with `params` in the pattern's order.
     template <fixed_string Name, class... Params>

@@ -90,6 +90,16 @@ bool values_convert(std::span<const std::string_view> values) {
 
 inline task<response> ready_response(response r) { co_return r; }
 
+// Calls a plain (non-coroutine) handler with converted path values.
+template <class Sig, class F>
+response call_now(const F& f, request& req) {
+    using args = typename Sig::args;
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        auto params = req.path_params();
+        return f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
+    }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+}
+
 // Calls `f(req, converted path values...)`. A coroutine handler's own awaitable is returned as is,
 // so the call adds no coroutine frame of its own.
 template <class Sig, class F>

@@ -18,6 +18,7 @@
 #include <aster/detail/ws_session.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -61,7 +62,10 @@ public:
 private:
     class chunk_writer;
 
+    bool respond_now(bool& keep_alive);
     task<bool> respond();
+    bool queue_response(bool body_written_separately);
+    response failure(std::exception_ptr error);
     task<bool> upgrade(std::string_view head, std::string_view already_read);
     void append_response(const response& res, bool keep_alive);
     void log_access(const response& res, std::chrono::steady_clock::time_point started);
@@ -76,6 +80,9 @@ private:
     request_parser parser_;
     client_address client_;
     request request_;
+    response response_;                 // reused: one per connection, not per request
+    std::size_t pending_route_ = 0;     // a coroutine route respond() still has to run
+    std::chrono::steady_clock::time_point started_{}; // for the access log; zero when off
     read_deadline<Stream> deadline_{stream_};
     std::unique_ptr<char[]> in_;
     std::size_t in_capacity_ = 0;

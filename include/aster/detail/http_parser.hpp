@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/detail/request_access.hpp>
+#include <aster/detail/ws_handshake.hpp>
 #include <aster/options.hpp>
 #include <aster/request.hpp>
 #include <aster/status.hpp>
@@ -12,6 +13,7 @@
 
 #include <llhttp.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -45,6 +47,8 @@ public:
     bool headers_complete() const noexcept { return headers_done_; }
     bool keep_alive() const noexcept { return keep_alive_; }
     bool upgrade() const noexcept { return upgrade_; }
+    /// The request carries `Upgrade: websocket` (valid handshake or not).
+    bool websocket_upgrade() const noexcept { return websocket_upgrade_; }
     /// True once per request that sent `Expect: 100-continue` and whose body has not started.
     bool take_continue() noexcept;
     /// The status and text to answer a failed request with (400, 413, 414 or 431).
@@ -84,7 +88,7 @@ private:
     std::string body_;
     std::string decoded_path_;
     bool headers_done_ = false, message_done_ = false, keep_alive_ = true, upgrade_ = false;
-    bool wants_continue_ = false;
+    bool wants_continue_ = false, websocket_upgrade_ = false;
     aster::status error_status_ = aster::status::bad_request;
     std::string_view error_reason_;
 };

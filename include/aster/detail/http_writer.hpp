@@ -8,7 +8,9 @@
 #include <aster/response.hpp>
 #include <aster/status.hpp>
 
+#include <array>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -44,34 +46,72 @@ constexpr bool status_allows_body(status code) noexcept {
 enum class connection_header { none, close, keep_alive };
 enum class framing { length, chunked, until_close };
 
-/// Appends the status line and headers, ending with the blank line.
+/// "HTTP/1.1 200 OK\r\n" for any code, built once per process.
+inline std::string_view status_line(status code) {
+    static const auto lines = [] {
+        std::array<std::string, 600> out;
+        for (std::size_t n = 100; n < out.size(); ++n) {
+            out[n] = "HTTP/1.1 " + std::to_string(n) + " ";
+            out[n] += reason(std::uint16_t(n));
+            out[n] += "\r\n";
+        }
+        return out;
+    }();
+    auto n = std::size_t(code);
+    return n < lines.size() && n >= 100 ? std::string_view(lines[n]) : std::string_view(lines[500]);
+}
+
+/// Appends the status line and headers, ending with the blank line. The head is assembled on
+/// the stack and appended once: the usual head is a few hundred bytes.
 inline void append_head(std::string& out, const response& res, framing body_framing,
                         std::uint64_t content_length, connection_header conn) {
+    char buffer[512];
+    char* p = buffer;
+    char* const end = buffer + sizeof buffer;
+    auto put = [&](std::string_view piece) {
+        if (std::size_t(end - p) < piece.size()) {
+            out.append(buffer, p);
+            p = buffer;
+            if (piece.size() > sizeof buffer) {
+                out.append(piece);
+                return;
+            }
+        }
+        std::memcpy(p, piece.data(), piece.size());
+        p += piece.size();
+    };
     const status code = res.status();
-    out.append("HTTP/1.1 ");
-    append_number(out, std::uint16_t(code));
-    out.push_back(' ');
-    out.append(reason(code));
-    out.append("\r\n");
+    put(status_line(code));
     if (status_allows_body(code)) {
         if (body_framing == framing::length) {
-            out.append("Content-Length: ");
-            append_number(out, content_length);
-            out.append("\r\n");
+            char digits[24];
+            auto last = std::to_chars(digits, digits + sizeof digits, content_length).ptr;
+            put("Content-Length: ");
+            put(std::string_view(digits, std::size_t(last - digits)));
+            put("\r\n");
         } else if (body_framing == framing::chunked) {
-            out.append("Transfer-Encoding: chunked\r\n");
+            put("Transfer-Encoding: chunked\r\n");
         }
-        if (auto type = res.content_type(); !type.empty())
-            out.append("Content-Type: ").append(type).append("\r\n");
+        if (auto type = res.content_type(); !type.empty()) {
+            put("Content-Type: ");
+            put(type);
+            put("\r\n");
+        }
     }
-    out.append("Date: ").append(http_date()).append("\r\n");
+    put("Date: ");
+    put(http_date());
+    put("\r\n");
     for (const auto& [name, value] : res.headers()) {
         if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;
-        out.append(name).append(": ").append(value).append("\r\n");
+        put(name);
+        put(": ");
+        put(value);
+        put("\r\n");
     }
-    if (conn == connection_header::close) out.append("Connection: close\r\n");
-    else if (conn == connection_header::keep_alive) out.append("Connection: keep-alive\r\n");
-    out.append("\r\n");
+    if (conn == connection_header::close) put("Connection: close\r\n");
+    else if (conn == connection_header::keep_alive) put("Connection: keep-alive\r\n");
+    put("\r\n");
+    out.append(buffer, p);
 }
 
 } // namespace aster::detail

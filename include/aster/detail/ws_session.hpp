@@ -29,9 +29,6 @@ namespace aster::detail {
 /// it, or nullopt when it is acceptable.
 std::optional<response> check_websocket_handshake(const request& req);
 
-/// True when the request asks for a WebSocket (`Upgrade: websocket`), valid or not.
-bool is_websocket_request(const request& req) noexcept;
-
 template <class Stream>
 class ws_session final : public websocket_transport, public closable {
 public:

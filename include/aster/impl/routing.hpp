@@ -26,6 +26,14 @@ bool path_matches(std::string_view path, std::span<std::string_view> values) {
 
 template <class... Routes>
 task<response> router<Routes...>::dispatch(request& req) const {
+    response out;
+    std::size_t index = route_now(req, out);
+    if (index != size) co_return co_await invoke(index, req);
+    co_return out;
+}
+
+template <class... Routes>
+std::size_t router<Routes...>::route_now(request& req, response& out) const {
     const std::string_view path = req.path();
     const method wanted = req.method_id();
     std::array<std::string_view, request::max_path_params> values{};
@@ -54,20 +62,26 @@ task<response> router<Routes...>::dispatch(request& req) const {
 
     if (found != size) {
         // A generated jump table: one call through a function pointer, whatever the route count.
-        using invoker = task<response> (*)(const router&, request&);
+        using runner = bool (*)(const router&, request&, response&);
         static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
-            return std::array<invoker, size>{+[](const router& self, request& r) {
+            return std::array<runner, size>{+[](const router& self, request& r, response& o) {
                 using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
-                if constexpr (route_type::is_websocket) return detail::ready_response({});
-                else return std::get<I>(self.routes_).invoke(r);
+                if constexpr (route_type::is_websocket) {
+                    return false;
+                } else if constexpr (route_type::runs_now) {
+                    o = std::get<I>(self.routes_).call_now(r);
+                    return true;
+                } else {
+                    return false;
+                }
             }...};
         }(std::index_sequence_for<Routes...>{});
-        co_return co_await table[found](*this, req);
+        return table[found](*this, req, out) ? size : found;
     }
     if (allowed_elsewhere != method::none) {
-        auto r = plain_text("Method Not Allowed", status::method_not_allowed);
-        r.header("Allow", allow_header(allowed_elsewhere));
-        co_return r;
+        out = plain_text("Method Not Allowed", status::method_not_allowed);
+        out.header("Allow", allow_header(allowed_elsewhere));
+        return size;
     }
     // redirect_slashes, as Starlette: only when the other spelling would match some route.
     if (path != "/" && !path.empty()) {
@@ -89,10 +103,25 @@ task<response> router<Routes...>::dispatch(request& req) const {
                 location.append("http://").append(*host);
             location += raw;
             if (!req.query_string().empty()) location.append("?").append(req.query_string());
-            co_return redirect(std::move(location));
+            out = redirect(std::move(location));
+            return size;
         }
     }
-    co_return plain_text("Not Found", status::not_found);
+    out = plain_text("Not Found", status::not_found);
+    return size;
+}
+
+template <class... Routes>
+task<response> router<Routes...>::invoke(std::size_t index, request& req) const {
+    using invoker = task<response> (*)(const router&, request&);
+    static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<invoker, size>{+[](const router& self, request& r) {
+            using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+            if constexpr (route_type::is_websocket) return detail::ready_response({});
+            else return std::get<I>(self.routes_).invoke(r);
+        }...};
+    }(std::index_sequence_for<Routes...>{});
+    return table[index](*this, req);
 }
 
 template <class... Routes>

@@ -85,7 +85,7 @@ task<> http_connection<Stream, App>::run() {
             deadline_.clear();
             answered_one = true;
             head_clock_running = false;
-            if (is_websocket_request(request_)) {
+            if (parser_.websocket_upgrade()) {
                 if (!co_await upgrade(std::string_view(base + start, parsed - start),
                                       std::string_view(base + parsed, end - parsed))) {
                     co_await flush();
@@ -95,7 +95,10 @@ task<> http_connection<Stream, App>::run() {
                 start = parsed;
                 continue;
             }
-            if (!co_await respond()) {
+            bool keep_alive = false;
+            if (!respond_now(keep_alive)) keep_alive = co_await respond();
+            else if (out_.size() > max_pending_output && !co_await flush()) co_return;
+            if (!keep_alive) {
                 co_await flush();
                 co_return;
             }
@@ -145,53 +148,90 @@ task<> http_connection<Stream, App>::run() {
     }
 }
 
+// Every exception a handler throws becomes a response here, whichever path ran it.
 template <class Stream, class App>
-task<bool> http_connection<Stream, App>::respond() {
-    const bool head = request_.method_id() == method::head;
-    bool keep_alive = parser_.keep_alive();
-    const bool access_log = logger().access_log && log_enabled(log_level::info);
-    const auto started = access_log ? std::chrono::steady_clock::now()
-                                    : std::chrono::steady_clock::time_point{};
-    response res;
-    // The one place a handler's exception is turned into a response.
+response http_connection<Stream, App>::failure(std::exception_ptr error) {
     try {
-        res = co_await app_.handle(request_);
+        std::rethrow_exception(error);
     } catch (const http_exception& e) {
-        res = plain_text(std::string(e.detail()), e.status());
+        response res = plain_text(std::string(e.detail()), e.status());
         for (const auto& [name, value] : e.headers()) res.header(name, value);
+        return res;
     } catch (const std::exception& e) {
         log(log_level::error, std::string("exception in handler for ") +
                                   std::string(request_.method()) + " " +
                                   std::string(request_.target()) + ": " + e.what());
-        if (options_.exception_sink) *options_.exception_sink = std::current_exception();
-        res = plain_text("Internal Server Error", status::internal_server_error);
     } catch (...) {
         log(log_level::error, std::string("unknown exception in handler for ") +
                                   std::string(request_.method()) + " " +
                                   std::string(request_.target()));
-        if (options_.exception_sink) *options_.exception_sink = std::current_exception();
-        res = plain_text("Internal Server Error", status::internal_server_error);
     }
-    if (iequals(res.header_value("connection"), "close") || shutting_down_) keep_alive = false;
+    if (options_.exception_sink) *options_.exception_sink = error;
+    return plain_text("Internal Server Error", status::internal_server_error);
+}
+
+// Routing and plain-function handlers run without a coroutine; only a coroutine handler, a
+// streaming response or a large body needs respond(). Returns true when the answer is queued.
+template <class Stream, class App>
+bool http_connection<Stream, App>::respond_now(bool& keep_alive) {
+    if (logger().access_log && log_enabled(log_level::info))
+        started_ = std::chrono::steady_clock::now();
+    else
+        started_ = {};
+    try {
+        pending_route_ = app_.routes().route_now(request_, response_);
+    } catch (...) {
+        response_ = failure(std::current_exception());
+        pending_route_ = App::router_type::size;
+    }
+    if (pending_route_ != App::router_type::size) return false;
+    if (response_.is_streaming() || response_.body().size() > copy_body_limit) return false;
+    keep_alive = queue_response(false);
+    return true;
+}
+
+template <class Stream, class App>
+bool http_connection<Stream, App>::queue_response(bool body_written_separately) {
+    bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
+                      !iequals(response_.header_value("connection"), "close");
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
     const auto conn = !keep_alive ? connection_header::close
                       : http10    ? connection_header::keep_alive
                                   : connection_header::none;
-    if (access_log) log_access(res, started);
-    if (res.is_streaming()) co_return co_await write_streaming(res, head, keep_alive);
+    if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
+    const std::string& body = response_.body();
+    const bool with_body = status_allows_body(response_.status());
+    append_head(out_, response_, framing::length, with_body ? body.size() : 0, conn);
+    if (with_body && !body_written_separately && request_.method_id() != method::head)
+        out_.append(body);
+    return keep_alive;
+}
 
-    const std::string& body = res.body();
-    const bool with_body = status_allows_body(res.status());
-    append_head(out_, res, framing::length, with_body ? body.size() : 0, conn);
-    if (with_body && !head) {
-        if (body.size() > copy_body_limit) {
-            std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
-            auto [ec, n] = co_await net::async_write(stream_, parts, use_tuple);
-            out_.clear();
-            if (ec) co_return false;
-        } else {
-            out_.append(body);
+template <class Stream, class App>
+task<bool> http_connection<Stream, App>::respond() {
+    if (pending_route_ != App::router_type::size) {
+        try {
+            response_ = co_await app_.routes().invoke(pending_route_, request_);
+        } catch (...) {
+            response_ = failure(std::current_exception());
         }
+    }
+    const bool head = request_.method_id() == method::head;
+    if (response_.is_streaming()) {
+        bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
+                          !iequals(response_.header_value("connection"), "close");
+        if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
+        co_return co_await write_streaming(response_, head, keep_alive);
+    }
+    const std::string& body = response_.body();
+    const bool separate = body.size() > copy_body_limit && !head &&
+                          status_allows_body(response_.status());
+    bool keep_alive = queue_response(separate);
+    if (separate) {
+        std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
+        auto [ec, n] = co_await net::async_write(stream_, parts, use_tuple);
+        out_.clear();
+        if (ec) co_return false;
     }
     if (out_.size() > max_pending_output && !co_await flush()) co_return false;
     co_return keep_alive;

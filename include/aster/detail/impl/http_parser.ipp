@@ -46,6 +46,7 @@ ASTER_DECL int request_parser::on_message_begin(llhttp_t* p) {
     self.header_bytes_ = 0;
     self.body_.clear();
     self.headers_done_ = self.message_done_ = self.upgrade_ = self.wants_continue_ = false;
+    self.websocket_upgrade_ = false;
     return 0;
 }
 
@@ -91,10 +92,14 @@ ASTER_DECL int request_parser::on_header_value(llhttp_t* p, const char* at, std:
 
 // RFC 9110 §5.6.2 tchar. llhttp 8 lets a space inside a field name through ("Bad Header: x"),
 // which proxies may read differently: a request-smuggling vector, so names are checked here.
-constexpr bool is_token_char(unsigned char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(char(c)) != std::string_view::npos;
-}
+inline constexpr auto token_chars = [] {
+    std::array<bool, 256> table{};
+    for (int c = 'a'; c <= 'z'; ++c) table[std::size_t(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) table[std::size_t(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) table[std::size_t(c)] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
 
 ASTER_DECL int request_parser::on_headers_complete(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
@@ -104,11 +109,18 @@ ASTER_DECL int request_parser::on_headers_complete(llhttp_t* p) {
         auto name = self.view(f.name, self.request_begin_);
         if (name.empty()) return self.fail(status::bad_request, "Bad Request: empty header name");
         for (char c : name)
-            if (!is_token_char(static_cast<unsigned char>(c)))
+            if (!token_chars[static_cast<unsigned char>(c)])
                 return self.fail(status::bad_request, "Bad Request: invalid header name");
-        if (iequals(name, "host")) has_host = true;
-        else if (iequals(name, "expect") && iequals(self.view(f.value, self.request_begin_), "100-continue"))
-            self.wants_continue_ = true;
+        // The few names the parser itself cares about, told apart by length first.
+        if (name.size() == 4 && iequals(name, "host")) {
+            has_host = true;
+        } else if (name.size() == 6 && iequals(name, "expect")) {
+            if (iequals(self.view(f.value, self.request_begin_), "100-continue"))
+                self.wants_continue_ = true;
+        } else if (name.size() == 7 && iequals(name, "upgrade")) {
+            if (header_has_token(self.view(f.value, self.request_begin_), "websocket"))
+                self.websocket_upgrade_ = true;
+        }
     }
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered with 400.
     if (!has_host && p->http_major == 1 && p->http_minor >= 1)
@@ -159,15 +171,25 @@ ASTER_DECL void request_parser::fill(request& req, const char* begin) {
     request_access::reset(req);
     request_access::set_method(req, llhttp_method_name(llhttp_method_t(parser_.method)));
     auto target = view(url_, begin);
-    auto path_end = target.find_first_of("?#");
+    // One pass over the target: where the path ends, whether it needs decoding.
+    std::size_t path_end = target.size();
+    bool escaped = false;
+    for (std::size_t i = 0; i < target.size(); ++i) {
+        char c = target[i];
+        if (c == '?' || c == '#') {
+            path_end = i;
+            break;
+        }
+        escaped |= c == '%';
+    }
     auto raw_path = target.substr(0, path_end);
     std::string_view query;
-    if (path_end != std::string_view::npos && target[path_end] == '?') {
+    if (path_end < target.size() && target[path_end] == '?') {
         query = target.substr(path_end + 1);
         query = query.substr(0, query.find('#'));
     }
     std::string_view path = raw_path;
-    if (raw_path.find('%') != std::string_view::npos) {
+    if (escaped) {
         decoded_path_ = percent_decode(raw_path);
         path = decoded_path_;
     }

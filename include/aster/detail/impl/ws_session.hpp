@@ -12,11 +12,6 @@ namespace aster::detail {
 inline constexpr std::size_t initial_ws_buffer = 512;
 inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
 
-inline bool is_websocket_request(const request& req) noexcept {
-    auto upgrade = req.header("upgrade");
-    return upgrade && header_has_token(*upgrade, "websocket");
-}
-
 inline std::optional<response> check_websocket_handshake(const request& req) {
     // RFC 6455 §4.2.1: a GET over HTTP/1.1 with Connection: Upgrade, version 13 and a key.
     if (req.method_id() != method::get)
