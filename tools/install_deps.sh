@@ -10,8 +10,13 @@
 
 ASTER_APT_PACKAGES=(
     libasio-dev node-llhttp catch2 meson ninja-build cmake g++ pkg-config python3 ccache
-    nlohmann-json3-dev zlib1g-dev libssl-dev wrk python3-websockets
+    nlohmann-json3-dev zlib1g-dev libssl-dev wrk python3-websockets chromium
 )
+
+# COMMAND:PACKAGE pairs: the package is installed only when the command is missing, since it may
+# come from elsewhere (NodeSource's nodejs brings its own npm and conflicts with Debian's npm).
+# The interop tests need them; tools/node_deps.sh then installs their npm packages.
+ASTER_APT_COMMANDS=(node:nodejs npm:npm)
 
 aster_install_deps() {
     if [[ "${ASTER_SKIP_DEPS:-0}" == 1 ]]; then
@@ -19,7 +24,7 @@ aster_install_deps() {
     fi
     if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
         echo "install_deps: no dpkg/apt-get here; make sure these (Debian names) are installed:" >&2
-        echo "  ${ASTER_APT_PACKAGES[*]}" >&2
+        echo "  ${ASTER_APT_PACKAGES[*]} ${ASTER_APT_COMMANDS[*]#*:}" >&2
         return 0
     fi
 
@@ -27,6 +32,12 @@ aster_install_deps() {
     for package in "${ASTER_APT_PACKAGES[@]}"; do
         if ! dpkg -s "$package" 2>/dev/null | grep -q '^Status: install ok installed'; then
             missing+=("$package")
+        fi
+    done
+    local entry
+    for entry in "${ASTER_APT_COMMANDS[@]}"; do
+        if ! command -v "${entry%%:*}" >/dev/null 2>&1; then
+            missing+=("${entry#*:}")
         fi
     done
     if [[ ${#missing[@]} -eq 0 ]]; then
