@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Measures aster's plaintext server against the bare Asio + llhttp floor with wrk, server pinned to
-# one core and wrk to the other, alternating the two servers round by round; prints the medians and
-# the ratio aster/bare per scenario. See bench/README.md.
+# Measures aster's plaintext server against the bare Asio + llhttp floor and an idiomatic
+# Boost.Beast server with wrk, server pinned to one core and wrk to the other, alternating the
+# servers round by round; prints the medians and the ratios aster/bare and aster/beast per
+# scenario. See bench/README.md.
 #
 #   bench/run_http.sh                      # 3 rounds of 5 s per server and scenario
 #   ROUNDS=5 DURATION=10 bench/run_http.sh
@@ -11,7 +12,7 @@
 # WARMUP seconds of unmeasured load after each start [1], QUIET_WAIT longest wait in seconds for
 # the machine to be 90% idle before each measurement [30], CONNECTIONS [50], DEPTH requests per
 # pipelined write [16], SCENARIOS ["plaintext pipelined"], SERVER_CPU [0], CLIENT_CPU [1],
-# BARE_PORT [18301], ASTER_PORT [18302], BUILD_DIR [build/bench], LLHTTP_SRC [/usr/share/llhttp],
+# BARE_PORT [18301], ASTER_PORT [18302], BEAST_PORT [18303], BUILD_DIR [build/bench], LLHTTP_SRC [/usr/share/llhttp],
 # LLHTTP_INCLUDE [/usr/share/include/llhttp].
 # Exit status: 0 when everything built and ran (whatever the ratio), non-zero otherwise.
 set -euo pipefail
@@ -28,6 +29,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 BARE_PORT=${BARE_PORT:-18301}
 ASTER_PORT=${ASTER_PORT:-18302}
+BEAST_PORT=${BEAST_PORT:-18303}
 BUILD_DIR=${BUILD_DIR:-build/bench}
 LLHTTP_SRC=${LLHTTP_SRC:-/usr/share/llhttp}
 LLHTTP_INCLUDE=${LLHTTP_INCLUDE:-/usr/share/include/llhttp}
@@ -37,7 +39,7 @@ die() {
     exit 1
 }
 
-for var in ROUNDS DURATION WARMUP QUIET_WAIT CONNECTIONS DEPTH SERVER_CPU CLIENT_CPU BARE_PORT ASTER_PORT; do
+for var in ROUNDS DURATION WARMUP QUIET_WAIT CONNECTIONS DEPTH SERVER_CPU CLIENT_CPU BARE_PORT ASTER_PORT BEAST_PORT; do
     [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a whole number, not '${!var}'"
 done
 ((ROUNDS >= 1 && DURATION >= 1 && CONNECTIONS >= 1 && DEPTH >= 1)) ||
@@ -46,11 +48,15 @@ for scenario in $SCENARIOS; do
     [[ $scenario == plaintext || $scenario == pipelined ]] ||
         die "unknown scenario '$scenario' (use plaintext and/or pipelined)"
 done
+# shellcheck source=bench/bench_deps.sh
+source bench/bench_deps.sh
+bench_install_deps || die "cannot install the benchmark's packages (bench/bench_deps.sh)"
 for tool in g++ gcc wrk taskset timeout; do
     command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 
 # ---- build -------------------------------------------------------------------------------------
+[[ -f /usr/include/boost/beast/http.hpp ]] || die "Boost.Beast is missing (bench/bench_deps.sh)"
 cxx=(g++)
 cc=(gcc)
 if command -v ccache >/dev/null; then
@@ -75,6 +81,8 @@ g++ "$BUILD_DIR/bare_server.o" "${llhttp_objects[@]}" -pthread -o "$BUILD_DIR/ba
     -o "$BUILD_DIR/plaintext.o" || die "cannot compile bench/plaintext.cpp"
 g++ "$BUILD_DIR/plaintext.o" "${llhttp_objects[@]}" -pthread -o "$BUILD_DIR/plaintext" ||
     die "cannot link plaintext"
+"${cxx[@]}" "${cxxflags[@]}" bench/http_beast_server.cpp -pthread -o "$BUILD_DIR/http_beast_server" ||
+    die "cannot build bench/http_beast_server.cpp"
 
 # ---- servers -----------------------------------------------------------------------------------
 server_pid=
@@ -85,8 +93,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_of() { if [[ $1 == bare ]]; then echo "$BARE_PORT"; else echo "$ASTER_PORT"; fi; }
-binary_of() { if [[ $1 == bare ]]; then echo "$BUILD_DIR/bare_server"; else echo "$BUILD_DIR/plaintext"; fi; }
+port_of() {
+    case $1 in
+    bare) echo "$BARE_PORT" ;;
+    aster) echo "$ASTER_PORT" ;;
+    beast) echo "$BEAST_PORT" ;;
+    esac
+}
+binary_of() {
+    case $1 in
+    bare) echo "$BUILD_DIR/bare_server" ;;
+    aster) echo "$BUILD_DIR/plaintext" ;;
+    beast) echo "$BUILD_DIR/http_beast_server" ;;
+    esac
+}
 
 port_accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -130,10 +150,10 @@ probe() { # port count
         probe "$1" "$request"
 }
 
-# Both servers must answer every pipelined request, in one piece, with the same bytes.
+# All servers must answer every pipelined request, in one piece, with the same bytes.
 check_servers() {
-    local name reply count first_reply=() i=0
-    for name in bare aster; do
+    local name reply count first_reply=() i=0 same=1
+    for name in bare aster beast; do
         start_server "$name"
         reply=$(probe "$(port_of "$name")" "$DEPTH") || true
         stop_server
@@ -145,12 +165,15 @@ check_servers() {
         # shellcheck disable=SC2001 # a line-anchored edit on a multi-line reply
         first_reply[i++]=$(sed -e 's/^Date: .*/Date: -/' <<<"${reply%%Hello, World!*}")
     done
-    if [[ ${first_reply[0]} != "${first_reply[1]}" ]]; then
-        echo "warning: the two servers' responses differ (beyond the Date value):" >&2
-        diff <(printf '%s\n' "${first_reply[0]}") <(printf '%s\n' "${first_reply[1]}") >&2 || true
-    else
-        echo "== check: both servers answer $DEPTH pipelined requests with identical responses"
-    fi
+    for i in 1 2; do
+        if [[ ${first_reply[0]} != "${first_reply[i]}" ]]; then
+            same=0
+            echo "warning: the bare server's and server $((i + 1))'s responses differ (beyond the Date value):" >&2
+            diff <(printf '%s\n' "${first_reply[0]}") <(printf '%s\n' "${first_reply[i]}") >&2 || true
+        fi
+    done
+    ((same)) && echo "== check: all three servers answer $DEPTH pipelined requests with identical responses"
+    return 0
 }
 
 # ---- measurement -------------------------------------------------------------------------------
@@ -220,7 +243,10 @@ measure() { # name scenario round
     results[$scenario.$name.us]+="$us_per_request "
     [[ $name == aster ]] && results[$scenario.ratio]+="$(awk -v a="$rate" -v b="$last_bare" \
         'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
+    [[ $name == beast ]] && results[$scenario.beast_ratio]+="$(awk -v a="$last_aster" -v b="$rate" \
+        'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
     [[ $name == bare ]] && last_bare=$rate
+    [[ $name == aster ]] && last_aster=$rate
     return 0
 }
 
@@ -231,6 +257,7 @@ median() { # values [printf format]
 }
 
 last_bare=0
+last_aster=0
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'); $(g++ --version | head -n1); $(wrk --version 2>&1 | head -n1 | awk '{ print $1, $2 }')"
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg); server on cpu $SERVER_CPU, wrk on cpu $CLIENT_CPU"
 check_servers
@@ -239,26 +266,34 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for scenario in $SCENARIOS; do
         measure bare "$scenario" "$round"
         measure aster "$scenario" "$round"
+        measure beast "$scenario" "$round"
     done
 done
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
-printf '%-22s %11s %11s %10s %9s %12s %12s %9s\n' scenario "bare req/s" "aster req/s" "aster/bare" \
-    "of pairs" "bare us/req" "aster us/req" "capacity"
+printf '%-22s %11s %11s %10s %9s %12s %12s %9s | %11s %11s %9s %12s %9s\n' scenario "bare req/s" \
+    "aster req/s" "aster/bare" "of pairs" "bare us/req" "aster us/req" "capacity" "beast req/s" \
+    "aster/beast" "of pairs" "beast us/req" "capacity"
 for scenario in $SCENARIOS; do
     bare=$(median "${results[$scenario.bare]}")
     aster=$(median "${results[$scenario.aster]}")
     bare_us=$(median "${results[$scenario.bare.us]}" %.3f)
     aster_us=$(median "${results[$scenario.aster.us]}" %.3f)
+    beast=$(median "${results[$scenario.beast]}")
+    beast_us=$(median "${results[$scenario.beast.us]}" %.3f)
     label=$scenario
     [[ $scenario == pipelined ]] && label="pipelined ($DEPTH/write)"
-    printf '%-22s %11d %11d %10s %9s %12s %12s %9s\n' "$label" "$bare" "$aster" \
+    printf '%-22s %11d %11d %10s %9s %12s %12s %9s | %11d %11s %9s %12s %9s\n' "$label" "$bare" "$aster" \
         "$(awk -v a="$aster" -v b="$bare" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')" \
         "$(median "${results[$scenario.ratio]}" %.3f)" "$bare_us" "$aster_us" \
-        "$(awk -v a="$aster_us" -v b="$bare_us" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')"
+        "$(awk -v a="$aster_us" -v b="$bare_us" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')" \
+        "$beast" "$(awk -v a="$aster" -v b="$beast" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')" \
+        "$(median "${results[$scenario.beast_ratio]}" %.3f)" "$beast_us" \
+        "$(awk -v a="$aster_us" -v b="$beast_us" 'BEGIN { printf "%.3f", (a > 0 ? b / a : 0) }')"
 done
 echo "(medians of $ROUNDS rounds. aster/bare: ratio of the median req/s, the target being >= 0.9;"
-echo " of pairs: median of each round's aster/bare; us/req: server CPU time per request;"
-echo " capacity: bare us/req / aster us/req, the ratio if both servers were saturated."
+echo " aster/beast: the same against Boost.Beast; of pairs: median of each round's ratio;"
+echo " us/req: server CPU time per request; capacity: other us/req / aster us/req, the ratio"
+echo " if both servers were saturated."
 echo " Raw wrk output in $BUILD_DIR/logs.)"
