@@ -24,8 +24,9 @@ if(EXISTS "${ASTER_INTEROP_PYTHON}")
              COMMAND "${ASTER_INTEROP_PYTHON}" "${_aster_interop}/websockets_client.py"
                      $<TARGET_FILE:echo>)
 else()
-    add_test(NAME interop.websockets_python COMMAND "${Python3_EXECUTABLE}" -c
-        "import sys; sys.exit('${ASTER_INTEROP_PYTHON} is missing: install python3-websockets (./tools/install_deps.sh)')")
+    set(_why "${ASTER_INTEROP_PYTHON} is missing: install python3-websockets (tools/install_deps.sh)")
+    add_test(NAME interop.websockets_python
+             COMMAND "${Python3_EXECUTABLE}" -c "import sys; sys.exit('${_why}')")
 endif()
 
 if(ASTER_NODE)
@@ -33,8 +34,9 @@ if(ASTER_NODE)
              COMMAND "${ASTER_NODE}" "${_aster_interop}/chat_browser.mjs" $<TARGET_FILE:chat>
                      "${ASTER_NODE_DIR}")
 else()
-    add_test(NAME interop.chat_browser COMMAND "${Python3_EXECUTABLE}" -c
-        "import sys; sys.exit('node is missing: install nodejs, npm and chromium (./tools/install_deps.sh)')")
+    set(_why "node is missing: install nodejs, npm and chromium (./tools/install_deps.sh)")
+    add_test(NAME interop.chat_browser
+             COMMAND "${Python3_EXECUTABLE}" -c "import sys; sys.exit('${_why}')")
 endif()
 
 set_tests_properties(interop.websockets_python interop.chat_browser PROPERTIES

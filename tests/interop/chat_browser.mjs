@@ -24,7 +24,8 @@ if (!chatBinary) {
     console.error('usage: node chat_browser.mjs PATH/TO/chat [NODE_DIR]');
     process.exit(2);
 }
-const nodeDir = path.resolve(nodeDirArgument || process.env.ASTER_NODE_DIR || path.join(root, 'build/node'));
+const nodeDir = path.resolve(nodeDirArgument || process.env.ASTER_NODE_DIR ||
+                             path.join(root, 'build/node'));
 
 let server = null;
 let browser = null;
@@ -62,7 +63,7 @@ function startServer() {
     return new Promise((resolve, reject) => {
         server = spawn(chatBinary, ['--host', '127.0.0.1', '--port', '0'],
                        { stdio: ['ignore', 'ignore', 'pipe'] });
-        const timer = setTimeout(() => reject(new Error('the server did not announce its port within 10 s')),
+        const timer = setTimeout(() => reject(new Error('the server did not announce its port')),
                                  STEP_TIMEOUT);
         server.on('error', (error) => { clearTimeout(timer); reject(error); });
         server.on('exit', (code, signal) => {
@@ -94,7 +95,8 @@ async function check(name, body) {
 
 // Waits until the page's log list holds exactly this line.
 function shows(page, line) {
-    return page.locator('#log li').getByText(line, { exact: true }).first().waitFor({ timeout: STEP_TIMEOUT });
+    return page.locator('#log li').getByText(line, { exact: true }).first()
+        .waitFor({ timeout: STEP_TIMEOUT });
 }
 
 async function openChat(port, name) {
@@ -108,7 +110,8 @@ async function openChat(port, name) {
         }
     });
     pages.push({ name, errors });
-    await page.goto(`http://127.0.0.1:${port}/?name=${encodeURIComponent(name)}`, { timeout: STEP_TIMEOUT });
+    await page.goto(`http://127.0.0.1:${port}/?name=${encodeURIComponent(name)}`,
+                    { timeout: STEP_TIMEOUT });
     await page.locator('body[data-connected="yes"]').waitFor({ timeout: STEP_TIMEOUT });
     return page;
 }
@@ -127,8 +130,8 @@ async function main() {
     }
     try {
         // --no-sandbox: the sandbox cannot start as root or inside most containers.
-        browser = await playwright.chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'],
-                                                     timeout: 30_000 });
+        browser = await playwright.chromium.launch({
+            executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 30_000 });
     } catch (error) {
         console.log(`FAIL setup: chromium did not start: ${error.message}`);
         return 1;
