@@ -16,10 +16,23 @@
 #error "aster needs C++20 (coroutines, concepts, class-type template parameters)"
 #endif
 
-// Non-template functions defined in headers are marked ASTER_DECL (inline), so the library is
-// header-only; a separately compiled mode can redefine it later without touching call sites.
-#define ASTER_HEADER_ONLY 1
+// Header-only by default. Non-template functions defined in headers are marked ASTER_DECL
+// (inline).
+//
+// ASTER_SEPARATE_COMPILATION, defined for every file of a program, keeps the connection engine
+// (HTTP connection, WebSocket session, parser, server, test_client) out of the files that include
+// aster.hpp: exactly one file includes <aster/impl/src.hpp> and compiles it once. The engine
+// reaches the route table only through detail::app_ref, so one compiled engine serves every app.
+// The engine's bodies are marked ASTER_ENGINE: inline when header-only, ordinary definitions in
+// src.hpp otherwise.
 #define ASTER_DECL inline
+#if defined(ASTER_SEPARATE_COMPILATION)
+#define ASTER_HEADER_ONLY 0
+#define ASTER_ENGINE
+#else
+#define ASTER_HEADER_ONLY 1
+#define ASTER_ENGINE inline
+#endif
 
 #if __has_include(<nlohmann/json.hpp>) && !defined(ASTER_NO_JSON)
 #define ASTER_HAS_JSON 1
@@ -2838,6 +2851,68 @@ std::string router<Routes...>::url_path_for(const Params&... params) const {
 #ifndef ASTER_APPLICATION_HPP
 #define ASTER_APPLICATION_HPP
 
+// begin aster/detail/app_ref.hpp
+// SPDX-License-Identifier: MIT
+// app_ref: what the connection engine needs from an app, behind four function pointers.
+#ifndef ASTER_DETAIL_APP_REF_HPP
+#define ASTER_DETAIL_APP_REF_HPP
+
+
+#include <cstddef>
+
+namespace aster {
+class request;
+class response;
+class websocket;
+} // namespace aster
+
+namespace aster::detail {
+
+/// The route table seen through plain function pointers. The connection, WebSocket and server
+/// code talks to apps only through this, so it is compiled once for every app rather than once
+/// per route table, and can be compiled separately (ASTER_SEPARATE_COMPILATION). The cost is
+/// one indirect call per request. The app must outlive every app_ref to it.
+struct app_ref {
+    /// Returned by route_now and match_websocket when there is nothing more to run.
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+    const void* app = nullptr;
+    /// Routes and, for a plain handler, answers into the response; returns `none` then, or the
+    /// index of the coroutine route that `invoke` must run.
+    std::size_t (*route_now)(const void* app, request& req, response& out) = nullptr;
+    task<response> (*invoke)(const void* app, std::size_t index, request& req) = nullptr;
+    /// The WebSocket route for the request's path, with path parameters filled in, or `none`.
+    std::size_t (*match_websocket)(const void* app, request& req) = nullptr;
+    task<> (*run_websocket)(const void* app, std::size_t index, request& req, websocket& ws) = nullptr;
+};
+
+/// Binds an app_ref to a router (anything with route_now, invoke, match_websocket,
+/// run_websocket and a static `size` meaning "none").
+template <class Router>
+app_ref make_app_ref(const Router& router) noexcept {
+    app_ref ref;
+    ref.app = &router;
+    ref.route_now = +[](const void* p, request& req, response& out) -> std::size_t {
+        std::size_t i = static_cast<const Router*>(p)->route_now(req, out);
+        return i == Router::size ? app_ref::none : i;
+    };
+    ref.invoke = +[](const void* p, std::size_t i, request& req) -> task<response> {
+        return static_cast<const Router*>(p)->invoke(i, req);
+    };
+    ref.match_websocket = +[](const void* p, request& req) -> std::size_t {
+        std::size_t i = static_cast<const Router*>(p)->match_websocket(req);
+        return i == Router::size ? app_ref::none : i;
+    };
+    ref.run_websocket = +[](const void* p, std::size_t i, request& req, websocket& ws) -> task<> {
+        return static_cast<const Router*>(p)->run_websocket(i, req, ws);
+    };
+    return ref;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_APP_REF_HPP
+// end aster/detail/app_ref.hpp
 // begin aster/options.hpp
 // SPDX-License-Identifier: MIT
 // Limits and server settings as aggregates with designated-initialiser defaults.
@@ -2898,8 +2973,8 @@ struct server_config {
     // closed at once, so a flood cannot exhaust file descriptors or memory.
     std::size_t max_connections = 10000;
 
-    /// Reads `--host H`, `--port P` and `--threads N` (also `--port=P`); throws
-    /// std::invalid_argument naming a bad flag.
+    /// Reads `--host H`, `--port P`, `--threads N` and `--shutdown-timeout MS` (also
+    /// `--port=P`); throws std::invalid_argument naming a bad flag.
     static server_config from_args(int argc, char** argv);
     static server_config from_args(int argc, char** argv, server_config defaults);
 };
@@ -2926,14 +3001,17 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
         if (eq != std::string_view::npos) {
             value = arg.substr(eq + 1);
             arg = arg.substr(0, eq);
-        } else if (i + 1 < argc && (arg == "--host" || arg == "--port" || arg == "--threads")) {
+        } else if (i + 1 < argc && (arg == "--host" || arg == "--port" || arg == "--threads" ||
+                                    arg == "--shutdown-timeout")) {
             value = argv[++i];
         }
         if (arg == "--host") config.host = std::string(value);
         else if (arg == "--port") config.port = std::uint16_t(number(arg, value, 65535));
         else if (arg == "--threads") config.threads = unsigned(number(arg, value, 1024));
+        else if (arg == "--shutdown-timeout")
+            config.shutdown_timeout = std::chrono::milliseconds(number(arg, value, 86'400'000));
         else throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
-                                         " (use --host, --port, --threads)");
+                                         " (use --host, --port, --threads, --shutdown-timeout)");
     }
     return config;
 }
@@ -2964,6 +3042,9 @@ public:
     task<response> handle(request& req) const { return router_.dispatch(req); }
 
     const Router& routes() const noexcept { return router_; }
+
+    /// The route table as the connection engine sees it (valid while this app lives).
+    detail::app_ref ref() const noexcept { return detail::make_app_ref(router_); }
 
     /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
     template <fixed_string Name, class... Params>
@@ -3623,6 +3704,7 @@ private:
 
 } // namespace aster::detail
 
+#if ASTER_HEADER_ONLY
 // begin aster/detail/impl/http_parser.ipp
 // SPDX-License-Identifier: MIT
 // llhttp callbacks and request assembly for request_parser.
@@ -3631,12 +3713,12 @@ private:
 
 namespace aster::detail {
 
-ASTER_DECL request_parser::request_parser(const http_limits& limits) : limits_(limits) {
+ASTER_ENGINE request_parser::request_parser(const http_limits& limits) : limits_(limits) {
     llhttp_init(&parser_, HTTP_REQUEST, &settings());
     parser_.data = this;
 }
 
-ASTER_DECL const llhttp_settings_t& request_parser::settings() {
+ASTER_ENGINE const llhttp_settings_t& request_parser::settings() {
     static const llhttp_settings_t s = [] {
         llhttp_settings_t out;
         llhttp_settings_init(&out);
@@ -3652,19 +3734,19 @@ ASTER_DECL const llhttp_settings_t& request_parser::settings() {
     return s;
 }
 
-ASTER_DECL int request_parser::fail(aster::status code, const char* reason) noexcept {
+ASTER_ENGINE int request_parser::fail(aster::status code, const char* reason) noexcept {
     error_status_ = code;
     error_reason_ = reason;
     return -1;
 }
 
-ASTER_DECL void request_parser::extend(piece& p, const char* at, std::size_t len) noexcept {
+ASTER_ENGINE void request_parser::extend(piece& p, const char* at, std::size_t len) noexcept {
     // llhttp hands a piece over in several calls when it spans reads; the bytes are contiguous.
     if (p.length == 0) p.offset = std::uint32_t(at - request_begin_);
     p.length += std::uint32_t(len);
 }
 
-ASTER_DECL int request_parser::on_message_begin(llhttp_t* p) {
+ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.url_ = {};
     self.fields_.clear();
@@ -3676,7 +3758,7 @@ ASTER_DECL int request_parser::on_message_begin(llhttp_t* p) {
     return 0;
 }
 
-ASTER_DECL int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) {
+ASTER_ENGINE int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.extend(self.url_, at, len);
     if (self.url_.length > self.limits_.max_url_bytes)
@@ -3688,7 +3770,7 @@ ASTER_DECL int request_parser::on_url(llhttp_t* p, const char* at, std::size_t l
     return 0;
 }
 
-ASTER_DECL int request_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
+ASTER_ENGINE int request_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
     if (self.fields_.empty() || self.last_was_value_) {
         if (self.fields_.size() >= self.limits_.max_headers)
@@ -3705,7 +3787,7 @@ ASTER_DECL int request_parser::on_header_field(llhttp_t* p, const char* at, std:
     return 0;
 }
 
-ASTER_DECL int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
+ASTER_ENGINE int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.last_was_value_ = true;
     self.extend(self.fields_.back().value, at, len);
@@ -3727,7 +3809,7 @@ inline constexpr auto token_chars = [] {
     return table;
 }();
 
-ASTER_DECL int request_parser::on_headers_complete(llhttp_t* p) {
+ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.headers_done_ = true;
     bool has_host = false;
@@ -3759,7 +3841,7 @@ ASTER_DECL int request_parser::on_headers_complete(llhttp_t* p) {
     return 0;
 }
 
-ASTER_DECL int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) {
+ASTER_ENGINE int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.wants_continue_ = false; // the client did not wait; no interim response is due
     if (self.body_.size() + len > self.limits_.max_body_bytes)
@@ -3768,14 +3850,14 @@ ASTER_DECL int request_parser::on_body(llhttp_t* p, const char* at, std::size_t 
     return 0;
 }
 
-ASTER_DECL int request_parser::on_message_complete(llhttp_t* p) {
+ASTER_ENGINE int request_parser::on_message_complete(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.message_done_ = true;
     self.keep_alive_ = llhttp_should_keep_alive(p) != 0;
     return HPE_PAUSED; // one request at a time: the connection answers it, then resumes
 }
 
-ASTER_DECL request_parser::result request_parser::feed(const char* request_begin, const char* data,
+ASTER_ENGINE request_parser::result request_parser::feed(const char* request_begin, const char* data,
                                                       std::size_t len) {
     request_begin_ = request_begin;
     llhttp_errno_t err = llhttp_execute(&parser_, data, len);
@@ -3793,7 +3875,7 @@ ASTER_DECL request_parser::result request_parser::feed(const char* request_begin
     return {state::failed, used};
 }
 
-ASTER_DECL void request_parser::fill(request& req, const char* begin) {
+ASTER_ENGINE void request_parser::fill(request& req, const char* begin) {
     request_access::reset(req);
     request_access::set_method(req, llhttp_method_name(llhttp_method_t(parser_.method)));
     auto target = view(url_, begin);
@@ -3826,14 +3908,14 @@ ASTER_DECL void request_parser::fill(request& req, const char* begin) {
     request_access::set_body(req, &body_);
 }
 
-ASTER_DECL void request_parser::next() {
+ASTER_ENGINE void request_parser::next() {
     message_done_ = false;
     if (upgrade_) llhttp_resume_after_upgrade(&parser_);
     else llhttp_resume(&parser_);
     upgrade_ = false;
 }
 
-ASTER_DECL bool request_parser::take_continue() noexcept {
+ASTER_ENGINE bool request_parser::take_continue() noexcept {
     bool due = wants_continue_ && headers_done_ && !message_done_;
     wants_continue_ = false;
     return due;
@@ -3843,6 +3925,7 @@ ASTER_DECL bool request_parser::take_continue() noexcept {
 
 #endif // ASTER_DETAIL_IMPL_HTTP_PARSER_IPP
 // end aster/detail/impl/http_parser.ipp
+#endif
 
 #endif // ASTER_DETAIL_HTTP_PARSER_HPP
 // end aster/detail/http_parser.hpp
@@ -4526,8 +4609,7 @@ public:
     ws_session& operator=(const ws_session&) = delete;
 
     /// Runs the route's handler on this connection and completes the close handshake.
-    template <class App>
-    task<> run(const App& app, std::size_t route_index);
+    task<> run(const app_ref& app, std::size_t route_index);
 
     task<> accept(std::string_view subprotocol, const header_pairs& headers) override;
     task<> deny(response r) override;
@@ -4583,12 +4665,13 @@ private:
     bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false, ping_timed_out_ = false;
     std::string close_reason_;
 
-    template <class S, class A>
+    template <class S>
     friend class http_connection;
 };
 
 } // namespace aster::detail
 
+#if ASTER_HEADER_ONLY
 // begin aster/detail/impl/ws_session.hpp
 // SPDX-License-Identifier: MIT
 // Template bodies of ws_session, and the handshake checks.
@@ -4604,7 +4687,7 @@ namespace aster::detail {
 inline constexpr std::size_t initial_ws_buffer = 512;
 inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
 
-inline std::optional<response> check_websocket_handshake(const request& req) {
+ASTER_ENGINE std::optional<response> check_websocket_handshake(const request& req) {
     // RFC 6455 §4.2.1: a GET over HTTP/1.1 with Connection: Upgrade, version 13 and a key.
     if (req.method_id() != method::get)
         return plain_text("WebSocket handshake must use GET", status::bad_request);
@@ -5067,12 +5150,11 @@ void ws_session<Stream>::stop_keep_alive() {
 }
 
 template <class Stream>
-template <class App>
-task<> ws_session<Stream>::run(const App& app, std::size_t route_index) {
+task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
     websocket ws(*this, request_, offered_);
     std::exception_ptr error;
     try {
-        co_await app.routes().run_websocket(route_index, request_, ws);
+        co_await app.run_websocket(app.app, route_index, request_, ws);
     } catch (const websocket_disconnect&) {
         // The handler let the close propagate; nothing more to report.
     } catch (...) {
@@ -5116,6 +5198,7 @@ task<> ws_session<Stream>::run(const App& app, std::size_t route_index) {
 
 #endif // ASTER_DETAIL_IMPL_WS_SESSION_HPP
 // end aster/detail/impl/ws_session.hpp
+#endif
 
 #endif // ASTER_DETAIL_WS_SESSION_HPP
 // end aster/detail/ws_session.hpp
@@ -5140,10 +5223,10 @@ struct connection_options {
     connection_registry* registry = nullptr;
 };
 
-template <class Stream, class App>
+template <class Stream>
 class http_connection final : public closable {
 public:
-    http_connection(Stream& stream, const App& app, const connection_options& options,
+    http_connection(Stream& stream, app_ref app, const connection_options& options,
                     client_address client)
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
           client_(std::move(client)) {
@@ -5178,7 +5261,7 @@ private:
     bool ensure_space(std::size_t start, std::size_t end);
 
     Stream& stream_;
-    const App& app_;
+    app_ref app_;
     connection_options options_;
     request_parser parser_;
     client_address client_;
@@ -5196,6 +5279,7 @@ private:
 
 } // namespace aster::detail
 
+#if ASTER_HEADER_ONLY
 // begin aster/detail/impl/http_connection.hpp
 // SPDX-License-Identifier: MIT
 // Template bodies of http_connection.
@@ -5214,8 +5298,8 @@ inline constexpr std::size_t copy_body_limit = 16 * 1024;
 inline constexpr std::size_t max_pending_output = 64 * 1024;
 inline constexpr std::size_t initial_read_buffer = 4096;
 
-template <class Stream, class App>
-class http_connection<Stream, App>::chunk_writer final : public body_writer {
+template <class Stream>
+class http_connection<Stream>::chunk_writer final : public body_writer {
 public:
     chunk_writer(http_connection& conn, bool chunked) : conn_(conn), chunked_(chunked) {}
 
@@ -5241,8 +5325,8 @@ private:
     bool chunked_;
 };
 
-template <class Stream, class App>
-bool http_connection<Stream, App>::ensure_space(std::size_t, std::size_t end) {
+template <class Stream>
+bool http_connection<Stream>::ensure_space(std::size_t, std::size_t end) {
     if (end < in_capacity_) return true;
     std::size_t wanted = in_capacity_ == 0 ? initial_read_buffer : in_capacity_ * 2;
     // The buffer holds one request (headers and body) plus whatever was pipelined after it.
@@ -5256,15 +5340,15 @@ bool http_connection<Stream, App>::ensure_space(std::size_t, std::size_t end) {
     return true;
 }
 
-template <class Stream, class App>
-void http_connection<Stream, App>::begin_shutdown() {
+template <class Stream>
+void http_connection<Stream>::begin_shutdown() {
     shutting_down_ = true;
     if (websocket_) websocket_->begin_shutdown();
     else if (idle_) cancel_stream(stream_); // nothing in flight: close now
 }
 
-template <class Stream, class App>
-task<> http_connection<Stream, App>::run() {
+template <class Stream>
+task<> http_connection<Stream>::run() {
     request_access::set_client(request_, &client_);
     std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
     const auto& limits = options_.limits;
@@ -5348,8 +5432,8 @@ task<> http_connection<Stream, App>::run() {
 }
 
 // Every exception a handler throws becomes a response here, whichever path ran it.
-template <class Stream, class App>
-response http_connection<Stream, App>::failure(std::exception_ptr error) {
+template <class Stream>
+response http_connection<Stream>::failure(std::exception_ptr error) {
     try {
         std::rethrow_exception(error);
     } catch (const http_exception& e) {
@@ -5371,26 +5455,26 @@ response http_connection<Stream, App>::failure(std::exception_ptr error) {
 
 // Routing and plain-function handlers run without a coroutine; only a coroutine handler, a
 // streaming response or a large body needs respond(). Returns true when the answer is queued.
-template <class Stream, class App>
-bool http_connection<Stream, App>::respond_now(bool& keep_alive) {
+template <class Stream>
+bool http_connection<Stream>::respond_now(bool& keep_alive) {
     if (logger().access_log && log_enabled(log_level::info))
         started_ = std::chrono::steady_clock::now();
     else
         started_ = {};
     try {
-        pending_route_ = app_.routes().route_now(request_, response_);
+        pending_route_ = app_.route_now(app_.app, request_, response_);
     } catch (...) {
         response_ = failure(std::current_exception());
-        pending_route_ = App::router_type::size;
+        pending_route_ = app_ref::none;
     }
-    if (pending_route_ != App::router_type::size) return false;
+    if (pending_route_ != app_ref::none) return false;
     if (response_.is_streaming() || response_.body().size() > copy_body_limit) return false;
     keep_alive = queue_response(false);
     return true;
 }
 
-template <class Stream, class App>
-bool http_connection<Stream, App>::queue_response(bool body_written_separately) {
+template <class Stream>
+bool http_connection<Stream>::queue_response(bool body_written_separately) {
     bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
                       !iequals(response_.header_value("connection"), "close");
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
@@ -5406,11 +5490,11 @@ bool http_connection<Stream, App>::queue_response(bool body_written_separately) 
     return keep_alive;
 }
 
-template <class Stream, class App>
-task<bool> http_connection<Stream, App>::respond() {
-    if (pending_route_ != App::router_type::size) {
+template <class Stream>
+task<bool> http_connection<Stream>::respond() {
+    if (pending_route_ != app_ref::none) {
         try {
-            response_ = co_await app_.routes().invoke(pending_route_, request_);
+            response_ = co_await app_.invoke(app_.app, pending_route_, request_);
         } catch (...) {
             response_ = failure(std::current_exception());
         }
@@ -5436,8 +5520,8 @@ task<bool> http_connection<Stream, App>::respond() {
     co_return keep_alive;
 }
 
-template <class Stream, class App>
-void http_connection<Stream, App>::log_access(const response& res,
+template <class Stream>
+void http_connection<Stream>::log_access(const response& res,
                                               std::chrono::steady_clock::time_point started) {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started)
@@ -5454,8 +5538,8 @@ void http_connection<Stream, App>::log_access(const response& res,
     log(log_level::info, line);
 }
 
-template <class Stream, class App>
-void http_connection<Stream, App>::append_response(const response& res, bool keep_alive) {
+template <class Stream>
+void http_connection<Stream>::append_response(const response& res, bool keep_alive) {
     append_head(out_, res, framing::length, res.body().size(),
                 keep_alive ? connection_header::none : connection_header::close);
     out_.append(res.body());
@@ -5463,12 +5547,12 @@ void http_connection<Stream, App>::append_response(const response& res, bool kee
 
 // A request with `Upgrade: websocket`. Refusals are ordinary HTTP responses on a connection
 // that stays usable; an accepted handshake hands the connection to the WebSocket for good.
-template <class Stream, class App>
-task<bool> http_connection<Stream, App>::upgrade(std::string_view head,
+template <class Stream>
+task<bool> http_connection<Stream>::upgrade(std::string_view head,
                                                  std::string_view already_read) {
     bool keep_alive = parser_.keep_alive();
-    std::size_t index = app_.routes().match_websocket(request_);
-    if (index == App::router_type::size) {
+    std::size_t index = app_.match_websocket(app_.app, request_);
+    if (index == app_ref::none) {
         // No WebSocket route has this path (an HTTP route may): 404, as for HTTP.
         append_response(plain_text("Not Found", status::not_found), keep_alive);
         co_return keep_alive;
@@ -5487,7 +5571,7 @@ task<bool> http_connection<Stream, App>::upgrade(std::string_view head,
     std::unique_ptr<char[]> kept_head(new char[head.size()]);
     std::memcpy(kept_head.get(), head.data(), head.size());
     parser_.fill(request_, kept_head.get());
-    index = app_.routes().match_websocket(request_); // path parameters now view the copy
+    index = app_.match_websocket(app_.app, request_); // path parameters now view the copy
     ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
                                options_.exception_sink);
     in_.reset();
@@ -5499,8 +5583,8 @@ task<bool> http_connection<Stream, App>::upgrade(std::string_view head,
     co_return false;
 }
 
-template <class Stream, class App>
-task<bool> http_connection<Stream, App>::write_streaming(response& res, bool head_only,
+template <class Stream>
+task<bool> http_connection<Stream>::write_streaming(response& res, bool head_only,
                                                          bool keep_alive) {
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
     const bool chunked = !(request_.version_major() == 1 && request_.version_minor() == 0);
@@ -5525,16 +5609,16 @@ task<bool> http_connection<Stream, App>::write_streaming(response& res, bool hea
     co_return keep_alive;
 }
 
-template <class Stream, class App>
-task<bool> http_connection<Stream, App>::flush() {
+template <class Stream>
+task<bool> http_connection<Stream>::flush() {
     if (out_.empty()) co_return true;
     auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
     out_.clear();
     co_return !ec;
 }
 
-template <class Stream, class App>
-void http_connection<Stream, App>::append_error(status code, std::string_view text) {
+template <class Stream>
+void http_connection<Stream>::append_error(status code, std::string_view text) {
     auto res = plain_text(std::string(text), code);
     append_head(out_, res, framing::length, text.size(), connection_header::close);
     out_.append(text);
@@ -5544,6 +5628,7 @@ void http_connection<Stream, App>::append_error(status code, std::string_view te
 
 #endif // ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
 // end aster/detail/impl/http_connection.hpp
+#endif
 
 #endif // ASTER_DETAIL_HTTP_CONNECTION_HPP
 // end aster/detail/http_connection.hpp
@@ -5573,10 +5658,13 @@ namespace aster {
 /// // ... connect to 127.0.0.1:srv.port() ...
 /// srv.stop(); t.join();
 /// @endcode
-template <class App>
 class server {
 public:
-    server(const App& app, server_config config);
+    template <class Router>
+    server(const application<Router>& app, server_config config)
+        : server(app.ref(), std::move(config)) {}
+    /// Serves any route table behind an app_ref; the app must outlive the server.
+    server(detail::app_ref app, server_config config);
     server(const server&) = delete;
     server& operator=(const server&) = delete;
     ~server() { stop(); }
@@ -5601,11 +5689,11 @@ private:
     void begin_shutdown(loop& l);
 
     task<> accept_loop(loop& l);
-    static task<> serve_socket(net::ip::tcp::socket socket, const App& app,
+    static task<> serve_socket(net::ip::tcp::socket socket, detail::app_ref app,
                                const detail::connection_options& options);
     std::optional<net::signal_set> signals_;
 
-    const App& app_;
+    detail::app_ref app_;
     server_config config_;
     detail::connection_options options_;
     std::vector<std::unique_ptr<loop>> loops_;
@@ -5614,16 +5702,35 @@ private:
     std::atomic<std::size_t> open_connections_{0};
 };
 
-template <class App>
-server(const App&, server_config) -> server<App>;
+namespace detail {
+/// Listens, logs the address and serves until stopped: the body of application::run.
+void serve_app(app_ref app, server_config config);
+} // namespace detail
+
+template <class Router>
+void application<Router>::run(server_config config) const {
+    detail::serve_app(ref(), std::move(config));
+}
+
+} // namespace aster
+
+#if ASTER_HEADER_ONLY
+// begin aster/impl/server.hpp
+// SPDX-License-Identifier: MIT
+// Bodies of server: compiled in every file that includes aster.hpp (header-only), or once in the
+// file that includes aster/impl/src.hpp (ASTER_SEPARATE_COMPILATION).
+#ifndef ASTER_IMPL_SERVER_HPP
+#define ASTER_IMPL_SERVER_HPP
+
+
+namespace aster {
 
 namespace detail {
 inline constexpr auto linger_timeout = std::chrono::seconds(2);
 inline constexpr std::size_t linger_max_bytes = 64 * 1024;
 } // namespace detail
 
-template <class App>
-server<App>::server(const App& app, server_config config)
+ASTER_ENGINE server::server(detail::app_ref app, server_config config)
     : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr} {
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                       : config_.threads;
@@ -5634,8 +5741,7 @@ server<App>::server(const App& app, server_config config)
     }
 }
 
-template <class App>
-void server<App>::listen() {
+ASTER_ENGINE void server::listen() {
     using net::ip::tcp;
     tcp::resolver resolver(loops_[0]->ctx);
     std::error_code ec;
@@ -5666,8 +5772,7 @@ void server<App>::listen() {
     port_ = endpoint.port();
 }
 
-template <class App>
-void server<App>::run() {
+ASTER_ENGINE void server::run() {
     if (!loops_[0]->acceptor) listen();
     for (auto& l : loops_)
         if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
@@ -5686,15 +5791,13 @@ void server<App>::run() {
     for (auto& t : threads) t.join();
 }
 
-template <class App>
-void server<App>::stop() noexcept {
+ASTER_ENGINE void server::stop() noexcept {
     if (stopped_.exchange(true)) return;
     for (auto& l : loops_) net::post(l->ctx, [this, l = l.get()] { begin_shutdown(*l); });
 }
 
 // Runs on the loop's own thread: the registry and acceptor are that thread's alone.
-template <class App>
-void server<App>::begin_shutdown(loop& l) {
+ASTER_ENGINE void server::begin_shutdown(loop& l) {
     std::error_code ignored;
     if (l.acceptor) l.acceptor->close(ignored);
     if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
@@ -5715,8 +5818,7 @@ void server<App>::begin_shutdown(loop& l) {
     l.connections.shutdown_all();
 }
 
-template <class App>
-task<> server<App>::accept_loop(loop& l) {
+ASTER_ENGINE task<> server::accept_loop(loop& l) {
     for (;;) {
         auto [ec, socket] = co_await l.acceptor->async_accept(detail::use_tuple);
         if (ec) {
@@ -5752,16 +5854,15 @@ task<> server<App>::accept_loop(loop& l) {
     }
 }
 
-template <class App>
-task<> server<App>::serve_socket(net::ip::tcp::socket socket, const App& app,
-                                 const detail::connection_options& options) {
+ASTER_ENGINE task<> server::serve_socket(net::ip::tcp::socket socket, detail::app_ref app,
+                                   const detail::connection_options& options) {
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
     client_address client{ec ? std::string() : peer.address().to_string(), ec ? std::uint16_t(0) : peer.port()};
     {
-        detail::http_connection<net::ip::tcp::socket, App> connection(socket, app, options,
-                                                                      std::move(client));
+        detail::http_connection<net::ip::tcp::socket> connection(socket, app, options,
+                                                                 std::move(client));
         co_await connection.run();
     }
     // Lingering close (RFC 9112 §9.6): send FIN, then drain what the client still sends for a
@@ -5783,9 +5884,8 @@ task<> server<App>::serve_socket(net::ip::tcp::socket socket, const App& app,
     socket.close(ec);
 }
 
-template <class Router>
-void application<Router>::run(server_config config) const {
-    server<application> srv(*this, std::move(config));
+ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
+    server srv(app, std::move(config));
     srv.listen();
     log(log_level::info, "aster: listening on http://" + srv.config().host + ":" +
                              std::to_string(srv.port()) + " (press Ctrl+C to quit)");
@@ -5793,6 +5893,10 @@ void application<Router>::run(server_config config) const {
 }
 
 } // namespace aster
+
+#endif // ASTER_IMPL_SERVER_HPP
+// end aster/impl/server.hpp
+#endif
 
 #endif // ASTER_SERVER_HPP
 // end aster/server.hpp
@@ -6709,10 +6813,13 @@ struct websocket_connect_options {
 /// ws.send_text("Hello!");
 /// CHECK(ws.receive_text() == "OK!");
 /// @endcode
-template <class App>
 class test_client : public detail::test_client_base {
 public:
-    explicit test_client(const App& app, test_client_options options = {})
+    template <class Router>
+    explicit test_client(const application<Router>& app, test_client_options options = {})
+        : test_client(app.ref(), std::move(options)) {}
+    /// Drives any route table behind an app_ref; the app must outlive the client.
+    explicit test_client(detail::app_ref app, test_client_options options = {})
         : test_client_base(std::move(options)), app_(app) {}
     ~test_client() { close_connection(http_); }
 
@@ -6743,20 +6850,17 @@ private:
     void spawn_server(detail::test_connection& c) override;
     test_response send_once(std::string_view method, std::string_view url, const request_options& o);
 
-    const App& app_;
+    detail::app_ref app_;
     detail::test_connection http_;
 };
 
-template <class App>
-test_client(const App&) -> test_client<App>;
-template <class App>
-test_client(const App&, test_client_options) -> test_client<App>;
-
 } // namespace aster
 
+#if ASTER_HEADER_ONLY
 // begin aster/impl/test_client.hpp
 // SPDX-License-Identifier: MIT
-// Template bodies of test_client.
+// Bodies of test_client: compiled in every file that includes aster.hpp (header-only), or once
+// in the file that includes aster/impl/src.hpp (ASTER_SEPARATE_COMPILATION).
 #ifndef ASTER_IMPL_TEST_CLIENT_HPP
 #define ASTER_IMPL_TEST_CLIENT_HPP
 
@@ -6765,12 +6869,11 @@ namespace aster {
 
 namespace detail {
 
-template <class App>
-task<> serve_test_connection(std::shared_ptr<test::stream> end, const App& app,
-                             std::shared_ptr<connection_options> options) {
+ASTER_ENGINE task<> serve_test_connection(std::shared_ptr<test::stream> end, app_ref app,
+                                        std::shared_ptr<connection_options> options) {
     {
-        http_connection<test::stream, App> connection(*end, app, *options,
-                                                      client_address{"testclient", 50000});
+        http_connection<test::stream> connection(*end, app, *options,
+                                                 client_address{"testclient", 50000});
         co_await connection.run();
     }
     end->close();
@@ -6778,8 +6881,7 @@ task<> serve_test_connection(std::shared_ptr<test::stream> end, const App& app,
 
 } // namespace detail
 
-template <class App>
-void test_client<App>::spawn_server(detail::test_connection& c) {
+ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
     auto options = std::make_shared<detail::connection_options>(
         detail::connection_options{options_.limits, options_.websocket, &server_exception_});
     net::co_spawn(ctx_, detail::serve_test_connection(c.server, app_, options),
@@ -6789,8 +6891,7 @@ void test_client<App>::spawn_server(detail::test_connection& c) {
                   });
 }
 
-template <class App>
-test_response test_client<App>::send_once(std::string_view method, std::string_view url,
+ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::string_view url,
                                           const request_options& o) {
     if (!http_.open()) open_connection(http_);
     std::string target(url);
@@ -6848,8 +6949,7 @@ test_response test_client<App>::send_once(std::string_view method, std::string_v
     return r;
 }
 
-template <class App>
-test_response test_client<App>::request(std::string_view method, std::string_view url,
+ASTER_ENGINE test_response test_client::request(std::string_view method, std::string_view url,
                                         request_options o) {
     std::string current_method(method);
     test_response r = send_once(current_method, url, o);
@@ -6877,8 +6977,7 @@ test_response test_client<App>::request(std::string_view method, std::string_vie
     return r;
 }
 
-template <class App>
-std::vector<test_response> test_client<App>::exchange(std::string_view bytes, std::size_t count,
+ASTER_ENGINE std::vector<test_response> test_client::exchange(std::string_view bytes, std::size_t count,
                                                       bool head_requests) {
     detail::test_connection c;
     open_connection(c);
@@ -6902,8 +7001,7 @@ std::vector<test_response> test_client<App>::exchange(std::string_view bytes, st
     return out;
 }
 
-template <class App>
-websocket_session test_client<App>::websocket_connect(std::string_view url,
+ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view url,
                                                       websocket_connect_options o) {
     detail::test_connection c;
     open_connection(c);
@@ -6959,6 +7057,7 @@ websocket_session test_client<App>::websocket_connect(std::string_view url,
 
 #endif // ASTER_IMPL_TEST_CLIENT_HPP
 // end aster/impl/test_client.hpp
+#endif
 
 #endif // ASTER_TEST_CLIENT_HPP
 // end aster/test_client.hpp

@@ -113,12 +113,14 @@ TEST_CASE("server: several event loops share one port", "[server]") {
     REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
 }
 
-TEST_CASE("server_config: flags --host, --port and --threads", "[server]") {
-    const char* argv[] = {"prog", "--host", "0.0.0.0", "--port=9001", "--threads", "3"};
-    auto c = aster::server_config::from_args(6, const_cast<char**>(argv));
+TEST_CASE("server_config: flags --host, --port, --threads and --shutdown-timeout", "[server]") {
+    const char* argv[] = {"prog", "--host", "0.0.0.0", "--port=9001", "--threads", "3",
+                          "--shutdown-timeout", "1500"};
+    auto c = aster::server_config::from_args(8, const_cast<char**>(argv));
     CHECK(c.host == "0.0.0.0");
     CHECK(c.port == 9001);
     CHECK(c.threads == 3);
+    CHECK(c.shutdown_timeout == std::chrono::milliseconds(1500));
     const char* bad[] = {"prog", "--port", "70000"};
     CHECK_THROWS_WITH(aster::server_config::from_args(3, const_cast<char**>(bad)), Catch::Contains("--port"));
     const char* unknown[] = {"prog", "--verbose"};

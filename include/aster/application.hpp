@@ -4,6 +4,7 @@
 #define ASTER_APPLICATION_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/app_ref.hpp>
 #include <aster/options.hpp>
 #include <aster/request.hpp>
 #include <aster/response.hpp>
@@ -30,6 +31,9 @@ public:
     task<response> handle(request& req) const { return router_.dispatch(req); }
 
     const Router& routes() const noexcept { return router_; }
+
+    /// The route table as the connection engine sees it (valid while this app lives).
+    detail::app_ref ref() const noexcept { return detail::make_app_ref(router_); }
 
     /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
     template <fixed_string Name, class... Params>

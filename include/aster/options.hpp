@@ -58,8 +58,8 @@ struct server_config {
     // closed at once, so a flood cannot exhaust file descriptors or memory.
     std::size_t max_connections = 10000;
 
-    /// Reads `--host H`, `--port P` and `--threads N` (also `--port=P`); throws
-    /// std::invalid_argument naming a bad flag.
+    /// Reads `--host H`, `--port P`, `--threads N` and `--shutdown-timeout MS` (also
+    /// `--port=P`); throws std::invalid_argument naming a bad flag.
     static server_config from_args(int argc, char** argv);
     static server_config from_args(int argc, char** argv, server_config defaults);
 };
@@ -86,14 +86,17 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
         if (eq != std::string_view::npos) {
             value = arg.substr(eq + 1);
             arg = arg.substr(0, eq);
-        } else if (i + 1 < argc && (arg == "--host" || arg == "--port" || arg == "--threads")) {
+        } else if (i + 1 < argc && (arg == "--host" || arg == "--port" || arg == "--threads" ||
+                                    arg == "--shutdown-timeout")) {
             value = argv[++i];
         }
         if (arg == "--host") config.host = std::string(value);
         else if (arg == "--port") config.port = std::uint16_t(number(arg, value, 65535));
         else if (arg == "--threads") config.threads = unsigned(number(arg, value, 1024));
+        else if (arg == "--shutdown-timeout")
+            config.shutdown_timeout = std::chrono::milliseconds(number(arg, value, 86'400'000));
         else throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
-                                         " (use --host, --port, --threads)");
+                                         " (use --host, --port, --threads, --shutdown-timeout)");
     }
     return config;
 }

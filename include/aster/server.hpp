@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/application.hpp>
+#include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_connection.hpp>
@@ -36,10 +37,13 @@ namespace aster {
 /// // ... connect to 127.0.0.1:srv.port() ...
 /// srv.stop(); t.join();
 /// @endcode
-template <class App>
 class server {
 public:
-    server(const App& app, server_config config);
+    template <class Router>
+    server(const application<Router>& app, server_config config)
+        : server(app.ref(), std::move(config)) {}
+    /// Serves any route table behind an app_ref; the app must outlive the server.
+    server(detail::app_ref app, server_config config);
     server(const server&) = delete;
     server& operator=(const server&) = delete;
     ~server() { stop(); }
@@ -64,11 +68,11 @@ private:
     void begin_shutdown(loop& l);
 
     task<> accept_loop(loop& l);
-    static task<> serve_socket(net::ip::tcp::socket socket, const App& app,
+    static task<> serve_socket(net::ip::tcp::socket socket, detail::app_ref app,
                                const detail::connection_options& options);
     std::optional<net::signal_set> signals_;
 
-    const App& app_;
+    detail::app_ref app_;
     server_config config_;
     detail::connection_options options_;
     std::vector<std::unique_ptr<loop>> loops_;
@@ -77,184 +81,20 @@ private:
     std::atomic<std::size_t> open_connections_{0};
 };
 
-template <class App>
-server(const App&, server_config) -> server<App>;
-
 namespace detail {
-inline constexpr auto linger_timeout = std::chrono::seconds(2);
-inline constexpr std::size_t linger_max_bytes = 64 * 1024;
+/// Listens, logs the address and serves until stopped: the body of application::run.
+void serve_app(app_ref app, server_config config);
 } // namespace detail
-
-template <class App>
-server<App>::server(const App& app, server_config config)
-    : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr} {
-    unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
-                                      : config_.threads;
-    for (unsigned i = 0; i < n; ++i) {
-        loops_.push_back(std::make_unique<loop>());
-        loops_.back()->options = options_;
-        loops_.back()->options.registry = &loops_.back()->connections;
-    }
-}
-
-template <class App>
-void server<App>::listen() {
-    using net::ip::tcp;
-    tcp::resolver resolver(loops_[0]->ctx);
-    std::error_code ec;
-    auto results = resolver.resolve(config_.host, std::to_string(config_.port),
-                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-    if (ec || results.empty())
-        throw std::system_error(ec, "aster: cannot resolve host '" + config_.host + "'");
-    tcp::endpoint endpoint = results.begin()->endpoint();
-    for (auto& l : loops_) {
-        auto& acceptor = l->acceptor.emplace(l->ctx);
-        acceptor.open(endpoint.protocol());
-        acceptor.set_option(tcp::acceptor::reuse_address(true));
-#ifdef SO_REUSEPORT
-        // Each loop has its own acceptor on the same port; the kernel spreads connections.
-        if (loops_.size() > 1)
-            acceptor.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
-#endif
-        acceptor.bind(endpoint, ec);
-        if (ec)
-            throw std::system_error(ec, "aster: cannot listen on " + config_.host + ":" +
-                                            std::to_string(endpoint.port()));
-        acceptor.listen(net::socket_base::max_listen_connections);
-        endpoint.port(acceptor.local_endpoint().port()); // port 0: the others take the same port
-#ifndef SO_REUSEPORT
-        break; // without SO_REUSEPORT one acceptor serves and the other loops stay idle
-#endif
-    }
-    port_ = endpoint.port();
-}
-
-template <class App>
-void server<App>::run() {
-    if (!loops_[0]->acceptor) listen();
-    for (auto& l : loops_)
-        if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
-    if (config_.handle_signals) {
-        signals_.emplace(loops_[0]->ctx, SIGINT, SIGTERM);
-        signals_->async_wait([this](std::error_code ec, int signal) {
-            if (ec) return;
-            log(log_level::info, "aster: signal " + std::to_string(signal) + ", shutting down");
-            stop();
-        });
-    }
-    std::vector<std::thread> threads;
-    for (std::size_t i = 1; i < loops_.size(); ++i)
-        threads.emplace_back([l = loops_[i].get()] { l->ctx.run(); });
-    loops_[0]->ctx.run();
-    for (auto& t : threads) t.join();
-}
-
-template <class App>
-void server<App>::stop() noexcept {
-    if (stopped_.exchange(true)) return;
-    for (auto& l : loops_) net::post(l->ctx, [this, l = l.get()] { begin_shutdown(*l); });
-}
-
-// Runs on the loop's own thread: the registry and acceptor are that thread's alone.
-template <class App>
-void server<App>::begin_shutdown(loop& l) {
-    std::error_code ignored;
-    if (l.acceptor) l.acceptor->close(ignored);
-    if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
-    if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
-    log(log_level::info, "aster: waiting for " + std::to_string(l.connections.size()) +
-                             " connection(s) to finish");
-    l.shutdown_deadline.emplace(l.ctx);
-    l.shutdown_deadline->expires_after(config_.shutdown_timeout);
-    l.shutdown_deadline->async_wait([&l](std::error_code ec) {
-        if (ec) return; // everything finished in time
-        log(log_level::warning, "aster: shutdown timeout: cutting " +
-                                    std::to_string(l.connections.size()) + " connection(s)");
-        l.ctx.stop();
-    });
-    l.connections.on_empty = [&l] {
-        if (l.shutdown_deadline) l.shutdown_deadline->cancel();
-    };
-    l.connections.shutdown_all();
-}
-
-template <class App>
-task<> server<App>::accept_loop(loop& l) {
-    for (;;) {
-        auto [ec, socket] = co_await l.acceptor->async_accept(detail::use_tuple);
-        if (ec) {
-            if (ec == net::error::operation_aborted || !l.acceptor->is_open()) co_return;
-            log(log_level::warning, "aster: accept failed: " + ec.message());
-            continue;
-        }
-        if (open_connections_.fetch_add(1) >= config_.max_connections) {
-            open_connections_.fetch_sub(1);
-            static constexpr std::string_view busy =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 19\r\n"
-                "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
-                "Service Unavailable";
-            std::error_code ignored;
-            socket.non_blocking(true, ignored);
-            socket.write_some(net::buffer(busy), ignored); // best effort; never wait on it
-            socket.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-            socket.close(ignored);
-            continue;
-        }
-        net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, l.options),
-                      [this](std::exception_ptr e) {
-                          open_connections_.fetch_sub(1);
-                          if (!e) return;
-                          try {
-                              std::rethrow_exception(e);
-                          } catch (const std::exception& x) {
-                              log(log_level::error, std::string("aster: connection failed: ") + x.what());
-                          } catch (...) {
-                              log(log_level::error, "aster: connection failed");
-                          }
-                      });
-    }
-}
-
-template <class App>
-task<> server<App>::serve_socket(net::ip::tcp::socket socket, const App& app,
-                                 const detail::connection_options& options) {
-    std::error_code ec;
-    socket.set_option(net::ip::tcp::no_delay(true), ec);
-    auto peer = socket.remote_endpoint(ec);
-    client_address client{ec ? std::string() : peer.address().to_string(), ec ? std::uint16_t(0) : peer.port()};
-    {
-        detail::http_connection<net::ip::tcp::socket, App> connection(socket, app, options,
-                                                                      std::move(client));
-        co_await connection.run();
-    }
-    // Lingering close (RFC 9112 §9.6): send FIN, then drain what the client still sends for a
-    // moment, so closing with unread bytes does not reset the connection and destroy the last
-    // response (a 400 or 413 above all) before the client reads it.
-    socket.shutdown(net::ip::tcp::socket::shutdown_send, ec);
-    net::steady_timer deadline(socket.get_executor());
-    deadline.expires_after(detail::linger_timeout);
-    deadline.async_wait([&socket](std::error_code e) {
-        if (!e) socket.cancel(e);
-    });
-    char sink[1024];
-    for (std::size_t drained = 0; drained < detail::linger_max_bytes;) {
-        auto [read_ec, n] = co_await socket.async_read_some(net::buffer(sink), detail::use_tuple);
-        if (read_ec) break;
-        drained += n;
-    }
-    deadline.cancel();
-    socket.close(ec);
-}
 
 template <class Router>
 void application<Router>::run(server_config config) const {
-    server<application> srv(*this, std::move(config));
-    srv.listen();
-    log(log_level::info, "aster: listening on http://" + srv.config().host + ":" +
-                             std::to_string(srv.port()) + " (press Ctrl+C to quit)");
-    srv.run();
+    detail::serve_app(ref(), std::move(config));
 }
 
 } // namespace aster
+
+#if ASTER_HEADER_ONLY
+#include <aster/impl/server.hpp>
+#endif
 
 #endif // ASTER_SERVER_HPP

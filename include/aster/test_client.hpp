@@ -4,6 +4,8 @@
 #define ASTER_TEST_CLIENT_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/application.hpp>
+#include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/http_connection.hpp>
 #include <aster/detail/response_parser.hpp>
@@ -55,10 +57,13 @@ struct websocket_connect_options {
 /// ws.send_text("Hello!");
 /// CHECK(ws.receive_text() == "OK!");
 /// @endcode
-template <class App>
 class test_client : public detail::test_client_base {
 public:
-    explicit test_client(const App& app, test_client_options options = {})
+    template <class Router>
+    explicit test_client(const application<Router>& app, test_client_options options = {})
+        : test_client(app.ref(), std::move(options)) {}
+    /// Drives any route table behind an app_ref; the app must outlive the client.
+    explicit test_client(detail::app_ref app, test_client_options options = {})
         : test_client_base(std::move(options)), app_(app) {}
     ~test_client() { close_connection(http_); }
 
@@ -89,17 +94,14 @@ private:
     void spawn_server(detail::test_connection& c) override;
     test_response send_once(std::string_view method, std::string_view url, const request_options& o);
 
-    const App& app_;
+    detail::app_ref app_;
     detail::test_connection http_;
 };
 
-template <class App>
-test_client(const App&) -> test_client<App>;
-template <class App>
-test_client(const App&, test_client_options) -> test_client<App>;
-
 } // namespace aster
 
+#if ASTER_HEADER_ONLY
 #include <aster/impl/test_client.hpp>
+#endif
 
 #endif // ASTER_TEST_CLIENT_HPP

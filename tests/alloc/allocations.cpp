@@ -115,8 +115,8 @@ result drive(Client client) {
     aster::net::co_spawn(
         ctx,
         [&]() -> aster::task<> {
-            aster::detail::http_connection<aster::test::stream, decltype(app)> connection(
-                server_end, app, options, {"test", 1});
+            aster::detail::http_connection<aster::test::stream> connection(server_end, app.ref(),
+                                                                           options, {"test", 1});
             co_await connection.run();
         },
         aster::net::detached);

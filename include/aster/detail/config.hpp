@@ -7,10 +7,23 @@
 #error "aster needs C++20 (coroutines, concepts, class-type template parameters)"
 #endif
 
-// Non-template functions defined in headers are marked ASTER_DECL (inline), so the library is
-// header-only; a separately compiled mode can redefine it later without touching call sites.
-#define ASTER_HEADER_ONLY 1
+// Header-only by default. Non-template functions defined in headers are marked ASTER_DECL
+// (inline).
+//
+// ASTER_SEPARATE_COMPILATION, defined for every file of a program, keeps the connection engine
+// (HTTP connection, WebSocket session, parser, server, test_client) out of the files that include
+// aster.hpp: exactly one file includes <aster/impl/src.hpp> and compiles it once. The engine
+// reaches the route table only through detail::app_ref, so one compiled engine serves every app.
+// The engine's bodies are marked ASTER_ENGINE: inline when header-only, ordinary definitions in
+// src.hpp otherwise.
 #define ASTER_DECL inline
+#if defined(ASTER_SEPARATE_COMPILATION)
+#define ASTER_HEADER_ONLY 0
+#define ASTER_ENGINE
+#else
+#define ASTER_HEADER_ONLY 1
+#define ASTER_ENGINE inline
+#endif
 
 #if __has_include(<nlohmann/json.hpp>) && !defined(ASTER_NO_JSON)
 #define ASTER_HAS_JSON 1

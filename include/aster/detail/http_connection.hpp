@@ -4,6 +4,7 @@
 #define ASTER_DETAIL_HTTP_CONNECTION_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/http_parser.hpp>
 #include <aster/detail/connection_registry.hpp>
@@ -37,10 +38,10 @@ struct connection_options {
     connection_registry* registry = nullptr;
 };
 
-template <class Stream, class App>
+template <class Stream>
 class http_connection final : public closable {
 public:
-    http_connection(Stream& stream, const App& app, const connection_options& options,
+    http_connection(Stream& stream, app_ref app, const connection_options& options,
                     client_address client)
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
           client_(std::move(client)) {
@@ -75,7 +76,7 @@ private:
     bool ensure_space(std::size_t start, std::size_t end);
 
     Stream& stream_;
-    const App& app_;
+    app_ref app_;
     connection_options options_;
     request_parser parser_;
     client_address client_;
@@ -93,6 +94,8 @@ private:
 
 } // namespace aster::detail
 
+#if ASTER_HEADER_ONLY
 #include <aster/detail/impl/http_connection.hpp>
+#endif
 
 #endif // ASTER_DETAIL_HTTP_CONNECTION_HPP

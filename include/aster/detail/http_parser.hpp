@@ -95,6 +95,8 @@ private:
 
 } // namespace aster::detail
 
+#if ASTER_HEADER_ONLY
 #include <aster/detail/impl/http_parser.ipp>
+#endif
 
 #endif // ASTER_DETAIL_HTTP_PARSER_HPP

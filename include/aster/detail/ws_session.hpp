@@ -5,6 +5,7 @@
 #define ASTER_DETAIL_WS_SESSION_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/async_event.hpp>
 #include <aster/detail/connection_registry.hpp>
@@ -38,8 +39,7 @@ public:
     ws_session& operator=(const ws_session&) = delete;
 
     /// Runs the route's handler on this connection and completes the close handshake.
-    template <class App>
-    task<> run(const App& app, std::size_t route_index);
+    task<> run(const app_ref& app, std::size_t route_index);
 
     task<> accept(std::string_view subprotocol, const header_pairs& headers) override;
     task<> deny(response r) override;
@@ -95,12 +95,14 @@ private:
     bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false, ping_timed_out_ = false;
     std::string close_reason_;
 
-    template <class S, class A>
+    template <class S>
     friend class http_connection;
 };
 
 } // namespace aster::detail
 
+#if ASTER_HEADER_ONLY
 #include <aster/detail/impl/ws_session.hpp>
+#endif
 
 #endif // ASTER_DETAIL_WS_SESSION_HPP

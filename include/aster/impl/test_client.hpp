@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Template bodies of test_client.
+// Bodies of test_client: compiled in every file that includes aster.hpp (header-only), or once
+// in the file that includes aster/impl/src.hpp (ASTER_SEPARATE_COMPILATION).
 #ifndef ASTER_IMPL_TEST_CLIENT_HPP
 #define ASTER_IMPL_TEST_CLIENT_HPP
 
+#include <aster/test_client.hpp>
 #include <aster/detail/base64.hpp>
 #include <aster/detail/ws_handshake.hpp>
 
@@ -10,12 +12,11 @@ namespace aster {
 
 namespace detail {
 
-template <class App>
-task<> serve_test_connection(std::shared_ptr<test::stream> end, const App& app,
-                             std::shared_ptr<connection_options> options) {
+ASTER_ENGINE task<> serve_test_connection(std::shared_ptr<test::stream> end, app_ref app,
+                                        std::shared_ptr<connection_options> options) {
     {
-        http_connection<test::stream, App> connection(*end, app, *options,
-                                                      client_address{"testclient", 50000});
+        http_connection<test::stream> connection(*end, app, *options,
+                                                 client_address{"testclient", 50000});
         co_await connection.run();
     }
     end->close();
@@ -23,8 +24,7 @@ task<> serve_test_connection(std::shared_ptr<test::stream> end, const App& app,
 
 } // namespace detail
 
-template <class App>
-void test_client<App>::spawn_server(detail::test_connection& c) {
+ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
     auto options = std::make_shared<detail::connection_options>(
         detail::connection_options{options_.limits, options_.websocket, &server_exception_});
     net::co_spawn(ctx_, detail::serve_test_connection(c.server, app_, options),
@@ -34,8 +34,7 @@ void test_client<App>::spawn_server(detail::test_connection& c) {
                   });
 }
 
-template <class App>
-test_response test_client<App>::send_once(std::string_view method, std::string_view url,
+ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::string_view url,
                                           const request_options& o) {
     if (!http_.open()) open_connection(http_);
     std::string target(url);
@@ -93,8 +92,7 @@ test_response test_client<App>::send_once(std::string_view method, std::string_v
     return r;
 }
 
-template <class App>
-test_response test_client<App>::request(std::string_view method, std::string_view url,
+ASTER_ENGINE test_response test_client::request(std::string_view method, std::string_view url,
                                         request_options o) {
     std::string current_method(method);
     test_response r = send_once(current_method, url, o);
@@ -122,8 +120,7 @@ test_response test_client<App>::request(std::string_view method, std::string_vie
     return r;
 }
 
-template <class App>
-std::vector<test_response> test_client<App>::exchange(std::string_view bytes, std::size_t count,
+ASTER_ENGINE std::vector<test_response> test_client::exchange(std::string_view bytes, std::size_t count,
                                                       bool head_requests) {
     detail::test_connection c;
     open_connection(c);
@@ -147,8 +144,7 @@ std::vector<test_response> test_client<App>::exchange(std::string_view bytes, st
     return out;
 }
 
-template <class App>
-websocket_session test_client<App>::websocket_connect(std::string_view url,
+ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view url,
                                                       websocket_connect_options o) {
     detail::test_connection c;
     open_connection(c);

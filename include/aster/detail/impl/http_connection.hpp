@@ -15,8 +15,8 @@ inline constexpr std::size_t copy_body_limit = 16 * 1024;
 inline constexpr std::size_t max_pending_output = 64 * 1024;
 inline constexpr std::size_t initial_read_buffer = 4096;
 
-template <class Stream, class App>
-class http_connection<Stream, App>::chunk_writer final : public body_writer {
+template <class Stream>
+class http_connection<Stream>::chunk_writer final : public body_writer {
 public:
     chunk_writer(http_connection& conn, bool chunked) : conn_(conn), chunked_(chunked) {}
 
@@ -42,8 +42,8 @@ private:
     bool chunked_;
 };
 
-template <class Stream, class App>
-bool http_connection<Stream, App>::ensure_space(std::size_t, std::size_t end) {
+template <class Stream>
+bool http_connection<Stream>::ensure_space(std::size_t, std::size_t end) {
     if (end < in_capacity_) return true;
     std::size_t wanted = in_capacity_ == 0 ? initial_read_buffer : in_capacity_ * 2;
     // The buffer holds one request (headers and body) plus whatever was pipelined after it.
@@ -57,15 +57,15 @@ bool http_connection<Stream, App>::ensure_space(std::size_t, std::size_t end) {
     return true;
 }
 
-template <class Stream, class App>
-void http_connection<Stream, App>::begin_shutdown() {
+template <class Stream>
+void http_connection<Stream>::begin_shutdown() {
     shutting_down_ = true;
     if (websocket_) websocket_->begin_shutdown();
     else if (idle_) cancel_stream(stream_); // nothing in flight: close now
 }
 
-template <class Stream, class App>
-task<> http_connection<Stream, App>::run() {
+template <class Stream>
+task<> http_connection<Stream>::run() {
     request_access::set_client(request_, &client_);
     std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
     const auto& limits = options_.limits;
@@ -149,8 +149,8 @@ task<> http_connection<Stream, App>::run() {
 }
 
 // Every exception a handler throws becomes a response here, whichever path ran it.
-template <class Stream, class App>
-response http_connection<Stream, App>::failure(std::exception_ptr error) {
+template <class Stream>
+response http_connection<Stream>::failure(std::exception_ptr error) {
     try {
         std::rethrow_exception(error);
     } catch (const http_exception& e) {
@@ -172,26 +172,26 @@ response http_connection<Stream, App>::failure(std::exception_ptr error) {
 
 // Routing and plain-function handlers run without a coroutine; only a coroutine handler, a
 // streaming response or a large body needs respond(). Returns true when the answer is queued.
-template <class Stream, class App>
-bool http_connection<Stream, App>::respond_now(bool& keep_alive) {
+template <class Stream>
+bool http_connection<Stream>::respond_now(bool& keep_alive) {
     if (logger().access_log && log_enabled(log_level::info))
         started_ = std::chrono::steady_clock::now();
     else
         started_ = {};
     try {
-        pending_route_ = app_.routes().route_now(request_, response_);
+        pending_route_ = app_.route_now(app_.app, request_, response_);
     } catch (...) {
         response_ = failure(std::current_exception());
-        pending_route_ = App::router_type::size;
+        pending_route_ = app_ref::none;
     }
-    if (pending_route_ != App::router_type::size) return false;
+    if (pending_route_ != app_ref::none) return false;
     if (response_.is_streaming() || response_.body().size() > copy_body_limit) return false;
     keep_alive = queue_response(false);
     return true;
 }
 
-template <class Stream, class App>
-bool http_connection<Stream, App>::queue_response(bool body_written_separately) {
+template <class Stream>
+bool http_connection<Stream>::queue_response(bool body_written_separately) {
     bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
                       !iequals(response_.header_value("connection"), "close");
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
@@ -207,11 +207,11 @@ bool http_connection<Stream, App>::queue_response(bool body_written_separately) 
     return keep_alive;
 }
 
-template <class Stream, class App>
-task<bool> http_connection<Stream, App>::respond() {
-    if (pending_route_ != App::router_type::size) {
+template <class Stream>
+task<bool> http_connection<Stream>::respond() {
+    if (pending_route_ != app_ref::none) {
         try {
-            response_ = co_await app_.routes().invoke(pending_route_, request_);
+            response_ = co_await app_.invoke(app_.app, pending_route_, request_);
         } catch (...) {
             response_ = failure(std::current_exception());
         }
@@ -237,8 +237,8 @@ task<bool> http_connection<Stream, App>::respond() {
     co_return keep_alive;
 }
 
-template <class Stream, class App>
-void http_connection<Stream, App>::log_access(const response& res,
+template <class Stream>
+void http_connection<Stream>::log_access(const response& res,
                                               std::chrono::steady_clock::time_point started) {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started)
@@ -255,8 +255,8 @@ void http_connection<Stream, App>::log_access(const response& res,
     log(log_level::info, line);
 }
 
-template <class Stream, class App>
-void http_connection<Stream, App>::append_response(const response& res, bool keep_alive) {
+template <class Stream>
+void http_connection<Stream>::append_response(const response& res, bool keep_alive) {
     append_head(out_, res, framing::length, res.body().size(),
                 keep_alive ? connection_header::none : connection_header::close);
     out_.append(res.body());
@@ -264,12 +264,12 @@ void http_connection<Stream, App>::append_response(const response& res, bool kee
 
 // A request with `Upgrade: websocket`. Refusals are ordinary HTTP responses on a connection
 // that stays usable; an accepted handshake hands the connection to the WebSocket for good.
-template <class Stream, class App>
-task<bool> http_connection<Stream, App>::upgrade(std::string_view head,
+template <class Stream>
+task<bool> http_connection<Stream>::upgrade(std::string_view head,
                                                  std::string_view already_read) {
     bool keep_alive = parser_.keep_alive();
-    std::size_t index = app_.routes().match_websocket(request_);
-    if (index == App::router_type::size) {
+    std::size_t index = app_.match_websocket(app_.app, request_);
+    if (index == app_ref::none) {
         // No WebSocket route has this path (an HTTP route may): 404, as for HTTP.
         append_response(plain_text("Not Found", status::not_found), keep_alive);
         co_return keep_alive;
@@ -288,7 +288,7 @@ task<bool> http_connection<Stream, App>::upgrade(std::string_view head,
     std::unique_ptr<char[]> kept_head(new char[head.size()]);
     std::memcpy(kept_head.get(), head.data(), head.size());
     parser_.fill(request_, kept_head.get());
-    index = app_.routes().match_websocket(request_); // path parameters now view the copy
+    index = app_.match_websocket(app_.app, request_); // path parameters now view the copy
     ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
                                options_.exception_sink);
     in_.reset();
@@ -300,8 +300,8 @@ task<bool> http_connection<Stream, App>::upgrade(std::string_view head,
     co_return false;
 }
 
-template <class Stream, class App>
-task<bool> http_connection<Stream, App>::write_streaming(response& res, bool head_only,
+template <class Stream>
+task<bool> http_connection<Stream>::write_streaming(response& res, bool head_only,
                                                          bool keep_alive) {
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
     const bool chunked = !(request_.version_major() == 1 && request_.version_minor() == 0);
@@ -326,16 +326,16 @@ task<bool> http_connection<Stream, App>::write_streaming(response& res, bool hea
     co_return keep_alive;
 }
 
-template <class Stream, class App>
-task<bool> http_connection<Stream, App>::flush() {
+template <class Stream>
+task<bool> http_connection<Stream>::flush() {
     if (out_.empty()) co_return true;
     auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
     out_.clear();
     co_return !ec;
 }
 
-template <class Stream, class App>
-void http_connection<Stream, App>::append_error(status code, std::string_view text) {
+template <class Stream>
+void http_connection<Stream>::append_error(status code, std::string_view text) {
     auto res = plain_text(std::string(text), code);
     append_head(out_, res, framing::length, text.size(), connection_header::close);
     out_.append(text);

@@ -5,12 +5,12 @@
 
 namespace aster::detail {
 
-ASTER_DECL request_parser::request_parser(const http_limits& limits) : limits_(limits) {
+ASTER_ENGINE request_parser::request_parser(const http_limits& limits) : limits_(limits) {
     llhttp_init(&parser_, HTTP_REQUEST, &settings());
     parser_.data = this;
 }
 
-ASTER_DECL const llhttp_settings_t& request_parser::settings() {
+ASTER_ENGINE const llhttp_settings_t& request_parser::settings() {
     static const llhttp_settings_t s = [] {
         llhttp_settings_t out;
         llhttp_settings_init(&out);
@@ -26,19 +26,19 @@ ASTER_DECL const llhttp_settings_t& request_parser::settings() {
     return s;
 }
 
-ASTER_DECL int request_parser::fail(aster::status code, const char* reason) noexcept {
+ASTER_ENGINE int request_parser::fail(aster::status code, const char* reason) noexcept {
     error_status_ = code;
     error_reason_ = reason;
     return -1;
 }
 
-ASTER_DECL void request_parser::extend(piece& p, const char* at, std::size_t len) noexcept {
+ASTER_ENGINE void request_parser::extend(piece& p, const char* at, std::size_t len) noexcept {
     // llhttp hands a piece over in several calls when it spans reads; the bytes are contiguous.
     if (p.length == 0) p.offset = std::uint32_t(at - request_begin_);
     p.length += std::uint32_t(len);
 }
 
-ASTER_DECL int request_parser::on_message_begin(llhttp_t* p) {
+ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.url_ = {};
     self.fields_.clear();
@@ -50,7 +50,7 @@ ASTER_DECL int request_parser::on_message_begin(llhttp_t* p) {
     return 0;
 }
 
-ASTER_DECL int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) {
+ASTER_ENGINE int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.extend(self.url_, at, len);
     if (self.url_.length > self.limits_.max_url_bytes)
@@ -62,7 +62,7 @@ ASTER_DECL int request_parser::on_url(llhttp_t* p, const char* at, std::size_t l
     return 0;
 }
 
-ASTER_DECL int request_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
+ASTER_ENGINE int request_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
     if (self.fields_.empty() || self.last_was_value_) {
         if (self.fields_.size() >= self.limits_.max_headers)
@@ -79,7 +79,7 @@ ASTER_DECL int request_parser::on_header_field(llhttp_t* p, const char* at, std:
     return 0;
 }
 
-ASTER_DECL int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
+ASTER_ENGINE int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.last_was_value_ = true;
     self.extend(self.fields_.back().value, at, len);
@@ -101,7 +101,7 @@ inline constexpr auto token_chars = [] {
     return table;
 }();
 
-ASTER_DECL int request_parser::on_headers_complete(llhttp_t* p) {
+ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.headers_done_ = true;
     bool has_host = false;
@@ -133,7 +133,7 @@ ASTER_DECL int request_parser::on_headers_complete(llhttp_t* p) {
     return 0;
 }
 
-ASTER_DECL int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) {
+ASTER_ENGINE int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.wants_continue_ = false; // the client did not wait; no interim response is due
     if (self.body_.size() + len > self.limits_.max_body_bytes)
@@ -142,14 +142,14 @@ ASTER_DECL int request_parser::on_body(llhttp_t* p, const char* at, std::size_t 
     return 0;
 }
 
-ASTER_DECL int request_parser::on_message_complete(llhttp_t* p) {
+ASTER_ENGINE int request_parser::on_message_complete(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.message_done_ = true;
     self.keep_alive_ = llhttp_should_keep_alive(p) != 0;
     return HPE_PAUSED; // one request at a time: the connection answers it, then resumes
 }
 
-ASTER_DECL request_parser::result request_parser::feed(const char* request_begin, const char* data,
+ASTER_ENGINE request_parser::result request_parser::feed(const char* request_begin, const char* data,
                                                       std::size_t len) {
     request_begin_ = request_begin;
     llhttp_errno_t err = llhttp_execute(&parser_, data, len);
@@ -167,7 +167,7 @@ ASTER_DECL request_parser::result request_parser::feed(const char* request_begin
     return {state::failed, used};
 }
 
-ASTER_DECL void request_parser::fill(request& req, const char* begin) {
+ASTER_ENGINE void request_parser::fill(request& req, const char* begin) {
     request_access::reset(req);
     request_access::set_method(req, llhttp_method_name(llhttp_method_t(parser_.method)));
     auto target = view(url_, begin);
@@ -200,14 +200,14 @@ ASTER_DECL void request_parser::fill(request& req, const char* begin) {
     request_access::set_body(req, &body_);
 }
 
-ASTER_DECL void request_parser::next() {
+ASTER_ENGINE void request_parser::next() {
     message_done_ = false;
     if (upgrade_) llhttp_resume_after_upgrade(&parser_);
     else llhttp_resume(&parser_);
     upgrade_ = false;
 }
 
-ASTER_DECL bool request_parser::take_continue() noexcept {
+ASTER_ENGINE bool request_parser::take_continue() noexcept {
     bool due = wants_continue_ && headers_done_ && !message_done_;
     wants_continue_ = false;
     return due;

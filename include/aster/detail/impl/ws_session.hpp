@@ -12,7 +12,7 @@ namespace aster::detail {
 inline constexpr std::size_t initial_ws_buffer = 512;
 inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
 
-inline std::optional<response> check_websocket_handshake(const request& req) {
+ASTER_ENGINE std::optional<response> check_websocket_handshake(const request& req) {
     // RFC 6455 §4.2.1: a GET over HTTP/1.1 with Connection: Upgrade, version 13 and a key.
     if (req.method_id() != method::get)
         return plain_text("WebSocket handshake must use GET", status::bad_request);
@@ -475,12 +475,11 @@ void ws_session<Stream>::stop_keep_alive() {
 }
 
 template <class Stream>
-template <class App>
-task<> ws_session<Stream>::run(const App& app, std::size_t route_index) {
+task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
     websocket ws(*this, request_, offered_);
     std::exception_ptr error;
     try {
-        co_await app.routes().run_websocket(route_index, request_, ws);
+        co_await app.run_websocket(app.app, route_index, request_, ws);
     } catch (const websocket_disconnect&) {
         // The handler let the close propagate; nothing more to report.
     } catch (...) {

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// app_ref: what the connection engine needs from an app, behind four function pointers.
+#ifndef ASTER_DETAIL_APP_REF_HPP
+#define ASTER_DETAIL_APP_REF_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/task.hpp>
+
+#include <cstddef>
+
+namespace aster {
+class request;
+class response;
+class websocket;
+} // namespace aster
+
+namespace aster::detail {
+
+/// The route table seen through plain function pointers. The connection, WebSocket and server
+/// code talks to apps only through this, so it is compiled once for every app rather than once
+/// per route table, and can be compiled separately (ASTER_SEPARATE_COMPILATION). The cost is
+/// one indirect call per request. The app must outlive every app_ref to it.
+struct app_ref {
+    /// Returned by route_now and match_websocket when there is nothing more to run.
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+    const void* app = nullptr;
+    /// Routes and, for a plain handler, answers into the response; returns `none` then, or the
+    /// index of the coroutine route that `invoke` must run.
+    std::size_t (*route_now)(const void* app, request& req, response& out) = nullptr;
+    task<response> (*invoke)(const void* app, std::size_t index, request& req) = nullptr;
+    /// The WebSocket route for the request's path, with path parameters filled in, or `none`.
+    std::size_t (*match_websocket)(const void* app, request& req) = nullptr;
+    task<> (*run_websocket)(const void* app, std::size_t index, request& req, websocket& ws) = nullptr;
+};
+
+/// Binds an app_ref to a router (anything with route_now, invoke, match_websocket,
+/// run_websocket and a static `size` meaning "none").
+template <class Router>
+app_ref make_app_ref(const Router& router) noexcept {
+    app_ref ref;
+    ref.app = &router;
+    ref.route_now = +[](const void* p, request& req, response& out) -> std::size_t {
+        std::size_t i = static_cast<const Router*>(p)->route_now(req, out);
+        return i == Router::size ? app_ref::none : i;
+    };
+    ref.invoke = +[](const void* p, std::size_t i, request& req) -> task<response> {
+        return static_cast<const Router*>(p)->invoke(i, req);
+    };
+    ref.match_websocket = +[](const void* p, request& req) -> std::size_t {
+        std::size_t i = static_cast<const Router*>(p)->match_websocket(req);
+        return i == Router::size ? app_ref::none : i;
+    };
+    ref.run_websocket = +[](const void* p, std::size_t i, request& req, websocket& ws) -> task<> {
+        return static_cast<const Router*>(p)->run_websocket(i, req, ws);
+    };
+    return ref;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_APP_REF_HPP
