@@ -3021,6 +3021,8 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
 #endif // ASTER_OPTIONS_HPP
 // end aster/options.hpp
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace aster {
@@ -3054,6 +3056,22 @@ public:
 
     /// Serves on `config.host:config.port` until SIGINT/SIGTERM (defined in server.hpp).
     void run(server_config config = {}) const;
+
+    /// Serves inside the caller's own io_context, as one coroutine on its executor (`threads`
+    /// and `handle_signals` do not apply: the caller's loop and signals decide).
+    /// `on_listening` gets the bound port (useful with port 0). Cancelling the coroutine stops
+    /// it gracefully, as server::stop() does: no new connections, requests in flight finish,
+    /// WebSockets close with 1001, and after `shutdown_timeout` (or a second cancellation) the
+    /// rest are closed; it returns once every connection has ended. Bind/resolve failures throw
+    /// std::system_error.
+    /// @code
+    /// asio::cancellation_signal stop;
+    /// asio::co_spawn(ctx, app.serve({.port = 8080}),
+    ///                asio::bind_cancellation_slot(stop.slot(), asio::detached));
+    /// // later, on ctx's thread: stop.emit(asio::cancellation_type::terminal);
+    /// @endcode
+    task<> serve(server_config config = {},
+                 std::function<void(std::uint16_t)> on_listening = {}) const;
 
 private:
     Router router_;
@@ -3185,6 +3203,8 @@ namespace aster::detail {
 class closable {
 public:
     virtual void begin_shutdown() = 0;
+    /// Closes the connection's stream at once: what is in flight fails and unwinds.
+    virtual void abort() noexcept = 0;
 
 protected:
     ~closable() = default;
@@ -3221,6 +3241,9 @@ public:
             c = next;
         }
     }
+    void abort_all() noexcept {
+        for (closable* c = head_; c; c = c->next_) c->abort();
+    }
     std::function<void()> on_empty; // set while stopping
 
 private:
@@ -3238,6 +3261,57 @@ private:
 #ifndef ASTER_DETAIL_HTTP_CONNECTION_HPP
 #define ASTER_DETAIL_HTTP_CONNECTION_HPP
 
+// begin aster/detail/async_event.hpp
+// SPDX-License-Identifier: MIT
+// A broadcast wake-up for coroutines on one executor, built on a timer that never expires.
+#ifndef ASTER_DETAIL_ASYNC_EVENT_HPP
+#define ASTER_DETAIL_ASYNC_EVENT_HPP
+
+
+namespace aster::detail {
+
+/// `while (!ready) co_await event.wait();` on one side, `event.notify_all()` on the other.
+/// Single-threaded by design: both sides run on the same executor.
+class async_event {
+public:
+    template <class Executor>
+    explicit async_event(const Executor& ex) : timer_(ex) {}
+
+    task<> wait() {
+        timer_.expires_at(net::steady_timer::time_point::max());
+        auto [ec] = co_await timer_.async_wait(use_tuple);
+        (void)ec; // cancelled is the wake-up
+    }
+    void notify_all() noexcept { timer_.cancel(); }
+
+private:
+    net::steady_timer timer_;
+};
+
+/// Cancels the stream's pending operations: sockets and test streams have `cancel()`, TLS
+/// streams reach theirs through `lowest_layer()`.
+template <class Stream>
+void cancel_stream(Stream& s) noexcept {
+    std::error_code ignored;
+    if constexpr (requires { s.cancel(ignored); }) s.cancel(ignored);
+    else if constexpr (requires { s.cancel(); }) s.cancel();
+    else s.lowest_layer().cancel(ignored);
+}
+
+/// Closes the stream for good, so pending and later operations fail: the cut at a shutdown
+/// deadline when the loop itself must keep running.
+template <class Stream>
+void close_stream(Stream& s) noexcept {
+    std::error_code ignored;
+    if constexpr (requires { s.lowest_layer(); }) s.lowest_layer().close(ignored);
+    else if constexpr (requires { s.close(ignored); }) s.close(ignored);
+    else s.close();
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ASYNC_EVENT_HPP
+// end aster/detail/async_event.hpp
 // begin aster/detail/http_parser.hpp
 // SPDX-License-Identifier: MIT
 // Incremental HTTP/1.x request parsing over llhttp, recording where each piece lies in the read buffer.
@@ -4052,47 +4126,6 @@ inline void append_head(std::string& out, const response& res, framing body_fram
 #ifndef ASTER_DETAIL_READ_DEADLINE_HPP
 #define ASTER_DETAIL_READ_DEADLINE_HPP
 
-// begin aster/detail/async_event.hpp
-// SPDX-License-Identifier: MIT
-// A broadcast wake-up for coroutines on one executor, built on a timer that never expires.
-#ifndef ASTER_DETAIL_ASYNC_EVENT_HPP
-#define ASTER_DETAIL_ASYNC_EVENT_HPP
-
-
-namespace aster::detail {
-
-/// `while (!ready) co_await event.wait();` on one side, `event.notify_all()` on the other.
-/// Single-threaded by design: both sides run on the same executor.
-class async_event {
-public:
-    template <class Executor>
-    explicit async_event(const Executor& ex) : timer_(ex) {}
-
-    task<> wait() {
-        timer_.expires_at(net::steady_timer::time_point::max());
-        auto [ec] = co_await timer_.async_wait(use_tuple);
-        (void)ec; // cancelled is the wake-up
-    }
-    void notify_all() noexcept { timer_.cancel(); }
-
-private:
-    net::steady_timer timer_;
-};
-
-/// Cancels the stream's pending operations: sockets and test streams have `cancel()`, TLS
-/// streams reach theirs through `lowest_layer()`.
-template <class Stream>
-void cancel_stream(Stream& s) noexcept {
-    std::error_code ignored;
-    if constexpr (requires { s.cancel(ignored); }) s.cancel(ignored);
-    else if constexpr (requires { s.cancel(); }) s.cancel();
-    else s.lowest_layer().cancel(ignored);
-}
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_ASYNC_EVENT_HPP
-// end aster/detail/async_event.hpp
 
 #include <chrono>
 #include <memory>
@@ -4622,6 +4655,7 @@ public:
     void report(std::exception_ptr error) override;
     /// Graceful stop: close with 1001; the handler's receive then reports 1001.
     void begin_shutdown() override;
+    void abort() noexcept override { close_stream(stream_); }
 
 private:
     struct frame_view {
@@ -5241,6 +5275,7 @@ public:
     /// Graceful stop: an idle connection closes now, a busy one after its current response,
     /// a WebSocket with 1001.
     void begin_shutdown() override;
+    void abort() noexcept override { close_stream(stream_); }
 
     /// Serves requests until the peer closes, asks to close, or sends something unparseable.
     task<> run();
@@ -5406,8 +5441,10 @@ task<> http_connection<Stream>::run() {
             co_return;
         }
         const bool idle = start == end && answered_one;
-        if (idle && shutting_down_) co_return;
-        idle_ = idle;
+        // Nothing of a request has arrived (a keep-alive wait, or a fresh connection that has
+        // sent nothing yet): a graceful stop may close it at once.
+        if (start == end && shutting_down_) co_return;
+        idle_ = start == end;
         if (idle) {
             deadline_.expires_after(limits.keep_alive_timeout);
         } else if (!parser_.headers_complete() || start == end) {
@@ -5637,6 +5674,7 @@ void http_connection<Stream>::append_error(status code, std::string_view text) {
 #include <asio/signal_set.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -5689,8 +5727,6 @@ private:
     void begin_shutdown(loop& l);
 
     task<> accept_loop(loop& l);
-    static task<> serve_socket(net::ip::tcp::socket socket, detail::app_ref app,
-                               const detail::connection_options& options);
     std::optional<net::signal_set> signals_;
 
     detail::app_ref app_;
@@ -5703,13 +5739,31 @@ private:
 };
 
 namespace detail {
+void open_acceptor(net::ip::tcp::acceptor& acceptor, const net::ip::tcp::endpoint& endpoint,
+                   const std::string& host, bool reuse_port);
+net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
+                                              const net::any_io_executor& executor);
+task<> refuse_busy(net::ip::tcp::socket socket);
+task<> linger_close(net::ip::tcp::socket& socket, std::chrono::steady_clock::duration limit);
+void log_connection_end(std::exception_ptr e) noexcept;
+/// One accepted TCP connection: HTTP (and WebSocket) until it ends, then a lingering close.
+task<> serve_tcp(net::ip::tcp::socket socket, app_ref app, const connection_options& options);
 /// Listens, logs the address and serves until stopped: the body of application::run.
 void serve_app(app_ref app, server_config config);
+/// The body of application::serve.
+task<> serve_in_place(app_ref app, server_config config,
+                      std::function<void(std::uint16_t)> on_listening);
 } // namespace detail
 
 template <class Router>
 void application<Router>::run(server_config config) const {
     detail::serve_app(ref(), std::move(config));
+}
+
+template <class Router>
+task<> application<Router>::serve(server_config config,
+                                  std::function<void(std::uint16_t)> on_listening) const {
+    return detail::serve_in_place(ref(), std::move(config), std::move(on_listening));
 }
 
 } // namespace aster
@@ -5728,6 +5782,67 @@ namespace aster {
 namespace detail {
 inline constexpr auto linger_timeout = std::chrono::seconds(2);
 inline constexpr std::size_t linger_max_bytes = 64 * 1024;
+inline constexpr auto busy_linger_timeout = std::chrono::milliseconds(500);
+} // namespace detail
+
+namespace detail {
+
+ASTER_ENGINE void open_acceptor(net::ip::tcp::acceptor& acceptor,
+                                const net::ip::tcp::endpoint& endpoint, const std::string& host,
+                                bool reuse_port) {
+    using net::ip::tcp;
+    std::error_code ec;
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+#ifdef SO_REUSEPORT
+    if (reuse_port)
+        acceptor.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+#else
+    (void)reuse_port;
+#endif
+    acceptor.bind(endpoint, ec);
+    if (ec)
+        throw std::system_error(ec, "aster: cannot listen on " + host + ":" +
+                                        std::to_string(endpoint.port()));
+    acceptor.listen(net::socket_base::max_listen_connections);
+}
+
+ASTER_ENGINE net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
+                                                           const net::any_io_executor& executor) {
+    using net::ip::tcp;
+    tcp::resolver resolver(executor);
+    std::error_code ec;
+    auto results = resolver.resolve(config.host, std::to_string(config.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty())
+        throw std::system_error(ec, "aster: cannot resolve host '" + config.host + "'");
+    return results.begin()->endpoint();
+}
+
+// The cap on connections: 503 without waiting on the client, then a short lingering close so
+// the answer is not lost to a reset.
+ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket) {
+    static constexpr std::string_view busy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 19\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+        "Service Unavailable";
+    std::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(net::buffer(busy), ignored); // best effort; never wait on it
+    co_await linger_close(socket, busy_linger_timeout);
+}
+
+ASTER_ENGINE void log_connection_end(std::exception_ptr e) noexcept {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        log(log_level::error, std::string("aster: connection failed: ") + x.what());
+    } catch (...) {
+        log(log_level::error, "aster: connection failed");
+    }
+}
+
 } // namespace detail
 
 ASTER_ENGINE server::server(detail::app_ref app, server_config config)
@@ -5742,28 +5857,11 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
 }
 
 ASTER_ENGINE void server::listen() {
-    using net::ip::tcp;
-    tcp::resolver resolver(loops_[0]->ctx);
-    std::error_code ec;
-    auto results = resolver.resolve(config_.host, std::to_string(config_.port),
-                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-    if (ec || results.empty())
-        throw std::system_error(ec, "aster: cannot resolve host '" + config_.host + "'");
-    tcp::endpoint endpoint = results.begin()->endpoint();
+    auto endpoint = detail::resolve_listen_address(config_, loops_[0]->ctx.get_executor());
     for (auto& l : loops_) {
-        auto& acceptor = l->acceptor.emplace(l->ctx);
-        acceptor.open(endpoint.protocol());
-        acceptor.set_option(tcp::acceptor::reuse_address(true));
-#ifdef SO_REUSEPORT
         // Each loop has its own acceptor on the same port; the kernel spreads connections.
-        if (loops_.size() > 1)
-            acceptor.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
-#endif
-        acceptor.bind(endpoint, ec);
-        if (ec)
-            throw std::system_error(ec, "aster: cannot listen on " + config_.host + ":" +
-                                            std::to_string(endpoint.port()));
-        acceptor.listen(net::socket_base::max_listen_connections);
+        auto& acceptor = l->acceptor.emplace(l->ctx);
+        detail::open_acceptor(acceptor, endpoint, config_.host, loops_.size() > 1);
         endpoint.port(acceptor.local_endpoint().port()); // port 0: the others take the same port
 #ifndef SO_REUSEPORT
         break; // without SO_REUSEPORT one acceptor serves and the other loops stay idle
@@ -5828,55 +5926,46 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
         }
         if (open_connections_.fetch_add(1) >= config_.max_connections) {
             open_connections_.fetch_sub(1);
-            static constexpr std::string_view busy =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 19\r\n"
-                "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
-                "Service Unavailable";
-            std::error_code ignored;
-            socket.non_blocking(true, ignored);
-            socket.write_some(net::buffer(busy), ignored); // best effort; never wait on it
-            socket.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-            socket.close(ignored);
+            net::co_spawn(l.ctx, detail::refuse_busy(std::move(socket)), net::detached);
             continue;
         }
-        net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, l.options),
+        net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options),
                       [this](std::exception_ptr e) {
                           open_connections_.fetch_sub(1);
-                          if (!e) return;
-                          try {
-                              std::rethrow_exception(e);
-                          } catch (const std::exception& x) {
-                              log(log_level::error, std::string("aster: connection failed: ") + x.what());
-                          } catch (...) {
-                              log(log_level::error, "aster: connection failed");
-                          }
+                          detail::log_connection_end(e);
                       });
     }
 }
 
-ASTER_ENGINE task<> server::serve_socket(net::ip::tcp::socket socket, detail::app_ref app,
-                                   const detail::connection_options& options) {
+ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
+                                     const connection_options& options) {
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
     client_address client{ec ? std::string() : peer.address().to_string(), ec ? std::uint16_t(0) : peer.port()};
     {
-        detail::http_connection<net::ip::tcp::socket> connection(socket, app, options,
+        http_connection<net::ip::tcp::socket> connection(socket, app, options,
                                                                  std::move(client));
         co_await connection.run();
     }
-    // Lingering close (RFC 9112 §9.6): send FIN, then drain what the client still sends for a
-    // moment, so closing with unread bytes does not reset the connection and destroy the last
-    // response (a 400 or 413 above all) before the client reads it.
+    co_await linger_close(socket, linger_timeout);
+}
+
+// Lingering close (RFC 9112 §9.6): send FIN, then drain what the client still sends for a
+// moment, so closing with unread bytes does not reset the connection and destroy the last
+// response (a 400, 413 or 503 above all) before the client reads it.
+ASTER_ENGINE task<> detail::linger_close(net::ip::tcp::socket& socket,
+                                         std::chrono::steady_clock::duration limit) {
+    std::error_code ec;
     socket.shutdown(net::ip::tcp::socket::shutdown_send, ec);
     net::steady_timer deadline(socket.get_executor());
-    deadline.expires_after(detail::linger_timeout);
+    deadline.expires_after(limit);
     deadline.async_wait([&socket](std::error_code e) {
         if (!e) socket.cancel(e);
     });
     char sink[1024];
-    for (std::size_t drained = 0; drained < detail::linger_max_bytes;) {
-        auto [read_ec, n] = co_await socket.async_read_some(net::buffer(sink), detail::use_tuple);
+    for (std::size_t drained = 0; drained < linger_max_bytes;) {
+        auto [read_ec, n] = co_await socket.async_read_some(net::buffer(sink), use_tuple);
         if (read_ec) break;
         drained += n;
     }
@@ -5890,6 +5979,64 @@ ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
     log(log_level::info, "aster: listening on http://" + srv.config().host + ":" +
                              std::to_string(srv.port()) + " (press Ctrl+C to quit)");
     srv.run();
+}
+
+ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
+                                          std::function<void(std::uint16_t)> on_listening) {
+    using net::ip::tcp;
+    // The stop arrives as a cancellation; the waits after it must still complete normally.
+    co_await net::this_coro::throw_if_cancelled(false);
+    auto executor = co_await net::this_coro::executor;
+    tcp::acceptor acceptor(executor);
+    auto endpoint = resolve_listen_address(config, executor);
+    open_acceptor(acceptor, endpoint, config.host, false);
+    const std::uint16_t port = acceptor.local_endpoint().port();
+    log(log_level::info, "aster: listening on http://" + config.host + ":" + std::to_string(port));
+    if (on_listening) on_listening(port);
+
+    connection_registry registry;
+    const connection_options options{config.limits, config.websocket, nullptr, &registry};
+    std::size_t open = 0;
+    bool stopping = false;
+    net::steady_timer drained(executor); // cancelled when the last connection ends while stopping
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+        if (ec) {
+            if (ec == net::error::operation_aborted || !acceptor.is_open()) break; // cancelled
+            log(log_level::warning, "aster: accept failed: " + ec.message());
+            continue;
+        }
+        if (open >= config.max_connections) {
+            net::co_spawn(executor, refuse_busy(std::move(socket)), net::detached);
+            continue;
+        }
+        ++open;
+        net::co_spawn(executor, serve_tcp(std::move(socket), app, options),
+                      [&open, &stopping, &drained](std::exception_ptr e) {
+                          if (--open == 0 && stopping) drained.cancel();
+                          log_connection_end(e);
+                      });
+    }
+
+    // Graceful stop, as server::stop(), but the caller's loop keeps running: connections that
+    // outlive shutdown_timeout are closed rather than abandoned. The connections use this
+    // frame's registry and options, so it returns only once every one has ended.
+    std::error_code ignored;
+    acceptor.close(ignored);
+    stopping = true;
+    if (open == 0) co_return;
+    log(log_level::info, "aster: waiting for " + std::to_string(open) + " connection(s) to finish");
+    registry.shutdown_all();
+    drained.expires_after(config.shutdown_timeout);
+    co_await drained.async_wait(use_tuple); // a second cancellation ends the wait: cut now
+    if (open == 0) co_return;
+    log(log_level::warning,
+        "aster: shutdown timeout: cutting " + std::to_string(open) + " connection(s)");
+    registry.abort_all();
+    while (open > 0) { // cut streams fail at once; a lingering close ends within linger_timeout
+        drained.expires_after(linger_timeout);
+        co_await drained.async_wait(use_tuple);
+    }
 }
 
 } // namespace aster

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
@@ -150,6 +152,8 @@ TEST_CASE("server: a graceful stop finishes requests in flight and closes WebSoc
 
     busy.connect(endpoint);
     aster::net::write(busy, aster::net::buffer(std::string_view("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")));
+    tcp::socket fresh(ctx); // connected, nothing sent yet: closed at once by the stop
+    fresh.connect(endpoint);
     std::this_thread::sleep_for(std::chrono::milliseconds(100)); // the slow handler is running
     auto stop_requested = std::chrono::steady_clock::now();
     srv.stop();
@@ -170,6 +174,8 @@ TEST_CASE("server: a graceful stop finishes requests in flight and closes WebSoc
     std::error_code ec;
     char byte;
     idle.read_some(aster::net::buffer(&byte, 1), ec); // the idle connection was closed
+    CHECK(ec);
+    fresh.read_some(aster::net::buffer(&byte, 1), ec);
     CHECK(ec);
     REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     CHECK(std::chrono::steady_clock::now() - stop_requested < std::chrono::seconds(5));
@@ -200,4 +206,117 @@ TEST_CASE("server: connections beyond max_connections get 503 and are closed", "
     CHECK(again.find("200 OK") != std::string::npos);
     srv.stop();
     REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+}
+
+namespace server_test {
+
+// A client on the server's own io_context: connects, sends `bytes`, reads until `marker`.
+aster::task<std::string> ask(std::uint16_t port, std::string bytes, std::string marker,
+                             aster::net::ip::tcp::socket& socket) {
+    using aster::net::ip::tcp;
+    auto executor = co_await aster::net::this_coro::executor;
+    socket = tcp::socket(executor);
+    co_await socket.async_connect(tcp::endpoint(aster::net::ip::make_address("127.0.0.1"), port),
+                                  aster::net::use_awaitable);
+    co_await aster::net::async_write(socket, aster::net::buffer(bytes), aster::net::use_awaitable);
+    std::string out;
+    char buf[4096];
+    while (out.find(marker) == std::string::npos) {
+        auto [ec, n] = co_await socket.async_read_some(aster::net::buffer(buf), aster::detail::use_tuple);
+        out.append(buf, n);
+        if (ec) break;
+    }
+    co_return out;
+}
+
+} // namespace server_test
+
+TEST_CASE("application::serve: serves inside the caller's io_context; cancelling stops it gracefully",
+          "[server][serve]") {
+    using aster::net::ip::tcp;
+    aster::net::io_context ctx;
+    aster::net::cancellation_signal stop;
+    std::uint16_t port = 0;
+    bool served = false;
+    std::exception_ptr error;
+    aster::net::co_spawn(ctx, server_test::app.serve({.host = "127.0.0.1", .port = 0},
+                                                     [&](std::uint16_t p) { port = p; }),
+                         aster::net::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e) {
+                             served = true;
+                             error = e;
+                         }));
+    std::string first, slow, after_stop;
+    tcp::socket a(ctx), b(ctx), c(ctx);
+    aster::net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            first = co_await server_test::ask(port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                                              "Hello from", a);
+            // A slow request in flight when the stop comes: it still gets its answer.
+            aster::net::steady_timer pause(ctx);
+            aster::net::co_spawn(ctx, [&]() -> aster::task<> {
+                pause.expires_after(std::chrono::milliseconds(100));
+                co_await pause.async_wait(aster::net::use_awaitable);
+                stop.emit(aster::net::cancellation_type::terminal);
+            }, aster::net::detached);
+            slow = co_await server_test::ask(port, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",
+                                             "finished anyway", b);
+            // Stopped: no new connections.
+            try {
+                after_stop = co_await server_test::ask(port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                                                       "Hello from", c);
+            } catch (const std::system_error& e) {
+                after_stop = "refused: " + e.code().message();
+            }
+        },
+        aster::net::detached);
+    ctx.run_for(std::chrono::seconds(10));
+    CHECK(first.find("200 OK") != std::string::npos);
+    CHECK(slow.find("finished anyway") != std::string::npos);
+    CHECK(slow.find("Connection: close") != std::string::npos);
+    CHECK(after_stop.find("refused") == 0);
+    CHECK(served); // the serve coroutine returned once its connections ended
+    std::string what;
+    if (error) try { std::rethrow_exception(error); } catch (const std::exception& e) { what = e.what(); }
+    CHECK(what == "");
+}
+
+TEST_CASE("application::serve: connections that outlive shutdown_timeout are cut, the loop lives on",
+          "[server][serve]") {
+    using aster::net::ip::tcp;
+    aster::net::io_context ctx;
+    aster::net::cancellation_signal stop;
+    std::uint16_t port = 0;
+    bool served = false;
+    aster::net::co_spawn(ctx,
+                         server_test::app.serve({.host = "127.0.0.1", .port = 0,
+                                                 .shutdown_timeout = std::chrono::milliseconds(200)},
+                                                [&](std::uint16_t p) { port = p; }),
+                         aster::net::bind_cancellation_slot(stop.slot(),
+                                                            [&](std::exception_ptr) { served = true; }));
+    std::string stuck;
+    tcp::socket s(ctx);
+    auto started = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration stop_took{};
+    aster::net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            // Half a body: the request stays in flight until the server gives up on it.
+            aster::net::steady_timer pause(ctx);
+            aster::net::co_spawn(ctx, [&]() -> aster::task<> {
+                pause.expires_after(std::chrono::milliseconds(100));
+                co_await pause.async_wait(aster::net::use_awaitable);
+                started = std::chrono::steady_clock::now();
+                stop.emit(aster::net::cancellation_type::terminal);
+            }, aster::net::detached);
+            stuck = co_await server_test::ask(
+                port, "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab", "never", s);
+            stop_took = std::chrono::steady_clock::now() - started;
+        },
+        aster::net::detached);
+    ctx.run_for(std::chrono::seconds(10));
+    CHECK(served);
+    CHECK(stuck.find("HTTP/1.1 2") == std::string::npos);
+    CHECK(stop_took >= std::chrono::milliseconds(150));
+    CHECK(stop_took < std::chrono::seconds(3));
 }

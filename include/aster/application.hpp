@@ -10,6 +10,8 @@
 #include <aster/response.hpp>
 #include <aster/routing.hpp>
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace aster {
@@ -43,6 +45,22 @@ public:
 
     /// Serves on `config.host:config.port` until SIGINT/SIGTERM (defined in server.hpp).
     void run(server_config config = {}) const;
+
+    /// Serves inside the caller's own io_context, as one coroutine on its executor (`threads`
+    /// and `handle_signals` do not apply: the caller's loop and signals decide).
+    /// `on_listening` gets the bound port (useful with port 0). Cancelling the coroutine stops
+    /// it gracefully, as server::stop() does: no new connections, requests in flight finish,
+    /// WebSockets close with 1001, and after `shutdown_timeout` (or a second cancellation) the
+    /// rest are closed; it returns once every connection has ended. Bind/resolve failures throw
+    /// std::system_error.
+    /// @code
+    /// asio::cancellation_signal stop;
+    /// asio::co_spawn(ctx, app.serve({.port = 8080}),
+    ///                asio::bind_cancellation_slot(stop.slot(), asio::detached));
+    /// // later, on ctx's thread: stop.emit(asio::cancellation_type::terminal);
+    /// @endcode
+    task<> serve(server_config config = {},
+                 std::function<void(std::uint16_t)> on_listening = {}) const;
 
 private:
     Router router_;

@@ -16,6 +16,7 @@
 #include <asio/signal_set.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,8 +69,6 @@ private:
     void begin_shutdown(loop& l);
 
     task<> accept_loop(loop& l);
-    static task<> serve_socket(net::ip::tcp::socket socket, detail::app_ref app,
-                               const detail::connection_options& options);
     std::optional<net::signal_set> signals_;
 
     detail::app_ref app_;
@@ -82,13 +81,31 @@ private:
 };
 
 namespace detail {
+void open_acceptor(net::ip::tcp::acceptor& acceptor, const net::ip::tcp::endpoint& endpoint,
+                   const std::string& host, bool reuse_port);
+net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
+                                              const net::any_io_executor& executor);
+task<> refuse_busy(net::ip::tcp::socket socket);
+task<> linger_close(net::ip::tcp::socket& socket, std::chrono::steady_clock::duration limit);
+void log_connection_end(std::exception_ptr e) noexcept;
+/// One accepted TCP connection: HTTP (and WebSocket) until it ends, then a lingering close.
+task<> serve_tcp(net::ip::tcp::socket socket, app_ref app, const connection_options& options);
 /// Listens, logs the address and serves until stopped: the body of application::run.
 void serve_app(app_ref app, server_config config);
+/// The body of application::serve.
+task<> serve_in_place(app_ref app, server_config config,
+                      std::function<void(std::uint16_t)> on_listening);
 } // namespace detail
 
 template <class Router>
 void application<Router>::run(server_config config) const {
     detail::serve_app(ref(), std::move(config));
+}
+
+template <class Router>
+task<> application<Router>::serve(server_config config,
+                                  std::function<void(std::uint16_t)> on_listening) const {
+    return detail::serve_in_place(ref(), std::move(config), std::move(on_listening));
 }
 
 } // namespace aster

@@ -36,6 +36,16 @@ void cancel_stream(Stream& s) noexcept {
     else s.lowest_layer().cancel(ignored);
 }
 
+/// Closes the stream for good, so pending and later operations fail: the cut at a shutdown
+/// deadline when the loop itself must keep running.
+template <class Stream>
+void close_stream(Stream& s) noexcept {
+    std::error_code ignored;
+    if constexpr (requires { s.lowest_layer(); }) s.lowest_layer().close(ignored);
+    else if constexpr (requires { s.close(ignored); }) s.close(ignored);
+    else s.close();
+}
+
 } // namespace aster::detail
 
 #endif // ASTER_DETAIL_ASYNC_EVENT_HPP

@@ -15,6 +15,8 @@ namespace aster::detail {
 class closable {
 public:
     virtual void begin_shutdown() = 0;
+    /// Closes the connection's stream at once: what is in flight fails and unwinds.
+    virtual void abort() noexcept = 0;
 
 protected:
     ~closable() = default;
@@ -50,6 +52,9 @@ public:
             c->begin_shutdown();
             c = next;
         }
+    }
+    void abort_all() noexcept {
+        for (closable* c = head_; c; c = c->next_) c->abort();
     }
     std::function<void()> on_empty; // set while stopping
 

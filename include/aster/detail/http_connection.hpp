@@ -6,6 +6,7 @@
 #include <aster/detail/config.hpp>
 #include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
+#include <aster/detail/async_event.hpp>
 #include <aster/detail/http_parser.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
@@ -56,6 +57,7 @@ public:
     /// Graceful stop: an idle connection closes now, a busy one after its current response,
     /// a WebSocket with 1001.
     void begin_shutdown() override;
+    void abort() noexcept override { close_stream(stream_); }
 
     /// Serves requests until the peer closes, asks to close, or sends something unparseable.
     task<> run();

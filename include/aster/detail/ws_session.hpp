@@ -52,6 +52,7 @@ public:
     void report(std::exception_ptr error) override;
     /// Graceful stop: close with 1001; the handler's receive then reports 1001.
     void begin_shutdown() override;
+    void abort() noexcept override { close_stream(stream_); }
 
 private:
     struct frame_view {

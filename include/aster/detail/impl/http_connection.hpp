@@ -123,8 +123,10 @@ task<> http_connection<Stream>::run() {
             co_return;
         }
         const bool idle = start == end && answered_one;
-        if (idle && shutting_down_) co_return;
-        idle_ = idle;
+        // Nothing of a request has arrived (a keep-alive wait, or a fresh connection that has
+        // sent nothing yet): a graceful stop may close it at once.
+        if (start == end && shutting_down_) co_return;
+        idle_ = start == end;
         if (idle) {
             deadline_.expires_after(limits.keep_alive_timeout);
         } else if (!parser_.headers_complete() || start == end) {
