@@ -8,7 +8,8 @@
 #   ROUNDS=5 DURATION=10 SCENARIOS="k1 k16" bench/ws_run.sh
 #
 # Scenarios: k1 (32-byte text, 1 in flight per connection), k16 (32-byte text, 16 in flight),
-# text16k and binary16k (16 KiB, 1 in flight).
+# text16k and binary16k (16 KiB, 1 in flight); not run unless named: k16lockstep (32-byte text,
+# 16 sent together once all 16 echoes are back, so every client write holds 16 frames).
 # Environment (defaults in brackets): ROUNDS [3], DURATION [5], WARMUP [1], QUIET_WAIT [30],
 # CONNECTIONS [50], SCENARIOS ["k1 k16 text16k binary16k"], SERVER_CPU [0], CLIENT_CPU [1],
 # ASTER_PORT [18402], BEAST_PORT [18403], BUILD_DIR [build/bench], LLHTTP_SRC, LLHTTP_INCLUDE.
@@ -47,11 +48,12 @@ scenario_args() {
     k16) echo "--size 32 --depth 16" ;;
     text16k) echo "--size 16384 --depth 1" ;;
     binary16k) echo "--size 16384 --depth 1 --binary" ;;
+    k16lockstep) echo "--size 32 --depth 16 --lockstep" ;;
     *) return 1 ;;
     esac
 }
 for scenario in $SCENARIOS; do
-    scenario_args "$scenario" >/dev/null || die "unknown scenario '$scenario' (use k1 k16 text16k binary16k)"
+    scenario_args "$scenario" >/dev/null || die "unknown scenario '$scenario' (use k1 k16 text16k binary16k k16lockstep)"
 done
 # shellcheck source=bench/bench_deps.sh
 source bench/bench_deps.sh
