@@ -175,9 +175,7 @@ measure() { # name scenario round
     results[$scenario.$name.us]+="$us_per_message "
     results[$scenario.$name.cpu]+="$cpu "
     results[$scenario.$name.client]+="${client_cpu%\%} "
-    [[ $name == beast ]] && results[$scenario.ratio]+="$(awk -v a="$last_aster" -v b="$rate" \
-        'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
-    [[ $name == aster ]] && last_aster=$rate
+    results[$scenario.$name.last]=$rate
     return 0
 }
 
@@ -187,7 +185,6 @@ median() { # values [printf format]
         printf f "\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
-last_aster=0
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'); $(g++ --version | head -n1); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg); servers on cpu $SERVER_CPU, ws_load on cpu $CLIENT_CPU"
 echo "== $ROUNDS rounds: ws_load --connections $CONNECTIONS --duration $DURATION --warmup $WARMUP"
@@ -201,6 +198,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
             measure beast "$scenario" "$round"
             measure aster "$scenario" "$round"
         fi
+        results[$scenario.ratio]+="$(awk -v a="${results[$scenario.aster.last]}" \
+            -v b="${results[$scenario.beast.last]}" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
     done
 done
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
