@@ -5702,10 +5702,11 @@ namespace detail {
 class tls_context; // detail/tls_context.hpp, in TLS builds only
 } // namespace detail
 
-/// Serves an app over TCP, or over TLS when `config.tls` is set. `listen()` binds (so `port()` is known, also for port 0), `run()`
+/// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
 /// blocks until `stop()` or, when enabled, SIGINT/SIGTERM. Stopping is graceful: no new
 /// connections, idle ones close, requests in flight finish (with `Connection: close`),
 /// WebSockets close with 1001; after `shutdown_timeout` the rest is cut.
+/// With `config.tls` set it serves https and wss instead, through the same connection code.
 /// Thread safety: `stop()` may be called from any thread; the rest from the owning thread.
 /// @code
 /// aster::server srv{app, {.port = 0}};
