@@ -5,7 +5,11 @@
 // go out in one write. Counts the echoes of a measured window after a warm-up.
 //
 //   ./ws_load --port 18402 [--path /ws] [--connections 50] [--depth 1] [--size 32]
-//             [--binary] [--duration 5] [--warmup 1] [--server-pid PID]
+//             [--binary] [--duration 5] [--warmup 1] [--server-pid PID] [--lockstep]
+//
+// By default a connection refills after every read, so K stay in flight and the batches the
+// server sees settle wherever the two sides' timing puts them. --lockstep waits for all K echoes
+// before sending the next K, so every write carries exactly K frames.
 //
 // Prints one line: `messages/s R echoes N seconds S client_cpu P% server_cpu Q% ...`.
 // client_cpu is this process's CPU time over the window as a share of one core: near 100% means
@@ -67,6 +71,7 @@ struct settings {
     double duration = 5;
     double warmup = 1;
     long server_pid = 0; // 0: not measured
+    bool lockstep = false;
 };
 
 [[noreturn]] void fail(const std::string& why) {
@@ -148,8 +153,10 @@ public:
         ++shared_.ready;
         const std::size_t depth = shared_.config.depth;
         while (!shared_.stopping) {
-            // Refill: as many new frames as echoes came back, all in one write.
-            for (; in_flight_ < depth; ++in_flight_) append_frame(sent_++);
+            // Refill: as many new frames as echoes came back (or, in lockstep, all K once all
+            // K came back), all in one write.
+            if (!shared_.config.lockstep || in_flight_ == 0)
+                for (; in_flight_ < depth; ++in_flight_) append_frame(sent_++);
             if (!out_.empty()) {
                 auto [write_ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), use_tuple);
                 if (write_ec) fail("write: " + write_ec.message());
@@ -348,6 +355,10 @@ settings parse_args(int argc, char** argv) {
         }
         if (arg == "--text") {
             s.binary = false;
+            continue;
+        }
+        if (arg == "--lockstep") {
+            s.lockstep = true;
             continue;
         }
         if (i + 1 >= argc) throw std::invalid_argument("missing value after " + std::string(arg));

@@ -8,7 +8,8 @@
 #   ROUNDS=5 DURATION=10 SCENARIOS="k1 k16" bench/ws_run.sh
 #
 # Scenarios: k1 (32-byte text, 1 in flight per connection), k16 (32-byte text, 16 in flight),
-# text16k and binary16k (16 KiB, 1 in flight).
+# text16k and binary16k (16 KiB, 1 in flight); not run unless named: k16lockstep (32-byte text,
+# 16 sent together once all 16 echoes are back, so every client write holds 16 frames).
 # Environment (defaults in brackets): ROUNDS [3], DURATION [5], WARMUP [1], QUIET_WAIT [30],
 # CONNECTIONS [50], SCENARIOS ["k1 k16 text16k binary16k"], SERVER_CPU [0], CLIENT_CPU [1],
 # ASTER_PORT [18402], BEAST_PORT [18403], BUILD_DIR [build/bench], LLHTTP_SRC, LLHTTP_INCLUDE.
@@ -47,11 +48,12 @@ scenario_args() {
     k16) echo "--size 32 --depth 16" ;;
     text16k) echo "--size 16384 --depth 1" ;;
     binary16k) echo "--size 16384 --depth 1 --binary" ;;
+    k16lockstep) echo "--size 32 --depth 16 --lockstep" ;;
     *) return 1 ;;
     esac
 }
 for scenario in $SCENARIOS; do
-    scenario_args "$scenario" >/dev/null || die "unknown scenario '$scenario' (use k1 k16 text16k binary16k)"
+    scenario_args "$scenario" >/dev/null || die "unknown scenario '$scenario' (use k1 k16 text16k binary16k k16lockstep)"
 done
 # shellcheck source=bench/bench_deps.sh
 source bench/bench_deps.sh
@@ -173,9 +175,7 @@ measure() { # name scenario round
     results[$scenario.$name.us]+="$us_per_message "
     results[$scenario.$name.cpu]+="$cpu "
     results[$scenario.$name.client]+="${client_cpu%\%} "
-    [[ $name == beast ]] && results[$scenario.ratio]+="$(awk -v a="$last_aster" -v b="$rate" \
-        'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
-    [[ $name == aster ]] && last_aster=$rate
+    results[$scenario.$name.last]=$rate
     return 0
 }
 
@@ -185,7 +185,6 @@ median() { # values [printf format]
         printf f "\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
-last_aster=0
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'); $(g++ --version | head -n1); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg); servers on cpu $SERVER_CPU, ws_load on cpu $CLIENT_CPU"
 echo "== $ROUNDS rounds: ws_load --connections $CONNECTIONS --duration $DURATION --warmup $WARMUP"
@@ -199,6 +198,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
             measure beast "$scenario" "$round"
             measure aster "$scenario" "$round"
         fi
+        results[$scenario.ratio]+="$(awk -v a="${results[$scenario.aster.last]}" \
+            -v b="${results[$scenario.beast.last]}" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') "
     done
 done
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
