@@ -4120,6 +4120,163 @@ inline void append_head(std::string& out, const response& res, framing body_fram
 
 #endif // ASTER_DETAIL_HTTP_WRITER_HPP
 // end aster/detail/http_writer.hpp
+// begin aster/detail/read_buffer.hpp
+// SPDX-License-Identifier: MIT
+// read_buffer: a connection's input bytes, in blocks shared through a per-thread pool.
+#ifndef ASTER_DETAIL_READ_BUFFER_HPP
+#define ASTER_DETAIL_READ_BUFFER_HPP
+
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <system_error>
+#include <tuple>
+#include <vector>
+
+namespace aster::detail {
+
+/// Big enough for a batch of pipelined requests or small WebSocket frames in one read.
+inline constexpr std::size_t pooled_block_size = 16 * 1024;
+/// The second size class: frames up to 64 KiB (a 16 KiB message with its header, say) are read
+/// without an allocation too.
+inline constexpr std::size_t large_block_size = 64 * 1024;
+
+/// Free blocks of the two sizes, one pool per thread (so per event loop): a connection takes a
+/// block when bytes arrive and gives it back once it has parsed them all, so idle connections
+/// hold no read buffer and busy ones do not allocate.
+class block_pool {
+public:
+    static block_pool& local() noexcept {
+        thread_local block_pool pool;
+        return pool;
+    }
+    block_pool() = default;
+    block_pool(const block_pool&) = delete;
+    block_pool& operator=(const block_pool&) = delete;
+    ~block_pool() {
+        for (unsigned char* b : small_) delete[] b;
+        for (unsigned char* b : large_) delete[] b;
+    }
+
+    unsigned char* take(std::size_t size) {
+        auto& list = size == pooled_block_size ? small_ : large_;
+        if (list.empty()) return new unsigned char[size];
+        unsigned char* b = list.back();
+        list.pop_back();
+        return b;
+    }
+    void give(unsigned char* block, std::size_t size) noexcept {
+        auto& list = size == pooled_block_size ? small_ : large_;
+        if (list.size() < max_free) {
+            try {
+                list.push_back(block);
+                return;
+            } catch (...) {
+            }
+        }
+        delete[] block;
+    }
+
+private:
+    static constexpr std::size_t max_free = 64; // kept for reuse: 5 MiB per thread at most
+    std::vector<unsigned char*> small_, large_;
+};
+
+/// A growable byte buffer that starts as a pooled block. Sizes beyond the large block (a big
+/// header block, a large WebSocket frame) are private allocations, freed on release().
+class read_buffer {
+public:
+    read_buffer() = default;
+    read_buffer(const read_buffer&) = delete;
+    read_buffer& operator=(const read_buffer&) = delete;
+    ~read_buffer() { release(); }
+
+    unsigned char* data() noexcept { return data_; }
+    const unsigned char* data() const noexcept { return data_; }
+    char* chars() noexcept { return reinterpret_cast<char*>(data_); }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+    /// Makes the capacity at least `wanted` (at least one pooled block), keeping the first
+    /// `used` bytes.
+    void grow(std::size_t used, std::size_t wanted) {
+        if (wanted <= capacity_) return;
+        unsigned char* bigger;
+        std::size_t size;
+        if (wanted <= large_block_size) {
+            size = wanted <= pooled_block_size ? pooled_block_size : large_block_size;
+            bigger = block_pool::local().take(size);
+        } else {
+            bigger = new unsigned char[wanted];
+            size = wanted;
+        }
+        if (used > 0) std::memcpy(bigger, data_, used);
+        release();
+        data_ = bigger;
+        capacity_ = size;
+    }
+
+    /// Gives the storage back; the buffer is empty afterwards.
+    void release() noexcept {
+        if (!data_) return;
+        if (capacity_ == pooled_block_size || capacity_ == large_block_size)
+            block_pool::local().give(data_, capacity_);
+        else
+            delete[] data_;
+        data_ = nullptr;
+        capacity_ = 0;
+    }
+
+private:
+    unsigned char* data_ = nullptr;
+    std::size_t capacity_ = 0;
+};
+
+/// Streams read by read_into's two-step path (TCP sockets, put in non-blocking mode by their
+/// connection). TLS and test streams read with async_read_some into the block they hold.
+template <class Stream>
+concept waitable_stream = requires(Stream& s, std::error_code& ec) {
+    s.non_blocking(true, ec);
+    s.read_some(net::mutable_buffer(), ec);
+};
+
+/// Reads more bytes into `in` after its first `used` ones (the caller leaves room when
+/// `used > 0`). With nothing half read, a TCP socket waits holding no block: it reads into the
+/// connection's small `scratch` (Asio tries the read at once and otherwise waits for it without
+/// re-arming epoll, which async_wait would do on every call) and takes a block only when bytes
+/// arrive. Otherwise it reads what is there and waits holding the block.
+template <class Stream, std::size_t N>
+task<std::tuple<std::error_code, std::size_t>> read_into(Stream& stream, read_buffer& in,
+                                                         std::size_t used,
+                                                         std::array<unsigned char, N>& scratch) {
+    if constexpr (waitable_stream<Stream>) {
+        if (used == 0) {
+            in.release();
+            auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), use_tuple);
+            if (ec) co_return std::tuple{ec, std::size_t(0)};
+            in.grow(0, pooled_block_size);
+            std::memcpy(in.data(), scratch.data(), n);
+            if (n == N) { // probably more behind it
+                std::error_code more_ec;
+                std::size_t more =
+                    stream.read_some(net::buffer(in.data() + n, in.capacity() - n), more_ec);
+                if (!more_ec) n += more; // an error shows again on the next read
+            }
+            co_return std::tuple{std::error_code(), n};
+        }
+        std::error_code ec;
+        std::size_t n = stream.read_some(net::buffer(in.data() + used, in.capacity() - used), ec);
+        if (ec != net::error::would_block && ec != net::error::try_again)
+            co_return std::tuple{ec, n};
+    }
+    co_return co_await stream.async_read_some(
+        net::buffer(in.data() + used, in.capacity() - used), use_tuple);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_READ_BUFFER_HPP
+// end aster/detail/read_buffer.hpp
 // begin aster/detail/read_deadline.hpp
 // SPDX-License-Identifier: MIT
 // A deadline on a stream's reads: moving it is a store, the one timer re-arms itself lazily.
@@ -4621,6 +4778,7 @@ ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t cod
 #endif // ASTER_DETAIL_WS_FRAME_HPP
 // end aster/detail/ws_frame.hpp
 
+#include <array>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -4682,8 +4840,9 @@ private:
     std::exception_ptr* exception_sink_;
     std::vector<std::string_view> offered_;
 
-    std::unique_ptr<std::uint8_t[]> in_;
-    std::size_t in_capacity_ = 0, in_begin_ = 0, in_end_ = 0;
+    read_buffer in_; // held only while a frame is being read or handled
+    std::array<unsigned char, 64> scratch_;
+    std::size_t in_begin_ = 0, in_end_ = 0;
     std::string message_;
     utf8_validator utf8_;
 
@@ -4718,7 +4877,6 @@ namespace aster::detail {
 
 // Small messages fit; bigger frames grow the buffer, which shrinks back once drained (idle
 // connections should cost little memory).
-inline constexpr std::size_t initial_ws_buffer = 512;
 inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
 
 ASTER_ENGINE std::optional<response> check_websocket_handshake(const request& req) {
@@ -4751,10 +4909,15 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
-    in_capacity_ = std::max(initial_ws_buffer, already_read.size());
-    in_ = std::make_unique<std::uint8_t[]>(in_capacity_);
-    std::memcpy(in_.get(), already_read.data(), already_read.size());
-    in_end_ = already_read.size();
+    if (!already_read.empty()) {
+        in_.grow(0, already_read.size());
+        std::memcpy(in_.data(), already_read.data(), already_read.size());
+        in_end_ = already_read.size();
+    }
+    if constexpr (waitable_stream<Stream>) {
+        std::error_code ignored;
+        stream_.non_blocking(true, ignored); // read_more reads what is there, else waits
+    }
 }
 
 template <class Stream>
@@ -4935,24 +5098,19 @@ task<> ws_session<Stream>::drain_writes() {
 
 template <class Stream>
 task<bool> ws_session<Stream>::read_more() {
-    if (in_begin_ == in_end_ && in_capacity_ > keep_buffer_up_to) {
-        in_ = std::make_unique<std::uint8_t[]>(initial_ws_buffer); // drained: give memory back
-        in_capacity_ = initial_ws_buffer;
+    if (in_begin_ == in_end_) {
         in_begin_ = in_end_ = 0;
+        if (in_.capacity() > large_block_size) in_.release(); // a huge frame is done with
     }
     if (in_begin_ > 0) {
-        std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
         in_end_ -= in_begin_;
         in_begin_ = 0;
     }
-    if (in_end_ == in_capacity_) {
-        auto bigger = std::make_unique<std::uint8_t[]>(in_capacity_ * 2);
-        std::memcpy(bigger.get(), in_.get(), in_end_);
-        in_ = std::move(bigger);
-        in_capacity_ *= 2;
-    }
-    auto [ec, n] = co_await stream_.async_read_some(
-        net::buffer(in_.get() + in_end_, in_capacity_ - in_end_), use_tuple);
+    if (in_end_ == in_.capacity() && !(waitable_stream<Stream> && in_end_ == 0))
+        in_.grow(in_end_, std::max(pooled_block_size, in_end_ * 2));
+    start_write(); // everything complete is handled: its answers go out before we wait
+    auto [ec, n] = co_await read_into(stream_, in_, in_end_, scratch_);
     if (ec) {
         connection_lost_ = true;
         co_return false;
@@ -4964,7 +5122,7 @@ task<bool> ws_session<Stream>::read_more() {
 template <class Stream>
 task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>::next_frame() {
     for (;;) {
-        std::span<const std::uint8_t> available(in_.get() + in_begin_, in_end_ - in_begin_);
+        std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
         frame_header h{};
         frame_error why{};
         // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
@@ -4980,19 +5138,18 @@ task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>:
             }
             std::size_t total = h.header_size + std::size_t(h.payload_length);
             if (available.size() >= total) {
-                std::uint8_t* payload = in_.get() + in_begin_ + h.header_size;
+                std::uint8_t* payload = in_.data() + in_begin_ + h.header_size;
                 unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
                 in_begin_ += total;
                 co_return frame_view{h, payload};
             }
-            if (total > in_capacity_) { // make room for the whole frame before reading on
-                std::size_t size = in_end_ - in_begin_;
-                auto bigger = std::make_unique<std::uint8_t[]>(total);
-                std::memcpy(bigger.get(), in_.get() + in_begin_, size);
-                in_ = std::move(bigger);
-                in_capacity_ = total;
-                in_begin_ = 0;
-                in_end_ = size;
+            if (total > in_.capacity()) { // make room for the whole frame before reading on
+                if (in_begin_ > 0) {
+                    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+                    in_end_ -= in_begin_;
+                    in_begin_ = 0;
+                }
+                in_.grow(in_end_, total);
             }
         }
         if (!co_await read_more()) co_return std::nullopt;
@@ -5119,7 +5276,7 @@ task<> ws_session<Stream>::await_peer_close() {
     });
     for (bool done = false; !done;) {
         for (;;) {
-            std::span<const std::uint8_t> available(in_.get() + in_begin_, in_end_ - in_begin_);
+            std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
             frame_header h{};
             frame_error why{};
             auto result = parse_frame_header(available, h, why, true, false);
@@ -5134,7 +5291,7 @@ task<> ws_session<Stream>::await_peer_close() {
                 break;
             }
             if (available.size() < total) {
-                if (total > in_capacity_) {
+                if (total > in_.capacity()) {
                     done = true; // a huge frame after our close: not worth buffering
                 }
                 break;
@@ -5243,6 +5400,7 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
 #include <exception>
 #include <memory>
 #include <string>
+#include <tuple>
 
 namespace aster::detail {
 
@@ -5265,6 +5423,10 @@ public:
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
           client_(std::move(client)) {
         if (options_.registry) options_.registry->add(*this);
+        if constexpr (waitable_stream<Stream>) {
+            std::error_code ignored;
+            stream_.non_blocking(true, ignored); // read_some reads what is there, else waits
+        }
     }
     ~http_connection() {
         if (options_.registry) options_.registry->remove(*this);
@@ -5305,8 +5467,8 @@ private:
     std::size_t pending_route_ = 0;     // a coroutine route respond() still has to run
     std::chrono::steady_clock::time_point started_{}; // for the access log; zero when off
     read_deadline<Stream> deadline_{stream_};
-    std::unique_ptr<char[]> in_;
-    std::size_t in_capacity_ = 0;
+    read_buffer in_; // released while waiting between requests
+    std::array<unsigned char, 256> scratch_; // a typical request head fits: one read
     std::string out_; // responses waiting for the end of this read batch
     bool shutting_down_ = false, idle_ = false;
     closable* websocket_ = nullptr; // the session, once upgraded
@@ -5331,7 +5493,6 @@ namespace aster::detail {
 inline constexpr std::size_t copy_body_limit = 16 * 1024;
 // Pipelined responses are held for one write, but not beyond this many bytes.
 inline constexpr std::size_t max_pending_output = 64 * 1024;
-inline constexpr std::size_t initial_read_buffer = 4096;
 
 template <class Stream>
 class http_connection<Stream>::chunk_writer final : public body_writer {
@@ -5362,16 +5523,14 @@ private:
 
 template <class Stream>
 bool http_connection<Stream>::ensure_space(std::size_t, std::size_t end) {
-    if (end < in_capacity_) return true;
-    std::size_t wanted = in_capacity_ == 0 ? initial_read_buffer : in_capacity_ * 2;
+    if constexpr (waitable_stream<Stream>)
+        if (end == 0) return true; // read_into takes a block when bytes arrive
+    if (end < in_.capacity()) return true;
+    std::size_t wanted = in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2;
     // The buffer holds one request (headers and body) plus whatever was pipelined after it.
     std::size_t cap = options_.limits.max_header_bytes + options_.limits.max_body_bytes + 64 * 1024;
-    if (in_capacity_ >= cap) return false;
-    wanted = std::min(wanted, cap);
-    auto bigger = std::make_unique<char[]>(wanted);
-    if (end > 0) std::memcpy(bigger.get(), in_.get(), end);
-    in_ = std::move(bigger);
-    in_capacity_ = wanted;
+    if (in_.capacity() >= cap) return false;
+    in_.grow(end, std::min(wanted, cap));
     return true;
 }
 
@@ -5390,7 +5549,7 @@ task<> http_connection<Stream>::run() {
     bool answered_one = false, head_clock_running = false;
     for (;;) {
         while (parsed < end) {
-            char* base = in_.get();
+            char* base = in_.chars();
             auto result = parser_.feed(base + start, base + parsed, end - parsed);
             parsed += result.consumed;
             if (result.outcome == request_parser::state::need_more) break;
@@ -5428,7 +5587,7 @@ task<> http_connection<Stream>::run() {
         // Everything this read brought in has been answered: one write for all of it.
         if (!co_await flush()) co_return;
         if (start > 0) {
-            std::memmove(in_.get(), in_.get() + start, end - start);
+            std::memmove(in_.data(), in_.data() + start, end - start);
             parsed -= start;
             end -= start;
             start = 0;
@@ -5453,8 +5612,7 @@ task<> http_connection<Stream>::run() {
         } else {
             deadline_.expires_after(limits.body_timeout); // silence between body reads
         }
-        auto [ec, n] = co_await stream_.async_read_some(
-            net::buffer(in_.get() + end, in_capacity_ - end), use_tuple);
+        auto [ec, n] = co_await read_into(stream_, in_, end, scratch_);
         idle_ = false;
         if (ec) {
             // A client too slow to finish its request hears why; an idle one is just closed.
@@ -5611,8 +5769,7 @@ task<bool> http_connection<Stream>::upgrade(std::string_view head,
     index = app_.match_websocket(app_.app, request_); // path parameters now view the copy
     ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
                                options_.exception_sink);
-    in_.reset();
-    in_capacity_ = 0;
+    in_.release();
     std::string().swap(out_);
     websocket_ = &session;
     co_await session.run(app_, index);

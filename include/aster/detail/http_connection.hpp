@@ -10,6 +10,7 @@
 #include <aster/detail/http_parser.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
+#include <aster/detail/read_buffer.hpp>
 #include <aster/detail/read_deadline.hpp>
 #include <aster/detail/request_access.hpp>
 #include <aster/error.hpp>
@@ -25,6 +26,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <tuple>
 
 namespace aster::detail {
 
@@ -47,6 +49,10 @@ public:
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
           client_(std::move(client)) {
         if (options_.registry) options_.registry->add(*this);
+        if constexpr (waitable_stream<Stream>) {
+            std::error_code ignored;
+            stream_.non_blocking(true, ignored); // read_some reads what is there, else waits
+        }
     }
     ~http_connection() {
         if (options_.registry) options_.registry->remove(*this);
@@ -87,8 +93,8 @@ private:
     std::size_t pending_route_ = 0;     // a coroutine route respond() still has to run
     std::chrono::steady_clock::time_point started_{}; // for the access log; zero when off
     read_deadline<Stream> deadline_{stream_};
-    std::unique_ptr<char[]> in_;
-    std::size_t in_capacity_ = 0;
+    read_buffer in_; // released while waiting between requests
+    std::array<unsigned char, 256> scratch_; // a typical request head fits: one read
     std::string out_; // responses waiting for the end of this read batch
     bool shutting_down_ = false, idle_ = false;
     closable* websocket_ = nullptr; // the session, once upgraded

@@ -10,6 +10,7 @@
 #include <aster/detail/async_event.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
+#include <aster/detail/read_buffer.hpp>
 #include <aster/detail/utf8.hpp>
 #include <aster/detail/ws_frame.hpp>
 #include <aster/detail/ws_handshake.hpp>
@@ -18,6 +19,7 @@
 #include <aster/options.hpp>
 #include <aster/websocket.hpp>
 
+#include <array>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -79,8 +81,9 @@ private:
     std::exception_ptr* exception_sink_;
     std::vector<std::string_view> offered_;
 
-    std::unique_ptr<std::uint8_t[]> in_;
-    std::size_t in_capacity_ = 0, in_begin_ = 0, in_end_ = 0;
+    read_buffer in_; // held only while a frame is being read or handled
+    std::array<unsigned char, 64> scratch_;
+    std::size_t in_begin_ = 0, in_end_ = 0;
     std::string message_;
     utf8_validator utf8_;
 

@@ -13,7 +13,6 @@ namespace aster::detail {
 inline constexpr std::size_t copy_body_limit = 16 * 1024;
 // Pipelined responses are held for one write, but not beyond this many bytes.
 inline constexpr std::size_t max_pending_output = 64 * 1024;
-inline constexpr std::size_t initial_read_buffer = 4096;
 
 template <class Stream>
 class http_connection<Stream>::chunk_writer final : public body_writer {
@@ -44,16 +43,14 @@ private:
 
 template <class Stream>
 bool http_connection<Stream>::ensure_space(std::size_t, std::size_t end) {
-    if (end < in_capacity_) return true;
-    std::size_t wanted = in_capacity_ == 0 ? initial_read_buffer : in_capacity_ * 2;
+    if constexpr (waitable_stream<Stream>)
+        if (end == 0) return true; // read_into takes a block when bytes arrive
+    if (end < in_.capacity()) return true;
+    std::size_t wanted = in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2;
     // The buffer holds one request (headers and body) plus whatever was pipelined after it.
     std::size_t cap = options_.limits.max_header_bytes + options_.limits.max_body_bytes + 64 * 1024;
-    if (in_capacity_ >= cap) return false;
-    wanted = std::min(wanted, cap);
-    auto bigger = std::make_unique<char[]>(wanted);
-    if (end > 0) std::memcpy(bigger.get(), in_.get(), end);
-    in_ = std::move(bigger);
-    in_capacity_ = wanted;
+    if (in_.capacity() >= cap) return false;
+    in_.grow(end, std::min(wanted, cap));
     return true;
 }
 
@@ -72,7 +69,7 @@ task<> http_connection<Stream>::run() {
     bool answered_one = false, head_clock_running = false;
     for (;;) {
         while (parsed < end) {
-            char* base = in_.get();
+            char* base = in_.chars();
             auto result = parser_.feed(base + start, base + parsed, end - parsed);
             parsed += result.consumed;
             if (result.outcome == request_parser::state::need_more) break;
@@ -110,7 +107,7 @@ task<> http_connection<Stream>::run() {
         // Everything this read brought in has been answered: one write for all of it.
         if (!co_await flush()) co_return;
         if (start > 0) {
-            std::memmove(in_.get(), in_.get() + start, end - start);
+            std::memmove(in_.data(), in_.data() + start, end - start);
             parsed -= start;
             end -= start;
             start = 0;
@@ -135,8 +132,7 @@ task<> http_connection<Stream>::run() {
         } else {
             deadline_.expires_after(limits.body_timeout); // silence between body reads
         }
-        auto [ec, n] = co_await stream_.async_read_some(
-            net::buffer(in_.get() + end, in_capacity_ - end), use_tuple);
+        auto [ec, n] = co_await read_into(stream_, in_, end, scratch_);
         idle_ = false;
         if (ec) {
             // A client too slow to finish its request hears why; an idle one is just closed.
@@ -293,8 +289,7 @@ task<bool> http_connection<Stream>::upgrade(std::string_view head,
     index = app_.match_websocket(app_.app, request_); // path parameters now view the copy
     ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
                                options_.exception_sink);
-    in_.reset();
-    in_capacity_ = 0;
+    in_.release();
     std::string().swap(out_);
     websocket_ = &session;
     co_await session.run(app_, index);

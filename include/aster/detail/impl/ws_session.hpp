@@ -9,7 +9,6 @@ namespace aster::detail {
 
 // Small messages fit; bigger frames grow the buffer, which shrinks back once drained (idle
 // connections should cost little memory).
-inline constexpr std::size_t initial_ws_buffer = 512;
 inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
 
 ASTER_ENGINE std::optional<response> check_websocket_handshake(const request& req) {
@@ -42,10 +41,15 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
-    in_capacity_ = std::max(initial_ws_buffer, already_read.size());
-    in_ = std::make_unique<std::uint8_t[]>(in_capacity_);
-    std::memcpy(in_.get(), already_read.data(), already_read.size());
-    in_end_ = already_read.size();
+    if (!already_read.empty()) {
+        in_.grow(0, already_read.size());
+        std::memcpy(in_.data(), already_read.data(), already_read.size());
+        in_end_ = already_read.size();
+    }
+    if constexpr (waitable_stream<Stream>) {
+        std::error_code ignored;
+        stream_.non_blocking(true, ignored); // read_more reads what is there, else waits
+    }
 }
 
 template <class Stream>
@@ -226,24 +230,19 @@ task<> ws_session<Stream>::drain_writes() {
 
 template <class Stream>
 task<bool> ws_session<Stream>::read_more() {
-    if (in_begin_ == in_end_ && in_capacity_ > keep_buffer_up_to) {
-        in_ = std::make_unique<std::uint8_t[]>(initial_ws_buffer); // drained: give memory back
-        in_capacity_ = initial_ws_buffer;
+    if (in_begin_ == in_end_) {
         in_begin_ = in_end_ = 0;
+        if (in_.capacity() > large_block_size) in_.release(); // a huge frame is done with
     }
     if (in_begin_ > 0) {
-        std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
         in_end_ -= in_begin_;
         in_begin_ = 0;
     }
-    if (in_end_ == in_capacity_) {
-        auto bigger = std::make_unique<std::uint8_t[]>(in_capacity_ * 2);
-        std::memcpy(bigger.get(), in_.get(), in_end_);
-        in_ = std::move(bigger);
-        in_capacity_ *= 2;
-    }
-    auto [ec, n] = co_await stream_.async_read_some(
-        net::buffer(in_.get() + in_end_, in_capacity_ - in_end_), use_tuple);
+    if (in_end_ == in_.capacity() && !(waitable_stream<Stream> && in_end_ == 0))
+        in_.grow(in_end_, std::max(pooled_block_size, in_end_ * 2));
+    start_write(); // everything complete is handled: its answers go out before we wait
+    auto [ec, n] = co_await read_into(stream_, in_, in_end_, scratch_);
     if (ec) {
         connection_lost_ = true;
         co_return false;
@@ -255,7 +254,7 @@ task<bool> ws_session<Stream>::read_more() {
 template <class Stream>
 task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>::next_frame() {
     for (;;) {
-        std::span<const std::uint8_t> available(in_.get() + in_begin_, in_end_ - in_begin_);
+        std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
         frame_header h{};
         frame_error why{};
         // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
@@ -271,19 +270,18 @@ task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>:
             }
             std::size_t total = h.header_size + std::size_t(h.payload_length);
             if (available.size() >= total) {
-                std::uint8_t* payload = in_.get() + in_begin_ + h.header_size;
+                std::uint8_t* payload = in_.data() + in_begin_ + h.header_size;
                 unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
                 in_begin_ += total;
                 co_return frame_view{h, payload};
             }
-            if (total > in_capacity_) { // make room for the whole frame before reading on
-                std::size_t size = in_end_ - in_begin_;
-                auto bigger = std::make_unique<std::uint8_t[]>(total);
-                std::memcpy(bigger.get(), in_.get() + in_begin_, size);
-                in_ = std::move(bigger);
-                in_capacity_ = total;
-                in_begin_ = 0;
-                in_end_ = size;
+            if (total > in_.capacity()) { // make room for the whole frame before reading on
+                if (in_begin_ > 0) {
+                    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+                    in_end_ -= in_begin_;
+                    in_begin_ = 0;
+                }
+                in_.grow(in_end_, total);
             }
         }
         if (!co_await read_more()) co_return std::nullopt;
@@ -410,7 +408,7 @@ task<> ws_session<Stream>::await_peer_close() {
     });
     for (bool done = false; !done;) {
         for (;;) {
-            std::span<const std::uint8_t> available(in_.get() + in_begin_, in_end_ - in_begin_);
+            std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
             frame_header h{};
             frame_error why{};
             auto result = parse_frame_header(available, h, why, true, false);
@@ -425,7 +423,7 @@ task<> ws_session<Stream>::await_peer_close() {
                 break;
             }
             if (available.size() < total) {
-                if (total > in_capacity_) {
+                if (total > in_.capacity()) {
                     done = true; // a huge frame after our close: not worth buffering
                 }
                 break;

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+// read_buffer: a connection's input bytes, in blocks shared through a per-thread pool.
+#ifndef ASTER_DETAIL_READ_BUFFER_HPP
+#define ASTER_DETAIL_READ_BUFFER_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/detail/asio.hpp>
+#include <aster/task.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <system_error>
+#include <tuple>
+#include <vector>
+
+namespace aster::detail {
+
+/// Big enough for a batch of pipelined requests or small WebSocket frames in one read.
+inline constexpr std::size_t pooled_block_size = 16 * 1024;
+/// The second size class: frames up to 64 KiB (a 16 KiB message with its header, say) are read
+/// without an allocation too.
+inline constexpr std::size_t large_block_size = 64 * 1024;
+
+/// Free blocks of the two sizes, one pool per thread (so per event loop): a connection takes a
+/// block when bytes arrive and gives it back once it has parsed them all, so idle connections
+/// hold no read buffer and busy ones do not allocate.
+class block_pool {
+public:
+    static block_pool& local() noexcept {
+        thread_local block_pool pool;
+        return pool;
+    }
+    block_pool() = default;
+    block_pool(const block_pool&) = delete;
+    block_pool& operator=(const block_pool&) = delete;
+    ~block_pool() {
+        for (unsigned char* b : small_) delete[] b;
+        for (unsigned char* b : large_) delete[] b;
+    }
+
+    unsigned char* take(std::size_t size) {
+        auto& list = size == pooled_block_size ? small_ : large_;
+        if (list.empty()) return new unsigned char[size];
+        unsigned char* b = list.back();
+        list.pop_back();
+        return b;
+    }
+    void give(unsigned char* block, std::size_t size) noexcept {
+        auto& list = size == pooled_block_size ? small_ : large_;
+        if (list.size() < max_free) {
+            try {
+                list.push_back(block);
+                return;
+            } catch (...) {
+            }
+        }
+        delete[] block;
+    }
+
+private:
+    static constexpr std::size_t max_free = 64; // kept for reuse: 5 MiB per thread at most
+    std::vector<unsigned char*> small_, large_;
+};
+
+/// A growable byte buffer that starts as a pooled block. Sizes beyond the large block (a big
+/// header block, a large WebSocket frame) are private allocations, freed on release().
+class read_buffer {
+public:
+    read_buffer() = default;
+    read_buffer(const read_buffer&) = delete;
+    read_buffer& operator=(const read_buffer&) = delete;
+    ~read_buffer() { release(); }
+
+    unsigned char* data() noexcept { return data_; }
+    const unsigned char* data() const noexcept { return data_; }
+    char* chars() noexcept { return reinterpret_cast<char*>(data_); }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+    /// Makes the capacity at least `wanted` (at least one pooled block), keeping the first
+    /// `used` bytes.
+    void grow(std::size_t used, std::size_t wanted) {
+        if (wanted <= capacity_) return;
+        unsigned char* bigger;
+        std::size_t size;
+        if (wanted <= large_block_size) {
+            size = wanted <= pooled_block_size ? pooled_block_size : large_block_size;
+            bigger = block_pool::local().take(size);
+        } else {
+            bigger = new unsigned char[wanted];
+            size = wanted;
+        }
+        if (used > 0) std::memcpy(bigger, data_, used);
+        release();
+        data_ = bigger;
+        capacity_ = size;
+    }
+
+    /// Gives the storage back; the buffer is empty afterwards.
+    void release() noexcept {
+        if (!data_) return;
+        if (capacity_ == pooled_block_size || capacity_ == large_block_size)
+            block_pool::local().give(data_, capacity_);
+        else
+            delete[] data_;
+        data_ = nullptr;
+        capacity_ = 0;
+    }
+
+private:
+    unsigned char* data_ = nullptr;
+    std::size_t capacity_ = 0;
+};
+
+/// Streams read by read_into's two-step path (TCP sockets, put in non-blocking mode by their
+/// connection). TLS and test streams read with async_read_some into the block they hold.
+template <class Stream>
+concept waitable_stream = requires(Stream& s, std::error_code& ec) {
+    s.non_blocking(true, ec);
+    s.read_some(net::mutable_buffer(), ec);
+};
+
+/// Reads more bytes into `in` after its first `used` ones (the caller leaves room when
+/// `used > 0`). With nothing half read, a TCP socket waits holding no block: it reads into the
+/// connection's small `scratch` (Asio tries the read at once and otherwise waits for it without
+/// re-arming epoll, which async_wait would do on every call) and takes a block only when bytes
+/// arrive. Otherwise it reads what is there and waits holding the block.
+template <class Stream, std::size_t N>
+task<std::tuple<std::error_code, std::size_t>> read_into(Stream& stream, read_buffer& in,
+                                                         std::size_t used,
+                                                         std::array<unsigned char, N>& scratch) {
+    if constexpr (waitable_stream<Stream>) {
+        if (used == 0) {
+            in.release();
+            auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), use_tuple);
+            if (ec) co_return std::tuple{ec, std::size_t(0)};
+            in.grow(0, pooled_block_size);
+            std::memcpy(in.data(), scratch.data(), n);
+            if (n == N) { // probably more behind it
+                std::error_code more_ec;
+                std::size_t more =
+                    stream.read_some(net::buffer(in.data() + n, in.capacity() - n), more_ec);
+                if (!more_ec) n += more; // an error shows again on the next read
+            }
+            co_return std::tuple{std::error_code(), n};
+        }
+        std::error_code ec;
+        std::size_t n = stream.read_some(net::buffer(in.data() + used, in.capacity() - used), ec);
+        if (ec != net::error::would_block && ec != net::error::try_again)
+            co_return std::tuple{ec, n};
+    }
+    co_return co_await stream.async_read_some(
+        net::buffer(in.data() + used, in.capacity() - used), use_tuple);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_READ_BUFFER_HPP
