@@ -25,10 +25,15 @@
 
 namespace aster {
 
+namespace detail {
+class tls_context; // detail/tls_context.hpp, in TLS builds only
+} // namespace detail
+
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
 /// blocks until `stop()` or, when enabled, SIGINT/SIGTERM. Stopping is graceful: no new
 /// connections, idle ones close, requests in flight finish (with `Connection: close`),
 /// WebSockets close with 1001; after `shutdown_timeout` the rest is cut.
+/// With `config.tls` set it serves https and wss instead, through the same connection code.
 /// Thread safety: `stop()` may be called from any thread; the rest from the owning thread.
 /// @code
 /// aster::server srv{app, {.port = 0}};
@@ -48,7 +53,9 @@ public:
     server& operator=(const server&) = delete;
     ~server() { stop(); }
 
-    /// Binds every loop's acceptor. Throws std::system_error naming the address on failure.
+    /// Binds every loop's acceptor and loads the TLS certificate and key, if any. Throws
+    /// std::system_error naming the address or file on failure, std::invalid_argument when TLS
+    /// is asked of a build without it.
     void listen();
     std::uint16_t port() const noexcept { return port_; }
     const server_config& config() const noexcept { return config_; }
@@ -69,13 +76,15 @@ private:
 
     task<> accept_loop(loop& l);
     static task<> serve_socket(net::ip::tcp::socket socket, detail::app_ref app,
-                               const detail::connection_options& options);
+                               const detail::connection_options& options,
+                               detail::tls_context* tls);
     std::optional<net::signal_set> signals_;
 
     detail::app_ref app_;
     server_config config_;
     detail::connection_options options_;
     std::vector<std::unique_ptr<loop>> loops_;
+    std::shared_ptr<detail::tls_context> tls_; // set by listen() when config_.tls is
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
     std::atomic<std::size_t> open_connections_{0};

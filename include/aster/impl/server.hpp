@@ -5,6 +5,7 @@
 #define ASTER_IMPL_SERVER_HPP
 
 #include <aster/server.hpp>
+#include <aster/detail/tls_connection.hpp>
 
 namespace aster {
 
@@ -26,6 +27,14 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
 
 ASTER_ENGINE void server::listen() {
     using net::ip::tcp;
+    if (config_.tls) {
+#ifdef ASTER_HAS_TLS
+        tls_ = std::make_shared<detail::tls_context>(*config_.tls);
+#else
+        throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
+                                    "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
+#endif
+    }
     tcp::resolver resolver(loops_[0]->ctx);
     std::error_code ec;
     auto results = resolver.resolve(config_.host, std::to_string(config_.port),
@@ -117,12 +126,12 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
                 "Service Unavailable";
             std::error_code ignored;
             socket.non_blocking(true, ignored);
-            socket.write_some(net::buffer(busy), ignored); // best effort; never wait on it
+            if (!tls_) socket.write_some(net::buffer(busy), ignored); // best effort; never wait
             socket.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
             socket.close(ignored);
             continue;
         }
-        net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, l.options),
+        net::co_spawn(l.ctx, serve_socket(std::move(socket), app_, l.options, tls_.get()),
                       [this](std::exception_ptr e) {
                           open_connections_.fetch_sub(1);
                           if (!e) return;
@@ -138,11 +147,20 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
 }
 
 ASTER_ENGINE task<> server::serve_socket(net::ip::tcp::socket socket, detail::app_ref app,
-                                   const detail::connection_options& options) {
+                                   const detail::connection_options& options,
+                                   detail::tls_context* tls) {
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
     client_address client{ec ? std::string() : peer.address().to_string(), ec ? std::uint16_t(0) : peer.port()};
+#ifdef ASTER_HAS_TLS
+    if (tls) {
+        co_await detail::serve_tls(std::move(socket), app, options, std::move(client), *tls);
+        co_return;
+    }
+#else
+    (void)tls; // listen() refuses TLS in a build without it
+#endif
     {
         detail::http_connection<net::ip::tcp::socket> connection(socket, app, options,
                                                                  std::move(client));
@@ -170,7 +188,8 @@ ASTER_ENGINE task<> server::serve_socket(net::ip::tcp::socket socket, detail::ap
 ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
     server srv(app, std::move(config));
     srv.listen();
-    log(log_level::info, "aster: listening on http://" + srv.config().host + ":" +
+    log(log_level::info, std::string("aster: listening on ") +
+                             (srv.config().tls ? "https://" : "http://") + srv.config().host + ":" +
                              std::to_string(srv.port()) + " (press Ctrl+C to quit)");
     srv.run();
 }
