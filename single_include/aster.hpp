@@ -42,6 +42,13 @@
 #define ASTER_HAS_ZLIB 1
 #endif
 
+// TLS (https, wss) needs OpenSSL linked as well as its headers, so it is not detected from the
+// headers: the build defines ASTER_HAS_TLS, the same for every file of a program (CMake
+// aster::tls, meson aster_tls_dep). Without it no OpenSSL header is included.
+#if defined(ASTER_HAS_TLS) && !__has_include(<openssl/ssl.h>)
+#error "ASTER_HAS_TLS needs OpenSSL's headers (Debian: libssl-dev)"
+#endif
+
 #endif // ASTER_DETAIL_CONFIG_HPP
 // end aster/detail/config.hpp
 // begin aster/version.hpp
@@ -2919,10 +2926,40 @@ app_ref make_app_ref(const Router& router) noexcept {
 #ifndef ASTER_OPTIONS_HPP
 #define ASTER_OPTIONS_HPP
 
+// begin aster/tls.hpp
+// SPDX-License-Identifier: MIT
+// TLS settings for serving https and wss; plain data, so it costs nothing without OpenSSL.
+#ifndef ASTER_TLS_HPP
+#define ASTER_TLS_HPP
+
+
+#include <string>
+
+namespace aster {
+
+/// The certificate and key a server presents when `server_config::tls` is set. HTTP and
+/// WebSocket routes then answer over TLS (https, wss) on the same port, through the same
+/// connection code. TLS 1.2 is the minimum; ciphers are OpenSSL's defaults.
+/// Serving TLS needs a build with ASTER_HAS_TLS (CMake `aster::tls` or `aster::compiled`
+/// when OpenSSL was found, meson `aster_tls_dep`); without it, `server::listen()` throws.
+/// @code
+/// app.run({.port = 8443, .tls = aster::tls_options{.certificate_chain_file = "cert.pem",
+///                                                  .private_key_file = "key.pem"}});
+/// @endcode
+struct tls_options {
+    std::string certificate_chain_file; // PEM: the server's certificate, then intermediates
+    std::string private_key_file;       // PEM, unencrypted (a server restarts unattended)
+};
+
+} // namespace aster
+
+#endif // ASTER_TLS_HPP
+// end aster/tls.hpp
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -2972,9 +3009,12 @@ struct server_config {
     // Open connections across all loops. One more is answered `503 Service Unavailable` and
     // closed at once, so a flood cannot exhaust file descriptors or memory.
     std::size_t max_connections = 10000;
+    // Set: serve https and wss only, on this port (see tls.hpp).
+    std::optional<tls_options> tls{};
 
-    /// Reads `--host H`, `--port P`, `--threads N` and `--shutdown-timeout MS` (also
-    /// `--port=P`); throws std::invalid_argument naming a bad flag.
+    /// Reads `--host H`, `--port P`, `--threads N`, `--shutdown-timeout MS` and
+    /// `--tls-cert FILE --tls-key FILE` (also `--port=P`); throws std::invalid_argument naming a
+    /// bad flag.
     static server_config from_args(int argc, char** argv);
     static server_config from_args(int argc, char** argv, server_config defaults);
 };
@@ -2995,6 +3035,11 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
         if (value > max) throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
         return value;
     };
+    auto file = [](std::string_view flag, std::string_view text) {
+        if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a file name");
+        return std::string(text);
+    };
+    std::string cert, key;
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i], value;
         auto eq = arg.find('=');
@@ -3002,7 +3047,8 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
             value = arg.substr(eq + 1);
             arg = arg.substr(0, eq);
         } else if (i + 1 < argc && (arg == "--host" || arg == "--port" || arg == "--threads" ||
-                                    arg == "--shutdown-timeout")) {
+                                    arg == "--shutdown-timeout" || arg == "--tls-cert" ||
+                                    arg == "--tls-key")) {
             value = argv[++i];
         }
         if (arg == "--host") config.host = std::string(value);
@@ -3010,9 +3056,15 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
         else if (arg == "--threads") config.threads = unsigned(number(arg, value, 1024));
         else if (arg == "--shutdown-timeout")
             config.shutdown_timeout = std::chrono::milliseconds(number(arg, value, 86'400'000));
+        else if (arg == "--tls-cert") cert = file(arg, value);
+        else if (arg == "--tls-key") key = file(arg, value);
         else throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
-                                         " (use --host, --port, --threads, --shutdown-timeout)");
+                                         " (use --host, --port, --threads, --shutdown-timeout, "
+                                         "--tls-cert, --tls-key)");
     }
+    if (cert.empty() != key.empty())
+        throw std::invalid_argument("--tls-cert and --tls-key go together");
+    if (!cert.empty()) config.tls = tls_options{std::move(cert), std::move(key)};
     return config;
 }
 
@@ -5841,10 +5893,15 @@ void http_connection<Stream>::append_error(status code, std::string_view text) {
 
 namespace aster {
 
+namespace detail {
+class tls_context; // detail/tls_context.hpp, in TLS builds only
+} // namespace detail
+
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
 /// blocks until `stop()` or, when enabled, SIGINT/SIGTERM. Stopping is graceful: no new
 /// connections, idle ones close, requests in flight finish (with `Connection: close`),
 /// WebSockets close with 1001; after `shutdown_timeout` the rest is cut.
+/// With `config.tls` set it serves https and wss instead, through the same connection code.
 /// Thread safety: `stop()` may be called from any thread; the rest from the owning thread.
 /// @code
 /// aster::server srv{app, {.port = 0}};
@@ -5864,7 +5921,9 @@ public:
     server& operator=(const server&) = delete;
     ~server() { stop(); }
 
-    /// Binds every loop's acceptor. Throws std::system_error naming the address on failure.
+    /// Binds every loop's acceptor and loads the TLS certificate and key, if any. Throws
+    /// std::system_error naming the address or file on failure, std::invalid_argument when TLS
+    /// is asked of a build without it.
     void listen();
     std::uint16_t port() const noexcept { return port_; }
     const server_config& config() const noexcept { return config_; }
@@ -5890,6 +5949,7 @@ private:
     server_config config_;
     detail::connection_options options_;
     std::vector<std::unique_ptr<loop>> loops_;
+    std::shared_ptr<detail::tls_context> tls_; // set by listen() when config_.tls is
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
     std::atomic<std::size_t> open_connections_{0};
@@ -5900,11 +5960,13 @@ void open_acceptor(net::ip::tcp::acceptor& acceptor, const net::ip::tcp::endpoin
                    const std::string& host, bool reuse_port);
 net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
                                               const net::any_io_executor& executor);
-task<> refuse_busy(net::ip::tcp::socket socket);
+task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503);
 task<> linger_close(net::ip::tcp::socket& socket, std::chrono::steady_clock::duration limit);
 void log_connection_end(std::exception_ptr e) noexcept;
 /// One accepted TCP connection: HTTP (and WebSocket) until it ends, then a lingering close.
-task<> serve_tcp(net::ip::tcp::socket socket, app_ref app, const connection_options& options);
+/// With `tls`, the connection is TLS (https/wss) on the same connection code.
+task<> serve_tcp(net::ip::tcp::socket socket, app_ref app, const connection_options& options,
+                 tls_context* tls);
 /// Listens, logs the address and serves until stopped: the body of application::run.
 void serve_app(app_ref app, server_config config);
 /// The body of application::serve.
@@ -5933,6 +5995,163 @@ task<> application<Router>::serve(server_config config,
 #ifndef ASTER_IMPL_SERVER_HPP
 #define ASTER_IMPL_SERVER_HPP
 
+// begin aster/detail/tls_connection.hpp
+// SPDX-License-Identifier: MIT
+// One server connection over TLS: handshake, the ordinary HTTP connection on the TLS stream,
+// then close_notify. Only TLS builds compile it.
+#ifndef ASTER_DETAIL_TLS_CONNECTION_HPP
+#define ASTER_DETAIL_TLS_CONNECTION_HPP
+
+// begin aster/detail/tls_context.hpp
+// SPDX-License-Identifier: MIT
+// The server's OpenSSL context, loaded once from tls_options. Only TLS builds include OpenSSL.
+#ifndef ASTER_DETAIL_TLS_CONTEXT_HPP
+#define ASTER_DETAIL_TLS_CONTEXT_HPP
+
+
+#ifdef ASTER_HAS_TLS
+
+
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
+
+#include <openssl/ssl.h>
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace aster::detail {
+
+/// What the server's connections run over when `server_config::tls` is set.
+using tls_stream = net::ssl::stream<net::ip::tcp::socket>;
+
+/// Certificate chain, key and protocol settings, shared by every loop: OpenSSL's SSL_CTX may be
+/// used from several threads to create connections.
+class tls_context {
+public:
+    /// Throws std::system_error naming the file that cannot be loaded, or std::invalid_argument
+    /// when the key does not belong to the certificate.
+    explicit tls_context(const tls_options& options);
+
+    net::ssl::context& native() noexcept { return context_; }
+
+private:
+    net::ssl::context context_{net::ssl::context::tls_server};
+};
+
+ASTER_DECL tls_context::tls_context(const tls_options& options) {
+    SSL_CTX* ctx = context_.native_handle();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION); // 1.0 and 1.1 are deprecated (RFC 8996)
+    // Client-initiated renegotiation only costs the server CPU; nothing aster serves needs it.
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    // Idle connections (kept-alive HTTP, quiet WebSockets) give back OpenSSL's read and write
+    // buffers, about 34 KiB each.
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+
+    std::error_code ec;
+    context_.use_certificate_chain_file(options.certificate_chain_file, ec);
+    if (ec)
+        throw std::system_error(ec, "aster: cannot load the TLS certificate chain '" +
+                                        options.certificate_chain_file + "'");
+    context_.use_private_key_file(options.private_key_file, net::ssl::context::pem, ec);
+    if (ec)
+        throw std::system_error(ec, "aster: cannot load the TLS private key '" +
+                                        options.private_key_file + "'");
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        throw std::invalid_argument("aster: the TLS private key '" + options.private_key_file +
+                                    "' does not match the certificate '" +
+                                    options.certificate_chain_file + "'");
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_HAS_TLS
+
+#endif // ASTER_DETAIL_TLS_CONTEXT_HPP
+// end aster/detail/tls_context.hpp
+
+#ifdef ASTER_HAS_TLS
+
+
+#include <chrono>
+#include <string>
+#include <system_error>
+
+namespace aster::detail {
+
+// How long to wait for the client's close_notify (or its FIN) after sending ours.
+inline constexpr auto tls_close_timeout = std::chrono::seconds(2);
+
+/// A handshake in progress, known to the loop's registry so a graceful stop can cut it short.
+class tls_handshake_guard final : public closable {
+public:
+    tls_handshake_guard(tls_stream& stream, connection_registry* registry)
+        : stream_(stream), registry_(registry) {
+        if (registry_) registry_->add(*this);
+    }
+    ~tls_handshake_guard() {
+        if (registry_) registry_->remove(*this);
+    }
+    tls_handshake_guard(const tls_handshake_guard&) = delete;
+    tls_handshake_guard& operator=(const tls_handshake_guard&) = delete;
+
+    void begin_shutdown() override { cancel_stream(stream_); }
+    void abort() noexcept override { close_stream(stream_); }
+
+private:
+    tls_stream& stream_;
+    connection_registry* registry_;
+};
+
+/// Serves one accepted socket over TLS with the same http_connection as plain TCP. The
+/// handshake shares the request head's deadline (header_timeout), so a client that never
+/// finishes it is bounded like a slow request.
+ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
+                            const connection_options& options, client_address client,
+                            tls_context& context) {
+    tls_stream stream(std::move(socket), context.native());
+    std::error_code ec;
+    {
+        tls_handshake_guard guard(stream, options.registry);
+        read_deadline<tls_stream> deadline(stream);
+        deadline.expires_after(options.limits.header_timeout);
+        auto [handshake_ec] =
+            co_await stream.async_handshake(net::ssl::stream_base::server, use_tuple);
+        ec = handshake_ec;
+        if (ec && deadline.expired()) ec = net::error::timed_out;
+    }
+    if (ec) {
+        // A plain-HTTP client, a scanner or a client that distrusts the certificate: routine on
+        // a public port and the client's to fix, so debug, where it cannot flood the log.
+        log(log_level::debug, "aster: TLS handshake with " + client.host + ":" +
+                                  std::to_string(client.port) + " failed: " + ec.message());
+        stream.lowest_layer().close(ec);
+        co_return;
+    }
+    {
+        http_connection<tls_stream> connection(stream, app, options, std::move(client));
+        co_await connection.run();
+    }
+    // Lingering close for TLS: once our close_notify is sent, OpenSSL reads and discards what
+    // the client still sends until its close_notify or FIN, so unread request bytes cannot
+    // reset the connection before the client has read the last response.
+    {
+        read_deadline<tls_stream> deadline(stream);
+        deadline.expires_after(tls_close_timeout);
+        auto [ignored] = co_await stream.async_shutdown(use_tuple);
+        (void)ignored; // the client may well close without close_notify; nothing to do then
+    }
+    stream.lowest_layer().close(ec);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_HAS_TLS
+
+#endif // ASTER_DETAIL_TLS_CONNECTION_HPP
+// end aster/detail/tls_connection.hpp
 
 namespace aster {
 
@@ -5976,16 +6195,16 @@ ASTER_ENGINE net::ip::tcp::endpoint resolve_listen_address(const server_config& 
     return results.begin()->endpoint();
 }
 
-// The cap on connections: 503 without waiting on the client, then a short lingering close so
-// the answer is not lost to a reset.
-ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket) {
+// The cap on connections: 503 without waiting on the client (not on a TLS port, where plain
+// text means nothing), then a short lingering close so the answer is not lost to a reset.
+ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503) {
     static constexpr std::string_view busy =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 19\r\n"
         "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
         "Service Unavailable";
     std::error_code ignored;
     socket.non_blocking(true, ignored);
-    socket.write_some(net::buffer(busy), ignored); // best effort; never wait on it
+    if (answer_503) socket.write_some(net::buffer(busy), ignored); // best effort; never wait
     co_await linger_close(socket, busy_linger_timeout);
 }
 
@@ -6014,6 +6233,14 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
 }
 
 ASTER_ENGINE void server::listen() {
+    if (config_.tls) {
+#ifdef ASTER_HAS_TLS
+        tls_ = std::make_shared<detail::tls_context>(*config_.tls);
+#else
+        throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
+                                    "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
+#endif
+    }
     auto endpoint = detail::resolve_listen_address(config_, loops_[0]->ctx.get_executor());
     for (auto& l : loops_) {
         // Each loop has its own acceptor on the same port; the kernel spreads connections.
@@ -6083,10 +6310,10 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
         }
         if (open_connections_.fetch_add(1) >= config_.max_connections) {
             open_connections_.fetch_sub(1);
-            net::co_spawn(l.ctx, detail::refuse_busy(std::move(socket)), net::detached);
+            net::co_spawn(l.ctx, detail::refuse_busy(std::move(socket), !tls_), net::detached);
             continue;
         }
-        net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options),
+        net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options, tls_.get()),
                       [this](std::exception_ptr e) {
                           open_connections_.fetch_sub(1);
                           detail::log_connection_end(e);
@@ -6095,11 +6322,19 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
 }
 
 ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
-                                     const connection_options& options) {
+                                     const connection_options& options, tls_context* tls) {
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
     client_address client{ec ? std::string() : peer.address().to_string(), ec ? std::uint16_t(0) : peer.port()};
+#ifdef ASTER_HAS_TLS
+    if (tls) {
+        co_await detail::serve_tls(std::move(socket), app, options, std::move(client), *tls);
+        co_return;
+    }
+#else
+    (void)tls; // listen() refuses TLS in a build without it
+#endif
     {
         http_connection<net::ip::tcp::socket> connection(socket, app, options,
                                                                  std::move(client));
@@ -6133,7 +6368,8 @@ ASTER_ENGINE task<> detail::linger_close(net::ip::tcp::socket& socket,
 ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
     server srv(app, std::move(config));
     srv.listen();
-    log(log_level::info, "aster: listening on http://" + srv.config().host + ":" +
+    log(log_level::info, std::string("aster: listening on ") +
+                             (srv.config().tls ? "https://" : "http://") + srv.config().host + ":" +
                              std::to_string(srv.port()) + " (press Ctrl+C to quit)");
     srv.run();
 }
@@ -6145,10 +6381,20 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     co_await net::this_coro::throw_if_cancelled(false);
     auto executor = co_await net::this_coro::executor;
     tcp::acceptor acceptor(executor);
+    std::shared_ptr<tls_context> tls;
+    if (config.tls) {
+#ifdef ASTER_HAS_TLS
+        tls = std::make_shared<tls_context>(*config.tls);
+#else
+        throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
+                                    "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
+#endif
+    }
     auto endpoint = resolve_listen_address(config, executor);
     open_acceptor(acceptor, endpoint, config.host, false);
     const std::uint16_t port = acceptor.local_endpoint().port();
-    log(log_level::info, "aster: listening on http://" + config.host + ":" + std::to_string(port));
+    log(log_level::info, std::string("aster: listening on ") + (tls ? "https://" : "http://") +
+                             config.host + ":" + std::to_string(port));
     if (on_listening) on_listening(port);
 
     connection_registry registry;
@@ -6164,11 +6410,11 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
             continue;
         }
         if (open >= config.max_connections) {
-            net::co_spawn(executor, refuse_busy(std::move(socket)), net::detached);
+            net::co_spawn(executor, refuse_busy(std::move(socket), !tls), net::detached);
             continue;
         }
         ++open;
-        net::co_spawn(executor, serve_tcp(std::move(socket), app, options),
+        net::co_spawn(executor, serve_tcp(std::move(socket), app, options, tls.get()),
                       [&open, &stopping, &drained](std::exception_ptr e) {
                           if (--open == 0 && stopping) drained.cancel();
                           log_connection_end(e);

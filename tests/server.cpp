@@ -129,6 +129,22 @@ TEST_CASE("server_config: flags --host, --port, --threads and --shutdown-timeout
     CHECK_THROWS_WITH(aster::server_config::from_args(2, const_cast<char**>(unknown)), Catch::Contains("unknown option"));
 }
 
+TEST_CASE("server_config: flags --tls-cert and --tls-key", "[server][tls]") {
+    const char* argv[] = {"prog", "--tls-cert", "cert.pem", "--tls-key=key.pem"};
+    auto c = aster::server_config::from_args(4, const_cast<char**>(argv));
+    REQUIRE(c.tls);
+    CHECK(c.tls->certificate_chain_file == "cert.pem");
+    CHECK(c.tls->private_key_file == "key.pem");
+    CHECK_FALSE(aster::server_config::from_args(1, const_cast<char**>(argv)).tls);
+    CHECK_THROWS_WITH(aster::server_config::from_args(3, const_cast<char**>(argv)),
+                      Catch::Contains("--tls-cert and --tls-key go together"));
+#ifndef ASTER_HAS_TLS
+    // A build without TLS says so instead of serving plain HTTP where https was asked for.
+    aster::server srv{server_test::app, aster::server_config::from_args(4, const_cast<char**>(argv))};
+    CHECK_THROWS_WITH(srv.listen(), Catch::Contains("built without TLS"));
+#endif
+}
+
 TEST_CASE("server: a graceful stop finishes requests in flight and closes WebSockets with 1001",
           "[server][shutdown]") {
     using aster::net::ip::tcp;

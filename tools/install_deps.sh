@@ -8,9 +8,12 @@
 # Runs `apt-get update` only when something must be installed. Set ASTER_SKIP_DEPS=1 to skip
 # the whole step (e.g. on a machine that is not Debian-based and already has everything).
 
+# The builds detect the optional extras and do without them; they are installed by default so
+# every feature is built and tested: nlohmann-json3-dev (JSON), zlib1g-dev (permessage-deflate),
+# libssl-dev (https, wss) and openssl (the TLS interop test makes its certificate with it).
 ASTER_APT_PACKAGES=(
     libasio-dev node-llhttp catch2 meson ninja-build cmake g++ pkg-config python3 ccache
-    nlohmann-json3-dev zlib1g-dev libssl-dev wrk python3-websockets chromium
+    nlohmann-json3-dev zlib1g-dev libssl-dev openssl wrk python3-websockets chromium
 )
 
 # COMMAND:PACKAGE pairs: the package is installed only when the command is missing, since it may

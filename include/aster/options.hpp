@@ -4,10 +4,12 @@
 #define ASTER_OPTIONS_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/tls.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -57,9 +59,12 @@ struct server_config {
     // Open connections across all loops. One more is answered `503 Service Unavailable` and
     // closed at once, so a flood cannot exhaust file descriptors or memory.
     std::size_t max_connections = 10000;
+    // Set: serve https and wss only, on this port (see tls.hpp).
+    std::optional<tls_options> tls{};
 
-    /// Reads `--host H`, `--port P`, `--threads N` and `--shutdown-timeout MS` (also
-    /// `--port=P`); throws std::invalid_argument naming a bad flag.
+    /// Reads `--host H`, `--port P`, `--threads N`, `--shutdown-timeout MS` and
+    /// `--tls-cert FILE --tls-key FILE` (also `--port=P`); throws std::invalid_argument naming a
+    /// bad flag.
     static server_config from_args(int argc, char** argv);
     static server_config from_args(int argc, char** argv, server_config defaults);
 };
@@ -80,6 +85,11 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
         if (value > max) throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
         return value;
     };
+    auto file = [](std::string_view flag, std::string_view text) {
+        if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a file name");
+        return std::string(text);
+    };
+    std::string cert, key;
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i], value;
         auto eq = arg.find('=');
@@ -87,7 +97,8 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
             value = arg.substr(eq + 1);
             arg = arg.substr(0, eq);
         } else if (i + 1 < argc && (arg == "--host" || arg == "--port" || arg == "--threads" ||
-                                    arg == "--shutdown-timeout")) {
+                                    arg == "--shutdown-timeout" || arg == "--tls-cert" ||
+                                    arg == "--tls-key")) {
             value = argv[++i];
         }
         if (arg == "--host") config.host = std::string(value);
@@ -95,9 +106,15 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
         else if (arg == "--threads") config.threads = unsigned(number(arg, value, 1024));
         else if (arg == "--shutdown-timeout")
             config.shutdown_timeout = std::chrono::milliseconds(number(arg, value, 86'400'000));
+        else if (arg == "--tls-cert") cert = file(arg, value);
+        else if (arg == "--tls-key") key = file(arg, value);
         else throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
-                                         " (use --host, --port, --threads, --shutdown-timeout)");
+                                         " (use --host, --port, --threads, --shutdown-timeout, "
+                                         "--tls-cert, --tls-key)");
     }
+    if (cert.empty() != key.empty())
+        throw std::invalid_argument("--tls-cert and --tls-key go together");
+    if (!cert.empty()) config.tls = tls_options{std::move(cert), std::move(key)};
     return config;
 }
 

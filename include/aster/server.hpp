@@ -26,10 +26,15 @@
 
 namespace aster {
 
+namespace detail {
+class tls_context; // detail/tls_context.hpp, in TLS builds only
+} // namespace detail
+
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
 /// blocks until `stop()` or, when enabled, SIGINT/SIGTERM. Stopping is graceful: no new
 /// connections, idle ones close, requests in flight finish (with `Connection: close`),
 /// WebSockets close with 1001; after `shutdown_timeout` the rest is cut.
+/// With `config.tls` set it serves https and wss instead, through the same connection code.
 /// Thread safety: `stop()` may be called from any thread; the rest from the owning thread.
 /// @code
 /// aster::server srv{app, {.port = 0}};
@@ -49,7 +54,9 @@ public:
     server& operator=(const server&) = delete;
     ~server() { stop(); }
 
-    /// Binds every loop's acceptor. Throws std::system_error naming the address on failure.
+    /// Binds every loop's acceptor and loads the TLS certificate and key, if any. Throws
+    /// std::system_error naming the address or file on failure, std::invalid_argument when TLS
+    /// is asked of a build without it.
     void listen();
     std::uint16_t port() const noexcept { return port_; }
     const server_config& config() const noexcept { return config_; }
@@ -75,6 +82,7 @@ private:
     server_config config_;
     detail::connection_options options_;
     std::vector<std::unique_ptr<loop>> loops_;
+    std::shared_ptr<detail::tls_context> tls_; // set by listen() when config_.tls is
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
     std::atomic<std::size_t> open_connections_{0};
@@ -85,11 +93,13 @@ void open_acceptor(net::ip::tcp::acceptor& acceptor, const net::ip::tcp::endpoin
                    const std::string& host, bool reuse_port);
 net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
                                               const net::any_io_executor& executor);
-task<> refuse_busy(net::ip::tcp::socket socket);
+task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503);
 task<> linger_close(net::ip::tcp::socket& socket, std::chrono::steady_clock::duration limit);
 void log_connection_end(std::exception_ptr e) noexcept;
 /// One accepted TCP connection: HTTP (and WebSocket) until it ends, then a lingering close.
-task<> serve_tcp(net::ip::tcp::socket socket, app_ref app, const connection_options& options);
+/// With `tls`, the connection is TLS (https/wss) on the same connection code.
+task<> serve_tcp(net::ip::tcp::socket socket, app_ref app, const connection_options& options,
+                 tls_context* tls);
 /// Listens, logs the address and serves until stopped: the body of application::run.
 void serve_app(app_ref app, server_config config);
 /// The body of application::serve.

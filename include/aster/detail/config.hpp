@@ -33,4 +33,11 @@
 #define ASTER_HAS_ZLIB 1
 #endif
 
+// TLS (https, wss) needs OpenSSL linked as well as its headers, so it is not detected from the
+// headers: the build defines ASTER_HAS_TLS, the same for every file of a program (CMake
+// aster::tls, meson aster_tls_dep). Without it no OpenSSL header is included.
+#if defined(ASTER_HAS_TLS) && !__has_include(<openssl/ssl.h>)
+#error "ASTER_HAS_TLS needs OpenSSL's headers (Debian: libssl-dev)"
+#endif
+
 #endif // ASTER_DETAIL_CONFIG_HPP

@@ -5,6 +5,7 @@
 #define ASTER_IMPL_SERVER_HPP
 
 #include <aster/server.hpp>
+#include <aster/detail/tls_connection.hpp>
 
 namespace aster {
 
@@ -48,16 +49,16 @@ ASTER_ENGINE net::ip::tcp::endpoint resolve_listen_address(const server_config& 
     return results.begin()->endpoint();
 }
 
-// The cap on connections: 503 without waiting on the client, then a short lingering close so
-// the answer is not lost to a reset.
-ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket) {
+// The cap on connections: 503 without waiting on the client (not on a TLS port, where plain
+// text means nothing), then a short lingering close so the answer is not lost to a reset.
+ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503) {
     static constexpr std::string_view busy =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 19\r\n"
         "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
         "Service Unavailable";
     std::error_code ignored;
     socket.non_blocking(true, ignored);
-    socket.write_some(net::buffer(busy), ignored); // best effort; never wait on it
+    if (answer_503) socket.write_some(net::buffer(busy), ignored); // best effort; never wait
     co_await linger_close(socket, busy_linger_timeout);
 }
 
@@ -86,6 +87,14 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
 }
 
 ASTER_ENGINE void server::listen() {
+    if (config_.tls) {
+#ifdef ASTER_HAS_TLS
+        tls_ = std::make_shared<detail::tls_context>(*config_.tls);
+#else
+        throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
+                                    "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
+#endif
+    }
     auto endpoint = detail::resolve_listen_address(config_, loops_[0]->ctx.get_executor());
     for (auto& l : loops_) {
         // Each loop has its own acceptor on the same port; the kernel spreads connections.
@@ -155,10 +164,10 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
         }
         if (open_connections_.fetch_add(1) >= config_.max_connections) {
             open_connections_.fetch_sub(1);
-            net::co_spawn(l.ctx, detail::refuse_busy(std::move(socket)), net::detached);
+            net::co_spawn(l.ctx, detail::refuse_busy(std::move(socket), !tls_), net::detached);
             continue;
         }
-        net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options),
+        net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options, tls_.get()),
                       [this](std::exception_ptr e) {
                           open_connections_.fetch_sub(1);
                           detail::log_connection_end(e);
@@ -167,11 +176,19 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
 }
 
 ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
-                                     const connection_options& options) {
+                                     const connection_options& options, tls_context* tls) {
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
     client_address client{ec ? std::string() : peer.address().to_string(), ec ? std::uint16_t(0) : peer.port()};
+#ifdef ASTER_HAS_TLS
+    if (tls) {
+        co_await detail::serve_tls(std::move(socket), app, options, std::move(client), *tls);
+        co_return;
+    }
+#else
+    (void)tls; // listen() refuses TLS in a build without it
+#endif
     {
         http_connection<net::ip::tcp::socket> connection(socket, app, options,
                                                                  std::move(client));
@@ -205,7 +222,8 @@ ASTER_ENGINE task<> detail::linger_close(net::ip::tcp::socket& socket,
 ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
     server srv(app, std::move(config));
     srv.listen();
-    log(log_level::info, "aster: listening on http://" + srv.config().host + ":" +
+    log(log_level::info, std::string("aster: listening on ") +
+                             (srv.config().tls ? "https://" : "http://") + srv.config().host + ":" +
                              std::to_string(srv.port()) + " (press Ctrl+C to quit)");
     srv.run();
 }
@@ -217,10 +235,20 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     co_await net::this_coro::throw_if_cancelled(false);
     auto executor = co_await net::this_coro::executor;
     tcp::acceptor acceptor(executor);
+    std::shared_ptr<tls_context> tls;
+    if (config.tls) {
+#ifdef ASTER_HAS_TLS
+        tls = std::make_shared<tls_context>(*config.tls);
+#else
+        throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
+                                    "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
+#endif
+    }
     auto endpoint = resolve_listen_address(config, executor);
     open_acceptor(acceptor, endpoint, config.host, false);
     const std::uint16_t port = acceptor.local_endpoint().port();
-    log(log_level::info, "aster: listening on http://" + config.host + ":" + std::to_string(port));
+    log(log_level::info, std::string("aster: listening on ") + (tls ? "https://" : "http://") +
+                             config.host + ":" + std::to_string(port));
     if (on_listening) on_listening(port);
 
     connection_registry registry;
@@ -236,11 +264,11 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
             continue;
         }
         if (open >= config.max_connections) {
-            net::co_spawn(executor, refuse_busy(std::move(socket)), net::detached);
+            net::co_spawn(executor, refuse_busy(std::move(socket), !tls), net::detached);
             continue;
         }
         ++open;
-        net::co_spawn(executor, serve_tcp(std::move(socket), app, options),
+        net::co_spawn(executor, serve_tcp(std::move(socket), app, options, tls.get()),
                       [&open, &stopping, &drained](std::exception_ptr e) {
                           if (--open == 0 && stopping) drained.cancel();
                           log_connection_end(e);

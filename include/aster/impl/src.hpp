@@ -18,11 +18,16 @@
 
 namespace aster::detail {
 
-// The streams the engine serves: TCP for the server, the in-memory stream for test_client.
+// The streams the engine serves: TCP (and TLS over it) for the server, the in-memory stream for
+// test_client.
 template class ws_session<net::ip::tcp::socket>;
 template class ws_session<test::stream>;
 template class http_connection<net::ip::tcp::socket>;
 template class http_connection<test::stream>;
+#ifdef ASTER_HAS_TLS
+template class ws_session<tls_stream>;
+template class http_connection<tls_stream>;
+#endif
 
 } // namespace aster::detail
 
