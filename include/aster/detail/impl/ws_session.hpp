@@ -334,6 +334,8 @@ task<websocket_message> ws_session<Stream>::receive() {
             auto kind = parse_close_payload(
                 std::span<const std::uint8_t>(frame->payload, std::size_t(h.payload_length)), parsed);
             if (kind == close_parse::invalid) {
+                // Still the peer's close (§5.5.1): it sends nothing more, so TCP closes at once.
+                received_close_ = true;
                 co_await fail(1002, "invalid close frame");
                 throw_closed("receive");
             }
