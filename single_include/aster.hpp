@@ -3748,10 +3748,13 @@ ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view he
 
 #include <llhttp.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace aster::detail {
@@ -3786,7 +3789,7 @@ public:
     bool websocket_upgrade() const noexcept { return websocket_upgrade_; }
     /// True once per request that sent `Expect: 100-continue` and whose body has not started.
     bool take_continue() noexcept;
-    /// The status and text to answer a failed request with (400, 413, 414 or 431).
+    /// The status and text to answer a failed request with (400, 413, 414, 431, 501 or 505).
     aster::status error_status() const noexcept { return error_status_; }
     std::string_view error_reason() const noexcept { return error_reason_; }
 
@@ -3804,10 +3807,18 @@ private:
     static int on_header_value(llhttp_t*, const char*, std::size_t);
     static int on_headers_complete(llhttp_t*);
     static int on_body(llhttp_t*, const char*, std::size_t);
+    static int on_chunk_header(llhttp_t*);
+    static int on_chunk_extension_piece(llhttp_t*, const char*, std::size_t);
+    static int on_chunk_extension_name_complete(llhttp_t*);
+    static int on_chunk_extension_value_complete(llhttp_t*);
+    static int on_chunk_complete(llhttp_t*);
     static int on_message_complete(llhttp_t*);
     static const llhttp_settings_t& settings();
 
     int fail(aster::status code, const char* reason) noexcept;
+    int check_head(const llhttp_t& p) noexcept;
+    bool blank_line_after(std::size_t from) const noexcept;
+    std::size_t offset(const char* at) const noexcept { return std::size_t(at - request_begin_); }
     void extend(piece& p, const char* at, std::size_t len) noexcept;
     std::string_view view(piece p, const char* begin) const noexcept {
         return {begin + p.offset, p.length};
@@ -3816,10 +3827,19 @@ private:
     llhttp_t parser_;
     const http_limits& limits_;
     const char* request_begin_ = nullptr;
+    const char* feed_end_ = nullptr; // end of the bytes handed to this feed()
     piece url_;
     std::vector<field> fields_;
-    bool last_was_value_ = false;
+    bool in_field_name_ = false;
+    // Just past the last target, name or value byte seen (offset from the request's first
+    // byte): only line ends may follow it, which is how bare LFs and folded lines show.
+    std::size_t line_end_ = 0;
     std::size_t header_bytes_ = 0;
+    // Chunked framing checks llhttp 8 leaves out (all offsets from the request's first byte).
+    std::size_t chunk_line_ = 0;     // where the next chunk-size line starts
+    std::size_t chunk_data_end_ = 0; // just past the current chunk's data
+    std::size_t extension_bytes_ = 0; // of the chunk-extension name or value being read
+    bool chunk_has_data_ = false;
     std::string body_;
     std::string decoded_path_;
     bool headers_done_ = false, message_done_ = false, keep_alive_ = true, upgrade_ = false;
@@ -3842,6 +3862,12 @@ namespace aster::detail {
 ASTER_ENGINE request_parser::request_parser(const http_limits& limits) : limits_(limits) {
     llhttp_init(&parser_, HTTP_REQUEST, &settings());
     parser_.data = this;
+    // Off by default in llhttp 8; said again so nobody turns one on by accident: each lets a
+    // message through that another parser on the path may frame differently (smuggling).
+    llhttp_set_lenient_headers(&parser_, 0);
+    llhttp_set_lenient_chunked_length(&parser_, 0);
+    llhttp_set_lenient_keep_alive(&parser_, 0);
+    llhttp_set_lenient_transfer_encoding(&parser_, 0);
 }
 
 ASTER_ENGINE const llhttp_settings_t& request_parser::settings() {
@@ -3854,6 +3880,12 @@ ASTER_ENGINE const llhttp_settings_t& request_parser::settings() {
         out.on_header_value = &on_header_value;
         out.on_headers_complete = &on_headers_complete;
         out.on_body = &on_body;
+        out.on_chunk_header = &on_chunk_header;
+        out.on_chunk_extension_name = &on_chunk_extension_piece;
+        out.on_chunk_extension_value = &on_chunk_extension_piece;
+        out.on_chunk_extension_name_complete = &on_chunk_extension_name_complete;
+        out.on_chunk_extension_value_complete = &on_chunk_extension_value_complete;
+        out.on_chunk_complete = &on_chunk_complete;
         out.on_message_complete = &on_message_complete;
         return out;
     }();
@@ -3876,7 +3908,8 @@ ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.url_ = {};
     self.fields_.clear();
-    self.last_was_value_ = false;
+    self.in_field_name_ = self.chunk_has_data_ = false;
+    self.line_end_ = self.chunk_line_ = self.chunk_data_end_ = self.extension_bytes_ = 0;
     self.header_bytes_ = 0;
     self.body_.clear();
     self.headers_done_ = self.message_done_ = self.upgrade_ = self.wants_continue_ = false;
@@ -3886,7 +3919,15 @@ ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
 
 ASTER_ENGINE int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
+    // llhttp 8 passes a TAB in the target (outside its strict mode); no control byte belongs
+    // in a request-target (RFC 9112 §3.2, RFC 3986 §2).
+    for (std::size_t i = 0; i < len; ++i) {
+        auto c = static_cast<unsigned char>(at[i]);
+        if (c <= 0x20 || c == 0x7f)
+            return self.fail(status::bad_request, "Bad Request: control character in target");
+    }
     self.extend(self.url_, at, len);
+    self.line_end_ = self.offset(at) + len;
     if (self.url_.length > self.limits_.max_url_bytes)
         return self.fail(status::request_uri_too_long, "URI Too Long");
     self.header_bytes_ += len;
@@ -3898,14 +3939,26 @@ ASTER_ENGINE int request_parser::on_url(llhttp_t* p, const char* at, std::size_t
 
 ASTER_ENGINE int request_parser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
-    if (self.fields_.empty() || self.last_was_value_) {
-        if (self.fields_.size() >= self.limits_.max_headers)
-            return self.fail(status::request_header_fields_too_large,
-                             "Request Header Fields Too Large");
-        self.fields_.emplace_back();
-        self.last_was_value_ = false;
+    if (!self.in_field_name_) {
+        // A field (or trailer) line starts at `at`. RFC 9112 §2.2 and §5.2: the line before it
+        // ends in one CRLF. llhttp 8 also takes a bare LF, and a whitespace-only line folded
+        // into the previous value.
+        const char* last = self.request_begin_ + self.line_end_;
+        if (static_cast<const char*>(std::memchr(last, '\n', std::size_t(at - last))) != at - 1 ||
+            at[-2] != '\r')
+            return self.fail(status::bad_request, "Bad Request: bare LF or folded line");
+        self.in_field_name_ = true;
+        // Trailer fields are read and dropped: RFC 9110 §6.5.1 forbids merging them into the
+        // header section, where they could pose as a second Host or Content-Length.
+        if (!self.headers_done_) {
+            if (self.fields_.size() >= self.limits_.max_headers)
+                return self.fail(status::request_header_fields_too_large,
+                                 "Request Header Fields Too Large");
+            self.fields_.emplace_back();
+        }
     }
-    self.extend(self.fields_.back().name, at, len);
+    if (!self.headers_done_) self.extend(self.fields_.back().name, at, len);
+    if (len > 0) self.line_end_ = self.offset(at) + len;
     self.header_bytes_ += len;
     if (self.header_bytes_ > self.limits_.max_header_bytes)
         return self.fail(status::request_header_fields_too_large,
@@ -3915,8 +3968,20 @@ ASTER_ENGINE int request_parser::on_header_field(llhttp_t* p, const char* at, st
 
 ASTER_ENGINE int request_parser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
-    self.last_was_value_ = true;
-    self.extend(self.fields_.back().value, at, len);
+    if (self.fields_.empty() && !self.headers_done_)
+        return self.fail(status::bad_request, "Bad Request: header value without a name");
+    self.in_field_name_ = false;
+    // llhttp 8 reports an empty value as a zero-length piece after the line's CRLF: it says
+    // nothing about where the value is, so only pieces with bytes are placed.
+    if (len == 0) return 0;
+    // Between the name (or the previous piece) and these bytes there is only `:` and
+    // whitespace, unless llhttp joined a continuation line: obs-fold, which RFC 9112 §5.2 lets
+    // a server reject with 400.
+    const char* last = self.request_begin_ + self.line_end_;
+    if (std::memchr(last, '\n', std::size_t(at - last)))
+        return self.fail(status::bad_request, "Bad Request: obsolete line folding");
+    self.line_end_ = self.offset(at) + len;
+    if (!self.headers_done_) self.extend(self.fields_.back().value, at, len);
     self.header_bytes_ += len;
     if (self.header_bytes_ > self.limits_.max_header_bytes)
         return self.fail(status::request_header_fields_too_large,
@@ -3935,30 +4000,120 @@ inline constexpr auto token_chars = [] {
     return table;
 }();
 
+// RFC 9110 §7.2 Host = uri-host [ ":" port ]: reg-name, IP literal or IPv4 characters only.
+inline constexpr auto host_chars = [] {
+    std::array<bool, 256> table{};
+    for (int c = 'a'; c <= 'z'; ++c) table[std::size_t(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) table[std::size_t(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) table[std::size_t(c)] = true;
+    for (char c : std::string_view("-._~%!$&'()*+,;=:[]"))
+        table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
+
+// The transfer codings of a request, over every Transfer-Encoding line in order (RFC 9112 §6.1):
+// chunked must come last and once; any coding before it is one aster cannot decode.
+struct transfer_codings {
+    std::size_t count = 0;
+    bool last_chunked = false, chunked_before_last = false, other = false;
+
+    void add(std::string_view list) noexcept {
+        while (!list.empty()) {
+            auto comma = list.find(',');
+            auto item = list.substr(0, comma);
+            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+            while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+                item.remove_prefix(1);
+            while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+                item.remove_suffix(1);
+            if (item.empty()) continue; // RFC 9110 §5.6.1: empty list elements are ignored
+            if (last_chunked) chunked_before_last = true;
+            last_chunked = iequals(item, "chunked");
+            if (!last_chunked) other = true;
+            ++count;
+        }
+    }
+};
+
+// Everything about the request head llhttp 8 does not check itself. Returns 0 or fail(...).
+ASTER_ENGINE int request_parser::check_head(const llhttp_t& p) noexcept {
+    // RFC 9112 §2.2: the head ends with an empty line, every line in CRLF. Lines before the
+    // last were checked as fields started; here, the last line and the empty one.
+    if (!blank_line_after(line_end_))
+        return fail(status::bad_request, "Bad Request: bare LF or folded line");
+    const char* last = request_begin_ + line_end_;
+    chunk_line_ = offset(static_cast<const char*>(
+                      std::memchr(last, '\n', std::size_t(feed_end_ - last)))) + 3;
+
+    if (p.http_major == 0) return fail(status::bad_request, "Bad Request: HTTP/0.9 request");
+    // RFC 9110 §15.6.6: an HTTP/2 request line over HTTP/1 framing is a version we do not speak.
+    if (p.http_major > 1)
+        return fail(status::http_version_not_supported, "HTTP Version Not Supported");
+    // aster is an origin server, not a proxy: there is no tunnel to open (RFC 9110 §9.3.6).
+    if (p.method == HTTP_CONNECT) return fail(status::not_implemented, "Not Implemented: CONNECT");
+
+    // RFC 9112 §3.2: origin-form, absolute-form (accepted, routed on its path), or `*` for
+    // OPTIONS only. llhttp 8 takes `*` with any method and any scheme in absolute-form.
+    auto target = view(url_, request_begin_);
+    if (target == "*") {
+        if (p.method != HTTP_OPTIONS)
+            return fail(status::bad_request, "Bad Request: asterisk-form is for OPTIONS only");
+    } else if (target.empty() || target.front() != '/') {
+        std::size_t scheme = iequals(target.substr(0, 7), "http://")    ? 7
+                             : iequals(target.substr(0, 8), "https://") ? 8
+                                                                        : 0;
+        if (scheme == 0 || scheme == target.size() || target[scheme] == '/' ||
+            target[scheme] == '?' || target[scheme] == '#')
+            return fail(status::bad_request, "Bad Request: invalid request target");
+    }
+
+    std::size_t hosts = 0;
+    transfer_codings codings;
+    bool has_transfer_encoding = false;
+    for (const auto& f : fields_) {
+        auto name = view(f.name, request_begin_);
+        if (name.empty()) return fail(status::bad_request, "Bad Request: empty header name");
+        for (char c : name)
+            if (!token_chars[static_cast<unsigned char>(c)])
+                return fail(status::bad_request, "Bad Request: invalid header name");
+        // The few names the parser itself cares about, told apart by length first.
+        auto value = view(f.value, request_begin_);
+        if (name.size() == 4 && iequals(name, "host")) {
+            ++hosts;
+            for (char c : value)
+                if (!host_chars[static_cast<unsigned char>(c)])
+                    return fail(status::bad_request, "Bad Request: invalid Host header");
+        } else if (name.size() == 6 && iequals(name, "expect")) {
+            if (iequals(value, "100-continue")) wants_continue_ = true;
+        } else if (name.size() == 7 && iequals(name, "upgrade")) {
+            if (header_has_token(value, "websocket")) websocket_upgrade_ = true;
+        } else if (name.size() == 17 && iequals(name, "transfer-encoding")) {
+            has_transfer_encoding = true;
+            codings.add(value);
+        }
+    }
+    // RFC 9112 §3.2: no Host in HTTP/1.1, or more than one Host line, is answered with 400.
+    if (hosts == 0 && p.http_major == 1 && p.http_minor >= 1)
+        return fail(status::bad_request, "Bad Request: missing Host header");
+    if (hosts > 1) return fail(status::bad_request, "Bad Request: more than one Host header");
+    if (has_transfer_encoding) {
+        // RFC 9112 §6.1: HTTP/1.0 has no transfer codings, so its framing cannot be trusted; a
+        // coding list that does not end in one chunked cannot be framed at all (400); a coding
+        // aster does not implement before chunked gets 501.
+        if (p.http_major == 1 && p.http_minor == 0)
+            return fail(status::bad_request, "Bad Request: Transfer-Encoding in HTTP/1.0");
+        if (codings.count == 0 || !codings.last_chunked || codings.chunked_before_last)
+            return fail(status::bad_request, "Bad Request: invalid Transfer-Encoding");
+        if (codings.other)
+            return fail(status::not_implemented, "Not Implemented: transfer coding");
+    }
+    return 0;
+}
+
 ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     self.headers_done_ = true;
-    bool has_host = false;
-    for (const auto& f : self.fields_) {
-        auto name = self.view(f.name, self.request_begin_);
-        if (name.empty()) return self.fail(status::bad_request, "Bad Request: empty header name");
-        for (char c : name)
-            if (!token_chars[static_cast<unsigned char>(c)])
-                return self.fail(status::bad_request, "Bad Request: invalid header name");
-        // The few names the parser itself cares about, told apart by length first.
-        if (name.size() == 4 && iequals(name, "host")) {
-            has_host = true;
-        } else if (name.size() == 6 && iequals(name, "expect")) {
-            if (iequals(self.view(f.value, self.request_begin_), "100-continue"))
-                self.wants_continue_ = true;
-        } else if (name.size() == 7 && iequals(name, "upgrade")) {
-            if (header_has_token(self.view(f.value, self.request_begin_), "websocket"))
-                self.websocket_upgrade_ = true;
-        }
-    }
-    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered with 400.
-    if (!has_host && p->http_major == 1 && p->http_minor >= 1)
-        return self.fail(status::bad_request, "Bad Request: missing Host header");
+    if (int refused = self.check_head(*p)) return refused;
     // Refuse an oversized body before reading it, and before inviting it with 100 Continue.
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > self.limits_.max_body_bytes)
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
@@ -3973,11 +4128,71 @@ ASTER_ENGINE int request_parser::on_body(llhttp_t* p, const char* at, std::size_
     if (self.body_.size() + len > self.limits_.max_body_bytes)
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
     self.body_.append(at, len);
+    self.chunk_data_end_ = self.offset(at) + len;
     return 0;
+}
+
+ASTER_ENGINE int request_parser::on_chunk_header(llhttp_t* p) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    // A chunk that cannot fit is refused now, not after reading up to the limit (or waiting
+    // for 2^60 bytes that never come).
+    if (p->content_length > self.limits_.max_body_bytes - self.body_.size())
+        return self.fail(status::request_entity_too_large, "Request Entity Too Large");
+    self.chunk_has_data_ = p->content_length > 0;
+    // The last chunk: its line and any trailer lines are checked from where it starts.
+    if (!self.chunk_has_data_) self.line_end_ = self.chunk_line_;
+    return 0;
+}
+
+ASTER_ENGINE int request_parser::on_chunk_extension_piece(llhttp_t* p, const char*,
+                                                          std::size_t len) {
+    static_cast<request_parser*>(p->data)->extension_bytes_ += len;
+    return 0;
+}
+
+// RFC 9112 §7.1.1: chunk-ext-name and chunk-ext-val are a token or a quoted-string, never
+// empty; llhttp 8 takes `;=x` and `;a=`.
+ASTER_ENGINE int request_parser::on_chunk_extension_name_complete(llhttp_t* p) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    if (std::exchange(self.extension_bytes_, 0) == 0)
+        return self.fail(status::bad_request, "Bad Request: empty chunk extension name");
+    return 0;
+}
+
+ASTER_ENGINE int request_parser::on_chunk_extension_value_complete(llhttp_t* p) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    if (std::exchange(self.extension_bytes_, 0) == 0)
+        return self.fail(status::bad_request, "Bad Request: empty chunk extension value");
+    return 0;
+}
+
+ASTER_ENGINE int request_parser::on_chunk_complete(llhttp_t* p) {
+    auto& self = *static_cast<request_parser*>(p->data);
+    if (!self.chunk_has_data_) return 0;
+    // RFC 9112 §7.1: chunk data ends in CRLF. llhttp 8 skips two bytes whatever they are, so
+    // "5\r\nhelloXX0\r\n\r\n" would parse: a smuggling vector, checked here.
+    const char* end = self.request_begin_ + self.chunk_data_end_;
+    if (self.feed_end_ - end < 2 || end[0] != '\r' || end[1] != '\n')
+        return self.fail(status::bad_request, "Bad Request: chunk data not ended by CRLF");
+    self.chunk_line_ = self.chunk_data_end_ + 2;
+    self.chunk_has_data_ = false;
+    return 0;
+}
+
+// The line with the byte at `from` ends in CRLF and an empty line (CRLF) follows it.
+ASTER_ENGINE bool request_parser::blank_line_after(std::size_t from) const noexcept {
+    const char* line = request_begin_ + from;
+    const auto* lf =
+        static_cast<const char*>(std::memchr(line, '\n', std::size_t(feed_end_ - line)));
+    return lf && lf[-1] == '\r' && feed_end_ - lf >= 3 && lf[1] == '\r' && lf[2] == '\n';
 }
 
 ASTER_ENGINE int request_parser::on_message_complete(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
+    // The last-chunk line or the last trailer ends in CRLF, then the empty line (RFC 9112
+    // §7.1); llhttp 8 accepts a bare LF in both.
+    if ((p->flags & F_CHUNKED) && !self.blank_line_after(self.line_end_))
+        return self.fail(status::bad_request, "Bad Request: bare LF or folded line");
     self.message_done_ = true;
     self.keep_alive_ = llhttp_should_keep_alive(p) != 0;
     return HPE_PAUSED; // one request at a time: the connection answers it, then resumes
@@ -3986,7 +4201,16 @@ ASTER_ENGINE int request_parser::on_message_complete(llhttp_t* p) {
 ASTER_ENGINE request_parser::result request_parser::feed(const char* request_begin, const char* data,
                                                       std::size_t len) {
     request_begin_ = request_begin;
+    feed_end_ = data + len;
     llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+    if (err == HPE_PAUSED_UPGRADE && !message_done_) {
+        // The previous request asked for an Upgrade and was answered as HTTP (a refused
+        // WebSocket handshake, or `h2c`, which RFC 9110 §7.8 lets a server ignore): llhttp
+        // stops before the next request; it is HTTP, so parse on.
+        const char* next = llhttp_get_error_pos(&parser_);
+        llhttp_resume_after_upgrade(&parser_);
+        err = llhttp_execute(&parser_, next, std::size_t(feed_end_ - next));
+    }
     if (err == HPE_OK) return {state::need_more, len};
     std::size_t used = std::size_t(llhttp_get_error_pos(&parser_) - data);
     if (err == HPE_PAUSED && message_done_) return {state::complete, used};
@@ -3995,8 +4219,10 @@ ASTER_ENGINE request_parser::result request_parser::feed(const char* request_beg
         return {state::complete, used};
     }
     if (error_reason_.empty()) {
-        error_status_ = status::bad_request;
-        error_reason_ = "Bad Request";
+        // The HTTP/2 connection preface (`PRI * HTTP/2.0`) asks for a version we do not speak.
+        error_status_ = err == HPE_PAUSED_H2_UPGRADE ? status::http_version_not_supported
+                                                     : status::bad_request;
+        error_reason_ = err == HPE_PAUSED_H2_UPGRADE ? "HTTP Version Not Supported" : "Bad Request";
     }
     return {state::failed, used};
 }
@@ -4005,21 +4231,30 @@ ASTER_ENGINE void request_parser::fill(request& req, const char* begin) {
     request_access::reset(req);
     request_access::set_method(req, llhttp_method_name(llhttp_method_t(parser_.method)));
     auto target = view(url_, begin);
+    // Absolute-form (RFC 9112 §3.2.2, which servers MUST accept): route on the path after the
+    // authority; check_head() let only http(s)://authority... through. The Host header stays
+    // as sent (aster does no virtual hosting).
+    auto local = target;
+    if (!local.empty() && local.front() != '/' && local != "*") {
+        auto authority = local.find("//") + 2;
+        local.remove_prefix(std::min(local.find_first_of("/?#", authority), local.size()));
+    }
     // One pass over the target: where the path ends, whether it needs decoding.
-    std::size_t path_end = target.size();
+    std::size_t path_end = local.size();
     bool escaped = false;
-    for (std::size_t i = 0; i < target.size(); ++i) {
-        char c = target[i];
+    for (std::size_t i = 0; i < local.size(); ++i) {
+        char c = local[i];
         if (c == '?' || c == '#') {
             path_end = i;
             break;
         }
         escaped |= c == '%';
     }
-    auto raw_path = target.substr(0, path_end);
+    auto raw_path = local.substr(0, path_end);
+    if (raw_path.empty()) raw_path = "/"; // `http://host?x`: the path is empty, that is `/`
     std::string_view query;
-    if (path_end < target.size() && target[path_end] == '?') {
-        query = target.substr(path_end + 1);
+    if (path_end < local.size() && local[path_end] == '?') {
+        query = local.substr(path_end + 1);
         query = query.substr(0, query.find('#'));
     }
     std::string_view path = raw_path;

@@ -13,10 +13,13 @@
 
 #include <llhttp.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace aster::detail {
@@ -51,7 +54,7 @@ public:
     bool websocket_upgrade() const noexcept { return websocket_upgrade_; }
     /// True once per request that sent `Expect: 100-continue` and whose body has not started.
     bool take_continue() noexcept;
-    /// The status and text to answer a failed request with (400, 413, 414 or 431).
+    /// The status and text to answer a failed request with (400, 413, 414, 431, 501 or 505).
     aster::status error_status() const noexcept { return error_status_; }
     std::string_view error_reason() const noexcept { return error_reason_; }
 
@@ -69,10 +72,18 @@ private:
     static int on_header_value(llhttp_t*, const char*, std::size_t);
     static int on_headers_complete(llhttp_t*);
     static int on_body(llhttp_t*, const char*, std::size_t);
+    static int on_chunk_header(llhttp_t*);
+    static int on_chunk_extension_piece(llhttp_t*, const char*, std::size_t);
+    static int on_chunk_extension_name_complete(llhttp_t*);
+    static int on_chunk_extension_value_complete(llhttp_t*);
+    static int on_chunk_complete(llhttp_t*);
     static int on_message_complete(llhttp_t*);
     static const llhttp_settings_t& settings();
 
     int fail(aster::status code, const char* reason) noexcept;
+    int check_head(const llhttp_t& p) noexcept;
+    bool blank_line_after(std::size_t from) const noexcept;
+    std::size_t offset(const char* at) const noexcept { return std::size_t(at - request_begin_); }
     void extend(piece& p, const char* at, std::size_t len) noexcept;
     std::string_view view(piece p, const char* begin) const noexcept {
         return {begin + p.offset, p.length};
@@ -81,10 +92,19 @@ private:
     llhttp_t parser_;
     const http_limits& limits_;
     const char* request_begin_ = nullptr;
+    const char* feed_end_ = nullptr; // end of the bytes handed to this feed()
     piece url_;
     std::vector<field> fields_;
-    bool last_was_value_ = false;
+    bool in_field_name_ = false;
+    // Just past the last target, name or value byte seen (offset from the request's first
+    // byte): only line ends may follow it, which is how bare LFs and folded lines show.
+    std::size_t line_end_ = 0;
     std::size_t header_bytes_ = 0;
+    // Chunked framing checks llhttp 8 leaves out (all offsets from the request's first byte).
+    std::size_t chunk_line_ = 0;     // where the next chunk-size line starts
+    std::size_t chunk_data_end_ = 0; // just past the current chunk's data
+    std::size_t extension_bytes_ = 0; // of the chunk-extension name or value being read
+    bool chunk_has_data_ = false;
     std::string body_;
     std::string decoded_path_;
     bool headers_done_ = false, message_done_ = false, keep_alive_ = true, upgrade_ = false;
