@@ -3,7 +3,7 @@
 # aster as another project uses it. Installs this build of aster into a temporary prefix, moves
 # the prefix elsewhere (the installed files must be relocatable), then builds and runs
 # tests/package/consumer/main.cpp (examples/hello's HTTP part; it exits non-zero on a wrong
-# answer) four ways:
+# answer) in steps 2 to 5:
 #   1. install      cmake --install (CMake build) or meson install --destdir (meson build)
 #   2. find_package a CMake project: find_package(aster CONFIG REQUIRED), aster::aster and
 #                   aster::compiled
@@ -114,10 +114,13 @@ fi
 # check_headers DEPFILE DIR: the aster headers a compile in DIR read came from the installed
 # prefix only. (Paths may go through lib/pkgconfig/../.., or with ccache be relative to DIR.)
 check_headers() {
-    local deps="$1" umbrella
-    umbrella="$(grep -o '[^ ]*include/aster/aster\.hpp' "$deps" | head -n 1)"
-    [[ -n "$umbrella" && "$(cd "$2" && realpath -m "$umbrella")" == "$prefix/include/aster/aster.hpp" ]] ||
-        fail "the build did not read $prefix/include/aster/aster.hpp (see $deps)"
+    local deps="$1" umbrella found=0
+    while read -r umbrella; do
+        [[ "$(cd "$2" && realpath -m "$umbrella")" == "$prefix/include/aster/aster.hpp" ]] ||
+            fail "the build read $umbrella, not $prefix/include/aster/aster.hpp (see $deps)"
+        found=1
+    done < <(grep -o '[^ ]*include/aster/aster\.hpp' "$deps" | sort -u)
+    [[ $found -eq 1 ]] || fail "the build did not read $prefix/include/aster/aster.hpp (see $deps)"
     if grep -q "$source_dir/include/" "$deps"; then
         fail "the build read headers from the source tree $source_dir/include (see $deps)"
     fi
@@ -135,14 +138,14 @@ prefix="$work/prefix"
 if [[ "$build_kind" == cmake ]]; then
     step "1. install: cmake --install $build_dir into a temporary prefix"
     run "$work/install.log" "$cmake" --install "$build_dir" --prefix "$stage"
-    mv "$stage" "$prefix"
+    mv "$stage" "$prefix" || fail "cannot move the installed tree"
 else
     step "1. install: meson install --destdir from $build_dir"
     meson_prefix="$(meson introspect "$build_dir" --buildoptions | python3 -c \
         'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')" ||
         fail "cannot read the meson prefix of $build_dir"
     run "$work/install.log" meson install -C "$build_dir" --no-rebuild --destdir "$stage"
-    mv "$stage$meson_prefix" "$prefix"
+    mv "$stage$meson_prefix" "$prefix" || fail "cannot move the installed tree"
 fi
 echo "    installed, then moved to $prefix (the files must find their prefix themselves)"
 
@@ -195,17 +198,23 @@ timeout 60 "$work/cmake/consumer_compiled" || fail "the program linked with aste
 # --- 3. pkg-config ---------------------------------------------------------------------------
 
 step "3. pkg-config: g++ main.cpp \$(pkg-config --cflags --libs aster)"
-export PKG_CONFIG_PATH="$(dirname "$pc_file")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+PKG_CONFIG_PATH="$(dirname "$pc_file")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export PKG_CONFIG_PATH
 got="$(pkg-config --modversion aster)" || fail "pkg-config does not find aster"
 [[ "$got" == "$version" ]] || fail "pkg-config --modversion aster is '$got', not $version"
-mkdir -p "$work/pkg-config"
+mkdir -p "$work/pkg-config" || fail "mkdir failed"
 for package in aster aster-compiled; do
     flags="$(pkg-config --cflags --libs "$package")" || fail "pkg-config $package failed"
     echo "    pkg-config --cflags --libs $package: $flags"
-    # Word splitting of $flags is what a shell user's $(pkg-config ...) does too.
+    # The same flags to compile and to link, as `g++ main.cpp $(pkg-config ...)` passes them;
+    # two commands, so that ccache can keep the compile. Word splitting of $flags is what a
+    # shell user's $(pkg-config ...) does too.
     # shellcheck disable=SC2086
-    run "$work/pkg-config/$package.log" "${launcher[@]}" $cxx -std=c++20 "$consumer/main.cpp" \
-        -o "$work/pkg-config/$package" -MD -MF "$work/pkg-config/$package.d" $flags
+    run "$work/pkg-config/$package.log" "${launcher[@]}" $cxx -std=c++20 -c "$consumer/main.cpp" \
+        -o "$work/pkg-config/$package.o" -MD -MF "$work/pkg-config/$package.d" $flags
+    # shellcheck disable=SC2086
+    run "$work/pkg-config/$package-link.log" $cxx -std=c++20 "$work/pkg-config/$package.o" \
+        -o "$work/pkg-config/$package" $flags
     check_headers "$work/pkg-config/$package.d" "$work"
     echo "    \$ $package"
     timeout 60 "$work/pkg-config/$package" || fail "the program built with $package failed"
@@ -215,13 +224,15 @@ done
 
 step "4. single header: include/aster.hpp alone in an empty directory"
 single="$work/single"
-mkdir -p "$single"
-cp "$prefix/include/aster.hpp" "$consumer/main.cpp" "$single/"
+if ! mkdir -p "$single" || ! cp "$prefix/include/aster.hpp" "$consumer/main.cpp" "$single/"; then
+    fail "cannot set up $single"
+fi
 llhttp_flags=()
 llhttp_objects=()
 if [[ -n "$llhttp_sources" ]]; then
     llhttp_flags=(-I"$llhttp_include")
     for name in api http llhttp; do
+        # shellcheck disable=SC2086
         run "$single/$name.log" "${launcher[@]}" $cc -O2 -c "$llhttp_sources/$name.c" \
             -I"$llhttp_include" -o "$single/$name.o"
         llhttp_objects+=("$single/$name.o")
@@ -232,8 +243,9 @@ else
 fi
 # shellcheck disable=SC2086
 run "$single/build.log" "${launcher[@]}" $cxx -std=c++20 -DASTER_CONSUMER_SINGLE_HEADER \
-    -I"$single" "${llhttp_flags[@]}" "$single/main.cpp" -o "$single/consumer" -MD -MF "$single/main.d" \
-    "${llhttp_objects[@]}" -pthread
+    -I"$single" "${llhttp_flags[@]}" -c "$single/main.cpp" -o "$single/main.o" -MD -MF "$single/main.d"
+# shellcheck disable=SC2086
+run "$single/link.log" $cxx "$single/main.o" "${llhttp_objects[@]}" -pthread -o "$single/consumer"
 if grep -e "$source_dir/include" -e "$prefix/include" -e "/include/aster/" "$single/main.d" >&2; then
     fail "the single-header build read the headers above instead of $single/aster.hpp alone"
 fi
@@ -246,9 +258,10 @@ timeout 60 "$single/consumer" || fail "the single-header program failed"
 
 step "5. meson subproject: dependency('aster') with aster in subprojects/"
 project="$work/meson-project"
-mkdir -p "$project/subprojects"
-cp "$consumer/main.cpp" "$consumer/meson.build" "$project/"
-ln -s "$source_dir" "$project/subprojects/aster"
+if ! mkdir -p "$project/subprojects" || ! cp "$consumer/main.cpp" "$consumer/meson.build" "$project/" ||
+   ! ln -s "$source_dir" "$project/subprojects/aster"; then
+    fail "cannot set up $project"
+fi
 # plain: no -g, so ccache hits do not depend on the temporary directory's name.
 run "$work/meson-setup.log" env CXX="${launcher[*]} $cxx" CC="${launcher[*]} $cc" \
     meson setup "$project/build" "$project" -Dbuildtype=plain
