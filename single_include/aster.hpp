@@ -219,6 +219,24 @@ constexpr std::string_view to_string(close_code c) noexcept {
     return {};
 }
 
+/// Writes "404 Not Found", or "1011 internal_error" ("4001" for an unnamed close code), to any
+/// output stream, so test frameworks (Catch2, doctest, GoogleTest) print these readably in every
+/// file alike. A template, so that this header needs no <ostream>.
+template <class Stream>
+    requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
+Stream& operator<<(Stream& os, status s) {
+    os << static_cast<unsigned>(code(s)) << std::string_view(" ") << reason(s);
+    return os;
+}
+
+template <class Stream>
+    requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
+Stream& operator<<(Stream& os, close_code c) {
+    os << static_cast<unsigned>(code(c));
+    if (auto name = to_string(c); !name.empty()) os << std::string_view(" ") << name;
+    return os;
+}
+
 /// Starlette's spellings, for code ported from Python:
 /// `using namespace aster::status_codes; co_return plain_text("hi", HTTP_201_CREATED);`
 namespace status_codes {
@@ -280,9 +298,7 @@ private:
 class websocket_disconnect : public std::runtime_error {
 public:
     explicit websocket_disconnect(std::uint16_t code = 1000, std::string reason = {})
-        : std::runtime_error("websocket closed with code " + std::to_string(code) +
-                             (reason.empty() ? std::string() : ": " + reason)),
-          code_(code), reason_(std::move(reason)) {}
+        : std::runtime_error(describe(code, reason)), code_(code), reason_(std::move(reason)) {}
     websocket_disconnect(close_code code, std::string reason = {})
         : websocket_disconnect(std::uint16_t(code), std::move(reason)) {}
 
@@ -290,6 +306,15 @@ public:
     const std::string& reason() const noexcept { return reason_; }
 
 private:
+    // "websocket closed with code 1011 (internal_error): reason", as test failures print it.
+    static std::string describe(std::uint16_t code, const std::string& reason) {
+        std::string text = "websocket closed with code " + std::to_string(code);
+        if (auto name = to_string(close_code(code)); !name.empty())
+            text.append(" (").append(name).append(")");
+        if (!reason.empty()) text += ": " + reason;
+        return text;
+    }
+
     std::uint16_t code_;
     std::string reason_;
 };

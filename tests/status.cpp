@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <set>
+#include <sstream>
 #include <string_view>
 
 namespace status_test {
@@ -192,4 +193,15 @@ TEST_CASE("status: unnamed close codes have an empty name", "[status]") {
     CHECK(aster::to_string(aster::close_code(1004)).empty());
     CHECK(aster::to_string(aster::close_code(4001)).empty());
     CHECK(aster::code(aster::close_code(4001)) == 4001);
+}
+
+TEST_CASE("status: codes print with their reason or name on any stream", "[status]") {
+    // Catch finds the operator<< too, so a failed CHECK shows these in every test file alike.
+    CHECK(Catch::Detail::stringify(aster::status::not_found) == "404 Not Found");
+    CHECK(Catch::Detail::stringify(aster::status(599)) == "599 Unknown");
+    CHECK(Catch::Detail::stringify(aster::close_code::internal_error) == "1011 internal_error");
+    CHECK(Catch::Detail::stringify(aster::close_code(4001)) == "4001");
+    std::ostringstream os;
+    os << aster::status::created << ", " << aster::close_code::going_away;
+    CHECK(os.str() == "201 Created, 1001 going_away");
 }

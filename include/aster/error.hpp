@@ -42,9 +42,7 @@ private:
 class websocket_disconnect : public std::runtime_error {
 public:
     explicit websocket_disconnect(std::uint16_t code = 1000, std::string reason = {})
-        : std::runtime_error("websocket closed with code " + std::to_string(code) +
-                             (reason.empty() ? std::string() : ": " + reason)),
-          code_(code), reason_(std::move(reason)) {}
+        : std::runtime_error(describe(code, reason)), code_(code), reason_(std::move(reason)) {}
     websocket_disconnect(close_code code, std::string reason = {})
         : websocket_disconnect(std::uint16_t(code), std::move(reason)) {}
 
@@ -52,6 +50,15 @@ public:
     const std::string& reason() const noexcept { return reason_; }
 
 private:
+    // "websocket closed with code 1011 (internal_error): reason", as test failures print it.
+    static std::string describe(std::uint16_t code, const std::string& reason) {
+        std::string text = "websocket closed with code " + std::to_string(code);
+        if (auto name = to_string(close_code(code)); !name.empty())
+            text.append(" (").append(name).append(")");
+        if (!reason.empty()) text += ": " + reason;
+        return text;
+    }
+
     std::uint16_t code_;
     std::string reason_;
 };

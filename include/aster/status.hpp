@@ -153,6 +153,24 @@ constexpr std::string_view to_string(close_code c) noexcept {
     return {};
 }
 
+/// Writes "404 Not Found", or "1011 internal_error" ("4001" for an unnamed close code), to any
+/// output stream, so test frameworks (Catch2, doctest, GoogleTest) print these readably in every
+/// file alike. A template, so that this header needs no <ostream>.
+template <class Stream>
+    requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
+Stream& operator<<(Stream& os, status s) {
+    os << static_cast<unsigned>(code(s)) << std::string_view(" ") << reason(s);
+    return os;
+}
+
+template <class Stream>
+    requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
+Stream& operator<<(Stream& os, close_code c) {
+    os << static_cast<unsigned>(code(c));
+    if (auto name = to_string(c); !name.empty()) os << std::string_view(" ") << name;
+    return os;
+}
+
 /// Starlette's spellings, for code ported from Python:
 /// `using namespace aster::status_codes; co_return plain_text("hi", HTTP_201_CREATED);`
 namespace status_codes {
