@@ -3024,7 +3024,8 @@ struct websocket_options {
 struct server_config {
     std::string host = "127.0.0.1"; // loopback unless asked: safe default for a dev server
     std::uint16_t port = 8000;      // 0 picks a free port; see server::port()
-    unsigned threads = 1;           // event loops, one per thread, each with its own acceptor
+    // Event loops, one per thread, each with its own acceptor; 0 (the default): one per core.
+    unsigned threads = 0;
     http_limits limits{};
     websocket_options websocket{};
     bool handle_signals = true;     // SIGINT/SIGTERM stop the server, gracefully
