@@ -2877,6 +2877,69 @@ std::string router<Routes...>::url_path_for(const Params&... params) const {
 
 #endif // ASTER_ROUTING_HPP
 // end aster/routing.hpp
+// begin aster/middleware.hpp
+// SPDX-License-Identifier: MIT
+// Middleware composed at compile time around the route table: `aster::middleware(a, b)`.
+#ifndef ASTER_MIDDLEWARE_HPP
+#define ASTER_MIDDLEWARE_HPP
+
+
+#include <concepts>
+#include <optional>
+#include <tuple>
+
+namespace aster {
+
+/// The rest of the chain, as a middleware sees it: the next middleware, or the router.
+/// Cheap to copy (two pointers); valid while the application lives.
+class call_next {
+public:
+    using function = task<response> (*)(const void* app, request& req);
+    constexpr call_next(const void* app, function fn) noexcept : app_(app), fn_(fn) {}
+
+    task<response> operator()(request& req) const { return fn_(app_, req); }
+
+private:
+    const void* app_;
+    function fn_;
+};
+
+/// What `aster::middleware(...)` accepts: `task<response> operator()(request&, call_next) const`.
+/// It may also define `std::optional<response> on_websocket(request&) const`: a refusal (sent
+/// as the HTTP answer to the handshake) or nullopt to let the WebSocket through. A middleware
+/// without it lets every WebSocket through untouched.
+template <class M>
+concept Middleware = requires(const M& m, request& req, call_next next) {
+    { m(req, next) } -> std::same_as<task<response>>;
+};
+
+template <class M>
+concept WebSocketMiddleware = requires(const M& m, request& req) {
+    { m.on_websocket(req) } -> std::same_as<std::optional<response>>;
+};
+
+/// An ordered list of middleware; the first is outermost (sees the request first and the
+/// response last), as in Starlette.
+template <class... M>
+struct middleware_list {
+    std::tuple<M...> items;
+};
+
+/// @code
+/// aster::application app{routes, aster::middleware(timing{}, aster::trusted_host{{"example.com"}})};
+/// @endcode
+template <class... M>
+constexpr middleware_list<M...> middleware(M... m) {
+    static_assert((Middleware<M> && ...),
+                  "aster::middleware: each middleware needs "
+                  "`aster::task<aster::response> operator()(aster::request&, aster::call_next) const`");
+    return {std::tuple<M...>(std::move(m)...)};
+}
+
+} // namespace aster
+
+#endif // ASTER_MIDDLEWARE_HPP
+// end aster/middleware.hpp
 // begin aster/application.hpp
 // SPDX-License-Identifier: MIT
 // `application`: the route table plus what serves it; what test_client and the server run.
@@ -2916,6 +2979,9 @@ struct app_ref {
     /// The WebSocket route for the request's path, with path parameters filled in, or `none`.
     std::size_t (*match_websocket)(const void* app, request& req) = nullptr;
     task<> (*run_websocket)(const void* app, std::size_t index, request& req, websocket& ws) = nullptr;
+    /// Middleware that may refuse a WebSocket handshake: true with the refusal in `out`.
+    /// Null when no middleware looks at WebSockets.
+    bool (*check_websocket)(const void* app, request& req, response& out) = nullptr;
 };
 
 /// Binds an app_ref to a router (anything with route_now, invoke, match_websocket,
@@ -3101,6 +3167,8 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
 
 #include <cstdint>
 #include <functional>
+#include <tuple>
+#include <type_traits>
 #include <string>
 
 namespace aster {
@@ -3111,20 +3179,56 @@ namespace aster {
 /// constexpr auto table = aster::routes(aster::route<"/hello">(hello));
 /// int main() { aster::application app{table}; app.run({.port = 8000}); }
 /// @endcode
-template <class Router>
-class application {
+template <class Router, class Middleware = middleware_list<>>
+class application;
+
+/// With no middleware (the default) requests go straight to the router: no extra call, no
+/// coroutine frame. With `aster::middleware(a, b)` each request runs a → b → router.
+template <class Router, class... M>
+class application<Router, middleware_list<M...>> {
 public:
     using router_type = Router;
+    static constexpr bool has_middleware = sizeof...(M) > 0;
 
     constexpr explicit application(Router table) : router_(table) {}
+    constexpr application(Router table, middleware_list<M...> mw)
+        : router_(table), middleware_(std::move(mw.items)) {}
 
-    /// Routes one request to its handler; used by the connection loop.
-    task<response> handle(request& req) const { return router_.dispatch(req); }
+    /// Runs one request through the middleware and the router.
+    task<response> handle(request& req) const {
+        if constexpr (has_middleware) return level<0>(this, req);
+        else return router_.dispatch(req);
+    }
 
     const Router& routes() const noexcept { return router_; }
 
-    /// The route table as the connection engine sees it (valid while this app lives).
-    detail::app_ref ref() const noexcept { return detail::make_app_ref(router_); }
+    /// The app as the connection engine sees it (valid while this app lives).
+    detail::app_ref ref() const noexcept {
+        if constexpr (!has_middleware) {
+            return detail::make_app_ref(router_);
+        } else {
+            detail::app_ref r = detail::make_app_ref(router_);
+            r.app = this;
+            // Everything goes through invoke, which runs the chain (index 0: "the chain").
+            r.route_now = +[](const void*, request&, response&) -> std::size_t { return 0; };
+            r.invoke = +[](const void* p, std::size_t, request& req) -> task<response> {
+                return level<0>(p, req);
+            };
+            r.match_websocket = +[](const void* p, request& req) -> std::size_t {
+                std::size_t i = static_cast<const application*>(p)->router_.match_websocket(req);
+                return i == Router::size ? detail::app_ref::none : i;
+            };
+            r.run_websocket = +[](const void* p, std::size_t i, request& req,
+                                  websocket& ws) -> task<> {
+                return static_cast<const application*>(p)->router_.run_websocket(i, req, ws);
+            };
+            if constexpr ((WebSocketMiddleware<M> || ...))
+                r.check_websocket = +[](const void* p, request& req, response& out) {
+                    return static_cast<const application*>(p)->refuse_websocket(req, out);
+                };
+            return r;
+        }
+    }
 
     /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
     template <fixed_string Name, class... Params>
@@ -3152,15 +3256,45 @@ public:
                  std::function<void(std::uint16_t)> on_listening = {}) const;
 
 private:
+    // Level I runs middleware I with the rest of the chain as its `call_next`; past the last
+    // one it is the router.
+    template <std::size_t I>
+    static task<response> level(const void* p, request& req) {
+        const auto& self = *static_cast<const application*>(p);
+        if constexpr (I == sizeof...(M)) return self.router_.dispatch(req);
+        else return std::get<I>(self.middleware_)(req, call_next(p, &level<I + 1>));
+    }
+
+    // The first middleware (outermost first) that refuses the handshake answers it.
+    bool refuse_websocket(request& req, response& out) const {
+        return std::apply(
+            [&](const auto&... m) {
+                auto one = [&](const auto& item) {
+                    if constexpr (WebSocketMiddleware<std::remove_cvref_t<decltype(item)>>) {
+                        if (auto refusal = item.on_websocket(req)) {
+                            out = std::move(*refusal);
+                            return true;
+                        }
+                    }
+                    return false;
+                };
+                return (one(m) || ...);
+            },
+            middleware_);
+    }
+
     Router router_;
+    [[no_unique_address]] std::tuple<M...> middleware_;
 };
 
 template <class Router>
 application(Router) -> application<Router>;
+template <class Router, class... M>
+application(Router, middleware_list<M...>) -> application<Router, middleware_list<M...>>;
 
 /// Short name for the common spelling `aster::app app{routes};`.
-template <class Router>
-using app = application<Router>;
+template <class Router, class Middleware = middleware_list<>>
+using app = application<Router, Middleware>;
 
 } // namespace aster
 
@@ -6061,6 +6195,21 @@ template <class Stream>
 task<bool> http_connection<Stream>::upgrade(std::string_view head,
                                                  std::string_view already_read) {
     bool keep_alive = parser_.keep_alive();
+    // Middleware sees the handshake before routing, as Starlette's pure ASGI middleware does.
+    if (app_.check_websocket) {
+        response refusal;
+        bool refused = false;
+        try {
+            refused = app_.check_websocket(app_.app, request_, refusal);
+        } catch (...) {
+            refusal = failure(std::current_exception());
+            refused = true;
+        }
+        if (refused) {
+            append_response(refusal, keep_alive);
+            co_return keep_alive;
+        }
+    }
     std::size_t index = app_.match_websocket(app_.app, request_);
     if (index == app_ref::none) {
         // No WebSocket route has this path (an HTTP route may): 404, as for HTTP.
@@ -6175,8 +6324,8 @@ class tls_context; // detail/tls_context.hpp, in TLS builds only
 /// @endcode
 class server {
 public:
-    template <class Router>
-    server(const application<Router>& app, server_config config)
+    template <class Router, class Middleware>
+    server(const application<Router, Middleware>& app, server_config config)
         : server(app.ref(), std::move(config)) {}
     /// Serves any route table behind an app_ref; the app must outlive the server.
     server(detail::app_ref app, server_config config);
@@ -6237,13 +6386,13 @@ task<> serve_in_place(app_ref app, server_config config,
                       std::function<void(std::uint16_t)> on_listening);
 } // namespace detail
 
-template <class Router>
-void application<Router>::run(server_config config) const {
+template <class Router, class... M>
+void application<Router, middleware_list<M...>>::run(server_config config) const {
     detail::serve_app(ref(), std::move(config));
 }
 
-template <class Router>
-task<> application<Router>::serve(server_config config,
+template <class Router, class... M>
+task<> application<Router, middleware_list<M...>>::serve(server_config config,
                                   std::function<void(std::uint16_t)> on_listening) const {
     return detail::serve_in_place(ref(), std::move(config), std::move(on_listening));
 }
@@ -7628,8 +7777,8 @@ struct websocket_connect_options {
 /// @endcode
 class test_client : public detail::test_client_base {
 public:
-    template <class Router>
-    explicit test_client(const application<Router>& app, test_client_options options = {})
+    template <class Router, class Middleware>
+    explicit test_client(const application<Router, Middleware>& app, test_client_options options = {})
         : test_client(app.ref(), std::move(options)) {}
     /// Drives any route table behind an app_ref; the app must outlive the client.
     explicit test_client(detail::app_ref app, test_client_options options = {})

@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/detail/app_ref.hpp>
+#include <aster/middleware.hpp>
 #include <aster/options.hpp>
 #include <aster/request.hpp>
 #include <aster/response.hpp>
@@ -12,6 +13,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <tuple>
+#include <type_traits>
 #include <string>
 
 namespace aster {
@@ -22,20 +25,56 @@ namespace aster {
 /// constexpr auto table = aster::routes(aster::route<"/hello">(hello));
 /// int main() { aster::application app{table}; app.run({.port = 8000}); }
 /// @endcode
-template <class Router>
-class application {
+template <class Router, class Middleware = middleware_list<>>
+class application;
+
+/// With no middleware (the default) requests go straight to the router: no extra call, no
+/// coroutine frame. With `aster::middleware(a, b)` each request runs a → b → router.
+template <class Router, class... M>
+class application<Router, middleware_list<M...>> {
 public:
     using router_type = Router;
+    static constexpr bool has_middleware = sizeof...(M) > 0;
 
     constexpr explicit application(Router table) : router_(table) {}
+    constexpr application(Router table, middleware_list<M...> mw)
+        : router_(table), middleware_(std::move(mw.items)) {}
 
-    /// Routes one request to its handler; used by the connection loop.
-    task<response> handle(request& req) const { return router_.dispatch(req); }
+    /// Runs one request through the middleware and the router.
+    task<response> handle(request& req) const {
+        if constexpr (has_middleware) return level<0>(this, req);
+        else return router_.dispatch(req);
+    }
 
     const Router& routes() const noexcept { return router_; }
 
-    /// The route table as the connection engine sees it (valid while this app lives).
-    detail::app_ref ref() const noexcept { return detail::make_app_ref(router_); }
+    /// The app as the connection engine sees it (valid while this app lives).
+    detail::app_ref ref() const noexcept {
+        if constexpr (!has_middleware) {
+            return detail::make_app_ref(router_);
+        } else {
+            detail::app_ref r = detail::make_app_ref(router_);
+            r.app = this;
+            // Everything goes through invoke, which runs the chain (index 0: "the chain").
+            r.route_now = +[](const void*, request&, response&) -> std::size_t { return 0; };
+            r.invoke = +[](const void* p, std::size_t, request& req) -> task<response> {
+                return level<0>(p, req);
+            };
+            r.match_websocket = +[](const void* p, request& req) -> std::size_t {
+                std::size_t i = static_cast<const application*>(p)->router_.match_websocket(req);
+                return i == Router::size ? detail::app_ref::none : i;
+            };
+            r.run_websocket = +[](const void* p, std::size_t i, request& req,
+                                  websocket& ws) -> task<> {
+                return static_cast<const application*>(p)->router_.run_websocket(i, req, ws);
+            };
+            if constexpr ((WebSocketMiddleware<M> || ...))
+                r.check_websocket = +[](const void* p, request& req, response& out) {
+                    return static_cast<const application*>(p)->refuse_websocket(req, out);
+                };
+            return r;
+        }
+    }
 
     /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
     template <fixed_string Name, class... Params>
@@ -63,15 +102,45 @@ public:
                  std::function<void(std::uint16_t)> on_listening = {}) const;
 
 private:
+    // Level I runs middleware I with the rest of the chain as its `call_next`; past the last
+    // one it is the router.
+    template <std::size_t I>
+    static task<response> level(const void* p, request& req) {
+        const auto& self = *static_cast<const application*>(p);
+        if constexpr (I == sizeof...(M)) return self.router_.dispatch(req);
+        else return std::get<I>(self.middleware_)(req, call_next(p, &level<I + 1>));
+    }
+
+    // The first middleware (outermost first) that refuses the handshake answers it.
+    bool refuse_websocket(request& req, response& out) const {
+        return std::apply(
+            [&](const auto&... m) {
+                auto one = [&](const auto& item) {
+                    if constexpr (WebSocketMiddleware<std::remove_cvref_t<decltype(item)>>) {
+                        if (auto refusal = item.on_websocket(req)) {
+                            out = std::move(*refusal);
+                            return true;
+                        }
+                    }
+                    return false;
+                };
+                return (one(m) || ...);
+            },
+            middleware_);
+    }
+
     Router router_;
+    [[no_unique_address]] std::tuple<M...> middleware_;
 };
 
 template <class Router>
 application(Router) -> application<Router>;
+template <class Router, class... M>
+application(Router, middleware_list<M...>) -> application<Router, middleware_list<M...>>;
 
 /// Short name for the common spelling `aster::app app{routes};`.
-template <class Router>
-using app = application<Router>;
+template <class Router, class Middleware = middleware_list<>>
+using app = application<Router, Middleware>;
 
 } // namespace aster
 

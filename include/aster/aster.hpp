@@ -17,6 +17,7 @@
 #include <aster/websocket.hpp>
 #include <aster/endpoints.hpp>
 #include <aster/routing.hpp>
+#include <aster/middleware.hpp>
 #include <aster/application.hpp>
 #include <aster/tls.hpp>
 #include <aster/options.hpp>

@@ -45,8 +45,8 @@ class tls_context; // detail/tls_context.hpp, in TLS builds only
 /// @endcode
 class server {
 public:
-    template <class Router>
-    server(const application<Router>& app, server_config config)
+    template <class Router, class Middleware>
+    server(const application<Router, Middleware>& app, server_config config)
         : server(app.ref(), std::move(config)) {}
     /// Serves any route table behind an app_ref; the app must outlive the server.
     server(detail::app_ref app, server_config config);
@@ -107,13 +107,13 @@ task<> serve_in_place(app_ref app, server_config config,
                       std::function<void(std::uint16_t)> on_listening);
 } // namespace detail
 
-template <class Router>
-void application<Router>::run(server_config config) const {
+template <class Router, class... M>
+void application<Router, middleware_list<M...>>::run(server_config config) const {
     detail::serve_app(ref(), std::move(config));
 }
 
-template <class Router>
-task<> application<Router>::serve(server_config config,
+template <class Router, class... M>
+task<> application<Router, middleware_list<M...>>::serve(server_config config,
                                   std::function<void(std::uint16_t)> on_listening) const {
     return detail::serve_in_place(ref(), std::move(config), std::move(on_listening));
 }

@@ -59,8 +59,8 @@ struct websocket_connect_options {
 /// @endcode
 class test_client : public detail::test_client_base {
 public:
-    template <class Router>
-    explicit test_client(const application<Router>& app, test_client_options options = {})
+    template <class Router, class Middleware>
+    explicit test_client(const application<Router, Middleware>& app, test_client_options options = {})
         : test_client(app.ref(), std::move(options)) {}
     /// Drives any route table behind an app_ref; the app must outlive the client.
     explicit test_client(detail::app_ref app, test_client_options options = {})

@@ -266,6 +266,21 @@ template <class Stream>
 task<bool> http_connection<Stream>::upgrade(std::string_view head,
                                                  std::string_view already_read) {
     bool keep_alive = parser_.keep_alive();
+    // Middleware sees the handshake before routing, as Starlette's pure ASGI middleware does.
+    if (app_.check_websocket) {
+        response refusal;
+        bool refused = false;
+        try {
+            refused = app_.check_websocket(app_.app, request_, refusal);
+        } catch (...) {
+            refusal = failure(std::current_exception());
+            refused = true;
+        }
+        if (refused) {
+            append_response(refusal, keep_alive);
+            co_return keep_alive;
+        }
+    }
     std::size_t index = app_.match_websocket(app_.app, request_);
     if (index == app_ref::none) {
         // No WebSocket route has this path (an HTTP route may): 404, as for HTTP.
