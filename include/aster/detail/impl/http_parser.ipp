@@ -59,12 +59,13 @@ ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
     self.header_bytes_ = 0;
     self.body_.clear();
     self.headers_done_ = self.message_done_ = self.upgrade_ = self.wants_continue_ = false;
-    self.websocket_upgrade_ = false;
+    self.websocket_upgrade_ = self.head_ = false;
     return 0;
 }
 
 ASTER_ENGINE int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
+    self.head_ = p->method == HTTP_HEAD; // the method is complete once the target starts
     // llhttp 8 passes a TAB in the target (outside its strict mode); no control byte belongs
     // in a request-target (RFC 9112 §3.2, RFC 3986 §2).
     for (std::size_t i = 0; i < len; ++i) {
