@@ -78,10 +78,8 @@ std::vector<int> request_methods(std::string_view bytes) {
     } st;
     llhttp_settings_t s;
     llhttp_settings_init(&s);
-    s.on_url = [](llhttp_t* p, const char*, std::size_t) {
-        auto& st = *static_cast<state*>(p->data);
-        if (st.methods.empty() || st.methods.back() != -1) return 0;
-        st.methods.back() = p->method;
+    s.on_method_complete = [](llhttp_t* p) {
+        static_cast<state*>(p->data)->methods.back() = p->method;
         return 0;
     };
     s.on_message_begin = [](llhttp_t* p) {

@@ -52,7 +52,7 @@ public:
     bool upgrade() const noexcept { return upgrade_; }
     /// The request carries `Upgrade: websocket` (valid handshake or not).
     bool websocket_upgrade() const noexcept { return websocket_upgrade_; }
-    /// The request being parsed is a HEAD (known once its target starts): an answer to it,
+    /// The request being parsed is a HEAD (known once its method is): an answer to it,
     /// even a refusal, carries no body (RFC 9110 §9.3.2).
     bool head_request() const noexcept { return head_; }
     /// True once per request that sent `Expect: 100-continue` and whose body has not started.

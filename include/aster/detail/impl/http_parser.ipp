@@ -22,6 +22,11 @@ ASTER_ENGINE const llhttp_settings_t& request_parser::settings() {
         llhttp_settings_init(&out);
         out.on_message_begin = &on_message_begin;
         out.on_url = &on_url;
+        // Whether the request is a HEAD, known as soon as its method is, however it is cut.
+        out.on_method_complete = [](llhttp_t* p) {
+            static_cast<request_parser*>(p->data)->head_ = p->method == HTTP_HEAD;
+            return 0;
+        };
         out.on_header_field = &on_header_field;
         out.on_header_value = &on_header_value;
         out.on_headers_complete = &on_headers_complete;
@@ -65,7 +70,6 @@ ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
 
 ASTER_ENGINE int request_parser::on_url(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
-    self.head_ = p->method == HTTP_HEAD; // the method is complete once the target starts
     // llhttp 8 passes a TAB in the target (outside its strict mode); no control byte belongs
     // in a request-target (RFC 9112 §3.2, RFC 3986 §2).
     for (std::size_t i = 0; i < len; ++i) {
