@@ -155,7 +155,7 @@ TEST_CASE("routing: slash redirects only to paths that route, escaped ones too",
 // Found by tests/fuzz/routing.cpp: 1e+23 was written in exponent form, which {x:float} refuses.
 TEST_CASE("routing: url_path_for writes floats as digits a float convertor matches", "[routing]") {
     constexpr aster::application prices{aster::routes(aster::route<"/p/{x:float}">(price).named<"p">())};
-    CHECK(prices.url_path_for<"p">(1e23) == "/p/100000000000000000000000");
+    CHECK(prices.url_path_for<"p">(1e23) == "/p/99999999999999991611392"); // its exact value
     CHECK(prices.url_path_for<"p">(2.5) == "/p/2.5");
     CHECK(prices.url_path_for<"p">(1e-7) == "/p/0.0000001");
     CHECK(prices.url_path_for<"p">(100.0) == "/p/100");
