@@ -817,7 +817,9 @@ inline std::optional<std::chrono::sys_seconds> parse_cookie_date(std::string_vie
     constexpr auto digits = [is_digit](std::string_view& t, std::size_t min, std::size_t max) {
         std::size_t n = 0;
         int v = 0;
-        while (n < t.size() && is_digit(t[n])) v = v * 10 + (t[n++] - '0');
+        // Counts every digit but adds up at most `max` of them: a long run must not overflow.
+        for (; n < t.size() && is_digit(t[n]); ++n)
+            if (n < max) v = v * 10 + (t[n] - '0');
         if (n < min || n > max) return -1;
         t.remove_prefix(n);
         return v;
@@ -2600,7 +2602,20 @@ constexpr std::size_t index_of_name() {
 template <class T>
 void append_path_value(std::string& out, convertor conv, const T& value) {
     using U = std::remove_cvref_t<T>;
-    if constexpr (std::is_arithmetic_v<U>) {
+    if constexpr (std::is_floating_point_v<U>) {
+        // Fixed notation: the shortest form may be `1e+23`, which no {x:float} matches. It is
+        // up to ~330 characters for a double (more for a long double): grow until it fits.
+        std::string buf(64, '\0');
+        for (;;) {
+            auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value,
+                                           std::chars_format::fixed);
+            if (ec == std::errc{}) {
+                out.append(buf.data(), end);
+                break;
+            }
+            buf.resize(buf.size() * 4);
+        }
+    } else if constexpr (std::is_arithmetic_v<U>) {
         char buf[64];
         auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
         out.append(buf, end);
@@ -2775,15 +2790,22 @@ std::size_t router<Routes...>::route_now(request& req, response& out) const {
         else other.push_back('/');
         bool other_matches = false;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
+            // Converting too: `/n/99999999999999999999/` must not redirect to a 404.
             ((other_matches = other_matches ||
-                              (!Routes::is_websocket && Routes::match_path(other, values.data()))),
+                              (!Routes::is_websocket && detail::path_matches<Routes>(other, values))),
              ...);
         }(std::index_sequence_for<Routes...>{});
         if (other_matches) {
             std::string location;
             std::string raw(req.raw_path());
-            if (raw.ends_with('/')) raw.pop_back();
-            else raw.push_back('/');
+            if (raw.find('%') == std::string::npos) {
+                if (raw.ends_with('/')) raw.pop_back();
+                else raw.push_back('/');
+            } else {
+                // `/x%2F` decodes to `/x/`: the other spelling is `/x`, which the raw path with a
+                // slash changed (`/x%2F/`) is not. Encode the decoded path that matched instead.
+                raw = percent_encode(other, "/!$&'()*+,;=:@");
+            }
             if (auto host = req.header("host"); host && !host->empty())
                 location.append("http://").append(*host);
             location += raw;
@@ -3947,6 +3969,9 @@ public:
     bool upgrade() const noexcept { return upgrade_; }
     /// The request carries `Upgrade: websocket` (valid handshake or not).
     bool websocket_upgrade() const noexcept { return websocket_upgrade_; }
+    /// The request being parsed is a HEAD (known once its method is): an answer to it,
+    /// even a refusal, carries no body (RFC 9110 §9.3.2).
+    bool head_request() const noexcept { return head_; }
     /// True once per request that sent `Expect: 100-continue` and whose body has not started.
     bool take_continue() noexcept;
     /// The status and text to answer a failed request with (400, 413, 414, 431, 501 or 505).
@@ -4003,7 +4028,7 @@ private:
     std::string body_;
     std::string decoded_path_;
     bool headers_done_ = false, message_done_ = false, keep_alive_ = true, upgrade_ = false;
-    bool wants_continue_ = false, websocket_upgrade_ = false;
+    bool wants_continue_ = false, websocket_upgrade_ = false, head_ = false;
     aster::status error_status_ = aster::status::bad_request;
     std::string_view error_reason_;
 };
@@ -4036,6 +4061,11 @@ ASTER_ENGINE const llhttp_settings_t& request_parser::settings() {
         llhttp_settings_init(&out);
         out.on_message_begin = &on_message_begin;
         out.on_url = &on_url;
+        // Whether the request is a HEAD, known as soon as its method is, however it is cut.
+        out.on_method_complete = [](llhttp_t* p) {
+            static_cast<request_parser*>(p->data)->head_ = p->method == HTTP_HEAD;
+            return 0;
+        };
         out.on_header_field = &on_header_field;
         out.on_header_value = &on_header_value;
         out.on_headers_complete = &on_headers_complete;
@@ -4073,7 +4103,7 @@ ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
     self.header_bytes_ = 0;
     self.body_.clear();
     self.headers_done_ = self.message_done_ = self.upgrade_ = self.wants_continue_ = false;
-    self.websocket_upgrade_ = false;
+    self.websocket_upgrade_ = self.head_ = false;
     return 0;
 }
 
@@ -6279,7 +6309,7 @@ template <class Stream>
 void http_connection<Stream>::append_error(status code, std::string_view text) {
     auto res = plain_text(std::string(text), code);
     append_head(out_, res, framing::length, text.size(), connection_header::close);
-    out_.append(text);
+    if (!parser_.head_request()) out_.append(text); // RFC 9110 §9.3.2: never a body for HEAD
 }
 
 } // namespace aster::detail

@@ -231,6 +231,17 @@ TEST_CASE("cookies: parse_set_cookie Expires against the clock", "[cookies]") {
     CHECK_FALSE(cookies_test::expired_at("a=b; expires=yesterday", now));
 }
 
+// Found by tests/fuzz/cookies.cpp: a long digit run overflowed an int (undefined behaviour,
+// reported by -fsanitize=undefined) while the date algorithm read it.
+TEST_CASE("cookies: parse_set_cookie Expires with very long digit runs", "[cookies]") {
+    auto now = cookies_test::june_2024();
+    CHECK_FALSE(cookies_test::expired_at("a=b; expires=999999999999999999999 12:00:00 jan", now));
+    CHECK(cookies_test::expired_at(
+        "a=b; expires=Thu, 01 Jan 1970 00:00:00 GMT 99999999999999999999999", now));
+    CHECK_FALSE(cookies_test::expired_at(
+        "a=b; expires=Thu, 99999999999999999999 Jan 1970 00:00:00 GMT", now));
+}
+
 TEST_CASE("cookies: parse_set_cookie Max-Age wins over Expires", "[cookies]") {
     auto now = cookies_test::june_2024();
     CHECK_FALSE(

@@ -132,6 +132,35 @@ TEST_CASE("http_connection: a request the parser rejects gets 400 and the connec
     CHECK(client.get("/hello").text() == "Hello, World!"); // the server keeps serving
 }
 
+// Found by tests/fuzz/http_request.cpp: a refused HEAD request got "Bad Request" as a body.
+TEST_CASE("http_connection: a refused HEAD request is answered without a body", "[http]") {
+    for (std::size_t read_size : {std::size_t(0), std::size_t(1)}) {
+        for (std::string bad : {"HEAD /hello HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n",
+                                "HEAD E/hello HTTP/1.1\r\nHost: t\r\n\r\n"}) {
+            INFO(bad << " read_size " << read_size);
+            asio::io_context ctx;
+            auto client = std::make_shared<aster::test::stream>(ctx);
+            auto server = std::make_shared<aster::test::stream>(ctx);
+            client->connect(*server);
+            if (read_size) server->read_size(read_size);
+            auto options = std::make_shared<aster::detail::connection_options>();
+            asio::co_spawn(ctx, aster::detail::serve_test_connection(server, app.ref(), options),
+                           asio::detached);
+            client->send(bad);
+            ctx.run();
+            std::string out = client->take();
+            CHECK(out.starts_with("HTTP/1.1 400 "));
+            CHECK(out.find("Content-Length: ") != std::string::npos); // the length a GET would get
+            CHECK(out.ends_with("\r\n\r\n")); // the head, and nothing after it
+        }
+    }
+    // A GET refused the same way still says why in its body.
+    aster::test_client client{app};
+    auto rs = client.exchange("GET /hello HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n", 1);
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].text() == "Bad Request: invalid header name");
+}
+
 TEST_CASE("http_connection: limits answer 413, 414 and 431", "[http]") {
     aster::test_client client{app, {.limits = {.max_header_bytes = 1024, .max_url_bytes = 256,
                                                .max_body_bytes = 100, .max_headers = 10}}};

@@ -136,6 +136,35 @@ TEST_CASE("routing: trailing slash redirects with 307 when only the other form e
     CHECK(following.get("/hello/").text() == "hello");
 }
 
+// Found by tests/fuzz/routing.cpp: each redirect went to a path that then answered 404.
+TEST_CASE("routing: slash redirects only to paths that route, escaped ones too", "[routing]") {
+    aster::test_client client{app, {.follow_redirects = false}};
+    // /users/{id:int} does not convert 99999999999999999999: no redirect to a 404.
+    CHECK(client.get("/users/99999999999999999999/").status_code == 404);
+    // /hello%2F decodes to /hello/: the other spelling is /hello, not /hello%2F/.
+    auto r = client.get("/hello%2F");
+    CHECK(r.status_code == 307);
+    CHECK(r.header("location") == "http://testserver/hello");
+    auto s = client.get("/sl%61sh");
+    CHECK(s.status_code == 307);
+    CHECK(s.header("location") == "http://testserver/slash/");
+    aster::test_client following{app};
+    CHECK(following.get("/hello%2F").text() == "hello");
+}
+
+// Found by tests/fuzz/routing.cpp: 1e+23 was written in exponent form, which {x:float} refuses.
+TEST_CASE("routing: url_path_for writes floats as digits a float convertor matches", "[routing]") {
+    constexpr aster::application prices{aster::routes(aster::route<"/p/{x:float}">(price).named<"p">())};
+    CHECK(prices.url_path_for<"p">(1e23) == "/p/99999999999999991611392"); // its exact value
+    CHECK(prices.url_path_for<"p">(2.5) == "/p/2.5");
+    CHECK(prices.url_path_for<"p">(1e-7) == "/p/0.0000001");
+    CHECK(prices.url_path_for<"p">(100.0) == "/p/100");
+    aster::test_client client{app};
+    std::string path = prices.url_path_for<"p">(5e-324);
+    CHECK(path.size() > 320);
+    CHECK(client.get("/price/" + path.substr(3)).text().starts_with("price 0.0"));
+}
+
 TEST_CASE("routing: mount composes tables at compile time", "[routing]") {
     aster::test_client client{app, {.follow_redirects = false}};
     CHECK(client.get("/api/users/5").text() == "user 5");

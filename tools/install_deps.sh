@@ -14,6 +14,7 @@
 ASTER_APT_PACKAGES=(
     libasio-dev node-llhttp catch2 meson ninja-build cmake g++ pkg-config python3 ccache
     nlohmann-json3-dev zlib1g-dev libssl-dev openssl wrk python3-websockets chromium
+    clang libclang-rt-14-dev
 )
 
 # COMMAND:PACKAGE pairs: the package is installed only when the command is missing, since it may

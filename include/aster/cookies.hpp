@@ -143,7 +143,9 @@ inline std::optional<std::chrono::sys_seconds> parse_cookie_date(std::string_vie
     constexpr auto digits = [is_digit](std::string_view& t, std::size_t min, std::size_t max) {
         std::size_t n = 0;
         int v = 0;
-        while (n < t.size() && is_digit(t[n])) v = v * 10 + (t[n++] - '0');
+        // Counts every digit but adds up at most `max` of them: a long run must not overflow.
+        for (; n < t.size() && is_digit(t[n]); ++n)
+            if (n < max) v = v * 10 + (t[n] - '0');
         if (n < min || n > max) return -1;
         t.remove_prefix(n);
         return v;

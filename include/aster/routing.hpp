@@ -250,7 +250,20 @@ constexpr std::size_t index_of_name() {
 template <class T>
 void append_path_value(std::string& out, convertor conv, const T& value) {
     using U = std::remove_cvref_t<T>;
-    if constexpr (std::is_arithmetic_v<U>) {
+    if constexpr (std::is_floating_point_v<U>) {
+        // Fixed notation: the shortest form may be `1e+23`, which no {x:float} matches. It is
+        // up to ~330 characters for a double (more for a long double): grow until it fits.
+        std::string buf(64, '\0');
+        for (;;) {
+            auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value,
+                                           std::chars_format::fixed);
+            if (ec == std::errc{}) {
+                out.append(buf.data(), end);
+                break;
+            }
+            buf.resize(buf.size() * 4);
+        }
+    } else if constexpr (std::is_arithmetic_v<U>) {
         char buf[64];
         auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
         out.append(buf, end);

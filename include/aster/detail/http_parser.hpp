@@ -52,6 +52,9 @@ public:
     bool upgrade() const noexcept { return upgrade_; }
     /// The request carries `Upgrade: websocket` (valid handshake or not).
     bool websocket_upgrade() const noexcept { return websocket_upgrade_; }
+    /// The request being parsed is a HEAD (known once its method is): an answer to it,
+    /// even a refusal, carries no body (RFC 9110 §9.3.2).
+    bool head_request() const noexcept { return head_; }
     /// True once per request that sent `Expect: 100-continue` and whose body has not started.
     bool take_continue() noexcept;
     /// The status and text to answer a failed request with (400, 413, 414, 431, 501 or 505).
@@ -108,7 +111,7 @@ private:
     std::string body_;
     std::string decoded_path_;
     bool headers_done_ = false, message_done_ = false, keep_alive_ = true, upgrade_ = false;
-    bool wants_continue_ = false, websocket_upgrade_ = false;
+    bool wants_continue_ = false, websocket_upgrade_ = false, head_ = false;
     aster::status error_status_ = aster::status::bad_request;
     std::string_view error_reason_;
 };

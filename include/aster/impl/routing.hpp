@@ -90,15 +90,22 @@ std::size_t router<Routes...>::route_now(request& req, response& out) const {
         else other.push_back('/');
         bool other_matches = false;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
+            // Converting too: `/n/99999999999999999999/` must not redirect to a 404.
             ((other_matches = other_matches ||
-                              (!Routes::is_websocket && Routes::match_path(other, values.data()))),
+                              (!Routes::is_websocket && detail::path_matches<Routes>(other, values))),
              ...);
         }(std::index_sequence_for<Routes...>{});
         if (other_matches) {
             std::string location;
             std::string raw(req.raw_path());
-            if (raw.ends_with('/')) raw.pop_back();
-            else raw.push_back('/');
+            if (raw.find('%') == std::string::npos) {
+                if (raw.ends_with('/')) raw.pop_back();
+                else raw.push_back('/');
+            } else {
+                // `/x%2F` decodes to `/x/`: the other spelling is `/x`, which the raw path with a
+                // slash changed (`/x%2F/`) is not. Encode the decoded path that matched instead.
+                raw = percent_encode(other, "/!$&'()*+,;=:@");
+            }
             if (auto host = req.header("host"); host && !host->empty())
                 location.append("http://").append(*host);
             location += raw;

@@ -350,7 +350,7 @@ template <class Stream>
 void http_connection<Stream>::append_error(status code, std::string_view text) {
     auto res = plain_text(std::string(text), code);
     append_head(out_, res, framing::length, text.size(), connection_header::close);
-    out_.append(text);
+    if (!parser_.head_request()) out_.append(text); // RFC 9110 §9.3.2: never a body for HEAD
 }
 
 } // namespace aster::detail

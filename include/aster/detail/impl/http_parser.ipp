@@ -22,6 +22,11 @@ ASTER_ENGINE const llhttp_settings_t& request_parser::settings() {
         llhttp_settings_init(&out);
         out.on_message_begin = &on_message_begin;
         out.on_url = &on_url;
+        // Whether the request is a HEAD, known as soon as its method is, however it is cut.
+        out.on_method_complete = [](llhttp_t* p) {
+            static_cast<request_parser*>(p->data)->head_ = p->method == HTTP_HEAD;
+            return 0;
+        };
         out.on_header_field = &on_header_field;
         out.on_header_value = &on_header_value;
         out.on_headers_complete = &on_headers_complete;
@@ -59,7 +64,7 @@ ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
     self.header_bytes_ = 0;
     self.body_.clear();
     self.headers_done_ = self.message_done_ = self.upgrade_ = self.wants_continue_ = false;
-    self.websocket_upgrade_ = false;
+    self.websocket_upgrade_ = self.head_ = false;
     return 0;
 }
 
