@@ -336,3 +336,16 @@ TEST_CASE("application::serve: connections that outlive shutdown_timeout are cut
     CHECK(stop_took >= std::chrono::milliseconds(150));
     CHECK(stop_took < std::chrono::seconds(3));
 }
+
+// ASan found it: the signal set outlived the io_context it was registered with.
+TEST_CASE("server: with signal handling on, stopping and destroying the server is clean",
+          "[server][mt]") {
+    auto srv = std::make_unique<aster::server>(server_test::app, aster::server_config{.port = 0});
+    srv->listen();
+    auto running = std::async(std::launch::async, [&] { srv->run(); });
+    CHECK(server_test::exchange(srv->port(), "GET /hello HTTP/1.0\r\n\r\n").find("200 OK") != std::string::npos);
+    srv->stop();
+    REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    srv.reset(); // destroys the signal set and the loops
+    CHECK_FALSE(srv);
+}

@@ -76,12 +76,13 @@ private:
     void begin_shutdown(loop& l);
 
     task<> accept_loop(loop& l);
-    std::optional<net::signal_set> signals_;
 
     detail::app_ref app_;
     server_config config_;
     detail::connection_options options_;
     std::vector<std::unique_ptr<loop>> loops_;
+    // After loops_, so it is destroyed first: it lives on loop 0's io_context.
+    std::optional<net::signal_set> signals_;
     std::shared_ptr<detail::tls_context> tls_; // set by listen() when config_.tls is
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
