@@ -3427,10 +3427,48 @@ inline constexpr auto use_tuple = net::experimental::as_tuple(net::use_awaitable
 #define ASTER_DETAIL_CONNECTION_REGISTRY_HPP
 
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 
 namespace aster::detail {
+
+/// A count only its loop's thread changes and any thread may read (server::stats()): a relaxed
+/// load and store, so no locked instruction on the loop's path.
+class live_count {
+public:
+    void add(std::size_t n = 1) noexcept {
+        value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    void sub(std::size_t n = 1) noexcept {
+        value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+    }
+    std::size_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::size_t> value_{0};
+};
+
+/// What one loop holds right now (see aster::server_stats).
+struct loop_counters {
+    live_count connections, sockets, websockets, buffered_bytes;
+};
+
+/// Decrements a count when it goes out of scope (a connection coroutine ends, say).
+class count_guard {
+public:
+    explicit count_guard(live_count* c) noexcept : count_(c) {
+        if (count_) count_->add();
+    }
+    ~count_guard() {
+        if (count_) count_->sub();
+    }
+    count_guard(const count_guard&) = delete;
+    count_guard& operator=(const count_guard&) = delete;
+
+private:
+    live_count* count_;
+};
 
 /// A connection that can be asked to wind down: finish the request in flight and close, or
 /// close its WebSocket with 1001.
@@ -3479,6 +3517,7 @@ public:
         for (closable* c = head_; c; c = c->next_) c->abort();
     }
     std::function<void()> on_empty; // set while stopping
+    loop_counters counters;
 
 private:
     closable* head_ = nullptr;
@@ -3509,10 +3548,14 @@ namespace aster::detail {
 class async_event {
 public:
     template <class Executor>
-    explicit async_event(const Executor& ex) : timer_(ex) {}
-
-    task<> wait() {
+    explicit async_event(const Executor& ex) : timer_(ex) {
         timer_.expires_at(net::steady_timer::time_point::max());
+    }
+
+    // The expiry is set once: setting it again would cancel the other waiters, and two
+    // coroutines waiting at once (a sender and the reader) would wake each other for ever.
+    // cancel() leaves the expiry alone, so a later wait waits again.
+    task<> wait() {
         auto [ec] = co_await timer_.async_wait(use_tuple);
         (void)ec; // cancelled is the wake-up
     }
@@ -5075,6 +5118,9 @@ ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> d
 ASTER_DECL void unmask(std::span<std::uint8_t> payload, std::array<std::uint8_t, 4> key,
                        std::size_t offset = 0) noexcept;
 
+/// The longest frame header: 2 bytes, 8 of extended length, a 4-byte mask (§5.2).
+inline constexpr std::size_t max_frame_header_size = 14;
+
 /// Writes a frame header with the shortest length encoding into `out` (room for 14 bytes) and
 /// returns its size. With `mask`, sets the MASK bit and appends the key; the caller masks the
 /// payload.
@@ -5272,7 +5318,9 @@ template <class Stream>
 class ws_session final : public websocket_transport, public closable {
 public:
     ws_session(Stream& stream, request& upgrade, const websocket_options& options,
-               std::string_view already_read, std::exception_ptr* exception_sink);
+               std::string_view already_read, std::exception_ptr* exception_sink,
+               loop_counters* counters = nullptr);
+    ~ws_session();
     ws_session(const ws_session&) = delete;
     ws_session& operator=(const ws_session&) = delete;
 
@@ -5304,6 +5352,8 @@ private:
     void queue_frame(opcode op, std::string_view payload);
     void queue_close(std::uint16_t code, std::string_view reason);
     void schedule_flush();
+    std::size_t queued() const noexcept { return pending_.size() + inflight_.size(); }
+    void account() noexcept;
     void start_write();
     task<> drain_writes();
     task<> await_peer_close();
@@ -5326,6 +5376,8 @@ private:
     std::string pending_, inflight_; // queued frames; frames being written
     bool writing_ = false, flush_scheduled_ = false, write_failed_ = false;
     async_event writes_changed_;
+    loop_counters* counters_;
+    std::size_t accounted_ = 0; // queued() as counters_->buffered_bytes last heard it
 
     websocket_state state_ = websocket_state::connecting;
     bool accepted_ = false, sent_close_ = false, received_close_ = false, connection_lost_ = false;
@@ -5380,9 +5432,11 @@ ASTER_ENGINE std::optional<response> check_websocket_handshake(const request& re
 
 template <class Stream>
 ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket_options& options,
-                               std::string_view already_read, std::exception_ptr* exception_sink)
+                               std::string_view already_read, std::exception_ptr* exception_sink,
+                               loop_counters* counters)
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
-      writes_changed_(stream.get_executor()) {
+      writes_changed_(stream.get_executor()), counters_(counters) {
+    if (counters_) counters_->websockets.add();
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
@@ -5395,6 +5449,23 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
         std::error_code ignored;
         stream_.non_blocking(true, ignored); // read_more reads what is there, else waits
     }
+}
+
+template <class Stream>
+ws_session<Stream>::~ws_session() {
+    if (!counters_) return;
+    counters_->buffered_bytes.sub(accounted_);
+    counters_->websockets.sub();
+}
+
+// Per batch of frames, not per byte: one relaxed store when the queue's size changes.
+template <class Stream>
+void ws_session<Stream>::account() noexcept {
+    if (!counters_) return;
+    const std::size_t now = queued();
+    if (now > accounted_) counters_->buffered_bytes.add(now - accounted_);
+    else counters_->buffered_bytes.sub(accounted_ - now);
+    accounted_ = now;
 }
 
 template <class Stream>
@@ -5496,9 +5567,11 @@ task<> ws_session<Stream>::send(bool text, std::string_view payload) {
     if (state_ == websocket_state::connecting)
         throw websocket_state_error("aster::websocket::send: call accept() before sending "
                                     "(state: connecting)");
-    // Backpressure: a reader slower than its senders makes them wait, not the queue grow.
-    while (state_ == websocket_state::connected && !write_failed_ &&
-           pending_.size() + inflight_.size() > options_.max_send_queue_bytes)
+    // Backpressure: a reader slower than its senders makes them wait, not the queue grow. A
+    // frame waits until it fits; only into an empty queue may one bigger than the limit go.
+    const std::size_t frame = payload.size() + max_frame_header_size;
+    while (state_ == websocket_state::connected && !write_failed_ && queued() > 0 &&
+           queued() + frame > options_.max_send_queue_bytes)
         co_await writes_changed_.wait();
     if (write_failed_ && state_ == websocket_state::connected) {
         state_ = websocket_state::disconnected;
@@ -5533,6 +5606,7 @@ void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason
 // Frames queued while a handler runs go out together once it yields: one write per batch.
 template <class Stream>
 void ws_session<Stream>::schedule_flush() {
+    account();
     if (flush_scheduled_ || writing_) return;
     flush_scheduled_ = true;
     net::post(stream_.get_executor(), [this] {
@@ -5547,6 +5621,7 @@ void ws_session<Stream>::start_write() {
     if (writing_ || pending_.empty()) return;
     if (write_failed_) {
         pending_.clear();
+        account();
         return;
     }
     writing_ = true;
@@ -5559,6 +5634,7 @@ void ws_session<Stream>::start_write() {
             write_failed_ = true;
             pending_.clear();
         }
+        account();
         writes_changed_.notify_all();
         start_write();
     });
@@ -5669,7 +5745,15 @@ task<websocket_message> ws_session<Stream>::receive() {
                                  std::size_t(h.payload_length));
         switch (h.op) {
         case opcode::ping:
-            if (!sent_close_) queue_frame(opcode::pong, payload); // §5.5.2: same payload
+            if (sent_close_) continue;
+            // A peer that pings but never reads would grow the queue with pongs: read nothing
+            // more from it until they drain (the payload stays put: only receive reads).
+            while (!write_failed_ && queued() > 0 &&
+                   queued() + payload.size() + max_frame_header_size > options_.max_send_queue_bytes) {
+                start_write();
+                co_await writes_changed_.wait();
+            }
+            queue_frame(opcode::pong, payload); // §5.5.2: same payload
             continue;
         case opcode::pong:
             awaiting_pong_ = false;
@@ -5932,6 +6016,8 @@ private:
     void append_response(const response& res, bool keep_alive);
     void log_access(const response& res, std::chrono::steady_clock::time_point started);
     task<bool> flush();
+    template <class Buffers>
+    task<std::error_code> write_counted(const Buffers& buffers, std::size_t size);
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
     void append_error(status code, std::string_view text);
     bool ensure_space(std::size_t start, std::size_t end);
@@ -5949,6 +6035,7 @@ private:
     read_buffer in_; // released while waiting between requests
     std::array<unsigned char, 256> scratch_; // a typical request head fits: one read
     std::string out_; // responses waiting for the end of this read batch
+    loop_counters* counters_ = options_.registry ? &options_.registry->counters : nullptr;
     bool shutting_down_ = false, idle_ = false;
     closable* websocket_ = nullptr; // the session, once upgraded
 };
@@ -5990,7 +6077,7 @@ public:
         }
         std::array<net::const_buffer, 3> parts{net::buffer(size_line, size_len), net::buffer(chunk),
                                                net::buffer("\r\n", chunked_ ? 2 : 0)};
-        auto [ec, n] = co_await net::async_write(conn_.stream_, parts, use_tuple);
+        auto ec = co_await conn_.write_counted(parts, size_len + chunk.size() + (chunked_ ? 2 : 0));
         // The producer learns the client is gone from this exception and stops.
         if (ec) throw std::system_error(ec, "aster: streaming response: client went away");
     }
@@ -6186,7 +6273,7 @@ task<bool> http_connection<Stream>::respond() {
     bool keep_alive = queue_response(separate);
     if (separate) {
         std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
-        auto [ec, n] = co_await net::async_write(stream_, parts, use_tuple);
+        auto ec = co_await write_counted(parts, out_.size() + body.size());
         out_.clear();
         if (ec) co_return false;
     }
@@ -6262,7 +6349,7 @@ task<bool> http_connection<Stream>::upgrade(std::string_view head,
     parser_.fill(request_, kept_head.get());
     index = app_.match_websocket(app_.app, request_); // path parameters now view the copy
     ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
-                               options_.exception_sink);
+                               options_.exception_sink, counters_);
     in_.release();
     std::string().swap(out_);
     websocket_ = &session;
@@ -6300,9 +6387,21 @@ task<bool> http_connection<Stream>::write_streaming(response& res, bool head_onl
 template <class Stream>
 task<bool> http_connection<Stream>::flush() {
     if (out_.empty()) co_return true;
-    auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+    auto ec = co_await write_counted(net::buffer(out_), out_.size());
     out_.clear();
     co_return !ec;
+}
+
+// Every write of output goes through here, so server_stats::buffered_bytes sees what a slow
+// reader holds: one add and one subtract per write, not per response.
+template <class Stream>
+template <class Buffers>
+task<std::error_code> http_connection<Stream>::write_counted(const Buffers& buffers,
+                                                             std::size_t size) {
+    if (counters_) counters_->buffered_bytes.add(size);
+    auto [ec, n] = co_await net::async_write(stream_, buffers, use_tuple);
+    if (counters_) counters_->buffered_bytes.sub(size);
+    co_return ec;
 }
 
 template <class Stream>
@@ -6339,6 +6438,17 @@ namespace detail {
 class tls_context; // detail/tls_context.hpp, in TLS builds only
 } // namespace detail
 
+/// What a server holds right now, summed over its loops (each loop's count is exact; the sum is
+/// a snapshot). Every count returns to zero once all clients are gone, however they left.
+struct server_stats {
+    std::size_t connections = 0;    // connection coroutines alive (HTTP, WebSocket, TLS, 503)
+    std::size_t sockets = 0;        // accepted sockets not yet closed
+    std::size_t websockets = 0;     // WebSocket sessions alive
+    // Output held for slow readers: HTTP responses being written plus WebSocket send queues.
+    // Bounded per connection: see websocket_options::max_send_queue_bytes and the README.
+    std::size_t buffered_bytes = 0;
+};
+
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
 /// blocks until `stop()` or, when enabled, SIGINT/SIGTERM. Stopping is graceful: no new
 /// connections, idle ones close, requests in flight finish (with `Connection: close`),
@@ -6372,25 +6482,38 @@ public:
     /// Runs the loops, one on this thread and the rest on new threads, until stopped.
     void run();
     void stop() noexcept;
+    /// Live counts; callable from any thread, costs nothing until called.
+    server_stats stats() const noexcept;
 
 private:
     struct loop {
-        net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
-        std::optional<net::ip::tcp::acceptor> acceptor;
+        // Before ctx: connections cut at the shutdown deadline are destroyed with ctx, and
+        // unregister themselves as they go.
         detail::connection_registry connections;
         detail::connection_options options;
+        net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
+        std::optional<net::ip::tcp::acceptor> acceptor;
         std::optional<net::steady_timer> shutdown_deadline;
+        loop() = default;
+        loop(const loop&) = delete;
+        loop& operator=(const loop&) = delete;
+        ~loop() {
+            connections.on_empty = nullptr; // it names shutdown_deadline, which goes first
+            shutdown_deadline.reset();
+            acceptor.reset();
+        }
     };
 
     void begin_shutdown(loop& l);
 
     task<> accept_loop(loop& l);
-    std::optional<net::signal_set> signals_;
 
     detail::app_ref app_;
     server_config config_;
     detail::connection_options options_;
     std::vector<std::unique_ptr<loop>> loops_;
+    // After loops_, so it is destroyed first: it lives on loop 0's io_context.
+    std::optional<net::signal_set> signals_;
     std::shared_ptr<detail::tls_context> tls_; // set by listen() when config_.tls is
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
@@ -6402,7 +6525,7 @@ void open_acceptor(net::ip::tcp::acceptor& acceptor, const net::ip::tcp::endpoin
                    const std::string& host, bool reuse_port);
 net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
                                               const net::any_io_executor& executor);
-task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503);
+task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503, loop_counters* counters);
 task<> linger_close(net::ip::tcp::socket& socket, std::chrono::steady_clock::duration limit);
 void log_connection_end(std::exception_ptr e) noexcept;
 /// One accepted TCP connection: HTTP (and WebSocket) until it ends, then a lingering close.
@@ -6605,6 +6728,24 @@ inline constexpr auto busy_linger_timeout = std::chrono::milliseconds(500);
 
 namespace detail {
 
+// Closes an accepted socket when its coroutine ends, however it ends, and counts it as closed.
+class socket_guard {
+public:
+    socket_guard(net::ip::tcp::socket& s, loop_counters* counters) noexcept
+        : socket_(s), counters_(counters) {}
+    ~socket_guard() {
+        std::error_code ignored;
+        socket_.close(ignored);
+        if (counters_) counters_->sockets.sub();
+    }
+    socket_guard(const socket_guard&) = delete;
+    socket_guard& operator=(const socket_guard&) = delete;
+
+private:
+    net::ip::tcp::socket& socket_;
+    loop_counters* counters_;
+};
+
 ASTER_ENGINE void open_acceptor(net::ip::tcp::acceptor& acceptor,
                                 const net::ip::tcp::endpoint& endpoint, const std::string& host,
                                 bool reuse_port) {
@@ -6639,7 +6780,10 @@ ASTER_ENGINE net::ip::tcp::endpoint resolve_listen_address(const server_config& 
 
 // The cap on connections: 503 without waiting on the client (not on a TLS port, where plain
 // text means nothing), then a short lingering close so the answer is not lost to a reset.
-ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503) {
+ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503,
+                                loop_counters* counters) {
+    count_guard coroutine(counters ? &counters->connections : nullptr);
+    socket_guard counted(socket, counters);
     static constexpr std::string_view busy =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 19\r\n"
         "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
@@ -6715,6 +6859,18 @@ ASTER_ENGINE void server::run() {
     for (auto& t : threads) t.join();
 }
 
+ASTER_ENGINE server_stats server::stats() const noexcept {
+    server_stats total;
+    for (const auto& l : loops_) {
+        const auto& c = l->connections.counters;
+        total.connections += c.connections.get();
+        total.sockets += c.sockets.get();
+        total.websockets += c.websockets.get();
+        total.buffered_bytes += c.buffered_bytes.get();
+    }
+    return total;
+}
+
 ASTER_ENGINE void server::stop() noexcept {
     if (stopped_.exchange(true)) return;
     for (auto& l : loops_) net::post(l->ctx, [this, l = l.get()] { begin_shutdown(*l); });
@@ -6750,9 +6906,12 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
             log(log_level::warning, "aster: accept failed: " + ec.message());
             continue;
         }
+        l.connections.counters.sockets.add(); // serve_tcp or refuse_busy closes and uncounts it
         if (open_connections_.fetch_add(1) >= config_.max_connections) {
             open_connections_.fetch_sub(1);
-            net::co_spawn(l.ctx, detail::refuse_busy(std::move(socket), !tls_), net::detached);
+            net::co_spawn(l.ctx,
+                          detail::refuse_busy(std::move(socket), !tls_, &l.connections.counters),
+                          net::detached);
             continue;
         }
         net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options, tls_.get()),
@@ -6765,6 +6924,9 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
 
 ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
                                      const connection_options& options, tls_context* tls) {
+    loop_counters* counters = options.registry ? &options.registry->counters : nullptr;
+    count_guard coroutine(counters ? &counters->connections : nullptr);
+    socket_guard counted(socket, counters);
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
@@ -6851,8 +7013,10 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
             log(log_level::warning, "aster: accept failed: " + ec.message());
             continue;
         }
+        registry.counters.sockets.add();
         if (open >= config.max_connections) {
-            net::co_spawn(executor, refuse_busy(std::move(socket), !tls), net::detached);
+            net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &registry.counters),
+                          net::detached);
             continue;
         }
         ++open;

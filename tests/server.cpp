@@ -80,7 +80,7 @@ std::string exchange(std::uint16_t port, const std::string& bytes) {
 
 } // namespace server_test
 
-TEST_CASE("server: serves keep-alive and pipelined requests over loopback", "[server]") {
+TEST_CASE("server: serves keep-alive and pipelined requests over loopback", "[server][mt]") {
     aster::server srv{server_test::app, {.host = "127.0.0.1", .port = 0, .handle_signals = false}};
     srv.listen();
     REQUIRE(srv.port() != 0);
@@ -105,7 +105,7 @@ TEST_CASE("server: serves keep-alive and pipelined requests over loopback", "[se
     REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
 }
 
-TEST_CASE("server: several event loops share one port", "[server]") {
+TEST_CASE("server: several event loops share one port", "[server][mt]") {
     aster::server srv{server_test::app, {.port = 0, .threads = 2, .handle_signals = false}};
     srv.listen();
     auto running = std::async(std::launch::async, [&] { srv.run(); });
@@ -146,7 +146,7 @@ TEST_CASE("server_config: flags --tls-cert and --tls-key", "[server][tls]") {
 }
 
 TEST_CASE("server: a graceful stop finishes requests in flight and closes WebSockets with 1001",
-          "[server][shutdown]") {
+          "[server][shutdown][mt]") {
     using aster::net::ip::tcp;
     aster::server srv{server_test::app, {.port = 0, .handle_signals = false,
                                          .shutdown_timeout = std::chrono::seconds(5)}};
@@ -198,7 +198,7 @@ TEST_CASE("server: a graceful stop finishes requests in flight and closes WebSoc
     CHECK(server_test::last_close_code == 1001);
 }
 
-TEST_CASE("server: connections beyond max_connections get 503 and are closed", "[server][limits]") {
+TEST_CASE("server: connections beyond max_connections get 503 and are closed", "[server][limits][mt]") {
     using aster::net::ip::tcp;
     aster::server srv{server_test::app, {.port = 0, .handle_signals = false, .max_connections = 1}};
     srv.listen();
@@ -335,4 +335,46 @@ TEST_CASE("application::serve: connections that outlive shutdown_timeout are cut
     CHECK(stuck.find("HTTP/1.1 2") == std::string::npos);
     CHECK(stop_took >= std::chrono::milliseconds(150));
     CHECK(stop_took < std::chrono::seconds(3));
+}
+
+// ASan found it: the signal set outlived the io_context it was registered with.
+TEST_CASE("server: with signal handling on, stopping and destroying the server is clean",
+          "[server][mt]") {
+    auto srv = std::make_unique<aster::server>(server_test::app, aster::server_config{.port = 0});
+    srv->listen();
+    auto running = std::async(std::launch::async, [&] { srv->run(); });
+    CHECK(server_test::exchange(srv->port(), "GET /hello HTTP/1.0\r\n\r\n").find("200 OK") != std::string::npos);
+    srv->stop();
+    REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    srv.reset(); // destroys the signal set and the loops
+    CHECK_FALSE(srv);
+}
+
+// The loops' io_contexts destroy the cut connections' coroutines, which unregister themselves:
+// the registry must still exist then.
+TEST_CASE("server: connections cut at shutdown_timeout are torn down cleanly", "[server][shutdown][mt]") {
+    using aster::net::ip::tcp;
+    auto srv = std::make_unique<aster::server>(
+        server_test::app, aster::server_config{.port = 0, .handle_signals = false,
+                                               .shutdown_timeout = std::chrono::milliseconds(200)});
+    srv->listen();
+    auto running = std::async(std::launch::async, [&] { srv->run(); });
+    aster::net::io_context ctx;
+    tcp::socket stuck(ctx);
+    stuck.connect(tcp::endpoint(aster::net::ip::make_address("127.0.0.1"), srv->port()));
+    // Half a body: in flight until the deadline cuts it.
+    aster::net::write(stuck, aster::net::buffer(std::string_view(
+                                 "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")));
+    for (int i = 0; i < 500 && srv->stats().connections == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(srv->stats().connections == 1);
+    auto asked = std::chrono::steady_clock::now();
+    srv->stop();
+    REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(std::chrono::steady_clock::now() - asked < std::chrono::seconds(3));
+    srv.reset();
+    std::error_code ec;
+    char byte;
+    stuck.read_some(aster::net::buffer(&byte, 1), ec); // cut: closed without an answer
+    CHECK(ec);
 }

@@ -410,7 +410,7 @@ TEST_CASE("tls: a client that never finishes the handshake is closed after heade
 }
 
 TEST_CASE("tls: a graceful stop closes idle TLS connections and wss with 1001",
-          "[tls][server][shutdown]") {
+          "[tls][server][shutdown][mt]") {
     certificate_files files;
     aster::server_config config;
     config.shutdown_timeout = 5s;

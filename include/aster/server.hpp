@@ -30,6 +30,17 @@ namespace detail {
 class tls_context; // detail/tls_context.hpp, in TLS builds only
 } // namespace detail
 
+/// What a server holds right now, summed over its loops (each loop's count is exact; the sum is
+/// a snapshot). Every count returns to zero once all clients are gone, however they left.
+struct server_stats {
+    std::size_t connections = 0;    // connection coroutines alive (HTTP, WebSocket, TLS, 503)
+    std::size_t sockets = 0;        // accepted sockets not yet closed
+    std::size_t websockets = 0;     // WebSocket sessions alive
+    // Output held for slow readers: HTTP responses being written plus WebSocket send queues.
+    // Bounded per connection: see websocket_options::max_send_queue_bytes and the README.
+    std::size_t buffered_bytes = 0;
+};
+
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
 /// blocks until `stop()` or, when enabled, SIGINT/SIGTERM. Stopping is graceful: no new
 /// connections, idle ones close, requests in flight finish (with `Connection: close`),
@@ -63,25 +74,38 @@ public:
     /// Runs the loops, one on this thread and the rest on new threads, until stopped.
     void run();
     void stop() noexcept;
+    /// Live counts; callable from any thread, costs nothing until called.
+    server_stats stats() const noexcept;
 
 private:
     struct loop {
-        net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
-        std::optional<net::ip::tcp::acceptor> acceptor;
+        // Before ctx: connections cut at the shutdown deadline are destroyed with ctx, and
+        // unregister themselves as they go.
         detail::connection_registry connections;
         detail::connection_options options;
+        net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
+        std::optional<net::ip::tcp::acceptor> acceptor;
         std::optional<net::steady_timer> shutdown_deadline;
+        loop() = default;
+        loop(const loop&) = delete;
+        loop& operator=(const loop&) = delete;
+        ~loop() {
+            connections.on_empty = nullptr; // it names shutdown_deadline, which goes first
+            shutdown_deadline.reset();
+            acceptor.reset();
+        }
     };
 
     void begin_shutdown(loop& l);
 
     task<> accept_loop(loop& l);
-    std::optional<net::signal_set> signals_;
 
     detail::app_ref app_;
     server_config config_;
     detail::connection_options options_;
     std::vector<std::unique_ptr<loop>> loops_;
+    // After loops_, so it is destroyed first: it lives on loop 0's io_context.
+    std::optional<net::signal_set> signals_;
     std::shared_ptr<detail::tls_context> tls_; // set by listen() when config_.tls is
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
@@ -93,7 +117,7 @@ void open_acceptor(net::ip::tcp::acceptor& acceptor, const net::ip::tcp::endpoin
                    const std::string& host, bool reuse_port);
 net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
                                               const net::any_io_executor& executor);
-task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503);
+task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503, loop_counters* counters);
 task<> linger_close(net::ip::tcp::socket& socket, std::chrono::steady_clock::duration limit);
 void log_connection_end(std::exception_ptr e) noexcept;
 /// One accepted TCP connection: HTTP (and WebSocket) until it ends, then a lingering close.

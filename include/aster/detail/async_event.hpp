@@ -13,10 +13,14 @@ namespace aster::detail {
 class async_event {
 public:
     template <class Executor>
-    explicit async_event(const Executor& ex) : timer_(ex) {}
-
-    task<> wait() {
+    explicit async_event(const Executor& ex) : timer_(ex) {
         timer_.expires_at(net::steady_timer::time_point::max());
+    }
+
+    // The expiry is set once: setting it again would cancel the other waiters, and two
+    // coroutines waiting at once (a sender and the reader) would wake each other for ever.
+    // cancel() leaves the expiry alone, so a later wait waits again.
+    task<> wait() {
         auto [ec] = co_await timer_.async_wait(use_tuple);
         (void)ec; // cancelled is the wake-up
     }

@@ -5,10 +5,48 @@
 
 #include <aster/detail/config.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 
 namespace aster::detail {
+
+/// A count only its loop's thread changes and any thread may read (server::stats()): a relaxed
+/// load and store, so no locked instruction on the loop's path.
+class live_count {
+public:
+    void add(std::size_t n = 1) noexcept {
+        value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    void sub(std::size_t n = 1) noexcept {
+        value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+    }
+    std::size_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::size_t> value_{0};
+};
+
+/// What one loop holds right now (see aster::server_stats).
+struct loop_counters {
+    live_count connections, sockets, websockets, buffered_bytes;
+};
+
+/// Decrements a count when it goes out of scope (a connection coroutine ends, say).
+class count_guard {
+public:
+    explicit count_guard(live_count* c) noexcept : count_(c) {
+        if (count_) count_->add();
+    }
+    ~count_guard() {
+        if (count_) count_->sub();
+    }
+    count_guard(const count_guard&) = delete;
+    count_guard& operator=(const count_guard&) = delete;
+
+private:
+    live_count* count_;
+};
 
 /// A connection that can be asked to wind down: finish the request in flight and close, or
 /// close its WebSocket with 1001.
@@ -57,6 +95,7 @@ public:
         for (closable* c = head_; c; c = c->next_) c->abort();
     }
     std::function<void()> on_empty; // set while stopping
+    loop_counters counters;
 
 private:
     closable* head_ = nullptr;

@@ -79,6 +79,8 @@ private:
     void append_response(const response& res, bool keep_alive);
     void log_access(const response& res, std::chrono::steady_clock::time_point started);
     task<bool> flush();
+    template <class Buffers>
+    task<std::error_code> write_counted(const Buffers& buffers, std::size_t size);
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
     void append_error(status code, std::string_view text);
     bool ensure_space(std::size_t start, std::size_t end);
@@ -96,6 +98,7 @@ private:
     read_buffer in_; // released while waiting between requests
     std::array<unsigned char, 256> scratch_; // a typical request head fits: one read
     std::string out_; // responses waiting for the end of this read batch
+    loop_counters* counters_ = options_.registry ? &options_.registry->counters : nullptr;
     bool shutting_down_ = false, idle_ = false;
     closable* websocket_ = nullptr; // the session, once upgraded
 };

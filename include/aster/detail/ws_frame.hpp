@@ -96,6 +96,9 @@ ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> d
 ASTER_DECL void unmask(std::span<std::uint8_t> payload, std::array<std::uint8_t, 4> key,
                        std::size_t offset = 0) noexcept;
 
+/// The longest frame header: 2 bytes, 8 of extended length, a 4-byte mask (§5.2).
+inline constexpr std::size_t max_frame_header_size = 14;
+
 /// Writes a frame header with the shortest length encoding into `out` (room for 14 bytes) and
 /// returns its size. With `mask`, sets the MASK bit and appends the key; the caller masks the
 /// payload.

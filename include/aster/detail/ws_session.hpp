@@ -36,7 +36,9 @@ template <class Stream>
 class ws_session final : public websocket_transport, public closable {
 public:
     ws_session(Stream& stream, request& upgrade, const websocket_options& options,
-               std::string_view already_read, std::exception_ptr* exception_sink);
+               std::string_view already_read, std::exception_ptr* exception_sink,
+               loop_counters* counters = nullptr);
+    ~ws_session();
     ws_session(const ws_session&) = delete;
     ws_session& operator=(const ws_session&) = delete;
 
@@ -68,6 +70,8 @@ private:
     void queue_frame(opcode op, std::string_view payload);
     void queue_close(std::uint16_t code, std::string_view reason);
     void schedule_flush();
+    std::size_t queued() const noexcept { return pending_.size() + inflight_.size(); }
+    void account() noexcept;
     void start_write();
     task<> drain_writes();
     task<> await_peer_close();
@@ -90,6 +94,8 @@ private:
     std::string pending_, inflight_; // queued frames; frames being written
     bool writing_ = false, flush_scheduled_ = false, write_failed_ = false;
     async_event writes_changed_;
+    loop_counters* counters_;
+    std::size_t accounted_ = 0; // queued() as counters_->buffered_bytes last heard it
 
     websocket_state state_ = websocket_state::connecting;
     bool accepted_ = false, sent_close_ = false, received_close_ = false, connection_lost_ = false;

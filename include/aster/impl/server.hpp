@@ -17,6 +17,24 @@ inline constexpr auto busy_linger_timeout = std::chrono::milliseconds(500);
 
 namespace detail {
 
+// Closes an accepted socket when its coroutine ends, however it ends, and counts it as closed.
+class socket_guard {
+public:
+    socket_guard(net::ip::tcp::socket& s, loop_counters* counters) noexcept
+        : socket_(s), counters_(counters) {}
+    ~socket_guard() {
+        std::error_code ignored;
+        socket_.close(ignored);
+        if (counters_) counters_->sockets.sub();
+    }
+    socket_guard(const socket_guard&) = delete;
+    socket_guard& operator=(const socket_guard&) = delete;
+
+private:
+    net::ip::tcp::socket& socket_;
+    loop_counters* counters_;
+};
+
 ASTER_ENGINE void open_acceptor(net::ip::tcp::acceptor& acceptor,
                                 const net::ip::tcp::endpoint& endpoint, const std::string& host,
                                 bool reuse_port) {
@@ -51,7 +69,10 @@ ASTER_ENGINE net::ip::tcp::endpoint resolve_listen_address(const server_config& 
 
 // The cap on connections: 503 without waiting on the client (not on a TLS port, where plain
 // text means nothing), then a short lingering close so the answer is not lost to a reset.
-ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503) {
+ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503,
+                                loop_counters* counters) {
+    count_guard coroutine(counters ? &counters->connections : nullptr);
+    socket_guard counted(socket, counters);
     static constexpr std::string_view busy =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 19\r\n"
         "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
@@ -127,6 +148,18 @@ ASTER_ENGINE void server::run() {
     for (auto& t : threads) t.join();
 }
 
+ASTER_ENGINE server_stats server::stats() const noexcept {
+    server_stats total;
+    for (const auto& l : loops_) {
+        const auto& c = l->connections.counters;
+        total.connections += c.connections.get();
+        total.sockets += c.sockets.get();
+        total.websockets += c.websockets.get();
+        total.buffered_bytes += c.buffered_bytes.get();
+    }
+    return total;
+}
+
 ASTER_ENGINE void server::stop() noexcept {
     if (stopped_.exchange(true)) return;
     for (auto& l : loops_) net::post(l->ctx, [this, l = l.get()] { begin_shutdown(*l); });
@@ -162,9 +195,12 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
             log(log_level::warning, "aster: accept failed: " + ec.message());
             continue;
         }
+        l.connections.counters.sockets.add(); // serve_tcp or refuse_busy closes and uncounts it
         if (open_connections_.fetch_add(1) >= config_.max_connections) {
             open_connections_.fetch_sub(1);
-            net::co_spawn(l.ctx, detail::refuse_busy(std::move(socket), !tls_), net::detached);
+            net::co_spawn(l.ctx,
+                          detail::refuse_busy(std::move(socket), !tls_, &l.connections.counters),
+                          net::detached);
             continue;
         }
         net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options, tls_.get()),
@@ -177,6 +213,9 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
 
 ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
                                      const connection_options& options, tls_context* tls) {
+    loop_counters* counters = options.registry ? &options.registry->counters : nullptr;
+    count_guard coroutine(counters ? &counters->connections : nullptr);
+    socket_guard counted(socket, counters);
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
@@ -263,8 +302,10 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
             log(log_level::warning, "aster: accept failed: " + ec.message());
             continue;
         }
+        registry.counters.sockets.add();
         if (open >= config.max_connections) {
-            net::co_spawn(executor, refuse_busy(std::move(socket), !tls), net::detached);
+            net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &registry.counters),
+                          net::detached);
             continue;
         }
         ++open;

@@ -31,7 +31,7 @@ public:
         }
         std::array<net::const_buffer, 3> parts{net::buffer(size_line, size_len), net::buffer(chunk),
                                                net::buffer("\r\n", chunked_ ? 2 : 0)};
-        auto [ec, n] = co_await net::async_write(conn_.stream_, parts, use_tuple);
+        auto ec = co_await conn_.write_counted(parts, size_len + chunk.size() + (chunked_ ? 2 : 0));
         // The producer learns the client is gone from this exception and stops.
         if (ec) throw std::system_error(ec, "aster: streaming response: client went away");
     }
@@ -227,7 +227,7 @@ task<bool> http_connection<Stream>::respond() {
     bool keep_alive = queue_response(separate);
     if (separate) {
         std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
-        auto [ec, n] = co_await net::async_write(stream_, parts, use_tuple);
+        auto ec = co_await write_counted(parts, out_.size() + body.size());
         out_.clear();
         if (ec) co_return false;
     }
@@ -303,7 +303,7 @@ task<bool> http_connection<Stream>::upgrade(std::string_view head,
     parser_.fill(request_, kept_head.get());
     index = app_.match_websocket(app_.app, request_); // path parameters now view the copy
     ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
-                               options_.exception_sink);
+                               options_.exception_sink, counters_);
     in_.release();
     std::string().swap(out_);
     websocket_ = &session;
@@ -341,9 +341,21 @@ task<bool> http_connection<Stream>::write_streaming(response& res, bool head_onl
 template <class Stream>
 task<bool> http_connection<Stream>::flush() {
     if (out_.empty()) co_return true;
-    auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+    auto ec = co_await write_counted(net::buffer(out_), out_.size());
     out_.clear();
     co_return !ec;
+}
+
+// Every write of output goes through here, so server_stats::buffered_bytes sees what a slow
+// reader holds: one add and one subtract per write, not per response.
+template <class Stream>
+template <class Buffers>
+task<std::error_code> http_connection<Stream>::write_counted(const Buffers& buffers,
+                                                             std::size_t size) {
+    if (counters_) counters_->buffered_bytes.add(size);
+    auto [ec, n] = co_await net::async_write(stream_, buffers, use_tuple);
+    if (counters_) counters_->buffered_bytes.sub(size);
+    co_return ec;
 }
 
 template <class Stream>

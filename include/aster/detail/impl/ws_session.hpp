@@ -35,9 +35,11 @@ ASTER_ENGINE std::optional<response> check_websocket_handshake(const request& re
 
 template <class Stream>
 ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket_options& options,
-                               std::string_view already_read, std::exception_ptr* exception_sink)
+                               std::string_view already_read, std::exception_ptr* exception_sink,
+                               loop_counters* counters)
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
-      writes_changed_(stream.get_executor()) {
+      writes_changed_(stream.get_executor()), counters_(counters) {
+    if (counters_) counters_->websockets.add();
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
@@ -50,6 +52,23 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
         std::error_code ignored;
         stream_.non_blocking(true, ignored); // read_more reads what is there, else waits
     }
+}
+
+template <class Stream>
+ws_session<Stream>::~ws_session() {
+    if (!counters_) return;
+    counters_->buffered_bytes.sub(accounted_);
+    counters_->websockets.sub();
+}
+
+// Per batch of frames, not per byte: one relaxed store when the queue's size changes.
+template <class Stream>
+void ws_session<Stream>::account() noexcept {
+    if (!counters_) return;
+    const std::size_t now = queued();
+    if (now > accounted_) counters_->buffered_bytes.add(now - accounted_);
+    else counters_->buffered_bytes.sub(accounted_ - now);
+    accounted_ = now;
 }
 
 template <class Stream>
@@ -151,9 +170,11 @@ task<> ws_session<Stream>::send(bool text, std::string_view payload) {
     if (state_ == websocket_state::connecting)
         throw websocket_state_error("aster::websocket::send: call accept() before sending "
                                     "(state: connecting)");
-    // Backpressure: a reader slower than its senders makes them wait, not the queue grow.
-    while (state_ == websocket_state::connected && !write_failed_ &&
-           pending_.size() + inflight_.size() > options_.max_send_queue_bytes)
+    // Backpressure: a reader slower than its senders makes them wait, not the queue grow. A
+    // frame waits until it fits; only into an empty queue may one bigger than the limit go.
+    const std::size_t frame = payload.size() + max_frame_header_size;
+    while (state_ == websocket_state::connected && !write_failed_ && queued() > 0 &&
+           queued() + frame > options_.max_send_queue_bytes)
         co_await writes_changed_.wait();
     if (write_failed_ && state_ == websocket_state::connected) {
         state_ = websocket_state::disconnected;
@@ -188,6 +209,7 @@ void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason
 // Frames queued while a handler runs go out together once it yields: one write per batch.
 template <class Stream>
 void ws_session<Stream>::schedule_flush() {
+    account();
     if (flush_scheduled_ || writing_) return;
     flush_scheduled_ = true;
     net::post(stream_.get_executor(), [this] {
@@ -202,6 +224,7 @@ void ws_session<Stream>::start_write() {
     if (writing_ || pending_.empty()) return;
     if (write_failed_) {
         pending_.clear();
+        account();
         return;
     }
     writing_ = true;
@@ -214,6 +237,7 @@ void ws_session<Stream>::start_write() {
             write_failed_ = true;
             pending_.clear();
         }
+        account();
         writes_changed_.notify_all();
         start_write();
     });
@@ -324,7 +348,15 @@ task<websocket_message> ws_session<Stream>::receive() {
                                  std::size_t(h.payload_length));
         switch (h.op) {
         case opcode::ping:
-            if (!sent_close_) queue_frame(opcode::pong, payload); // §5.5.2: same payload
+            if (sent_close_) continue;
+            // A peer that pings but never reads would grow the queue with pongs: read nothing
+            // more from it until they drain (the payload stays put: only receive reads).
+            while (!write_failed_ && queued() > 0 &&
+                   queued() + payload.size() + max_frame_header_size > options_.max_send_queue_bytes) {
+                start_write();
+                co_await writes_changed_.wait();
+            }
+            queue_frame(opcode::pong, payload); // §5.5.2: same payload
             continue;
         case opcode::pong:
             awaiting_pong_ = false;
