@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace aster::detail {
 
@@ -80,6 +81,7 @@ private:
     void log_access(const response& res, std::chrono::steady_clock::time_point started);
     task<bool> flush();
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
+    task<> run_background(std::vector<response::background_task>& tasks);
     void append_error(status code, std::string_view text);
     bool ensure_space(std::size_t start, std::size_t end);
 
