@@ -97,9 +97,6 @@ struct recorder final : aster::multipart_parser::handler {
     void on_part_end() override { events.push_back("end"); }
 };
 
-} // namespace forms_test
-
-using namespace forms_test;
 
 TEST_CASE("forms: urlencoded bodies are multi-valued, percent- and plus-decoded", "[forms]") {
     aster::test_client client{app};
@@ -286,3 +283,5 @@ TEST_CASE("response: set_cookie and delete_cookie write every attribute", "[form
     CHECK(set[3] == "old=\"\"; Domain=example.com; expires=Thu, 01 Jan 1970 00:00:00 GMT; "
                     "Max-Age=0; Path=/app; SameSite=lax");
 }
+
+} // namespace forms_test
