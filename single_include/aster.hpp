@@ -1188,11 +1188,18 @@ struct is_task<net::awaitable<T, E>> : std::true_type {
 #include <string>
 #include <string_view>
 
+#ifdef ASTER_HAS_JSON
+#include <nlohmann/json_fwd.hpp> // declarations only: JSON costs nothing until used
+#endif
+
 namespace aster {
 
 namespace detail {
 struct request_access;
 }
+
+class form_data;   // <aster/forms.hpp>
+struct form_limits; // <aster/forms.hpp>
 
 /// The peer's address: "127.0.0.1" and its port, or "testclient" and 50000 under test_client.
 struct client_address {
@@ -1252,6 +1259,27 @@ public:
     /// The same bytes without a coroutine, for plain (non-coroutine) handlers.
     std::string_view buffered_body() const noexcept { return *body_; }
 
+#ifdef ASTER_HAS_JSON
+    /// The body parsed as JSON (include <aster/json.hpp> or <nlohmann/json.hpp> to use it).
+    /// A body that is not JSON (empty included) throws http_exception 400 naming the error.
+    template <class Json = nlohmann::json>
+    task<Json> json() const {
+        static_assert(requires { Json::parse(std::string_view{}); },
+                      "aster::request::json(): include <aster/json.hpp> (nlohmann/json)");
+        try {
+            co_return Json::parse(std::string_view(*body_));
+        } catch (const std::exception& e) {
+            throw http_exception(status::bad_request,
+                                 std::string("Malformed JSON body: ") + e.what());
+        }
+    }
+#endif
+
+    /// The body as a form, by its Content-Type: urlencoded or multipart/form-data (empty for
+    /// any other type, as Starlette). Defined in <aster/forms.hpp>; see form_limits there.
+    inline task<form_data> form() const;
+    inline task<form_data> form(form_limits limits) const;
+
     const client_address& client() const noexcept { return *client_; }
 
     std::span<const path_parameter> path_params() const noexcept {
@@ -1295,7 +1323,10 @@ private:
 #define ASTER_RESPONSE_HPP
 
 
+#include <concepts>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -1322,6 +1353,7 @@ class response {
 public:
     using header_list = std::vector<std::pair<std::string, std::string>>;
     using producer = std::function<task<>(body_writer&)>;
+    using background_task = std::function<task<>()>;
 
     response() = default;
     explicit response(aster::status code) noexcept : status_(code) {}
@@ -1360,8 +1392,49 @@ public:
     const header_list& headers() const noexcept { return headers_; }
     std::string_view header_value(std::string_view name) const noexcept;
 
+    /// Adds `Set-Cookie: name=value; ...`, as Starlette's `set_cookie` (see cookie_options).
+    /// @code
+    /// r.set_cookie("sid", token, {.max_age = 3600, .secure = true, .httponly = true});
+    /// @endcode
+    response& set_cookie(std::string_view name, std::string_view value,
+                         const cookie_options& options = {}) & {
+        return header("Set-Cookie", format_set_cookie(name, value, options));
+    }
+    response&& set_cookie(std::string_view name, std::string_view value,
+                          const cookie_options& options = {}) && {
+        return std::move(set_cookie(name, value, options));
+    }
+    /// Asks the browser to drop `name`; path, domain, secure and samesite must match the ones
+    /// it was set with.
+    response& delete_cookie(std::string_view name, const cookie_options& options = {}) & {
+        return header("Set-Cookie", format_delete_cookie(name, options));
+    }
+    response&& delete_cookie(std::string_view name, const cookie_options& options = {}) && {
+        return std::move(delete_cookie(name, options));
+    }
+
+    /// Runs `task` after the whole response has been written (Starlette's BackgroundTask); tasks
+    /// run in the order added, on the connection, before its next request is read. An exception
+    /// from a task is logged and does not affect the response or the other tasks.
+    /// @code
+    /// co_return aster::plain_text("queued").background([id] { return send_mail(id); });
+    /// @endcode
+    response& background(background_task task) & {
+        background_.push_back(std::move(task));
+        return *this;
+    }
+    response&& background(background_task task) && { return std::move(background(std::move(task))); }
+    const std::vector<background_task>& background_tasks() const noexcept { return background_; }
+    std::vector<background_task> take_background_tasks() noexcept { return std::move(background_); }
+
     bool is_streaming() const noexcept { return static_cast<bool>(producer_); }
     const producer& body_producer() const noexcept { return producer_; }
+    /// A streaming body of known size goes out with Content-Length instead of chunked; the
+    /// producer must write exactly that many bytes, or the connection is closed.
+    std::optional<std::uint64_t> stream_length() const noexcept { return stream_length_; }
+    response& set_stream_length(std::optional<std::uint64_t> n) & noexcept {
+        return stream_length_ = n, *this;
+    }
 
     // Used by the factories: a content type that is a string literal costs no allocation.
     static response with_static_type(aster::status code, std::string body, std::string_view type) {
@@ -1385,6 +1458,8 @@ private:
     std::string owned_type_;
     header_list headers_;
     producer producer_;
+    std::vector<background_task> background_;
+    std::optional<std::uint64_t> stream_length_;
 };
 
 /// `text/plain; charset=utf-8`
@@ -1416,6 +1491,17 @@ inline response streaming(response::producer producer,
     response r(code, {}, std::move(content_type));
     r.set_producer(std::move(producer));
     return r;
+}
+
+/// `application/json`: `value.dump()` of any JSON value with a `dump()` (nlohmann::json), compact
+/// and UTF-8 as Starlette's JSONResponse; invalid UTF-8 in a string throws (500).
+/// @code
+/// co_return aster::json_response(nlohmann::json{{"id", 7}}, aster::status::created);
+/// @endcode
+template <class Json>
+    requires requires(const Json& j) { { j.dump() } -> std::convertible_to<std::string>; }
+response json_response(const Json& value, status code = status::ok) {
+    return response::with_static_type(code, value.dump(), "application/json");
 }
 
 } // namespace aster
@@ -5964,6 +6050,7 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace aster::detail {
 
@@ -6019,6 +6106,7 @@ private:
     template <class Buffers>
     task<std::error_code> write_counted(const Buffers& buffers, std::size_t size);
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
+    task<> run_background(std::vector<response::background_task>& tasks);
     void append_error(status code, std::string_view text);
     bool ensure_space(std::size_t start, std::size_t end);
 
@@ -6080,11 +6168,14 @@ public:
         auto ec = co_await conn_.write_counted(parts, size_len + chunk.size() + (chunked_ ? 2 : 0));
         // The producer learns the client is gone from this exception and stops.
         if (ec) throw std::system_error(ec, "aster: streaming response: client went away");
+        written_ += chunk.size();
     }
+    std::uint64_t written() const noexcept { return written_; }
 
 private:
     http_connection& conn_;
     bool chunked_;
+    std::uint64_t written_ = 0;
 };
 
 template <class Stream>
@@ -6229,7 +6320,9 @@ bool http_connection<Stream>::respond_now(bool& keep_alive) {
         pending_route_ = app_ref::none;
     }
     if (pending_route_ != app_ref::none) return false;
-    if (response_.is_streaming() || response_.body().size() > copy_body_limit) return false;
+    if (response_.is_streaming() || response_.body().size() > copy_body_limit ||
+        !response_.background_tasks().empty())
+        return false;
     keep_alive = queue_response(false);
     return true;
 }
@@ -6261,24 +6354,47 @@ task<bool> http_connection<Stream>::respond() {
         }
     }
     const bool head = request_.method_id() == method::head;
+    auto tasks = response_.take_background_tasks();
+    bool keep_alive = false;
     if (response_.is_streaming()) {
-        bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
-                          !iequals(response_.header_value("connection"), "close");
+        keep_alive = parser_.keep_alive() && !shutting_down_ &&
+                     !iequals(response_.header_value("connection"), "close");
         if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
-        co_return co_await write_streaming(response_, head, keep_alive);
+        keep_alive = co_await write_streaming(response_, head, keep_alive);
+    } else {
+        const std::string& body = response_.body();
+        const bool separate = body.size() > copy_body_limit && !head &&
+                              status_allows_body(response_.status());
+        keep_alive = queue_response(separate);
+        if (separate) {
+            std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
+            auto ec = co_await write_counted(parts, out_.size() + body.size());
+            out_.clear();
+            if (ec) keep_alive = false;
+        }
+        if (out_.size() > max_pending_output || !tasks.empty())
+            if (!co_await flush()) keep_alive = false;
     }
-    const std::string& body = response_.body();
-    const bool separate = body.size() > copy_body_limit && !head &&
-                          status_allows_body(response_.status());
-    bool keep_alive = queue_response(separate);
-    if (separate) {
-        std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
-        auto ec = co_await write_counted(parts, out_.size() + body.size());
-        out_.clear();
-        if (ec) co_return false;
-    }
-    if (out_.size() > max_pending_output && !co_await flush()) co_return false;
+    if (!tasks.empty()) co_await run_background(tasks);
     co_return keep_alive;
+}
+
+// After the response is on the wire (Starlette runs them after the last body message); the next
+// request on this connection waits for them, as under uvicorn.
+template <class Stream>
+task<> http_connection<Stream>::run_background(std::vector<response::background_task>& tasks) {
+    for (auto& t : tasks) {
+        try {
+            co_await t();
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string("background task after ") +
+                                      std::string(request_.method()) + " " +
+                                      std::string(request_.target()) + " failed: " + e.what());
+        } catch (...) {
+            log(log_level::error, std::string("background task after ") +
+                                      std::string(request_.target()) + " failed");
+        }
+    }
 }
 
 template <class Stream>
@@ -6362,15 +6478,32 @@ template <class Stream>
 task<bool> http_connection<Stream>::write_streaming(response& res, bool head_only,
                                                          bool keep_alive) {
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
-    const bool chunked = !(request_.version_major() == 1 && request_.version_minor() == 0);
-    if (!chunked) keep_alive = false;
-    append_head(out_, res, chunked ? framing::chunked : framing::until_close, 0,
-                keep_alive ? connection_header::none : connection_header::close);
+    const auto length = res.stream_length();
+    const bool chunked =
+        !length && !(request_.version_major() == 1 && request_.version_minor() == 0);
+    if (!chunked && !length) keep_alive = false;
+    const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
+    append_head(out_, res,
+                length    ? framing::length
+                : chunked ? framing::chunked
+                          : framing::until_close,
+                length.value_or(0),
+                !keep_alive ? connection_header::close
+                : http10    ? connection_header::keep_alive
+                            : connection_header::none);
     if (!co_await flush()) co_return false;
     if (head_only || !status_allows_body(res.status())) co_return keep_alive;
     chunk_writer writer(*this, chunked);
     try {
         co_await res.body_producer()(writer);
+        if (length && writer.written() != *length) {
+            // The Content-Length promised is wrong: closing is the only way to say so.
+            log(log_level::error, "streaming response for " + std::string(request_.target()) +
+                                      " wrote " + std::to_string(writer.written()) +
+                                      " bytes, not its Content-Length " +
+                                      std::to_string(*length));
+            co_return false;
+        }
     } catch (const std::exception& e) {
         // The head is out; the only honest signal left is to close without the last chunk.
         log(log_level::error, std::string("streaming response for ") +

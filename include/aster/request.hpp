@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/cookies.hpp>
+#include <aster/error.hpp>
 #include <aster/headers.hpp>
 #include <aster/method.hpp>
 #include <aster/task.hpp>
@@ -17,11 +18,18 @@
 #include <string>
 #include <string_view>
 
+#ifdef ASTER_HAS_JSON
+#include <nlohmann/json_fwd.hpp> // declarations only: JSON costs nothing until used
+#endif
+
 namespace aster {
 
 namespace detail {
 struct request_access;
 }
+
+class form_data;   // <aster/forms.hpp>
+struct form_limits; // <aster/forms.hpp>
 
 /// The peer's address: "127.0.0.1" and its port, or "testclient" and 50000 under test_client.
 struct client_address {
@@ -80,6 +88,27 @@ public:
     task<std::string_view> body() const { co_return std::string_view(*body_); }
     /// The same bytes without a coroutine, for plain (non-coroutine) handlers.
     std::string_view buffered_body() const noexcept { return *body_; }
+
+#ifdef ASTER_HAS_JSON
+    /// The body parsed as JSON (include <aster/json.hpp> or <nlohmann/json.hpp> to use it).
+    /// A body that is not JSON (empty included) throws http_exception 400 naming the error.
+    template <class Json = nlohmann::json>
+    task<Json> json() const {
+        static_assert(requires { Json::parse(std::string_view{}); },
+                      "aster::request::json(): include <aster/json.hpp> (nlohmann/json)");
+        try {
+            co_return Json::parse(std::string_view(*body_));
+        } catch (const std::exception& e) {
+            throw http_exception(status::bad_request,
+                                 std::string("Malformed JSON body: ") + e.what());
+        }
+    }
+#endif
+
+    /// The body as a form, by its Content-Type: urlencoded or multipart/form-data (empty for
+    /// any other type, as Starlette). Defined in <aster/forms.hpp>; see form_limits there.
+    inline task<form_data> form() const;
+    inline task<form_data> form(form_limits limits) const;
 
     const client_address& client() const noexcept { return *client_; }
 

@@ -4,10 +4,14 @@
 #define ASTER_RESPONSE_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/cookies.hpp>
 #include <aster/status.hpp>
 #include <aster/task.hpp>
 
+#include <concepts>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,6 +38,7 @@ class response {
 public:
     using header_list = std::vector<std::pair<std::string, std::string>>;
     using producer = std::function<task<>(body_writer&)>;
+    using background_task = std::function<task<>()>;
 
     response() = default;
     explicit response(aster::status code) noexcept : status_(code) {}
@@ -72,8 +77,49 @@ public:
     const header_list& headers() const noexcept { return headers_; }
     std::string_view header_value(std::string_view name) const noexcept;
 
+    /// Adds `Set-Cookie: name=value; ...`, as Starlette's `set_cookie` (see cookie_options).
+    /// @code
+    /// r.set_cookie("sid", token, {.max_age = 3600, .secure = true, .httponly = true});
+    /// @endcode
+    response& set_cookie(std::string_view name, std::string_view value,
+                         const cookie_options& options = {}) & {
+        return header("Set-Cookie", format_set_cookie(name, value, options));
+    }
+    response&& set_cookie(std::string_view name, std::string_view value,
+                          const cookie_options& options = {}) && {
+        return std::move(set_cookie(name, value, options));
+    }
+    /// Asks the browser to drop `name`; path, domain, secure and samesite must match the ones
+    /// it was set with.
+    response& delete_cookie(std::string_view name, const cookie_options& options = {}) & {
+        return header("Set-Cookie", format_delete_cookie(name, options));
+    }
+    response&& delete_cookie(std::string_view name, const cookie_options& options = {}) && {
+        return std::move(delete_cookie(name, options));
+    }
+
+    /// Runs `task` after the whole response has been written (Starlette's BackgroundTask); tasks
+    /// run in the order added, on the connection, before its next request is read. An exception
+    /// from a task is logged and does not affect the response or the other tasks.
+    /// @code
+    /// co_return aster::plain_text("queued").background([id] { return send_mail(id); });
+    /// @endcode
+    response& background(background_task task) & {
+        background_.push_back(std::move(task));
+        return *this;
+    }
+    response&& background(background_task task) && { return std::move(background(std::move(task))); }
+    const std::vector<background_task>& background_tasks() const noexcept { return background_; }
+    std::vector<background_task> take_background_tasks() noexcept { return std::move(background_); }
+
     bool is_streaming() const noexcept { return static_cast<bool>(producer_); }
     const producer& body_producer() const noexcept { return producer_; }
+    /// A streaming body of known size goes out with Content-Length instead of chunked; the
+    /// producer must write exactly that many bytes, or the connection is closed.
+    std::optional<std::uint64_t> stream_length() const noexcept { return stream_length_; }
+    response& set_stream_length(std::optional<std::uint64_t> n) & noexcept {
+        return stream_length_ = n, *this;
+    }
 
     // Used by the factories: a content type that is a string literal costs no allocation.
     static response with_static_type(aster::status code, std::string body, std::string_view type) {
@@ -97,6 +143,8 @@ private:
     std::string owned_type_;
     header_list headers_;
     producer producer_;
+    std::vector<background_task> background_;
+    std::optional<std::uint64_t> stream_length_;
 };
 
 /// `text/plain; charset=utf-8`
@@ -128,6 +176,17 @@ inline response streaming(response::producer producer,
     response r(code, {}, std::move(content_type));
     r.set_producer(std::move(producer));
     return r;
+}
+
+/// `application/json`: `value.dump()` of any JSON value with a `dump()` (nlohmann::json), compact
+/// and UTF-8 as Starlette's JSONResponse; invalid UTF-8 in a string throws (500).
+/// @code
+/// co_return aster::json_response(nlohmann::json{{"id", 7}}, aster::status::created);
+/// @endcode
+template <class Json>
+    requires requires(const Json& j) { { j.dump() } -> std::convertible_to<std::string>; }
+response json_response(const Json& value, status code = status::ok) {
+    return response::with_static_type(code, value.dump(), "application/json");
 }
 
 } // namespace aster

@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace aster::detail {
 
@@ -82,6 +83,7 @@ private:
     template <class Buffers>
     task<std::error_code> write_counted(const Buffers& buffers, std::size_t size);
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
+    task<> run_background(std::vector<response::background_task>& tasks);
     void append_error(status code, std::string_view text);
     bool ensure_space(std::size_t start, std::size_t end);
 

@@ -34,11 +34,14 @@ public:
         auto ec = co_await conn_.write_counted(parts, size_len + chunk.size() + (chunked_ ? 2 : 0));
         // The producer learns the client is gone from this exception and stops.
         if (ec) throw std::system_error(ec, "aster: streaming response: client went away");
+        written_ += chunk.size();
     }
+    std::uint64_t written() const noexcept { return written_; }
 
 private:
     http_connection& conn_;
     bool chunked_;
+    std::uint64_t written_ = 0;
 };
 
 template <class Stream>
@@ -183,7 +186,9 @@ bool http_connection<Stream>::respond_now(bool& keep_alive) {
         pending_route_ = app_ref::none;
     }
     if (pending_route_ != app_ref::none) return false;
-    if (response_.is_streaming() || response_.body().size() > copy_body_limit) return false;
+    if (response_.is_streaming() || response_.body().size() > copy_body_limit ||
+        !response_.background_tasks().empty())
+        return false;
     keep_alive = queue_response(false);
     return true;
 }
@@ -215,24 +220,47 @@ task<bool> http_connection<Stream>::respond() {
         }
     }
     const bool head = request_.method_id() == method::head;
+    auto tasks = response_.take_background_tasks();
+    bool keep_alive = false;
     if (response_.is_streaming()) {
-        bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
-                          !iequals(response_.header_value("connection"), "close");
+        keep_alive = parser_.keep_alive() && !shutting_down_ &&
+                     !iequals(response_.header_value("connection"), "close");
         if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
-        co_return co_await write_streaming(response_, head, keep_alive);
+        keep_alive = co_await write_streaming(response_, head, keep_alive);
+    } else {
+        const std::string& body = response_.body();
+        const bool separate = body.size() > copy_body_limit && !head &&
+                              status_allows_body(response_.status());
+        keep_alive = queue_response(separate);
+        if (separate) {
+            std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
+            auto ec = co_await write_counted(parts, out_.size() + body.size());
+            out_.clear();
+            if (ec) keep_alive = false;
+        }
+        if (out_.size() > max_pending_output || !tasks.empty())
+            if (!co_await flush()) keep_alive = false;
     }
-    const std::string& body = response_.body();
-    const bool separate = body.size() > copy_body_limit && !head &&
-                          status_allows_body(response_.status());
-    bool keep_alive = queue_response(separate);
-    if (separate) {
-        std::array<net::const_buffer, 2> parts{net::buffer(out_), net::buffer(body)};
-        auto ec = co_await write_counted(parts, out_.size() + body.size());
-        out_.clear();
-        if (ec) co_return false;
-    }
-    if (out_.size() > max_pending_output && !co_await flush()) co_return false;
+    if (!tasks.empty()) co_await run_background(tasks);
     co_return keep_alive;
+}
+
+// After the response is on the wire (Starlette runs them after the last body message); the next
+// request on this connection waits for them, as under uvicorn.
+template <class Stream>
+task<> http_connection<Stream>::run_background(std::vector<response::background_task>& tasks) {
+    for (auto& t : tasks) {
+        try {
+            co_await t();
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string("background task after ") +
+                                      std::string(request_.method()) + " " +
+                                      std::string(request_.target()) + " failed: " + e.what());
+        } catch (...) {
+            log(log_level::error, std::string("background task after ") +
+                                      std::string(request_.target()) + " failed");
+        }
+    }
 }
 
 template <class Stream>
@@ -316,15 +344,32 @@ template <class Stream>
 task<bool> http_connection<Stream>::write_streaming(response& res, bool head_only,
                                                          bool keep_alive) {
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
-    const bool chunked = !(request_.version_major() == 1 && request_.version_minor() == 0);
-    if (!chunked) keep_alive = false;
-    append_head(out_, res, chunked ? framing::chunked : framing::until_close, 0,
-                keep_alive ? connection_header::none : connection_header::close);
+    const auto length = res.stream_length();
+    const bool chunked =
+        !length && !(request_.version_major() == 1 && request_.version_minor() == 0);
+    if (!chunked && !length) keep_alive = false;
+    const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
+    append_head(out_, res,
+                length    ? framing::length
+                : chunked ? framing::chunked
+                          : framing::until_close,
+                length.value_or(0),
+                !keep_alive ? connection_header::close
+                : http10    ? connection_header::keep_alive
+                            : connection_header::none);
     if (!co_await flush()) co_return false;
     if (head_only || !status_allows_body(res.status())) co_return keep_alive;
     chunk_writer writer(*this, chunked);
     try {
         co_await res.body_producer()(writer);
+        if (length && writer.written() != *length) {
+            // The Content-Length promised is wrong: closing is the only way to say so.
+            log(log_level::error, "streaming response for " + std::string(request_.target()) +
+                                      " wrote " + std::to_string(writer.written()) +
+                                      " bytes, not its Content-Length " +
+                                      std::to_string(*length));
+            co_return false;
+        }
     } catch (const std::exception& e) {
         // The head is out; the only honest signal left is to close without the last chunk.
         log(log_level::error, std::string("streaming response for ") +
