@@ -33,13 +33,13 @@ struct http_limits {
 
 /// permessage-deflate (RFC 7692): what aster accepts when a client offers compression. It takes
 /// effect only when zlib is present (ASTER_HAS_ZLIB); without zlib offers are declined.
-/// Memory, per connection that uses compression (zlib's own figures, allocated on the first
-/// compressed message each way, so idle and uncompressed connections pay nothing):
-///   compressor   (1 << (server_max_window_bits + 2)) + (1 << (mem_level + 9)) + ~6 KiB
-///   decompressor (1 << window) + ~7 KiB, window = the client's negotiated bits (15 when the
+/// Memory, per connection that uses compression (measured; allocated on the first compressed
+/// message each way, so idle and uncompressed connections pay nothing):
+///   compressor   (1 << (server_max_window_bits + 2)) + (1 << (mem_level + 9)) + 5.8 KiB
+///   decompressor (1 << window) + 7 KiB, window = the client's negotiated bits (15 when the
 ///                client does not let the server choose)
-/// The defaults (12, 12, 5) give 16 + 16 + 6 + 4 + 7 = about 49 KiB; zlib's own (15, 8) about
-/// 300 KiB. docs/websocket.md has the table.
+/// The defaults (12, 12, 5) give 48.8 KiB; zlib's usual (15, 15, 8) 300.8 KiB. The README's
+/// WebSockets section has the details.
 struct websocket_deflate_options {
     bool enabled = true; // negotiate when offered (browsers and Python's websockets offer it)
     // Our compressor's window, 9..15 (zlib has no raw 8-bit window, so an offer that demands
