@@ -3180,6 +3180,35 @@ struct http_limits {
     std::chrono::milliseconds keep_alive_timeout{5000};
 };
 
+/// permessage-deflate (RFC 7692): what aster accepts when a client offers compression. It takes
+/// effect only when zlib is present (ASTER_HAS_ZLIB); without zlib offers are declined.
+/// Memory, per connection that uses compression (measured; allocated on the first compressed
+/// message each way, so idle and uncompressed connections pay nothing):
+///   compressor   (1 << (server_max_window_bits + 2)) + (1 << (mem_level + 9)) + 5.8 KiB
+///   decompressor (1 << window) + 7 KiB, window = the client's negotiated bits (15 when the
+///                client does not let the server choose)
+/// The defaults (12, 12, 5) give 48.8 KiB; zlib's usual (15, 15, 8) 300.8 KiB. The README's
+/// WebSockets section has the details.
+struct websocket_deflate_options {
+    bool enabled = true; // negotiate when offered (browsers and Python's websockets offer it)
+    // Our compressor's window, 9..15 (zlib has no raw 8-bit window, so an offer that demands
+    // server_max_window_bits=8 is declined). 12 (4 KiB) keeps most of the gain at an eighth of
+    // the memory of 15, as Python's websockets chooses.
+    int server_max_window_bits = 12;
+    // The window asked of a client that lets the server choose (it sent client_max_window_bits),
+    // 9..15: our decompressor's window.
+    int client_max_window_bits = 12;
+    // Reset our compressor after every message (worse ratio, no state carried between
+    // messages). Also agreed whenever the client asks for it.
+    bool server_no_context_takeover = false;
+    // Ask the client to reset its compressor after every message; our decompressor then resets.
+    bool client_no_context_takeover = false;
+    int mem_level = 5;     // zlib memLevel 1..9: the compressor's hash tables, 1 << (mem_level + 9)
+    int level = 6;         // zlib compression level 1..9 (6: zlib's default trade-off)
+    // Messages shorter than this are sent uncompressed: deflate saves nothing on a few bytes.
+    std::size_t min_compress_bytes = 64;
+};
+
 /// WebSocket limits and timing, per connection.
 struct websocket_options {
     std::size_t max_message_bytes = 16 * 1024 * 1024; // whole message; beyond: close 1009
@@ -3192,6 +3221,9 @@ struct websocket_options {
     // Pongs are read while the handler receives, as endpoints always do.
     std::chrono::milliseconds ping_interval{0};
     std::chrono::milliseconds ping_timeout{20000};
+    // Compression, when zlib is present and the client offers it. max_message_bytes bounds the
+    // decompressed size (a zip bomb is closed with 1009 as soon as it inflates past it).
+    websocket_deflate_options deflate{};
 };
 
 /// `app.run({.host = "0.0.0.0", .port = 8080})`.
@@ -5107,6 +5139,484 @@ ASTER_DECL std::size_t utf8_valid_prefix(std::string_view s) noexcept {
 
 #endif // ASTER_DETAIL_UTF8_HPP
 // end aster/detail/utf8.hpp
+// begin aster/detail/ws_deflate.hpp
+// SPDX-License-Identifier: MIT
+// permessage-deflate (RFC 7692): extension-list parsing and negotiation (pure), and the zlib codec.
+#ifndef ASTER_DETAIL_WS_DEFLATE_HPP
+#define ASTER_DETAIL_WS_DEFLATE_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#ifdef ASTER_HAS_ZLIB
+#include <zlib.h>
+#endif
+
+namespace aster::detail {
+
+/// Reads a Sec-WebSocket-Extensions value (RFC 6455 §9.1): comma-separated extensions, each a
+/// token followed by `; name[=token|quoted-string]` parameters. Quoted values are unescaped
+/// (values longer than 16 bytes are cut, which no parameter aster knows accepts anyway).
+class extension_reader {
+public:
+    explicit constexpr extension_reader(std::string_view list) noexcept : s_(list) {}
+
+    /// Moves to the next extension and reads its name; false at the end or on a syntax error.
+    bool next_extension(std::string_view& name) noexcept;
+    /// The next parameter of the current extension; false once the extension ends.
+    bool next_param(std::string_view& name, std::string_view& value, bool& has_value) noexcept;
+    /// True after a syntax error; nothing more is read then.
+    bool malformed() const noexcept { return bad_; }
+
+private:
+    static constexpr bool is_tchar(char c) noexcept {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    }
+    void skip_ows() noexcept {
+        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
+    }
+    std::string_view token() noexcept {
+        std::size_t start = i_;
+        while (i_ < s_.size() && is_tchar(s_[i_])) ++i_;
+        return s_.substr(start, i_ - start);
+    }
+    bool fail() noexcept {
+        bad_ = true;
+        in_extension_ = false;
+        return false;
+    }
+
+    std::string_view s_;
+    std::size_t i_ = 0;
+    bool in_extension_ = false, bad_ = false;
+    char value_[16]{};
+};
+
+/// What the two ends agreed for one connection (RFC 7692 §7.1). The *_in_response flags say
+/// which window parameters the server's answer names.
+struct deflate_params {
+    bool server_no_context_takeover = false;
+    bool client_no_context_takeover = false;
+    int server_max_window_bits = 15;
+    int client_max_window_bits = 15;
+    bool server_window_in_response = false;
+    bool client_window_in_response = false;
+};
+
+/// The parameters of one permessage-deflate offer or answer, as written.
+struct deflate_offer {
+    bool server_no_context_takeover = false;
+    bool client_no_context_takeover = false;
+    int server_max_window_bits = 0; // 0: absent
+    int client_max_window_bits = 0; // 0: absent; -1: present without a value (offers only)
+};
+
+/// Reads the parameters of the extension `r` is on. False when one is unknown, repeated or has
+/// an invalid value (RFC 7692 §7: such an offer is declined, such an answer fails the client).
+ASTER_DECL bool read_deflate_params(extension_reader& r, deflate_offer& out) noexcept;
+
+/// Server side (RFC 7692 §5.1, §7.1): the first permessage-deflate offer in `offers` (one
+/// Sec-WebSocket-Extensions value) that aster can honour within `options`; nullopt declines them
+/// all, and the connection goes on uncompressed. Offers with unknown, repeated or invalid
+/// parameters are declined, as is one that demands server_max_window_bits=8 (zlib cannot make a
+/// raw deflate stream with a 256-byte window). A malformed list declines everything after the
+/// error; the handshake never fails over extensions.
+ASTER_DECL std::optional<deflate_params> negotiate_deflate(std::string_view offers,
+                                                           const websocket_deflate_options& options) noexcept;
+
+/// Appends the Sec-WebSocket-Extensions value that accepts `p`.
+ASTER_DECL void append_deflate_response(std::string& out, const deflate_params& p);
+
+/// Client side: checks the server's Sec-WebSocket-Extensions answer (RFC 7692 §7.1): exactly
+/// one permessage-deflate with valid parameters, client_max_window_bits only if offered.
+ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view answer,
+                                                                bool offered_client_window) noexcept;
+
+#ifdef ASTER_HAS_ZLIB
+
+/// One end of a permessage-deflate connection: compresses whole messages it sends and inflates
+/// the frames of messages it receives (RFC 7692 §7.2). zlib's streams are made on first use, so a
+/// connection that never sends or receives a compressed message holds no zlib memory; memory()
+/// counts what zlib holds (every allocation goes through this object).
+class deflate_codec {
+public:
+    enum class status { ok, too_big, bad_data, no_memory };
+
+    /// `server`: which end this is, which says whose window and context rules apply each way.
+    deflate_codec(const deflate_params& p, bool server, int mem_level, int level) noexcept;
+    ~deflate_codec();
+    deflate_codec(const deflate_codec&) = delete;
+    deflate_codec& operator=(const deflate_codec&) = delete;
+
+    /// Appends `message` compressed to `out`, without the 00 00 FF FF tail (§7.2.1).
+    status compress(std::string_view message, std::string& out);
+    /// True when the compressor forgets each message (no context takeover), so a message may
+    /// also be sent uncompressed without the two ends' windows drifting apart.
+    bool compressor_resets() const noexcept { return local_reset_; }
+    /// Inflates one frame of a compressed message, appending to `out`; `last` (the FIN frame)
+    /// adds the 00 00 FF FF tail (§7.2.2). `out` growing past `limit` gives too_big at once.
+    status inflate(std::span<const std::uint8_t> payload, bool last, std::string& out,
+                   std::size_t limit);
+    /// Bytes zlib holds for this connection now.
+    std::size_t memory() const noexcept { return memory_; }
+
+private:
+    static void* allocate(void* self, unsigned items, unsigned size) noexcept;
+    static void release(void* self, void* p) noexcept;
+    status run_inflate(const std::uint8_t* data, std::size_t size, std::string& out,
+                       std::size_t limit);
+    void restart_inflate() noexcept;
+
+    int local_bits_, remote_bits_, mem_level_, level_;
+    bool local_reset_, remote_reset_;
+    bool deflating_ = false, inflating_ = false;
+    bool ended_ = false; // the last input ended the stream (BFINAL), nothing came since
+    z_stream deflater_{}, inflater_{};
+    std::size_t memory_ = 0;
+};
+
+#endif // ASTER_HAS_ZLIB
+
+// --- definitions -------------------------------------------------------------------------------
+
+ASTER_DECL bool extension_reader::next_extension(std::string_view& name) noexcept {
+    std::string_view n, v;
+    bool hv;
+    while (in_extension_ && next_param(n, v, hv)) {
+    }
+    if (bad_) return false;
+    // Empty list items are allowed (RFC 9110 §5.6.1).
+    for (skip_ows(); i_ < s_.size() && s_[i_] == ','; skip_ows()) ++i_;
+    if (i_ == s_.size()) return false;
+    name = token();
+    if (name.empty()) return fail();
+    in_extension_ = true;
+    return true;
+}
+
+ASTER_DECL bool extension_reader::next_param(std::string_view& name, std::string_view& value,
+                                             bool& has_value) noexcept {
+    if (!in_extension_ || bad_) return false;
+    skip_ows();
+    if (i_ == s_.size() || s_[i_] == ',') {
+        if (i_ < s_.size()) ++i_;
+        in_extension_ = false;
+        return false;
+    }
+    if (s_[i_] != ';') return fail();
+    ++i_;
+    skip_ows();
+    name = token();
+    if (name.empty()) return fail();
+    skip_ows();
+    has_value = false;
+    value = {};
+    if (i_ < s_.size() && s_[i_] == '=') {
+        ++i_;
+        skip_ows();
+        has_value = true;
+        if (i_ < s_.size() && s_[i_] == '"') {
+            std::size_t n = 0;
+            for (++i_; i_ < s_.size() && s_[i_] != '"'; ++i_) {
+                if (s_[i_] == '\\' && ++i_ == s_.size()) break; // quoted-pair
+                if (n < sizeof value_) value_[n] = s_[i_];
+                ++n;
+            }
+            if (i_ == s_.size()) return fail(); // no closing quote
+            ++i_;
+            value = std::string_view(value_, std::min(n, sizeof value_));
+        } else {
+            value = token();
+            if (value.empty()) return fail();
+        }
+    }
+    return true;
+}
+
+namespace ws_deflate_detail {
+
+// RFC 7692 §7.1.2.1: 1*DIGIT in 8..15 without leading zeros; 0 when invalid.
+constexpr int window_bits(std::string_view v) noexcept {
+    if (v.size() == 1 && (v[0] == '8' || v[0] == '9')) return v[0] - '0';
+    if (v.size() == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5') return 10 + (v[1] - '0');
+    return 0;
+}
+
+inline void append_bits(std::string& out, std::string_view name, int bits) {
+    out.append("; ").append(name).push_back('=');
+    if (bits >= 10) out.push_back('1');
+    out.push_back(char('0' + bits % 10));
+}
+
+} // namespace ws_deflate_detail
+
+ASTER_DECL bool read_deflate_params(extension_reader& r, deflate_offer& out) noexcept {
+    out = {};
+    std::string_view name, value;
+    bool has_value = false;
+    while (r.next_param(name, value, has_value)) {
+        if (iequals(name, "server_no_context_takeover")) {
+            if (has_value || out.server_no_context_takeover) return false;
+            out.server_no_context_takeover = true;
+        } else if (iequals(name, "client_no_context_takeover")) {
+            if (has_value || out.client_no_context_takeover) return false;
+            out.client_no_context_takeover = true;
+        } else if (iequals(name, "server_max_window_bits")) {
+            if (out.server_max_window_bits != 0) return false;
+            out.server_max_window_bits = has_value ? ws_deflate_detail::window_bits(value) : 0;
+            if (out.server_max_window_bits == 0) return false;
+        } else if (iequals(name, "client_max_window_bits")) {
+            if (out.client_max_window_bits != 0) return false;
+            out.client_max_window_bits = has_value ? ws_deflate_detail::window_bits(value) : -1;
+            if (out.client_max_window_bits == 0) return false;
+        } else {
+            return false; // §7: a parameter not defined for this extension
+        }
+    }
+    return !r.malformed();
+}
+
+ASTER_DECL std::optional<deflate_params> negotiate_deflate(std::string_view offers,
+                                                           const websocket_deflate_options& o) noexcept {
+    extension_reader r(offers);
+    std::string_view name;
+    while (r.next_extension(name)) {
+        if (!iequals(name, "permessage-deflate")) continue;
+        deflate_offer offer;
+        if (!read_deflate_params(r, offer)) continue; // §7: decline this offer, try the next
+        deflate_params p;
+        // §7.1.2.1: our window is at most what the client allows; zlib's raw deflate needs 9.
+        p.server_max_window_bits = std::clamp(o.server_max_window_bits, 9, 15);
+        if (offer.server_max_window_bits != 0) {
+            if (offer.server_max_window_bits < 9) continue;
+            p.server_max_window_bits = std::min(p.server_max_window_bits, offer.server_max_window_bits);
+        }
+        p.server_window_in_response = offer.server_max_window_bits != 0 || p.server_max_window_bits < 15;
+        // §7.1.1.1: a client's server_no_context_takeover must be honoured; §7.1.1.2: the server
+        // may ask client_no_context_takeover even when the client did not offer it.
+        p.server_no_context_takeover = offer.server_no_context_takeover || o.server_no_context_takeover;
+        p.client_no_context_takeover = offer.client_no_context_takeover || o.client_no_context_takeover;
+        // §7.1.2.2: only a client that sent client_max_window_bits may be given a window.
+        if (offer.client_max_window_bits != 0) {
+            p.client_max_window_bits = std::clamp(o.client_max_window_bits, 9, 15);
+            if (offer.client_max_window_bits > 0)
+                p.client_max_window_bits = std::min(p.client_max_window_bits, offer.client_max_window_bits);
+            p.client_window_in_response = true;
+        }
+        return p;
+    }
+    return std::nullopt;
+}
+
+ASTER_DECL void append_deflate_response(std::string& out, const deflate_params& p) {
+    out.append("permessage-deflate");
+    if (p.server_no_context_takeover) out.append("; server_no_context_takeover");
+    if (p.client_no_context_takeover) out.append("; client_no_context_takeover");
+    if (p.server_window_in_response)
+        ws_deflate_detail::append_bits(out, "server_max_window_bits", p.server_max_window_bits);
+    if (p.client_window_in_response)
+        ws_deflate_detail::append_bits(out, "client_max_window_bits", p.client_max_window_bits);
+}
+
+ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view answer,
+                                                                bool offered_client_window) noexcept {
+    extension_reader r(answer);
+    std::string_view name;
+    if (!r.next_extension(name) || !iequals(name, "permessage-deflate")) return std::nullopt;
+    deflate_offer a;
+    if (!read_deflate_params(r, a) || a.client_max_window_bits < 0) return std::nullopt;
+    if (a.client_max_window_bits != 0 && !offered_client_window) return std::nullopt;
+    if (r.next_extension(name) || r.malformed()) return std::nullopt; // one extension only
+    deflate_params p;
+    p.server_no_context_takeover = a.server_no_context_takeover;
+    p.client_no_context_takeover = a.client_no_context_takeover;
+    if (a.server_max_window_bits) p.server_max_window_bits = a.server_max_window_bits;
+    if (a.client_max_window_bits) p.client_max_window_bits = a.client_max_window_bits;
+    p.server_window_in_response = a.server_max_window_bits != 0;
+    p.client_window_in_response = a.client_max_window_bits != 0;
+    return p;
+}
+
+#ifdef ASTER_HAS_ZLIB
+
+// The 4 bytes a sync flush ends with; stripped when sending, put back when receiving (§7.2).
+inline constexpr std::uint8_t deflate_tail[4] = {0x00, 0x00, 0xff, 0xff};
+
+ASTER_DECL deflate_codec::deflate_codec(const deflate_params& p, bool server, int mem_level,
+                                        int level) noexcept
+    : local_bits_(server ? p.server_max_window_bits : p.client_max_window_bits),
+      // Inflating with a window at least the sender's always works; 9 also covers peers whose
+      // zlib silently turned a requested 8 into 9.
+      remote_bits_(std::max(9, server ? p.client_max_window_bits : p.server_max_window_bits)),
+      mem_level_(std::clamp(mem_level, 1, 9)), level_(std::clamp(level, 0, 9)),
+      local_reset_(server ? p.server_no_context_takeover : p.client_no_context_takeover),
+      remote_reset_(server ? p.client_no_context_takeover : p.server_no_context_takeover) {
+    local_bits_ = std::clamp(local_bits_, 9, 15);
+}
+
+ASTER_DECL deflate_codec::~deflate_codec() {
+    if (deflating_) deflateEnd(&deflater_);
+    if (inflating_) inflateEnd(&inflater_);
+}
+
+// Each block carries its size in front, so memory() stays exact.
+ASTER_DECL void* deflate_codec::allocate(void* self, unsigned items, unsigned size) noexcept {
+    std::size_t n = std::size_t(items) * size;
+    auto* block = static_cast<unsigned char*>(std::malloc(n + 16));
+    if (!block) return nullptr;
+    std::memcpy(block, &n, sizeof n);
+    static_cast<deflate_codec*>(self)->memory_ += n;
+    return block + 16;
+}
+
+ASTER_DECL void deflate_codec::release(void* self, void* p) noexcept {
+    if (!p) return;
+    auto* block = static_cast<unsigned char*>(p) - 16;
+    std::size_t n;
+    std::memcpy(&n, block, sizeof n);
+    static_cast<deflate_codec*>(self)->memory_ -= n;
+    std::free(block);
+}
+
+ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view message, std::string& out) {
+    if (!deflating_) {
+        deflater_.zalloc = &deflate_codec::allocate;
+        deflater_.zfree = &deflate_codec::release;
+        deflater_.opaque = this;
+        // Negative window bits: raw deflate, no zlib header (§7.2.1).
+        if (deflateInit2(&deflater_, level_, Z_DEFLATED, -local_bits_, mem_level_,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+            return status::no_memory;
+        deflating_ = true;
+    }
+    const std::size_t start = out.size();
+    std::size_t used = start;
+    auto* in = reinterpret_cast<const Bytef*>(message.data());
+    std::size_t left = message.size();
+    constexpr std::size_t max_chunk = std::size_t(1) << 30; // avail_in is 32 bits
+    for (;;) {
+        const std::size_t chunk = std::min(left, max_chunk);
+        const bool last = chunk == left;
+        deflater_.next_in = const_cast<Bytef*>(in);
+        deflater_.avail_in = uInt(chunk);
+        for (;;) {
+            // Room for the message plus deflate's small overhead; more if it still runs out.
+            std::size_t room = std::max<std::size_t>(chunk + chunk / 512 + 64, 4096);
+            room = std::min(room, max_chunk);
+            out.resize(used + room);
+            deflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            deflater_.avail_out = uInt(room);
+            int rc = deflate(&deflater_, last ? Z_SYNC_FLUSH : Z_NO_FLUSH);
+            used += room - deflater_.avail_out;
+            if (rc != Z_OK && rc != Z_BUF_ERROR) {
+                out.resize(start);
+                return status::no_memory;
+            }
+            // A flush is complete once deflate leaves output space unused (zlib manual).
+            if (deflater_.avail_in == 0 && deflater_.avail_out > 0) break;
+        }
+        in += chunk;
+        left -= chunk;
+        if (last) break;
+    }
+    out.resize(used);
+    if (used - start >= 4 && std::memcmp(out.data() + used - 4, deflate_tail, 4) == 0)
+        out.resize(used - 4); // §7.2.1: remove the tail of the sync flush
+    if (local_reset_) deflateReset(&deflater_); // §7.1.1.1: no context takeover
+    return status::ok;
+}
+
+ASTER_DECL deflate_codec::status deflate_codec::inflate(std::span<const std::uint8_t> payload,
+                                                        bool last, std::string& out,
+                                                        std::size_t limit) {
+    if (!inflating_) {
+        inflater_.zalloc = &deflate_codec::allocate;
+        inflater_.zfree = &deflate_codec::release;
+        inflater_.opaque = this;
+        if (inflateInit2(&inflater_, -remote_bits_) != Z_OK) return status::no_memory;
+        inflating_ = true;
+    }
+    status s = run_inflate(payload.data(), payload.size(), out, limit);
+    if (s == status::ok && last) {
+        // After a final block (BFINAL) the tail would start a stream of its own: leave it out.
+        if (!ended_) s = run_inflate(deflate_tail, sizeof deflate_tail, out, limit);
+        if (remote_reset_) inflateReset(&inflater_); // §7.1.1.2: the next message starts afresh
+        ended_ = false;
+    }
+    return s;
+}
+
+ASTER_DECL void deflate_codec::restart_inflate() noexcept {
+    // A block with BFINAL set ended the stream; later data is a new one. With context takeover
+    // the window carries over, so keep it as the new stream's dictionary.
+    if (remote_reset_) {
+        inflateReset(&inflater_);
+        return;
+    }
+    Bytef window[32768];
+    uInt n = sizeof window;
+    if (inflateGetDictionary(&inflater_, window, &n) != Z_OK) n = 0;
+    inflateReset(&inflater_);
+    if (n > 0) inflateSetDictionary(&inflater_, window, n);
+}
+
+ASTER_DECL deflate_codec::status deflate_codec::run_inflate(const std::uint8_t* data,
+                                                            std::size_t size, std::string& out,
+                                                            std::size_t limit) {
+    constexpr std::size_t max_chunk = std::size_t(1) << 30;
+    if (size > 0) ended_ = false;
+    while (size > 0) {
+        const std::size_t chunk = std::min(size, max_chunk);
+        inflater_.next_in = const_cast<Bytef*>(data);
+        inflater_.avail_in = uInt(chunk);
+        for (;;) {
+            const std::size_t used = out.size();
+            // Grow by a step tied to the input, so a tiny frame costs little, and never past
+            // limit + 1: the byte beyond the limit proves the message too big (a zip bomb stops
+            // here, having cost at most the limit).
+            std::size_t room = std::clamp<std::size_t>(4 * std::size_t(inflater_.avail_in), 4096,
+                                                       256 * 1024);
+            const std::size_t allowed = used <= limit ? limit - used : 0;
+            room = std::min(room, allowed == std::size_t(-1) ? allowed : allowed + 1);
+            if (room == 0) return status::too_big;
+            out.resize(used + room);
+            inflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            inflater_.avail_out = uInt(room);
+            int rc = ::inflate(&inflater_, Z_SYNC_FLUSH);
+            out.resize(used + room - inflater_.avail_out);
+            if (out.size() > limit) return status::too_big;
+            if (rc == Z_STREAM_END) {
+                restart_inflate();
+                ended_ = inflater_.avail_in == 0;
+                if (ended_) break;
+                continue;
+            }
+            if (rc == Z_MEM_ERROR) return status::no_memory;
+            if (rc != Z_OK && rc != Z_BUF_ERROR) return status::bad_data;
+            if (inflater_.avail_in == 0 && inflater_.avail_out > 0) break;
+            if (rc == Z_BUF_ERROR && inflater_.avail_out > 0) return status::bad_data;
+        }
+        data += chunk;
+        size -= chunk;
+    }
+    return status::ok;
+}
+
+#endif // ASTER_HAS_ZLIB
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_WS_DEFLATE_HPP
+// end aster/detail/ws_deflate.hpp
 // begin aster/detail/ws_frame.hpp
 // SPDX-License-Identifier: MIT
 // WebSocket frame header codec, masking and close payloads (RFC 6455 §5, §7.4); pure, no I/O.
@@ -5193,7 +5703,8 @@ constexpr std::string_view describe(frame_error e) noexcept {
 /// need_more: `data` ends inside the header. protocol_error: `why` names the rule broken,
 /// reported as soon as the bytes that break it are present. `out` is complete only on ok.
 /// `expect_masked`: true on a server (client frames must be masked), false on a client (server
-/// frames must not be), §5.1. `allow_rsv1`: an extension such as permessage-deflate owns RSV1.
+/// frames must not be), §5.1. `allow_rsv1`: permessage-deflate owns RSV1, which it allows on the
+/// first frame of a text or binary message only (RFC 7692 §6.1).
 ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> data,
                                                  frame_header& out, frame_error& why,
                                                  bool expect_masked = true,
@@ -5268,6 +5779,10 @@ ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> d
     if ((out.raw_opcode >= 3 && out.raw_opcode <= 7) || out.raw_opcode >= 11)
         return fail(frame_error::unknown_opcode);
     const bool control = is_control(out.op);
+    // RFC 7692 §6.1: the extension's RSV1 ("compressed") marks only the first frame of a data
+    // message; on a control frame or a continuation it fails the connection.
+    if (out.rsv1 && (control || out.op == opcode::continuation))
+        return fail(frame_error::reserved_bits);
     if (control && !out.fin) return fail(frame_error::fragmented_control); // §5.5
     if (n < 2) return frame_parse_result::need_more;
 
@@ -5435,7 +5950,12 @@ private:
     task<bool> read_more();
     task<std::optional<frame_view>> next_frame();
     task<> fail(std::uint16_t code, std::string_view reason);
-    void queue_frame(opcode op, std::string_view payload);
+    void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
+    void queue_message(opcode op, std::string_view payload);
+    // Inflates one frame of a compressed message into message_; the close code on failure.
+    std::uint16_t inflate_frame(std::string_view payload, bool fin, bool text,
+                                std::string_view& why);
+    bool compressed_frames_allowed() const noexcept;
     void queue_close(std::uint16_t code, std::string_view reason);
     void schedule_flush();
     std::size_t queued() const noexcept { return pending_.size() + inflight_.size(); }
@@ -5472,6 +5992,11 @@ private:
     net::steady_timer* ping_timer_ = nullptr;
     bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false, ping_timed_out_ = false;
     std::string close_reason_;
+#ifdef ASTER_HAS_ZLIB
+    // Set by accept() when permessage-deflate is agreed; zlib's state inside comes on first use.
+    std::unique_ptr<deflate_codec> deflate_;
+    std::string deflated_; // a compressed message being framed
+#endif
 
     template <class S>
     friend class http_connection;
@@ -5588,6 +6113,16 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
         std::find(offered_.begin(), offered_.end(), subprotocol) == offered_.end())
         throw std::invalid_argument("aster::websocket::accept: the client did not offer "
                                     "subprotocol '" + std::string(subprotocol) + "'");
+    // Checked before anything is queued, so a refusal leaves no half-written head behind.
+    for (const auto& [name, value] : headers) {
+        if (name.find_first_of("\r\n:") != std::string::npos ||
+            value.find_first_of("\r\n") != std::string::npos)
+            throw std::invalid_argument("aster::websocket::accept: header '" + name +
+                                        "' holds a line break or colon");
+        if (iequals(name, "sec-websocket-extensions"))
+            throw std::invalid_argument("aster::websocket::accept: aster negotiates "
+                                        "Sec-WebSocket-Extensions itself (websocket_options::deflate)");
+    }
     auto key = websocket_accept_key(*request_.header("sec-websocket-key"));
     pending_.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                     "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
@@ -5595,13 +6130,24 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
     pending_.append("\r\n");
     if (!subprotocol.empty())
         pending_.append("Sec-WebSocket-Protocol: ").append(subprotocol).append("\r\n");
-    for (const auto& [name, value] : headers) {
-        if (name.find_first_of("\r\n:") != std::string::npos ||
-            value.find_first_of("\r\n") != std::string::npos)
-            throw std::invalid_argument("aster::websocket::accept: header '" + name +
-                                        "' holds a line break or colon");
+    for (const auto& [name, value] : headers)
         pending_.append(name).append(": ").append(value).append("\r\n");
+#ifdef ASTER_HAS_ZLIB
+    if (options_.deflate.enabled) {
+        // RFC 7692 §5.1: accept the first acceptable offer, in the order the client sent them.
+        for (const auto& f : request_.headers()) {
+            if (!iequals(f.name, "sec-websocket-extensions")) continue;
+            auto agreed = negotiate_deflate(f.value, options_.deflate);
+            if (!agreed) continue;
+            pending_.append("Sec-WebSocket-Extensions: ");
+            append_deflate_response(pending_, *agreed);
+            pending_.append("\r\n");
+            deflate_ = std::make_unique<deflate_codec>(*agreed, true, options_.deflate.mem_level,
+                                                       options_.deflate.level);
+            break;
+        }
     }
+#endif
     pending_.append("\r\n");
     state_ = websocket_state::connected;
     accepted_ = true;
@@ -5665,7 +6211,7 @@ task<> ws_session<Stream>::send(bool text, std::string_view payload) {
         close_code_ = 1006;
     }
     if (state_ == websocket_state::disconnected) throw_closed("send");
-    queue_frame(text ? opcode::text : opcode::binary, payload);
+    queue_message(text ? opcode::text : opcode::binary, payload);
 }
 
 template <class Stream>
@@ -5674,12 +6220,79 @@ void ws_session<Stream>::throw_closed(std::string_view) const {
 }
 
 template <class Stream>
-void ws_session<Stream>::queue_frame(opcode op, std::string_view payload) {
+void ws_session<Stream>::queue_frame(opcode op, std::string_view payload, bool rsv1) {
     std::uint8_t header[14];
-    std::size_t n = encode_frame_header(header, true, op, payload.size());
+    std::size_t n = encode_frame_header(header, true, op, payload.size(), nullptr, rsv1);
     pending_.append(reinterpret_cast<const char*>(header), n);
     pending_.append(payload);
     schedule_flush();
+}
+
+template <class Stream>
+void ws_session<Stream>::queue_message(opcode op, std::string_view payload) {
+#ifdef ASTER_HAS_ZLIB
+    if (deflate_ && payload.size() >= options_.deflate.min_compress_bytes) {
+        deflated_.clear();
+        auto status = deflate_->compress(payload, deflated_);
+        // Without context takeover a message that does not shrink may go as it is (RSV1 clear,
+        // RFC 7692 §6); with it, the peer's window must see every byte ours saw.
+        bool send_raw = status != deflate_codec::status::ok ||
+                        (deflate_->compressor_resets() && deflated_.size() >= payload.size());
+        if (status != deflate_codec::status::ok)
+            log(log_level::warning, "permessage-deflate: compression failed, sending uncompressed");
+        if (!send_raw) {
+            queue_frame(op, deflated_, true); // RSV1: compressed (§6)
+            if (deflated_.capacity() > keep_buffer_up_to) std::string().swap(deflated_);
+            return;
+        }
+    }
+#endif
+    queue_frame(op, payload);
+}
+
+template <class Stream>
+bool ws_session<Stream>::compressed_frames_allowed() const noexcept {
+#ifdef ASTER_HAS_ZLIB
+    return deflate_ != nullptr;
+#else
+    return false;
+#endif
+}
+
+template <class Stream>
+std::uint16_t ws_session<Stream>::inflate_frame(std::string_view payload, bool fin, bool text,
+                                                std::string_view& why) {
+#ifdef ASTER_HAS_ZLIB
+    const std::size_t before = message_.size();
+    auto status = deflate_->inflate(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                      payload.size()),
+        fin, message_, options_.max_message_bytes);
+    switch (status) {
+    case deflate_codec::status::ok:
+        break;
+    case deflate_codec::status::too_big: // the decompressed size counts (zip bombs)
+        why = "message too big";
+        return 1009;
+    case deflate_codec::status::bad_data: // not a DEFLATE stream: the payload is invalid data
+        why = "invalid compressed data";
+        return 1007;
+    case deflate_codec::status::no_memory:
+        why = "out of memory";
+        return 1011;
+    }
+    // §8.1 on what the bytes decompress to, failing as soon as they cannot be UTF-8.
+    if (text && (!utf8_.feed(std::string_view(message_).substr(before)) ||
+                 (fin && !utf8_.complete()))) {
+        why = "invalid UTF-8";
+        return 1007;
+    }
+    return 0;
+#else
+    (void)payload, (void)fin, (void)text;
+    why = "compression not negotiated";
+    return 1002;
+#endif
 }
 
 template <class Stream>
@@ -5765,7 +6378,7 @@ task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>:
         frame_header h{};
         frame_error why{};
         // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
-        auto result = parse_frame_header(available, h, why, true, false);
+        auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
         if (result == frame_parse_result::protocol_error) {
             co_await fail(1002, "protocol error");
             throw_closed("receive");
@@ -5813,7 +6426,7 @@ task<websocket_message> ws_session<Stream>::receive() {
         throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
                                     "(state: connecting)");
     if (state_ == websocket_state::disconnected) throw_closed("receive");
-    bool in_message = false, text = false;
+    bool in_message = false, text = false, compressed = false;
     message_.clear();
     if (message_.capacity() > keep_buffer_up_to) std::string().swap(message_);
     utf8_.reset();
@@ -5872,6 +6485,18 @@ task<websocket_message> ws_session<Stream>::receive() {
                 throw_closed("receive");
             }
             text = h.op == opcode::text;
+            compressed = h.rsv1; // RFC 7692 §6: set on the first frame of a compressed message
+            if (compressed) {
+                message_.clear();
+                std::string_view why;
+                if (auto code = inflate_frame(payload, h.fin, text, why)) {
+                    co_await fail(code, why);
+                    throw_closed("receive");
+                }
+                if (h.fin) co_return websocket_message{text, message_};
+                in_message = true;
+                continue;
+            }
             if (h.fin) {
                 if (text && !is_valid_utf8(payload)) {
                     co_await fail(1007, "invalid UTF-8");
@@ -5890,6 +6515,15 @@ task<websocket_message> ws_session<Stream>::receive() {
             if (!in_message) {
                 co_await fail(1002, "continuation frame without a message");
                 throw_closed("receive");
+            }
+            if (compressed) {
+                std::string_view why;
+                if (auto code = inflate_frame(payload, h.fin, text, why)) {
+                    co_await fail(code, why);
+                    throw_closed("receive");
+                }
+                if (!h.fin) continue;
+                co_return websocket_message{text, message_};
             }
             if (message_.size() + payload.size() > options_.max_message_bytes) {
                 co_await fail(1009, "message too big");
@@ -5928,7 +6562,7 @@ task<> ws_session<Stream>::await_peer_close() {
             std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
             frame_header h{};
             frame_error why{};
-            auto result = parse_frame_header(available, h, why, true, false);
+            auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
             if (result == frame_parse_result::protocol_error) {
                 done = true;
                 break;
@@ -7757,6 +8391,7 @@ inline std::array<std::uint8_t, 4> test_client_base::next_mask() noexcept {
 #endif
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -7784,6 +8419,8 @@ private:
 struct received_message {
     bool text = true;
     std::string data;
+    bool compressed = false; // it came with RSV1 (permessage-deflate) and was inflated
+    std::size_t wire_bytes = 0; // payload bytes as sent on the wire (compressed, if it was)
 };
 
 /// A WebSocket opened by `test_client::websocket_connect`. Sends are masked frames, as a real
@@ -7793,15 +8430,18 @@ struct received_message {
 class websocket_session {
 public:
     websocket_session(detail::test_client_base& client, detail::test_connection connection,
-                      std::vector<std::pair<std::string, std::string>> handshake_headers);
+                      std::vector<std::pair<std::string, std::string>> handshake_headers,
+                      std::optional<detail::deflate_params> deflate = std::nullopt);
     websocket_session(websocket_session&& other) noexcept;
     websocket_session& operator=(websocket_session&&) = delete;
     ~websocket_session();
 
-    void send_text(std::string_view text) { send_frame(detail::opcode::text, text, true); }
-    void send_bytes(std::string_view bytes) { send_frame(detail::opcode::binary, bytes, true); }
-    /// One frame, as given (for protocol tests: fragments, pings, odd opcodes).
-    void send_frame(detail::opcode op, std::string_view payload, bool fin);
+    /// A whole message in one frame; compressed when permessage-deflate was agreed and
+    /// compression() is on.
+    void send_text(std::string_view text) { send_message(detail::opcode::text, text); }
+    void send_bytes(std::string_view bytes) { send_message(detail::opcode::binary, bytes); }
+    /// One frame, as given (for protocol tests: fragments, pings, odd opcodes, RSV1).
+    void send_frame(detail::opcode op, std::string_view payload, bool fin, bool rsv1 = false);
     /// Raw bytes on the wire, unchecked (for tests of hostile input).
     void send_raw(std::string_view bytes);
 
@@ -7837,6 +8477,18 @@ public:
         finish();
     }
 
+    /// True when the server agreed to permessage-deflate (offer it with
+    /// `websocket_connect_options::extensions`).
+    bool deflate_agreed() const noexcept { return deflate_.has_value(); }
+    /// What was agreed; meaningful when deflate_agreed().
+    const detail::deflate_params& deflate_params() const { return deflate_.value(); }
+    /// Whether send_text/send_bytes compress (on by default once agreed).
+    void set_compression(bool on) noexcept { compress_ = on; }
+    /// `message` compressed by this session's compressor (RFC 7692 §7.2.1, tail removed), for
+    /// sending by hand with send_frame(..., rsv1 = true), e.g. cut into fragments. With context
+    /// takeover the compressor remembers it, so send what it returns.
+    std::string compress(std::string_view message);
+
     /// The subprotocol the server chose, or empty.
     std::string subprotocol() const { return header("sec-websocket-protocol").value_or(""); }
     const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
@@ -7857,6 +8509,8 @@ private:
                                     std::string_view what);
     [[noreturn]] void server_closed(std::uint16_t code, std::string reason);
     void finish();
+    void send_message(detail::opcode op, std::string_view payload);
+    void inflate_into(std::string& out, std::string_view payload, bool fin);
 
     detail::test_client_base* client_;
     detail::test_connection connection_;
@@ -7866,19 +8520,38 @@ private:
     std::uint16_t close_code_ = 0;
     std::string close_reason_;
     std::vector<std::string> pongs_;
+    std::optional<detail::deflate_params> deflate_;
+    bool compress_ = true;
+#ifdef ASTER_HAS_ZLIB
+    std::unique_ptr<detail::deflate_codec> codec_;
+#endif
 };
 
 inline websocket_session::websocket_session(
     detail::test_client_base& client, detail::test_connection connection,
-    std::vector<std::pair<std::string, std::string>> handshake_headers)
+    std::vector<std::pair<std::string, std::string>> handshake_headers,
+    std::optional<detail::deflate_params> deflate)
     : client_(&client), connection_(std::move(connection)), headers_(std::move(handshake_headers)),
-      timeout_(client.options_.timeout) {}
+      timeout_(client.options_.timeout), deflate_(deflate) {
+#ifdef ASTER_HAS_ZLIB
+    // zlib's defaults on the client side, as browsers use.
+    if (deflate_) codec_ = std::make_unique<detail::deflate_codec>(*deflate_, false, 8, 6);
+#else
+    if (deflate_) throw std::logic_error("aster::websocket_session: permessage-deflate needs zlib");
+#endif
+}
 
 inline websocket_session::websocket_session(websocket_session&& other) noexcept
     : client_(std::exchange(other.client_, nullptr)), connection_(std::move(other.connection_)),
       headers_(std::move(other.headers_)), timeout_(other.timeout_), sent_close_(other.sent_close_),
       closed_(other.closed_), close_code_(other.close_code_),
-      close_reason_(std::move(other.close_reason_)), pongs_(std::move(other.pongs_)) {}
+      close_reason_(std::move(other.close_reason_)), pongs_(std::move(other.pongs_)),
+      deflate_(other.deflate_), compress_(other.compress_)
+#ifdef ASTER_HAS_ZLIB
+      , codec_(std::move(other.codec_))
+#endif
+{
+}
 
 inline websocket_session::~websocket_session() {
     if (!client_) return;
@@ -7901,12 +8574,50 @@ inline void websocket_session::send_raw(std::string_view bytes) {
     connection_.client->send(bytes);
 }
 
-inline void websocket_session::send_frame(detail::opcode op, std::string_view payload, bool fin) {
+inline std::string websocket_session::compress(std::string_view message) {
+#ifdef ASTER_HAS_ZLIB
+    if (!codec_) throw std::logic_error("aster::websocket_session::compress: permessage-deflate "
+                                        "was not agreed");
+    std::string out;
+    if (codec_->compress(message, out) != detail::deflate_codec::status::ok)
+        throw std::runtime_error("aster::websocket_session: compression failed");
+    return out;
+#else
+    (void)message;
+    throw std::logic_error("aster::websocket_session::compress: built without zlib");
+#endif
+}
+
+inline void websocket_session::send_message(detail::opcode op, std::string_view payload) {
+    if (deflate_ && compress_) {
+        if (closed_ || sent_close_)
+            throw websocket_disconnect(close_code_ ? close_code_ : 1000, close_reason_);
+        send_frame(op, compress(payload), true, true);
+    } else {
+        send_frame(op, payload, true);
+    }
+}
+
+inline void websocket_session::inflate_into(std::string& out, std::string_view payload, bool fin) {
+#ifdef ASTER_HAS_ZLIB
+    auto status = codec_->inflate(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                      payload.size()),
+        fin, out, std::size_t(-1));
+    if (status != detail::deflate_codec::status::ok)
+        throw std::runtime_error("aster::websocket_session: the server sent invalid compressed data");
+#else
+    (void)out, (void)payload, (void)fin;
+#endif
+}
+
+inline void websocket_session::send_frame(detail::opcode op, std::string_view payload, bool fin,
+                                          bool rsv1) {
     if (closed_ || sent_close_)
         throw websocket_disconnect(close_code_ ? close_code_ : 1000, close_reason_);
     auto mask = client_->next_mask();
     std::uint8_t header[14];
-    std::size_t n = detail::encode_frame_header(header, fin, op, payload.size(), &mask);
+    std::size_t n = detail::encode_frame_header(header, fin, op, payload.size(), &mask, rsv1);
     std::string wire(reinterpret_cast<const char*>(header), n);
     std::size_t start = wire.size();
     wire.append(payload);
@@ -7924,8 +8635,8 @@ websocket_session::next_frame(std::chrono::steady_clock::time_point deadline, st
                                                 buffer.size());
         detail::frame_header h{};
         detail::frame_error why{};
-        // Frames from a server are never masked (RFC 6455 §5.1).
-        auto result = detail::parse_frame_header(available, h, why, false, false);
+        // Frames from a server are never masked (RFC 6455 §5.1); RSV1 only under deflate.
+        auto result = detail::parse_frame_header(available, h, why, false, deflate_.has_value());
         if (result == detail::frame_parse_result::protocol_error)
             throw std::runtime_error("aster::websocket_session: the server sent an invalid frame");
         if (result == detail::frame_parse_result::ok &&
@@ -7996,14 +8707,19 @@ inline received_message websocket_session::receive() {
         case detail::opcode::text:
         case detail::opcode::binary:
             message.text = f->header.op == detail::opcode::text;
-            message.data = std::move(f->payload);
+            message.compressed = f->header.rsv1;
+            message.wire_bytes = f->payload.size();
+            if (message.compressed) inflate_into(message.data, f->payload, f->header.fin);
+            else message.data = std::move(f->payload);
             if (f->header.fin) return message;
             in_message = true;
             continue;
         case detail::opcode::continuation:
             if (!in_message)
                 throw std::runtime_error("aster::websocket_session: continuation without a message");
-            message.data += f->payload;
+            message.wire_bytes += f->payload.size();
+            if (message.compressed) inflate_into(message.data, f->payload, f->header.fin);
+            else message.data += f->payload;
             if (f->header.fin) return message;
             continue;
         default:
@@ -8090,6 +8806,9 @@ struct websocket_connect_options {
     std::vector<std::string> subprotocols;                    // offered, in order
     std::vector<std::pair<std::string, std::string>> headers; // sent with the handshake
     std::vector<std::pair<std::string, std::string>> cookies; // for this handshake only
+    // Sent as Sec-WebSocket-Extensions when set, e.g. "permessage-deflate; client_max_window_bits"
+    // (what browsers offer). An agreed permessage-deflate compresses both ways (needs zlib).
+    std::string extensions;
 };
 
 /// Runs the app's real HTTP and WebSocket code (parser, router, writer, frames) over in-memory
@@ -8310,6 +9029,7 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
             head += (i ? ", " : "") + o.subprotocols[i];
         head += "\r\n";
     }
+    if (!o.extensions.empty()) head += "Sec-WebSocket-Extensions: " + o.extensions + "\r\n";
     if (auto cookies = cookie_header(o.cookies); !cookies.empty()) head += "Cookie: " + cookies + "\r\n";
     for (const auto& [k, v] : o.headers) head += k + ": " + v + "\r\n";
     head += "\r\n";
@@ -8339,7 +9059,30 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
         close_connection(c);
         throw std::runtime_error("aster::test_client: wrong Sec-WebSocket-Accept in the " + what);
     }
-    return websocket_session(*this, std::move(c), std::move(r.headers));
+    // A real client fails the connection on an answer that does not fit its offer (RFC 7692 §7.1).
+    std::optional<detail::deflate_params> deflate;
+    if (auto answer = r.header("sec-websocket-extensions")) {
+        bool offered = false, offered_client_window = false;
+        detail::extension_reader offer(o.extensions);
+        std::string_view name;
+        while (offer.next_extension(name)) {
+            if (!iequals(name, "permessage-deflate")) continue;
+            offered = true;
+            detail::deflate_offer params;
+            if (detail::read_deflate_params(offer, params) && params.client_max_window_bits != 0)
+                offered_client_window = true;
+        }
+        if (offered) deflate = detail::parse_deflate_response(*answer, offered_client_window);
+#ifndef ASTER_HAS_ZLIB
+        deflate.reset();
+#endif
+        if (!deflate) {
+            close_connection(c);
+            throw std::runtime_error("aster::test_client: the server answered Sec-WebSocket-Extensions: " +
+                                     *answer + " to the offer '" + o.extensions + "' in the " + what);
+        }
+    }
+    return websocket_session(*this, std::move(c), std::move(r.headers), deflate);
 }
 
 } // namespace aster

@@ -31,6 +31,35 @@ struct http_limits {
     std::chrono::milliseconds keep_alive_timeout{5000};
 };
 
+/// permessage-deflate (RFC 7692): what aster accepts when a client offers compression. It takes
+/// effect only when zlib is present (ASTER_HAS_ZLIB); without zlib offers are declined.
+/// Memory, per connection that uses compression (measured; allocated on the first compressed
+/// message each way, so idle and uncompressed connections pay nothing):
+///   compressor   (1 << (server_max_window_bits + 2)) + (1 << (mem_level + 9)) + 5.8 KiB
+///   decompressor (1 << window) + 7 KiB, window = the client's negotiated bits (15 when the
+///                client does not let the server choose)
+/// The defaults (12, 12, 5) give 48.8 KiB; zlib's usual (15, 15, 8) 300.8 KiB. The README's
+/// WebSockets section has the details.
+struct websocket_deflate_options {
+    bool enabled = true; // negotiate when offered (browsers and Python's websockets offer it)
+    // Our compressor's window, 9..15 (zlib has no raw 8-bit window, so an offer that demands
+    // server_max_window_bits=8 is declined). 12 (4 KiB) keeps most of the gain at an eighth of
+    // the memory of 15, as Python's websockets chooses.
+    int server_max_window_bits = 12;
+    // The window asked of a client that lets the server choose (it sent client_max_window_bits),
+    // 9..15: our decompressor's window.
+    int client_max_window_bits = 12;
+    // Reset our compressor after every message (worse ratio, no state carried between
+    // messages). Also agreed whenever the client asks for it.
+    bool server_no_context_takeover = false;
+    // Ask the client to reset its compressor after every message; our decompressor then resets.
+    bool client_no_context_takeover = false;
+    int mem_level = 5;     // zlib memLevel 1..9: the compressor's hash tables, 1 << (mem_level + 9)
+    int level = 6;         // zlib compression level 1..9 (6: zlib's default trade-off)
+    // Messages shorter than this are sent uncompressed: deflate saves nothing on a few bytes.
+    std::size_t min_compress_bytes = 64;
+};
+
 /// WebSocket limits and timing, per connection.
 struct websocket_options {
     std::size_t max_message_bytes = 16 * 1024 * 1024; // whole message; beyond: close 1009
@@ -43,6 +72,9 @@ struct websocket_options {
     // Pongs are read while the handler receives, as endpoints always do.
     std::chrono::milliseconds ping_interval{0};
     std::chrono::milliseconds ping_timeout{20000};
+    // Compression, when zlib is present and the client offers it. max_message_bytes bounds the
+    // decompressed size (a zip bomb is closed with 1009 as soon as it inflates past it).
+    websocket_deflate_options deflate{};
 };
 
 /// `app.run({.host = "0.0.0.0", .port = 8080})`.

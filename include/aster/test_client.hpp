@@ -45,6 +45,9 @@ struct websocket_connect_options {
     std::vector<std::string> subprotocols;                    // offered, in order
     std::vector<std::pair<std::string, std::string>> headers; // sent with the handshake
     std::vector<std::pair<std::string, std::string>> cookies; // for this handshake only
+    // Sent as Sec-WebSocket-Extensions when set, e.g. "permessage-deflate; client_max_window_bits"
+    // (what browsers offer). An agreed permessage-deflate compresses both ways (needs zlib).
+    std::string extensions;
 };
 
 /// Runs the app's real HTTP and WebSocket code (parser, router, writer, frames) over in-memory

@@ -170,6 +170,11 @@ TEST_CASE("ws_frame: encode and parse round-trip every field", "[ws_frame]") {
                         INFO("opcode " << int(op) << ", length " << length << ", fin " << fin
                                        << ", masked " << masked << ", rsv1 " << rsv1);
                         auto p = parse(wire, masked, true);
+                        if (rsv1 && (is_control(op) || op == opcode::continuation)) {
+                            // RFC 7692 §6.1: RSV1 belongs to a message's first frame only.
+                            CHECK(p.why == frame_error::reserved_bits);
+                            continue;
+                        }
                         REQUIRE(p.result == frame_parse_result::ok);
                         CHECK(p.header.fin == fin);
                         CHECK(p.header.rsv1 == rsv1);
@@ -214,6 +219,12 @@ TEST_CASE("ws_frame: rejects RSV bits without an extension (§5.2)", "[ws_frame]
     CHECK(error_of({0x91, 0x80, 0, 0, 0, 0}) == frame_error::reserved_bits); // RSV3
     // With an extension owning RSV1, only RSV1 becomes legal.
     CHECK(error_of({0xC1, 0x80, 0, 0, 0, 0}, true, true) == frame_error::none);
+    CHECK(error_of({0xC2, 0x80, 0, 0, 0, 0}, true, true) == frame_error::none);
+    // permessage-deflate's RSV1: never on a continuation or a control frame (RFC 7692 §6.1).
+    CHECK(error_of({0xC0, 0x80, 0, 0, 0, 0}, true, true) == frame_error::reserved_bits);
+    CHECK(error_of({0xC9, 0x80, 0, 0, 0, 0}, true, true) == frame_error::reserved_bits);
+    CHECK(error_of({0xCA, 0x80, 0, 0, 0, 0}, true, true) == frame_error::reserved_bits);
+    CHECK(error_of({0xC8, 0x80, 0, 0, 0, 0}, true, true) == frame_error::reserved_bits);
     CHECK(error_of({0xA1, 0x80, 0, 0, 0, 0}, true, true) == frame_error::reserved_bits);
     CHECK(error_of({0x91, 0x80, 0, 0, 0, 0}, true, true) == frame_error::reserved_bits);
     CHECK(error_of({0xC1}) == frame_error::reserved_bits); // known from the first byte

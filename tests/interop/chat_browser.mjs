@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Interop: two real browser pages (Debian's chromium, driven by playwright-core) talk through
-// examples/chat over 127.0.0.1: joins are announced, a message typed in one page shows in the
-// other, a closed page is announced as gone.
+// examples/chat over 127.0.0.1: joins are announced, permessage-deflate is agreed, a message
+// typed in one page (short, or long enough to be compressed) shows in the other, a closed page is
+// announced as gone.
 //
 //   node tests/interop/chat_browser.mjs build/cmake/chat [NODE_DIR]
 //
@@ -165,6 +166,26 @@ async function main() {
         await shows(alice, 'alice: hello from alice');
         const left = await alice.locator('#text').inputValue();
         if (left !== '') throw new Error(`the input still holds ${JSON.stringify(left)}`);
+    });
+    await check('the browser and aster agreed on permessage-deflate', async () => {
+        // Chromium offers "permessage-deflate; client_max_window_bits"; aster answers with its
+        // 12-bit windows, and the page sees the answer in WebSocket.extensions.
+        const expected = 'permessage-deflate; server_max_window_bits=12; client_max_window_bits=12';
+        for (const page of [alice, bob]) {
+            const agreed = await page.evaluate('socket.extensions');
+            if (agreed !== expected) throw new Error(`extensions ${JSON.stringify(agreed)}`);
+        }
+    });
+    await check('long compressed messages arrive intact both ways', async () => {
+        // Above aster's 64-byte threshold, so the server compresses what it broadcasts (and
+        // Chromium compresses what it sends); each page must show the other's text exactly.
+        const long = (who) => `${who} ` + 'the quick brown fox ✓ jumps over the lazy dog 🌍 '.repeat(40);
+        await alice.locator('#text').fill(long('alice'));
+        await alice.locator('#send').click();
+        await shows(bob, `alice: ${long('alice')}`);
+        await bob.locator('#text').fill(long('bob'));
+        await bob.locator('#send').click();
+        await shows(alice, `bob: ${long('bob')}`);
     });
     await check('Enter sends, and non-ASCII text arrives intact', async () => {
         await bob.locator('#text').fill('héllo ✓ 🌍');

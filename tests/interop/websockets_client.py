@@ -21,6 +21,8 @@ import time
 try:
     import websockets
     import websockets.exceptions
+    from websockets.extensions.permessage_deflate import (ClientPerMessageDeflateFactory,
+                                                          PerMessageDeflate)
     from websockets.frames import Opcode
 except ImportError as error:
     sys.exit(f"websockets_client.py: the websockets library is missing ({error}); "
@@ -282,24 +284,146 @@ async def handshake_bad_path(port):
         expect(error.response.status_code == 404, f"status {error.response.status_code}")
 
 
-async def deflate_offer_declined(port):
-    # websockets offers permessage-deflate by default; aster does not negotiate extensions yet,
-    # so it must leave Sec-WebSocket-Extensions out and the client must then send plain frames.
+def agreed_deflate(ws):
+    """The PerMessageDeflate extension the handshake agreed, after checking both headers."""
+    offered = ws.request_headers.get("Sec-WebSocket-Extensions", "")
+    expect("permessage-deflate" in offered, f"the client offered {offered!r}")
+    answer = ws.response_headers.get_all("Sec-WebSocket-Extensions")
+    expect(len(answer) == 1 and answer[0].startswith("permessage-deflate"),
+           f"the server answered Sec-WebSocket-Extensions: {answer}")
+    expect(len(ws.extensions) == 1 and isinstance(ws.extensions[0], PerMessageDeflate),
+           f"negotiated extensions: {ws.extensions}")
+    return ws.extensions[0], answer[0]
+
+
+def record_rsv1(extension, sent=None):
+    """RSV1 of every data frame the server sends, as it arrives (before inflating); with `sent`,
+    also of every first frame the client sends, as it leaves (after compressing)."""
+    seen = []
+    decode, encode = extension.decode, extension.encode
+
+    def decoding(frame, *, max_size=None):
+        if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
+            seen.append(frame.rsv1)
+        return decode(frame, max_size=max_size)
+
+    def encoding(frame):
+        frame = encode(frame)
+        if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
+            sent.append(frame.rsv1)
+        return frame
+    extension.decode = decoding
+    if sent is not None:
+        extension.encode = encoding
+    return seen
+
+
+async def deflate_negotiated(port):
+    # websockets offers "permessage-deflate; client_max_window_bits" by default; aster answers
+    # with its 12-bit windows, and both ends then compress.
+    async with connect(port, compression="deflate") as ws:
+        extension, answer = agreed_deflate(ws)
+        expect(answer == "permessage-deflate; server_max_window_bits=12; "
+                         "client_max_window_bits=12", f"answer {answer!r}")
+        expect(extension.local_max_window_bits == 12 and extension.remote_max_window_bits == 12,
+               f"windows {extension}")
+        sent = []
+        compressed = record_rsv1(extension, sent)
+        await echoes(ws, "compressed " * 100)
+        await echoes(ws, "héllo ✓ \U0001f30d " * 50)
+        await echoes(ws, bytes(1000))
+        await echoes(ws, os.urandom(5000))
+        await echoes(ws, "".join(chr(ord("a") + i % 26) for i in range(MIB)))
+        await echoes(ws, os.urandom(MIB))
+        pieces = ["frag", "mented ✓ " * 20, "text"]  # RSV1 on the first frame only
+        await ws.send(pieces)
+        reply = await ws.recv()
+        expect(reply == "".join(pieces), f"compressed fragments: got {describe(reply)}")
+        expect(all(compressed), f"RSV1 of the server's frames: {compressed}")
+        expect(sent and all(sent), f"RSV1 of the client's frames: {sent}")  # aster inflated them
+        await echoes(ws, "short")  # below aster's 64-byte threshold: sent as is
+        expect(compressed[-1] is False, f"RSV1 of a 5-byte echo: {compressed[-1]}")
+        await echoes(ws, "compressed again " * 10)
+        expect(compressed[-1] is True, "compression did not resume")
+
+
+async def deflate_fragments_and_pings(port):
     frames = FrameLog()
     async with connect(port, frames=frames, compression="deflate") as ws:
-        offered = ws.request_headers.get("Sec-WebSocket-Extensions", "")
-        expect("permessage-deflate" in offered, f"the client offered {offered!r}")
+        agreed_deflate(ws)
+        waiters = []
+
+        async def pieces():
+            yield "before " * 30
+            waiters.append(await ws.ping(b"mid-message"))  # between compressed fragments
+            yield "after " * 30
+
+        await ws.send(pieces())
+        await asyncio.wait_for(waiters[0], 5)
+        reply = await ws.recv()
+        expect(reply == "before " * 30 + "after " * 30, f"got {describe(reply)}")
+        await ws.send([b"\x00" * 10000, b"\xff" * 10000, b""])
+        reply = await ws.recv()
+        expect(reply == b"\x00" * 10000 + b"\xff" * 10000, f"got {describe(reply)}")
+
+
+async def deflate_parameters(port):
+    # Every parameter of RFC 7692 §7 offered at once: aster honours them all.
+    factory = ClientPerMessageDeflateFactory(
+        server_no_context_takeover=True, client_no_context_takeover=True,
+        server_max_window_bits=10, client_max_window_bits=9, compress_settings={"memLevel": 4})
+    async with connect(port, extensions=[factory]) as ws:
+        extension, answer = agreed_deflate(ws)
+        expect(answer == "permessage-deflate; server_no_context_takeover; "
+                         "client_no_context_takeover; server_max_window_bits=10; "
+                         "client_max_window_bits=9", f"answer {answer!r}")
+        expect(extension.remote_no_context_takeover and extension.local_no_context_takeover,
+               f"context takeover: {extension}")
+        sent = []
+        compressed = record_rsv1(extension, sent)
+        message = "no context takeover " * 200
+        for _ in range(3):
+            await echoes(ws, message)
+        expect(all(compressed) and all(sent), f"RSV1 of the frames: {compressed}, {sent}")
+        await echoes(ws, os.urandom(3000))  # incompressible: aster sends it as is
+        expect(compressed[-1] is False, "incompressible data was sent compressed")
+
+
+async def deflate_window_8_declined(port):
+    # zlib cannot make an 8-bit raw deflate stream: that offer is declined, the next one taken.
+    first = ClientPerMessageDeflateFactory(server_max_window_bits=8)
+    second = ClientPerMessageDeflateFactory(server_max_window_bits=9, client_max_window_bits=True)
+    async with connect(port, extensions=[first, second]) as ws:
+        extension, answer = agreed_deflate(ws)
+        expect(answer == "permessage-deflate; server_max_window_bits=9; client_max_window_bits=12",
+               f"answer {answer!r}")
+        await echoes(ws, "window of nine bits " * 100)
+    async with connect(port, extensions=[first]) as ws:
         accepted = ws.response_headers.get_all("Sec-WebSocket-Extensions")
-        expect(accepted == [], f"the server answered Sec-WebSocket-Extensions: {accepted}")
-        expect(ws.extensions == [], f"negotiated extensions: {ws.extensions}")
+        expect(accepted == [] and ws.extensions == [], f"accepted {accepted}")
         await echoes(ws, "uncompressed " * 100)
-        await echoes(ws, bytes(1000))
+
+
+async def deflate_zip_bomb(port):
+    # 32 MiB of zeros deflate to about 32 KiB: aster counts what it inflates against its 16 MiB
+    # limit and closes with 1009 long before holding it all.
+    async with connect(port, compression="deflate") as ws:
+        agreed_deflate(ws)
+        await echoes(ws, "below the limit " * 100)
+        try:
+            await ws.send(bytes(2 * ECHO_LIMIT))
+            reply = await ws.recv()
+            raise AssertionError(f"the server echoed {describe(reply)} over its limit")
+        except websockets.exceptions.ConnectionClosed as closed:
+            expect(closed.rcvd is not None, f"no close frame from the server: {closed}")
+            expect(closed.rcvd.code == 1009, f"close code from the server: {closed.rcvd}")
 
 
 CASES = [text_echo, binary_echo, fragmented_messages, ping_inside_fragmented_message, large_text,
          large_binary, length_boundaries, pipelined_messages, ping_pong, close_normal,
          close_custom_code, server_closes_on_oversized_message, handshake_bad_path,
-         deflate_offer_declined]
+         deflate_negotiated, deflate_fragments_and_pings, deflate_parameters,
+         deflate_window_8_declined, deflate_zip_bomb]
 
 
 async def run_cases(server):

@@ -85,7 +85,8 @@ constexpr std::string_view describe(frame_error e) noexcept {
 /// need_more: `data` ends inside the header. protocol_error: `why` names the rule broken,
 /// reported as soon as the bytes that break it are present. `out` is complete only on ok.
 /// `expect_masked`: true on a server (client frames must be masked), false on a client (server
-/// frames must not be), §5.1. `allow_rsv1`: an extension such as permessage-deflate owns RSV1.
+/// frames must not be), §5.1. `allow_rsv1`: permessage-deflate owns RSV1, which it allows on the
+/// first frame of a text or binary message only (RFC 7692 §6.1).
 ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> data,
                                                  frame_header& out, frame_error& why,
                                                  bool expect_masked = true,
@@ -160,6 +161,10 @@ ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> d
     if ((out.raw_opcode >= 3 && out.raw_opcode <= 7) || out.raw_opcode >= 11)
         return fail(frame_error::unknown_opcode);
     const bool control = is_control(out.op);
+    // RFC 7692 §6.1: the extension's RSV1 ("compressed") marks only the first frame of a data
+    // message; on a control frame or a continuation it fails the connection.
+    if (out.rsv1 && (control || out.op == opcode::continuation))
+        return fail(frame_error::reserved_bits);
     if (control && !out.fin) return fail(frame_error::fragmented_control); // §5.5
     if (n < 2) return frame_parse_result::need_more;
 

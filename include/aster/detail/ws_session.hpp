@@ -12,6 +12,7 @@
 #include <aster/detail/http_writer.hpp>
 #include <aster/detail/read_buffer.hpp>
 #include <aster/detail/utf8.hpp>
+#include <aster/detail/ws_deflate.hpp>
 #include <aster/detail/ws_frame.hpp>
 #include <aster/detail/ws_handshake.hpp>
 #include <aster/error.hpp>
@@ -67,7 +68,12 @@ private:
     task<bool> read_more();
     task<std::optional<frame_view>> next_frame();
     task<> fail(std::uint16_t code, std::string_view reason);
-    void queue_frame(opcode op, std::string_view payload);
+    void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
+    void queue_message(opcode op, std::string_view payload);
+    // Inflates one frame of a compressed message into message_; the close code on failure.
+    std::uint16_t inflate_frame(std::string_view payload, bool fin, bool text,
+                                std::string_view& why);
+    bool compressed_frames_allowed() const noexcept;
     void queue_close(std::uint16_t code, std::string_view reason);
     void schedule_flush();
     std::size_t queued() const noexcept { return pending_.size() + inflight_.size(); }
@@ -104,6 +110,11 @@ private:
     net::steady_timer* ping_timer_ = nullptr;
     bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false, ping_timed_out_ = false;
     std::string close_reason_;
+#ifdef ASTER_HAS_ZLIB
+    // Set by accept() when permessage-deflate is agreed; zlib's state inside comes on first use.
+    std::unique_ptr<deflate_codec> deflate_;
+    std::string deflated_; // a compressed message being framed
+#endif
 
     template <class S>
     friend class http_connection;

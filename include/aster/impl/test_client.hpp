@@ -164,6 +164,7 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
             head += (i ? ", " : "") + o.subprotocols[i];
         head += "\r\n";
     }
+    if (!o.extensions.empty()) head += "Sec-WebSocket-Extensions: " + o.extensions + "\r\n";
     if (auto cookies = cookie_header(o.cookies); !cookies.empty()) head += "Cookie: " + cookies + "\r\n";
     for (const auto& [k, v] : o.headers) head += k + ": " + v + "\r\n";
     head += "\r\n";
@@ -193,7 +194,30 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
         close_connection(c);
         throw std::runtime_error("aster::test_client: wrong Sec-WebSocket-Accept in the " + what);
     }
-    return websocket_session(*this, std::move(c), std::move(r.headers));
+    // A real client fails the connection on an answer that does not fit its offer (RFC 7692 §7.1).
+    std::optional<detail::deflate_params> deflate;
+    if (auto answer = r.header("sec-websocket-extensions")) {
+        bool offered = false, offered_client_window = false;
+        detail::extension_reader offer(o.extensions);
+        std::string_view name;
+        while (offer.next_extension(name)) {
+            if (!iequals(name, "permessage-deflate")) continue;
+            offered = true;
+            detail::deflate_offer params;
+            if (detail::read_deflate_params(offer, params) && params.client_max_window_bits != 0)
+                offered_client_window = true;
+        }
+        if (offered) deflate = detail::parse_deflate_response(*answer, offered_client_window);
+#ifndef ASTER_HAS_ZLIB
+        deflate.reset();
+#endif
+        if (!deflate) {
+            close_connection(c);
+            throw std::runtime_error("aster::test_client: the server answered Sec-WebSocket-Extensions: " +
+                                     *answer + " to the offer '" + o.extensions + "' in the " + what);
+        }
+    }
+    return websocket_session(*this, std::move(c), std::move(r.headers), deflate);
 }
 
 } // namespace aster

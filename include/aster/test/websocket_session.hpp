@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/detail/utf8.hpp>
+#include <aster/detail/ws_deflate.hpp>
 #include <aster/detail/ws_frame.hpp>
 #include <aster/error.hpp>
 #include <aster/test/client_base.hpp>
@@ -14,6 +15,7 @@
 #endif
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -41,6 +43,8 @@ private:
 struct received_message {
     bool text = true;
     std::string data;
+    bool compressed = false; // it came with RSV1 (permessage-deflate) and was inflated
+    std::size_t wire_bytes = 0; // payload bytes as sent on the wire (compressed, if it was)
 };
 
 /// A WebSocket opened by `test_client::websocket_connect`. Sends are masked frames, as a real
@@ -50,15 +54,18 @@ struct received_message {
 class websocket_session {
 public:
     websocket_session(detail::test_client_base& client, detail::test_connection connection,
-                      std::vector<std::pair<std::string, std::string>> handshake_headers);
+                      std::vector<std::pair<std::string, std::string>> handshake_headers,
+                      std::optional<detail::deflate_params> deflate = std::nullopt);
     websocket_session(websocket_session&& other) noexcept;
     websocket_session& operator=(websocket_session&&) = delete;
     ~websocket_session();
 
-    void send_text(std::string_view text) { send_frame(detail::opcode::text, text, true); }
-    void send_bytes(std::string_view bytes) { send_frame(detail::opcode::binary, bytes, true); }
-    /// One frame, as given (for protocol tests: fragments, pings, odd opcodes).
-    void send_frame(detail::opcode op, std::string_view payload, bool fin);
+    /// A whole message in one frame; compressed when permessage-deflate was agreed and
+    /// compression() is on.
+    void send_text(std::string_view text) { send_message(detail::opcode::text, text); }
+    void send_bytes(std::string_view bytes) { send_message(detail::opcode::binary, bytes); }
+    /// One frame, as given (for protocol tests: fragments, pings, odd opcodes, RSV1).
+    void send_frame(detail::opcode op, std::string_view payload, bool fin, bool rsv1 = false);
     /// Raw bytes on the wire, unchecked (for tests of hostile input).
     void send_raw(std::string_view bytes);
 
@@ -94,6 +101,18 @@ public:
         finish();
     }
 
+    /// True when the server agreed to permessage-deflate (offer it with
+    /// `websocket_connect_options::extensions`).
+    bool deflate_agreed() const noexcept { return deflate_.has_value(); }
+    /// What was agreed; meaningful when deflate_agreed().
+    const detail::deflate_params& deflate_params() const { return deflate_.value(); }
+    /// Whether send_text/send_bytes compress (on by default once agreed).
+    void set_compression(bool on) noexcept { compress_ = on; }
+    /// `message` compressed by this session's compressor (RFC 7692 §7.2.1, tail removed), for
+    /// sending by hand with send_frame(..., rsv1 = true), e.g. cut into fragments. With context
+    /// takeover the compressor remembers it, so send what it returns.
+    std::string compress(std::string_view message);
+
     /// The subprotocol the server chose, or empty.
     std::string subprotocol() const { return header("sec-websocket-protocol").value_or(""); }
     const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
@@ -114,6 +133,8 @@ private:
                                     std::string_view what);
     [[noreturn]] void server_closed(std::uint16_t code, std::string reason);
     void finish();
+    void send_message(detail::opcode op, std::string_view payload);
+    void inflate_into(std::string& out, std::string_view payload, bool fin);
 
     detail::test_client_base* client_;
     detail::test_connection connection_;
@@ -123,19 +144,38 @@ private:
     std::uint16_t close_code_ = 0;
     std::string close_reason_;
     std::vector<std::string> pongs_;
+    std::optional<detail::deflate_params> deflate_;
+    bool compress_ = true;
+#ifdef ASTER_HAS_ZLIB
+    std::unique_ptr<detail::deflate_codec> codec_;
+#endif
 };
 
 inline websocket_session::websocket_session(
     detail::test_client_base& client, detail::test_connection connection,
-    std::vector<std::pair<std::string, std::string>> handshake_headers)
+    std::vector<std::pair<std::string, std::string>> handshake_headers,
+    std::optional<detail::deflate_params> deflate)
     : client_(&client), connection_(std::move(connection)), headers_(std::move(handshake_headers)),
-      timeout_(client.options_.timeout) {}
+      timeout_(client.options_.timeout), deflate_(deflate) {
+#ifdef ASTER_HAS_ZLIB
+    // zlib's defaults on the client side, as browsers use.
+    if (deflate_) codec_ = std::make_unique<detail::deflate_codec>(*deflate_, false, 8, 6);
+#else
+    if (deflate_) throw std::logic_error("aster::websocket_session: permessage-deflate needs zlib");
+#endif
+}
 
 inline websocket_session::websocket_session(websocket_session&& other) noexcept
     : client_(std::exchange(other.client_, nullptr)), connection_(std::move(other.connection_)),
       headers_(std::move(other.headers_)), timeout_(other.timeout_), sent_close_(other.sent_close_),
       closed_(other.closed_), close_code_(other.close_code_),
-      close_reason_(std::move(other.close_reason_)), pongs_(std::move(other.pongs_)) {}
+      close_reason_(std::move(other.close_reason_)), pongs_(std::move(other.pongs_)),
+      deflate_(other.deflate_), compress_(other.compress_)
+#ifdef ASTER_HAS_ZLIB
+      , codec_(std::move(other.codec_))
+#endif
+{
+}
 
 inline websocket_session::~websocket_session() {
     if (!client_) return;
@@ -158,12 +198,50 @@ inline void websocket_session::send_raw(std::string_view bytes) {
     connection_.client->send(bytes);
 }
 
-inline void websocket_session::send_frame(detail::opcode op, std::string_view payload, bool fin) {
+inline std::string websocket_session::compress(std::string_view message) {
+#ifdef ASTER_HAS_ZLIB
+    if (!codec_) throw std::logic_error("aster::websocket_session::compress: permessage-deflate "
+                                        "was not agreed");
+    std::string out;
+    if (codec_->compress(message, out) != detail::deflate_codec::status::ok)
+        throw std::runtime_error("aster::websocket_session: compression failed");
+    return out;
+#else
+    (void)message;
+    throw std::logic_error("aster::websocket_session::compress: built without zlib");
+#endif
+}
+
+inline void websocket_session::send_message(detail::opcode op, std::string_view payload) {
+    if (deflate_ && compress_) {
+        if (closed_ || sent_close_)
+            throw websocket_disconnect(close_code_ ? close_code_ : 1000, close_reason_);
+        send_frame(op, compress(payload), true, true);
+    } else {
+        send_frame(op, payload, true);
+    }
+}
+
+inline void websocket_session::inflate_into(std::string& out, std::string_view payload, bool fin) {
+#ifdef ASTER_HAS_ZLIB
+    auto status = codec_->inflate(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                      payload.size()),
+        fin, out, std::size_t(-1));
+    if (status != detail::deflate_codec::status::ok)
+        throw std::runtime_error("aster::websocket_session: the server sent invalid compressed data");
+#else
+    (void)out, (void)payload, (void)fin;
+#endif
+}
+
+inline void websocket_session::send_frame(detail::opcode op, std::string_view payload, bool fin,
+                                          bool rsv1) {
     if (closed_ || sent_close_)
         throw websocket_disconnect(close_code_ ? close_code_ : 1000, close_reason_);
     auto mask = client_->next_mask();
     std::uint8_t header[14];
-    std::size_t n = detail::encode_frame_header(header, fin, op, payload.size(), &mask);
+    std::size_t n = detail::encode_frame_header(header, fin, op, payload.size(), &mask, rsv1);
     std::string wire(reinterpret_cast<const char*>(header), n);
     std::size_t start = wire.size();
     wire.append(payload);
@@ -181,8 +259,8 @@ websocket_session::next_frame(std::chrono::steady_clock::time_point deadline, st
                                                 buffer.size());
         detail::frame_header h{};
         detail::frame_error why{};
-        // Frames from a server are never masked (RFC 6455 §5.1).
-        auto result = detail::parse_frame_header(available, h, why, false, false);
+        // Frames from a server are never masked (RFC 6455 §5.1); RSV1 only under deflate.
+        auto result = detail::parse_frame_header(available, h, why, false, deflate_.has_value());
         if (result == detail::frame_parse_result::protocol_error)
             throw std::runtime_error("aster::websocket_session: the server sent an invalid frame");
         if (result == detail::frame_parse_result::ok &&
@@ -253,14 +331,19 @@ inline received_message websocket_session::receive() {
         case detail::opcode::text:
         case detail::opcode::binary:
             message.text = f->header.op == detail::opcode::text;
-            message.data = std::move(f->payload);
+            message.compressed = f->header.rsv1;
+            message.wire_bytes = f->payload.size();
+            if (message.compressed) inflate_into(message.data, f->payload, f->header.fin);
+            else message.data = std::move(f->payload);
             if (f->header.fin) return message;
             in_message = true;
             continue;
         case detail::opcode::continuation:
             if (!in_message)
                 throw std::runtime_error("aster::websocket_session: continuation without a message");
-            message.data += f->payload;
+            message.wire_bytes += f->payload.size();
+            if (message.compressed) inflate_into(message.data, f->payload, f->header.fin);
+            else message.data += f->payload;
             if (f->header.fin) return message;
             continue;
         default:

@@ -105,6 +105,16 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
         std::find(offered_.begin(), offered_.end(), subprotocol) == offered_.end())
         throw std::invalid_argument("aster::websocket::accept: the client did not offer "
                                     "subprotocol '" + std::string(subprotocol) + "'");
+    // Checked before anything is queued, so a refusal leaves no half-written head behind.
+    for (const auto& [name, value] : headers) {
+        if (name.find_first_of("\r\n:") != std::string::npos ||
+            value.find_first_of("\r\n") != std::string::npos)
+            throw std::invalid_argument("aster::websocket::accept: header '" + name +
+                                        "' holds a line break or colon");
+        if (iequals(name, "sec-websocket-extensions"))
+            throw std::invalid_argument("aster::websocket::accept: aster negotiates "
+                                        "Sec-WebSocket-Extensions itself (websocket_options::deflate)");
+    }
     auto key = websocket_accept_key(*request_.header("sec-websocket-key"));
     pending_.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                     "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
@@ -112,13 +122,24 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
     pending_.append("\r\n");
     if (!subprotocol.empty())
         pending_.append("Sec-WebSocket-Protocol: ").append(subprotocol).append("\r\n");
-    for (const auto& [name, value] : headers) {
-        if (name.find_first_of("\r\n:") != std::string::npos ||
-            value.find_first_of("\r\n") != std::string::npos)
-            throw std::invalid_argument("aster::websocket::accept: header '" + name +
-                                        "' holds a line break or colon");
+    for (const auto& [name, value] : headers)
         pending_.append(name).append(": ").append(value).append("\r\n");
+#ifdef ASTER_HAS_ZLIB
+    if (options_.deflate.enabled) {
+        // RFC 7692 §5.1: accept the first acceptable offer, in the order the client sent them.
+        for (const auto& f : request_.headers()) {
+            if (!iequals(f.name, "sec-websocket-extensions")) continue;
+            auto agreed = negotiate_deflate(f.value, options_.deflate);
+            if (!agreed) continue;
+            pending_.append("Sec-WebSocket-Extensions: ");
+            append_deflate_response(pending_, *agreed);
+            pending_.append("\r\n");
+            deflate_ = std::make_unique<deflate_codec>(*agreed, true, options_.deflate.mem_level,
+                                                       options_.deflate.level);
+            break;
+        }
     }
+#endif
     pending_.append("\r\n");
     state_ = websocket_state::connected;
     accepted_ = true;
@@ -182,7 +203,7 @@ task<> ws_session<Stream>::send(bool text, std::string_view payload) {
         close_code_ = 1006;
     }
     if (state_ == websocket_state::disconnected) throw_closed("send");
-    queue_frame(text ? opcode::text : opcode::binary, payload);
+    queue_message(text ? opcode::text : opcode::binary, payload);
 }
 
 template <class Stream>
@@ -191,12 +212,79 @@ void ws_session<Stream>::throw_closed(std::string_view) const {
 }
 
 template <class Stream>
-void ws_session<Stream>::queue_frame(opcode op, std::string_view payload) {
+void ws_session<Stream>::queue_frame(opcode op, std::string_view payload, bool rsv1) {
     std::uint8_t header[14];
-    std::size_t n = encode_frame_header(header, true, op, payload.size());
+    std::size_t n = encode_frame_header(header, true, op, payload.size(), nullptr, rsv1);
     pending_.append(reinterpret_cast<const char*>(header), n);
     pending_.append(payload);
     schedule_flush();
+}
+
+template <class Stream>
+void ws_session<Stream>::queue_message(opcode op, std::string_view payload) {
+#ifdef ASTER_HAS_ZLIB
+    if (deflate_ && payload.size() >= options_.deflate.min_compress_bytes) {
+        deflated_.clear();
+        auto status = deflate_->compress(payload, deflated_);
+        // Without context takeover a message that does not shrink may go as it is (RSV1 clear,
+        // RFC 7692 §6); with it, the peer's window must see every byte ours saw.
+        bool send_raw = status != deflate_codec::status::ok ||
+                        (deflate_->compressor_resets() && deflated_.size() >= payload.size());
+        if (status != deflate_codec::status::ok)
+            log(log_level::warning, "permessage-deflate: compression failed, sending uncompressed");
+        if (!send_raw) {
+            queue_frame(op, deflated_, true); // RSV1: compressed (§6)
+            if (deflated_.capacity() > keep_buffer_up_to) std::string().swap(deflated_);
+            return;
+        }
+    }
+#endif
+    queue_frame(op, payload);
+}
+
+template <class Stream>
+bool ws_session<Stream>::compressed_frames_allowed() const noexcept {
+#ifdef ASTER_HAS_ZLIB
+    return deflate_ != nullptr;
+#else
+    return false;
+#endif
+}
+
+template <class Stream>
+std::uint16_t ws_session<Stream>::inflate_frame(std::string_view payload, bool fin, bool text,
+                                                std::string_view& why) {
+#ifdef ASTER_HAS_ZLIB
+    const std::size_t before = message_.size();
+    auto status = deflate_->inflate(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                      payload.size()),
+        fin, message_, options_.max_message_bytes);
+    switch (status) {
+    case deflate_codec::status::ok:
+        break;
+    case deflate_codec::status::too_big: // the decompressed size counts (zip bombs)
+        why = "message too big";
+        return 1009;
+    case deflate_codec::status::bad_data: // not a DEFLATE stream: the payload is invalid data
+        why = "invalid compressed data";
+        return 1007;
+    case deflate_codec::status::no_memory:
+        why = "out of memory";
+        return 1011;
+    }
+    // §8.1 on what the bytes decompress to, failing as soon as they cannot be UTF-8.
+    if (text && (!utf8_.feed(std::string_view(message_).substr(before)) ||
+                 (fin && !utf8_.complete()))) {
+        why = "invalid UTF-8";
+        return 1007;
+    }
+    return 0;
+#else
+    (void)payload, (void)fin, (void)text;
+    why = "compression not negotiated";
+    return 1002;
+#endif
 }
 
 template <class Stream>
@@ -282,7 +370,7 @@ task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>:
         frame_header h{};
         frame_error why{};
         // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
-        auto result = parse_frame_header(available, h, why, true, false);
+        auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
         if (result == frame_parse_result::protocol_error) {
             co_await fail(1002, "protocol error");
             throw_closed("receive");
@@ -330,7 +418,7 @@ task<websocket_message> ws_session<Stream>::receive() {
         throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
                                     "(state: connecting)");
     if (state_ == websocket_state::disconnected) throw_closed("receive");
-    bool in_message = false, text = false;
+    bool in_message = false, text = false, compressed = false;
     message_.clear();
     if (message_.capacity() > keep_buffer_up_to) std::string().swap(message_);
     utf8_.reset();
@@ -389,6 +477,18 @@ task<websocket_message> ws_session<Stream>::receive() {
                 throw_closed("receive");
             }
             text = h.op == opcode::text;
+            compressed = h.rsv1; // RFC 7692 §6: set on the first frame of a compressed message
+            if (compressed) {
+                message_.clear();
+                std::string_view why;
+                if (auto code = inflate_frame(payload, h.fin, text, why)) {
+                    co_await fail(code, why);
+                    throw_closed("receive");
+                }
+                if (h.fin) co_return websocket_message{text, message_};
+                in_message = true;
+                continue;
+            }
             if (h.fin) {
                 if (text && !is_valid_utf8(payload)) {
                     co_await fail(1007, "invalid UTF-8");
@@ -407,6 +507,15 @@ task<websocket_message> ws_session<Stream>::receive() {
             if (!in_message) {
                 co_await fail(1002, "continuation frame without a message");
                 throw_closed("receive");
+            }
+            if (compressed) {
+                std::string_view why;
+                if (auto code = inflate_frame(payload, h.fin, text, why)) {
+                    co_await fail(code, why);
+                    throw_closed("receive");
+                }
+                if (!h.fin) continue;
+                co_return websocket_message{text, message_};
             }
             if (message_.size() + payload.size() > options_.max_message_bytes) {
                 co_await fail(1009, "message too big");
@@ -445,7 +554,7 @@ task<> ws_session<Stream>::await_peer_close() {
             std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
             frame_header h{};
             frame_error why{};
-            auto result = parse_frame_header(available, h, why, true, false);
+            auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
             if (result == frame_parse_result::protocol_error) {
                 done = true;
                 break;

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: MIT
+// permessage-deflate (RFC 7692): extension-list parsing and negotiation (pure), and the zlib codec.
+#ifndef ASTER_DETAIL_WS_DEFLATE_HPP
+#define ASTER_DETAIL_WS_DEFLATE_HPP
+
+#include <aster/detail/config.hpp>
+#include <aster/headers.hpp>
+#include <aster/options.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#ifdef ASTER_HAS_ZLIB
+#include <zlib.h>
+#endif
+
+namespace aster::detail {
+
+/// Reads a Sec-WebSocket-Extensions value (RFC 6455 §9.1): comma-separated extensions, each a
+/// token followed by `; name[=token|quoted-string]` parameters. Quoted values are unescaped
+/// (values longer than 16 bytes are cut, which no parameter aster knows accepts anyway).
+class extension_reader {
+public:
+    explicit constexpr extension_reader(std::string_view list) noexcept : s_(list) {}
+
+    /// Moves to the next extension and reads its name; false at the end or on a syntax error.
+    bool next_extension(std::string_view& name) noexcept;
+    /// The next parameter of the current extension; false once the extension ends.
+    bool next_param(std::string_view& name, std::string_view& value, bool& has_value) noexcept;
+    /// True after a syntax error; nothing more is read then.
+    bool malformed() const noexcept { return bad_; }
+
+private:
+    static constexpr bool is_tchar(char c) noexcept {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    }
+    void skip_ows() noexcept {
+        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
+    }
+    std::string_view token() noexcept {
+        std::size_t start = i_;
+        while (i_ < s_.size() && is_tchar(s_[i_])) ++i_;
+        return s_.substr(start, i_ - start);
+    }
+    bool fail() noexcept {
+        bad_ = true;
+        in_extension_ = false;
+        return false;
+    }
+
+    std::string_view s_;
+    std::size_t i_ = 0;
+    bool in_extension_ = false, bad_ = false;
+    char value_[16]{};
+};
+
+/// What the two ends agreed for one connection (RFC 7692 §7.1). The *_in_response flags say
+/// which window parameters the server's answer names.
+struct deflate_params {
+    bool server_no_context_takeover = false;
+    bool client_no_context_takeover = false;
+    int server_max_window_bits = 15;
+    int client_max_window_bits = 15;
+    bool server_window_in_response = false;
+    bool client_window_in_response = false;
+};
+
+/// The parameters of one permessage-deflate offer or answer, as written.
+struct deflate_offer {
+    bool server_no_context_takeover = false;
+    bool client_no_context_takeover = false;
+    int server_max_window_bits = 0; // 0: absent
+    int client_max_window_bits = 0; // 0: absent; -1: present without a value (offers only)
+};
+
+/// Reads the parameters of the extension `r` is on. False when one is unknown, repeated or has
+/// an invalid value (RFC 7692 §7: such an offer is declined, such an answer fails the client).
+ASTER_DECL bool read_deflate_params(extension_reader& r, deflate_offer& out) noexcept;
+
+/// Server side (RFC 7692 §5.1, §7.1): the first permessage-deflate offer in `offers` (one
+/// Sec-WebSocket-Extensions value) that aster can honour within `options`; nullopt declines them
+/// all, and the connection goes on uncompressed. Offers with unknown, repeated or invalid
+/// parameters are declined, as is one that demands server_max_window_bits=8 (zlib cannot make a
+/// raw deflate stream with a 256-byte window). A malformed list declines everything after the
+/// error; the handshake never fails over extensions.
+ASTER_DECL std::optional<deflate_params> negotiate_deflate(std::string_view offers,
+                                                           const websocket_deflate_options& options) noexcept;
+
+/// Appends the Sec-WebSocket-Extensions value that accepts `p`.
+ASTER_DECL void append_deflate_response(std::string& out, const deflate_params& p);
+
+/// Client side: checks the server's Sec-WebSocket-Extensions answer (RFC 7692 §7.1): exactly
+/// one permessage-deflate with valid parameters, client_max_window_bits only if offered.
+ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view answer,
+                                                                bool offered_client_window) noexcept;
+
+#ifdef ASTER_HAS_ZLIB
+
+/// One end of a permessage-deflate connection: compresses whole messages it sends and inflates
+/// the frames of messages it receives (RFC 7692 §7.2). zlib's streams are made on first use, so a
+/// connection that never sends or receives a compressed message holds no zlib memory; memory()
+/// counts what zlib holds (every allocation goes through this object).
+class deflate_codec {
+public:
+    enum class status { ok, too_big, bad_data, no_memory };
+
+    /// `server`: which end this is, which says whose window and context rules apply each way.
+    deflate_codec(const deflate_params& p, bool server, int mem_level, int level) noexcept;
+    ~deflate_codec();
+    deflate_codec(const deflate_codec&) = delete;
+    deflate_codec& operator=(const deflate_codec&) = delete;
+
+    /// Appends `message` compressed to `out`, without the 00 00 FF FF tail (§7.2.1).
+    status compress(std::string_view message, std::string& out);
+    /// True when the compressor forgets each message (no context takeover), so a message may
+    /// also be sent uncompressed without the two ends' windows drifting apart.
+    bool compressor_resets() const noexcept { return local_reset_; }
+    /// Inflates one frame of a compressed message, appending to `out`; `last` (the FIN frame)
+    /// adds the 00 00 FF FF tail (§7.2.2). `out` growing past `limit` gives too_big at once.
+    status inflate(std::span<const std::uint8_t> payload, bool last, std::string& out,
+                   std::size_t limit);
+    /// Bytes zlib holds for this connection now.
+    std::size_t memory() const noexcept { return memory_; }
+
+private:
+    static void* allocate(void* self, unsigned items, unsigned size) noexcept;
+    static void release(void* self, void* p) noexcept;
+    status run_inflate(const std::uint8_t* data, std::size_t size, std::string& out,
+                       std::size_t limit);
+    void restart_inflate() noexcept;
+
+    int local_bits_, remote_bits_, mem_level_, level_;
+    bool local_reset_, remote_reset_;
+    bool deflating_ = false, inflating_ = false;
+    bool ended_ = false; // the last input ended the stream (BFINAL), nothing came since
+    z_stream deflater_{}, inflater_{};
+    std::size_t memory_ = 0;
+};
+
+#endif // ASTER_HAS_ZLIB
+
+// --- definitions -------------------------------------------------------------------------------
+
+ASTER_DECL bool extension_reader::next_extension(std::string_view& name) noexcept {
+    std::string_view n, v;
+    bool hv;
+    while (in_extension_ && next_param(n, v, hv)) {
+    }
+    if (bad_) return false;
+    // Empty list items are allowed (RFC 9110 §5.6.1).
+    for (skip_ows(); i_ < s_.size() && s_[i_] == ','; skip_ows()) ++i_;
+    if (i_ == s_.size()) return false;
+    name = token();
+    if (name.empty()) return fail();
+    in_extension_ = true;
+    return true;
+}
+
+ASTER_DECL bool extension_reader::next_param(std::string_view& name, std::string_view& value,
+                                             bool& has_value) noexcept {
+    if (!in_extension_ || bad_) return false;
+    skip_ows();
+    if (i_ == s_.size() || s_[i_] == ',') {
+        if (i_ < s_.size()) ++i_;
+        in_extension_ = false;
+        return false;
+    }
+    if (s_[i_] != ';') return fail();
+    ++i_;
+    skip_ows();
+    name = token();
+    if (name.empty()) return fail();
+    skip_ows();
+    has_value = false;
+    value = {};
+    if (i_ < s_.size() && s_[i_] == '=') {
+        ++i_;
+        skip_ows();
+        has_value = true;
+        if (i_ < s_.size() && s_[i_] == '"') {
+            std::size_t n = 0;
+            for (++i_; i_ < s_.size() && s_[i_] != '"'; ++i_) {
+                if (s_[i_] == '\\' && ++i_ == s_.size()) break; // quoted-pair
+                if (n < sizeof value_) value_[n] = s_[i_];
+                ++n;
+            }
+            if (i_ == s_.size()) return fail(); // no closing quote
+            ++i_;
+            value = std::string_view(value_, std::min(n, sizeof value_));
+        } else {
+            value = token();
+            if (value.empty()) return fail();
+        }
+    }
+    return true;
+}
+
+namespace ws_deflate_detail {
+
+// RFC 7692 §7.1.2.1: 1*DIGIT in 8..15 without leading zeros; 0 when invalid.
+constexpr int window_bits(std::string_view v) noexcept {
+    if (v.size() == 1 && (v[0] == '8' || v[0] == '9')) return v[0] - '0';
+    if (v.size() == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5') return 10 + (v[1] - '0');
+    return 0;
+}
+
+inline void append_bits(std::string& out, std::string_view name, int bits) {
+    out.append("; ").append(name).push_back('=');
+    if (bits >= 10) out.push_back('1');
+    out.push_back(char('0' + bits % 10));
+}
+
+} // namespace ws_deflate_detail
+
+ASTER_DECL bool read_deflate_params(extension_reader& r, deflate_offer& out) noexcept {
+    out = {};
+    std::string_view name, value;
+    bool has_value = false;
+    while (r.next_param(name, value, has_value)) {
+        if (iequals(name, "server_no_context_takeover")) {
+            if (has_value || out.server_no_context_takeover) return false;
+            out.server_no_context_takeover = true;
+        } else if (iequals(name, "client_no_context_takeover")) {
+            if (has_value || out.client_no_context_takeover) return false;
+            out.client_no_context_takeover = true;
+        } else if (iequals(name, "server_max_window_bits")) {
+            if (out.server_max_window_bits != 0) return false;
+            out.server_max_window_bits = has_value ? ws_deflate_detail::window_bits(value) : 0;
+            if (out.server_max_window_bits == 0) return false;
+        } else if (iequals(name, "client_max_window_bits")) {
+            if (out.client_max_window_bits != 0) return false;
+            out.client_max_window_bits = has_value ? ws_deflate_detail::window_bits(value) : -1;
+            if (out.client_max_window_bits == 0) return false;
+        } else {
+            return false; // §7: a parameter not defined for this extension
+        }
+    }
+    return !r.malformed();
+}
+
+ASTER_DECL std::optional<deflate_params> negotiate_deflate(std::string_view offers,
+                                                           const websocket_deflate_options& o) noexcept {
+    extension_reader r(offers);
+    std::string_view name;
+    while (r.next_extension(name)) {
+        if (!iequals(name, "permessage-deflate")) continue;
+        deflate_offer offer;
+        if (!read_deflate_params(r, offer)) continue; // §7: decline this offer, try the next
+        deflate_params p;
+        // §7.1.2.1: our window is at most what the client allows; zlib's raw deflate needs 9.
+        p.server_max_window_bits = std::clamp(o.server_max_window_bits, 9, 15);
+        if (offer.server_max_window_bits != 0) {
+            if (offer.server_max_window_bits < 9) continue;
+            p.server_max_window_bits = std::min(p.server_max_window_bits, offer.server_max_window_bits);
+        }
+        p.server_window_in_response = offer.server_max_window_bits != 0 || p.server_max_window_bits < 15;
+        // §7.1.1.1: a client's server_no_context_takeover must be honoured; §7.1.1.2: the server
+        // may ask client_no_context_takeover even when the client did not offer it.
+        p.server_no_context_takeover = offer.server_no_context_takeover || o.server_no_context_takeover;
+        p.client_no_context_takeover = offer.client_no_context_takeover || o.client_no_context_takeover;
+        // §7.1.2.2: only a client that sent client_max_window_bits may be given a window.
+        if (offer.client_max_window_bits != 0) {
+            p.client_max_window_bits = std::clamp(o.client_max_window_bits, 9, 15);
+            if (offer.client_max_window_bits > 0)
+                p.client_max_window_bits = std::min(p.client_max_window_bits, offer.client_max_window_bits);
+            p.client_window_in_response = true;
+        }
+        return p;
+    }
+    return std::nullopt;
+}
+
+ASTER_DECL void append_deflate_response(std::string& out, const deflate_params& p) {
+    out.append("permessage-deflate");
+    if (p.server_no_context_takeover) out.append("; server_no_context_takeover");
+    if (p.client_no_context_takeover) out.append("; client_no_context_takeover");
+    if (p.server_window_in_response)
+        ws_deflate_detail::append_bits(out, "server_max_window_bits", p.server_max_window_bits);
+    if (p.client_window_in_response)
+        ws_deflate_detail::append_bits(out, "client_max_window_bits", p.client_max_window_bits);
+}
+
+ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view answer,
+                                                                bool offered_client_window) noexcept {
+    extension_reader r(answer);
+    std::string_view name;
+    if (!r.next_extension(name) || !iequals(name, "permessage-deflate")) return std::nullopt;
+    deflate_offer a;
+    if (!read_deflate_params(r, a) || a.client_max_window_bits < 0) return std::nullopt;
+    if (a.client_max_window_bits != 0 && !offered_client_window) return std::nullopt;
+    if (r.next_extension(name) || r.malformed()) return std::nullopt; // one extension only
+    deflate_params p;
+    p.server_no_context_takeover = a.server_no_context_takeover;
+    p.client_no_context_takeover = a.client_no_context_takeover;
+    if (a.server_max_window_bits) p.server_max_window_bits = a.server_max_window_bits;
+    if (a.client_max_window_bits) p.client_max_window_bits = a.client_max_window_bits;
+    p.server_window_in_response = a.server_max_window_bits != 0;
+    p.client_window_in_response = a.client_max_window_bits != 0;
+    return p;
+}
+
+#ifdef ASTER_HAS_ZLIB
+
+// The 4 bytes a sync flush ends with; stripped when sending, put back when receiving (§7.2).
+inline constexpr std::uint8_t deflate_tail[4] = {0x00, 0x00, 0xff, 0xff};
+
+ASTER_DECL deflate_codec::deflate_codec(const deflate_params& p, bool server, int mem_level,
+                                        int level) noexcept
+    : local_bits_(server ? p.server_max_window_bits : p.client_max_window_bits),
+      // Inflating with a window at least the sender's always works; 9 also covers peers whose
+      // zlib silently turned a requested 8 into 9.
+      remote_bits_(std::max(9, server ? p.client_max_window_bits : p.server_max_window_bits)),
+      mem_level_(std::clamp(mem_level, 1, 9)), level_(std::clamp(level, 0, 9)),
+      local_reset_(server ? p.server_no_context_takeover : p.client_no_context_takeover),
+      remote_reset_(server ? p.client_no_context_takeover : p.server_no_context_takeover) {
+    local_bits_ = std::clamp(local_bits_, 9, 15);
+}
+
+ASTER_DECL deflate_codec::~deflate_codec() {
+    if (deflating_) deflateEnd(&deflater_);
+    if (inflating_) inflateEnd(&inflater_);
+}
+
+// Each block carries its size in front, so memory() stays exact.
+ASTER_DECL void* deflate_codec::allocate(void* self, unsigned items, unsigned size) noexcept {
+    std::size_t n = std::size_t(items) * size;
+    auto* block = static_cast<unsigned char*>(std::malloc(n + 16));
+    if (!block) return nullptr;
+    std::memcpy(block, &n, sizeof n);
+    static_cast<deflate_codec*>(self)->memory_ += n;
+    return block + 16;
+}
+
+ASTER_DECL void deflate_codec::release(void* self, void* p) noexcept {
+    if (!p) return;
+    auto* block = static_cast<unsigned char*>(p) - 16;
+    std::size_t n;
+    std::memcpy(&n, block, sizeof n);
+    static_cast<deflate_codec*>(self)->memory_ -= n;
+    std::free(block);
+}
+
+ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view message, std::string& out) {
+    if (!deflating_) {
+        deflater_.zalloc = &deflate_codec::allocate;
+        deflater_.zfree = &deflate_codec::release;
+        deflater_.opaque = this;
+        // Negative window bits: raw deflate, no zlib header (§7.2.1).
+        if (deflateInit2(&deflater_, level_, Z_DEFLATED, -local_bits_, mem_level_,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+            return status::no_memory;
+        deflating_ = true;
+    }
+    const std::size_t start = out.size();
+    std::size_t used = start;
+    auto* in = reinterpret_cast<const Bytef*>(message.data());
+    std::size_t left = message.size();
+    constexpr std::size_t max_chunk = std::size_t(1) << 30; // avail_in is 32 bits
+    for (;;) {
+        const std::size_t chunk = std::min(left, max_chunk);
+        const bool last = chunk == left;
+        deflater_.next_in = const_cast<Bytef*>(in);
+        deflater_.avail_in = uInt(chunk);
+        for (;;) {
+            // Room for the message plus deflate's small overhead; more if it still runs out.
+            std::size_t room = std::max<std::size_t>(chunk + chunk / 512 + 64, 4096);
+            room = std::min(room, max_chunk);
+            out.resize(used + room);
+            deflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            deflater_.avail_out = uInt(room);
+            int rc = deflate(&deflater_, last ? Z_SYNC_FLUSH : Z_NO_FLUSH);
+            used += room - deflater_.avail_out;
+            if (rc != Z_OK && rc != Z_BUF_ERROR) {
+                out.resize(start);
+                return status::no_memory;
+            }
+            // A flush is complete once deflate leaves output space unused (zlib manual).
+            if (deflater_.avail_in == 0 && deflater_.avail_out > 0) break;
+        }
+        in += chunk;
+        left -= chunk;
+        if (last) break;
+    }
+    out.resize(used);
+    if (used - start >= 4 && std::memcmp(out.data() + used - 4, deflate_tail, 4) == 0)
+        out.resize(used - 4); // §7.2.1: remove the tail of the sync flush
+    if (local_reset_) deflateReset(&deflater_); // §7.1.1.1: no context takeover
+    return status::ok;
+}
+
+ASTER_DECL deflate_codec::status deflate_codec::inflate(std::span<const std::uint8_t> payload,
+                                                        bool last, std::string& out,
+                                                        std::size_t limit) {
+    if (!inflating_) {
+        inflater_.zalloc = &deflate_codec::allocate;
+        inflater_.zfree = &deflate_codec::release;
+        inflater_.opaque = this;
+        if (inflateInit2(&inflater_, -remote_bits_) != Z_OK) return status::no_memory;
+        inflating_ = true;
+    }
+    status s = run_inflate(payload.data(), payload.size(), out, limit);
+    if (s == status::ok && last) {
+        // After a final block (BFINAL) the tail would start a stream of its own: leave it out.
+        if (!ended_) s = run_inflate(deflate_tail, sizeof deflate_tail, out, limit);
+        if (remote_reset_) inflateReset(&inflater_); // §7.1.1.2: the next message starts afresh
+        ended_ = false;
+    }
+    return s;
+}
+
+ASTER_DECL void deflate_codec::restart_inflate() noexcept {
+    // A block with BFINAL set ended the stream; later data is a new one. With context takeover
+    // the window carries over, so keep it as the new stream's dictionary.
+    if (remote_reset_) {
+        inflateReset(&inflater_);
+        return;
+    }
+    Bytef window[32768];
+    uInt n = sizeof window;
+    if (inflateGetDictionary(&inflater_, window, &n) != Z_OK) n = 0;
+    inflateReset(&inflater_);
+    if (n > 0) inflateSetDictionary(&inflater_, window, n);
+}
+
+ASTER_DECL deflate_codec::status deflate_codec::run_inflate(const std::uint8_t* data,
+                                                            std::size_t size, std::string& out,
+                                                            std::size_t limit) {
+    constexpr std::size_t max_chunk = std::size_t(1) << 30;
+    if (size > 0) ended_ = false;
+    while (size > 0) {
+        const std::size_t chunk = std::min(size, max_chunk);
+        inflater_.next_in = const_cast<Bytef*>(data);
+        inflater_.avail_in = uInt(chunk);
+        for (;;) {
+            const std::size_t used = out.size();
+            // Grow by a step tied to the input, so a tiny frame costs little, and never past
+            // limit + 1: the byte beyond the limit proves the message too big (a zip bomb stops
+            // here, having cost at most the limit).
+            std::size_t room = std::clamp<std::size_t>(4 * std::size_t(inflater_.avail_in), 4096,
+                                                       256 * 1024);
+            const std::size_t allowed = used <= limit ? limit - used : 0;
+            room = std::min(room, allowed == std::size_t(-1) ? allowed : allowed + 1);
+            if (room == 0) return status::too_big;
+            out.resize(used + room);
+            inflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            inflater_.avail_out = uInt(room);
+            int rc = ::inflate(&inflater_, Z_SYNC_FLUSH);
+            out.resize(used + room - inflater_.avail_out);
+            if (out.size() > limit) return status::too_big;
+            if (rc == Z_STREAM_END) {
+                restart_inflate();
+                ended_ = inflater_.avail_in == 0;
+                if (ended_) break;
+                continue;
+            }
+            if (rc == Z_MEM_ERROR) return status::no_memory;
+            if (rc != Z_OK && rc != Z_BUF_ERROR) return status::bad_data;
+            if (inflater_.avail_in == 0 && inflater_.avail_out > 0) break;
+            if (rc == Z_BUF_ERROR && inflater_.avail_out > 0) return status::bad_data;
+        }
+        data += chunk;
+        size -= chunk;
+    }
+    return status::ok;
+}
+
+#endif // ASTER_HAS_ZLIB
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_WS_DEFLATE_HPP
