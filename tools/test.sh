@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The one test command: installs missing Debian packages, then builds and tests aster with
-# CMake (build/cmake) and with meson (build/meson). Both runs always happen; the last line sums
-# them up and the exit status is non-zero if any step of either failed.
+# CMake (build/cmake) and with meson (build/meson), runs the whole suite again under ASan+UBSan
+# and the multi-threaded cases under TSan (tools/sanitize.sh), and runs every fuzz harness for a
+# bounded time (tools/fuzz.sh). Every stage always runs; the last line sums them up and the exit
+# status is non-zero if any step of any stage failed.
 #
-#   ./tools/test.sh
+#   ./tools/test.sh                                  # everything (CI runs exactly this)
+#   ASTER_STAGES="cmake meson" ./tools/test.sh       # a quicker round while developing
 #
-# Environment: ASTER_BUILD_DIR (default: build), ASTER_JOBS (default: 2), ASTER_SKIP_DEPS=1.
+# Environment: ASTER_STAGES (default: cmake meson sanitize fuzz), ASTER_BUILD_DIR (default:
+# build), ASTER_JOBS (default: 2), ASTER_SKIP_DEPS=1, and those of the two scripts.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,17 +72,30 @@ run_meson() {
     meson_result="passed"
 }
 
-cmake_result="not run"
-meson_result="not run"
-cmake_status=0
-meson_status=0
-run_cmake || cmake_status=1
-run_meson || meson_status=1
+stages="${ASTER_STAGES:-cmake meson sanitize fuzz}"
+declare -A result
+failed=0
+for stage in $stages; do
+    case "$stage" in
+    cmake) cmake_result="not run"; run_cmake; status=$?; result[$stage]=$cmake_result ;;
+    meson) meson_result="not run"; run_meson; status=$?; result[$stage]=$meson_result ;;
+    sanitize | fuzz)
+        # Each script prints its own steps and summary; ASTER_SKIP_DEPS: installed above.
+        step "$stage" env ASTER_SKIP_DEPS=1 "$root/tools/$stage.sh"
+        status=$?
+        [[ $status -eq 0 ]] && result[$stage]="passed" || result[$stage]="failed" ;;
+    *) echo "test.sh: unknown stage '$stage' (cmake, meson, sanitize, fuzz)" >&2; status=1
+       result[$stage]="unknown" ;;
+    esac
+    [[ $status -eq 0 ]] || failed=1
+done
 
+summary=""
+for stage in $stages; do summary+="${summary:+, }$stage ${result[$stage]}"; done
 echo
-if [[ $cmake_status -eq 0 && $meson_status -eq 0 ]]; then
-    echo "test.sh: PASSED: cmake ${cmake_result}, meson ${meson_result} ($((SECONDS - started)) s)"
+if [[ $failed -eq 0 ]]; then
+    echo "test.sh: PASSED: $summary ($((SECONDS - started)) s)"
     exit 0
 fi
-echo "test.sh: FAILED: cmake ${cmake_result}, meson ${meson_result} ($((SECONDS - started)) s)"
+echo "test.sh: FAILED: $summary ($((SECONDS - started)) s)"
 exit 1
