@@ -77,6 +77,10 @@ TEST_CASE("gzip: a large body is compressed when the client accepts gzip", "[gzi
     CHECK(r.body.size() < big_text().size());
     CHECK(gunzip(r.body) == big_text());
     CHECK(r.header("content-type") == "text/plain; charset=utf-8");
+    auto head = client.head("/big", gzip_ok); // the same headers, without the body
+    CHECK(head.body.empty());
+    CHECK(head.header("content-encoding") == "gzip");
+    CHECK(head.header("content-length") == r.header("content-length"));
 }
 
 TEST_CASE("gzip: left alone without Accept-Encoding gzip, when small, or already encoded",

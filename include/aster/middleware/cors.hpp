@@ -33,7 +33,8 @@ struct cors_options {
 /// `Vary: Origin` when specific origins are listed, or credentials/cookies are involved),
 /// Access-Control-Allow-Credentials and Access-Control-Expose-Headers. The CORS-safelisted
 /// headers (Accept, Accept-Language, Content-Language, Content-Type) are always allowed.
-/// WebSockets are not affected (browsers do not apply CORS to them), as in Starlette.
+/// WebSockets are not affected (browsers do not apply CORS to them), as in Starlette. Unlike
+/// Starlette, empty entries in Access-Control-Request-Headers are ignored, not refused.
 /// @code
 /// aster::application app{routes, aster::middleware(aster::cors{{
 ///     .allow_origins = {"https://example.org"}, .allow_methods = {"GET", "POST"}}})};
