@@ -47,6 +47,9 @@ aster::task<aster::response> small(aster::request&) { co_return aster::plain_tex
 aster::task<aster::response> encoded(aster::request&) {
     co_return aster::plain_text(big_text()).header("Content-Encoding", "br");
 }
+aster::task<aster::response> nothing(aster::request&) {
+    co_return aster::response(aster::status::no_content);
+}
 aster::task<aster::response> stream(aster::request&) {
     co_return aster::streaming([](aster::body_writer& out) -> aster::task<> {
         for (int i = 0; i < 50; ++i) co_await out.write("chunk " + std::to_string(i) + "\n");
@@ -62,7 +65,8 @@ aster::task<aster::response> events(aster::request&) {
 constexpr auto table = aster::routes(aster::route<"/big">(big), aster::route<"/small">(small),
                                      aster::route<"/encoded">(encoded),
                                      aster::route<"/stream">(stream),
-                                     aster::route<"/events">(events));
+                                     aster::route<"/events">(events),
+                                     aster::route<"/nothing">(nothing));
 
 const aster::request_options gzip_ok{.headers = {{"Accept-Encoding", "deflate, GZIP;q=0.8"}}};
 
@@ -109,6 +113,12 @@ TEST_CASE("gzip: minimum_size is the threshold", "[gzip]") {
     auto r = client.get("/small", gzip_ok);
     CHECK(r.header("content-encoding") == "gzip");
     CHECK(gunzip(r.body) == "tiny");
+    const aster::application zero{table, aster::middleware(aster::gzip{.minimum_size = 0})};
+    aster::test_client zero_client{zero};
+    auto empty = zero_client.get("/nothing", gzip_ok);
+    CHECK(empty.status_code == 204);
+    CHECK(empty.body.empty());
+    CHECK_FALSE(empty.header("content-encoding"));
 }
 
 TEST_CASE("gzip: streaming responses are compressed chunk by chunk", "[gzip]") {

@@ -48,7 +48,8 @@ struct gzip {
                 return compress_stream(inner, lvl, out);
             });
         } else {
-            if (res.body().size() < minimum_size) co_return res;
+            // An empty body stays empty even with minimum_size 0: a 204 or 304 must not get one.
+            if (res.body().empty() || res.body().size() < minimum_size) co_return res;
             res.set_body(compress(res.body(), level));
         }
         res.set_header("Content-Encoding", "gzip");
