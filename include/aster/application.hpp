@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/detail/app_ref.hpp>
+#include <aster/lifespan.hpp>
 #include <aster/middleware.hpp>
 #include <aster/options.hpp>
 #include <aster/request.hpp>
@@ -39,6 +40,10 @@ public:
     constexpr explicit application(Router table) : router_(table) {}
     constexpr application(Router table, middleware_list<M...> mw)
         : router_(table), middleware_(std::move(mw.items)) {}
+    /// With startup/shutdown hooks (aster/lifespan.hpp), after the optional middleware.
+    constexpr application(Router table, aster::lifespan hooks) : router_(table), lifespan_(hooks) {}
+    constexpr application(Router table, middleware_list<M...> mw, aster::lifespan hooks)
+        : router_(table), middleware_(std::move(mw.items)), lifespan_(hooks) {}
 
     /// Runs one request through the middleware and the router.
     task<response> handle(request& req) const {
@@ -47,13 +52,14 @@ public:
     }
 
     const Router& routes() const noexcept { return router_; }
+    const aster::lifespan& lifespan() const noexcept { return lifespan_; }
 
     /// The app as the connection engine sees it (valid while this app lives).
     detail::app_ref ref() const noexcept {
-        if constexpr (!has_middleware) {
-            return detail::make_app_ref(router_);
-        } else {
-            detail::app_ref r = detail::make_app_ref(router_);
+        detail::app_ref r = detail::make_app_ref(router_);
+        r.startup = lifespan_.startup;
+        r.shutdown = lifespan_.shutdown;
+        if constexpr (has_middleware) {
             r.app = this;
             // Everything goes through invoke, which runs the chain (index 0: "the chain").
             r.route_now = +[](const void*, request&, response&) -> std::size_t { return 0; };
@@ -72,8 +78,8 @@ public:
                 r.check_websocket = +[](const void* p, request& req, response& out) {
                     return static_cast<const application*>(p)->refuse_websocket(req, out);
                 };
-            return r;
         }
+        return r;
     }
 
     /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
@@ -131,12 +137,17 @@ private:
 
     Router router_;
     [[no_unique_address]] std::tuple<M...> middleware_;
+    aster::lifespan lifespan_;
 };
 
 template <class Router>
 application(Router) -> application<Router>;
 template <class Router, class... M>
 application(Router, middleware_list<M...>) -> application<Router, middleware_list<M...>>;
+template <class Router>
+application(Router, lifespan) -> application<Router>;
+template <class Router, class... M>
+application(Router, middleware_list<M...>, lifespan) -> application<Router, middleware_list<M...>>;
 
 /// Short name for the common spelling `aster::app app{routes};`.
 template <class Router, class Middleware = middleware_list<>>
