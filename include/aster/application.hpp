@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/detail/app_ref.hpp>
+#include <aster/exception_handlers.hpp>
 #include <aster/lifespan.hpp>
 #include <aster/middleware.hpp>
 #include <aster/options.hpp>
@@ -44,6 +45,19 @@ public:
     constexpr application(Router table, aster::lifespan hooks) : router_(table), lifespan_(hooks) {}
     constexpr application(Router table, middleware_list<M...> mw, aster::lifespan hooks)
         : router_(table), middleware_(std::move(mw.items)), lifespan_(hooks) {}
+    /// With exception handlers (aster/exception_handlers.hpp): they sit innermost, around the
+    /// router, as `detail::exception_guard`, the last entry of the middleware list.
+    template <class... N, class... H>
+    constexpr application(Router table, middleware_list<N...> mw, exception_handler_list<H...> eh,
+                          aster::lifespan hooks = {})
+        : router_(table),
+          middleware_(std::tuple_cat(std::move(mw.items),
+                                     std::tuple<detail::exception_guard<H...>>(
+                                         detail::exception_guard<H...>{std::move(eh.items)}))),
+          lifespan_(hooks) {}
+    template <class... H>
+    constexpr application(Router table, exception_handler_list<H...> eh, aster::lifespan hooks = {})
+        : application(table, middleware_list<>{}, std::move(eh), hooks) {}
 
     /// Runs one request through the middleware and the router.
     task<response> handle(request& req) const {
@@ -114,6 +128,8 @@ private:
     static task<response> level(const void* p, request& req) {
         const auto& self = *static_cast<const application*>(p);
         if constexpr (I == sizeof...(M)) return self.router_.dispatch(req);
+        else if constexpr (detail::is_exception_guard<std::tuple_element_t<I, std::tuple<M...>>>)
+            return std::get<I>(self.middleware_).run(self.router_, req);
         else return std::get<I>(self.middleware_)(req, call_next(p, &level<I + 1>));
     }
 
@@ -148,6 +164,18 @@ template <class Router>
 application(Router, lifespan) -> application<Router>;
 template <class Router, class... M>
 application(Router, middleware_list<M...>, lifespan) -> application<Router, middleware_list<M...>>;
+template <class Router, class... M, class... H>
+application(Router, middleware_list<M...>, exception_handler_list<H...>)
+    -> application<Router, middleware_list<M..., detail::exception_guard<H...>>>;
+template <class Router, class... M, class... H>
+application(Router, middleware_list<M...>, exception_handler_list<H...>, lifespan)
+    -> application<Router, middleware_list<M..., detail::exception_guard<H...>>>;
+template <class Router, class... H>
+application(Router, exception_handler_list<H...>)
+    -> application<Router, middleware_list<detail::exception_guard<H...>>>;
+template <class Router, class... H>
+application(Router, exception_handler_list<H...>, lifespan)
+    -> application<Router, middleware_list<detail::exception_guard<H...>>>;
 
 /// Short name for the common spelling `aster::app app{routes};`.
 template <class Router, class Middleware = middleware_list<>>
