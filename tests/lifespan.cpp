@@ -212,3 +212,43 @@ TEST_CASE("lifespan: a throwing startup makes serve() throw", "[lifespan]") {
 }
 
 } // namespace lifespan_test
+
+namespace lifespan_state_test {
+
+struct inventory {
+    int items = 0;
+};
+inventory stock; // the app's state: outlives the app
+
+aster::task<> fill() {
+    stock.items = 7;
+    co_return;
+}
+
+aster::response count(aster::request& req) {
+    return aster::plain_text(std::to_string(req.state<inventory>().items));
+}
+aster::response wrong_type(aster::request& req) {
+    return aster::plain_text(std::to_string(req.state<int>()));
+}
+
+constexpr auto table = aster::routes(aster::route<"/count">(count), aster::route<"/wrong">(wrong_type));
+constexpr aster::application app{table,
+                                  aster::lifespan{.startup = fill, .state = aster::state_of(stock)}};
+constexpr aster::application stateless{table};
+
+TEST_CASE("lifespan: handlers reach the app's state through req.state<T>()", "[lifespan]") {
+    aster::test_client client{app};
+    CHECK(client.get("/count").text() == "7");
+    stock.items = 8; // shared, not copied per request
+    CHECK(client.get("/count").text() == "8");
+}
+
+TEST_CASE("lifespan: req.state<T>() of a wrong type or a stateless app throws", "[lifespan]") {
+    aster::test_client client{app};
+    CHECK_THROWS_WITH(client.get("/wrong"), Catch::Contains("no state of this type"));
+    aster::test_client plain{stateless};
+    CHECK_THROWS_WITH(plain.get("/count"), Catch::Contains("no state of this type"));
+}
+
+} // namespace lifespan_state_test

@@ -73,6 +73,8 @@ public:
         detail::app_ref r = detail::make_app_ref(router_);
         r.startup = lifespan_.startup;
         r.shutdown = lifespan_.shutdown;
+        r.state = lifespan_.state.object;
+        r.state_type = lifespan_.state.type;
         if constexpr (has_middleware) {
             r.app = this;
             // Everything goes through invoke, which runs the chain (index 0: "the chain").

@@ -38,6 +38,9 @@ struct app_ref {
     /// The app's lifespan hooks (aster/lifespan.hpp); null when it has none.
     task<> (*startup)() = nullptr;
     task<> (*shutdown)() = nullptr;
+    /// The app's state for request::state<T>() and the tag of its type; null when none.
+    void* state = nullptr;
+    const void* state_type = nullptr;
 };
 
 /// Binds an app_ref to a router (anything with route_now, invoke, match_websocket,
