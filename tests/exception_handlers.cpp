@@ -136,4 +136,18 @@ TEST_CASE("exception_handlers: inside the middleware, which sees the handled res
     CHECK(r.header("x-tag") == "outer");
 }
 
+response broken_handler(request&, const out_of_stock&) { throw std::logic_error("handler bug"); }
+
+constexpr aster::application broken{
+    table, aster::exception_handlers(aster::on_exception<out_of_stock>(broken_handler))};
+
+TEST_CASE("exception_handlers: a handler that throws is answered with a 500",
+          "[exception_handlers]") {
+    aster::test_client client{broken, {.raise_server_exceptions = false}};
+    auto r = client.get("/items/empty");
+    CHECK(r.status_code == 500);
+    aster::test_client raising{broken};
+    CHECK_THROWS_WITH(raising.get("/items/empty"), "handler bug");
+}
+
 } // namespace exception_handlers_test
