@@ -1185,6 +1185,7 @@ struct is_task<net::awaitable<T, E>> : std::true_type {
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -1193,6 +1194,12 @@ struct is_task<net::awaitable<T, E>> : std::true_type {
 #endif
 
 namespace aster {
+
+namespace detail {
+/// One address per type, without RTTI: what request::state<T>() checks its type against.
+template <class T>
+inline constexpr char type_tag = 0;
+} // namespace detail
 
 namespace detail {
 struct request_access;
@@ -1296,6 +1303,16 @@ public:
     int version_minor() const noexcept { return version_minor_; }
     bool keep_alive() const noexcept { return keep_alive_; }
 
+    /// The app's state (`aster::lifespan{.state = aster::state_of(object)}`, see lifespan.hpp),
+    /// shared by every request; throws std::logic_error when the app has no state of type T.
+    template <class T>
+    T& state() const {
+        if (state_ == nullptr || state_type_ != &detail::type_tag<T>)
+            throw std::logic_error("aster: request::state<T>(): the app has no state of this type "
+                                   "(give it as aster::lifespan{.state = aster::state_of(object)})");
+        return *static_cast<T*>(state_);
+    }
+
 private:
     friend struct detail::request_access;
 
@@ -1306,6 +1323,8 @@ private:
     mutable std::optional<aster::query_params> query_params_;
     const std::string* body_ = nullptr;
     const client_address* client_ = nullptr;
+    void* state_ = nullptr;
+    const void* state_type_ = nullptr;
     std::array<path_parameter, max_path_params> path_params_{};
     std::size_t path_param_count_ = 0;
     int version_major_ = 1, version_minor_ = 1;
@@ -2435,6 +2454,10 @@ struct request_access {
         r.version_minor_ = minor;
         r.keep_alive_ = keep_alive;
     }
+    static void set_state(request& r, void* state, const void* type) noexcept {
+        r.state_ = state;
+        r.state_type_ = type;
+    }
     static void set_body(request& r, const std::string* body) noexcept { r.body_ = body; }
     static void set_client(request& r, const client_address* client) noexcept {
         r.client_ = client;
@@ -2749,8 +2772,9 @@ public:
 
     /// The synchronous half of dispatch: answers into `out` and returns `size` when no
     /// coroutine is needed (a plain handler ran, or 404/405/redirect); otherwise returns the
-    /// index of the coroutine route for `invoke`.
-    std::size_t route_now(request& req, response& out) const;
+    /// index of the coroutine route for `invoke`. `unmatched`, when given, is set when the
+    /// answer is routing's own 404 or 405 (for exception handlers).
+    std::size_t route_now(request& req, response& out, bool* unmatched = nullptr) const;
     /// Runs coroutine route `index`, returning the handler's own awaitable.
     task<response> invoke(std::size_t index, request& req) const;
 
@@ -2819,7 +2843,7 @@ task<response> router<Routes...>::dispatch(request& req) const {
 }
 
 template <class... Routes>
-std::size_t router<Routes...>::route_now(request& req, response& out) const {
+std::size_t router<Routes...>::route_now(request& req, response& out, bool* unmatched) const {
     const std::string_view path = req.path();
     const method wanted = req.method_id();
     std::array<std::string_view, request::max_path_params> values{};
@@ -2867,6 +2891,7 @@ std::size_t router<Routes...>::route_now(request& req, response& out) const {
     if (allowed_elsewhere != method::none) {
         out = plain_text("Method Not Allowed", status::method_not_allowed);
         out.header("Allow", allow_header(allowed_elsewhere));
+        if (unmatched) *unmatched = true;
         return size;
     }
     // redirect_slashes, as Starlette: only when the other spelling would match some route.
@@ -2901,6 +2926,7 @@ std::size_t router<Routes...>::route_now(request& req, response& out) const {
         }
     }
     out = plain_text("Not Found", status::not_found);
+    if (unmatched) *unmatched = true;
     return size;
 }
 
@@ -3048,6 +3074,214 @@ constexpr middleware_list<M...> middleware(M... m) {
 
 #endif // ASTER_MIDDLEWARE_HPP
 // end aster/middleware.hpp
+// begin aster/lifespan.hpp
+// SPDX-License-Identifier: MIT
+// `lifespan`: coroutines an app runs once before serving and once after its last connection.
+#ifndef ASTER_LIFESPAN_HPP
+#define ASTER_LIFESPAN_HPP
+
+
+namespace aster {
+
+/// Startup and shutdown hooks, as Starlette's lifespan: `startup` runs before the first
+/// connection is accepted (a throw stops the server from starting, with that exception),
+/// `shutdown` after the last connection has ended on a graceful stop. Either may be null.
+/// Plain function pointers (captureless lambdas convert), so an app stays constexpr.
+/// @code
+/// aster::application app{routes, aster::lifespan{.startup = open_pool, .shutdown = close_pool}};
+/// @endcode
+/// An object every handler reaches as `req.state<T>()` (Starlette's lifespan state): the app
+/// does not own it, and handlers on several server threads share it, so it must outlive the
+/// app and be safe for them to use concurrently.
+struct app_state {
+    void* object = nullptr;
+    const void* type = nullptr; // detail::type_tag<T>, checked by request::state<T>()
+};
+
+template <class T>
+constexpr app_state state_of(T& object) noexcept {
+    return {static_cast<void*>(&object), &detail::type_tag<T>};
+}
+
+struct lifespan {
+    task<> (*startup)() = nullptr;
+    task<> (*shutdown)() = nullptr;
+    app_state state{}; // for req.state<T>(); set it with aster::state_of(object)
+};
+
+} // namespace aster
+
+#endif // ASTER_LIFESPAN_HPP
+// end aster/lifespan.hpp
+// begin aster/exception_handlers.hpp
+// SPDX-License-Identifier: MIT
+// Exception handlers: responses for an http_exception's status (and routing's own 404/405) and
+// for exceptions of the app's own types, as Starlette's `exception_handlers`.
+#ifndef ASTER_EXCEPTION_HANDLERS_HPP
+#define ASTER_EXCEPTION_HANDLERS_HPP
+
+
+#include <concepts>
+#include <exception>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+
+namespace aster {
+
+/// Answers an `http_exception` with status `S`, and routing's own 404 or 405 when `S` is that
+/// (passed as an http_exception carrying the status and, for 405, the `Allow` header).
+template <status S, class F>
+struct status_handler {
+    F fn;
+};
+
+/// Answers an exception of type `E` (or derived from it) that a handler or middleware threw.
+template <class E, class F>
+struct exception_handler {
+    F fn;
+};
+
+/// `fn`: `aster::response fn(aster::request&, const aster::http_exception&)`.
+template <auto S, class F>
+constexpr status_handler<static_cast<status>(S), F> on_status(F fn) {
+    static_assert(std::is_invocable_r_v<response, const F&, request&, const http_exception&>,
+                  "aster::on_status: the handler needs "
+                  "`aster::response (aster::request&, const aster::http_exception&)`");
+    return {fn};
+}
+
+/// `fn`: `aster::response fn(aster::request&, const E&)`.
+template <class E, class F>
+constexpr exception_handler<E, F> on_exception(F fn) {
+    static_assert(std::is_invocable_r_v<response, const F&, request&, const E&>,
+                  "aster::on_exception<E>: the handler needs `aster::response (aster::request&, const E&)`");
+    return {fn};
+}
+
+/// The handlers of an app, given to its constructor after the optional middleware:
+/// status handlers are looked up first, then exception types in the order given. An
+/// exception none of them takes is answered as without handlers (500, or the http_exception's
+/// own status). A handler that throws is answered as an unhandled exception.
+/// @code
+/// aster::application app{routes, aster::exception_handlers(
+///     aster::on_status<404>([](aster::request&, const aster::http_exception&) {
+///         return aster::html("<h1>Nothing here</h1>", aster::status::not_found); }),
+///     aster::on_exception<out_of_stock>([](aster::request&, const out_of_stock& e) {
+///         return aster::plain_text(e.what(), aster::status::conflict); }))};
+/// @endcode
+template <class... H>
+struct exception_handler_list {
+    std::tuple<H...> items;
+};
+
+template <class... H>
+constexpr exception_handler_list<H...> exception_handlers(H... h) {
+    return {std::tuple<H...>(std::move(h)...)};
+}
+
+namespace detail {
+
+template <class T>
+inline constexpr bool is_status_handler = false;
+template <status S, class F>
+inline constexpr bool is_status_handler<status_handler<S, F>> = true;
+
+/// The innermost layer of an app with exception handlers: runs the router itself, so it can
+/// tell routing's own 404/405 from a handler's response.
+template <class... H>
+struct exception_guard {
+    std::tuple<H...> handlers;
+
+    template <class Router>
+    task<response> run(const Router& router, request& req) const {
+        response out;
+        bool unmatched = false;
+        std::exception_ptr error;
+        try {
+            std::size_t i = router.route_now(req, out, &unmatched);
+            if (i != Router::size) out = co_await router.invoke(i, req);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        if (error) co_return handle(req, error); // rethrows what no handler takes
+        if (unmatched) {
+            http_exception::header_list headers;
+            if (auto allow = out.header_value("allow"); !allow.empty())
+                headers.emplace_back("Allow", std::string(allow));
+            http_exception e(out.status(), {}, std::move(headers));
+            if (auto r = by_status(req, e)) co_return std::move(*r);
+        }
+        co_return out;
+    }
+
+    std::optional<response> by_status(request& req, const http_exception& e) const {
+        std::optional<response> r;
+        std::apply(
+            [&](const auto&... h) {
+                auto one = [&](const auto& item) {
+                    using item_type = std::remove_cvref_t<decltype(item)>;
+                    if constexpr (is_status_handler<item_type>) {
+                        if (e.status() == status_of(item)) {
+                            r.emplace(item.fn(req, e));
+                            return true;
+                        }
+                    }
+                    return false;
+                };
+                (one(h) || ...);
+            },
+            handlers);
+        return r;
+    }
+
+    response handle(request& req, std::exception_ptr error) const {
+        try {
+            std::rethrow_exception(error);
+        } catch (const http_exception& e) {
+            if (auto r = by_status(req, e)) return std::move(*r);
+        } catch (...) {
+        }
+        std::optional<response> r;
+        std::apply([&](const auto&... h) { (by_type(req, error, h, r) || ...); }, handlers);
+        if (r) return std::move(*r);
+        std::rethrow_exception(error);
+    }
+
+private:
+    template <status S, class F>
+    static constexpr status status_of(const status_handler<S, F>&) noexcept { return S; }
+
+    template <class T>
+    static bool by_type(request&, std::exception_ptr, const T&, std::optional<response>&) {
+        return false; // a status handler
+    }
+    template <class E, class F>
+    static bool by_type(request& req, std::exception_ptr error, const exception_handler<E, F>& h,
+                        std::optional<response>& r) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const E& e) {
+            r.emplace(h.fn(req, e));
+            return true;
+        } catch (...) {
+        }
+        return false;
+    }
+};
+
+template <class T>
+inline constexpr bool is_exception_guard = false;
+template <class... H>
+inline constexpr bool is_exception_guard<exception_guard<H...>> = true;
+
+} // namespace detail
+
+} // namespace aster
+
+#endif // ASTER_EXCEPTION_HANDLERS_HPP
+// end aster/exception_handlers.hpp
 // begin aster/application.hpp
 // SPDX-License-Identifier: MIT
 // `application`: the route table plus what serves it; what test_client and the server run.
@@ -3090,6 +3324,12 @@ struct app_ref {
     /// Middleware that may refuse a WebSocket handshake: true with the refusal in `out`.
     /// Null when no middleware looks at WebSockets.
     bool (*check_websocket)(const void* app, request& req, response& out) = nullptr;
+    /// The app's lifespan hooks (aster/lifespan.hpp); null when it has none.
+    task<> (*startup)() = nullptr;
+    task<> (*shutdown)() = nullptr;
+    /// The app's state for request::state<T>() and the tag of its type; null when none.
+    void* state = nullptr;
+    const void* state_type = nullptr;
 };
 
 /// Binds an app_ref to a router (anything with route_now, invoke, match_websocket,
@@ -3333,6 +3573,23 @@ public:
     constexpr explicit application(Router table) : router_(table) {}
     constexpr application(Router table, middleware_list<M...> mw)
         : router_(table), middleware_(std::move(mw.items)) {}
+    /// With startup/shutdown hooks (aster/lifespan.hpp), after the optional middleware.
+    constexpr application(Router table, aster::lifespan hooks) : router_(table), lifespan_(hooks) {}
+    constexpr application(Router table, middleware_list<M...> mw, aster::lifespan hooks)
+        : router_(table), middleware_(std::move(mw.items)), lifespan_(hooks) {}
+    /// With exception handlers (aster/exception_handlers.hpp): they sit innermost, around the
+    /// router, as `detail::exception_guard`, the last entry of the middleware list.
+    template <class... N, class... H>
+    constexpr application(Router table, middleware_list<N...> mw, exception_handler_list<H...> eh,
+                          aster::lifespan hooks = {})
+        : router_(table),
+          middleware_(std::tuple_cat(std::move(mw.items),
+                                     std::tuple<detail::exception_guard<H...>>(
+                                         detail::exception_guard<H...>{std::move(eh.items)}))),
+          lifespan_(hooks) {}
+    template <class... H>
+    constexpr application(Router table, exception_handler_list<H...> eh, aster::lifespan hooks = {})
+        : application(table, middleware_list<>{}, std::move(eh), hooks) {}
 
     /// Runs one request through the middleware and the router.
     task<response> handle(request& req) const {
@@ -3341,13 +3598,16 @@ public:
     }
 
     const Router& routes() const noexcept { return router_; }
+    const aster::lifespan& lifespan() const noexcept { return lifespan_; }
 
     /// The app as the connection engine sees it (valid while this app lives).
     detail::app_ref ref() const noexcept {
-        if constexpr (!has_middleware) {
-            return detail::make_app_ref(router_);
-        } else {
-            detail::app_ref r = detail::make_app_ref(router_);
+        detail::app_ref r = detail::make_app_ref(router_);
+        r.startup = lifespan_.startup;
+        r.shutdown = lifespan_.shutdown;
+        r.state = lifespan_.state.object;
+        r.state_type = lifespan_.state.type;
+        if constexpr (has_middleware) {
             r.app = this;
             // Everything goes through invoke, which runs the chain (index 0: "the chain").
             r.route_now = +[](const void*, request&, response&) -> std::size_t { return 0; };
@@ -3366,8 +3626,8 @@ public:
                 r.check_websocket = +[](const void* p, request& req, response& out) {
                     return static_cast<const application*>(p)->refuse_websocket(req, out);
                 };
-            return r;
         }
+        return r;
     }
 
     /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
@@ -3402,6 +3662,8 @@ private:
     static task<response> level(const void* p, request& req) {
         const auto& self = *static_cast<const application*>(p);
         if constexpr (I == sizeof...(M)) return self.router_.dispatch(req);
+        else if constexpr (detail::is_exception_guard<std::tuple_element_t<I, std::tuple<M...>>>)
+            return std::get<I>(self.middleware_).run(self.router_, req);
         else return std::get<I>(self.middleware_)(req, call_next(p, &level<I + 1>));
     }
 
@@ -3425,12 +3687,29 @@ private:
 
     Router router_;
     [[no_unique_address]] std::tuple<M...> middleware_;
+    aster::lifespan lifespan_;
 };
 
 template <class Router>
 application(Router) -> application<Router>;
 template <class Router, class... M>
 application(Router, middleware_list<M...>) -> application<Router, middleware_list<M...>>;
+template <class Router>
+application(Router, lifespan) -> application<Router>;
+template <class Router, class... M>
+application(Router, middleware_list<M...>, lifespan) -> application<Router, middleware_list<M...>>;
+template <class Router, class... M, class... H>
+application(Router, middleware_list<M...>, exception_handler_list<H...>)
+    -> application<Router, middleware_list<M..., detail::exception_guard<H...>>>;
+template <class Router, class... M, class... H>
+application(Router, middleware_list<M...>, exception_handler_list<H...>, lifespan)
+    -> application<Router, middleware_list<M..., detail::exception_guard<H...>>>;
+template <class Router, class... H>
+application(Router, exception_handler_list<H...>)
+    -> application<Router, middleware_list<detail::exception_guard<H...>>>;
+template <class Router, class... H>
+application(Router, exception_handler_list<H...>, lifespan)
+    -> application<Router, middleware_list<detail::exception_guard<H...>>>;
 
 /// Short name for the common spelling `aster::app app{routes};`.
 template <class Router, class Middleware = middleware_list<>>
@@ -6835,6 +7114,7 @@ void http_connection<Stream>::begin_shutdown() {
 template <class Stream>
 task<> http_connection<Stream>::run() {
     request_access::set_client(request_, &client_);
+    request_access::set_state(request_, app_.state, app_.state_type);
     std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
     const auto& limits = options_.limits;
     bool answered_one = false, head_clock_running = false;
@@ -7246,7 +7526,9 @@ public:
     void listen();
     std::uint16_t port() const noexcept { return port_; }
     const server_config& config() const noexcept { return config_; }
-    /// Runs the loops, one on this thread and the rest on new threads, until stopped.
+    /// Runs the app's lifespan startup (its exception propagates, and nothing is served), then
+    /// the loops, one on this thread and the rest on new threads, until stopped; then, once
+    /// every connection has ended, the lifespan shutdown.
     void run();
     void stop() noexcept;
     /// Live counts; callable from any thread, costs nothing until called.
@@ -7295,12 +7577,17 @@ net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
 task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503, loop_counters* counters);
 task<> linger_close(net::ip::tcp::socket& socket, std::chrono::steady_clock::duration limit);
 void log_connection_end(std::exception_ptr e) noexcept;
+/// Runs one lifespan hook (if not null) to its end on `ctx`, rethrowing what it throws.
+void run_hook(net::io_context& ctx, task<> (*hook)());
 /// One accepted TCP connection: HTTP (and WebSocket) until it ends, then a lingering close.
 /// With `tls`, the connection is TLS (https/wss) on the same connection code.
 task<> serve_tcp(net::ip::tcp::socket socket, app_ref app, const connection_options& options,
                  tls_context* tls);
 /// Listens, logs the address and serves until stopped: the body of application::run.
 void serve_app(app_ref app, server_config config);
+/// serve()'s graceful end: closes the `open` connections of `registry`, cut after `timeout`.
+task<> drain(connection_registry& registry, net::steady_timer& drained, const std::size_t& open,
+             std::chrono::steady_clock::duration timeout);
 /// The body of application::serve.
 task<> serve_in_place(app_ref app, server_config config,
                       std::function<void(std::uint16_t)> on_listening);
@@ -7572,6 +7859,24 @@ ASTER_ENGINE void log_connection_end(std::exception_ptr e) noexcept {
     }
 }
 
+ASTER_ENGINE void run_hook(net::io_context& ctx, task<> (*hook)()) {
+    if (!hook) return;
+    bool done = false;
+    std::exception_ptr error;
+    net::co_spawn(ctx, hook(), [&](std::exception_ptr e) {
+        done = true;
+        error = e;
+    });
+    // Only until the hook ends: work it spawned stays on the loop for later.
+    while (!done) {
+        if (ctx.stopped()) ctx.restart();
+        if (ctx.run_one() == 0 && !done) // nothing left that could finish it
+            throw std::runtime_error("aster: a lifespan hook waits on nothing and never ends");
+    }
+    if (ctx.stopped()) ctx.restart();
+    if (error) std::rethrow_exception(error);
+}
+
 } // namespace detail
 
 ASTER_ENGINE server::server(detail::app_ref app, server_config config)
@@ -7609,6 +7914,7 @@ ASTER_ENGINE void server::listen() {
 
 ASTER_ENGINE void server::run() {
     if (!loops_[0]->acceptor) listen();
+    detail::run_hook(loops_[0]->ctx, app_.startup); // before any accept
     for (auto& l : loops_)
         if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
     if (config_.handle_signals) {
@@ -7624,6 +7930,11 @@ ASTER_ENGINE void server::run() {
         threads.emplace_back([l = loops_[i].get()] { l->ctx.run(); });
     loops_[0]->ctx.run();
     for (auto& t : threads) t.join();
+    if (app_.shutdown) {
+        // A fresh loop: after a shutdown timeout the old ones still hold the cut connections.
+        net::io_context after{1};
+        detail::run_hook(after, app_.shutdown);
+    }
 }
 
 ASTER_ENGINE server_stats server::stats() const noexcept {
@@ -7766,6 +8077,7 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     const std::uint16_t port = acceptor.local_endpoint().port();
     log(log_level::info, std::string("aster: listening on ") + (tls ? "https://" : "http://") +
                              config.host + ":" + std::to_string(port));
+    if (app.startup) co_await app.startup(); // before the first accept; a throw ends serve()
     if (on_listening) on_listening(port);
 
     connection_registry registry;
@@ -7800,10 +8112,16 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     std::error_code ignored;
     acceptor.close(ignored);
     stopping = true;
-    if (open == 0) co_return;
+    if (open != 0) co_await drain(registry, drained, open, config.shutdown_timeout);
+    if (app.shutdown) co_await app.shutdown();
+}
+
+ASTER_ENGINE task<> detail::drain(connection_registry& registry, net::steady_timer& drained,
+                                  const std::size_t& open,
+                                  std::chrono::steady_clock::duration timeout) {
     log(log_level::info, "aster: waiting for " + std::to_string(open) + " connection(s) to finish");
     registry.shutdown_all();
-    drained.expires_after(config.shutdown_timeout);
+    drained.expires_after(timeout);
     co_await drained.async_wait(use_tuple); // a second cancellation ends the wait: cut now
     if (open == 0) co_return;
     log(log_level::warning,
@@ -8827,9 +9145,13 @@ public:
     explicit test_client(const application<Router, Middleware>& app, test_client_options options = {})
         : test_client(app.ref(), std::move(options)) {}
     /// Drives any route table behind an app_ref; the app must outlive the client.
+    /// Runs the app's lifespan startup here, on the client's io_context (its exception
+    /// propagates), and the shutdown in the destructor, after the last connection closed.
     explicit test_client(detail::app_ref app, test_client_options options = {})
-        : test_client_base(std::move(options)), app_(app) {}
-    ~test_client() { close_connection(http_); }
+        : test_client_base(std::move(options)), app_(app) {
+        run_hook(app_.startup, "startup");
+    }
+    ~test_client();
 
     test_response get(std::string_view url, request_options o = {}) { return request("GET", url, std::move(o)); }
     test_response head(std::string_view url, request_options o = {}) { return request("HEAD", url, std::move(o)); }
@@ -8856,6 +9178,7 @@ public:
 
 private:
     void spawn_server(detail::test_connection& c) override;
+    void run_hook(task<> (*hook)(), std::string_view what);
     test_response send_once(std::string_view method, std::string_view url, const request_options& o);
 
     detail::app_ref app_;
@@ -8888,6 +9211,39 @@ ASTER_ENGINE task<> serve_test_connection(std::shared_ptr<test::stream> end, app
 }
 
 } // namespace detail
+
+ASTER_ENGINE void test_client::run_hook(task<> (*hook)(), std::string_view what) {
+    if (!hook) return;
+    bool done = false;
+    std::exception_ptr error;
+    net::co_spawn(ctx_, hook(), [&](std::exception_ptr e) {
+        done = true;
+        error = e;
+    });
+    const auto deadline = clock::now() + options_.timeout;
+    while (!done) {
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.run_one_until(deadline) == 0 && !done) {
+            // The frame still refers to `done`: stop the loop so nothing resumes it later.
+            ctx_.stop();
+            throw test_timeout("aster::test_client: the lifespan " + std::string(what) +
+                               " did not finish in time");
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+ASTER_ENGINE test_client::~test_client() {
+    close_connection(http_);
+    try {
+        run_hook(app_.shutdown, "shutdown");
+    } catch (const std::exception& e) {
+        // A destructor cannot throw; the test sees it in the log.
+        log(log_level::error, std::string("aster::test_client: lifespan shutdown failed: ") + e.what());
+    } catch (...) {
+        log(log_level::error, "aster::test_client: lifespan shutdown failed");
+    }
+}
 
 ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
     auto options = std::make_shared<detail::connection_options>(

@@ -5,6 +5,8 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/detail/app_ref.hpp>
+#include <aster/exception_handlers.hpp>
+#include <aster/lifespan.hpp>
 #include <aster/middleware.hpp>
 #include <aster/options.hpp>
 #include <aster/request.hpp>
@@ -39,6 +41,23 @@ public:
     constexpr explicit application(Router table) : router_(table) {}
     constexpr application(Router table, middleware_list<M...> mw)
         : router_(table), middleware_(std::move(mw.items)) {}
+    /// With startup/shutdown hooks (aster/lifespan.hpp), after the optional middleware.
+    constexpr application(Router table, aster::lifespan hooks) : router_(table), lifespan_(hooks) {}
+    constexpr application(Router table, middleware_list<M...> mw, aster::lifespan hooks)
+        : router_(table), middleware_(std::move(mw.items)), lifespan_(hooks) {}
+    /// With exception handlers (aster/exception_handlers.hpp): they sit innermost, around the
+    /// router, as `detail::exception_guard`, the last entry of the middleware list.
+    template <class... N, class... H>
+    constexpr application(Router table, middleware_list<N...> mw, exception_handler_list<H...> eh,
+                          aster::lifespan hooks = {})
+        : router_(table),
+          middleware_(std::tuple_cat(std::move(mw.items),
+                                     std::tuple<detail::exception_guard<H...>>(
+                                         detail::exception_guard<H...>{std::move(eh.items)}))),
+          lifespan_(hooks) {}
+    template <class... H>
+    constexpr application(Router table, exception_handler_list<H...> eh, aster::lifespan hooks = {})
+        : application(table, middleware_list<>{}, std::move(eh), hooks) {}
 
     /// Runs one request through the middleware and the router.
     task<response> handle(request& req) const {
@@ -47,13 +66,16 @@ public:
     }
 
     const Router& routes() const noexcept { return router_; }
+    const aster::lifespan& lifespan() const noexcept { return lifespan_; }
 
     /// The app as the connection engine sees it (valid while this app lives).
     detail::app_ref ref() const noexcept {
-        if constexpr (!has_middleware) {
-            return detail::make_app_ref(router_);
-        } else {
-            detail::app_ref r = detail::make_app_ref(router_);
+        detail::app_ref r = detail::make_app_ref(router_);
+        r.startup = lifespan_.startup;
+        r.shutdown = lifespan_.shutdown;
+        r.state = lifespan_.state.object;
+        r.state_type = lifespan_.state.type;
+        if constexpr (has_middleware) {
             r.app = this;
             // Everything goes through invoke, which runs the chain (index 0: "the chain").
             r.route_now = +[](const void*, request&, response&) -> std::size_t { return 0; };
@@ -72,8 +94,8 @@ public:
                 r.check_websocket = +[](const void* p, request& req, response& out) {
                     return static_cast<const application*>(p)->refuse_websocket(req, out);
                 };
-            return r;
         }
+        return r;
     }
 
     /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
@@ -108,6 +130,8 @@ private:
     static task<response> level(const void* p, request& req) {
         const auto& self = *static_cast<const application*>(p);
         if constexpr (I == sizeof...(M)) return self.router_.dispatch(req);
+        else if constexpr (detail::is_exception_guard<std::tuple_element_t<I, std::tuple<M...>>>)
+            return std::get<I>(self.middleware_).run(self.router_, req);
         else return std::get<I>(self.middleware_)(req, call_next(p, &level<I + 1>));
     }
 
@@ -131,12 +155,29 @@ private:
 
     Router router_;
     [[no_unique_address]] std::tuple<M...> middleware_;
+    aster::lifespan lifespan_;
 };
 
 template <class Router>
 application(Router) -> application<Router>;
 template <class Router, class... M>
 application(Router, middleware_list<M...>) -> application<Router, middleware_list<M...>>;
+template <class Router>
+application(Router, lifespan) -> application<Router>;
+template <class Router, class... M>
+application(Router, middleware_list<M...>, lifespan) -> application<Router, middleware_list<M...>>;
+template <class Router, class... M, class... H>
+application(Router, middleware_list<M...>, exception_handler_list<H...>)
+    -> application<Router, middleware_list<M..., detail::exception_guard<H...>>>;
+template <class Router, class... M, class... H>
+application(Router, middleware_list<M...>, exception_handler_list<H...>, lifespan)
+    -> application<Router, middleware_list<M..., detail::exception_guard<H...>>>;
+template <class Router, class... H>
+application(Router, exception_handler_list<H...>)
+    -> application<Router, middleware_list<detail::exception_guard<H...>>>;
+template <class Router, class... H>
+application(Router, exception_handler_list<H...>, lifespan)
+    -> application<Router, middleware_list<detail::exception_guard<H...>>>;
 
 /// Short name for the common spelling `aster::app app{routes};`.
 template <class Router, class Middleware = middleware_list<>>

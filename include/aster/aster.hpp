@@ -18,6 +18,8 @@
 #include <aster/endpoints.hpp>
 #include <aster/routing.hpp>
 #include <aster/middleware.hpp>
+#include <aster/lifespan.hpp>
+#include <aster/exception_handlers.hpp>
 #include <aster/application.hpp>
 #include <aster/tls.hpp>
 #include <aster/options.hpp>

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,12 @@
 #endif
 
 namespace aster {
+
+namespace detail {
+/// One address per type, without RTTI: what request::state<T>() checks its type against.
+template <class T>
+inline constexpr char type_tag = 0;
+} // namespace detail
 
 namespace detail {
 struct request_access;
@@ -126,6 +133,16 @@ public:
     int version_minor() const noexcept { return version_minor_; }
     bool keep_alive() const noexcept { return keep_alive_; }
 
+    /// The app's state (`aster::lifespan{.state = aster::state_of(object)}`, see lifespan.hpp),
+    /// shared by every request; throws std::logic_error when the app has no state of type T.
+    template <class T>
+    T& state() const {
+        if (state_ == nullptr || state_type_ != &detail::type_tag<T>)
+            throw std::logic_error("aster: request::state<T>(): the app has no state of this type "
+                                   "(give it as aster::lifespan{.state = aster::state_of(object)})");
+        return *static_cast<T*>(state_);
+    }
+
 private:
     friend struct detail::request_access;
 
@@ -136,6 +153,8 @@ private:
     mutable std::optional<aster::query_params> query_params_;
     const std::string* body_ = nullptr;
     const client_address* client_ = nullptr;
+    void* state_ = nullptr;
+    const void* state_type_ = nullptr;
     std::array<path_parameter, max_path_params> path_params_{};
     std::size_t path_param_count_ = 0;
     int version_major_ = 1, version_minor_ = 1;

@@ -311,8 +311,9 @@ public:
 
     /// The synchronous half of dispatch: answers into `out` and returns `size` when no
     /// coroutine is needed (a plain handler ran, or 404/405/redirect); otherwise returns the
-    /// index of the coroutine route for `invoke`.
-    std::size_t route_now(request& req, response& out) const;
+    /// index of the coroutine route for `invoke`. `unmatched`, when given, is set when the
+    /// answer is routing's own 404 or 405 (for exception handlers).
+    std::size_t route_now(request& req, response& out, bool* unmatched = nullptr) const;
     /// Runs coroutine route `index`, returning the handler's own awaitable.
     task<response> invoke(std::size_t index, request& req) const;
 

@@ -71,7 +71,9 @@ public:
     void listen();
     std::uint16_t port() const noexcept { return port_; }
     const server_config& config() const noexcept { return config_; }
-    /// Runs the loops, one on this thread and the rest on new threads, until stopped.
+    /// Runs the app's lifespan startup (its exception propagates, and nothing is served), then
+    /// the loops, one on this thread and the rest on new threads, until stopped; then, once
+    /// every connection has ended, the lifespan shutdown.
     void run();
     void stop() noexcept;
     /// Live counts; callable from any thread, costs nothing until called.
@@ -120,12 +122,17 @@ net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
 task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503, loop_counters* counters);
 task<> linger_close(net::ip::tcp::socket& socket, std::chrono::steady_clock::duration limit);
 void log_connection_end(std::exception_ptr e) noexcept;
+/// Runs one lifespan hook (if not null) to its end on `ctx`, rethrowing what it throws.
+void run_hook(net::io_context& ctx, task<> (*hook)());
 /// One accepted TCP connection: HTTP (and WebSocket) until it ends, then a lingering close.
 /// With `tls`, the connection is TLS (https/wss) on the same connection code.
 task<> serve_tcp(net::ip::tcp::socket socket, app_ref app, const connection_options& options,
                  tls_context* tls);
 /// Listens, logs the address and serves until stopped: the body of application::run.
 void serve_app(app_ref app, server_config config);
+/// serve()'s graceful end: closes the `open` connections of `registry`, cut after `timeout`.
+task<> drain(connection_registry& registry, net::steady_timer& drained, const std::size_t& open,
+             std::chrono::steady_clock::duration timeout);
 /// The body of application::serve.
 task<> serve_in_place(app_ref app, server_config config,
                       std::function<void(std::uint16_t)> on_listening);

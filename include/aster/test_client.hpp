@@ -11,6 +11,7 @@
 #include <aster/detail/response_parser.hpp>
 #include <aster/cookies.hpp>
 #include <aster/headers.hpp>
+#include <aster/log.hpp>
 #include <aster/status.hpp>
 #include <aster/test/stream.hpp>
 #include <aster/test/websocket_session.hpp>
@@ -66,9 +67,13 @@ public:
     explicit test_client(const application<Router, Middleware>& app, test_client_options options = {})
         : test_client(app.ref(), std::move(options)) {}
     /// Drives any route table behind an app_ref; the app must outlive the client.
+    /// Runs the app's lifespan startup here, on the client's io_context (its exception
+    /// propagates), and the shutdown in the destructor, after the last connection closed.
     explicit test_client(detail::app_ref app, test_client_options options = {})
-        : test_client_base(std::move(options)), app_(app) {}
-    ~test_client() { close_connection(http_); }
+        : test_client_base(std::move(options)), app_(app) {
+        run_hook(app_.startup, "startup");
+    }
+    ~test_client();
 
     test_response get(std::string_view url, request_options o = {}) { return request("GET", url, std::move(o)); }
     test_response head(std::string_view url, request_options o = {}) { return request("HEAD", url, std::move(o)); }
@@ -95,6 +100,7 @@ public:
 
 private:
     void spawn_server(detail::test_connection& c) override;
+    void run_hook(task<> (*hook)(), std::string_view what);
     test_response send_once(std::string_view method, std::string_view url, const request_options& o);
 
     detail::app_ref app_;

@@ -35,6 +35,12 @@ struct app_ref {
     /// Middleware that may refuse a WebSocket handshake: true with the refusal in `out`.
     /// Null when no middleware looks at WebSockets.
     bool (*check_websocket)(const void* app, request& req, response& out) = nullptr;
+    /// The app's lifespan hooks (aster/lifespan.hpp); null when it has none.
+    task<> (*startup)() = nullptr;
+    task<> (*shutdown)() = nullptr;
+    /// The app's state for request::state<T>() and the tag of its type; null when none.
+    void* state = nullptr;
+    const void* state_type = nullptr;
 };
 
 /// Binds an app_ref to a router (anything with route_now, invoke, match_websocket,

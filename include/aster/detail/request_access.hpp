@@ -32,6 +32,10 @@ struct request_access {
         r.version_minor_ = minor;
         r.keep_alive_ = keep_alive;
     }
+    static void set_state(request& r, void* state, const void* type) noexcept {
+        r.state_ = state;
+        r.state_type_ = type;
+    }
     static void set_body(request& r, const std::string* body) noexcept { r.body_ = body; }
     static void set_client(request& r, const client_address* client) noexcept {
         r.client_ = client;

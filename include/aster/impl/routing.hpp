@@ -33,7 +33,7 @@ task<response> router<Routes...>::dispatch(request& req) const {
 }
 
 template <class... Routes>
-std::size_t router<Routes...>::route_now(request& req, response& out) const {
+std::size_t router<Routes...>::route_now(request& req, response& out, bool* unmatched) const {
     const std::string_view path = req.path();
     const method wanted = req.method_id();
     std::array<std::string_view, request::max_path_params> values{};
@@ -81,6 +81,7 @@ std::size_t router<Routes...>::route_now(request& req, response& out) const {
     if (allowed_elsewhere != method::none) {
         out = plain_text("Method Not Allowed", status::method_not_allowed);
         out.header("Allow", allow_header(allowed_elsewhere));
+        if (unmatched) *unmatched = true;
         return size;
     }
     // redirect_slashes, as Starlette: only when the other spelling would match some route.
@@ -115,6 +116,7 @@ std::size_t router<Routes...>::route_now(request& req, response& out) const {
         }
     }
     out = plain_text("Not Found", status::not_found);
+    if (unmatched) *unmatched = true;
     return size;
 }
 

@@ -94,6 +94,24 @@ ASTER_ENGINE void log_connection_end(std::exception_ptr e) noexcept {
     }
 }
 
+ASTER_ENGINE void run_hook(net::io_context& ctx, task<> (*hook)()) {
+    if (!hook) return;
+    bool done = false;
+    std::exception_ptr error;
+    net::co_spawn(ctx, hook(), [&](std::exception_ptr e) {
+        done = true;
+        error = e;
+    });
+    // Only until the hook ends: work it spawned stays on the loop for later.
+    while (!done) {
+        if (ctx.stopped()) ctx.restart();
+        if (ctx.run_one() == 0 && !done) // nothing left that could finish it
+            throw std::runtime_error("aster: a lifespan hook waits on nothing and never ends");
+    }
+    if (ctx.stopped()) ctx.restart();
+    if (error) std::rethrow_exception(error);
+}
+
 } // namespace detail
 
 ASTER_ENGINE server::server(detail::app_ref app, server_config config)
@@ -131,6 +149,7 @@ ASTER_ENGINE void server::listen() {
 
 ASTER_ENGINE void server::run() {
     if (!loops_[0]->acceptor) listen();
+    detail::run_hook(loops_[0]->ctx, app_.startup); // before any accept
     for (auto& l : loops_)
         if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
     if (config_.handle_signals) {
@@ -146,6 +165,11 @@ ASTER_ENGINE void server::run() {
         threads.emplace_back([l = loops_[i].get()] { l->ctx.run(); });
     loops_[0]->ctx.run();
     for (auto& t : threads) t.join();
+    if (app_.shutdown) {
+        // A fresh loop: after a shutdown timeout the old ones still hold the cut connections.
+        net::io_context after{1};
+        detail::run_hook(after, app_.shutdown);
+    }
 }
 
 ASTER_ENGINE server_stats server::stats() const noexcept {
@@ -288,6 +312,7 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     const std::uint16_t port = acceptor.local_endpoint().port();
     log(log_level::info, std::string("aster: listening on ") + (tls ? "https://" : "http://") +
                              config.host + ":" + std::to_string(port));
+    if (app.startup) co_await app.startup(); // before the first accept; a throw ends serve()
     if (on_listening) on_listening(port);
 
     connection_registry registry;
@@ -322,10 +347,16 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     std::error_code ignored;
     acceptor.close(ignored);
     stopping = true;
-    if (open == 0) co_return;
+    if (open != 0) co_await drain(registry, drained, open, config.shutdown_timeout);
+    if (app.shutdown) co_await app.shutdown();
+}
+
+ASTER_ENGINE task<> detail::drain(connection_registry& registry, net::steady_timer& drained,
+                                  const std::size_t& open,
+                                  std::chrono::steady_clock::duration timeout) {
     log(log_level::info, "aster: waiting for " + std::to_string(open) + " connection(s) to finish");
     registry.shutdown_all();
-    drained.expires_after(config.shutdown_timeout);
+    drained.expires_after(timeout);
     co_await drained.async_wait(use_tuple); // a second cancellation ends the wait: cut now
     if (open == 0) co_return;
     log(log_level::warning,

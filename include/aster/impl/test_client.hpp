@@ -24,6 +24,39 @@ ASTER_ENGINE task<> serve_test_connection(std::shared_ptr<test::stream> end, app
 
 } // namespace detail
 
+ASTER_ENGINE void test_client::run_hook(task<> (*hook)(), std::string_view what) {
+    if (!hook) return;
+    bool done = false;
+    std::exception_ptr error;
+    net::co_spawn(ctx_, hook(), [&](std::exception_ptr e) {
+        done = true;
+        error = e;
+    });
+    const auto deadline = clock::now() + options_.timeout;
+    while (!done) {
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.run_one_until(deadline) == 0 && !done) {
+            // The frame still refers to `done`: stop the loop so nothing resumes it later.
+            ctx_.stop();
+            throw test_timeout("aster::test_client: the lifespan " + std::string(what) +
+                               " did not finish in time");
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+ASTER_ENGINE test_client::~test_client() {
+    close_connection(http_);
+    try {
+        run_hook(app_.shutdown, "shutdown");
+    } catch (const std::exception& e) {
+        // A destructor cannot throw; the test sees it in the log.
+        log(log_level::error, std::string("aster::test_client: lifespan shutdown failed: ") + e.what());
+    } catch (...) {
+        log(log_level::error, "aster::test_client: lifespan shutdown failed");
+    }
+}
+
 ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
     auto options = std::make_shared<detail::connection_options>(
         detail::connection_options{options_.limits, options_.websocket, &server_exception_});
