@@ -27,6 +27,9 @@ cc="${CC:-clang}"
 llhttp_src="${ASTER_LLHTTP_SOURCE_DIR:-/usr/share/llhttp}"
 llhttp_inc="${ASTER_LLHTTP_INCLUDE_DIR:-/usr/share/include/llhttp}"
 launcher=()
+# With <zlib.h> visible the headers turn permessage-deflate on, which needs zlib linked.
+zlib_flags=()
+[[ -f /usr/include/zlib.h ]] && zlib_flags=(-lz)
 command -v ccache >/dev/null 2>&1 && launcher=(ccache)
 
 # -fno-sanitize=function: clang 14's function sanitizer cannot place its prologue data on
@@ -56,7 +59,7 @@ build_one() {
     "${launcher[@]}" "$cxx" "${cxxflags[@]}" -fsanitize=fuzzer-no-link -c "tests/fuzz/$name.cpp" \
         -o "$out/obj/$name.o" >"$out/logs/$name.build" 2>&1 &&
         "$cxx" "${cxxflags[@]}" -fsanitize=fuzzer "$out/obj/$name.o" "$out"/obj/llhttp_*.o \
-            -o "$out/bin/$name" >>"$out/logs/$name.build" 2>&1
+            "${zlib_flags[@]}" -o "$out/bin/$name" >>"$out/logs/$name.build" 2>&1
 }
 declare -A build_pid
 build_failed=0
