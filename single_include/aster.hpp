@@ -26,6 +26,18 @@
 // The engine's bodies are marked ASTER_ENGINE: inline when header-only, ordinary definitions in
 // src.hpp otherwise.
 #define ASTER_DECL inline
+
+// Asio chooses between aligned_alloc/free and operator new/delete for its recycled coroutine frames
+// by a macro of the standard library's configuration, which only a standard header defines. A file
+// whose first include reaches Asio before any standard header would pick operator new while the
+// others pick aligned_alloc, and one program would then free frames the other way (an ODR
+// violation that AddressSanitizer reports as alloc-dealloc-mismatch). So the standard library's
+// configuration comes first, in every file that includes aster.
+#include <cstddef>
+#if defined(ASIO_VERSION) && defined(_GLIBCXX_HAVE_ALIGNED_ALLOC) && !defined(ASIO_HAS_STD_ALIGNED_ALLOC) \
+    && !defined(ASIO_DISABLE_STD_ALIGNED_ALLOC)
+#warning "Asio was included before any standard header: include <cstddef> (or aster) first in every file, or Asio's frame allocation differs between files"
+#endif
 #if defined(ASTER_SEPARATE_COMPILATION)
 #define ASTER_HEADER_ONLY 0
 #define ASTER_ENGINE

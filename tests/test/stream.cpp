@@ -2,6 +2,12 @@
 // The in-memory duplex stream: delivery, read size caps, EOF, injected failures.
 #include <aster/test/stream.hpp>
 
+// This file reaches Asio through aster before any standard header of its own: Asio must still have
+// seen the standard library's configuration, or its frame allocation differs from other files'.
+#if defined(_GLIBCXX_HAVE_ALIGNED_ALLOC) && !defined(ASIO_HAS_STD_ALIGNED_ALLOC)
+#error "aster included Asio before the standard library's configuration (see detail/config.hpp)"
+#endif
+
 #include <catch2/catch.hpp>
 
 #include <asio/read.hpp>
