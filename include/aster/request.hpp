@@ -129,6 +129,18 @@ public:
         return {};
     }
 
+    /// The URL scheme, as Starlette's `request.url.scheme`: "https" when the connection came in
+    /// over TLS, else "http"; for a WebSocket handshake (`ws.request()`, a middleware's
+    /// `on_websocket`) "wss" or "ws".
+    std::string_view scheme() const noexcept {
+        if (websocket_) return secure_ ? "wss" : "ws";
+        return secure_ ? "https" : "http";
+    }
+    /// True over TLS (https, wss), as Starlette's `url.is_secure`.
+    bool is_secure() const noexcept { return secure_; }
+    /// True for a WebSocket handshake (`Upgrade: websocket`).
+    bool is_websocket() const noexcept { return websocket_; }
+
     int version_major() const noexcept { return version_major_; }
     int version_minor() const noexcept { return version_minor_; }
     bool keep_alive() const noexcept { return keep_alive_; }
@@ -159,6 +171,8 @@ private:
     std::size_t path_param_count_ = 0;
     int version_major_ = 1, version_minor_ = 1;
     bool keep_alive_ = true;
+    bool secure_ = false;    // per connection: set once when it starts
+    bool websocket_ = false; // per request
 };
 
 } // namespace aster

@@ -83,7 +83,9 @@ public:
     test_response delete_(std::string_view url, request_options o = {}) { return request("DELETE", url, std::move(o)); }
     test_response options(std::string_view url, request_options o = {}) { return request("OPTIONS", url, std::move(o)); }
 
-    /// Sends one request and returns its response, following redirects if asked.
+    /// Sends one request and returns its response, following redirects if asked. `url` is a
+    /// path (`/items?x=1`) or an absolute URL (`https://testserver:8443/items`), whose scheme
+    /// says whether the app sees TLS and whose authority is sent as Host.
     test_response request(std::string_view method, std::string_view url, request_options o = {});
 
     /// Writes raw bytes on a fresh connection and collects `count` responses; for protocol tests
@@ -99,6 +101,12 @@ public:
     bool connected() const noexcept { return http_.open(); }
 
 private:
+    // Where a request goes: `/x` on the client's host and scheme, or an absolute URL's own.
+    struct target {
+        bool secure = false;
+        std::string host, path; // Host header; request-target (path and query)
+    };
+    target split_url(std::string_view url) const;
     void spawn_server(detail::test_connection& c) override;
     void run_hook(task<> (*hook)(), std::string_view what);
     test_response send_once(std::string_view method, std::string_view url, const request_options& o);
