@@ -93,8 +93,9 @@ public:
     std::vector<test_response> exchange(std::string_view bytes, std::size_t count,
                                         bool head_requests = false);
 
-    /// Opens a WebSocket with the real handshake. Throws `websocket_denial` (carrying the HTTP
-    /// response) when the app refuses, or the app's own exception when its handler threw.
+    /// Opens a WebSocket with the real handshake. `url` is a path or `ws://` / `wss://host/path`
+    /// (wss: the app sees TLS). Throws `websocket_denial` (carrying the HTTP response) when the
+    /// app refuses, or the app's own exception when its handler threw.
     websocket_session websocket_connect(std::string_view url, websocket_connect_options o = {});
 
     /// True while the in-memory HTTP connection to the app is open (reused across requests).
