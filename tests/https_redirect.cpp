@@ -23,7 +23,8 @@ constexpr auto table = aster::routes(aster::route<"/">(where), aster::route<"/it
                                      aster::websocket_route<"/ws">(ws_hello));
 const aster::application app{table, aster::middleware(aster::https_redirect{})};
 
-TEST_CASE("https_redirect: http gets a 307 to the same URL on https", "[middleware][https_redirect]") {
+TEST_CASE("https_redirect: http gets a 307 to the same URL on https",
+          "[middleware][https_redirect]") {
     aster::test_client client{app, {.follow_redirects = false}};
     auto r = client.get("/items/a%20b?x=1&y=2");
     CHECK(r.status_code == 307);
@@ -33,12 +34,12 @@ TEST_CASE("https_redirect: http gets a 307 to the same URL on https", "[middlewa
     CHECK(post.header("location") == "https://testserver/");
 }
 
-TEST_CASE("https_redirect: ports 80 and 443 are dropped, others kept", "[middleware][https_redirect]") {
+TEST_CASE("https_redirect: ports 80 and 443 are dropped, others kept",
+          "[middleware][https_redirect]") {
     aster::test_client client{app, {.follow_redirects = false}};
     CHECK(client.get("http://example.com:80/").header("location") == "https://example.com/");
     CHECK(client.get("http://example.com:443/").header("location") == "https://example.com/");
-    CHECK(client.get("http://example.com:8080/").header("location") ==
-          "https://example.com:8080/");
+    CHECK(client.get("http://example.com:8080/").header("location") == "https://example.com:8080/");
     CHECK(client.get("http://[::1]:80/").header("location") == "https://[::1]/");
     CHECK(client.get("http://[::1]:8080/").header("location") == "https://[::1]:8080/");
     CHECK(client.get("http://[::1]/").header("location") == "https://[::1]/");
@@ -51,7 +52,8 @@ TEST_CASE("https_redirect: requests over TLS pass through", "[middleware][https_
     CHECK(r.text() == "https /items/x?q=1");
 }
 
-TEST_CASE("https_redirect: test_client follows the redirect onto https", "[middleware][https_redirect]") {
+TEST_CASE("https_redirect: test_client follows the redirect onto https",
+          "[middleware][https_redirect]") {
     aster::test_client client{app};
     auto r = client.get("/items/x?q=1");
     CHECK(r.status_code == 200);
@@ -59,7 +61,8 @@ TEST_CASE("https_redirect: test_client follows the redirect onto https", "[middl
     CHECK(client.get("http://testserver:8080/").text() == "https /");
 }
 
-TEST_CASE("https_redirect: a ws:// handshake is refused with a 307 to wss", "[middleware][https_redirect][websocket]") {
+TEST_CASE("https_redirect: a ws:// handshake is refused with a 307 to wss",
+          "[middleware][https_redirect][websocket]") {
     aster::test_client client{app};
     try {
         client.websocket_connect("/ws?room=1");
@@ -71,7 +74,8 @@ TEST_CASE("https_redirect: a ws:// handshake is refused with a 307 to wss", "[mi
     CHECK(client.websocket_connect("wss://testserver/ws").receive_text() == "wss");
 }
 
-TEST_CASE("https_redirect: an HTTP/1.0 request without Host gets 400", "[middleware][https_redirect]") {
+TEST_CASE("https_redirect: an HTTP/1.0 request without Host gets 400",
+          "[middleware][https_redirect]") {
     aster::test_client client{app};
     auto r = client.exchange("GET / HTTP/1.0\r\n\r\n", 1);
     REQUIRE(r.size() == 1);

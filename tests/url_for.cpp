@@ -115,10 +115,16 @@ TEST_CASE("url_for: a name or parameters that fit no route throw no_match_found 
     };
     fails_with("name", "aster: no route exists for name \"nope\"");
     fails_with("count", "aster: route \"user\" (/users/{id:int}) takes 1 path parameter(s), not 0");
-    fails_with("int", "aster: route \"user\" (/users/{id:int}): parameter \"id\" cannot be \"abc\"");
-    fails_with("negative", "aster: route \"user\" (/users/{id:int}): parameter \"id\" cannot be \"-1\"");
-    fails_with("empty", "aster: route \"item\" (/items/{name}/{price:float}): parameter \"name\" cannot be \"\"");
-    fails_with("uuid", "aster: route \"thing\" (/things/{u:uuid}): parameter \"u\" cannot be \"not-a-uuid\"");
+    fails_with("int",
+               "aster: route \"user\" (/users/{id:int}): parameter \"id\" cannot be \"abc\"");
+    fails_with("negative",
+               "aster: route \"user\" (/users/{id:int}): parameter \"id\" cannot be \"-1\"");
+    fails_with(
+        "empty",
+        "aster: route \"item\" (/items/{name}/{price:float}): parameter \"name\" cannot be \"\"");
+    fails_with(
+        "uuid",
+        "aster: route \"thing\" (/things/{u:uuid}): parameter \"u\" cannot be \"not-a-uuid\"");
 }
 
 TEST_CASE("url_for: without raise_server_exceptions the miss is a 500", "[routing][url_for]") {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// https_redirect: sends plain-HTTP and ws:// clients to https/wss, as Starlette's HTTPSRedirectMiddleware.
+// https_redirect: a 307 from http to https and ws to wss, as Starlette's HTTPSRedirectMiddleware.
 #ifndef ASTER_MIDDLEWARE_HTTPS_REDIRECT_HPP
 #define ASTER_MIDDLEWARE_HTTPS_REDIRECT_HPP
 
