@@ -336,6 +336,12 @@ class websocket_state_error : public std::logic_error {
     using std::logic_error::logic_error;
 };
 
+/// A reverse lookup (`request::url_path_for`, `url_for`) found no route of that name taking
+/// those parameters, as Starlette's NoMatchFound; the message names the route and the misfit.
+class no_match_found : public std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+};
+
 } // namespace aster
 
 #endif // ASTER_ERROR_HPP
@@ -1160,6 +1166,351 @@ inline std::string uuid::to_string() const {
 #ifndef ASTER_REQUEST_HPP
 #define ASTER_REQUEST_HPP
 
+// begin aster/detail/reverse_route.hpp
+// SPDX-License-Identifier: MIT
+// Reverse routing by name at run time: the route table as plain data, and the path it builds.
+#ifndef ASTER_DETAIL_REVERSE_ROUTE_HPP
+#define ASTER_DETAIL_REVERSE_ROUTE_HPP
+
+// begin aster/detail/route_pattern.hpp
+// SPDX-License-Identifier: MIT
+// Route patterns parsed at compile time into literal and parameter tokens, and matched at run time.
+#ifndef ASTER_DETAIL_ROUTE_PATTERN_HPP
+#define ASTER_DETAIL_ROUTE_PATTERN_HPP
+
+// begin aster/detail/fixed_string.hpp
+// SPDX-License-Identifier: MIT
+// A string literal usable as a template argument, so route patterns are parsed at compile time.
+#ifndef ASTER_DETAIL_FIXED_STRING_HPP
+#define ASTER_DETAIL_FIXED_STRING_HPP
+
+
+#include <cstddef>
+#include <string_view>
+
+namespace aster {
+
+/// A compile-time string: `route<"/users/{id:int}">` passes one of these as a template argument.
+template <std::size_t N>
+struct fixed_string {
+    char chars[N]{}; // N counts the terminating zero, as for the literal it came from
+
+    constexpr fixed_string() = default;
+    constexpr fixed_string(const char (&literal)[N]) noexcept {
+        for (std::size_t i = 0; i < N; ++i) chars[i] = literal[i];
+    }
+
+    static constexpr std::size_t length = N - 1;
+    constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
+    constexpr operator std::string_view() const noexcept { return view(); }
+
+    template <std::size_t M>
+    constexpr bool operator==(const fixed_string<M>& other) const noexcept {
+        return view() == other.view();
+    }
+};
+
+template <std::size_t N>
+fixed_string(const char (&)[N]) -> fixed_string<N>;
+
+namespace detail {
+
+template <fixed_string A, fixed_string B>
+consteval auto concat() {
+    fixed_string<A.length + B.length + 1> out;
+    for (std::size_t i = 0; i < A.length; ++i) out.chars[i] = A.chars[i];
+    for (std::size_t i = 0; i < B.length; ++i) out.chars[A.length + i] = B.chars[i];
+    return out;
+}
+
+} // namespace detail
+} // namespace aster
+
+#endif // ASTER_DETAIL_FIXED_STRING_HPP
+// end aster/detail/fixed_string.hpp
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace aster::detail {
+
+enum class pattern_error {
+    none,
+    not_absolute,      // must start with '/'
+    unbalanced_brace,  // '{' without '}', '}' without '{', or nested braces
+    bad_name,          // parameter name empty or not an identifier
+    unknown_convertor, // not one of str, int, float, uuid, path
+    duplicate_name,    // the same parameter twice
+    adjacent_params,   // "{a}{b}": no literal to tell where one ends
+};
+
+struct pattern_token {
+    bool is_param = false;
+    std::string_view text; // literal text, or the parameter's name
+    convertor conv = convertor::str;
+    std::size_t param_index = 0;
+};
+
+template <std::size_t MaxTokens>
+struct parsed_pattern {
+    std::array<pattern_token, MaxTokens> tokens{};
+    std::size_t token_count = 0;
+    std::size_t param_count = 0;
+    pattern_error error = pattern_error::none;
+
+    constexpr const pattern_token& param(std::size_t index) const noexcept {
+        for (std::size_t i = 0; i < token_count; ++i)
+            if (tokens[i].is_param && tokens[i].param_index == index) return tokens[i];
+        return tokens[0];
+    }
+};
+
+// Hand-written instead of string_view::find/==: g++ 12 cannot constant-evaluate those on a
+// template parameter object under -fsanitize=undefined, and sanitizer builds must compile.
+constexpr std::size_t find_char(std::string_view s, char c, std::size_t from = 0) noexcept {
+    for (std::size_t i = from; i < s.size(); ++i)
+        if (s[i] == c) return i;
+    return std::string_view::npos;
+}
+
+constexpr bool same_text(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
+constexpr std::size_t max_pattern_tokens(std::string_view p) noexcept {
+    std::size_t braces = 0;
+    for (char c : p) braces += c == '{';
+    return braces * 2 + 1;
+}
+
+constexpr bool is_identifier(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+    }
+    return true;
+}
+
+constexpr bool parse_convertor(std::string_view name, convertor& out) noexcept {
+    if (same_text(name, "str")) out = convertor::str;
+    else if (same_text(name, "int")) out = convertor::int_;
+    else if (same_text(name, "float")) out = convertor::float_;
+    else if (same_text(name, "uuid")) out = convertor::uuid;
+    else if (same_text(name, "path")) out = convertor::path;
+    else return false;
+    return true;
+}
+
+template <std::size_t MaxTokens>
+constexpr parsed_pattern<MaxTokens> parse_pattern(std::string_view p) noexcept {
+    parsed_pattern<MaxTokens> out;
+    auto fail = [&](pattern_error e) {
+        out.error = e;
+        return out;
+    };
+    if (p.empty() || p[0] != '/') return fail(pattern_error::not_absolute);
+    std::size_t literal_start = 0;
+    for (std::size_t i = 0; i < p.size();) {
+        if (p[i] == '}') return fail(pattern_error::unbalanced_brace);
+        if (p[i] != '{') {
+            ++i;
+            continue;
+        }
+        if (i > literal_start)
+            out.tokens[out.token_count++] = {false, p.substr(literal_start, i - literal_start)};
+        else if (out.token_count > 0 && out.tokens[out.token_count - 1].is_param)
+            return fail(pattern_error::adjacent_params);
+        auto close = find_char(p, '}', i);
+        if (close == std::string_view::npos) return fail(pattern_error::unbalanced_brace);
+        auto inner = p.substr(i + 1, close - i - 1);
+        if (find_char(inner, '{') != std::string_view::npos)
+            return fail(pattern_error::unbalanced_brace);
+        auto colon = find_char(inner, ':');
+        auto name = inner.substr(0, colon);
+        convertor conv = convertor::str;
+        if (!is_identifier(name)) return fail(pattern_error::bad_name);
+        if (colon != std::string_view::npos && !parse_convertor(inner.substr(colon + 1), conv))
+            return fail(pattern_error::unknown_convertor);
+        for (std::size_t t = 0; t < out.token_count; ++t)
+            if (out.tokens[t].is_param && same_text(out.tokens[t].text, name))
+                return fail(pattern_error::duplicate_name);
+        out.tokens[out.token_count++] = {true, name, conv, out.param_count++};
+        i = close + 1;
+        literal_start = i;
+    }
+    if (literal_start < p.size())
+        out.tokens[out.token_count++] = {false, p.substr(literal_start)};
+    return out;
+}
+
+/// The parsed form of one pattern, computed once per distinct pattern.
+template <fixed_string Pattern>
+inline constexpr auto pattern_of = parse_pattern<max_pattern_tokens(Pattern.view())>(Pattern.view());
+
+// Two patterns match exactly the same paths when their tokens agree up to parameter names.
+template <std::size_t A, std::size_t B>
+constexpr bool same_shape(const parsed_pattern<A>& a, const parsed_pattern<B>& b) noexcept {
+    if (a.token_count != b.token_count) return false;
+    for (std::size_t i = 0; i < a.token_count; ++i) {
+        const auto &x = a.tokens[i], &y = b.tokens[i];
+        if (x.is_param != y.is_param) return false;
+        if (x.is_param ? x.conv != y.conv : !same_text(x.text, y.text)) return false;
+    }
+    return true;
+}
+
+// Matches `path` against tokens [index, end). Parameters take the longest extent that lets the
+// rest match, which is what the regexes Starlette compiles its patterns into do.
+template <std::size_t N>
+constexpr bool match_from(const parsed_pattern<N>& pp, std::size_t index, std::string_view path,
+                          std::string_view* values) noexcept {
+    if (index == pp.token_count) return path.empty();
+    const pattern_token& token = pp.tokens[index];
+    if (!token.is_param) {
+        if (!path.starts_with(token.text)) return false;
+        return match_from(pp, index + 1, path.substr(token.text.size()), values);
+    }
+    std::size_t longest = convertor_extent(token.conv, path);
+    for (std::size_t n = longest; n >= 1; --n) {
+        if (n != longest && convertor_extent(token.conv, path.substr(0, n)) != n) continue;
+        values[token.param_index] = path.substr(0, n);
+        if (match_from(pp, index + 1, path.substr(n), values)) return true;
+    }
+    // `path` may be empty only at the very end of the URL.
+    if (token.conv == convertor::path && path.empty() && index + 1 == pp.token_count) {
+        values[token.param_index] = path;
+        return true;
+    }
+    return false;
+}
+
+template <std::size_t N>
+constexpr bool match_pattern(const parsed_pattern<N>& pp, std::string_view path,
+                             std::string_view* values) noexcept {
+    return match_from(pp, 0, path, values);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ROUTE_PATTERN_HPP
+// end aster/detail/route_pattern.hpp
+
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace aster::detail {
+
+/// One route as reverse routing sees it. A router holds a constexpr array of these, so the
+/// lookup below is one non-template function for every app.
+struct route_info {
+    std::string_view name; // empty: not named
+    std::string_view pattern;
+    const pattern_token* tokens = nullptr;
+    std::size_t token_count = 0;
+    std::size_t param_count = 0;
+    bool websocket = false;
+};
+
+struct route_table {
+    const route_info* routes = nullptr;
+    std::size_t size = 0;
+};
+
+template <class... Routes>
+inline constexpr std::array<route_info, sizeof...(Routes)> route_infos{
+    route_info{Routes::name.view(), Routes::pattern.view(), Routes::parsed.tokens.data(),
+               Routes::parsed.token_count, Routes::parsed.param_count, Routes::is_websocket}...};
+
+/// Appends a path parameter's text, not yet percent-encoded: integers in decimal, floating
+/// point in fixed notation (the shortest form may be `1e+23`, which no {x:float} matches),
+/// uuids in their 8-4-4-4-12 form, strings as they are.
+template <class T>
+void append_path_text(std::string& out, const T& value) {
+    using U = std::remove_cvref_t<T>;
+    static_assert(!std::is_same_v<U, bool> && !std::is_same_v<U, char>,
+                  "aster::url_path_for: a path parameter is a number, a string or an aster::uuid, "
+                  "not a bool or a char");
+    if constexpr (std::is_floating_point_v<U>) {
+        // Up to ~330 characters for a double (more for a long double): grow until it fits.
+        std::string buf(64, '\0');
+        for (;;) {
+            auto [end, ec] =
+                std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::fixed);
+            if (ec == std::errc{}) {
+                out.append(buf.data(), end);
+                return;
+            }
+            buf.resize(buf.size() * 4);
+        }
+    } else if constexpr (std::is_arithmetic_v<U>) {
+        char buf[64];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+        out.append(buf, end);
+    } else if constexpr (std::is_same_v<U, uuid>) {
+        out += value.to_string();
+    } else {
+        static_assert(std::is_convertible_v<const T&, std::string_view>,
+                      "aster::url_path_for: a path parameter is a number, a string or an "
+                      "aster::uuid");
+        out += std::string_view(value);
+    }
+}
+
+/// The path of the route named `name` with `values` (one per parameter, in the pattern's
+/// order), percent-encoded as the compile-time url_path_for does. Throws no_match_found when
+/// no route has the name, the count differs, or a value does not fit its convertor (an int
+/// parameter given "abc" or "-1", an empty str). `websocket`, when given, says whether the
+/// route is a WebSocket route.
+ASTER_DECL std::string reverse_route(route_table table, std::string_view name,
+                                     std::span<const std::string> values, bool* websocket) {
+    const route_info* found = nullptr;
+    for (std::size_t i = 0; i < table.size && !found; ++i)
+        if (!table.routes[i].name.empty() && table.routes[i].name == name) found = &table.routes[i];
+    if (!found)
+        throw no_match_found("aster: no route exists for name \"" + std::string(name) + "\"");
+    const route_info& r = *found;
+    const std::string which =
+        "aster: route \"" + std::string(name) + "\" (" + std::string(r.pattern) + ")";
+    if (values.size() != r.param_count)
+        throw no_match_found(which + " takes " + std::to_string(r.param_count) +
+                             " path parameter(s), not " + std::to_string(values.size()));
+    std::string out;
+    for (std::size_t t = 0; t < r.token_count; ++t) {
+        const pattern_token& token = r.tokens[t];
+        if (!token.is_param) {
+            out += token.text;
+            continue;
+        }
+        const std::string& raw = values[token.param_index];
+        // str encodes '/' too (one segment), path keeps it; the others must already fit.
+        std::string text = token.conv == convertor::str    ? percent_encode(raw, "")
+                           : token.conv == convertor::path ? percent_encode(raw, "/")
+                                                           : raw;
+        if (convertor_extent(token.conv, text) != text.size() ||
+            (text.empty() && token.conv != convertor::path))
+            throw no_match_found(which + ": parameter \"" + std::string(token.text) +
+                                 "\" cannot be \"" + raw + "\"");
+        out += text;
+    }
+    if (websocket) *websocket = r.websocket;
+    return out;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_REVERSE_ROUTE_HPP
+// end aster/detail/reverse_route.hpp
 // begin aster/task.hpp
 // SPDX-License-Identifier: MIT
 // `aster::task<T>`: the coroutine type of every handler, an Asio awaitable, so handlers can co_await any Asio operation.
@@ -1311,6 +1662,41 @@ public:
         return {};
     }
 
+    /// The URL scheme, as Starlette's `request.url.scheme`: "https" when the connection came in
+    /// over TLS, else "http"; for a WebSocket handshake (`ws.request()`, a middleware's
+    /// `on_websocket`) "wss" or "ws".
+    std::string_view scheme() const noexcept {
+        if (websocket_) return secure_ ? "wss" : "ws";
+        return secure_ ? "https" : "http";
+    }
+    /// True over TLS (https, wss), as Starlette's `url.is_secure`.
+    bool is_secure() const noexcept { return secure_; }
+    /// True for a WebSocket handshake (`Upgrade: websocket`).
+    bool is_websocket() const noexcept { return websocket_; }
+
+    /// The path of the app's route named `name`, with one value per path parameter in the
+    /// pattern's order (numbers, strings or aster::uuid), as Starlette's `url_path_for`; the
+    /// name is looked up at run time. Mounted routes keep their own names. Throws
+    /// aster::no_match_found naming the route when the name, the count or a value does not fit.
+    /// (`app.url_path_for<"name">(...)` checks the same when the file compiles.)
+    /// @code
+    /// req.url_path_for("user", 7);    // "/users/7"
+    /// req.url_for("user", 7);         // "http://testserver/users/7"
+    /// @endcode
+    template <class... Params>
+    std::string url_path_for(std::string_view name, const Params&... params) const {
+        return reverse(name, nullptr, params...);
+    }
+    /// The absolute URL of the route named `name`: this request's scheme and Host, with `ws` or
+    /// `wss` for a WebSocket route. Throws no_match_found as url_path_for, and std::runtime_error
+    /// for a request without Host (HTTP/1.0 may omit it).
+    template <class... Params>
+    std::string url_for(std::string_view name, const Params&... params) const {
+        bool websocket = false;
+        std::string path = reverse(name, &websocket, params...);
+        return absolute_url(path, websocket);
+    }
+
     int version_major() const noexcept { return version_major_; }
     int version_minor() const noexcept { return version_minor_; }
     bool keep_alive() const noexcept { return keep_alive_; }
@@ -1328,6 +1714,24 @@ public:
 private:
     friend struct detail::request_access;
 
+    template <class... Params>
+    std::string reverse(std::string_view name, bool* websocket, const Params&... params) const {
+        std::array<std::string, sizeof...(Params)> values;
+        std::size_t i = 0;
+        (detail::append_path_text(values[i++], params), ...);
+        (void)i;
+        return detail::reverse_route(routes_, name, values, websocket);
+    }
+    std::string absolute_url(std::string_view path, bool websocket) const {
+        auto host = header("host");
+        if (!host || host->empty())
+            throw std::runtime_error("aster::request::url_for: the request has no Host header "
+                                     "to build an absolute URL from");
+        std::string out(websocket ? (secure_ ? "wss" : "ws") : (secure_ ? "https" : "http"));
+        out.append("://").append(*host).append(path);
+        return out;
+    }
+
     std::string_view method_name_;
     aster::method method_id_ = aster::method::get;
     std::string_view target_, raw_path_, path_, query_;
@@ -1337,10 +1741,13 @@ private:
     const client_address* client_ = nullptr;
     void* state_ = nullptr;
     const void* state_type_ = nullptr;
+    detail::route_table routes_{}; // the app's, for url_path_for
     std::array<path_parameter, max_path_params> path_params_{};
     std::size_t path_param_count_ = 0;
     int version_major_ = 1, version_minor_ = 1;
     bool keep_alive_ = true;
+    bool secure_ = false;    // per connection: set once when it starts
+    bool websocket_ = false; // per request
 };
 
 } // namespace aster
@@ -1659,6 +2066,16 @@ public:
 
     /// The upgrade request: path, query, headers, cookies, path parameters.
     const aster::request& request() const noexcept { return *request_; }
+    /// Reverse routing as request::url_path_for and url_for (Starlette's `websocket.url_for`);
+    /// url_for gives `ws://` or `wss://` for WebSocket routes, `http(s)://` for the others.
+    template <class... Params>
+    std::string url_path_for(std::string_view name, const Params&... params) const {
+        return request_->url_path_for(name, params...);
+    }
+    template <class... Params>
+    std::string url_for(std::string_view name, const Params&... params) const {
+        return request_->url_for(name, params...);
+    }
     /// The subprotocols the client offered, in its order of preference.
     std::span<const std::string_view> subprotocols() const noexcept { return subprotocols_; }
     websocket_state state() const noexcept { return transport_->state(); }
@@ -1800,234 +2217,6 @@ ASTER_MEMBER_TRAITS(const&)
 
 #endif // ASTER_DETAIL_CALLABLE_TRAITS_HPP
 // end aster/detail/callable_traits.hpp
-// begin aster/detail/route_pattern.hpp
-// SPDX-License-Identifier: MIT
-// Route patterns parsed at compile time into literal and parameter tokens, and matched at run time.
-#ifndef ASTER_DETAIL_ROUTE_PATTERN_HPP
-#define ASTER_DETAIL_ROUTE_PATTERN_HPP
-
-// begin aster/detail/fixed_string.hpp
-// SPDX-License-Identifier: MIT
-// A string literal usable as a template argument, so route patterns are parsed at compile time.
-#ifndef ASTER_DETAIL_FIXED_STRING_HPP
-#define ASTER_DETAIL_FIXED_STRING_HPP
-
-
-#include <cstddef>
-#include <string_view>
-
-namespace aster {
-
-/// A compile-time string: `route<"/users/{id:int}">` passes one of these as a template argument.
-template <std::size_t N>
-struct fixed_string {
-    char chars[N]{}; // N counts the terminating zero, as for the literal it came from
-
-    constexpr fixed_string() = default;
-    constexpr fixed_string(const char (&literal)[N]) noexcept {
-        for (std::size_t i = 0; i < N; ++i) chars[i] = literal[i];
-    }
-
-    static constexpr std::size_t length = N - 1;
-    constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
-    constexpr operator std::string_view() const noexcept { return view(); }
-
-    template <std::size_t M>
-    constexpr bool operator==(const fixed_string<M>& other) const noexcept {
-        return view() == other.view();
-    }
-};
-
-template <std::size_t N>
-fixed_string(const char (&)[N]) -> fixed_string<N>;
-
-namespace detail {
-
-template <fixed_string A, fixed_string B>
-consteval auto concat() {
-    fixed_string<A.length + B.length + 1> out;
-    for (std::size_t i = 0; i < A.length; ++i) out.chars[i] = A.chars[i];
-    for (std::size_t i = 0; i < B.length; ++i) out.chars[A.length + i] = B.chars[i];
-    return out;
-}
-
-} // namespace detail
-} // namespace aster
-
-#endif // ASTER_DETAIL_FIXED_STRING_HPP
-// end aster/detail/fixed_string.hpp
-
-#include <array>
-#include <cstddef>
-#include <string_view>
-
-namespace aster::detail {
-
-enum class pattern_error {
-    none,
-    not_absolute,      // must start with '/'
-    unbalanced_brace,  // '{' without '}', '}' without '{', or nested braces
-    bad_name,          // parameter name empty or not an identifier
-    unknown_convertor, // not one of str, int, float, uuid, path
-    duplicate_name,    // the same parameter twice
-    adjacent_params,   // "{a}{b}": no literal to tell where one ends
-};
-
-struct pattern_token {
-    bool is_param = false;
-    std::string_view text; // literal text, or the parameter's name
-    convertor conv = convertor::str;
-    std::size_t param_index = 0;
-};
-
-template <std::size_t MaxTokens>
-struct parsed_pattern {
-    std::array<pattern_token, MaxTokens> tokens{};
-    std::size_t token_count = 0;
-    std::size_t param_count = 0;
-    pattern_error error = pattern_error::none;
-
-    constexpr const pattern_token& param(std::size_t index) const noexcept {
-        for (std::size_t i = 0; i < token_count; ++i)
-            if (tokens[i].is_param && tokens[i].param_index == index) return tokens[i];
-        return tokens[0];
-    }
-};
-
-// Hand-written instead of string_view::find/==: g++ 12 cannot constant-evaluate those on a
-// template parameter object under -fsanitize=undefined, and sanitizer builds must compile.
-constexpr std::size_t find_char(std::string_view s, char c, std::size_t from = 0) noexcept {
-    for (std::size_t i = from; i < s.size(); ++i)
-        if (s[i] == c) return i;
-    return std::string_view::npos;
-}
-
-constexpr bool same_text(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (a[i] != b[i]) return false;
-    return true;
-}
-
-constexpr std::size_t max_pattern_tokens(std::string_view p) noexcept {
-    std::size_t braces = 0;
-    for (char c : p) braces += c == '{';
-    return braces * 2 + 1;
-}
-
-constexpr bool is_identifier(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
-    }
-    return true;
-}
-
-constexpr bool parse_convertor(std::string_view name, convertor& out) noexcept {
-    if (same_text(name, "str")) out = convertor::str;
-    else if (same_text(name, "int")) out = convertor::int_;
-    else if (same_text(name, "float")) out = convertor::float_;
-    else if (same_text(name, "uuid")) out = convertor::uuid;
-    else if (same_text(name, "path")) out = convertor::path;
-    else return false;
-    return true;
-}
-
-template <std::size_t MaxTokens>
-constexpr parsed_pattern<MaxTokens> parse_pattern(std::string_view p) noexcept {
-    parsed_pattern<MaxTokens> out;
-    auto fail = [&](pattern_error e) {
-        out.error = e;
-        return out;
-    };
-    if (p.empty() || p[0] != '/') return fail(pattern_error::not_absolute);
-    std::size_t literal_start = 0;
-    for (std::size_t i = 0; i < p.size();) {
-        if (p[i] == '}') return fail(pattern_error::unbalanced_brace);
-        if (p[i] != '{') {
-            ++i;
-            continue;
-        }
-        if (i > literal_start)
-            out.tokens[out.token_count++] = {false, p.substr(literal_start, i - literal_start)};
-        else if (out.token_count > 0 && out.tokens[out.token_count - 1].is_param)
-            return fail(pattern_error::adjacent_params);
-        auto close = find_char(p, '}', i);
-        if (close == std::string_view::npos) return fail(pattern_error::unbalanced_brace);
-        auto inner = p.substr(i + 1, close - i - 1);
-        if (find_char(inner, '{') != std::string_view::npos)
-            return fail(pattern_error::unbalanced_brace);
-        auto colon = find_char(inner, ':');
-        auto name = inner.substr(0, colon);
-        convertor conv = convertor::str;
-        if (!is_identifier(name)) return fail(pattern_error::bad_name);
-        if (colon != std::string_view::npos && !parse_convertor(inner.substr(colon + 1), conv))
-            return fail(pattern_error::unknown_convertor);
-        for (std::size_t t = 0; t < out.token_count; ++t)
-            if (out.tokens[t].is_param && same_text(out.tokens[t].text, name))
-                return fail(pattern_error::duplicate_name);
-        out.tokens[out.token_count++] = {true, name, conv, out.param_count++};
-        i = close + 1;
-        literal_start = i;
-    }
-    if (literal_start < p.size())
-        out.tokens[out.token_count++] = {false, p.substr(literal_start)};
-    return out;
-}
-
-/// The parsed form of one pattern, computed once per distinct pattern.
-template <fixed_string Pattern>
-inline constexpr auto pattern_of = parse_pattern<max_pattern_tokens(Pattern.view())>(Pattern.view());
-
-// Two patterns match exactly the same paths when their tokens agree up to parameter names.
-template <std::size_t A, std::size_t B>
-constexpr bool same_shape(const parsed_pattern<A>& a, const parsed_pattern<B>& b) noexcept {
-    if (a.token_count != b.token_count) return false;
-    for (std::size_t i = 0; i < a.token_count; ++i) {
-        const auto &x = a.tokens[i], &y = b.tokens[i];
-        if (x.is_param != y.is_param) return false;
-        if (x.is_param ? x.conv != y.conv : !same_text(x.text, y.text)) return false;
-    }
-    return true;
-}
-
-// Matches `path` against tokens [index, end). Parameters take the longest extent that lets the
-// rest match, which is what the regexes Starlette compiles its patterns into do.
-template <std::size_t N>
-constexpr bool match_from(const parsed_pattern<N>& pp, std::size_t index, std::string_view path,
-                          std::string_view* values) noexcept {
-    if (index == pp.token_count) return path.empty();
-    const pattern_token& token = pp.tokens[index];
-    if (!token.is_param) {
-        if (!path.starts_with(token.text)) return false;
-        return match_from(pp, index + 1, path.substr(token.text.size()), values);
-    }
-    std::size_t longest = convertor_extent(token.conv, path);
-    for (std::size_t n = longest; n >= 1; --n) {
-        if (n != longest && convertor_extent(token.conv, path.substr(0, n)) != n) continue;
-        values[token.param_index] = path.substr(0, n);
-        if (match_from(pp, index + 1, path.substr(n), values)) return true;
-    }
-    // `path` may be empty only at the very end of the URL.
-    if (token.conv == convertor::path && path.empty() && index + 1 == pp.token_count) {
-        values[token.param_index] = path;
-        return true;
-    }
-    return false;
-}
-
-template <std::size_t N>
-constexpr bool match_pattern(const parsed_pattern<N>& pp, std::string_view path,
-                             std::string_view* values) noexcept {
-    return match_from(pp, 0, path, values);
-}
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_ROUTE_PATTERN_HPP
-// end aster/detail/route_pattern.hpp
 
 #include <optional>
 #include <tuple>
@@ -2470,6 +2659,9 @@ struct request_access {
         r.state_ = state;
         r.state_type_ = type;
     }
+    static void set_routes(request& r, route_table routes) noexcept { r.routes_ = routes; }
+    static void set_secure(request& r, bool secure) noexcept { r.secure_ = secure; }
+    static void set_websocket(request& r, bool websocket) noexcept { r.websocket_ = websocket; }
     static void set_body(request& r, const std::string* body) noexcept { r.body_ = body; }
     static void set_client(request& r, const client_address* client) noexcept {
         r.client_ = client;
@@ -2723,25 +2915,8 @@ constexpr std::size_t index_of_name() {
 template <class T>
 void append_path_value(std::string& out, convertor conv, const T& value) {
     using U = std::remove_cvref_t<T>;
-    if constexpr (std::is_floating_point_v<U>) {
-        // Fixed notation: the shortest form may be `1e+23`, which no {x:float} matches. It is
-        // up to ~330 characters for a double (more for a long double): grow until it fits.
-        std::string buf(64, '\0');
-        for (;;) {
-            auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value,
-                                           std::chars_format::fixed);
-            if (ec == std::errc{}) {
-                out.append(buf.data(), end);
-                break;
-            }
-            buf.resize(buf.size() * 4);
-        }
-    } else if constexpr (std::is_arithmetic_v<U>) {
-        char buf[64];
-        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-        out.append(buf, end);
-    } else if constexpr (std::is_same_v<U, uuid>) {
-        out += value.to_string();
+    if constexpr (std::is_arithmetic_v<U> || std::is_same_v<U, uuid>) {
+        append_path_text(out, value);
     } else {
         out += percent_encode(std::string_view(value), conv == convertor::path ? "/" : "");
     }
@@ -2789,6 +2964,11 @@ public:
     std::size_t route_now(request& req, response& out, bool* unmatched = nullptr) const;
     /// Runs coroutine route `index`, returning the handler's own awaitable.
     task<response> invoke(std::size_t index, request& req) const;
+
+    /// Every route's name and pattern, for run-time reverse routing (request::url_path_for).
+    static constexpr detail::route_table route_table() noexcept {
+        return {detail::route_infos<Routes...>.data(), size};
+    }
 
     /// The path of the route named `Name`, with `params` in the pattern's order.
     template <fixed_string Name, class... Params>
@@ -2930,7 +3110,7 @@ std::size_t router<Routes...>::route_now(request& req, response& out, bool* unma
                 raw = percent_encode(other, "/!$&'()*+,;=:@");
             }
             if (auto host = req.header("host"); host && !host->empty())
-                location.append("http://").append(*host);
+                location.append(req.is_secure() ? "https://" : "http://").append(*host);
             location += raw;
             if (!req.query_string().empty()) location.append("?").append(req.query_string());
             out = redirect(std::move(location));
@@ -3342,6 +3522,8 @@ struct app_ref {
     /// The app's state for request::state<T>() and the tag of its type; null when none.
     void* state = nullptr;
     const void* state_type = nullptr;
+    /// The routes by name, for request::url_path_for.
+    route_table routes{};
 };
 
 /// Binds an app_ref to a router (anything with route_now, invoke, match_websocket,
@@ -3350,6 +3532,7 @@ template <class Router>
 app_ref make_app_ref(const Router& router) noexcept {
     app_ref ref;
     ref.app = &router;
+    ref.routes = router.route_table();
     ref.route_now = +[](const void* p, request& req, response& out) -> std::size_t {
         std::size_t i = static_cast<const Router*>(p)->route_now(req, out);
         return i == Router::size ? app_ref::none : i;
@@ -4908,6 +5091,7 @@ ASTER_ENGINE void request_parser::fill(request& req, const char* begin) {
     auto& headers = request_access::headers(req);
     for (const auto& f : fields_) headers.add(view(f.name, begin), view(f.value, begin));
     request_access::set_version(req, parser_.http_major, parser_.http_minor, keep_alive_);
+    request_access::set_websocket(req, websocket_upgrade_);
     request_access::set_body(req, &body_);
 }
 
@@ -6988,6 +7172,9 @@ struct connection_options {
     std::exception_ptr* exception_sink = nullptr;
     // The server's list of live connections on this loop, for a graceful stop; may be null.
     connection_registry* registry = nullptr;
+    // The connection came in over TLS: request::scheme() says "https"/"wss". test_client sets
+    // it to simulate TLS.
+    bool secure = false;
 };
 
 template <class Stream>
@@ -7126,6 +7313,8 @@ void http_connection<Stream>::begin_shutdown() {
 template <class Stream>
 task<> http_connection<Stream>::run() {
     request_access::set_client(request_, &client_);
+    request_access::set_secure(request_, options_.secure);
+    request_access::set_routes(request_, app_.routes);
     request_access::set_state(request_, app_.state, app_.state_type);
     std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
     const auto& limits = options_.limits;
@@ -7762,7 +7951,9 @@ ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
         co_return;
     }
     {
-        http_connection<tls_stream> connection(stream, app, options, std::move(client));
+        connection_options secure = options; // plain data; the connection copies it anyway
+        secure.secure = true;
+        http_connection<tls_stream> connection(stream, app, secure, std::move(client));
         co_await connection.run();
     }
     // Lingering close for TLS: once our close_notify is sent, OpenSSL reads and discards what
@@ -8538,6 +8729,10 @@ struct test_client_options {
     http_limits limits{};                    // the server's limits
     websocket_options websocket{};           // the server's WebSocket limits
     std::string host = "testserver";
+    // Every request as if it came over TLS: request::scheme() is "https" ("wss" for
+    // WebSockets), as Starlette's TestClient with base_url="https://testserver". An absolute
+    // URL (`client.get("https://testserver/x")`, `"ws://..."`) chooses per request.
+    bool https = false;
     // Fail at once, instead of at the timeout, when the server waits for request bytes the
     // test never sends. Turn off to test the server's own timeouts (408).
     bool detect_stalls = true;
@@ -8555,6 +8750,7 @@ struct test_connection {
     std::shared_ptr<test::stream> client, server;
     std::shared_ptr<bool> server_done;
     std::string leftover;
+    bool secure = false; // the server side sees a TLS connection (https, wss)
 
     bool open() const noexcept { return client && !client->peer_closed(); }
 };
@@ -9173,7 +9369,9 @@ public:
     test_response delete_(std::string_view url, request_options o = {}) { return request("DELETE", url, std::move(o)); }
     test_response options(std::string_view url, request_options o = {}) { return request("OPTIONS", url, std::move(o)); }
 
-    /// Sends one request and returns its response, following redirects if asked.
+    /// Sends one request and returns its response, following redirects if asked. `url` is a
+    /// path (`/items?x=1`) or an absolute URL (`https://testserver:8443/items`), whose scheme
+    /// says whether the app sees TLS and whose authority is sent as Host.
     test_response request(std::string_view method, std::string_view url, request_options o = {});
 
     /// Writes raw bytes on a fresh connection and collects `count` responses; for protocol tests
@@ -9181,14 +9379,21 @@ public:
     std::vector<test_response> exchange(std::string_view bytes, std::size_t count,
                                         bool head_requests = false);
 
-    /// Opens a WebSocket with the real handshake. Throws `websocket_denial` (carrying the HTTP
-    /// response) when the app refuses, or the app's own exception when its handler threw.
+    /// Opens a WebSocket with the real handshake. `url` is a path or `ws://` / `wss://host/path`
+    /// (wss: the app sees TLS). Throws `websocket_denial` (carrying the HTTP response) when the
+    /// app refuses, or the app's own exception when its handler threw.
     websocket_session websocket_connect(std::string_view url, websocket_connect_options o = {});
 
     /// True while the in-memory HTTP connection to the app is open (reused across requests).
     bool connected() const noexcept { return http_.open(); }
 
 private:
+    // Where a request goes: `/x` on the client's host and scheme, or an absolute URL's own.
+    struct target {
+        bool secure = false;
+        std::string host, path; // Host header; request-target (path and query)
+    };
+    target split_url(std::string_view url) const;
     void spawn_server(detail::test_connection& c) override;
     void run_hook(task<> (*hook)(), std::string_view what);
     test_response send_once(std::string_view method, std::string_view url, const request_options& o);
@@ -9257,9 +9462,29 @@ ASTER_ENGINE test_client::~test_client() {
     }
 }
 
+ASTER_ENGINE test_client::target test_client::split_url(std::string_view url) const {
+    target t{options_.https, options_.host, std::string(url)};
+    std::size_t skip = 0;
+    for (auto [scheme, secure] : {std::pair{"http://", false}, std::pair{"https://", true},
+                                  std::pair{"ws://", false}, std::pair{"wss://", true}}) {
+        if (url.starts_with(scheme)) {
+            skip = std::string_view(scheme).size();
+            t.secure = secure;
+        }
+    }
+    if (skip == 0) return t;
+    url.remove_prefix(skip);
+    std::size_t end = std::min(url.find_first_of("/?"), url.size());
+    t.host = std::string(url.substr(0, end));
+    t.path = std::string(url.substr(end));
+    if (t.path.empty() || t.path[0] != '/') t.path.insert(0, "/");
+    return t;
+}
+
 ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
     auto options = std::make_shared<detail::connection_options>(
         detail::connection_options{options_.limits, options_.websocket, &server_exception_});
+    options->secure = c.secure;
     net::co_spawn(ctx_, detail::serve_test_connection(c.server, app_, options),
                   [this, done = c.server_done](std::exception_ptr e) {
                       *done = true;
@@ -9269,8 +9494,14 @@ ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
 
 ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::string_view url,
                                           const request_options& o) {
-    if (!http_.open()) open_connection(http_);
-    std::string target(url);
+    auto where = split_url(url);
+    // One in-memory connection is either "TLS" or not: a change of scheme takes a new one.
+    if (http_.open() && http_.secure != where.secure) close_connection(http_);
+    if (!http_.open()) {
+        http_.secure = where.secure;
+        open_connection(http_);
+    }
+    std::string target = std::move(where.path);
     if (!o.params.empty()) {
         target.push_back(target.find('?') == std::string::npos ? '?' : '&');
         bool first = true;
@@ -9283,7 +9514,7 @@ ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::
     const std::string what = std::string(method) + " " + target;
     std::string head;
     head.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
-    head.append("Host: ").append(options_.host).append("\r\n");
+    head.append("Host: ").append(where.host).append("\r\n");
     head.append("User-Agent: testclient\r\n");
     if (auto cookies = cookie_header(o.cookies); !cookies.empty())
         head.append("Cookie: ").append(cookies).append("\r\n");
@@ -9328,6 +9559,7 @@ ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::
 ASTER_ENGINE test_response test_client::request(std::string_view method, std::string_view url,
                                         request_options o) {
     std::string current_method(method);
+    auto where = split_url(url);
     test_response r = send_once(current_method, url, o);
     const bool follow = o.follow_redirects.value_or(options_.follow_redirects);
     auto is_redirect = [](int s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; };
@@ -9338,9 +9570,20 @@ ASTER_ENGINE test_response test_client::request(std::string_view method, std::st
         auto location = r.header("location");
         if (!location) return r;
         std::string next = *location;
-        std::string origin = "http://" + options_.host;
-        if (next.starts_with(origin)) next.erase(0, origin.size());
-        if (next.empty() || next[0] != '/') return r; // another host: not ours to follow
+        if (next.starts_with("/")) {
+            // Relative: the same scheme and host as the request it answers.
+            next = (where.secure ? "https://" : "http://") + where.host + next;
+        } else {
+            auto to = split_url(next);
+            if (to.path == next) return r; // not a URL we can follow
+            // Another host (port aside) is not the app's to answer.
+            auto name = [](std::string_view authority) { // without the port
+                if (authority.starts_with('[')) return authority.substr(0, authority.find(']') + 1);
+                return authority.substr(0, authority.find(':'));
+            };
+            if (name(to.host) != name(options_.host)) return r;
+        }
+        where = split_url(next);
         int s = r.status_code;
         if (s == 303 || ((s == 301 || s == 302) && current_method == "POST")) {
             current_method = "GET";
@@ -9379,7 +9622,9 @@ ASTER_ENGINE std::vector<test_response> test_client::exchange(std::string_view b
 
 ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view url,
                                                       websocket_connect_options o) {
+    auto where = split_url(url);
     detail::test_connection c;
+    c.secure = where.secure;
     open_connection(c);
     std::uint8_t nonce[16];
     for (int i = 0; i < 4; ++i) {
@@ -9388,7 +9633,7 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
     }
     const std::string key = detail::base64_encode(std::span<const std::uint8_t>(nonce, 16));
     const std::string what = "websocket handshake to " + std::string(url);
-    std::string head = "GET " + std::string(url) + " HTTP/1.1\r\nHost: " + options_.host +
+    std::string head = "GET " + where.path + " HTTP/1.1\r\nHost: " + where.host +
                        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
                        "\r\nSec-WebSocket-Version: 13\r\n";
     if (!o.subprotocols.empty()) {

@@ -167,4 +167,89 @@ TEST_CASE("cors: odd Access-Control-Request-Headers lists", "[cors]") {
     CHECK(refused.text() == "Disallowed CORS headers");
 }
 
+// Starlette's test_cors_allow_origin_regex, in aster's spelling.
+const aster::application regex_app{
+    table, aster::middleware(aster::cors{{.allow_origins = {"https://example.org"},
+                                          .allow_origin_regex = R"(https://.*\.example\.org)",
+                                          .allow_methods = {"GET", "POST"},
+                                          .allow_headers = {"X-Example", "Content-Type"},
+                                          .allow_credentials = true}})};
+
+TEST_CASE("cors: allow_origin_regex allows matching origins on simple requests", "[cors][regex]") {
+    aster::test_client client{regex_app};
+    auto listed = client.get("/hello", {.headers = {{"Origin", "https://example.org"}}});
+    CHECK(listed.header("access-control-allow-origin") == "https://example.org");
+    auto matched = client.get("/hello", {.headers = {{"Origin", "https://another.example.org"}}});
+    CHECK(matched.status_code == 200);
+    CHECK(matched.text() == "hello");
+    CHECK(matched.header("access-control-allow-origin") == "https://another.example.org");
+    CHECK(matched.header("access-control-allow-credentials") == "true");
+    CHECK(matched.header("vary") == "Accept-Language, Origin");
+    // The request is still served when the origin does not match; it only gets no allow-origin.
+    for (const char* origin : {"https://another.com", "http://a.example.org",
+                               "https://a.example.org.evil.com", "xhttps://a.example.org",
+                               "https://example.org.x"}) {
+        auto r = client.get("/hello", {.headers = {{"Origin", origin}}});
+        CHECK(r.status_code == 200);
+        CHECK_FALSE(r.header("access-control-allow-origin"));
+        CHECK(r.header("access-control-allow-credentials") == "true");
+    }
+    // With credentials Starlette sends these even to refused origins; so does aster.
+    auto with_cookie = client.get("/hello", {.headers = {{"Origin", "https://x.example.org"}},
+                                             .cookies = {{"session", "1"}}});
+    CHECK(with_cookie.header("access-control-allow-origin") == "https://x.example.org");
+}
+
+TEST_CASE("cors: allow_origin_regex on preflights, with credentials", "[cors][regex]") {
+    aster::test_client client{regex_app};
+    calls = 0;
+    auto ok = client.options("/hello", {.headers = {{"Origin", "https://another.example.org"},
+                                                    {"Access-Control-Request-Method", "POST"},
+                                                    {"Access-Control-Request-Headers", "X-Example"}}});
+    CHECK(ok.status_code == 200);
+    CHECK(ok.text() == "OK");
+    CHECK(ok.header("access-control-allow-origin") == "https://another.example.org");
+    CHECK(ok.header("access-control-allow-credentials") == "true");
+    CHECK(ok.header("access-control-allow-headers") ==
+          "Accept, Accept-Language, Content-Language, Content-Type, X-Example");
+    CHECK(ok.header("vary") == "Origin");
+    auto bad = client.options("/hello", {.headers = {{"Origin", "https://another.com"},
+                                                     {"Access-Control-Request-Method", "POST"}}});
+    CHECK(bad.status_code == 400);
+    CHECK(bad.text() == "Disallowed CORS origin");
+    CHECK_FALSE(bad.header("access-control-allow-origin"));
+    auto worse = client.options("/hello", {.headers = {{"Origin", "https://another.com"},
+                                                       {"Access-Control-Request-Method", "PUT"},
+                                                       {"Access-Control-Request-Headers", "X-Other"}}});
+    CHECK(worse.text() == "Disallowed CORS origin, method, headers");
+    CHECK(calls == 0); // preflights never reach the route
+}
+
+TEST_CASE("cors: allow_origin_regex alone, without listed origins", "[cors][regex]") {
+    const aster::application app{
+        table, aster::middleware(aster::cors{{.allow_origin_regex = "https?://localhost(:[0-9]+)?"}})};
+    aster::test_client client{app};
+    CHECK(client.get("/hello", {.headers = {{"Origin", "http://localhost:3000"}}})
+              .header("access-control-allow-origin") == "http://localhost:3000");
+    CHECK(client.get("/hello", {.headers = {{"Origin", "https://localhost"}}})
+              .header("access-control-allow-origin") == "https://localhost");
+    CHECK_FALSE(client.get("/hello", {.headers = {{"Origin", "http://localhost:3000/x"}}})
+                    .header("access-control-allow-origin"));
+    // A hostile, huge Origin (which the regex would match) is refused without running the
+    // regex over it.
+    auto huge = client.get("/hello", {.headers = {{"Origin", "http://localhost:" + std::string(8000, '0')}}});
+    CHECK(huge.status_code == 200);
+    CHECK_FALSE(huge.header("access-control-allow-origin"));
+}
+
+TEST_CASE("cors: an invalid allow_origin_regex throws naming it", "[cors][regex]") {
+    try {
+        aster::cors bad{{.allow_origin_regex = "https://(unclosed"}};
+        FAIL("no exception");
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string(e.what()).find("allow_origin_regex \"https://(unclosed\"") !=
+              std::string::npos);
+    }
+}
+
 } // namespace cors_test

@@ -124,6 +124,9 @@ TEST_CASE("trusted_host: www redirect", "[middleware]") {
     auto r = client.get("/hello?x=1");
     CHECK(r.status_code == 307);
     CHECK(r.header("location") == "http://www.example.com/hello?x=1");
+    // Over TLS the redirect stays on https.
+    CHECK(client.get("https://example.com/hello").header("location") ==
+          "https://www.example.com/hello");
     const aster::application no_redirect{
         table, aster::middleware(aster::trusted_host{{"www.example.com"}, false})};
     aster::test_client plain{no_redirect, {.host = "example.com"}};

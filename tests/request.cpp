@@ -105,4 +105,42 @@ TEST_CASE("request: path parameters by position and by name", "[request]") {
     CHECK(client.get("/p/abc/12").text() == "word=abc;n=12;lookup=12");
 }
 
+aster::response scheme_of(aster::request& r) {
+    return aster::plain_text(std::string(r.scheme()) + (r.is_secure() ? " secure" : " plain") +
+                             " host=" + std::string(r.header("host").value_or("")));
+}
+aster::task<> ws_scheme(aster::websocket& ws) {
+    co_await ws.accept();
+    co_await ws.send_text(std::string(ws.request().scheme()));
+    co_await ws.close();
+}
+constexpr aster::application scheme_app{aster::routes(
+    aster::route<"/scheme">(scheme_of), aster::websocket_route<"/ws">(ws_scheme))};
+
+TEST_CASE("request: scheme is http, or https when test_client simulates TLS", "[request][scheme]") {
+    aster::test_client plain{scheme_app};
+    CHECK(plain.get("/scheme").text() == "http plain host=testserver");
+    aster::test_client secure{scheme_app, {.https = true}};
+    CHECK(secure.get("/scheme").text() == "https secure host=testserver");
+    CHECK(secure.get("/scheme").text() == "https secure host=testserver"); // kept-alive connection
+}
+
+TEST_CASE("request: an absolute URL in test_client chooses scheme and Host per request",
+          "[request][scheme]") {
+    aster::test_client client{scheme_app};
+    CHECK(client.get("https://example.com:8443/scheme").text() ==
+          "https secure host=example.com:8443");
+    CHECK(client.get("http://example.com/scheme").text() == "http plain host=example.com");
+    CHECK(client.get("/scheme").text() == "http plain host=testserver");
+}
+
+TEST_CASE("request: a WebSocket handshake's scheme is ws or wss", "[request][scheme][websocket]") {
+    aster::test_client plain{scheme_app};
+    CHECK(plain.websocket_connect("/ws").receive_text() == "ws");
+    CHECK(plain.websocket_connect("wss://testserver/ws").receive_text() == "wss");
+    aster::test_client secure{scheme_app, {.https = true}};
+    CHECK(secure.websocket_connect("/ws").receive_text() == "wss");
+    CHECK(secure.websocket_connect("ws://testserver/ws").receive_text() == "ws");
+}
+
 } // namespace request_test

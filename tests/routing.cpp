@@ -130,6 +130,8 @@ TEST_CASE("routing: trailing slash redirects with 307 when only the other form e
     auto back = client.get("/slash");
     CHECK(back.status_code == 307);
     CHECK(back.header("location") == "http://testserver/slash/");
+    // Over TLS the redirect stays on https.
+    CHECK(client.get("https://testserver/slash").header("location") == "https://testserver/slash/");
     CHECK(client.get("/nope/").status_code == 404);
     // Followed by default, as Starlette's TestClient does.
     aster::test_client following{app};

@@ -2,6 +2,7 @@
 // The real server over TLS on 127.0.0.1, port 0, against an Asio TLS client that verifies a
 // certificate made here. Compiles to nothing without TLS (the build then reports it skipped).
 #include <aster/aster.hpp>
+#include <aster/middleware/https_redirect.hpp>
 
 #ifdef ASTER_HAS_TLS
 
@@ -147,10 +148,28 @@ constexpr aster::application app{aster::routes(aster::route<"/hello">(hello),
                                                aster::route<"/big">(big),
                                                aster::websocket_route<"/ws", ws_echo>())};
 
-/// The real server on 127.0.0.1:0 over TLS, run on its own thread, stopped when destroyed.
+// What request::scheme() and url_for say, behind https_redirect.
+aster::response scheme(aster::request& r) {
+    return aster::plain_text(std::string(r.scheme()) + " " + r.url_for("scheme"));
+}
+aster::task<> ws_scheme(aster::websocket& ws) {
+    co_await ws.accept();
+    co_await ws.send_text(std::string(ws.request().scheme()) + " " + ws.url_for("ws_scheme"));
+}
+const aster::application redirecting_app{
+    aster::routes(aster::route<"/scheme">(scheme).named<"scheme">(),
+                  aster::websocket_route<"/ws-scheme">(ws_scheme).named<"ws_scheme">()),
+    aster::middleware(aster::https_redirect{})};
+
+/// The real server on 127.0.0.1:0 over TLS (or plain, with `tls` false), run on its own thread,
+/// stopped when destroyed.
 struct running_server {
     explicit running_server(const certificate_files& files, aster::server_config config = {})
-        : srv(app, with_tls(std::move(config), files)) {
+        : running_server(app, files, std::move(config)) {}
+    template <class App>
+    running_server(const App& served, const certificate_files& files,
+                   aster::server_config config = {}, bool tls = true)
+        : srv(served, with_tls(std::move(config), files, tls)) {
         srv.listen();
         done = std::async(std::launch::async, [this] { srv.run(); });
     }
@@ -158,11 +177,12 @@ struct running_server {
         srv.stop();
         if (done.valid()) done.wait_for(10s);
     }
-    static aster::server_config with_tls(aster::server_config c, const certificate_files& files) {
+    static aster::server_config with_tls(aster::server_config c, const certificate_files& files,
+                                         bool tls = true) {
         c.host = "127.0.0.1";
         c.port = 0;
         c.handle_signals = false;
-        c.tls = files.options();
+        if (tls) c.tls = files.options();
         return c;
     }
     tcp::endpoint endpoint() const { return {net::ip::make_address("127.0.0.1"), srv.port()}; }
@@ -469,6 +489,62 @@ TEST_CASE("tls: listen() names a certificate or key it cannot use", "[tls][serve
                               .handle_signals = false,
                               .tls = aster::tls_options{files.cert_file(), other.key_file()}}};
     CHECK_THROWS_WITH(mismatched.listen(), Catch::Contains(other.key_file()));
+}
+
+TEST_CASE("tls: scheme is https and wss over TLS, and https_redirect lets it through",
+          "[tls][server][https_redirect]") {
+    certificate_files files;
+    running_server server(redirecting_app, files);
+    auto ctx = client_context(files);
+    run_client([&]() -> net::awaitable<void> {
+        auto s = co_await connect_tls(server.endpoint(), ctx);
+        std::string buffer;
+        co_await net::async_write(
+            *s, net::buffer(std::string_view("GET /scheme HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n\r\n")),
+            net::use_awaitable);
+        auto reply = co_await read_response(*s, buffer);
+        CHECK(reply.find("HTTP/1.1 200 OK\r\n") == 0);
+        CHECK(reply.find("\r\n\r\nhttps https://127.0.0.1:8443/scheme") != std::string::npos);
+
+        auto w = co_await connect_tls(server.endpoint(), ctx);
+        std::string ws_buffer;
+        std::string upgrade(ws_upgrade);
+        upgrade.replace(upgrade.find("/ws"), 3, "/ws-scheme");
+        co_await net::async_write(*w, net::buffer(upgrade), net::use_awaitable);
+        auto n = co_await net::async_read_until(*w, net::dynamic_buffer(ws_buffer), "\r\n\r\n",
+                                                net::use_awaitable);
+        CHECK(ws_buffer.substr(0, n).find("HTTP/1.1 101 ") == 0);
+        ws_buffer.erase(0, n);
+        auto [first, payload] = co_await read_small_frame(*w, ws_buffer);
+        CHECK(first == 0x81);
+        CHECK(payload == "wss wss://127.0.0.1/ws-scheme");
+        co_await net::async_write(*w, net::buffer(masked_frame(0x88, "\x03\xe8")),
+                                  net::use_awaitable);
+        auto [close_first, close_payload] = co_await read_small_frame(*w, ws_buffer);
+        CHECK(close_first == 0x88);
+    });
+}
+
+TEST_CASE("tls: https_redirect answers plain HTTP and ws:// with 307 on a real socket",
+          "[tls][server][https_redirect]") {
+    certificate_files files;
+    running_server server(redirecting_app, files, {}, false);
+    run_client([&]() -> net::awaitable<void> {
+        for (auto [request, location] :
+             {std::pair{"GET /scheme?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: close\r\n\r\n"sv,
+                        "Location: https://127.0.0.1:8080/scheme?x=1\r\n"sv},
+              std::pair{"GET /ws-scheme HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade, close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        "Sec-WebSocket-Version: 13\r\n\r\n"sv,
+                        "Location: wss://127.0.0.1/ws-scheme\r\n"sv}}) {
+            tcp::socket plain(co_await net::this_coro::executor);
+            co_await plain.async_connect(server.endpoint(), net::use_awaitable);
+            co_await net::async_write(plain, net::buffer(request), net::use_awaitable);
+            auto [reply, ec] = co_await read_to_end(plain);
+            CHECK(reply.find("HTTP/1.1 307 Temporary Redirect\r\n") == 0);
+            CHECK(reply.find(location) != std::string::npos);
+        }
+    });
 }
 
 #endif // ASTER_HAS_TLS

@@ -68,6 +68,12 @@ class websocket_state_error : public std::logic_error {
     using std::logic_error::logic_error;
 };
 
+/// A reverse lookup (`request::url_path_for`, `url_for`) found no route of that name taking
+/// those parameters, as Starlette's NoMatchFound; the message names the route and the misfit.
+class no_match_found : public std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+};
+
 } // namespace aster
 
 #endif // ASTER_ERROR_HPP

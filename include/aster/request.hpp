@@ -4,6 +4,7 @@
 #define ASTER_REQUEST_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/reverse_route.hpp>
 #include <aster/cookies.hpp>
 #include <aster/error.hpp>
 #include <aster/headers.hpp>
@@ -129,6 +130,41 @@ public:
         return {};
     }
 
+    /// The URL scheme, as Starlette's `request.url.scheme`: "https" when the connection came in
+    /// over TLS, else "http"; for a WebSocket handshake (`ws.request()`, a middleware's
+    /// `on_websocket`) "wss" or "ws".
+    std::string_view scheme() const noexcept {
+        if (websocket_) return secure_ ? "wss" : "ws";
+        return secure_ ? "https" : "http";
+    }
+    /// True over TLS (https, wss), as Starlette's `url.is_secure`.
+    bool is_secure() const noexcept { return secure_; }
+    /// True for a WebSocket handshake (`Upgrade: websocket`).
+    bool is_websocket() const noexcept { return websocket_; }
+
+    /// The path of the app's route named `name`, with one value per path parameter in the
+    /// pattern's order (numbers, strings or aster::uuid), as Starlette's `url_path_for`; the
+    /// name is looked up at run time. Mounted routes keep their own names. Throws
+    /// aster::no_match_found naming the route when the name, the count or a value does not fit.
+    /// (`app.url_path_for<"name">(...)` checks the same when the file compiles.)
+    /// @code
+    /// req.url_path_for("user", 7);    // "/users/7"
+    /// req.url_for("user", 7);         // "http://testserver/users/7"
+    /// @endcode
+    template <class... Params>
+    std::string url_path_for(std::string_view name, const Params&... params) const {
+        return reverse(name, nullptr, params...);
+    }
+    /// The absolute URL of the route named `name`: this request's scheme and Host, with `ws` or
+    /// `wss` for a WebSocket route. Throws no_match_found as url_path_for, and std::runtime_error
+    /// for a request without Host (HTTP/1.0 may omit it).
+    template <class... Params>
+    std::string url_for(std::string_view name, const Params&... params) const {
+        bool websocket = false;
+        std::string path = reverse(name, &websocket, params...);
+        return absolute_url(path, websocket);
+    }
+
     int version_major() const noexcept { return version_major_; }
     int version_minor() const noexcept { return version_minor_; }
     bool keep_alive() const noexcept { return keep_alive_; }
@@ -146,6 +182,24 @@ public:
 private:
     friend struct detail::request_access;
 
+    template <class... Params>
+    std::string reverse(std::string_view name, bool* websocket, const Params&... params) const {
+        std::array<std::string, sizeof...(Params)> values;
+        std::size_t i = 0;
+        (detail::append_path_text(values[i++], params), ...);
+        (void)i;
+        return detail::reverse_route(routes_, name, values, websocket);
+    }
+    std::string absolute_url(std::string_view path, bool websocket) const {
+        auto host = header("host");
+        if (!host || host->empty())
+            throw std::runtime_error("aster::request::url_for: the request has no Host header "
+                                     "to build an absolute URL from");
+        std::string out(websocket ? (secure_ ? "wss" : "ws") : (secure_ ? "https" : "http"));
+        out.append("://").append(*host).append(path);
+        return out;
+    }
+
     std::string_view method_name_;
     aster::method method_id_ = aster::method::get;
     std::string_view target_, raw_path_, path_, query_;
@@ -155,10 +209,13 @@ private:
     const client_address* client_ = nullptr;
     void* state_ = nullptr;
     const void* state_type_ = nullptr;
+    detail::route_table routes_{}; // the app's, for url_path_for
     std::array<path_parameter, max_path_params> path_params_{};
     std::size_t path_param_count_ = 0;
     int version_major_ = 1, version_minor_ = 1;
     bool keep_alive_ = true;
+    bool secure_ = false;    // per connection: set once when it starts
+    bool websocket_ = false; // per request
 };
 
 } // namespace aster

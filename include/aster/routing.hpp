@@ -7,6 +7,7 @@
 #include <aster/detail/fixed_string.hpp>
 #include <aster/detail/handler_call.hpp>
 #include <aster/detail/request_access.hpp>
+#include <aster/detail/reverse_route.hpp>
 #include <aster/detail/route_pattern.hpp>
 #include <aster/endpoints.hpp>
 #include <aster/method.hpp>
@@ -250,25 +251,8 @@ constexpr std::size_t index_of_name() {
 template <class T>
 void append_path_value(std::string& out, convertor conv, const T& value) {
     using U = std::remove_cvref_t<T>;
-    if constexpr (std::is_floating_point_v<U>) {
-        // Fixed notation: the shortest form may be `1e+23`, which no {x:float} matches. It is
-        // up to ~330 characters for a double (more for a long double): grow until it fits.
-        std::string buf(64, '\0');
-        for (;;) {
-            auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value,
-                                           std::chars_format::fixed);
-            if (ec == std::errc{}) {
-                out.append(buf.data(), end);
-                break;
-            }
-            buf.resize(buf.size() * 4);
-        }
-    } else if constexpr (std::is_arithmetic_v<U>) {
-        char buf[64];
-        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-        out.append(buf, end);
-    } else if constexpr (std::is_same_v<U, uuid>) {
-        out += value.to_string();
+    if constexpr (std::is_arithmetic_v<U> || std::is_same_v<U, uuid>) {
+        append_path_text(out, value);
     } else {
         out += percent_encode(std::string_view(value), conv == convertor::path ? "/" : "");
     }
@@ -316,6 +300,11 @@ public:
     std::size_t route_now(request& req, response& out, bool* unmatched = nullptr) const;
     /// Runs coroutine route `index`, returning the handler's own awaitable.
     task<response> invoke(std::size_t index, request& req) const;
+
+    /// Every route's name and pattern, for run-time reverse routing (request::url_path_for).
+    static constexpr detail::route_table route_table() noexcept {
+        return {detail::route_infos<Routes...>.data(), size};
+    }
 
     /// The path of the route named `Name`, with `params` in the pattern's order.
     template <fixed_string Name, class... Params>

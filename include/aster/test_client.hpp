@@ -83,7 +83,9 @@ public:
     test_response delete_(std::string_view url, request_options o = {}) { return request("DELETE", url, std::move(o)); }
     test_response options(std::string_view url, request_options o = {}) { return request("OPTIONS", url, std::move(o)); }
 
-    /// Sends one request and returns its response, following redirects if asked.
+    /// Sends one request and returns its response, following redirects if asked. `url` is a
+    /// path (`/items?x=1`) or an absolute URL (`https://testserver:8443/items`), whose scheme
+    /// says whether the app sees TLS and whose authority is sent as Host.
     test_response request(std::string_view method, std::string_view url, request_options o = {});
 
     /// Writes raw bytes on a fresh connection and collects `count` responses; for protocol tests
@@ -91,14 +93,21 @@ public:
     std::vector<test_response> exchange(std::string_view bytes, std::size_t count,
                                         bool head_requests = false);
 
-    /// Opens a WebSocket with the real handshake. Throws `websocket_denial` (carrying the HTTP
-    /// response) when the app refuses, or the app's own exception when its handler threw.
+    /// Opens a WebSocket with the real handshake. `url` is a path or `ws://` / `wss://host/path`
+    /// (wss: the app sees TLS). Throws `websocket_denial` (carrying the HTTP response) when the
+    /// app refuses, or the app's own exception when its handler threw.
     websocket_session websocket_connect(std::string_view url, websocket_connect_options o = {});
 
     /// True while the in-memory HTTP connection to the app is open (reused across requests).
     bool connected() const noexcept { return http_.open(); }
 
 private:
+    // Where a request goes: `/x` on the client's host and scheme, or an absolute URL's own.
+    struct target {
+        bool secure = false;
+        std::string host, path; // Host header; request-target (path and query)
+    };
+    target split_url(std::string_view url) const;
     void spawn_server(detail::test_connection& c) override;
     void run_hook(task<> (*hook)(), std::string_view what);
     test_response send_once(std::string_view method, std::string_view url, const request_options& o);

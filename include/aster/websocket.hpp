@@ -94,6 +94,16 @@ public:
 
     /// The upgrade request: path, query, headers, cookies, path parameters.
     const aster::request& request() const noexcept { return *request_; }
+    /// Reverse routing as request::url_path_for and url_for (Starlette's `websocket.url_for`);
+    /// url_for gives `ws://` or `wss://` for WebSocket routes, `http(s)://` for the others.
+    template <class... Params>
+    std::string url_path_for(std::string_view name, const Params&... params) const {
+        return request_->url_path_for(name, params...);
+    }
+    template <class... Params>
+    std::string url_for(std::string_view name, const Params&... params) const {
+        return request_->url_for(name, params...);
+    }
     /// The subprotocols the client offered, in its order of preference.
     std::span<const std::string_view> subprotocols() const noexcept { return subprotocols_; }
     websocket_state state() const noexcept { return transport_->state(); }

@@ -4,6 +4,7 @@
 #define ASTER_DETAIL_APP_REF_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/reverse_route.hpp>
 #include <aster/task.hpp>
 
 #include <cstddef>
@@ -41,6 +42,8 @@ struct app_ref {
     /// The app's state for request::state<T>() and the tag of its type; null when none.
     void* state = nullptr;
     const void* state_type = nullptr;
+    /// The routes by name, for request::url_path_for.
+    route_table routes{};
 };
 
 /// Binds an app_ref to a router (anything with route_now, invoke, match_websocket,
@@ -49,6 +52,7 @@ template <class Router>
 app_ref make_app_ref(const Router& router) noexcept {
     app_ref ref;
     ref.app = &router;
+    ref.routes = router.route_table();
     ref.route_now = +[](const void* p, request& req, response& out) -> std::size_t {
         std::size_t i = static_cast<const Router*>(p)->route_now(req, out);
         return i == Router::size ? app_ref::none : i;

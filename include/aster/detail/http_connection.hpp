@@ -40,6 +40,9 @@ struct connection_options {
     std::exception_ptr* exception_sink = nullptr;
     // The server's list of live connections on this loop, for a graceful stop; may be null.
     connection_registry* registry = nullptr;
+    // The connection came in over TLS: request::scheme() says "https"/"wss". test_client sets
+    // it to simulate TLS.
+    bool secure = false;
 };
 
 template <class Stream>

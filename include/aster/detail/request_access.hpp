@@ -36,6 +36,9 @@ struct request_access {
         r.state_ = state;
         r.state_type_ = type;
     }
+    static void set_routes(request& r, route_table routes) noexcept { r.routes_ = routes; }
+    static void set_secure(request& r, bool secure) noexcept { r.secure_ = secure; }
+    static void set_websocket(request& r, bool websocket) noexcept { r.websocket_ = websocket; }
     static void set_body(request& r, const std::string* body) noexcept { r.body_ = body; }
     static void set_client(request& r, const client_address* client) noexcept {
         r.client_ = client;

@@ -74,7 +74,9 @@ ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
         co_return;
     }
     {
-        http_connection<tls_stream> connection(stream, app, options, std::move(client));
+        connection_options secure = options; // plain data; the connection copies it anyway
+        secure.secure = true;
+        http_connection<tls_stream> connection(stream, app, secure, std::move(client));
         co_await connection.run();
     }
     // Lingering close for TLS: once our close_notify is sent, OpenSSL reads and discards what

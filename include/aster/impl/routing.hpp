@@ -108,7 +108,7 @@ std::size_t router<Routes...>::route_now(request& req, response& out, bool* unma
                 raw = percent_encode(other, "/!$&'()*+,;=:@");
             }
             if (auto host = req.header("host"); host && !host->empty())
-                location.append("http://").append(*host);
+                location.append(req.is_secure() ? "https://" : "http://").append(*host);
             location += raw;
             if (!req.query_string().empty()) location.append("?").append(req.query_string());
             out = redirect(std::move(location));

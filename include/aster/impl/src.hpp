@@ -15,6 +15,8 @@
 #include <aster/detail/impl/http_connection.hpp>
 #include <aster/impl/server.hpp>
 #include <aster/impl/test_client.hpp>
+#include <aster/middleware/cors.hpp>
+#include <aster/middleware/impl/cors.ipp>
 
 namespace aster::detail {
 

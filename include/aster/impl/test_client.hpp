@@ -57,9 +57,29 @@ ASTER_ENGINE test_client::~test_client() {
     }
 }
 
+ASTER_ENGINE test_client::target test_client::split_url(std::string_view url) const {
+    target t{options_.https, options_.host, std::string(url)};
+    std::size_t skip = 0;
+    for (auto [scheme, secure] : {std::pair{"http://", false}, std::pair{"https://", true},
+                                  std::pair{"ws://", false}, std::pair{"wss://", true}}) {
+        if (url.starts_with(scheme)) {
+            skip = std::string_view(scheme).size();
+            t.secure = secure;
+        }
+    }
+    if (skip == 0) return t;
+    url.remove_prefix(skip);
+    std::size_t end = std::min(url.find_first_of("/?"), url.size());
+    t.host = std::string(url.substr(0, end));
+    t.path = std::string(url.substr(end));
+    if (t.path.empty() || t.path[0] != '/') t.path.insert(0, "/");
+    return t;
+}
+
 ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
     auto options = std::make_shared<detail::connection_options>(
         detail::connection_options{options_.limits, options_.websocket, &server_exception_});
+    options->secure = c.secure;
     net::co_spawn(ctx_, detail::serve_test_connection(c.server, app_, options),
                   [this, done = c.server_done](std::exception_ptr e) {
                       *done = true;
@@ -69,8 +89,14 @@ ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
 
 ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::string_view url,
                                           const request_options& o) {
-    if (!http_.open()) open_connection(http_);
-    std::string target(url);
+    auto where = split_url(url);
+    // One in-memory connection is either "TLS" or not: a change of scheme takes a new one.
+    if (http_.open() && http_.secure != where.secure) close_connection(http_);
+    if (!http_.open()) {
+        http_.secure = where.secure;
+        open_connection(http_);
+    }
+    std::string target = std::move(where.path);
     if (!o.params.empty()) {
         target.push_back(target.find('?') == std::string::npos ? '?' : '&');
         bool first = true;
@@ -83,7 +109,7 @@ ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::
     const std::string what = std::string(method) + " " + target;
     std::string head;
     head.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
-    head.append("Host: ").append(options_.host).append("\r\n");
+    head.append("Host: ").append(where.host).append("\r\n");
     head.append("User-Agent: testclient\r\n");
     if (auto cookies = cookie_header(o.cookies); !cookies.empty())
         head.append("Cookie: ").append(cookies).append("\r\n");
@@ -128,6 +154,7 @@ ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::
 ASTER_ENGINE test_response test_client::request(std::string_view method, std::string_view url,
                                         request_options o) {
     std::string current_method(method);
+    auto where = split_url(url);
     test_response r = send_once(current_method, url, o);
     const bool follow = o.follow_redirects.value_or(options_.follow_redirects);
     auto is_redirect = [](int s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; };
@@ -138,9 +165,20 @@ ASTER_ENGINE test_response test_client::request(std::string_view method, std::st
         auto location = r.header("location");
         if (!location) return r;
         std::string next = *location;
-        std::string origin = "http://" + options_.host;
-        if (next.starts_with(origin)) next.erase(0, origin.size());
-        if (next.empty() || next[0] != '/') return r; // another host: not ours to follow
+        if (next.starts_with("/")) {
+            // Relative: the same scheme and host as the request it answers.
+            next = (where.secure ? "https://" : "http://") + where.host + next;
+        } else {
+            auto to = split_url(next);
+            if (to.path == next) return r; // not a URL we can follow
+            // Another host (port aside) is not the app's to answer.
+            auto name = [](std::string_view authority) { // without the port
+                if (authority.starts_with('[')) return authority.substr(0, authority.find(']') + 1);
+                return authority.substr(0, authority.find(':'));
+            };
+            if (name(to.host) != name(options_.host)) return r;
+        }
+        where = split_url(next);
         int s = r.status_code;
         if (s == 303 || ((s == 301 || s == 302) && current_method == "POST")) {
             current_method = "GET";
@@ -179,7 +217,9 @@ ASTER_ENGINE std::vector<test_response> test_client::exchange(std::string_view b
 
 ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view url,
                                                       websocket_connect_options o) {
+    auto where = split_url(url);
     detail::test_connection c;
+    c.secure = where.secure;
     open_connection(c);
     std::uint8_t nonce[16];
     for (int i = 0; i < 4; ++i) {
@@ -188,7 +228,7 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
     }
     const std::string key = detail::base64_encode(std::span<const std::uint8_t>(nonce, 16));
     const std::string what = "websocket handshake to " + std::string(url);
-    std::string head = "GET " + std::string(url) + " HTTP/1.1\r\nHost: " + options_.host +
+    std::string head = "GET " + where.path + " HTTP/1.1\r\nHost: " + where.host +
                        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
                        "\r\nSec-WebSocket-Version: 13\r\n";
     if (!o.subprotocols.empty()) {

@@ -9,16 +9,36 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace aster {
 
+namespace detail {
+/// A compiled `allow_origin_regex`. std::regex costs every file that includes <regex> about a
+/// second, so it stays behind this class: header-only builds include it from
+/// middleware/impl/cors.ipp; ASTER_SEPARATE_COMPILATION builds compile it once in src.hpp.
+class origin_regex {
+public:
+    /// Throws std::invalid_argument naming the pattern when it is not a valid ECMAScript regex.
+    explicit origin_regex(const std::string& pattern);
+    /// True when the whole of `origin` matches (Starlette's `fullmatch`).
+    bool full_match(std::string_view origin) const;
+
+private:
+    std::shared_ptr<const void> regex_; // a std::regex
+};
+} // namespace detail
+
 /// Settings of `cors`, with Starlette's defaults. "*" in `allow_origins`, `allow_methods` or
 /// `allow_headers` allows every value.
 struct cors_options {
     std::vector<std::string> allow_origins{};
+    // Origins that match it as a whole are allowed too (ECMAScript syntax, as std::regex), e.g.
+    // R"(https://.*\.example\.org)". Empty: none.
+    std::string allow_origin_regex{};
     std::vector<std::string> allow_methods{"GET"};
     std::vector<std::string> allow_headers{};
     bool allow_credentials = false;
@@ -26,7 +46,9 @@ struct cors_options {
     std::uint32_t max_age = 600;
 };
 
-/// Requests without an Origin pass untouched. A preflight (OPTIONS with Origin and
+/// Requests without an Origin pass untouched. An origin is allowed when it is listed in
+/// `allow_origins` or matches `allow_origin_regex` whole (an invalid regex throws
+/// std::invalid_argument here; origins over 1024 bytes never match it). A preflight (OPTIONS with Origin and
 /// Access-Control-Request-Method) is answered here, without calling the route: 200 "OK", or 400
 /// "Disallowed CORS origin, method, headers" (the failing parts). Other requests with an Origin
 /// run normally and get Access-Control-Allow-Origin ("*", or the origin itself with
@@ -50,6 +72,8 @@ public:
         if (has_star(opt_.allow_methods))
             opt_.allow_methods = {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"};
         explicit_origin_ = !allow_all_origins_ || opt_.allow_credentials;
+        if (!opt_.allow_origin_regex.empty())
+            origin_regex_ = std::make_shared<detail::origin_regex>(opt_.allow_origin_regex);
 
         // Precomputed once: the per-request work is comparisons and a few header appends.
         std::vector<std::string> listed{"Accept", "Accept-Language", "Content-Language",
@@ -112,7 +136,9 @@ private:
         if (allow_all_origins_) return true;
         for (std::string_view o : opt_.allow_origins)
             if (o == origin) return true;
-        return false;
+        // A real origin is a scheme, a host of at most 253 bytes and a port. The cap also keeps
+        // libstdc++'s recursive matcher from deep recursion on a hostile 16 KiB header.
+        return origin_regex_ && origin.size() <= 1024 && origin_regex_->full_match(origin);
     }
 
     response preflight(const request& req, std::string_view origin) const {
@@ -164,6 +190,7 @@ private:
     }
 
     cors_options opt_;
+    std::shared_ptr<const detail::origin_regex> origin_regex_; // shared: middleware are copied
     bool allow_all_origins_ = false;
     bool allow_all_headers_ = false;
     bool explicit_origin_ = true;
@@ -174,5 +201,9 @@ private:
 };
 
 } // namespace aster
+
+#if ASTER_HEADER_ONLY
+#include <aster/middleware/impl/cors.ipp>
+#endif
 
 #endif // ASTER_MIDDLEWARE_CORS_HPP

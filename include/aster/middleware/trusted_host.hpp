@@ -54,7 +54,9 @@ private:
                 www = true;
         }
         if (www && www_redirect_) {
-            std::string location = "http://www." + std::string(full) + std::string(req.raw_path());
+            // The request's own scheme, so https (or wss) stays so.
+            std::string location = std::string(req.scheme()) + "://www." + std::string(full) +
+                                   std::string(req.raw_path());
             if (!req.query_string().empty()) location += "?" + std::string(req.query_string());
             return redirect(std::move(location));
         }

@@ -59,6 +59,10 @@ struct test_client_options {
     http_limits limits{};                    // the server's limits
     websocket_options websocket{};           // the server's WebSocket limits
     std::string host = "testserver";
+    // Every request as if it came over TLS: request::scheme() is "https" ("wss" for
+    // WebSockets), as Starlette's TestClient with base_url="https://testserver". An absolute
+    // URL (`client.get("https://testserver/x")`, `"ws://..."`) chooses per request.
+    bool https = false;
     // Fail at once, instead of at the timeout, when the server waits for request bytes the
     // test never sends. Turn off to test the server's own timeouts (408).
     bool detect_stalls = true;
@@ -76,6 +80,7 @@ struct test_connection {
     std::shared_ptr<test::stream> client, server;
     std::shared_ptr<bool> server_done;
     std::string leftover;
+    bool secure = false; // the server side sees a TLS connection (https, wss)
 
     bool open() const noexcept { return client && !client->peer_closed(); }
 };

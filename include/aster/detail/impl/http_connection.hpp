@@ -67,6 +67,8 @@ void http_connection<Stream>::begin_shutdown() {
 template <class Stream>
 task<> http_connection<Stream>::run() {
     request_access::set_client(request_, &client_);
+    request_access::set_secure(request_, options_.secure);
+    request_access::set_routes(request_, app_.routes);
     request_access::set_state(request_, app_.state, app_.state_type);
     std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
     const auto& limits = options_.limits;

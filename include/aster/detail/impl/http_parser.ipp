@@ -417,6 +417,7 @@ ASTER_ENGINE void request_parser::fill(request& req, const char* begin) {
     auto& headers = request_access::headers(req);
     for (const auto& f : fields_) headers.add(view(f.name, begin), view(f.value, begin));
     request_access::set_version(req, parser_.http_major, parser_.http_minor, keep_alive_);
+    request_access::set_websocket(req, websocket_upgrade_);
     request_access::set_body(req, &body_);
 }
 
