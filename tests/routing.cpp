@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace routing_test {
 
@@ -203,6 +205,161 @@ TEST_CASE("routing: patterns are parsed at compile time", "[routing][route_patte
     CHECK(values[0] == "12");
     CHECK(values[1] == "hi");
     CHECK_FALSE(match_pattern(p, "/users/12/posts/hi/", values));
+}
+
+// The recursive matcher route_pattern.hpp had before, kept as the reference for the semantics:
+// O(n^k) on hostile paths, so only run here on short ones.
+template <std::size_t N>
+bool reference_match(const aster::detail::parsed_pattern<N>& pp, std::size_t index,
+                     std::string_view path, std::string_view* values) {
+    using aster::convertor;
+    using aster::detail::convertor_extent;
+    if (index == pp.token_count) return path.empty();
+    const auto& token = pp.tokens[index];
+    if (!token.is_param) {
+        if (!path.starts_with(token.text)) return false;
+        return reference_match(pp, index + 1, path.substr(token.text.size()), values);
+    }
+    std::size_t longest = convertor_extent(token.conv, path);
+    for (std::size_t n = longest; n >= 1; --n) {
+        if (n != longest && convertor_extent(token.conv, path.substr(0, n)) != n) continue;
+        values[token.param_index] = path.substr(0, n);
+        if (reference_match(pp, index + 1, path.substr(n), values)) return true;
+    }
+    if (token.conv == convertor::path && path.empty() && index + 1 == pp.token_count) {
+        values[token.param_index] = path;
+        return true;
+    }
+    return false;
+}
+
+struct xorshift {
+    std::uint64_t state;
+    std::size_t below(std::size_t n) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return static_cast<std::size_t>(state % n);
+    }
+};
+
+TEST_CASE("routing: the matcher agrees with the backtracking reference", "[routing][route_pattern]") {
+    using namespace aster::detail;
+    xorshift rng{0x2545f4914f6cdd1dULL};
+    const char* const convertors[] = {"", ":str", ":int", ":float", ":uuid", ":path"};
+    const char* const literals[] = {"/", "-", ".", "/x", "a", "1", "-/", ".-", "..", "x.", "/1"};
+    const std::string_view alphabet = "/-.a1x09.-/";
+    const std::string_view uuid = "123e4567-e89b-12d3-a456-426614174000";
+    // Text that a parameter of each convertor may or may not take, to make near misses.
+    auto value = [&](std::size_t conv) {
+        std::string v;
+        if (conv == 4 && rng.below(3) > 0) return std::string(uuid.substr(0, 36 - rng.below(2)));
+        std::size_t len = rng.below(5);
+        for (std::size_t i = 0; i < len; ++i) v += alphabet[rng.below(alphabet.size())];
+        if (conv == 2 || conv == 3) v = std::to_string(rng.below(300)) + v.substr(0, rng.below(3));
+        return v;
+    };
+    std::size_t compared = 0, matched = 0;
+    for (int round = 0; round < 3000; ++round) {
+        std::string pattern = "/";
+        std::vector<std::size_t> convs;
+        std::vector<std::string> seps;
+        if (rng.below(3) == 0) pattern += literals[rng.below(std::size(literals))];
+        const std::size_t params = 1 + rng.below(4);
+        for (std::size_t p = 0; p < params; ++p) {
+            convs.push_back(rng.below(std::size(convertors)));
+            pattern += "{p" + std::to_string(p) + convertors[convs.back()] + "}";
+            seps.emplace_back(p + 1 < params || rng.below(2) ? literals[rng.below(std::size(literals))] : "");
+            pattern += seps.back();
+        }
+        const auto pp = parse_pattern<9>(pattern);
+        REQUIRE(pp.error == pattern_error::none);
+        for (int attempt = 0; attempt < 30; ++attempt) {
+            std::string path;
+            if (attempt % 2 == 0) {
+                // The pattern filled in, then perhaps one byte changed.
+                path = std::string(pp.tokens[0].text);
+                for (std::size_t p = 0; p < params; ++p) path += value(convs[p]) + seps[p];
+                if (rng.below(2) && !path.empty())
+                    path[rng.below(path.size())] = alphabet[rng.below(alphabet.size())];
+            } else {
+                path = "/";
+                for (std::size_t i = 0, len = rng.below(20); i < len; ++i)
+                    path += rng.below(25) == 0 ? uuid : alphabet.substr(rng.below(alphabet.size()), 1);
+            }
+            std::string_view want[4], got[4];
+            const bool expected = reference_match(pp, 0, path, want);
+            const bool actual = match_pattern(pp, path, got);
+            INFO(pattern << " against " << path);
+            REQUIRE(actual == expected);
+            ++compared;
+            if (!expected) continue;
+            ++matched;
+            for (std::size_t p = 0; p < params; ++p) {
+                REQUIRE(got[p] == want[p]);
+                REQUIRE(got[p].data() == want[p].data());
+            }
+        }
+    }
+    CHECK(compared == 90000);
+    // Both outcomes are common, so the comparison means something.
+    CHECK(matched > compared / 10);
+    CHECK(matched < compared * 9 / 10);
+}
+
+template <std::size_t N>
+std::size_t steps_for(const aster::detail::parsed_pattern<N>& pp, const std::string& path,
+                      bool expected, std::string_view* values) {
+    std::size_t steps = 0;
+    CHECK(aster::detail::match_pattern(pp, path, values, &steps) == expected);
+    // Linear in the path: a few steps per byte and token (measured: under one).
+    CHECK(steps <= 3 * (path.size() + 64) * pp.token_count);
+    return steps;
+}
+
+TEST_CASE("routing: hostile paths take steps linear in their length", "[routing][route_pattern]") {
+    using aster::detail::pattern_of;
+    std::string_view v[16];
+    const std::string dashes(8000, '-');
+    // The old matcher tried every split of 8,000 dashes in three: about 10^11 attempts.
+    constexpr auto& four = pattern_of<"/{a}-{b}-{c}-{d}/x">;
+    CHECK(steps_for(four, "/" + dashes + "/y", false, v) < 10); // the suffix fails first
+    steps_for(four, "/" + dashes + "/x", true, v);
+    CHECK(v[0] == dashes.substr(0, 7994));
+    CHECK((v[1] == "-" && v[2] == "-" && v[3] == "-"));
+    steps_for(four, "/" + dashes + "/" + dashes + "/x", false, v); // str does not span '/'
+    steps_for(pattern_of<"/{a}-{b}-{c}-{d}-{e}-{f}-{g}-{h}-{i}-{j}">, "/" + dashes, true, v);
+    CHECK(v[9] == "-");
+    steps_for(pattern_of<"/{a:path}-{b:path}-{c:path}-{d:path}/x">, "/" + dashes + "/x", true, v);
+    steps_for(pattern_of<"/{a:path}-{b:path}-{c:path}-{d}">, "/" + dashes + "/x", false, v);
+    std::string numbers;
+    for (int i = 0; i < 4000; ++i) numbers += "1.";
+    steps_for(pattern_of<"/{a:float}.{b:float}.{c:float}.{d:float}/x">, "/" + numbers + "/x", false, v);
+    steps_for(pattern_of<"/{a:int}.{b:float}.{c:int}.{d}">, "/" + numbers + "1", true, v);
+    CHECK((v[0] == "1" && v[1] == "1.1" && v[2] == "1" && v[3].size() == 7993));
+    std::string uuids;
+    for (int i = 0; i < 200; ++i) uuids += "123e4567-e89b-12d3-a456-426614174000-";
+    steps_for(pattern_of<"/{a:path}-{b:uuid}-{c:uuid}-{d:path}">, "/" + uuids + "x", true, v);
+    CHECK(v[3] == "x");
+    // Longer than the stack bitsets hold (16 KiB, seven parameters): the heap takes over.
+    const std::string slashes(20000, '/');
+    constexpr auto& seven = pattern_of<"/{a:path}/{b:path}/{c:path}/{d:path}/{e:path}/{f:path}/{g:path}">;
+    steps_for(seven, slashes, true, v);
+    CHECK(v[0].size() == 20000 - 12);
+    CHECK((v[5] == "/" && v[6].empty())); // a path parameter at the end may be empty
+}
+
+TEST_CASE("routing: matching works in constant evaluation", "[routing][route_pattern]") {
+    using aster::detail::pattern_of;
+    STATIC_REQUIRE([] {
+        std::string_view v[2];
+        return aster::detail::match_pattern(pattern_of<"/docs/{name}.{ext}">, "/docs/a.v2.pdf", v) &&
+               v[0].size() == 4 && v[1].size() == 3;
+    }());
+    STATIC_REQUIRE(![] {
+        std::string_view v[2];
+        return aster::detail::match_pattern(pattern_of<"/p/{x:float}/{n:int}">, "/p/3./4", v);
+    }());
 }
 
 } // namespace routing_test
