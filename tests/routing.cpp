@@ -2,6 +2,8 @@
 // Routing: patterns, convertors, first match, 404/405/redirect, mount, url_path_for.
 #include <aster/aster.hpp>
 
+#include "fuzz/support/route_reference.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -207,32 +209,6 @@ TEST_CASE("routing: patterns are parsed at compile time", "[routing][route_patte
     CHECK_FALSE(match_pattern(p, "/users/12/posts/hi/", values));
 }
 
-// The recursive matcher route_pattern.hpp had before, kept as the reference for the semantics:
-// O(n^k) on hostile paths, so only run here on short ones.
-template <std::size_t N>
-bool reference_match(const aster::detail::parsed_pattern<N>& pp, std::size_t index,
-                     std::string_view path, std::string_view* values) {
-    using aster::convertor;
-    using aster::detail::convertor_extent;
-    if (index == pp.token_count) return path.empty();
-    const auto& token = pp.tokens[index];
-    if (!token.is_param) {
-        if (!path.starts_with(token.text)) return false;
-        return reference_match(pp, index + 1, path.substr(token.text.size()), values);
-    }
-    std::size_t longest = convertor_extent(token.conv, path);
-    for (std::size_t n = longest; n >= 1; --n) {
-        if (n != longest && convertor_extent(token.conv, path.substr(0, n)) != n) continue;
-        values[token.param_index] = path.substr(0, n);
-        if (reference_match(pp, index + 1, path.substr(n), values)) return true;
-    }
-    if (token.conv == convertor::path && path.empty() && index + 1 == pp.token_count) {
-        values[token.param_index] = path;
-        return true;
-    }
-    return false;
-}
-
 struct xorshift {
     std::uint64_t state;
     std::size_t below(std::size_t n) {
@@ -288,7 +264,7 @@ TEST_CASE("routing: the matcher agrees with the backtracking reference", "[routi
                     path += rng.below(25) == 0 ? uuid : alphabet.substr(rng.below(alphabet.size()), 1);
             }
             std::string_view want[4], got[4];
-            const bool expected = reference_match(pp, 0, path, want);
+            const bool expected = aster_reference::match(pp, path, want);
             const bool actual = match_pattern(pp, path, got);
             INFO(pattern << " against " << path);
             REQUIRE(actual == expected);
