@@ -74,7 +74,8 @@ struct result {
 // The client side works on fixed buffers so that only the server's allocations are counted.
 aster::task<> http_client(aster::test::stream& s, int warmup, int rounds, result& out) {
     static constexpr std::string_view requests[] = {
-        "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n", "GET /hello-big/world HTTP/1.1\r\nHost: t\r\n\r\n"};
+        "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /hello-big/world HTTP/1.1\r\nHost: t\r\n\r\n"};
     char buffer[4096];
     long before = 0;
     for (int i = 0; i < warmup + rounds; ++i) {

@@ -249,8 +249,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto frames = aster_fuzz::check_server_frames(rest, code);
     if (code != 0)
         ASTER_FUZZ_CHECK(code == 1005 || aster::detail::is_valid_close_code_on_wire(code));
-    const auto expected =
-        model_echo(std::string_view(client).substr(handshake.size()), options.websocket.max_message_bytes);
+    const auto expected = model_echo(std::string_view(client).substr(handshake.size()),
+                                     options.websocket.max_message_bytes);
     ASTER_FUZZ_CHECK(frames.size() == expected.size(), run.output);
     for (std::size_t i = 0; i < frames.size(); ++i) {
         ASTER_FUZZ_CHECK(std::uint8_t(frames[i].op) == expected[i].op, run.output);

@@ -164,7 +164,8 @@ struct offset_set {
         return bits ? (bits[o >> 6] >> (o & 63)) & 1 : o == single;
     }
     // The largest member in [lo, hi], or no_offset.
-    constexpr std::size_t max_in(std::size_t lo, std::size_t hi, std::size_t& steps) const noexcept {
+    constexpr std::size_t max_in(std::size_t lo, std::size_t hi,
+                                 std::size_t& steps) const noexcept {
         if (lo > hi) return no_offset;
         if (!bits) return single >= lo && single <= hi ? single : no_offset;
         for (std::size_t w = hi >> 6;; --w) {
@@ -235,7 +236,8 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
     after[k - 1].single = n - tail;
     // Enough for five parameters on a path as long as the default header limit (16 KiB) allows;
     // beyond that the match allocates its bitsets (and fails as no match if it cannot).
-    constexpr std::size_t stack_words = max_params < 2 ? 1 : (max_params < 5 ? max_params - 1 : 4) * 257;
+    constexpr std::size_t stack_words =
+        max_params < 2 ? 1 : (max_params < 5 ? max_params - 1 : 4) * 257;
     const std::size_t words = n / 64 + 1;
     std::uint64_t stack_bits[stack_words];
     struct heap {
@@ -244,8 +246,9 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
     } heap_bits;
     std::uint64_t* bits = stack_bits;
     if (k > 1 && (k - 1) * words > stack_words) {
-        heap_bits.p = std::is_constant_evaluated() ? new std::uint64_t[(k - 1) * words]
-                                                   : new (std::nothrow) std::uint64_t[(k - 1) * words];
+        const std::size_t size = (k - 1) * words;
+        heap_bits.p = std::is_constant_evaluated() ? new std::uint64_t[size]
+                                                   : new (std::nothrow) std::uint64_t[size];
         if (!heap_bits.p) return false;
         bits = heap_bits.p;
     }
@@ -294,7 +297,8 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
                 break;
             case convertor::path: ok = q < n ? nearest <= n : last && next.contains(n); break;
             }
-            if (ok && literals_end(pp, param_token[j] + 1, p, path, q - literal, steps) != no_offset)
+            if (ok &&
+                literals_end(pp, param_token[j] + 1, p, path, q - literal, steps) != no_offset)
                 set.bits[(q - literal) >> 6] |= std::uint64_t{1} << ((q - literal) & 63);
         }
     }
