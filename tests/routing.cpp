@@ -2,9 +2,13 @@
 // Routing: patterns, convertors, first match, 404/405/redirect, mount, url_path_for.
 #include <aster/aster.hpp>
 
+#include "fuzz/support/route_reference.hpp"
+
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace routing_test {
 
@@ -205,6 +209,149 @@ TEST_CASE("routing: patterns are parsed at compile time", "[routing][route_patte
     CHECK(values[0] == "12");
     CHECK(values[1] == "hi");
     CHECK_FALSE(match_pattern(p, "/users/12/posts/hi/", values));
+}
+
+struct xorshift {
+    std::uint64_t state;
+    std::size_t below(std::size_t n) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return static_cast<std::size_t>(state % n);
+    }
+};
+
+TEST_CASE("routing: the matcher agrees with the backtracking reference",
+          "[routing][route_pattern]") {
+    using namespace aster::detail;
+    xorshift rng{0x2545f4914f6cdd1dULL};
+    const char* const convertors[] = {"", ":str", ":int", ":float", ":uuid", ":path"};
+    const char* const literals[] = {"/", "-", ".", "/x", "a", "1", "-/", ".-", "..", "x.", "/1"};
+    const std::string_view alphabet = "/-.a1x09.-/";
+    const std::string_view uuid = "123e4567-e89b-12d3-a456-426614174000";
+    // Text that a parameter of each convertor may or may not take, to make near misses.
+    auto value = [&](std::size_t conv) {
+        std::string v;
+        if (conv == 4 && rng.below(3) > 0) return std::string(uuid.substr(0, 36 - rng.below(2)));
+        std::size_t len = rng.below(5);
+        for (std::size_t i = 0; i < len; ++i) v += alphabet[rng.below(alphabet.size())];
+        if (conv == 2 || conv == 3) v = std::to_string(rng.below(300)) + v.substr(0, rng.below(3));
+        return v;
+    };
+    std::size_t compared = 0, matched = 0;
+    for (int round = 0; round < 3000; ++round) {
+        std::string pattern = "/";
+        std::vector<std::size_t> convs;
+        std::vector<std::string> seps;
+        if (rng.below(3) == 0) pattern += literals[rng.below(std::size(literals))];
+        const std::size_t params = 1 + rng.below(4);
+        for (std::size_t p = 0; p < params; ++p) {
+            convs.push_back(rng.below(std::size(convertors)));
+            pattern += "{p" + std::to_string(p) + convertors[convs.back()] + "}";
+            const bool literal = p + 1 < params || rng.below(2);
+            seps.emplace_back(literal ? literals[rng.below(std::size(literals))] : "");
+            pattern += seps.back();
+        }
+        const auto pp = parse_pattern<9>(pattern);
+        REQUIRE(pp.error == pattern_error::none);
+        for (int attempt = 0; attempt < 30; ++attempt) {
+            std::string path;
+            if (attempt % 2 == 0) {
+                // The pattern filled in, then perhaps one byte changed.
+                path = std::string(pp.tokens[0].text);
+                for (std::size_t p = 0; p < params; ++p) path += value(convs[p]) + seps[p];
+                if (rng.below(2) && !path.empty())
+                    path[rng.below(path.size())] = alphabet[rng.below(alphabet.size())];
+            } else {
+                path = "/";
+                for (std::size_t i = 0, len = rng.below(20); i < len; ++i)
+                    path += rng.below(25) == 0 ? uuid
+                                               : alphabet.substr(rng.below(alphabet.size()), 1);
+            }
+            std::string_view want[4], got[4];
+            const bool expected = aster_reference::match(pp, path, want);
+            const bool actual = match_pattern(pp, path, got);
+            INFO(pattern << " against " << path);
+            REQUIRE(actual == expected);
+            ++compared;
+            if (!expected) continue;
+            ++matched;
+            for (std::size_t p = 0; p < params; ++p) {
+                REQUIRE(got[p] == want[p]);
+                REQUIRE(got[p].data() == want[p].data());
+            }
+        }
+    }
+    CHECK(compared == 90000);
+    // Both outcomes are common, so the comparison means something.
+    CHECK(matched > compared / 10);
+    CHECK(matched < compared * 9 / 10);
+}
+
+struct hostile_match {
+    std::size_t steps = 0;
+    std::vector<std::string> values; // copies: the paths below are temporaries
+};
+
+template <std::size_t N>
+hostile_match steps_for(const aster::detail::parsed_pattern<N>& pp, const std::string& path,
+                        bool expected) {
+    std::string_view values[16];
+    hostile_match out;
+    CHECK(aster::detail::match_pattern(pp, path, values, &out.steps) == expected);
+    // Linear in the path: a few steps per byte and token (measured: under one).
+    CHECK(out.steps <= 3 * (path.size() + 64) * pp.token_count);
+    if (expected) out.values.assign(values, values + pp.param_count);
+    return out;
+}
+
+TEST_CASE("routing: hostile paths take steps linear in their length", "[routing][route_pattern]") {
+    using aster::detail::pattern_of;
+    using strings = std::vector<std::string>;
+    const std::string dashes(8000, '-');
+    // The old matcher tried every split of 8,000 dashes in three: about 10^11 attempts.
+    constexpr auto& four = pattern_of<"/{a}-{b}-{c}-{d}/x">;
+    CHECK(steps_for(four, "/" + dashes + "/y", false).steps < 10); // the suffix fails first
+    CHECK(steps_for(four, "/" + dashes + "/x", true).values ==
+          strings{dashes.substr(0, 7994), "-", "-", "-"});
+    steps_for(four, "/" + dashes + "/" + dashes + "/x", false); // str does not span '/'
+    auto ten = steps_for(pattern_of<"/{a}-{b}-{c}-{d}-{e}-{f}-{g}-{h}-{i}-{j}">, "/" + dashes, true);
+    CHECK(ten.values.at(0).size() == 7982);
+    CHECK(ten.values.at(9) == "-");
+    steps_for(pattern_of<"/{a:path}-{b:path}-{c:path}-{d:path}/x">, "/" + dashes + "/x", true);
+    steps_for(pattern_of<"/{a:path}-{b:path}-{c:path}-{d}">, "/" + dashes + "/x", false);
+    std::string numbers;
+    for (int i = 0; i < 4000; ++i) numbers += "1.";
+    steps_for(pattern_of<"/{a:float}.{b:float}.{c:float}.{d:float}/x">, "/" + numbers + "/x",
+              false);
+    auto mixed = steps_for(pattern_of<"/{a:int}.{b:float}.{c:int}.{d}">, "/" + numbers + "1", true);
+    CHECK(mixed.values == strings{"1", "1.1", "1", numbers.substr(0, 7992) + "1"});
+    std::string uuids;
+    for (int i = 0; i < 200; ++i) uuids += "123e4567-e89b-12d3-a456-426614174000-";
+    auto ids = steps_for(pattern_of<"/{a:path}-{b:uuid}-{c:uuid}-{d:path}">, "/" + uuids + "x", true);
+    CHECK(ids.values.at(3) == "x");
+    // Longer than the stack bitsets hold (16 KiB, seven parameters): the heap takes over.
+    const std::string slashes(20000, '/');
+    constexpr auto& seven =
+        pattern_of<"/{a:path}/{b:path}/{c:path}/{d:path}/{e:path}/{f:path}/{g:path}">;
+    auto deep = steps_for(seven, slashes, true);
+    CHECK(deep.values.at(0).size() == 20000 - 12);
+    // A path parameter at the end may be empty.
+    CHECK((deep.values.at(5) == "/" && deep.values.at(6).empty()));
+}
+
+TEST_CASE("routing: matching works in constant evaluation", "[routing][route_pattern]") {
+    using aster::detail::pattern_of;
+    STATIC_REQUIRE([] {
+        std::string_view v[2];
+        constexpr auto& docs = pattern_of<"/docs/{name}.{ext}">;
+        return aster::detail::match_pattern(docs, "/docs/a.v2.pdf", v) && v[0].size() == 4 &&
+               v[1].size() == 3;
+    }());
+    STATIC_REQUIRE(![] {
+        std::string_view v[2];
+        return aster::detail::match_pattern(pattern_of<"/p/{x:float}/{n:int}">, "/p/3./4", v);
+    }());
 }
 
 } // namespace routing_test
