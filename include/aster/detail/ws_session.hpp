@@ -65,9 +65,12 @@ private:
         std::uint8_t* payload;
     };
 
+    enum class frame_step { ready, need_more, failed };
+
+    void prepare_read();
     task<bool> read_more();
-    task<std::optional<frame_view>> next_frame();
-    task<> fail(std::uint16_t code, std::string_view reason);
+    frame_step take_frame(frame_view& out);
+    void fail(std::uint16_t code, std::string_view reason);
     void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
     void queue_message(opcode op, std::string_view payload);
     // Inflates one frame of a compressed message into message_; the close code on failure.

@@ -340,8 +340,10 @@ task<> ws_session<Stream>::drain_writes() {
     }
 }
 
+// Before a read: compacts what is left, makes room, and sends the answers to everything
+// complete, so they go out before we wait.
 template <class Stream>
-task<bool> ws_session<Stream>::read_more() {
+void ws_session<Stream>::prepare_read() {
     if (in_begin_ == in_end_) {
         in_begin_ = in_end_ = 0;
         if (in_.capacity() > large_block_size) in_.release(); // a huge frame is done with
@@ -353,7 +355,12 @@ task<bool> ws_session<Stream>::read_more() {
     }
     if (in_end_ == in_.capacity() && !(waitable_stream<Stream> && in_end_ == 0))
         in_.grow(in_end_, std::max(pooled_block_size, in_end_ * 2));
-    start_write(); // everything complete is handled: its answers go out before we wait
+    start_write();
+}
+
+template <class Stream>
+task<bool> ws_session<Stream>::read_more() {
+    prepare_read();
     auto [ec, n] = co_await read_into(stream_, in_, in_end_, scratch_);
     if (ec) {
         connection_lost_ = true;
@@ -363,45 +370,45 @@ task<bool> ws_session<Stream>::read_more() {
     co_return true;
 }
 
+// The next whole frame in the buffer, unmasked, without waiting: a plain function, so a
+// connection waiting for bytes holds only receive's coroutine frame.
 template <class Stream>
-task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>::next_frame() {
-    for (;;) {
-        std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
-        frame_header h{};
-        frame_error why{};
-        // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
-        auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
-        if (result == frame_parse_result::protocol_error) {
-            co_await fail(1002, "protocol error");
-            throw_closed("receive");
-        }
-        if (result == frame_parse_result::ok) {
-            if (h.payload_length > options_.max_message_bytes) {
-                co_await fail(1009, "message too big");
-                throw_closed("receive");
-            }
-            std::size_t total = h.header_size + std::size_t(h.payload_length);
-            if (available.size() >= total) {
-                std::uint8_t* payload = in_.data() + in_begin_ + h.header_size;
-                unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
-                in_begin_ += total;
-                co_return frame_view{h, payload};
-            }
-            if (total > in_.capacity()) { // make room for the whole frame before reading on
-                if (in_begin_ > 0) {
-                    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-                    in_end_ -= in_begin_;
-                    in_begin_ = 0;
-                }
-                in_.grow(in_end_, total);
-            }
-        }
-        if (!co_await read_more()) co_return std::nullopt;
+typename ws_session<Stream>::frame_step ws_session<Stream>::take_frame(frame_view& out) {
+    std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
+    frame_header h{};
+    frame_error why{};
+    // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
+    auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
+    if (result == frame_parse_result::protocol_error) {
+        fail(1002, "protocol error");
+        return frame_step::failed;
     }
+    if (result != frame_parse_result::ok) return frame_step::need_more;
+    if (h.payload_length > options_.max_message_bytes) {
+        fail(1009, "message too big");
+        return frame_step::failed;
+    }
+    std::size_t total = h.header_size + std::size_t(h.payload_length);
+    if (available.size() >= total) {
+        std::uint8_t* payload = in_.data() + in_begin_ + h.header_size;
+        unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
+        in_begin_ += total;
+        out = frame_view{h, payload};
+        return frame_step::ready;
+    }
+    if (total > in_.capacity()) { // make room for the whole frame before reading on
+        if (in_begin_ > 0) {
+            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+            in_end_ -= in_begin_;
+            in_begin_ = 0;
+        }
+        in_.grow(in_end_, total);
+    }
+    return frame_step::need_more;
 }
 
 template <class Stream>
-task<> ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
+void ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
     if (!sent_close_ && !connection_lost_) {
         queue_close(code, reason);
         sent_close_ = true;
@@ -409,7 +416,6 @@ task<> ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
     state_ = websocket_state::disconnected;
     close_code_ = code;
     close_reason_ = std::string(reason);
-    co_return;
 }
 
 template <class Stream>
@@ -423,16 +429,33 @@ task<websocket_message> ws_session<Stream>::receive() {
     if (message_.capacity() > keep_buffer_up_to) std::string().swap(message_);
     utf8_.reset();
     for (;;) {
-        auto frame = co_await next_frame();
-        if (!frame) {
-            state_ = websocket_state::disconnected;
-            // §7.1.5: closed without a close frame; or we gave up on a silent peer.
-            close_code_ = ping_timed_out_ ? 1011 : 1006;
-            close_reason_ = ping_timed_out_ ? "keepalive ping timeout" : "";
-            throw_closed("receive");
+        frame_view frame{};
+        const frame_step step = take_frame(frame);
+        if (step == frame_step::failed) throw_closed("receive");
+        if (step == frame_step::need_more) {
+            // read_more inlined: the wait then holds this frame and Asio's, nothing between.
+            prepare_read();
+            net::mutable_buffer target;
+            std::error_code ec;
+            std::size_t n = 0;
+            if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+                auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
+                ec = read_ec;
+                n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
+            }
+            if (ec) {
+                connection_lost_ = true;
+                state_ = websocket_state::disconnected;
+                // §7.1.5: closed without a close frame; or we gave up on a silent peer.
+                close_code_ = ping_timed_out_ ? 1011 : 1006;
+                close_reason_ = ping_timed_out_ ? "keepalive ping timeout" : "";
+                throw_closed("receive");
+            }
+            in_end_ += n;
+            continue;
         }
-        const frame_header& h = frame->header;
-        std::string_view payload(reinterpret_cast<const char*>(frame->payload),
+        const frame_header& h = frame.header;
+        std::string_view payload(reinterpret_cast<const char*>(frame.payload),
                                  std::size_t(h.payload_length));
         switch (h.op) {
         case opcode::ping:
@@ -452,11 +475,11 @@ task<websocket_message> ws_session<Stream>::receive() {
         case opcode::close: {
             close_payload parsed{};
             auto kind = parse_close_payload(
-                std::span<const std::uint8_t>(frame->payload, std::size_t(h.payload_length)), parsed);
+                std::span<const std::uint8_t>(frame.payload, std::size_t(h.payload_length)), parsed);
             if (kind == close_parse::invalid) {
                 // Still the peer's close (§5.5.1): it sends nothing more, so TCP closes at once.
                 received_close_ = true;
-                co_await fail(1002, "invalid close frame");
+                fail(1002, "invalid close frame");
                 throw_closed("receive");
             }
             received_close_ = true;
@@ -473,7 +496,7 @@ task<websocket_message> ws_session<Stream>::receive() {
         case opcode::text:
         case opcode::binary:
             if (in_message) {
-                co_await fail(1002, "new message inside a fragmented one");
+                fail(1002, "new message inside a fragmented one");
                 throw_closed("receive");
             }
             text = h.op == opcode::text;
@@ -482,7 +505,7 @@ task<websocket_message> ws_session<Stream>::receive() {
                 message_.clear();
                 std::string_view why;
                 if (auto code = inflate_frame(payload, h.fin, text, why)) {
-                    co_await fail(code, why);
+                    fail(code, why);
                     throw_closed("receive");
                 }
                 if (h.fin) co_return websocket_message{text, message_};
@@ -491,50 +514,50 @@ task<websocket_message> ws_session<Stream>::receive() {
             }
             if (h.fin) {
                 if (text && !is_valid_utf8(payload)) {
-                    co_await fail(1007, "invalid UTF-8");
+                    fail(1007, "invalid UTF-8");
                     throw_closed("receive");
                 }
                 co_return websocket_message{text, payload}; // a view into the read buffer
             }
             in_message = true;
             if (text && !utf8_.feed(payload)) {
-                co_await fail(1007, "invalid UTF-8");
+                fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
             message_.assign(payload);
             continue;
         case opcode::continuation:
             if (!in_message) {
-                co_await fail(1002, "continuation frame without a message");
+                fail(1002, "continuation frame without a message");
                 throw_closed("receive");
             }
             if (compressed) {
                 std::string_view why;
                 if (auto code = inflate_frame(payload, h.fin, text, why)) {
-                    co_await fail(code, why);
+                    fail(code, why);
                     throw_closed("receive");
                 }
                 if (!h.fin) continue;
                 co_return websocket_message{text, message_};
             }
             if (message_.size() + payload.size() > options_.max_message_bytes) {
-                co_await fail(1009, "message too big");
+                fail(1009, "message too big");
                 throw_closed("receive");
             }
             // §8.1: fail as soon as the text cannot be UTF-8, even mid-message.
             if (text && !utf8_.feed(payload)) {
-                co_await fail(1007, "invalid UTF-8");
+                fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
             message_.append(payload);
             if (!h.fin) continue;
             if (text && !utf8_.complete()) {
-                co_await fail(1007, "invalid UTF-8");
+                fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
             co_return websocket_message{text, message_};
         default:
-            co_await fail(1002, "unknown opcode");
+            fail(1002, "unknown opcode");
             throw_closed("receive");
         }
     }
