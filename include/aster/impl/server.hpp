@@ -253,9 +253,15 @@ ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
     (void)tls; // listen() refuses TLS in a build without it
 #endif
     {
-        http_connection<net::ip::tcp::socket> connection(socket, app, options,
-                                                                 std::move(client));
-        co_await connection.run();
+        // Heap objects, so an upgraded connection frees HTTP's state before the WebSocket runs.
+        std::unique_ptr<upgraded_websocket<net::ip::tcp::socket>> websocket;
+        {
+            auto connection = std::make_unique<http_connection<net::ip::tcp::socket>>(
+                socket, app, options, std::move(client));
+            co_await connection->run();
+            websocket = connection->take_websocket();
+        }
+        if (websocket) co_await websocket->run(app);
     }
     co_await linger_close(socket, linger_timeout);
 }
