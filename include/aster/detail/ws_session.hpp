@@ -78,6 +78,13 @@ private:
                                 std::string_view& why);
     bool compressed_frames_allowed() const noexcept;
     void queue_close(std::uint16_t code, std::string_view reason);
+    task<> writes_changed();
+    void notify_writes() noexcept {
+        if (writes_changed_) writes_changed_->notify_all();
+    }
+    void deny_now(response& r);
+    void finish_handler(std::exception_ptr error);
+    task<> close_down();
     void schedule_flush();
     std::size_t queued() const noexcept { return pending_.size() + inflight_.size(); }
     void account() noexcept;
@@ -102,7 +109,8 @@ private:
 
     std::string pending_, inflight_; // queued frames; frames being written
     bool writing_ = false, flush_scheduled_ = false, write_failed_ = false;
-    async_event writes_changed_;
+    // Made on the first wait (backpressure, the close): an idle connection holds no timer.
+    std::unique_ptr<async_event> writes_changed_;
     loop_counters* counters_;
     std::size_t accounted_ = 0; // queued() as counters_->buffered_bytes last heard it
 

@@ -235,7 +235,9 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
     }
 }
 
-ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
+// `app` and `options` are the server's (or serve_in_place's), alive until every connection
+// has ended: held by reference, they cost no room in the frame each connection keeps.
+ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, const app_ref& app,
                                      const connection_options& options, tls_context* tls) {
     loop_counters* counters = options.registry ? &options.registry->counters : nullptr;
     count_guard coroutine(counters ? &counters->connections : nullptr);

@@ -38,7 +38,7 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
                                std::string_view already_read, std::exception_ptr* exception_sink,
                                loop_counters* counters)
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
-      writes_changed_(stream.get_executor()), counters_(counters) {
+      counters_(counters) {
     if (counters_) counters_->websockets.add();
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
@@ -156,12 +156,23 @@ task<> ws_session<Stream>::deny(response r) {
     if (state_ != websocket_state::connecting)
         throw websocket_state_error("aster::websocket::deny: only before accept (state: " +
                                     std::string(to_string(state_)) + ")");
+    deny_now(r);
+    co_return;
+}
+
+template <class Stream>
+void ws_session<Stream>::deny_now(response& r) {
     append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
     pending_.append(r.body());
     state_ = websocket_state::disconnected;
     close_code_ = 1000;
     schedule_flush();
-    co_return;
+}
+
+template <class Stream>
+task<> ws_session<Stream>::writes_changed() {
+    if (!writes_changed_) writes_changed_ = std::make_unique<async_event>(stream_.get_executor());
+    return writes_changed_->wait();
 }
 
 template <class Stream>
@@ -196,7 +207,7 @@ task<> ws_session<Stream>::send(bool text, std::string_view payload) {
     const std::size_t frame = payload.size() + max_frame_header_size;
     while (state_ == websocket_state::connected && !write_failed_ && queued() > 0 &&
            queued() + frame > options_.max_send_queue_bytes)
-        co_await writes_changed_.wait();
+        co_await writes_changed();
     if (write_failed_ && state_ == websocket_state::connected) {
         state_ = websocket_state::disconnected;
         connection_lost_ = true;
@@ -303,7 +314,7 @@ void ws_session<Stream>::schedule_flush() {
     net::post(stream_.get_executor(), [this] {
         flush_scheduled_ = false;
         start_write();
-        if (!writing_) writes_changed_.notify_all();
+        if (!writing_) notify_writes();
     });
 }
 
@@ -326,7 +337,7 @@ void ws_session<Stream>::start_write() {
             pending_.clear();
         }
         account();
-        writes_changed_.notify_all();
+        notify_writes();
         start_write();
     });
 }
@@ -336,7 +347,7 @@ task<> ws_session<Stream>::drain_writes() {
     while (writing_ || flush_scheduled_ || (!pending_.empty() && !write_failed_)) {
         if (!writing_ && !flush_scheduled_) start_write();
         if (!writing_ && !flush_scheduled_) break;
-        co_await writes_changed_.wait();
+        co_await writes_changed();
     }
 }
 
@@ -465,7 +476,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             while (!write_failed_ && queued() > 0 &&
                    queued() + payload.size() + max_frame_header_size > options_.max_send_queue_bytes) {
                 start_write();
-                co_await writes_changed_.wait();
+                co_await writes_changed();
             }
             queue_frame(opcode::pong, payload); // §5.5.2: same payload
             continue;
@@ -629,7 +640,7 @@ task<> ws_session<Stream>::keep_alive() {
         awaiting_pong_ = true;
     }
     pinging_ = false;
-    writes_changed_.notify_all();
+    notify_writes();
 }
 
 template <class Stream>
@@ -638,17 +649,27 @@ void ws_session<Stream>::stop_keep_alive() {
     if (ping_timer_) ping_timer_->cancel();
 }
 
+// While the handler runs, this frame holds little: what is done after it lives in
+// finish_handler (plain) and close_down (a frame only once the handler is over).
 template <class Stream>
 task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
-    websocket ws(*this, request_, offered_);
-    std::exception_ptr error;
-    try {
-        co_await app.run_websocket(app.app, route_index, request_, ws);
-    } catch (const websocket_disconnect&) {
-        // The handler let the close propagate; nothing more to report.
-    } catch (...) {
-        error = std::current_exception();
+    {
+        websocket ws(*this, request_, offered_);
+        std::exception_ptr error;
+        try {
+            co_await app.run_websocket(app.app, route_index, request_, ws);
+        } catch (const websocket_disconnect&) {
+            // The handler let the close propagate; nothing more to report.
+        } catch (...) {
+            error = std::current_exception();
+        }
+        finish_handler(error);
     }
+    co_await close_down();
+}
+
+template <class Stream>
+void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     if (error) {
         report(error);
         if (state_ == websocket_state::connecting) {
@@ -668,15 +689,19 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
         log(log_level::warning, "websocket handler for " + std::string(request_.target()) +
                                     " returned without accept() or close(): answering 403");
         response refusal(status::forbidden);
-        co_await deny(std::move(refusal));
+        deny_now(refusal);
     } else if (state_ == websocket_state::connected) {
         queue_close(1000, {});
         sent_close_ = true;
         state_ = websocket_state::disconnected;
         close_code_ = 1000;
     }
+}
+
+template <class Stream>
+task<> ws_session<Stream>::close_down() {
     stop_keep_alive();
-    while (pinging_) co_await writes_changed_.wait(); // the pinger uses this session
+    while (pinging_) co_await writes_changed(); // the pinger uses this session
     co_await drain_writes();
     if (accepted_ && sent_close_ && !received_close_ && !connection_lost_ && !write_failed_)
         co_await await_peer_close();
