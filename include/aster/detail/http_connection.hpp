@@ -161,6 +161,22 @@ private:
     std::unique_ptr<upgraded_websocket<Stream>> upgraded_;
 };
 
+/// The whole life of one connection, as serve_tcp runs it, in one coroutine: for tests and
+/// fuzzers, where one more frame per connection does not matter. `app` and `options` must
+/// outlive it.
+template <class Stream>
+task<> serve_connection(Stream& stream, const app_ref& app, const connection_options& options,
+                        client_address client) {
+    std::unique_ptr<upgraded_websocket<Stream>> websocket;
+    {
+        auto connection =
+            std::make_unique<http_connection<Stream>>(stream, app, options, std::move(client));
+        co_await connection->run();
+        websocket = connection->take_websocket();
+    }
+    if (websocket) co_await websocket->run(app);
+}
+
 } // namespace aster::detail
 
 #if ASTER_HEADER_ONLY

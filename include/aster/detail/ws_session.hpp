@@ -86,6 +86,8 @@ private:
     void finish_handler(std::exception_ptr error);
     task<> close_down();
     void schedule_flush();
+    void write_now();
+    websocket_message hand_out(bool text, std::string_view data) noexcept;
     std::size_t queued() const noexcept { return pending_.size() + inflight_.size(); }
     void account() noexcept;
     void start_write();
@@ -109,6 +111,9 @@ private:
 
     std::string pending_, inflight_; // queued frames; frames being written
     bool writing_ = false, flush_scheduled_ = false, write_failed_ = false;
+    // Set when receive hands out the last whole message of what was read: the answer to it
+    // (with everything queued before) is written at once, without a post or an async write.
+    bool answer_now_ = false;
     // Made on the first wait (backpressure, the close): an idle connection holds no timer.
     std::unique_ptr<async_event> writes_changed_;
     loop_counters* counters_;

@@ -305,9 +305,53 @@ void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason
     queue_frame(opcode::close, std::string_view(reinterpret_cast<const char*>(body), n));
 }
 
+template <class Stream>
+websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data) noexcept {
+    if constexpr (waitable_stream<Stream>) {
+        // Nothing whole left to handle: what the handler sends next ends this read batch.
+        std::span<const std::uint8_t> rest(in_.data() + in_begin_, in_end_ - in_begin_);
+        frame_header h{};
+        frame_error why{};
+        answer_now_ = parse_frame_header(rest, h, why, true, compressed_frames_allowed()) ==
+                          frame_parse_result::need_more ||
+                      rest.size() < h.header_size + h.payload_length;
+    }
+    return websocket_message{text, data};
+}
+
+// The answer to the last message of a read batch, with everything queued before it: one
+// write_some on the non-blocking socket; what it does not take goes out asynchronously.
+template <class Stream>
+void ws_session<Stream>::write_now() {
+    answer_now_ = false;
+    std::error_code ec;
+    std::size_t n = stream_.write_some(net::buffer(pending_), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+        ec = {};
+        n = 0;
+    }
+    if (ec) {
+        write_failed_ = true;
+        pending_.clear();
+    } else if (n == pending_.size()) {
+        pending_.clear();
+    } else {
+        pending_.erase(0, n);
+        start_write();
+    }
+    account();
+    notify_writes();
+}
+
 // Frames queued while a handler runs go out together once it yields: one write per batch.
 template <class Stream>
 void ws_session<Stream>::schedule_flush() {
+    if constexpr (waitable_stream<Stream>) {
+        if (answer_now_ && !writing_ && !write_failed_ && !pending_.empty()) {
+            write_now();
+            if (pending_.empty() || writing_) return;
+        }
+    }
     account();
     if (flush_scheduled_ || writing_) return;
     flush_scheduled_ = true;
@@ -435,6 +479,7 @@ task<websocket_message> ws_session<Stream>::receive() {
         throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
                                     "(state: connecting)");
     if (state_ == websocket_state::disconnected) throw_closed("receive");
+    answer_now_ = false;
     bool in_message = false, text = false, compressed = false;
     message_.clear();
     if (message_.capacity() > keep_buffer_up_to) std::string().swap(message_);
@@ -519,7 +564,7 @@ task<websocket_message> ws_session<Stream>::receive() {
                     fail(code, why);
                     throw_closed("receive");
                 }
-                if (h.fin) co_return websocket_message{text, message_};
+                if (h.fin) co_return hand_out(text, message_);
                 in_message = true;
                 continue;
             }
@@ -528,7 +573,7 @@ task<websocket_message> ws_session<Stream>::receive() {
                     fail(1007, "invalid UTF-8");
                     throw_closed("receive");
                 }
-                co_return websocket_message{text, payload}; // a view into the read buffer
+                co_return hand_out(text, payload); // a view into the read buffer
             }
             in_message = true;
             if (text && !utf8_.feed(payload)) {
@@ -549,7 +594,7 @@ task<websocket_message> ws_session<Stream>::receive() {
                     throw_closed("receive");
                 }
                 if (!h.fin) continue;
-                co_return websocket_message{text, message_};
+                co_return hand_out(text, message_);
             }
             if (message_.size() + payload.size() > options_.max_message_bytes) {
                 fail(1009, "message too big");
@@ -566,7 +611,7 @@ task<websocket_message> ws_session<Stream>::receive() {
                 fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
-            co_return websocket_message{text, message_};
+            co_return hand_out(text, message_);
         default:
             fail(1002, "unknown opcode");
             throw_closed("receive");
