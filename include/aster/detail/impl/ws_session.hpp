@@ -324,20 +324,22 @@ websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data)
 template <class Stream>
 void ws_session<Stream>::write_now() {
     answer_now_ = false;
-    std::error_code ec;
-    std::size_t n = stream_.write_some(net::buffer(pending_), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) {
-        ec = {};
-        n = 0;
-    }
-    if (ec) {
-        write_failed_ = true;
-        pending_.clear();
-    } else if (n == pending_.size()) {
-        pending_.clear();
-    } else {
-        pending_.erase(0, n);
-        start_write();
+    if constexpr (waitable_stream<Stream>) { // (answer_now_ is never set for other streams)
+        std::error_code ec;
+        std::size_t n = stream_.write_some(net::buffer(pending_), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            ec = {};
+            n = 0;
+        }
+        if (ec) {
+            write_failed_ = true;
+            pending_.clear();
+        } else if (n == pending_.size()) {
+            pending_.clear();
+        } else {
+            pending_.erase(0, n);
+            start_write();
+        }
     }
     account();
     notify_writes();
