@@ -59,6 +59,9 @@ cxxflags=(-std=c++20 -O2 -DNDEBUG)
 mkdir -p "$BUILD_DIR/logs"
 echo "== build (${cxx[*]} ${cxxflags[*]}) into $BUILD_DIR"
 llhttp_objects=()
+# aster turns permessage-deflate on when <zlib.h> is there; then it needs zlib at link time.
+libs=(-pthread)
+[[ -f /usr/include/zlib.h ]] && libs+=(-lz)
 for part in api http llhttp; do
     "${cc[@]}" -O2 -DNDEBUG -I "$LLHTTP_INCLUDE" -c "$LLHTTP_SRC/$part.c" \
         -o "$BUILD_DIR/llhttp_$part.o" || die "cannot compile $LLHTTP_SRC/$part.c"
@@ -67,7 +70,7 @@ done
 for program in plaintext ws_echo bare_server; do
     "${cxx[@]}" "${cxxflags[@]}" -I include -I "$LLHTTP_INCLUDE" -c "bench/$program.cpp" \
         -o "$BUILD_DIR/$program.o" || die "cannot compile bench/$program.cpp"
-    g++ "$BUILD_DIR/$program.o" "${llhttp_objects[@]}" -pthread -o "$BUILD_DIR/$program" ||
+    g++ "$BUILD_DIR/$program.o" "${llhttp_objects[@]}" "${libs[@]}" -o "$BUILD_DIR/$program" ||
         die "cannot link $program"
 done
 for program in http_beast_server ws_beast_echo idle_clients; do

@@ -68,6 +68,9 @@ mkdir -p "$BUILD_DIR/logs"
 
 echo "== build (${cxx[*]} ${cxxflags[*]}) into $BUILD_DIR"
 llhttp_objects=()
+# aster turns permessage-deflate on when <zlib.h> is there; then it needs zlib at link time.
+libs=(-pthread)
+[[ -f /usr/include/zlib.h ]] && libs+=(-lz)
 for part in api http llhttp; do
     "${cc[@]}" -O2 -DNDEBUG -I "$LLHTTP_INCLUDE" -c "$LLHTTP_SRC/$part.c" \
         -o "$BUILD_DIR/llhttp_$part.o" || die "cannot compile $LLHTTP_SRC/$part.c"
@@ -75,11 +78,11 @@ for part in api http llhttp; do
 done
 "${cxx[@]}" "${cxxflags[@]}" -I "$LLHTTP_INCLUDE" -c bench/bare_server.cpp \
     -o "$BUILD_DIR/bare_server.o" || die "cannot compile bench/bare_server.cpp"
-g++ "$BUILD_DIR/bare_server.o" "${llhttp_objects[@]}" -pthread -o "$BUILD_DIR/bare_server" ||
+g++ "$BUILD_DIR/bare_server.o" "${llhttp_objects[@]}" "${libs[@]}" -o "$BUILD_DIR/bare_server" ||
     die "cannot link bare_server"
 "${cxx[@]}" "${cxxflags[@]}" -I include -I "$LLHTTP_INCLUDE" -c bench/plaintext.cpp \
     -o "$BUILD_DIR/plaintext.o" || die "cannot compile bench/plaintext.cpp"
-g++ "$BUILD_DIR/plaintext.o" "${llhttp_objects[@]}" -pthread -o "$BUILD_DIR/plaintext" ||
+g++ "$BUILD_DIR/plaintext.o" "${llhttp_objects[@]}" "${libs[@]}" -o "$BUILD_DIR/plaintext" ||
     die "cannot link plaintext"
 "${cxx[@]}" "${cxxflags[@]}" bench/http_beast_server.cpp -pthread -o "$BUILD_DIR/http_beast_server" ||
     die "cannot build bench/http_beast_server.cpp"

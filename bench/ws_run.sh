@@ -74,6 +74,9 @@ cxxflags=(-std=c++20 -O2 -DNDEBUG)
 mkdir -p "$BUILD_DIR/logs"
 echo "== build (${cxx[*]} ${cxxflags[*]}) into $BUILD_DIR"
 llhttp_objects=()
+# aster turns permessage-deflate on when <zlib.h> is there; then it needs zlib at link time.
+libs=(-pthread)
+[[ -f /usr/include/zlib.h ]] && libs+=(-lz)
 for part in api http llhttp; do
     "${cc[@]}" -O2 -DNDEBUG -I "$LLHTTP_INCLUDE" -c "$LLHTTP_SRC/$part.c" \
         -o "$BUILD_DIR/llhttp_$part.o" || die "cannot compile $LLHTTP_SRC/$part.c"
@@ -81,7 +84,7 @@ for part in api http llhttp; do
 done
 "${cxx[@]}" "${cxxflags[@]}" -I include -I "$LLHTTP_INCLUDE" -c bench/ws_echo.cpp \
     -o "$BUILD_DIR/ws_echo.o" || die "cannot compile bench/ws_echo.cpp"
-g++ "$BUILD_DIR/ws_echo.o" "${llhttp_objects[@]}" -pthread -o "$BUILD_DIR/ws_echo" ||
+g++ "$BUILD_DIR/ws_echo.o" "${llhttp_objects[@]}" "${libs[@]}" -o "$BUILD_DIR/ws_echo" ||
     die "cannot link ws_echo"
 "${cxx[@]}" "${cxxflags[@]}" bench/ws_beast_echo.cpp -pthread -o "$BUILD_DIR/ws_beast_echo" ||
     die "cannot build bench/ws_beast_echo.cpp"

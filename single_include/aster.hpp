@@ -3190,6 +3190,10 @@ constexpr auto mount(const router<Routes...>& table) {
 namespace aster {
 
 namespace detail {
+
+// What the WebSocket table holds for an HTTP route; never run (match_websocket skips them).
+inline task<> no_websocket_route() { co_return; }
+
 // A full match: the route's parameters become the request's path parameters.
 template <class Route>
 bool take_match(request& req, std::string_view path, std::span<std::string_view> values) {
@@ -3338,13 +3342,16 @@ std::size_t router<Routes...>::match_websocket(request& req) const {
 template <class... Routes>
 task<> router<Routes...>::run_websocket(std::size_t index, request& req, websocket& ws) const {
     using invoker = task<> (*)(const router&, request&, websocket&);
+    // Plain functions handing back the handler's own task: no coroutine frame of their own
+    // stays alive under a WebSocket for the connection's life.
     static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
         return std::array<invoker, size>{+[](const router& self, request& r, websocket& w) -> task<> {
             using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
-            if constexpr (route_type::is_websocket) co_await std::get<I>(self.routes_).run(r, w);
+            if constexpr (route_type::is_websocket) return std::get<I>(self.routes_).run(r, w);
+            else return detail::no_websocket_route();
         }...};
     }(std::index_sequence_for<Routes...>{});
-    co_await table[index](*this, req, ws);
+    return table[index](*this, req, ws);
 }
 
 template <class... Routes>
@@ -5533,6 +5540,49 @@ concept waitable_stream = requires(Stream& s, std::error_code& ec) {
     s.read_some(net::mutable_buffer(), ec);
 };
 
+/// The first step of read_into, as a plain function, for a coroutine that awaits the stream
+/// itself (one coroutine frame fewer on every waiting connection). Either the read is done
+/// already (false; its result in `ec` and `n`), or the caller awaits async_read_some into
+/// `target` (true) and hands the result to finish_read.
+template <class Stream, std::size_t N>
+bool start_read(Stream& stream, read_buffer& in, std::size_t used,
+                std::array<unsigned char, N>& scratch, net::mutable_buffer& target,
+                std::error_code& ec, std::size_t& n) {
+    if constexpr (waitable_stream<Stream>) {
+        if (used == 0) {
+            in.release();
+            target = net::buffer(scratch);
+            return true;
+        }
+        n = stream.read_some(net::buffer(in.data() + used, in.capacity() - used), ec);
+        if (ec != net::error::would_block && ec != net::error::try_again) return false;
+        ec = {};
+        n = 0;
+    }
+    target = net::buffer(in.data() + used, in.capacity() - used);
+    return true;
+}
+
+/// The bytes an awaited read brought in: `n` of them into `target`. Bytes read into the
+/// scratch move into a block taken now, with whatever else has arrived behind them.
+template <class Stream, std::size_t N>
+std::size_t finish_read(Stream& stream, read_buffer& in, std::array<unsigned char, N>& scratch,
+                        net::mutable_buffer target, std::size_t n) {
+    if constexpr (waitable_stream<Stream>) {
+        if (target.data() == scratch.data()) {
+            in.grow(0, pooled_block_size);
+            std::memcpy(in.data(), scratch.data(), n);
+            if (n == N) { // probably more behind it
+                std::error_code more_ec;
+                std::size_t more =
+                    stream.read_some(net::buffer(in.data() + n, in.capacity() - n), more_ec);
+                if (!more_ec) n += more; // an error shows again on the next read
+            }
+        }
+    }
+    return n;
+}
+
 /// Reads more bytes into `in` after its first `used` ones (the caller leaves room when
 /// `used > 0`). With nothing half read, a TCP socket waits holding no block: it reads into the
 /// connection's small `scratch` (Asio tries the read at once and otherwise waits for it without
@@ -5542,28 +5592,15 @@ template <class Stream, std::size_t N>
 task<std::tuple<std::error_code, std::size_t>> read_into(Stream& stream, read_buffer& in,
                                                          std::size_t used,
                                                          std::array<unsigned char, N>& scratch) {
-    if constexpr (waitable_stream<Stream>) {
-        if (used == 0) {
-            in.release();
-            auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), use_tuple);
-            if (ec) co_return std::tuple{ec, std::size_t(0)};
-            in.grow(0, pooled_block_size);
-            std::memcpy(in.data(), scratch.data(), n);
-            if (n == N) { // probably more behind it
-                std::error_code more_ec;
-                std::size_t more =
-                    stream.read_some(net::buffer(in.data() + n, in.capacity() - n), more_ec);
-                if (!more_ec) n += more; // an error shows again on the next read
-            }
-            co_return std::tuple{std::error_code(), n};
-        }
-        std::error_code ec;
-        std::size_t n = stream.read_some(net::buffer(in.data() + used, in.capacity() - used), ec);
-        if (ec != net::error::would_block && ec != net::error::try_again)
-            co_return std::tuple{ec, n};
+    net::mutable_buffer target;
+    std::error_code ec;
+    std::size_t n = 0;
+    if (start_read(stream, in, used, scratch, target, ec, n)) {
+        auto [read_ec, read_n] = co_await stream.async_read_some(target, use_tuple);
+        ec = read_ec;
+        n = read_ec ? 0 : finish_read(stream, in, scratch, target, read_n);
     }
-    co_return co_await stream.async_read_some(
-        net::buffer(in.data() + used, in.capacity() - used), use_tuple);
+    co_return std::tuple{ec, n};
 }
 
 } // namespace aster::detail
@@ -6602,9 +6639,12 @@ private:
         std::uint8_t* payload;
     };
 
+    enum class frame_step { ready, need_more, failed };
+
+    void prepare_read();
     task<bool> read_more();
-    task<std::optional<frame_view>> next_frame();
-    task<> fail(std::uint16_t code, std::string_view reason);
+    frame_step take_frame(frame_view& out);
+    void fail(std::uint16_t code, std::string_view reason);
     void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
     void queue_message(opcode op, std::string_view payload);
     // Inflates one frame of a compressed message into message_; the close code on failure.
@@ -6612,7 +6652,16 @@ private:
                                 std::string_view& why);
     bool compressed_frames_allowed() const noexcept;
     void queue_close(std::uint16_t code, std::string_view reason);
+    task<> writes_changed();
+    void notify_writes() noexcept {
+        if (writes_changed_) writes_changed_->notify_all();
+    }
+    void deny_now(response& r);
+    void finish_handler(std::exception_ptr error);
+    task<> close_down();
     void schedule_flush();
+    void write_now();
+    websocket_message hand_out(bool text, std::string_view data) noexcept;
     std::size_t queued() const noexcept { return pending_.size() + inflight_.size(); }
     void account() noexcept;
     void start_write();
@@ -6636,7 +6685,11 @@ private:
 
     std::string pending_, inflight_; // queued frames; frames being written
     bool writing_ = false, flush_scheduled_ = false, write_failed_ = false;
-    async_event writes_changed_;
+    // Set when receive hands out the last whole message of what was read: the answer to it
+    // (with everything queued before) is written at once, without a post or an async write.
+    bool answer_now_ = false;
+    // Made on the first wait (backpressure, the close): an idle connection holds no timer.
+    std::unique_ptr<async_event> writes_changed_;
     loop_counters* counters_;
     std::size_t accounted_ = 0; // queued() as counters_->buffered_bytes last heard it
 
@@ -6701,7 +6754,7 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
                                std::string_view already_read, std::exception_ptr* exception_sink,
                                loop_counters* counters)
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
-      writes_changed_(stream.get_executor()), counters_(counters) {
+      counters_(counters) {
     if (counters_) counters_->websockets.add();
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
@@ -6819,12 +6872,23 @@ task<> ws_session<Stream>::deny(response r) {
     if (state_ != websocket_state::connecting)
         throw websocket_state_error("aster::websocket::deny: only before accept (state: " +
                                     std::string(to_string(state_)) + ")");
+    deny_now(r);
+    co_return;
+}
+
+template <class Stream>
+void ws_session<Stream>::deny_now(response& r) {
     append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
     pending_.append(r.body());
     state_ = websocket_state::disconnected;
     close_code_ = 1000;
     schedule_flush();
-    co_return;
+}
+
+template <class Stream>
+task<> ws_session<Stream>::writes_changed() {
+    if (!writes_changed_) writes_changed_ = std::make_unique<async_event>(stream_.get_executor());
+    return writes_changed_->wait();
 }
 
 template <class Stream>
@@ -6859,7 +6923,7 @@ task<> ws_session<Stream>::send(bool text, std::string_view payload) {
     const std::size_t frame = payload.size() + max_frame_header_size;
     while (state_ == websocket_state::connected && !write_failed_ && queued() > 0 &&
            queued() + frame > options_.max_send_queue_bytes)
-        co_await writes_changed_.wait();
+        co_await writes_changed();
     if (write_failed_ && state_ == websocket_state::connected) {
         state_ = websocket_state::disconnected;
         connection_lost_ = true;
@@ -6957,16 +7021,62 @@ void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason
     queue_frame(opcode::close, std::string_view(reinterpret_cast<const char*>(body), n));
 }
 
+template <class Stream>
+websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data) noexcept {
+    if constexpr (waitable_stream<Stream>) {
+        // Nothing whole left to handle: what the handler sends next ends this read batch.
+        std::span<const std::uint8_t> rest(in_.data() + in_begin_, in_end_ - in_begin_);
+        frame_header h{};
+        frame_error why{};
+        answer_now_ = parse_frame_header(rest, h, why, true, compressed_frames_allowed()) ==
+                          frame_parse_result::need_more ||
+                      rest.size() < h.header_size + h.payload_length;
+    }
+    return websocket_message{text, data};
+}
+
+// The answer to the last message of a read batch, with everything queued before it: one
+// write_some on the non-blocking socket; what it does not take goes out asynchronously.
+template <class Stream>
+void ws_session<Stream>::write_now() {
+    answer_now_ = false;
+    if constexpr (waitable_stream<Stream>) { // (answer_now_ is never set for other streams)
+        std::error_code ec;
+        std::size_t n = stream_.write_some(net::buffer(pending_), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            ec = {};
+            n = 0;
+        }
+        if (ec) {
+            write_failed_ = true;
+            pending_.clear();
+        } else if (n == pending_.size()) {
+            pending_.clear();
+        } else {
+            pending_.erase(0, n);
+            start_write();
+        }
+    }
+    account();
+    notify_writes();
+}
+
 // Frames queued while a handler runs go out together once it yields: one write per batch.
 template <class Stream>
 void ws_session<Stream>::schedule_flush() {
+    if constexpr (waitable_stream<Stream>) {
+        if (answer_now_ && !writing_ && !write_failed_ && !pending_.empty()) {
+            write_now();
+            if (pending_.empty() || writing_) return;
+        }
+    }
     account();
     if (flush_scheduled_ || writing_) return;
     flush_scheduled_ = true;
     net::post(stream_.get_executor(), [this] {
         flush_scheduled_ = false;
         start_write();
-        if (!writing_) writes_changed_.notify_all();
+        if (!writing_) notify_writes();
     });
 }
 
@@ -6989,7 +7099,7 @@ void ws_session<Stream>::start_write() {
             pending_.clear();
         }
         account();
-        writes_changed_.notify_all();
+        notify_writes();
         start_write();
     });
 }
@@ -6999,12 +7109,14 @@ task<> ws_session<Stream>::drain_writes() {
     while (writing_ || flush_scheduled_ || (!pending_.empty() && !write_failed_)) {
         if (!writing_ && !flush_scheduled_) start_write();
         if (!writing_ && !flush_scheduled_) break;
-        co_await writes_changed_.wait();
+        co_await writes_changed();
     }
 }
 
+// Before a read: compacts what is left, makes room, and sends the answers to everything
+// complete, so they go out before we wait.
 template <class Stream>
-task<bool> ws_session<Stream>::read_more() {
+void ws_session<Stream>::prepare_read() {
     if (in_begin_ == in_end_) {
         in_begin_ = in_end_ = 0;
         if (in_.capacity() > large_block_size) in_.release(); // a huge frame is done with
@@ -7016,7 +7128,12 @@ task<bool> ws_session<Stream>::read_more() {
     }
     if (in_end_ == in_.capacity() && !(waitable_stream<Stream> && in_end_ == 0))
         in_.grow(in_end_, std::max(pooled_block_size, in_end_ * 2));
-    start_write(); // everything complete is handled: its answers go out before we wait
+    start_write();
+}
+
+template <class Stream>
+task<bool> ws_session<Stream>::read_more() {
+    prepare_read();
     auto [ec, n] = co_await read_into(stream_, in_, in_end_, scratch_);
     if (ec) {
         connection_lost_ = true;
@@ -7026,45 +7143,45 @@ task<bool> ws_session<Stream>::read_more() {
     co_return true;
 }
 
+// The next whole frame in the buffer, unmasked, without waiting: a plain function, so a
+// connection waiting for bytes holds only receive's coroutine frame.
 template <class Stream>
-task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>::next_frame() {
-    for (;;) {
-        std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
-        frame_header h{};
-        frame_error why{};
-        // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
-        auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
-        if (result == frame_parse_result::protocol_error) {
-            co_await fail(1002, "protocol error");
-            throw_closed("receive");
-        }
-        if (result == frame_parse_result::ok) {
-            if (h.payload_length > options_.max_message_bytes) {
-                co_await fail(1009, "message too big");
-                throw_closed("receive");
-            }
-            std::size_t total = h.header_size + std::size_t(h.payload_length);
-            if (available.size() >= total) {
-                std::uint8_t* payload = in_.data() + in_begin_ + h.header_size;
-                unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
-                in_begin_ += total;
-                co_return frame_view{h, payload};
-            }
-            if (total > in_.capacity()) { // make room for the whole frame before reading on
-                if (in_begin_ > 0) {
-                    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-                    in_end_ -= in_begin_;
-                    in_begin_ = 0;
-                }
-                in_.grow(in_end_, total);
-            }
-        }
-        if (!co_await read_more()) co_return std::nullopt;
+typename ws_session<Stream>::frame_step ws_session<Stream>::take_frame(frame_view& out) {
+    std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
+    frame_header h{};
+    frame_error why{};
+    // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
+    auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
+    if (result == frame_parse_result::protocol_error) {
+        fail(1002, "protocol error");
+        return frame_step::failed;
     }
+    if (result != frame_parse_result::ok) return frame_step::need_more;
+    if (h.payload_length > options_.max_message_bytes) {
+        fail(1009, "message too big");
+        return frame_step::failed;
+    }
+    std::size_t total = h.header_size + std::size_t(h.payload_length);
+    if (available.size() >= total) {
+        std::uint8_t* payload = in_.data() + in_begin_ + h.header_size;
+        unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
+        in_begin_ += total;
+        out = frame_view{h, payload};
+        return frame_step::ready;
+    }
+    if (total > in_.capacity()) { // make room for the whole frame before reading on
+        if (in_begin_ > 0) {
+            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+            in_end_ -= in_begin_;
+            in_begin_ = 0;
+        }
+        in_.grow(in_end_, total);
+    }
+    return frame_step::need_more;
 }
 
 template <class Stream>
-task<> ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
+void ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
     if (!sent_close_ && !connection_lost_) {
         queue_close(code, reason);
         sent_close_ = true;
@@ -7072,7 +7189,6 @@ task<> ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
     state_ = websocket_state::disconnected;
     close_code_ = code;
     close_reason_ = std::string(reason);
-    co_return;
 }
 
 template <class Stream>
@@ -7081,21 +7197,39 @@ task<websocket_message> ws_session<Stream>::receive() {
         throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
                                     "(state: connecting)");
     if (state_ == websocket_state::disconnected) throw_closed("receive");
+    answer_now_ = false;
     bool in_message = false, text = false, compressed = false;
     message_.clear();
     if (message_.capacity() > keep_buffer_up_to) std::string().swap(message_);
     utf8_.reset();
     for (;;) {
-        auto frame = co_await next_frame();
-        if (!frame) {
-            state_ = websocket_state::disconnected;
-            // §7.1.5: closed without a close frame; or we gave up on a silent peer.
-            close_code_ = ping_timed_out_ ? 1011 : 1006;
-            close_reason_ = ping_timed_out_ ? "keepalive ping timeout" : "";
-            throw_closed("receive");
+        frame_view frame{};
+        const frame_step step = take_frame(frame);
+        if (step == frame_step::failed) throw_closed("receive");
+        if (step == frame_step::need_more) {
+            // read_more inlined: the wait then holds this frame and Asio's, nothing between.
+            prepare_read();
+            net::mutable_buffer target;
+            std::error_code ec;
+            std::size_t n = 0;
+            if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+                auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
+                ec = read_ec;
+                n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
+            }
+            if (ec) {
+                connection_lost_ = true;
+                state_ = websocket_state::disconnected;
+                // §7.1.5: closed without a close frame; or we gave up on a silent peer.
+                close_code_ = ping_timed_out_ ? 1011 : 1006;
+                close_reason_ = ping_timed_out_ ? "keepalive ping timeout" : "";
+                throw_closed("receive");
+            }
+            in_end_ += n;
+            continue;
         }
-        const frame_header& h = frame->header;
-        std::string_view payload(reinterpret_cast<const char*>(frame->payload),
+        const frame_header& h = frame.header;
+        std::string_view payload(reinterpret_cast<const char*>(frame.payload),
                                  std::size_t(h.payload_length));
         switch (h.op) {
         case opcode::ping:
@@ -7105,7 +7239,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             while (!write_failed_ && queued() > 0 &&
                    queued() + payload.size() + max_frame_header_size > options_.max_send_queue_bytes) {
                 start_write();
-                co_await writes_changed_.wait();
+                co_await writes_changed();
             }
             queue_frame(opcode::pong, payload); // §5.5.2: same payload
             continue;
@@ -7115,11 +7249,11 @@ task<websocket_message> ws_session<Stream>::receive() {
         case opcode::close: {
             close_payload parsed{};
             auto kind = parse_close_payload(
-                std::span<const std::uint8_t>(frame->payload, std::size_t(h.payload_length)), parsed);
+                std::span<const std::uint8_t>(frame.payload, std::size_t(h.payload_length)), parsed);
             if (kind == close_parse::invalid) {
                 // Still the peer's close (§5.5.1): it sends nothing more, so TCP closes at once.
                 received_close_ = true;
-                co_await fail(1002, "invalid close frame");
+                fail(1002, "invalid close frame");
                 throw_closed("receive");
             }
             received_close_ = true;
@@ -7136,7 +7270,7 @@ task<websocket_message> ws_session<Stream>::receive() {
         case opcode::text:
         case opcode::binary:
             if (in_message) {
-                co_await fail(1002, "new message inside a fragmented one");
+                fail(1002, "new message inside a fragmented one");
                 throw_closed("receive");
             }
             text = h.op == opcode::text;
@@ -7145,59 +7279,59 @@ task<websocket_message> ws_session<Stream>::receive() {
                 message_.clear();
                 std::string_view why;
                 if (auto code = inflate_frame(payload, h.fin, text, why)) {
-                    co_await fail(code, why);
+                    fail(code, why);
                     throw_closed("receive");
                 }
-                if (h.fin) co_return websocket_message{text, message_};
+                if (h.fin) co_return hand_out(text, message_);
                 in_message = true;
                 continue;
             }
             if (h.fin) {
                 if (text && !is_valid_utf8(payload)) {
-                    co_await fail(1007, "invalid UTF-8");
+                    fail(1007, "invalid UTF-8");
                     throw_closed("receive");
                 }
-                co_return websocket_message{text, payload}; // a view into the read buffer
+                co_return hand_out(text, payload); // a view into the read buffer
             }
             in_message = true;
             if (text && !utf8_.feed(payload)) {
-                co_await fail(1007, "invalid UTF-8");
+                fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
             message_.assign(payload);
             continue;
         case opcode::continuation:
             if (!in_message) {
-                co_await fail(1002, "continuation frame without a message");
+                fail(1002, "continuation frame without a message");
                 throw_closed("receive");
             }
             if (compressed) {
                 std::string_view why;
                 if (auto code = inflate_frame(payload, h.fin, text, why)) {
-                    co_await fail(code, why);
+                    fail(code, why);
                     throw_closed("receive");
                 }
                 if (!h.fin) continue;
-                co_return websocket_message{text, message_};
+                co_return hand_out(text, message_);
             }
             if (message_.size() + payload.size() > options_.max_message_bytes) {
-                co_await fail(1009, "message too big");
+                fail(1009, "message too big");
                 throw_closed("receive");
             }
             // §8.1: fail as soon as the text cannot be UTF-8, even mid-message.
             if (text && !utf8_.feed(payload)) {
-                co_await fail(1007, "invalid UTF-8");
+                fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
             message_.append(payload);
             if (!h.fin) continue;
             if (text && !utf8_.complete()) {
-                co_await fail(1007, "invalid UTF-8");
+                fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
-            co_return websocket_message{text, message_};
+            co_return hand_out(text, message_);
         default:
-            co_await fail(1002, "unknown opcode");
+            fail(1002, "unknown opcode");
             throw_closed("receive");
         }
     }
@@ -7269,7 +7403,7 @@ task<> ws_session<Stream>::keep_alive() {
         awaiting_pong_ = true;
     }
     pinging_ = false;
-    writes_changed_.notify_all();
+    notify_writes();
 }
 
 template <class Stream>
@@ -7278,17 +7412,27 @@ void ws_session<Stream>::stop_keep_alive() {
     if (ping_timer_) ping_timer_->cancel();
 }
 
+// While the handler runs, this frame holds little: what is done after it lives in
+// finish_handler (plain) and close_down (a frame only once the handler is over).
 template <class Stream>
 task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
-    websocket ws(*this, request_, offered_);
-    std::exception_ptr error;
-    try {
-        co_await app.run_websocket(app.app, route_index, request_, ws);
-    } catch (const websocket_disconnect&) {
-        // The handler let the close propagate; nothing more to report.
-    } catch (...) {
-        error = std::current_exception();
+    {
+        websocket ws(*this, request_, offered_);
+        std::exception_ptr error;
+        try {
+            co_await app.run_websocket(app.app, route_index, request_, ws);
+        } catch (const websocket_disconnect&) {
+            // The handler let the close propagate; nothing more to report.
+        } catch (...) {
+            error = std::current_exception();
+        }
+        finish_handler(error);
     }
+    co_await close_down();
+}
+
+template <class Stream>
+void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     if (error) {
         report(error);
         if (state_ == websocket_state::connecting) {
@@ -7308,15 +7452,19 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
         log(log_level::warning, "websocket handler for " + std::string(request_.target()) +
                                     " returned without accept() or close(): answering 403");
         response refusal(status::forbidden);
-        co_await deny(std::move(refusal));
+        deny_now(refusal);
     } else if (state_ == websocket_state::connected) {
         queue_close(1000, {});
         sent_close_ = true;
         state_ = websocket_state::disconnected;
         close_code_ = 1000;
     }
+}
+
+template <class Stream>
+task<> ws_session<Stream>::close_down() {
     stop_keep_alive();
-    while (pinging_) co_await writes_changed_.wait(); // the pinger uses this session
+    while (pinging_) co_await writes_changed(); // the pinger uses this session
     co_await drain_writes();
     if (accepted_ && sent_close_ && !received_close_ && !connection_lost_ && !write_failed_)
         co_await await_peer_close();
@@ -7337,6 +7485,7 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -7357,6 +7506,57 @@ struct connection_options {
     bool secure = false;
 };
 
+/// What an upgraded connection keeps for the WebSocket's life: a copy of the request head,
+/// the request viewing it, and the session. It outlives the http_connection that made it, so
+/// the parser, buffers and response of HTTP are freed while the WebSocket runs.
+template <class Stream>
+class upgraded_websocket {
+public:
+    upgraded_websocket(Stream& stream, const connection_options& options, app_ref app,
+                       request_parser& parser, std::string_view head,
+                       std::string_view already_read, client_address client,
+                       loop_counters* counters)
+        : head_(new char[head.size()]), client_(std::move(client)), registry_(options.registry) {
+        std::memcpy(head_.get(), head.data(), head.size());
+        parser.fill(request_, head_.get());
+        if (request_.path().data() < head_.get() ||
+            request_.path().data() >= head_.get() + head.size()) {
+            decoded_path_.assign(request_.path()); // it viewed the parser's decoding
+            request_access::set_target(request_, request_.target(), request_.raw_path(),
+                                       decoded_path_, request_.query_string());
+        }
+        static const std::string no_body;
+        request_access::set_body(request_, &no_body);
+        request_access::set_client(request_, &client_);
+        request_access::set_state(request_, app.state, app.state_type);
+        route_ = app.match_websocket(app.app, request_); // path parameters view the copy
+        session_.emplace(stream, request_, options.websocket, already_read,
+                         options.exception_sink, counters);
+        if (registry_) registry_->add(*session_);
+    }
+    ~upgraded_websocket() {
+        if (registry_ && session_) registry_->remove(*session_);
+    }
+    upgraded_websocket(const upgraded_websocket&) = delete;
+    upgraded_websocket& operator=(const upgraded_websocket&) = delete;
+
+    /// Runs the route's handler; `app` must outlive the task (the caller's frame holds it).
+    task<> run(const app_ref& app) { return session_->run(app, route_); }
+
+private:
+    std::unique_ptr<char[]> head_;
+    std::string decoded_path_;
+    client_address client_;
+    request request_;
+    std::size_t route_ = 0;
+    connection_registry* registry_;
+    std::optional<ws_session<Stream>> session_;
+};
+
+/// One HTTP/1.x connection. Its owner heap-allocates it, runs it, and when take_websocket()
+/// hands over a WebSocket, destroys it before running that one (serve_tcp, serve_tls and
+/// serve_test_connection each do this themselves: a shared helper coroutine would be one more
+/// frame on every connection).
 template <class Stream>
 class http_connection final : public closable {
 public:
@@ -7381,8 +7581,12 @@ public:
     void begin_shutdown() override;
     void abort() noexcept override { close_stream(stream_); }
 
-    /// Serves requests until the peer closes, asks to close, or sends something unparseable.
+    /// Serves requests until the peer closes, asks to close, sends something unparseable, or
+    /// upgrades: take_websocket() then holds the WebSocket, to run once this is destroyed.
     task<> run();
+    std::unique_ptr<upgraded_websocket<Stream>> take_websocket() noexcept {
+        return std::move(upgraded_);
+    }
 
 private:
     class chunk_writer;
@@ -7404,7 +7608,7 @@ private:
 
     Stream& stream_;
     app_ref app_;
-    connection_options options_;
+    const connection_options& options_; // the caller's, alive as long as the connection
     request_parser parser_;
     client_address client_;
     request request_;
@@ -7417,8 +7621,24 @@ private:
     std::string out_; // responses waiting for the end of this read batch
     loop_counters* counters_ = options_.registry ? &options_.registry->counters : nullptr;
     bool shutting_down_ = false, idle_ = false;
-    closable* websocket_ = nullptr; // the session, once upgraded
+    std::unique_ptr<upgraded_websocket<Stream>> upgraded_;
 };
+
+/// The whole life of one connection, as serve_tcp runs it, in one coroutine: for tests and
+/// fuzzers, where one more frame per connection does not matter. `app` and `options` must
+/// outlive it.
+template <class Stream>
+task<> serve_connection(Stream& stream, const app_ref& app, const connection_options& options,
+                        client_address client) {
+    std::unique_ptr<upgraded_websocket<Stream>> websocket;
+    {
+        auto connection =
+            std::make_unique<http_connection<Stream>>(stream, app, options, std::move(client));
+        co_await connection->run();
+        websocket = connection->take_websocket();
+    }
+    if (websocket) co_await websocket->run(app);
+}
 
 } // namespace aster::detail
 
@@ -7486,8 +7706,7 @@ bool http_connection<Stream>::ensure_space(std::size_t, std::size_t end) {
 template <class Stream>
 void http_connection<Stream>::begin_shutdown() {
     shutting_down_ = true;
-    if (websocket_) websocket_->begin_shutdown();
-    else if (idle_) cancel_stream(stream_); // nothing in flight: close now
+    if (idle_) cancel_stream(stream_); // nothing in flight: close now
 }
 
 template <class Stream>
@@ -7753,19 +7972,12 @@ task<bool> http_connection<Stream>::upgrade(std::string_view head,
         append_response(plain_text("Service Unavailable", status::service_unavailable), false);
         co_return false;
     }
-    // The WebSocket may live for hours: keep just the request head (ws.request() views it) and
-    // give back the HTTP read and write buffers.
-    std::unique_ptr<char[]> kept_head(new char[head.size()]);
-    std::memcpy(kept_head.get(), head.data(), head.size());
-    parser_.fill(request_, kept_head.get());
-    index = app_.match_websocket(app_.app, request_); // path parameters now view the copy
-    ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
-                               options_.exception_sink, counters_);
+    // The WebSocket may live for hours: it keeps just the request head (ws.request() views
+    // it); the owner frees everything else of HTTP before running it.
+    upgraded_ = std::make_unique<upgraded_websocket<Stream>>(stream_, options_, app_, parser_, head,
+                                                             already_read, std::move(client_),
+                                                             counters_);
     in_.release();
-    std::string().swap(out_);
-    websocket_ = &session;
-    co_await session.run(app_, index);
-    websocket_ = nullptr;
     co_return false;
 }
 
@@ -7962,7 +8174,7 @@ void log_connection_end(std::exception_ptr e) noexcept;
 void run_hook(net::io_context& ctx, task<> (*hook)());
 /// One accepted TCP connection: HTTP (and WebSocket) until it ends, then a lingering close.
 /// With `tls`, the connection is TLS (https/wss) on the same connection code.
-task<> serve_tcp(net::ip::tcp::socket socket, app_ref app, const connection_options& options,
+task<> serve_tcp(net::ip::tcp::socket socket, const app_ref& app, const connection_options& options,
                  tls_context* tls);
 /// Listens, logs the address and serves until stopped: the body of application::run.
 void serve_app(app_ref app, server_config config);
@@ -8131,10 +8343,16 @@ ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
         co_return;
     }
     {
-        connection_options secure = options; // plain data; the connection copies it anyway
+        connection_options secure = options; // outlives the connection, which refers to it
         secure.secure = true;
-        http_connection<tls_stream> connection(stream, app, secure, std::move(client));
-        co_await connection.run();
+        std::unique_ptr<upgraded_websocket<tls_stream>> websocket; // as in serve_tcp
+        {
+            auto connection = std::make_unique<http_connection<tls_stream>>(stream, app, secure,
+                                                                            std::move(client));
+            co_await connection->run();
+            websocket = connection->take_websocket();
+        }
+        if (websocket) co_await websocket->run(app);
     }
     // Lingering close for TLS: once our close_notify is sent, OpenSSL reads and discards what
     // the client still sends until its close_notify or FIN, so unread request bytes cannot
@@ -8383,7 +8601,9 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
     }
 }
 
-ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
+// `app` and `options` are the server's (or serve_in_place's), alive until every connection
+// has ended: held by reference, they cost no room in the frame each connection keeps.
+ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, const app_ref& app,
                                      const connection_options& options, tls_context* tls) {
     loop_counters* counters = options.registry ? &options.registry->counters : nullptr;
     count_guard coroutine(counters ? &counters->connections : nullptr);
@@ -8401,9 +8621,15 @@ ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
     (void)tls; // listen() refuses TLS in a build without it
 #endif
     {
-        http_connection<net::ip::tcp::socket> connection(socket, app, options,
-                                                                 std::move(client));
-        co_await connection.run();
+        // Heap objects, so an upgraded connection frees HTTP's state before the WebSocket runs.
+        std::unique_ptr<upgraded_websocket<net::ip::tcp::socket>> websocket;
+        {
+            auto connection = std::make_unique<http_connection<net::ip::tcp::socket>>(
+                socket, app, options, std::move(client));
+            co_await connection->run();
+            websocket = connection->take_websocket();
+        }
+        if (websocket) co_await websocket->run(app);
     }
     co_await linger_close(socket, linger_timeout);
 }
@@ -9600,9 +9826,14 @@ namespace detail {
 ASTER_ENGINE task<> serve_test_connection(std::shared_ptr<test::stream> end, app_ref app,
                                         std::shared_ptr<connection_options> options) {
     {
-        http_connection<test::stream> connection(*end, app, *options,
-                                                 client_address{"testclient", 50000});
-        co_await connection.run();
+        std::unique_ptr<upgraded_websocket<test::stream>> websocket; // as in serve_tcp
+        {
+            auto connection = std::make_unique<http_connection<test::stream>>(
+                *end, app, *options, client_address{"testclient", 50000});
+            co_await connection->run();
+            websocket = connection->take_websocket();
+        }
+        if (websocket) co_await websocket->run(app);
     }
     end->close();
 }

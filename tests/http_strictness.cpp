@@ -251,11 +251,10 @@ struct served {
 
 aster::task<> serve(aster::test::stream& end, const aster::detail::connection_options& options,
                     bool& done) {
-    {
-        aster::detail::http_connection<aster::test::stream> connection(
-            end, app.ref(), options, aster::client_address{"strictness", 1});
-        co_await connection.run();
-    }
+    const auto ref = app.ref();
+    aster::client_address client{"strictness", 1}; // named: g++ 12 and temporaries in co_await
+    co_await aster::detail::serve_connection(end, ref, options,
+                                             std::move(client));
     end.close();
     done = true;
 }

@@ -126,7 +126,7 @@ void log_connection_end(std::exception_ptr e) noexcept;
 void run_hook(net::io_context& ctx, task<> (*hook)());
 /// One accepted TCP connection: HTTP (and WebSocket) until it ends, then a lingering close.
 /// With `tls`, the connection is TLS (https/wss) on the same connection code.
-task<> serve_tcp(net::ip::tcp::socket socket, app_ref app, const connection_options& options,
+task<> serve_tcp(net::ip::tcp::socket socket, const app_ref& app, const connection_options& options,
                  tls_context* tls);
 /// Listens, logs the address and serves until stopped: the body of application::run.
 void serve_app(app_ref app, server_config config);

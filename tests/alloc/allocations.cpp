@@ -132,9 +132,10 @@ result drive(Client client) {
     aster::net::co_spawn(
         ctx,
         [&]() -> aster::task<> {
-            aster::detail::http_connection<aster::test::stream> connection(server_end, app.ref(),
-                                                                           options, {"test", 1});
-            co_await connection.run();
+            const auto ref = app.ref();
+            aster::client_address client{"test", 1}; // named: g++ 12 and temporaries in co_await
+            co_await aster::detail::serve_connection(server_end, ref, options,
+                                                     std::move(client));
         },
         aster::net::detached);
     aster::net::co_spawn(ctx, client(client_end, 100, 1000, out), aster::net::detached);

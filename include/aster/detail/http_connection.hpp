@@ -25,6 +25,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -45,6 +46,57 @@ struct connection_options {
     bool secure = false;
 };
 
+/// What an upgraded connection keeps for the WebSocket's life: a copy of the request head,
+/// the request viewing it, and the session. It outlives the http_connection that made it, so
+/// the parser, buffers and response of HTTP are freed while the WebSocket runs.
+template <class Stream>
+class upgraded_websocket {
+public:
+    upgraded_websocket(Stream& stream, const connection_options& options, app_ref app,
+                       request_parser& parser, std::string_view head,
+                       std::string_view already_read, client_address client,
+                       loop_counters* counters)
+        : head_(new char[head.size()]), client_(std::move(client)), registry_(options.registry) {
+        std::memcpy(head_.get(), head.data(), head.size());
+        parser.fill(request_, head_.get());
+        if (request_.path().data() < head_.get() ||
+            request_.path().data() >= head_.get() + head.size()) {
+            decoded_path_.assign(request_.path()); // it viewed the parser's decoding
+            request_access::set_target(request_, request_.target(), request_.raw_path(),
+                                       decoded_path_, request_.query_string());
+        }
+        static const std::string no_body;
+        request_access::set_body(request_, &no_body);
+        request_access::set_client(request_, &client_);
+        request_access::set_state(request_, app.state, app.state_type);
+        route_ = app.match_websocket(app.app, request_); // path parameters view the copy
+        session_.emplace(stream, request_, options.websocket, already_read,
+                         options.exception_sink, counters);
+        if (registry_) registry_->add(*session_);
+    }
+    ~upgraded_websocket() {
+        if (registry_ && session_) registry_->remove(*session_);
+    }
+    upgraded_websocket(const upgraded_websocket&) = delete;
+    upgraded_websocket& operator=(const upgraded_websocket&) = delete;
+
+    /// Runs the route's handler; `app` must outlive the task (the caller's frame holds it).
+    task<> run(const app_ref& app) { return session_->run(app, route_); }
+
+private:
+    std::unique_ptr<char[]> head_;
+    std::string decoded_path_;
+    client_address client_;
+    request request_;
+    std::size_t route_ = 0;
+    connection_registry* registry_;
+    std::optional<ws_session<Stream>> session_;
+};
+
+/// One HTTP/1.x connection. Its owner heap-allocates it, runs it, and when take_websocket()
+/// hands over a WebSocket, destroys it before running that one (serve_tcp, serve_tls and
+/// serve_test_connection each do this themselves: a shared helper coroutine would be one more
+/// frame on every connection).
 template <class Stream>
 class http_connection final : public closable {
 public:
@@ -69,8 +121,12 @@ public:
     void begin_shutdown() override;
     void abort() noexcept override { close_stream(stream_); }
 
-    /// Serves requests until the peer closes, asks to close, or sends something unparseable.
+    /// Serves requests until the peer closes, asks to close, sends something unparseable, or
+    /// upgrades: take_websocket() then holds the WebSocket, to run once this is destroyed.
     task<> run();
+    std::unique_ptr<upgraded_websocket<Stream>> take_websocket() noexcept {
+        return std::move(upgraded_);
+    }
 
 private:
     class chunk_writer;
@@ -92,7 +148,7 @@ private:
 
     Stream& stream_;
     app_ref app_;
-    connection_options options_;
+    const connection_options& options_; // the caller's, alive as long as the connection
     request_parser parser_;
     client_address client_;
     request request_;
@@ -105,8 +161,24 @@ private:
     std::string out_; // responses waiting for the end of this read batch
     loop_counters* counters_ = options_.registry ? &options_.registry->counters : nullptr;
     bool shutting_down_ = false, idle_ = false;
-    closable* websocket_ = nullptr; // the session, once upgraded
+    std::unique_ptr<upgraded_websocket<Stream>> upgraded_;
 };
+
+/// The whole life of one connection, as serve_tcp runs it, in one coroutine: for tests and
+/// fuzzers, where one more frame per connection does not matter. `app` and `options` must
+/// outlive it.
+template <class Stream>
+task<> serve_connection(Stream& stream, const app_ref& app, const connection_options& options,
+                        client_address client) {
+    std::unique_ptr<upgraded_websocket<Stream>> websocket;
+    {
+        auto connection =
+            std::make_unique<http_connection<Stream>>(stream, app, options, std::move(client));
+        co_await connection->run();
+        websocket = connection->take_websocket();
+    }
+    if (websocket) co_await websocket->run(app);
+}
 
 } // namespace aster::detail
 

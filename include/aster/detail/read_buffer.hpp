@@ -120,6 +120,49 @@ concept waitable_stream = requires(Stream& s, std::error_code& ec) {
     s.read_some(net::mutable_buffer(), ec);
 };
 
+/// The first step of read_into, as a plain function, for a coroutine that awaits the stream
+/// itself (one coroutine frame fewer on every waiting connection). Either the read is done
+/// already (false; its result in `ec` and `n`), or the caller awaits async_read_some into
+/// `target` (true) and hands the result to finish_read.
+template <class Stream, std::size_t N>
+bool start_read(Stream& stream, read_buffer& in, std::size_t used,
+                std::array<unsigned char, N>& scratch, net::mutable_buffer& target,
+                std::error_code& ec, std::size_t& n) {
+    if constexpr (waitable_stream<Stream>) {
+        if (used == 0) {
+            in.release();
+            target = net::buffer(scratch);
+            return true;
+        }
+        n = stream.read_some(net::buffer(in.data() + used, in.capacity() - used), ec);
+        if (ec != net::error::would_block && ec != net::error::try_again) return false;
+        ec = {};
+        n = 0;
+    }
+    target = net::buffer(in.data() + used, in.capacity() - used);
+    return true;
+}
+
+/// The bytes an awaited read brought in: `n` of them into `target`. Bytes read into the
+/// scratch move into a block taken now, with whatever else has arrived behind them.
+template <class Stream, std::size_t N>
+std::size_t finish_read(Stream& stream, read_buffer& in, std::array<unsigned char, N>& scratch,
+                        net::mutable_buffer target, std::size_t n) {
+    if constexpr (waitable_stream<Stream>) {
+        if (target.data() == scratch.data()) {
+            in.grow(0, pooled_block_size);
+            std::memcpy(in.data(), scratch.data(), n);
+            if (n == N) { // probably more behind it
+                std::error_code more_ec;
+                std::size_t more =
+                    stream.read_some(net::buffer(in.data() + n, in.capacity() - n), more_ec);
+                if (!more_ec) n += more; // an error shows again on the next read
+            }
+        }
+    }
+    return n;
+}
+
 /// Reads more bytes into `in` after its first `used` ones (the caller leaves room when
 /// `used > 0`). With nothing half read, a TCP socket waits holding no block: it reads into the
 /// connection's small `scratch` (Asio tries the read at once and otherwise waits for it without
@@ -129,28 +172,15 @@ template <class Stream, std::size_t N>
 task<std::tuple<std::error_code, std::size_t>> read_into(Stream& stream, read_buffer& in,
                                                          std::size_t used,
                                                          std::array<unsigned char, N>& scratch) {
-    if constexpr (waitable_stream<Stream>) {
-        if (used == 0) {
-            in.release();
-            auto [ec, n] = co_await stream.async_read_some(net::buffer(scratch), use_tuple);
-            if (ec) co_return std::tuple{ec, std::size_t(0)};
-            in.grow(0, pooled_block_size);
-            std::memcpy(in.data(), scratch.data(), n);
-            if (n == N) { // probably more behind it
-                std::error_code more_ec;
-                std::size_t more =
-                    stream.read_some(net::buffer(in.data() + n, in.capacity() - n), more_ec);
-                if (!more_ec) n += more; // an error shows again on the next read
-            }
-            co_return std::tuple{std::error_code(), n};
-        }
-        std::error_code ec;
-        std::size_t n = stream.read_some(net::buffer(in.data() + used, in.capacity() - used), ec);
-        if (ec != net::error::would_block && ec != net::error::try_again)
-            co_return std::tuple{ec, n};
+    net::mutable_buffer target;
+    std::error_code ec;
+    std::size_t n = 0;
+    if (start_read(stream, in, used, scratch, target, ec, n)) {
+        auto [read_ec, read_n] = co_await stream.async_read_some(target, use_tuple);
+        ec = read_ec;
+        n = read_ec ? 0 : finish_read(stream, in, scratch, target, read_n);
     }
-    co_return co_await stream.async_read_some(
-        net::buffer(in.data() + used, in.capacity() - used), use_tuple);
+    co_return std::tuple{ec, n};
 }
 
 } // namespace aster::detail

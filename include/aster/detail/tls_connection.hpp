@@ -74,10 +74,16 @@ ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
         co_return;
     }
     {
-        connection_options secure = options; // plain data; the connection copies it anyway
+        connection_options secure = options; // outlives the connection, which refers to it
         secure.secure = true;
-        http_connection<tls_stream> connection(stream, app, secure, std::move(client));
-        co_await connection.run();
+        std::unique_ptr<upgraded_websocket<tls_stream>> websocket; // as in serve_tcp
+        {
+            auto connection = std::make_unique<http_connection<tls_stream>>(stream, app, secure,
+                                                                            std::move(client));
+            co_await connection->run();
+            websocket = connection->take_websocket();
+        }
+        if (websocket) co_await websocket->run(app);
     }
     // Lingering close for TLS: once our close_notify is sent, OpenSSL reads and discards what
     // the client still sends until its close_notify or FIN, so unread request bytes cannot

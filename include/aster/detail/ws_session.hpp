@@ -65,9 +65,12 @@ private:
         std::uint8_t* payload;
     };
 
+    enum class frame_step { ready, need_more, failed };
+
+    void prepare_read();
     task<bool> read_more();
-    task<std::optional<frame_view>> next_frame();
-    task<> fail(std::uint16_t code, std::string_view reason);
+    frame_step take_frame(frame_view& out);
+    void fail(std::uint16_t code, std::string_view reason);
     void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
     void queue_message(opcode op, std::string_view payload);
     // Inflates one frame of a compressed message into message_; the close code on failure.
@@ -75,7 +78,16 @@ private:
                                 std::string_view& why);
     bool compressed_frames_allowed() const noexcept;
     void queue_close(std::uint16_t code, std::string_view reason);
+    task<> writes_changed();
+    void notify_writes() noexcept {
+        if (writes_changed_) writes_changed_->notify_all();
+    }
+    void deny_now(response& r);
+    void finish_handler(std::exception_ptr error);
+    task<> close_down();
     void schedule_flush();
+    void write_now();
+    websocket_message hand_out(bool text, std::string_view data) noexcept;
     std::size_t queued() const noexcept { return pending_.size() + inflight_.size(); }
     void account() noexcept;
     void start_write();
@@ -99,7 +111,11 @@ private:
 
     std::string pending_, inflight_; // queued frames; frames being written
     bool writing_ = false, flush_scheduled_ = false, write_failed_ = false;
-    async_event writes_changed_;
+    // Set when receive hands out the last whole message of what was read: the answer to it
+    // (with everything queued before) is written at once, without a post or an async write.
+    bool answer_now_ = false;
+    // Made on the first wait (backpressure, the close): an idle connection holds no timer.
+    std::unique_ptr<async_event> writes_changed_;
     loop_counters* counters_;
     std::size_t accounted_ = 0; // queued() as counters_->buffered_bytes last heard it
 

@@ -8,6 +8,10 @@
 namespace aster {
 
 namespace detail {
+
+// What the WebSocket table holds for an HTTP route; never run (match_websocket skips them).
+inline task<> no_websocket_route() { co_return; }
+
 // A full match: the route's parameters become the request's path parameters.
 template <class Route>
 bool take_match(request& req, std::string_view path, std::span<std::string_view> values) {
@@ -156,13 +160,16 @@ std::size_t router<Routes...>::match_websocket(request& req) const {
 template <class... Routes>
 task<> router<Routes...>::run_websocket(std::size_t index, request& req, websocket& ws) const {
     using invoker = task<> (*)(const router&, request&, websocket&);
+    // Plain functions handing back the handler's own task: no coroutine frame of their own
+    // stays alive under a WebSocket for the connection's life.
     static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
         return std::array<invoker, size>{+[](const router& self, request& r, websocket& w) -> task<> {
             using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
-            if constexpr (route_type::is_websocket) co_await std::get<I>(self.routes_).run(r, w);
+            if constexpr (route_type::is_websocket) return std::get<I>(self.routes_).run(r, w);
+            else return detail::no_websocket_route();
         }...};
     }(std::index_sequence_for<Routes...>{});
-    co_await table[index](*this, req, ws);
+    return table[index](*this, req, ws);
 }
 
 template <class... Routes>

@@ -235,7 +235,9 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
     }
 }
 
-ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
+// `app` and `options` are the server's (or serve_in_place's), alive until every connection
+// has ended: held by reference, they cost no room in the frame each connection keeps.
+ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, const app_ref& app,
                                      const connection_options& options, tls_context* tls) {
     loop_counters* counters = options.registry ? &options.registry->counters : nullptr;
     count_guard coroutine(counters ? &counters->connections : nullptr);
@@ -253,9 +255,15 @@ ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, app_ref app,
     (void)tls; // listen() refuses TLS in a build without it
 #endif
     {
-        http_connection<net::ip::tcp::socket> connection(socket, app, options,
-                                                                 std::move(client));
-        co_await connection.run();
+        // Heap objects, so an upgraded connection frees HTTP's state before the WebSocket runs.
+        std::unique_ptr<upgraded_websocket<net::ip::tcp::socket>> websocket;
+        {
+            auto connection = std::make_unique<http_connection<net::ip::tcp::socket>>(
+                socket, app, options, std::move(client));
+            co_await connection->run();
+            websocket = connection->take_websocket();
+        }
+        if (websocket) co_await websocket->run(app);
     }
     co_await linger_close(socket, linger_timeout);
 }

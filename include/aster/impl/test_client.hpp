@@ -15,9 +15,14 @@ namespace detail {
 ASTER_ENGINE task<> serve_test_connection(std::shared_ptr<test::stream> end, app_ref app,
                                         std::shared_ptr<connection_options> options) {
     {
-        http_connection<test::stream> connection(*end, app, *options,
-                                                 client_address{"testclient", 50000});
-        co_await connection.run();
+        std::unique_ptr<upgraded_websocket<test::stream>> websocket; // as in serve_tcp
+        {
+            auto connection = std::make_unique<http_connection<test::stream>>(
+                *end, app, *options, client_address{"testclient", 50000});
+            co_await connection->run();
+            websocket = connection->take_websocket();
+        }
+        if (websocket) co_await websocket->run(app);
     }
     end->close();
 }

@@ -42,11 +42,8 @@ inline server_run serve(aster::detail::app_ref app, const std::vector<std::strin
         ctx,
         [](std::shared_ptr<test::stream> end, detail::app_ref a,
            std::shared_ptr<detail::connection_options> o) -> task<> {
-            {
-                detail::http_connection<test::stream> c(*end, a, *o,
-                                                        client_address{"fuzz", 1});
-                co_await c.run();
-            }
+            client_address client{"fuzz", 1}; // named: g++ 12 and temporaries in co_await
+            co_await detail::serve_connection(*end, a, *o, std::move(client));
             end->close();
         }(server, app, options),
         [&](std::exception_ptr e) {

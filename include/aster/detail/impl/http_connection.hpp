@@ -60,8 +60,7 @@ bool http_connection<Stream>::ensure_space(std::size_t, std::size_t end) {
 template <class Stream>
 void http_connection<Stream>::begin_shutdown() {
     shutting_down_ = true;
-    if (websocket_) websocket_->begin_shutdown();
-    else if (idle_) cancel_stream(stream_); // nothing in flight: close now
+    if (idle_) cancel_stream(stream_); // nothing in flight: close now
 }
 
 template <class Stream>
@@ -327,19 +326,12 @@ task<bool> http_connection<Stream>::upgrade(std::string_view head,
         append_response(plain_text("Service Unavailable", status::service_unavailable), false);
         co_return false;
     }
-    // The WebSocket may live for hours: keep just the request head (ws.request() views it) and
-    // give back the HTTP read and write buffers.
-    std::unique_ptr<char[]> kept_head(new char[head.size()]);
-    std::memcpy(kept_head.get(), head.data(), head.size());
-    parser_.fill(request_, kept_head.get());
-    index = app_.match_websocket(app_.app, request_); // path parameters now view the copy
-    ws_session<Stream> session(stream_, request_, options_.websocket, already_read,
-                               options_.exception_sink, counters_);
+    // The WebSocket may live for hours: it keeps just the request head (ws.request() views
+    // it); the owner frees everything else of HTTP before running it.
+    upgraded_ = std::make_unique<upgraded_websocket<Stream>>(stream_, options_, app_, parser_, head,
+                                                             already_read, std::move(client_),
+                                                             counters_);
     in_.release();
-    std::string().swap(out_);
-    websocket_ = &session;
-    co_await session.run(app_, index);
-    websocket_ = nullptr;
     co_return false;
 }
 

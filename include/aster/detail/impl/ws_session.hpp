@@ -38,7 +38,7 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
                                std::string_view already_read, std::exception_ptr* exception_sink,
                                loop_counters* counters)
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
-      writes_changed_(stream.get_executor()), counters_(counters) {
+      counters_(counters) {
     if (counters_) counters_->websockets.add();
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
@@ -156,12 +156,23 @@ task<> ws_session<Stream>::deny(response r) {
     if (state_ != websocket_state::connecting)
         throw websocket_state_error("aster::websocket::deny: only before accept (state: " +
                                     std::string(to_string(state_)) + ")");
+    deny_now(r);
+    co_return;
+}
+
+template <class Stream>
+void ws_session<Stream>::deny_now(response& r) {
     append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
     pending_.append(r.body());
     state_ = websocket_state::disconnected;
     close_code_ = 1000;
     schedule_flush();
-    co_return;
+}
+
+template <class Stream>
+task<> ws_session<Stream>::writes_changed() {
+    if (!writes_changed_) writes_changed_ = std::make_unique<async_event>(stream_.get_executor());
+    return writes_changed_->wait();
 }
 
 template <class Stream>
@@ -196,7 +207,7 @@ task<> ws_session<Stream>::send(bool text, std::string_view payload) {
     const std::size_t frame = payload.size() + max_frame_header_size;
     while (state_ == websocket_state::connected && !write_failed_ && queued() > 0 &&
            queued() + frame > options_.max_send_queue_bytes)
-        co_await writes_changed_.wait();
+        co_await writes_changed();
     if (write_failed_ && state_ == websocket_state::connected) {
         state_ = websocket_state::disconnected;
         connection_lost_ = true;
@@ -294,16 +305,62 @@ void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason
     queue_frame(opcode::close, std::string_view(reinterpret_cast<const char*>(body), n));
 }
 
+template <class Stream>
+websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data) noexcept {
+    if constexpr (waitable_stream<Stream>) {
+        // Nothing whole left to handle: what the handler sends next ends this read batch.
+        std::span<const std::uint8_t> rest(in_.data() + in_begin_, in_end_ - in_begin_);
+        frame_header h{};
+        frame_error why{};
+        answer_now_ = parse_frame_header(rest, h, why, true, compressed_frames_allowed()) ==
+                          frame_parse_result::need_more ||
+                      rest.size() < h.header_size + h.payload_length;
+    }
+    return websocket_message{text, data};
+}
+
+// The answer to the last message of a read batch, with everything queued before it: one
+// write_some on the non-blocking socket; what it does not take goes out asynchronously.
+template <class Stream>
+void ws_session<Stream>::write_now() {
+    answer_now_ = false;
+    if constexpr (waitable_stream<Stream>) { // (answer_now_ is never set for other streams)
+        std::error_code ec;
+        std::size_t n = stream_.write_some(net::buffer(pending_), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            ec = {};
+            n = 0;
+        }
+        if (ec) {
+            write_failed_ = true;
+            pending_.clear();
+        } else if (n == pending_.size()) {
+            pending_.clear();
+        } else {
+            pending_.erase(0, n);
+            start_write();
+        }
+    }
+    account();
+    notify_writes();
+}
+
 // Frames queued while a handler runs go out together once it yields: one write per batch.
 template <class Stream>
 void ws_session<Stream>::schedule_flush() {
+    if constexpr (waitable_stream<Stream>) {
+        if (answer_now_ && !writing_ && !write_failed_ && !pending_.empty()) {
+            write_now();
+            if (pending_.empty() || writing_) return;
+        }
+    }
     account();
     if (flush_scheduled_ || writing_) return;
     flush_scheduled_ = true;
     net::post(stream_.get_executor(), [this] {
         flush_scheduled_ = false;
         start_write();
-        if (!writing_) writes_changed_.notify_all();
+        if (!writing_) notify_writes();
     });
 }
 
@@ -326,7 +383,7 @@ void ws_session<Stream>::start_write() {
             pending_.clear();
         }
         account();
-        writes_changed_.notify_all();
+        notify_writes();
         start_write();
     });
 }
@@ -336,12 +393,14 @@ task<> ws_session<Stream>::drain_writes() {
     while (writing_ || flush_scheduled_ || (!pending_.empty() && !write_failed_)) {
         if (!writing_ && !flush_scheduled_) start_write();
         if (!writing_ && !flush_scheduled_) break;
-        co_await writes_changed_.wait();
+        co_await writes_changed();
     }
 }
 
+// Before a read: compacts what is left, makes room, and sends the answers to everything
+// complete, so they go out before we wait.
 template <class Stream>
-task<bool> ws_session<Stream>::read_more() {
+void ws_session<Stream>::prepare_read() {
     if (in_begin_ == in_end_) {
         in_begin_ = in_end_ = 0;
         if (in_.capacity() > large_block_size) in_.release(); // a huge frame is done with
@@ -353,7 +412,12 @@ task<bool> ws_session<Stream>::read_more() {
     }
     if (in_end_ == in_.capacity() && !(waitable_stream<Stream> && in_end_ == 0))
         in_.grow(in_end_, std::max(pooled_block_size, in_end_ * 2));
-    start_write(); // everything complete is handled: its answers go out before we wait
+    start_write();
+}
+
+template <class Stream>
+task<bool> ws_session<Stream>::read_more() {
+    prepare_read();
     auto [ec, n] = co_await read_into(stream_, in_, in_end_, scratch_);
     if (ec) {
         connection_lost_ = true;
@@ -363,45 +427,45 @@ task<bool> ws_session<Stream>::read_more() {
     co_return true;
 }
 
+// The next whole frame in the buffer, unmasked, without waiting: a plain function, so a
+// connection waiting for bytes holds only receive's coroutine frame.
 template <class Stream>
-task<std::optional<typename ws_session<Stream>::frame_view>> ws_session<Stream>::next_frame() {
-    for (;;) {
-        std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
-        frame_header h{};
-        frame_error why{};
-        // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
-        auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
-        if (result == frame_parse_result::protocol_error) {
-            co_await fail(1002, "protocol error");
-            throw_closed("receive");
-        }
-        if (result == frame_parse_result::ok) {
-            if (h.payload_length > options_.max_message_bytes) {
-                co_await fail(1009, "message too big");
-                throw_closed("receive");
-            }
-            std::size_t total = h.header_size + std::size_t(h.payload_length);
-            if (available.size() >= total) {
-                std::uint8_t* payload = in_.data() + in_begin_ + h.header_size;
-                unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
-                in_begin_ += total;
-                co_return frame_view{h, payload};
-            }
-            if (total > in_.capacity()) { // make room for the whole frame before reading on
-                if (in_begin_ > 0) {
-                    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-                    in_end_ -= in_begin_;
-                    in_begin_ = 0;
-                }
-                in_.grow(in_end_, total);
-            }
-        }
-        if (!co_await read_more()) co_return std::nullopt;
+typename ws_session<Stream>::frame_step ws_session<Stream>::take_frame(frame_view& out) {
+    std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
+    frame_header h{};
+    frame_error why{};
+    // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
+    auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
+    if (result == frame_parse_result::protocol_error) {
+        fail(1002, "protocol error");
+        return frame_step::failed;
     }
+    if (result != frame_parse_result::ok) return frame_step::need_more;
+    if (h.payload_length > options_.max_message_bytes) {
+        fail(1009, "message too big");
+        return frame_step::failed;
+    }
+    std::size_t total = h.header_size + std::size_t(h.payload_length);
+    if (available.size() >= total) {
+        std::uint8_t* payload = in_.data() + in_begin_ + h.header_size;
+        unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
+        in_begin_ += total;
+        out = frame_view{h, payload};
+        return frame_step::ready;
+    }
+    if (total > in_.capacity()) { // make room for the whole frame before reading on
+        if (in_begin_ > 0) {
+            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+            in_end_ -= in_begin_;
+            in_begin_ = 0;
+        }
+        in_.grow(in_end_, total);
+    }
+    return frame_step::need_more;
 }
 
 template <class Stream>
-task<> ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
+void ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
     if (!sent_close_ && !connection_lost_) {
         queue_close(code, reason);
         sent_close_ = true;
@@ -409,7 +473,6 @@ task<> ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
     state_ = websocket_state::disconnected;
     close_code_ = code;
     close_reason_ = std::string(reason);
-    co_return;
 }
 
 template <class Stream>
@@ -418,21 +481,39 @@ task<websocket_message> ws_session<Stream>::receive() {
         throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
                                     "(state: connecting)");
     if (state_ == websocket_state::disconnected) throw_closed("receive");
+    answer_now_ = false;
     bool in_message = false, text = false, compressed = false;
     message_.clear();
     if (message_.capacity() > keep_buffer_up_to) std::string().swap(message_);
     utf8_.reset();
     for (;;) {
-        auto frame = co_await next_frame();
-        if (!frame) {
-            state_ = websocket_state::disconnected;
-            // §7.1.5: closed without a close frame; or we gave up on a silent peer.
-            close_code_ = ping_timed_out_ ? 1011 : 1006;
-            close_reason_ = ping_timed_out_ ? "keepalive ping timeout" : "";
-            throw_closed("receive");
+        frame_view frame{};
+        const frame_step step = take_frame(frame);
+        if (step == frame_step::failed) throw_closed("receive");
+        if (step == frame_step::need_more) {
+            // read_more inlined: the wait then holds this frame and Asio's, nothing between.
+            prepare_read();
+            net::mutable_buffer target;
+            std::error_code ec;
+            std::size_t n = 0;
+            if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+                auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
+                ec = read_ec;
+                n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
+            }
+            if (ec) {
+                connection_lost_ = true;
+                state_ = websocket_state::disconnected;
+                // §7.1.5: closed without a close frame; or we gave up on a silent peer.
+                close_code_ = ping_timed_out_ ? 1011 : 1006;
+                close_reason_ = ping_timed_out_ ? "keepalive ping timeout" : "";
+                throw_closed("receive");
+            }
+            in_end_ += n;
+            continue;
         }
-        const frame_header& h = frame->header;
-        std::string_view payload(reinterpret_cast<const char*>(frame->payload),
+        const frame_header& h = frame.header;
+        std::string_view payload(reinterpret_cast<const char*>(frame.payload),
                                  std::size_t(h.payload_length));
         switch (h.op) {
         case opcode::ping:
@@ -442,7 +523,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             while (!write_failed_ && queued() > 0 &&
                    queued() + payload.size() + max_frame_header_size > options_.max_send_queue_bytes) {
                 start_write();
-                co_await writes_changed_.wait();
+                co_await writes_changed();
             }
             queue_frame(opcode::pong, payload); // §5.5.2: same payload
             continue;
@@ -452,11 +533,11 @@ task<websocket_message> ws_session<Stream>::receive() {
         case opcode::close: {
             close_payload parsed{};
             auto kind = parse_close_payload(
-                std::span<const std::uint8_t>(frame->payload, std::size_t(h.payload_length)), parsed);
+                std::span<const std::uint8_t>(frame.payload, std::size_t(h.payload_length)), parsed);
             if (kind == close_parse::invalid) {
                 // Still the peer's close (§5.5.1): it sends nothing more, so TCP closes at once.
                 received_close_ = true;
-                co_await fail(1002, "invalid close frame");
+                fail(1002, "invalid close frame");
                 throw_closed("receive");
             }
             received_close_ = true;
@@ -473,7 +554,7 @@ task<websocket_message> ws_session<Stream>::receive() {
         case opcode::text:
         case opcode::binary:
             if (in_message) {
-                co_await fail(1002, "new message inside a fragmented one");
+                fail(1002, "new message inside a fragmented one");
                 throw_closed("receive");
             }
             text = h.op == opcode::text;
@@ -482,59 +563,59 @@ task<websocket_message> ws_session<Stream>::receive() {
                 message_.clear();
                 std::string_view why;
                 if (auto code = inflate_frame(payload, h.fin, text, why)) {
-                    co_await fail(code, why);
+                    fail(code, why);
                     throw_closed("receive");
                 }
-                if (h.fin) co_return websocket_message{text, message_};
+                if (h.fin) co_return hand_out(text, message_);
                 in_message = true;
                 continue;
             }
             if (h.fin) {
                 if (text && !is_valid_utf8(payload)) {
-                    co_await fail(1007, "invalid UTF-8");
+                    fail(1007, "invalid UTF-8");
                     throw_closed("receive");
                 }
-                co_return websocket_message{text, payload}; // a view into the read buffer
+                co_return hand_out(text, payload); // a view into the read buffer
             }
             in_message = true;
             if (text && !utf8_.feed(payload)) {
-                co_await fail(1007, "invalid UTF-8");
+                fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
             message_.assign(payload);
             continue;
         case opcode::continuation:
             if (!in_message) {
-                co_await fail(1002, "continuation frame without a message");
+                fail(1002, "continuation frame without a message");
                 throw_closed("receive");
             }
             if (compressed) {
                 std::string_view why;
                 if (auto code = inflate_frame(payload, h.fin, text, why)) {
-                    co_await fail(code, why);
+                    fail(code, why);
                     throw_closed("receive");
                 }
                 if (!h.fin) continue;
-                co_return websocket_message{text, message_};
+                co_return hand_out(text, message_);
             }
             if (message_.size() + payload.size() > options_.max_message_bytes) {
-                co_await fail(1009, "message too big");
+                fail(1009, "message too big");
                 throw_closed("receive");
             }
             // §8.1: fail as soon as the text cannot be UTF-8, even mid-message.
             if (text && !utf8_.feed(payload)) {
-                co_await fail(1007, "invalid UTF-8");
+                fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
             message_.append(payload);
             if (!h.fin) continue;
             if (text && !utf8_.complete()) {
-                co_await fail(1007, "invalid UTF-8");
+                fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
-            co_return websocket_message{text, message_};
+            co_return hand_out(text, message_);
         default:
-            co_await fail(1002, "unknown opcode");
+            fail(1002, "unknown opcode");
             throw_closed("receive");
         }
     }
@@ -606,7 +687,7 @@ task<> ws_session<Stream>::keep_alive() {
         awaiting_pong_ = true;
     }
     pinging_ = false;
-    writes_changed_.notify_all();
+    notify_writes();
 }
 
 template <class Stream>
@@ -615,17 +696,27 @@ void ws_session<Stream>::stop_keep_alive() {
     if (ping_timer_) ping_timer_->cancel();
 }
 
+// While the handler runs, this frame holds little: what is done after it lives in
+// finish_handler (plain) and close_down (a frame only once the handler is over).
 template <class Stream>
 task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
-    websocket ws(*this, request_, offered_);
-    std::exception_ptr error;
-    try {
-        co_await app.run_websocket(app.app, route_index, request_, ws);
-    } catch (const websocket_disconnect&) {
-        // The handler let the close propagate; nothing more to report.
-    } catch (...) {
-        error = std::current_exception();
+    {
+        websocket ws(*this, request_, offered_);
+        std::exception_ptr error;
+        try {
+            co_await app.run_websocket(app.app, route_index, request_, ws);
+        } catch (const websocket_disconnect&) {
+            // The handler let the close propagate; nothing more to report.
+        } catch (...) {
+            error = std::current_exception();
+        }
+        finish_handler(error);
     }
+    co_await close_down();
+}
+
+template <class Stream>
+void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     if (error) {
         report(error);
         if (state_ == websocket_state::connecting) {
@@ -645,15 +736,19 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
         log(log_level::warning, "websocket handler for " + std::string(request_.target()) +
                                     " returned without accept() or close(): answering 403");
         response refusal(status::forbidden);
-        co_await deny(std::move(refusal));
+        deny_now(refusal);
     } else if (state_ == websocket_state::connected) {
         queue_close(1000, {});
         sent_close_ = true;
         state_ = websocket_state::disconnected;
         close_code_ = 1000;
     }
+}
+
+template <class Stream>
+task<> ws_session<Stream>::close_down() {
     stop_keep_alive();
-    while (pinging_) co_await writes_changed_.wait(); // the pinger uses this session
+    while (pinging_) co_await writes_changed(); // the pinger uses this session
     co_await drain_writes();
     if (accepted_ && sent_close_ && !received_close_ && !connection_lost_ && !write_failed_)
         co_await await_peer_close();
