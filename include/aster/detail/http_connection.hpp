@@ -68,6 +68,8 @@ public:
         static const std::string no_body;
         request_access::set_body(request_, &no_body);
         request_access::set_client(request_, &client_);
+        request_access::set_secure(request_, options.secure);
+        request_access::set_routes(request_, app.routes);
         request_access::set_state(request_, app.state, app.state_type);
         route_ = app.match_websocket(app.app, request_); // path parameters view the copy
         session_.emplace(stream, request_, options.websocket, already_read,
