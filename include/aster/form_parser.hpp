@@ -365,7 +365,9 @@ ASTER_DECL void multipart_parser::feed(std::string_view bytes, handler& out) {
                 fail(status::bad_request, "Multipart part without Content-Disposition");
             auto end = rest.find("\r\n\r\n");
             if (end == std::string_view::npos) {
-                if (rest.size() > limits_.max_part_header_bytes)
+                // The blank line may still start in the last three bytes held, so the block is
+                // known too large only past limit + 3: any cut of the body gives the same answer.
+                if (rest.size() > limits_.max_part_header_bytes + 3)
                     fail(status::request_entity_too_large, "Multipart part headers too large");
                 break;
             }
