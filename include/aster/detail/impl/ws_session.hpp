@@ -336,6 +336,7 @@ void ws_session<Stream>::write_now() {
             pending_.clear();
         } else if (n == pending_.size()) {
             pending_.clear();
+            read_after_yield_ = true;
         } else {
             pending_.erase(0, n);
             start_write();
@@ -496,6 +497,15 @@ task<websocket_message> ws_session<Stream>::receive() {
             net::mutable_buffer target;
             std::error_code ec;
             std::size_t n = 0;
+            if constexpr (waitable_stream<Stream>) {
+                // An answer just went out and the peer's next message follows it: reading at
+                // once would only find the socket empty (one wasted system call). Let the
+                // loop's other ready work run first; by then the message has usually arrived.
+                if (read_after_yield_ && in_begin_ == in_end_) {
+                    read_after_yield_ = false;
+                    co_await net::post(stream_.get_executor(), net::use_awaitable);
+                }
+            }
             if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
                 auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
                 ec = read_ec;
