@@ -7223,7 +7223,10 @@ task<websocket_message> ws_session<Stream>::receive() {
                     co_await net::post(stream_.get_executor(), net::use_awaitable);
                 }
             }
-            if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+            // The pinger gave up on the peer while no read was waiting (the handler was busy):
+            // its cancel reached nothing, so do not start a read that may never end.
+            if (ping_timed_out_) ec = net::error::operation_aborted;
+            else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
                 auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
                 ec = read_ec;
                 n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);

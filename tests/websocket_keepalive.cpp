@@ -2,6 +2,8 @@
 // WebSocket keep-alive pings, the close-handshake timeout and JSON messages.
 #include <aster/aster.hpp>
 
+#include <asio/steady_timer.hpp>
+
 #include <catch2/catch.hpp>
 
 #if __has_include(<nlohmann/json.hpp>)
@@ -28,8 +30,23 @@ task<> close_at_once(websocket& ws) {
     co_await ws.close(1000);
 }
 
+// Busy (not reading) while the pings go unanswered, then receives.
+std::vector<int> busy_codes;
+task<> busy_then_receive(websocket& ws) {
+    co_await ws.accept();
+    aster::net::steady_timer sleep(co_await aster::net::this_coro::executor);
+    sleep.expires_after(std::chrono::milliseconds(100));
+    co_await sleep.async_wait(aster::net::use_awaitable);
+    try {
+        (void)co_await ws.receive();
+    } catch (const aster::websocket_disconnect& d) {
+        busy_codes.push_back(d.code());
+    }
+}
+
 constexpr aster::application app{aster::routes(aster::websocket_route<"/idle", idle>(),
-                                               aster::websocket_route<"/close">(close_at_once))};
+                                               aster::websocket_route<"/close">(close_at_once),
+                                               aster::websocket_route<"/busy">(busy_then_receive))};
 
 TEST_CASE("websocket keep-alive: a peer that answers pings stays connected", "[websocket][keepalive]") {
     codes.clear();
@@ -61,6 +78,19 @@ TEST_CASE("websocket keep-alive: a silent peer is closed with 1011", "[websocket
         CHECK(d.code() == 1011);
         CHECK(d.reason() == "keepalive ping timeout");
     }
+}
+
+TEST_CASE("websocket keep-alive: a ping timeout while the handler is busy ends its next receive",
+          "[websocket][keepalive]") {
+    busy_codes.clear();
+    aster::test_client client{app, {.websocket = {.ping_interval = std::chrono::milliseconds(5),
+                                                  .ping_timeout = std::chrono::milliseconds(20)}}};
+    auto ws = client.websocket_connect("/busy");
+    // The peer never reads nor answers; the pinger gives up while the handler sleeps, so no
+    // read is there to cancel: the receive after the sleep must not wait for the peer.
+    client.context().restart();
+    client.context().run_for(std::chrono::milliseconds(400));
+    CHECK(busy_codes == std::vector<int>{1011});
 }
 
 TEST_CASE("websocket: the close handshake gives up on a peer that never answers",
