@@ -7390,6 +7390,9 @@ task<> ws_session<Stream>::await_peer_close() {
             }
         }
         if (done) break;
+        // The deadline may have fired while a read's completion was queued: its cancel then
+        // reached no read, and a peer that keeps sending would keep this loop going.
+        if (deadline.expiry() <= std::chrono::steady_clock::now()) break;
         if (!co_await read_more()) break; // EOF, reset, or the deadline cancelled the read
     }
     *armed = false;

@@ -378,3 +378,49 @@ TEST_CASE("server: connections cut at shutdown_timeout are torn down cleanly", "
     stuck.read_some(aster::net::buffer(&byte, 1), ec); // cut: closed without an answer
     CHECK(ec);
 }
+
+namespace server_test {
+aster::task<> close_then_wait(aster::websocket& ws) {
+    co_await ws.accept();
+    co_await ws.close(1000);
+}
+constexpr aster::application closing_app{
+    aster::routes(aster::websocket_route<"/close">(close_then_wait))};
+} // namespace server_test
+
+// After its close frame the server waits close_timeout for the peer's; a peer that floods data
+// instead must not keep the connection open (the deadline firing while a read's completion was
+// queued used to be lost, and the server then read on for as long as the flood lasted).
+TEST_CASE("server: the WebSocket close timeout holds against a peer that floods instead of closing",
+          "[server][websocket][mt]") {
+    using aster::net::ip::tcp;
+    aster::server srv{server_test::closing_app,
+                      {.port = 0, .threads = 1, .websocket = {.close_timeout = std::chrono::milliseconds(50)},
+                       .handle_signals = false}};
+    srv.listen();
+    auto running = std::async(std::launch::async, [&] { srv.run(); });
+    aster::net::io_context ctx;
+    tcp::socket ws(ctx);
+    ws.connect(tcp::endpoint(aster::net::ip::make_address("127.0.0.1"), srv.port()));
+    aster::net::write(ws, aster::net::buffer(std::string_view(
+                              "GET /close HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")));
+    auto reply = server_test::read_until(ws, "\x03\xe8"); // the close frame with 1000
+    REQUIRE(reply.find("101 Switching Protocols") != std::string::npos);
+
+    // 64 masked binary frames of 1 KiB (mask 0: payload as is), sent again and again.
+    std::string frame = {char(0x82), char(0xfe), char(0x04), char(0x00), 0, 0, 0, 0};
+    frame.append(1024, 'x');
+    std::string flood;
+    for (int i = 0; i < 64; ++i) flood += frame;
+    const auto started = std::chrono::steady_clock::now();
+    std::error_code ec;
+    while (!ec && std::chrono::steady_clock::now() - started < std::chrono::seconds(4))
+        aster::net::write(ws, aster::net::buffer(flood), ec);
+    const auto lasted = std::chrono::steady_clock::now() - started;
+    INFO("lasted " << std::chrono::duration_cast<std::chrono::milliseconds>(lasted).count() << " ms");
+    CHECK(ec); // the server closed the connection under the flood
+    CHECK(lasted < std::chrono::seconds(2));
+    srv.stop();
+    REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+}
