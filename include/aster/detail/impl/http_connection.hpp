@@ -137,6 +137,15 @@ task<> http_connection<Stream>::run() {
         } else {
             deadline_.expires_after(limits.body_timeout); // silence between body reads
         }
+        // The deadline fired while a read's completion was queued: its cancel reached no read,
+        // and the next read would wait with no deadline at all (a slowloris's lucky byte).
+        if (deadline_.expired()) {
+            if (!idle) {
+                append_error(status::request_timeout, "Request Timeout");
+                co_await flush();
+            }
+            co_return;
+        }
         auto [ec, n] = co_await read_into(stream_, in_, end, scratch_);
         idle_ = false;
         if (ec) {
