@@ -107,6 +107,7 @@ public:
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
           client_(std::move(client)) {
         if (options_.registry) options_.registry->add(*this);
+        in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
         if constexpr (waitable_stream<Stream>) {
             std::error_code ignored;
             stream_.non_blocking(true, ignored); // read_some reads what is there, else waits
