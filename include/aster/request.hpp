@@ -115,8 +115,8 @@ public:
     /// Const like body(): reading changes what is left to read, not what the request says.
     /// @code
     /// std::size_t total = 0;
-    /// for (auto piece = co_await req.read_some(); !piece.empty(); piece = co_await req.read_some())
-    ///     total += piece.size(); // or write it to a file, hash it, forward it...
+    /// for (auto p = co_await req.read_some(); !p.empty(); p = co_await req.read_some())
+    ///     total += p.size(); // or write it to a file, hash it, forward it...
     /// @endcode
     task<std::string_view> read_some() const {
         if (body_done_) co_return std::string_view();
@@ -136,8 +136,9 @@ public:
     /// std::logic_error; read_some() after body() gives the whole body once, as Starlette.
     task<std::string_view> body() const {
         if (body_taken_)
-            throw std::logic_error("aster::request::body(): read_some() already consumed part of "
-                                   "the body; read it whole (body, json, form) or in pieces, not both");
+            throw std::logic_error(
+                "aster::request::body(): read_some() already consumed part of the body; read it "
+                "whole (body, json, form) or in pieces, not both");
         if (source_) {
             collected_->clear();
             for (auto piece = co_await source_->read_some(); !piece.empty();
@@ -262,7 +263,7 @@ private:
     std::string_view target_, raw_path_, path_, query_;
     aster::headers headers_;
     mutable std::optional<aster::query_params> query_params_;
-    mutable const std::string* body_ = nullptr; // the whole body, once buffered
+    mutable const std::string* body_ = nullptr;     // the whole body, once buffered
     mutable detail::body_source* source_ = nullptr; // set while the body is still streaming in
     std::string* collected_ = nullptr;              // where body() gathers a streamed body
     mutable bool body_taken_ = false, body_done_ = false; // what read_some() has handed out

@@ -122,8 +122,7 @@ task<response> call_handler(F& f, request& req) {
     } else {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             auto params = req.path_params();
-            return f(req,
-                     *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
+            return f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
         }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
     }
 }

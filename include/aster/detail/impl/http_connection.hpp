@@ -13,6 +13,13 @@ namespace aster::detail {
 inline constexpr std::size_t copy_body_limit = 16 * 1024;
 // Pipelined responses are held for one write, but not beyond this many bytes.
 inline constexpr std::size_t max_pending_output = 64 * 1024;
+// A streamed body its handler left unread is read and dropped up to this many bytes (within
+// body_timeout), so the connection can carry the next request; a longer rest closes it, since
+// reading megabytes nobody wants costs more than a new connection.
+inline constexpr std::size_t drain_limit = 256 * 1024;
+// Room kept behind a streamed request's head beyond max_header_bytes (which bounds a trailer
+// line): a chunk-size line must fit in it, with space left to read into.
+inline constexpr std::size_t stream_room = 4 * 1024;
 
 template <class Stream>
 class http_connection<Stream>::chunk_writer final : public body_writer {
@@ -69,32 +76,58 @@ task<> http_connection<Stream>::run() {
     request_access::set_secure(request_, options_.secure);
     request_access::set_routes(request_, app_.routes);
     request_access::set_state(request_, app_.state, app_.state_type);
-    std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
+    parser_.pause_before_bodies(app_.streams_body != nullptr);
     const auto& limits = options_.limits;
     bool answered_one = false, head_clock_running = false;
     for (;;) {
-        while (parsed < end) {
+        while (parsed_ < end_) {
             char* base = in_.chars();
-            auto result = parser_.feed(base + start, base + parsed, end - parsed);
-            parsed += result.consumed;
+            auto result = parser_.feed(base + start_, base + parsed_, end_ - parsed_);
+            parsed_ += result.consumed;
             if (result.outcome == request_parser::state::need_more) break;
             if (result.outcome == request_parser::state::failed) {
                 append_error(parser_.error_status(), parser_.error_reason());
                 co_await flush();
                 co_return;
             }
-            parser_.fill(request_, base + start);
-            deadline_.clear();
-            answered_one = true;
-            head_clock_running = false;
-            if (parser_.websocket_upgrade()) {
-                if (!co_await upgrade(std::string_view(base + start, parsed - start),
-                                      std::string_view(base + parsed, end - parsed))) {
+            if (result.outcome == request_parser::state::head_complete) {
+                // The body is still arriving, or large: a coroutine route reads it as it comes;
+                // a plain handler's is gathered first, as any other.
+                if (!start_streaming()) {
+                    parser_.read_body(false);
+                    continue;
+                }
+                deadline_.clear();
+                answered_one = true;
+                head_clock_running = false;
+                if (!co_await flush()) co_return; // earlier pipelined answers go first
+                start_clock();
+                try {
+                    pending_route_ = app_.route_now(app_.app, request_, response_);
+                } catch (...) {
+                    response_ = failure(std::current_exception());
+                    pending_route_ = app_ref::none;
+                }
+                if (!co_await respond()) {
                     co_await flush();
                     co_return;
                 }
                 parser_.next();
-                start = parsed;
+                start_ = parsed_;
+                continue;
+            }
+            parser_.fill(request_, base + start_);
+            deadline_.clear();
+            answered_one = true;
+            head_clock_running = false;
+            if (parser_.websocket_upgrade()) {
+                if (!co_await upgrade(std::string_view(base + start_, parsed_ - start_),
+                                      std::string_view(base + parsed_, end_ - parsed_))) {
+                    co_await flush();
+                    co_return;
+                }
+                parser_.next();
+                start_ = parsed_;
                 continue;
             }
             bool keep_alive = false;
@@ -105,39 +138,39 @@ task<> http_connection<Stream>::run() {
                 co_return;
             }
             parser_.next();
-            start = parsed;
+            start_ = parsed_;
         }
         // RFC 9110 §10.1.1: invite the body only once the headers were accepted.
         if (parser_.take_continue()) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
         // Everything this read brought in has been answered: one write for all of it.
         if (!co_await flush()) co_return;
-        if (start > 0) {
-            std::memmove(in_.data(), in_.data() + start, end - start);
-            parsed -= start;
-            end -= start;
-            start = 0;
+        if (start_ > 0) {
+            std::memmove(in_.data(), in_.data() + start_, end_ - start_);
+            parsed_ -= start_;
+            end_ -= start_;
+            start_ = 0;
         }
-        if (!ensure_space(start, end)) {
+        if (!ensure_space(start_, end_)) {
             append_error(parser_.headers_complete() ? status::request_entity_too_large
                                                     : status::request_header_fields_too_large,
                          "Request Too Large");
             co_await flush();
             co_return;
         }
-        const bool idle = start == end && answered_one;
+        const bool idle = start_ == end_ && answered_one;
         // Nothing of a request has arrived (a keep-alive wait, or a fresh connection that has
         // sent nothing yet): a graceful stop may close it at once.
-        if (start == end && shutting_down_) co_return;
-        idle_ = start == end;
+        if (start_ == end_ && shutting_down_) co_return;
+        idle_ = start_ == end_;
         if (idle) {
             deadline_.expires_after(limits.keep_alive_timeout);
-        } else if (!parser_.headers_complete() || start == end) {
+        } else if (!parser_.headers_complete() || start_ == end_) {
             if (!head_clock_running) deadline_.expires_after(limits.header_timeout);
             head_clock_running = true;
         } else {
             deadline_.expires_after(limits.body_timeout); // silence between body reads
         }
-        auto [ec, n] = co_await read_into(stream_, in_, end, scratch_);
+        auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
         idle_ = false;
         if (ec) {
             // A client too slow to finish its request hears why; an idle one is just closed.
@@ -147,8 +180,166 @@ task<> http_connection<Stream>::run() {
             }
             co_return;
         }
-        end += n;
+        end_ += n;
     }
+}
+
+// At a head whose body is still arriving (or is large): when the request goes to a coroutine
+// route, gets the body ready to stream to it and returns true.
+template <class Stream>
+bool http_connection<Stream>::start_streaming() {
+    if (!app_.streams_body) return false;
+    parser_.fill(request_, in_.chars() + start_);
+    try {
+        if (!app_.streams_body(app_.app, request_)) return false;
+    } catch (...) {
+        return false; // routing throws again when it runs, and is answered then
+    }
+    // The head goes to the front of the buffer with room behind it, and stays put while the
+    // handler runs (the request views it); the body passes through the room a read at a time.
+    if (start_ > 0) {
+        std::memmove(in_.data(), in_.data() + start_, end_ - start_);
+        parsed_ -= start_;
+        end_ -= start_;
+        start_ = 0;
+    }
+    const std::size_t wanted = parsed_ + options_.limits.max_header_bytes + stream_room;
+    in_.grow(end_, std::max(wanted, large_block_size));
+    parser_.fill(request_, in_.chars());
+    body_start_ = parsed_;
+    // RFC 9110 §10.1.1: a client that asked waits for 100 Continue, sent when the handler
+    // first reads; not when some of the body came anyway.
+    continue_due_ = parser_.take_continue() && end_ == parsed_;
+    piece_out_ = body_closes_ = false;
+    body_phase_ = body_phase::streaming;
+    request_access::set_stream(request_, this, &parser_.body_storage());
+    parser_.read_body(true);
+    return true;
+}
+
+// request::read_some of a streamed body: the next piece, as a view into the read buffer.
+template <class Stream>
+task<std::string_view> http_connection<Stream>::read_some() {
+    if (body_phase_ == body_phase::ended) co_return std::string_view();
+    if (body_phase_ == body_phase::failed) std::rethrow_exception(body_error_);
+    if (body_phase_ == body_phase::none)
+        throw std::logic_error("aster::request::read_some(): the handler has returned; the rest "
+                               "of its body was dropped");
+    if (continue_due_) {
+        continue_due_ = false;
+        out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        if (!co_await flush()) {
+            body_phase_ = body_phase::failed;
+            body_error_ = std::make_exception_ptr(
+                client_disconnect("aster: the client went away before sending the body"));
+            std::rethrow_exception(body_error_);
+        }
+    }
+    std::string_view piece;
+    std::size_t unlimited = static_cast<std::size_t>(-1);
+    const pull got = co_await pull_body(piece, unlimited, clock::time_point::max());
+    if (got == pull::piece) co_return piece;
+    if (got == pull::end) {
+        body_phase_ = body_phase::ended;
+        co_return std::string_view();
+    }
+    body_phase_ = body_phase::failed;
+    if (got == pull::failed)
+        body_error_ = std::make_exception_ptr(
+            http_exception(parser_.error_status(), std::string(parser_.error_reason())));
+    else if (got == pull::too_long)
+        body_error_ = std::make_exception_ptr(
+            http_exception(status::bad_request, "Bad Request: chunk line too long"));
+    else if (got == pull::timed_out)
+        body_error_ =
+            std::make_exception_ptr(http_exception(status::request_timeout, "Request Timeout"));
+    else
+        body_error_ = std::make_exception_ptr(
+            client_disconnect("aster: the client went away before the end of the request body"));
+    std::rethrow_exception(body_error_);
+}
+
+// Parses on to the next body piece, reading when every byte is parsed. `budget` is how many
+// more bytes it may read (the drain's bound); `until` a deadline for all of them, or max for
+// body_timeout per read.
+template <class Stream>
+task<typename http_connection<Stream>::pull>
+http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
+                                   clock::time_point until) {
+    for (;;) {
+        if (piece_out_) {
+            piece_out_ = false;
+            parser_.resume();
+        }
+        char* base = in_.chars();
+        auto result = parser_.feed(base, base + parsed_, end_ - parsed_);
+        parsed_ += result.consumed;
+        if (result.outcome == request_parser::state::body_piece) {
+            piece_out_ = true;
+            piece = parser_.body_piece();
+            co_return pull::piece;
+        }
+        if (result.outcome == request_parser::state::complete) co_return pull::end;
+        if (result.outcome == request_parser::state::failed) co_return pull::failed;
+        // Every byte is parsed. Drop the body bytes the parser is done with, so the buffer
+        // holds the head and what one read brings, however long the body.
+        const std::size_t keep = std::min(parsed_, parser_.keep_from());
+        if (keep > body_start_) {
+            std::memmove(base + body_start_, base + keep, end_ - keep);
+            parser_.discard(body_start_, keep - body_start_);
+            parsed_ -= keep - body_start_;
+            end_ -= keep - body_start_;
+        }
+        // Full of one chunk line (a flood of extensions or zeros), or past the drain's bound.
+        if (end_ == in_.capacity() || budget == 0) co_return pull::too_long;
+        if (until == clock::time_point::max())
+            deadline_.expires_after(options_.limits.body_timeout);
+        else
+            deadline_.expires_at(until);
+        auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
+        deadline_.clear(); // the handler's own time is not the client's
+        if (ec) co_return deadline_.expired() ? pull::timed_out : pull::gone;
+        budget -= std::min(budget, n);
+        end_ += n;
+    }
+}
+
+// After the handler of a streamed request. What it left unread is read and dropped when it is
+// at most drain_limit and arrives within body_timeout, so the connection can carry the next
+// request; otherwise the answer says Connection: close and the connection ends.
+template <class Stream>
+task<> http_connection<Stream>::finish_body() {
+    const body_phase phase = std::exchange(body_phase_, body_phase::none);
+    if (phase == body_phase::ended) co_return;
+    body_closes_ = true;
+    // Broken framing cannot be resynchronised. A client still waiting for 100 Continue may
+    // send the body after all or not (RFC 9110 §10.1.1): either way, what follows is not
+    // known to be a request.
+    if (phase == body_phase::failed || continue_due_) co_return;
+    if (auto rest = parser_.body_remaining(); rest && *rest > drain_limit) co_return;
+    std::size_t budget = drain_limit;
+    const auto until = clock::now() + options_.limits.body_timeout;
+    for (;;) {
+        std::string_view dropped;
+        const pull got = co_await pull_body(dropped, budget, until);
+        if (got == pull::piece) continue;
+        if (got == pull::end) body_closes_ = false;
+        co_return;
+    }
+}
+
+template <class Stream>
+bool http_connection<Stream>::may_keep_alive() const noexcept {
+    return parser_.keep_alive() && !shutting_down_ && !body_closes_ &&
+           !iequals(response_.header_value("connection"), "close");
+}
+
+template <class Stream>
+void http_connection<Stream>::start_clock() noexcept {
+    if (logger().access_log && log_enabled(log_level::info))
+        started_ = std::chrono::steady_clock::now();
+    else
+        started_ = {};
 }
 
 // Every exception a handler throws becomes a response here, whichever path ran it.
@@ -160,6 +351,9 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
         response res = plain_text(std::string(e.detail()), e.status());
         for (const auto& [name, value] : e.headers()) res.header(name, value);
         return res;
+    } catch (const client_disconnect&) {
+        // Nobody is left to read an answer; the connection closes (see finish_body).
+        return plain_text("Client Closed Request", status::bad_request);
     } catch (const std::exception& e) {
         log(log_level::error, std::string("exception in handler for ") +
                                   std::string(request_.method()) + " " +
@@ -177,10 +371,7 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
 // streaming response or a large body needs respond(). Returns true when the answer is queued.
 template <class Stream>
 bool http_connection<Stream>::respond_now(bool& keep_alive) {
-    if (logger().access_log && log_enabled(log_level::info))
-        started_ = std::chrono::steady_clock::now();
-    else
-        started_ = {};
+    start_clock();
     try {
         pending_route_ = app_.route_now(app_.app, request_, response_);
     } catch (...) {
@@ -197,8 +388,7 @@ bool http_connection<Stream>::respond_now(bool& keep_alive) {
 
 template <class Stream>
 bool http_connection<Stream>::queue_response(bool body_written_separately) {
-    bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
-                      !iequals(response_.header_value("connection"), "close");
+    bool keep_alive = may_keep_alive();
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
     const auto conn = !keep_alive ? connection_header::close
                       : http10    ? connection_header::keep_alive
@@ -221,12 +411,12 @@ task<bool> http_connection<Stream>::respond() {
             response_ = failure(std::current_exception());
         }
     }
+    if (body_phase_ != body_phase::none) co_await finish_body();
     const bool head = request_.method_id() == method::head;
     auto tasks = response_.take_background_tasks();
     bool keep_alive = false;
     if (response_.is_streaming()) {
-        keep_alive = parser_.keep_alive() && !shutting_down_ &&
-                     !iequals(response_.header_value("connection"), "close");
+        keep_alive = may_keep_alive();
         if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
         keep_alive = co_await write_streaming(response_, head, keep_alive);
     } else {
