@@ -421,6 +421,24 @@ TEST_CASE("body_stream: an unread body over 256 KiB closes the connection", "[bo
     CHECK(w.all_released());
 }
 
+TEST_CASE("body_stream: an unread body is not drained when the connection closes anyway",
+          "[body_stream]") {
+    for (std::string_view head : {"POST /ignore HTTP/1.1\r\nHost: t\r\nConnection: close\r\n",
+                                  "POST /ignore HTTP/1.0\r\n"}) {
+        INFO(head);
+        wire w(app.ref());
+        // 100 KiB announced, 1 KiB sent: answered at once, without waiting for the rest.
+        w.send(std::string(head) + "Content-Length: 102400\r\n\r\n" + pattern(1024));
+        auto rs = responses_in(w.client.take());
+        REQUIRE(rs.size() == 1);
+        CHECK(rs[0].body == "ignored");
+        CHECK(header_of(rs[0], "connection") == "close");
+        CHECK(w.client.peer_closed());
+        w.finish();
+        CHECK(w.all_released());
+    }
+}
+
 TEST_CASE("body_stream: 100 Continue is sent when the handler first reads, never otherwise",
           "[body_stream]") {
     const std::string body = pattern(5000);
