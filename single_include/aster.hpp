@@ -1749,9 +1749,7 @@ namespace detail {
 /// One address per type, without RTTI: what request::state<T>() checks its type against.
 template <class T>
 inline constexpr char type_tag = 0;
-} // namespace detail
 
-namespace detail {
 struct request_access;
 
 /// Where a streamed body comes from: the connection, which reads it as the handler asks.
@@ -5310,7 +5308,6 @@ ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
     bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
     if (!has_body) self.wants_continue_ = false;
-    self.keep_alive_ = llhttp_should_keep_alive(p) != 0; // known now, for an answer sent early
     // A body not all here yet (or a large one): the connection may stream it to the handler.
     // Upgrade requests are parsed whole, as before (a WebSocket handshake has no body).
     if (self.pause_heads_ && has_body && !self.websocket_upgrade_ && !(p->flags & F_UPGRADE)) {
@@ -5318,6 +5315,8 @@ ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
         const std::size_t available = fed - std::min(fed, self.chunk_line_); // body bytes fed
         if ((p->flags & F_CHUNKED) || p->content_length > stream_body_threshold ||
             p->content_length > available) {
+            // Known now, for an answer that may go out before the body has ended.
+            self.keep_alive_ = llhttp_should_keep_alive(p) != 0;
             self.head_paused_ = true;
             return HPE_PAUSED;
         }

@@ -30,9 +30,7 @@ namespace detail {
 /// One address per type, without RTTI: what request::state<T>() checks its type against.
 template <class T>
 inline constexpr char type_tag = 0;
-} // namespace detail
 
-namespace detail {
 struct request_access;
 
 /// Where a streamed body comes from: the connection, which reads it as the handler asks.
