@@ -303,6 +303,13 @@ private:
     header_list headers_;
 };
 
+/// Thrown by `request::read_some` (and body(), json(), form()) when the client goes away before
+/// the end of the body, as Starlette's ClientDisconnect. Nobody is left to answer: the
+/// connection closes, and nothing is logged as an error if the handler lets it escape.
+class client_disconnect : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 /// Thrown by `websocket::receive*` once the connection is closed, and by `test_client` sessions
 /// when the server closes. `code()` is the close code: the peer's, 1005 when its close frame
 /// had none, 1006 when the connection dropped without one, or the code aster itself sent
@@ -1742,11 +1749,21 @@ namespace detail {
 /// One address per type, without RTTI: what request::state<T>() checks its type against.
 template <class T>
 inline constexpr char type_tag = 0;
-} // namespace detail
 
-namespace detail {
 struct request_access;
-}
+
+/// Where a streamed body comes from: the connection, which reads it as the handler asks.
+class body_source {
+public:
+    /// The next piece, valid until the next call; empty once the body has ended. Throws
+    /// http_exception (400, 408, 413) when the body breaks a rule, client_disconnect when the
+    /// client goes away.
+    virtual task<std::string_view> read_some() = 0;
+
+protected:
+    ~body_source() = default;
+};
+} // namespace detail
 
 class form_data;   // <aster/forms.hpp>
 struct form_limits; // <aster/forms.hpp>
@@ -1804,9 +1821,54 @@ public:
         return std::nullopt;
     }
 
-    /// The whole body, at most the server's `max_body_bytes` (larger requests got 413 already).
-    task<std::string_view> body() const { co_return std::string_view(*body_); }
-    /// The same bytes without a coroutine, for plain (non-coroutine) handlers.
+    /// The next piece of the body as it arrives (Starlette's `request.stream()`): a view valid
+    /// until the next call, empty once the body has ended; chunked bodies come dechunked. A
+    /// coroutine route whose body is large (over 64 KiB) or still arriving gets it this way
+    /// straight from the connection's read buffer, so memory stays bounded whatever the size;
+    /// otherwise the whole buffered body comes as one piece. `max_body_bytes` bounds either.
+    /// Throws http_exception 413 past that limit (400 for broken chunked framing, 408 when the
+    /// client stalls past `body_timeout`) and client_disconnect when the client goes away. A
+    /// body the handler leaves unread is drained (up to 256 KiB) or the connection closes.
+    /// Const like body(): reading changes what is left to read, not what the request says.
+    /// @code
+    /// std::size_t total = 0;
+    /// for (auto p = co_await req.read_some(); !p.empty(); p = co_await req.read_some())
+    ///     total += p.size(); // or write it to a file, hash it, forward it...
+    /// @endcode
+    task<std::string_view> read_some() const {
+        if (body_done_) co_return std::string_view();
+        std::string_view piece;
+        if (source_) {
+            piece = co_await source_->read_some();
+        } else {
+            body_done_ = true; // buffered: the whole body is the one piece
+            piece = *body_;
+        }
+        if (piece.empty()) body_done_ = true;
+        else body_taken_ = true;
+        co_return piece;
+    }
+    /// The whole body, at most the server's `max_body_bytes` (413 beyond). Read a body one way:
+    /// after read_some() has handed out part of it, body() (and json(), form()) throws
+    /// std::logic_error; read_some() after body() gives the whole body once, as Starlette.
+    task<std::string_view> body() const {
+        if (body_taken_)
+            throw std::logic_error(
+                "aster::request::body(): read_some() already consumed part of the body; read it "
+                "whole (body, json, form) or in pieces, not both");
+        if (source_) {
+            collected_->clear();
+            for (auto piece = co_await source_->read_some(); !piece.empty();
+                 piece = co_await source_->read_some())
+                collected_->append(piece);
+            source_ = nullptr;
+            body_ = collected_;
+            body_done_ = false; // read_some() now gives the gathered body once
+        }
+        co_return std::string_view(*body_);
+    }
+    /// The same bytes without a coroutine, for plain (non-coroutine) handlers, which always get
+    /// the whole body. Empty while a coroutine route's body streams: use body() there.
     std::string_view buffered_body() const noexcept { return *body_; }
 
 #ifdef ASTER_HAS_JSON
@@ -1816,8 +1878,9 @@ public:
     task<Json> json() const {
         static_assert(requires { Json::parse(std::string_view{}); },
                       "aster::request::json(): include <aster/json.hpp> (nlohmann/json)");
+        auto text = co_await body();
         try {
-            co_return Json::parse(std::string_view(*body_));
+            co_return Json::parse(text);
         } catch (const std::exception& e) {
             throw http_exception(status::bad_request,
                                  std::string("Malformed JSON body: ") + e.what());
@@ -1917,7 +1980,10 @@ private:
     std::string_view target_, raw_path_, path_, query_;
     aster::headers headers_;
     mutable std::optional<aster::query_params> query_params_;
-    const std::string* body_ = nullptr;
+    mutable const std::string* body_ = nullptr;     // the whole body, once buffered
+    mutable detail::body_source* source_ = nullptr; // set while the body is still streaming in
+    std::string* collected_ = nullptr;              // where body() gathers a streamed body
+    mutable bool body_taken_ = false, body_done_ = false; // what read_some() has handed out
     const client_address* client_ = nullptr;
     void* state_ = nullptr;
     const void* state_type_ = nullptr;
@@ -2397,7 +2463,77 @@ ASTER_MEMBER_TRAITS(const&)
 
 #endif // ASTER_DETAIL_CALLABLE_TRAITS_HPP
 // end aster/detail/callable_traits.hpp
+// begin aster/detail/request_access.hpp
+// SPDX-License-Identifier: MIT
+// The one door through which the parser and the router fill a request's private fields.
+#ifndef ASTER_DETAIL_REQUEST_ACCESS_HPP
+#define ASTER_DETAIL_REQUEST_ACCESS_HPP
 
+
+namespace aster::detail {
+
+struct request_access {
+    static void reset(request& r) noexcept {
+        r.headers_.clear();
+        r.query_params_.reset();
+        r.path_param_count_ = 0;
+        r.method_name_ = r.target_ = r.raw_path_ = r.path_ = r.query_ = {};
+    }
+    static aster::headers& headers(request& r) noexcept { return r.headers_; }
+    static void set_method(request& r, std::string_view name) noexcept {
+        r.method_name_ = name;
+        r.method_id_ = parse_method(name);
+    }
+    static void set_target(request& r, std::string_view target, std::string_view raw_path,
+                           std::string_view path, std::string_view query) noexcept {
+        r.target_ = target;
+        r.raw_path_ = raw_path;
+        r.path_ = path;
+        r.query_ = query;
+    }
+    static void set_version(request& r, int major, int minor, bool keep_alive) noexcept {
+        r.version_major_ = major;
+        r.version_minor_ = minor;
+        r.keep_alive_ = keep_alive;
+    }
+    static void set_state(request& r, void* state, const void* type) noexcept {
+        r.state_ = state;
+        r.state_type_ = type;
+    }
+    static void set_routes(request& r, route_table routes) noexcept { r.routes_ = routes; }
+    static void set_secure(request& r, bool secure) noexcept { r.secure_ = secure; }
+    static void set_websocket(request& r, bool websocket) noexcept { r.websocket_ = websocket; }
+    /// A buffered body (every request gets one when it is filled in).
+    static void set_body(request& r, const std::string* body) noexcept {
+        r.body_ = body;
+        r.source_ = nullptr;
+        r.body_taken_ = r.body_done_ = false;
+    }
+    /// A body that streams in from `source`; body() gathers it into `storage` (empty now).
+    static void set_stream(request& r, body_source* source, std::string* storage) noexcept {
+        set_body(r, storage);
+        r.source_ = source;
+        r.collected_ = storage;
+    }
+    /// True while the body is still streaming in (a plain handler must have it gathered first).
+    static bool body_streaming(const request& r) noexcept { return r.source_ != nullptr; }
+    static void set_client(request& r, const client_address* client) noexcept {
+        r.client_ = client;
+    }
+    static void set_path_param(request& r, std::size_t index, std::string_view name,
+                               std::string_view value) noexcept {
+        r.path_params_[index] = {name, value};
+        if (index >= r.path_param_count_) r.path_param_count_ = index + 1;
+    }
+    static void clear_path_params(request& r) noexcept { r.path_param_count_ = 0; }
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_REQUEST_ACCESS_HPP
+// end aster/detail/request_access.hpp
+
+#include <functional>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -2488,19 +2624,29 @@ response call_now(const F& f, request& req) {
     }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
 }
 
+// A plain handler run from a coroutine (an endpoint's member) with a body still streaming in:
+// it reads buffered_body(), so the body is gathered first. The call is type-erased, so the
+// frame's type does not depend on the handler's (a lambda at namespace scope, say).
+inline task<response> call_gathered(request& req, std::function<response(request&)> call) {
+    co_await req.body();
+    co_return call(req);
+}
+
 // Calls `f(req, converted path values...)`. A coroutine handler's own awaitable is returned as is,
 // so the call adds no coroutine frame of its own.
 template <class Sig, class F>
 task<response> call_handler(F& f, request& req) {
     using args = typename Sig::args;
-    return [&]<std::size_t... I>(std::index_sequence<I...>) {
-        auto params = req.path_params();
-        if constexpr (std::is_same_v<typename Sig::result, response>)
-            return ready_response(
-                f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...));
-        else
+    if constexpr (std::is_same_v<typename Sig::result, response>) {
+        if (request_access::body_streaming(req))
+            return call_gathered(req, [f](request& r) { return call_now<Sig>(f, r); });
+        return ready_response(call_now<Sig>(f, req));
+    } else {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            auto params = req.path_params();
             return f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
-    }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+        }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+    }
 }
 
 } // namespace aster::detail
@@ -2802,62 +2948,6 @@ task<> run_websocket_endpoint(websocket& ws) {
 #ifndef ASTER_ROUTING_HPP
 #define ASTER_ROUTING_HPP
 
-// begin aster/detail/request_access.hpp
-// SPDX-License-Identifier: MIT
-// The one door through which the parser and the router fill a request's private fields.
-#ifndef ASTER_DETAIL_REQUEST_ACCESS_HPP
-#define ASTER_DETAIL_REQUEST_ACCESS_HPP
-
-
-namespace aster::detail {
-
-struct request_access {
-    static void reset(request& r) noexcept {
-        r.headers_.clear();
-        r.query_params_.reset();
-        r.path_param_count_ = 0;
-        r.method_name_ = r.target_ = r.raw_path_ = r.path_ = r.query_ = {};
-    }
-    static aster::headers& headers(request& r) noexcept { return r.headers_; }
-    static void set_method(request& r, std::string_view name) noexcept {
-        r.method_name_ = name;
-        r.method_id_ = parse_method(name);
-    }
-    static void set_target(request& r, std::string_view target, std::string_view raw_path,
-                           std::string_view path, std::string_view query) noexcept {
-        r.target_ = target;
-        r.raw_path_ = raw_path;
-        r.path_ = path;
-        r.query_ = query;
-    }
-    static void set_version(request& r, int major, int minor, bool keep_alive) noexcept {
-        r.version_major_ = major;
-        r.version_minor_ = minor;
-        r.keep_alive_ = keep_alive;
-    }
-    static void set_state(request& r, void* state, const void* type) noexcept {
-        r.state_ = state;
-        r.state_type_ = type;
-    }
-    static void set_routes(request& r, route_table routes) noexcept { r.routes_ = routes; }
-    static void set_secure(request& r, bool secure) noexcept { r.secure_ = secure; }
-    static void set_websocket(request& r, bool websocket) noexcept { r.websocket_ = websocket; }
-    static void set_body(request& r, const std::string* body) noexcept { r.body_ = body; }
-    static void set_client(request& r, const client_address* client) noexcept {
-        r.client_ = client;
-    }
-    static void set_path_param(request& r, std::size_t index, std::string_view name,
-                               std::string_view value) noexcept {
-        r.path_params_[index] = {name, value};
-        if (index >= r.path_param_count_) r.path_param_count_ = index + 1;
-    }
-    static void clear_path_params(request& r) noexcept { r.path_param_count_ = 0; }
-};
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_REQUEST_ACCESS_HPP
-// end aster/detail/request_access.hpp
 
 #include <array>
 #include <charconv>
@@ -3137,13 +3227,23 @@ public:
     /// only the method misses, a 307 to `/x` from `/x/` (or back) when only the other exists.
     task<response> dispatch(request& req) const;
 
+    /// Routing alone: the index of the route the request reaches (its path parameters filled
+    /// in), or `size` with routing's own answer (404, 405 or a redirect) in `out`. `unmatched`,
+    /// when given, is set when that answer is a 404 or 405 (for exception handlers).
+    std::size_t match(request& req, response& out, bool* unmatched = nullptr) const;
+    /// True when route `index` is a plain function, which call_now runs without a coroutine.
+    static bool runs_now(std::size_t index) noexcept;
+    /// Runs plain route `index` into `out`; its body must be buffered (see request::body).
+    void call_now(std::size_t index, request& req, response& out) const;
     /// The synchronous half of dispatch: answers into `out` and returns `size` when no
     /// coroutine is needed (a plain handler ran, or 404/405/redirect); otherwise returns the
-    /// index of the coroutine route for `invoke`. `unmatched`, when given, is set when the
-    /// answer is routing's own 404 or 405 (for exception handlers).
+    /// index of the coroutine route for `invoke`. `unmatched` as for match.
     std::size_t route_now(request& req, response& out, bool* unmatched = nullptr) const;
     /// Runs coroutine route `index`, returning the handler's own awaitable.
     task<response> invoke(std::size_t index, request& req) const;
+    /// True when the request reaches a coroutine route, which may read its body as it arrives
+    /// (request::read_some); false for plain handlers (they get it whole) and unmatched paths.
+    bool streams_body(request& req) const;
 
     /// Every route's name and pattern, for run-time reverse routing (request::url_path_for).
     static constexpr detail::route_table route_table() noexcept {
@@ -3213,13 +3313,55 @@ bool path_matches(std::string_view path, std::span<std::string_view> values) {
 template <class... Routes>
 task<response> router<Routes...>::dispatch(request& req) const {
     response out;
-    std::size_t index = route_now(req, out);
-    if (index != size) co_return co_await invoke(index, req);
+    std::size_t index = match(req, out);
+    if (index == size) co_return out;
+    if (!runs_now(index)) co_return co_await invoke(index, req);
+    // A plain handler reads buffered_body(): a body still streaming in is gathered first.
+    if (detail::request_access::body_streaming(req)) co_await req.body();
+    call_now(index, req, out);
     co_return out;
 }
 
 template <class... Routes>
+bool router<Routes...>::runs_now(std::size_t index) noexcept {
+    static constexpr std::array<bool, size> plain{[] {
+        if constexpr (Routes::is_websocket) return false;
+        else return Routes::runs_now;
+    }()...};
+    return plain[index];
+}
+
+template <class... Routes>
+void router<Routes...>::call_now(std::size_t index, request& req, response& out) const {
+    // A generated jump table: one call through a function pointer, whatever the route count.
+    using runner = void (*)(const router&, request&, response&);
+    static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<runner, size>{+[](const router& self, request& r, response& o) {
+            using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+            if constexpr (!route_type::is_websocket)
+                if constexpr (route_type::runs_now) o = std::get<I>(self.routes_).call_now(r);
+        }...};
+    }(std::index_sequence_for<Routes...>{});
+    table[index](*this, req, out);
+}
+
+template <class... Routes>
 std::size_t router<Routes...>::route_now(request& req, response& out, bool* unmatched) const {
+    std::size_t found = match(req, out, unmatched);
+    if (found == size || !runs_now(found)) return found;
+    call_now(found, req, out);
+    return size;
+}
+
+template <class... Routes>
+bool router<Routes...>::streams_body(request& req) const {
+    response ignored;
+    std::size_t found = match(req, ignored);
+    return found != size && !runs_now(found);
+}
+
+template <class... Routes>
+std::size_t router<Routes...>::match(request& req, response& out, bool* unmatched) const {
     const std::string_view path = req.path();
     const method wanted = req.method_id();
     std::array<std::string_view, request::max_path_params> values{};
@@ -3246,24 +3388,7 @@ std::size_t router<Routes...>::route_now(request& req, response& out, bool* unma
          ...);
     }(std::index_sequence_for<Routes...>{});
 
-    if (found != size) {
-        // A generated jump table: one call through a function pointer, whatever the route count.
-        using runner = bool (*)(const router&, request&, response&);
-        static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
-            return std::array<runner, size>{+[](const router& self, request& r, response& o) {
-                using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
-                if constexpr (route_type::is_websocket) {
-                    return false;
-                } else if constexpr (route_type::runs_now) {
-                    o = std::get<I>(self.routes_).call_now(r);
-                    return true;
-                } else {
-                    return false;
-                }
-            }...};
-        }(std::index_sequence_for<Routes...>{});
-        return table[found](*this, req, out) ? size : found;
-    }
+    if (found != size) return found;
     if (allowed_elsewhere != method::none) {
         out = plain_text("Method Not Allowed", status::method_not_allowed);
         out.header("Allow", allow_header(allowed_elsewhere));
@@ -3579,8 +3704,14 @@ struct exception_guard {
         bool unmatched = false;
         std::exception_ptr error;
         try {
-            std::size_t i = router.route_now(req, out, &unmatched);
-            if (i != Router::size) out = co_await router.invoke(i, req);
+            std::size_t i = router.match(req, out, &unmatched);
+            if (i != Router::size && !Router::runs_now(i)) {
+                out = co_await router.invoke(i, req);
+            } else if (i != Router::size) {
+                // A plain handler reads buffered_body(): gather a body still streaming in.
+                if (request_access::body_streaming(req)) co_await req.body();
+                router.call_now(i, req, out);
+            }
         } catch (...) {
             error = std::current_exception();
         }
@@ -3669,7 +3800,7 @@ inline constexpr bool is_exception_guard<exception_guard<H...>> = true;
 
 // begin aster/detail/app_ref.hpp
 // SPDX-License-Identifier: MIT
-// app_ref: what the connection engine needs from an app, behind four function pointers.
+// app_ref: what the connection engine needs from an app, behind a few function pointers.
 #ifndef ASTER_DETAIL_APP_REF_HPP
 #define ASTER_DETAIL_APP_REF_HPP
 
@@ -3697,6 +3828,9 @@ struct app_ref {
     /// index of the coroutine route that `invoke` must run.
     std::size_t (*route_now)(const void* app, request& req, response& out) = nullptr;
     task<response> (*invoke)(const void* app, std::size_t index, request& req) = nullptr;
+    /// Whether the request reaches a coroutine route, which may read its body as it arrives
+    /// (checked when a body is large or still arriving); plain handlers get it whole.
+    bool (*streams_body)(const void* app, request& req) = nullptr;
     /// The WebSocket route for the request's path, with path parameters filled in, or `none`.
     std::size_t (*match_websocket)(const void* app, request& req) = nullptr;
     task<> (*run_websocket)(const void* app, std::size_t index, request& req, websocket& ws) = nullptr;
@@ -3713,7 +3847,7 @@ struct app_ref {
     route_table routes{};
 };
 
-/// Binds an app_ref to a router (anything with route_now, invoke, match_websocket,
+/// Binds an app_ref to a router (anything with route_now, invoke, streams_body, match_websocket,
 /// run_websocket and a static `size` meaning "none").
 template <class Router>
 app_ref make_app_ref(const Router& router) noexcept {
@@ -3726,6 +3860,9 @@ app_ref make_app_ref(const Router& router) noexcept {
     };
     ref.invoke = +[](const void* p, std::size_t i, request& req) -> task<response> {
         return static_cast<const Router*>(p)->invoke(i, req);
+    };
+    ref.streams_body = +[](const void* p, request& req) {
+        return static_cast<const Router*>(p)->streams_body(req);
     };
     ref.match_websocket = +[](const void* p, request& req) -> std::size_t {
         std::size_t i = static_cast<const Router*>(p)->match_websocket(req);
@@ -3996,6 +4133,10 @@ public:
             r.invoke = +[](const void* p, std::size_t, request& req) -> task<response> {
                 return level<0>(p, req);
             };
+            // Middleware sees every body as the route would: streamed for coroutine routes.
+            r.streams_body = +[](const void* p, request& req) {
+                return static_cast<const application*>(p)->router_.streams_body(req);
+            };
             r.match_websocket = +[](const void* p, request& req) -> std::size_t {
                 std::size_t i = static_cast<const application*>(p)->router_.match_websocket(req);
                 return i == Router::size ? detail::app_ref::none : i;
@@ -4230,7 +4371,7 @@ private:
 
 /// What one loop holds right now (see aster::server_stats).
 struct loop_counters {
-    live_count connections, sockets, websockets, buffered_bytes;
+    live_count connections, sockets, websockets, buffered_bytes, input_bytes;
 };
 
 /// Decrements a count when it goes out of scope (a connection coroutine ends, say).
@@ -4756,6 +4897,7 @@ ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view he
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -4763,11 +4905,19 @@ ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view he
 
 namespace aster::detail {
 
+/// A Content-Length body above this is streamed to a coroutine route even when all of it is in
+/// the buffer already: the handler sees it in pieces rather than as one copy.
+inline constexpr std::size_t stream_body_threshold = 64 * 1024;
+
 /// Parses one request at a time from a buffer the connection owns. Pieces are stored as offsets
 /// from the request's first byte, so the connection may move or grow its buffer between feeds.
+/// A body is either gathered into one string (buffered) or handed out piece by piece as it is
+/// fed (streamed), whichever the connection chooses when the head is complete.
 class request_parser {
 public:
-    enum class state { need_more, complete, failed };
+    // head_complete: only with pause_before_bodies, the head of a request whose body is not all
+    // fed yet (or is large); body_piece: a streamed body's next piece, see body_piece().
+    enum class state { need_more, complete, failed, head_complete, body_piece };
     struct result {
         state outcome;
         std::size_t consumed; // bytes of `data` used
@@ -4780,6 +4930,26 @@ public:
     /// Parses `len` bytes at `data`; `request_begin` is where the current request's bytes start
     /// (at or before `data`). Stops after a complete request so each is answered in turn.
     result feed(const char* request_begin, const char* data, std::size_t len);
+
+    /// Stop at head_complete when a body is chunked, larger than stream_body_threshold, or not
+    /// all in the bytes fed: the connection then chooses how to read it (read_body).
+    void pause_before_bodies(bool on) noexcept { pause_heads_ = on; }
+    /// After head_complete: gather the body (false) or stream it (true), then feed on.
+    void read_body(bool stream) noexcept;
+    /// After body_piece: the piece, a view into the bytes fed (so it is valid until those move).
+    std::string_view body_piece() const noexcept { return {piece_at_, piece_length_}; }
+    /// After body_piece: the connection is done with the piece; feed on.
+    void resume() noexcept;
+    /// While a body streams: the earliest offset (from the request's first byte) the parser may
+    /// still look back at to check chunked framing; bytes before it and before the parse
+    /// position may be dropped with discard(). Unbounded for a Content-Length body.
+    std::size_t keep_from() const noexcept;
+    /// `count` body bytes at offset `from` were dropped from the buffer: offsets past them move.
+    void discard(std::size_t from, std::size_t count) noexcept;
+    /// Body bytes still to come of a Content-Length body; nullopt when chunked (unknown).
+    std::optional<std::uint64_t> body_remaining() const noexcept;
+    /// Where a streamed body is gathered when the handler asks for all of it (request::body).
+    std::string& body_storage() noexcept { return body_; }
 
     /// After `complete`: points `req` at the request's pieces (views into `request_begin`).
     void fill(request& req, const char* request_begin);
@@ -4847,10 +5017,15 @@ private:
     std::size_t chunk_data_end_ = 0; // just past the current chunk's data
     std::size_t extension_bytes_ = 0; // of the chunk-extension name or value being read
     bool chunk_has_data_ = false;
+    bool last_chunk_ = false;        // the last chunk's line was seen: trailers follow
+    std::uint64_t body_bytes_ = 0;   // of the body so far, buffered or streamed
+    const char* piece_at_ = nullptr; // the body piece feed() stopped after
+    std::size_t piece_length_ = 0;
     std::string body_;
     std::string decoded_path_;
     bool headers_done_ = false, message_done_ = false, keep_alive_ = true, upgrade_ = false;
     bool wants_continue_ = false, websocket_upgrade_ = false, head_ = false;
+    bool pause_heads_ = false, head_paused_ = false, streaming_ = false, piece_ready_ = false;
     aster::status error_status_ = aster::status::bad_request;
     std::string_view error_reason_;
 };
@@ -4924,8 +5099,10 @@ ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
     self.line_end_ = self.chunk_line_ = self.chunk_data_end_ = self.extension_bytes_ = 0;
     self.header_bytes_ = 0;
     self.body_.clear();
+    self.body_bytes_ = 0;
     self.headers_done_ = self.message_done_ = self.upgrade_ = self.wants_continue_ = false;
-    self.websocket_upgrade_ = self.head_ = false;
+    self.websocket_upgrade_ = self.head_ = self.last_chunk_ = false;
+    self.head_paused_ = self.streaming_ = self.piece_ready_ = false;
     return 0;
 }
 
@@ -5131,16 +5308,39 @@ ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
     bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
     if (!has_body) self.wants_continue_ = false;
+    // A body not all here yet (or a large one): the connection may stream it to the handler.
+    // Upgrade requests are parsed whole, as before (a WebSocket handshake has no body).
+    if (self.pause_heads_ && has_body && !self.websocket_upgrade_ && !(p->flags & F_UPGRADE)) {
+        const std::size_t fed = std::size_t(self.feed_end_ - self.request_begin_);
+        const std::size_t available = fed - std::min(fed, self.chunk_line_); // body bytes fed
+        if ((p->flags & F_CHUNKED) || p->content_length > stream_body_threshold ||
+            p->content_length > available) {
+            // Known now, for an answer that may go out before the body has ended.
+            self.keep_alive_ = llhttp_should_keep_alive(p) != 0;
+            self.head_paused_ = true;
+            return HPE_PAUSED;
+        }
+    }
     return 0;
 }
 
 ASTER_ENGINE int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
+    // llhttp reports an empty span when it resumes at the end of the input: nothing to hand out.
+    if (len == 0) return 0;
     self.wants_continue_ = false; // the client did not wait; no interim response is due
-    if (self.body_.size() + len > self.limits_.max_body_bytes)
+    if (len > self.limits_.max_body_bytes - self.body_bytes_)
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
-    self.body_.append(at, len);
+    self.body_bytes_ += len;
     self.chunk_data_end_ = self.offset(at) + len;
+    if (self.streaming_) {
+        // One piece at a time: the handler reads it where it lies, then asks for the next.
+        self.piece_at_ = at;
+        self.piece_length_ = len;
+        self.piece_ready_ = true;
+        return HPE_PAUSED;
+    }
+    self.body_.append(at, len);
     return 0;
 }
 
@@ -5148,11 +5348,14 @@ ASTER_ENGINE int request_parser::on_chunk_header(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     // A chunk that cannot fit is refused now, not after reading up to the limit (or waiting
     // for 2^60 bytes that never come).
-    if (p->content_length > self.limits_.max_body_bytes - self.body_.size())
+    if (p->content_length > self.limits_.max_body_bytes - self.body_bytes_)
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
     self.chunk_has_data_ = p->content_length > 0;
     // The last chunk: its line and any trailer lines are checked from where it starts.
-    if (!self.chunk_has_data_) self.line_end_ = self.chunk_line_;
+    if (!self.chunk_has_data_) {
+        self.line_end_ = self.chunk_line_;
+        self.last_chunk_ = true;
+    }
     return 0;
 }
 
@@ -5226,6 +5429,8 @@ ASTER_ENGINE request_parser::result request_parser::feed(const char* request_beg
     if (err == HPE_OK) return {state::need_more, len};
     std::size_t used = std::size_t(llhttp_get_error_pos(&parser_) - data);
     if (err == HPE_PAUSED && message_done_) return {state::complete, used};
+    if (err == HPE_PAUSED && head_paused_) return {state::head_complete, used};
+    if (err == HPE_PAUSED && piece_ready_) return {state::body_piece, used};
     if (err == HPE_PAUSED_UPGRADE && message_done_) {
         upgrade_ = true;
         return {state::complete, used};
@@ -5287,6 +5492,41 @@ ASTER_ENGINE void request_parser::next() {
     if (upgrade_) llhttp_resume_after_upgrade(&parser_);
     else llhttp_resume(&parser_);
     upgrade_ = false;
+}
+
+ASTER_ENGINE void request_parser::read_body(bool stream) noexcept {
+    head_paused_ = false;
+    streaming_ = stream;
+    llhttp_resume(&parser_);
+}
+
+ASTER_ENGINE void request_parser::resume() noexcept {
+    piece_ready_ = false;
+    llhttp_resume(&parser_);
+}
+
+ASTER_ENGINE std::size_t request_parser::keep_from() const noexcept {
+    if (!(parser_.flags & F_CHUNKED)) return static_cast<std::size_t>(-1);
+    // Trailer lines are checked from the end of the last one; a chunk's CRLF from the end of
+    // its data; the last-chunk line from where its size line starts.
+    if (last_chunk_) return line_end_;
+    return chunk_has_data_ ? chunk_data_end_ : chunk_line_;
+}
+
+ASTER_ENGINE void request_parser::discard(std::size_t from, std::size_t count) noexcept {
+    // Offsets into the dropped bytes are stale (keep_from() was at or past them): pin them.
+    auto move = [&](std::size_t& at) {
+        if (at >= from + count) at -= count;
+        else if (at > from) at = from;
+    };
+    move(line_end_);
+    move(chunk_line_);
+    move(chunk_data_end_);
+}
+
+ASTER_ENGINE std::optional<std::uint64_t> request_parser::body_remaining() const noexcept {
+    if (parser_.flags & F_CHUNKED) return std::nullopt;
+    return message_done_ ? 0 : parser_.content_length; // llhttp counts it down as bytes come
 }
 
 ASTER_ENGINE bool request_parser::take_continue() noexcept {
@@ -5492,6 +5732,9 @@ public:
     read_buffer& operator=(const read_buffer&) = delete;
     ~read_buffer() { release(); }
 
+    /// Counts the capacity held in `held` (server_stats::input_bytes) from now on; may be null.
+    void count_in(live_count* held) noexcept { held_ = held; }
+
     unsigned char* data() noexcept { return data_; }
     const unsigned char* data() const noexcept { return data_; }
     char* chars() noexcept { return reinterpret_cast<char*>(data_); }
@@ -5514,11 +5757,13 @@ public:
         release();
         data_ = bigger;
         capacity_ = size;
+        if (held_) held_->add(size);
     }
 
     /// Gives the storage back; the buffer is empty afterwards.
     void release() noexcept {
         if (!data_) return;
+        if (held_) held_->sub(capacity_);
         if (capacity_ == pooled_block_size || capacity_ == large_block_size)
             block_pool::local().give(data_, capacity_);
         else
@@ -5530,6 +5775,7 @@ public:
 private:
     unsigned char* data_ = nullptr;
     std::size_t capacity_ = 0;
+    live_count* held_ = nullptr;
 };
 
 /// Streams read by read_into's two-step path (TCP sockets, put in non-blocking mode by their
@@ -6757,6 +7003,7 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
       counters_(counters) {
     if (counters_) counters_->websockets.add();
+    in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
@@ -7576,14 +7823,20 @@ private:
 /// hands over a WebSocket, destroys it before running that one (serve_tcp, serve_tls and
 /// serve_test_connection each do this themselves: a shared helper coroutine would be one more
 /// frame on every connection).
+/// A body that is all in the buffer (and at most stream_body_threshold) is parsed with its
+/// head, as is any body of a plain handler. Otherwise, for a coroutine route, the handler runs
+/// once the head is in and reads the body through this connection (the body_source of its
+/// request): pieces come straight from the read buffer, which keeps the head and one read's
+/// worth of room, so a streamed body costs one block whatever its size.
 template <class Stream>
-class http_connection final : public closable {
+class http_connection final : public closable, private body_source {
 public:
     http_connection(Stream& stream, app_ref app, const connection_options& options,
                     client_address client)
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
           client_(std::move(client)) {
         if (options_.registry) options_.registry->add(*this);
+        in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
         if constexpr (waitable_stream<Stream>) {
             std::error_code ignored;
             stream_.non_blocking(true, ignored); // read_some reads what is there, else waits
@@ -7609,7 +7862,17 @@ public:
 
 private:
     class chunk_writer;
+    enum class body_phase : std::uint8_t { none, streaming, ended, failed };
+    // What pull_body got: a piece, the end, or why it cannot go on.
+    enum class pull : std::uint8_t { piece, end, failed, too_long, timed_out, gone };
+    using clock = std::chrono::steady_clock;
 
+    task<std::string_view> read_some() override;
+    bool start_streaming();
+    task<pull> pull_body(std::string_view& piece, std::size_t& budget, clock::time_point until);
+    task<> finish_body();
+    bool may_keep_alive() const noexcept;
+    void start_clock() noexcept;
     bool respond_now(bool& keep_alive);
     task<bool> respond();
     bool queue_response(bool body_written_separately);
@@ -7636,6 +7899,15 @@ private:
     std::chrono::steady_clock::time_point started_{}; // for the access log; zero when off
     read_deadline<Stream> deadline_{stream_};
     read_buffer in_; // released while waiting between requests
+    // In in_: where the current request starts, the parse position, the end of the data.
+    std::size_t start_ = 0, parsed_ = 0, end_ = 0;
+    // A body streamed to its handler: where it starts (its head lies before) and how it went.
+    std::size_t body_start_ = 0;
+    body_phase body_phase_ = body_phase::none;
+    bool continue_due_ = false;     // 100 Continue owed when the handler first reads the body
+    bool piece_out_ = false;        // the handler holds a piece; the parser resumes when it is done
+    bool body_closes_ = false;      // the body left the connection unusable: answer, then close
+    std::exception_ptr body_error_; // why the body failed, thrown again if read again
     std::array<unsigned char, 256> scratch_; // a typical request head fits: one read
     std::string out_; // responses waiting for the end of this read batch
     loop_counters* counters_ = options_.registry ? &options_.registry->counters : nullptr;
@@ -7734,32 +8006,58 @@ task<> http_connection<Stream>::run() {
     request_access::set_secure(request_, options_.secure);
     request_access::set_routes(request_, app_.routes);
     request_access::set_state(request_, app_.state, app_.state_type);
-    std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
+    parser_.pause_before_bodies(app_.streams_body != nullptr);
     const auto& limits = options_.limits;
     bool answered_one = false, head_clock_running = false;
     for (;;) {
-        while (parsed < end) {
+        while (parsed_ < end_) {
             char* base = in_.chars();
-            auto result = parser_.feed(base + start, base + parsed, end - parsed);
-            parsed += result.consumed;
+            auto result = parser_.feed(base + start_, base + parsed_, end_ - parsed_);
+            parsed_ += result.consumed;
             if (result.outcome == request_parser::state::need_more) break;
             if (result.outcome == request_parser::state::failed) {
                 append_error(parser_.error_status(), parser_.error_reason());
                 co_await flush();
                 co_return;
             }
-            parser_.fill(request_, base + start);
-            deadline_.clear();
-            answered_one = true;
-            head_clock_running = false;
-            if (parser_.websocket_upgrade()) {
-                if (!co_await upgrade(std::string_view(base + start, parsed - start),
-                                      std::string_view(base + parsed, end - parsed))) {
+            if (result.outcome == request_parser::state::head_complete) {
+                // The body is still arriving, or large: a coroutine route reads it as it comes;
+                // a plain handler's is gathered first, as any other.
+                if (!start_streaming()) {
+                    parser_.read_body(false);
+                    continue;
+                }
+                deadline_.clear();
+                answered_one = true;
+                head_clock_running = false;
+                if (!co_await flush()) co_return; // earlier pipelined answers go first
+                start_clock();
+                try {
+                    pending_route_ = app_.route_now(app_.app, request_, response_);
+                } catch (...) {
+                    response_ = failure(std::current_exception());
+                    pending_route_ = app_ref::none;
+                }
+                if (!co_await respond()) {
                     co_await flush();
                     co_return;
                 }
                 parser_.next();
-                start = parsed;
+                start_ = parsed_;
+                continue;
+            }
+            parser_.fill(request_, base + start_);
+            deadline_.clear();
+            answered_one = true;
+            head_clock_running = false;
+            if (parser_.websocket_upgrade()) {
+                if (!co_await upgrade(std::string_view(base + start_, parsed_ - start_),
+                                      std::string_view(base + parsed_, end_ - parsed_))) {
+                    co_await flush();
+                    co_return;
+                }
+                parser_.next();
+                start_ = parsed_;
                 continue;
             }
             bool keep_alive = false;
@@ -7770,33 +8068,33 @@ task<> http_connection<Stream>::run() {
                 co_return;
             }
             parser_.next();
-            start = parsed;
+            start_ = parsed_;
         }
         // RFC 9110 §10.1.1: invite the body only once the headers were accepted.
         if (parser_.take_continue()) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
         // Everything this read brought in has been answered: one write for all of it.
         if (!co_await flush()) co_return;
-        if (start > 0) {
-            std::memmove(in_.data(), in_.data() + start, end - start);
-            parsed -= start;
-            end -= start;
-            start = 0;
+        if (start_ > 0) {
+            std::memmove(in_.data(), in_.data() + start_, end_ - start_);
+            parsed_ -= start_;
+            end_ -= start_;
+            start_ = 0;
         }
-        if (!ensure_space(start, end)) {
+        if (!ensure_space(start_, end_)) {
             append_error(parser_.headers_complete() ? status::request_entity_too_large
                                                     : status::request_header_fields_too_large,
                          "Request Too Large");
             co_await flush();
             co_return;
         }
-        const bool idle = start == end && answered_one;
+        const bool idle = start_ == end_ && answered_one;
         // Nothing of a request has arrived (a keep-alive wait, or a fresh connection that has
         // sent nothing yet): a graceful stop may close it at once.
-        if (start == end && shutting_down_) co_return;
-        idle_ = start == end;
+        if (start_ == end_ && shutting_down_) co_return;
+        idle_ = start_ == end_;
         if (idle) {
             deadline_.expires_after(limits.keep_alive_timeout);
-        } else if (!parser_.headers_complete() || start == end) {
+        } else if (!parser_.headers_complete() || start_ == end_) {
             if (!head_clock_running) deadline_.expires_after(limits.header_timeout);
             head_clock_running = true;
         } else {
@@ -7811,7 +8109,7 @@ task<> http_connection<Stream>::run() {
             }
             co_return;
         }
-        auto [ec, n] = co_await read_into(stream_, in_, end, scratch_);
+        auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
         idle_ = false;
         if (ec) {
             // A client too slow to finish its request hears why; an idle one is just closed.
@@ -7821,8 +8119,22 @@ task<> http_connection<Stream>::run() {
             }
             co_return;
         }
-        end += n;
+        end_ += n;
     }
+}
+
+template <class Stream>
+bool http_connection<Stream>::may_keep_alive() const noexcept {
+    return parser_.keep_alive() && !shutting_down_ && !body_closes_ &&
+           !iequals(response_.header_value("connection"), "close");
+}
+
+template <class Stream>
+void http_connection<Stream>::start_clock() noexcept {
+    if (logger().access_log && log_enabled(log_level::info))
+        started_ = std::chrono::steady_clock::now();
+    else
+        started_ = {};
 }
 
 // Every exception a handler throws becomes a response here, whichever path ran it.
@@ -7834,6 +8146,9 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
         response res = plain_text(std::string(e.detail()), e.status());
         for (const auto& [name, value] : e.headers()) res.header(name, value);
         return res;
+    } catch (const client_disconnect&) {
+        // Nobody is left to read an answer; the connection closes (see finish_body).
+        return plain_text("Client Closed Request", status::bad_request);
     } catch (const std::exception& e) {
         log(log_level::error, std::string("exception in handler for ") +
                                   std::string(request_.method()) + " " +
@@ -7851,10 +8166,7 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
 // streaming response or a large body needs respond(). Returns true when the answer is queued.
 template <class Stream>
 bool http_connection<Stream>::respond_now(bool& keep_alive) {
-    if (logger().access_log && log_enabled(log_level::info))
-        started_ = std::chrono::steady_clock::now();
-    else
-        started_ = {};
+    start_clock();
     try {
         pending_route_ = app_.route_now(app_.app, request_, response_);
     } catch (...) {
@@ -7871,8 +8183,7 @@ bool http_connection<Stream>::respond_now(bool& keep_alive) {
 
 template <class Stream>
 bool http_connection<Stream>::queue_response(bool body_written_separately) {
-    bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
-                      !iequals(response_.header_value("connection"), "close");
+    bool keep_alive = may_keep_alive();
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
     const auto conn = !keep_alive ? connection_header::close
                       : http10    ? connection_header::keep_alive
@@ -7895,12 +8206,12 @@ task<bool> http_connection<Stream>::respond() {
             response_ = failure(std::current_exception());
         }
     }
+    if (body_phase_ != body_phase::none) co_await finish_body();
     const bool head = request_.method_id() == method::head;
     auto tasks = response_.take_background_tasks();
     bool keep_alive = false;
     if (response_.is_streaming()) {
-        keep_alive = parser_.keep_alive() && !shutting_down_ &&
-                     !iequals(response_.header_value("connection"), "close");
+        keep_alive = may_keep_alive();
         if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
         keep_alive = co_await write_streaming(response_, head, keep_alive);
     } else {
@@ -8083,6 +8394,175 @@ void http_connection<Stream>::append_error(status code, std::string_view text) {
 
 #endif // ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
 // end aster/detail/impl/http_connection.hpp
+// begin aster/detail/impl/http_body_stream.hpp
+// SPDX-License-Identifier: MIT
+// http_connection's streamed request bodies: set up at the head, read as the handler asks, drained.
+#ifndef ASTER_DETAIL_IMPL_HTTP_BODY_STREAM_HPP
+#define ASTER_DETAIL_IMPL_HTTP_BODY_STREAM_HPP
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace aster::detail {
+
+// A streamed body its handler left unread is read and dropped up to this many bytes (within
+// body_timeout), so the connection can carry the next request; a longer rest closes it, since
+// reading megabytes nobody wants costs more than a new connection.
+inline constexpr std::size_t drain_limit = 256 * 1024;
+// Room kept behind a streamed request's head beyond max_header_bytes (which bounds a trailer
+// line): a chunk-size line must fit in it, with space left to read into.
+inline constexpr std::size_t stream_room = 4 * 1024;
+
+// At a head whose body is still arriving (or is large): when the request goes to a coroutine
+// route, gets the body ready to stream to it and returns true.
+template <class Stream>
+bool http_connection<Stream>::start_streaming() {
+    if (!app_.streams_body) return false;
+    parser_.fill(request_, in_.chars() + start_);
+    try {
+        if (!app_.streams_body(app_.app, request_)) return false;
+    } catch (...) {
+        return false; // routing throws again when it runs, and is answered then
+    }
+    // The head goes to the front of the buffer with room behind it, and stays put while the
+    // handler runs (the request views it); the body passes through the room a read at a time.
+    if (start_ > 0) {
+        std::memmove(in_.data(), in_.data() + start_, end_ - start_);
+        parsed_ -= start_;
+        end_ -= start_;
+        start_ = 0;
+    }
+    const std::size_t wanted = parsed_ + options_.limits.max_header_bytes + stream_room;
+    in_.grow(end_, std::max(wanted, large_block_size));
+    parser_.fill(request_, in_.chars());
+    body_start_ = parsed_;
+    // RFC 9110 §10.1.1: a client that asked waits for 100 Continue, sent when the handler
+    // first reads; not when some of the body came anyway.
+    continue_due_ = parser_.take_continue() && end_ == parsed_;
+    piece_out_ = body_closes_ = false;
+    body_phase_ = body_phase::streaming;
+    request_access::set_stream(request_, this, &parser_.body_storage());
+    parser_.read_body(true);
+    return true;
+}
+
+// request::read_some of a streamed body: the next piece, as a view into the read buffer.
+template <class Stream>
+task<std::string_view> http_connection<Stream>::read_some() {
+    if (body_phase_ == body_phase::ended) co_return std::string_view();
+    if (body_phase_ == body_phase::failed) std::rethrow_exception(body_error_);
+    if (body_phase_ == body_phase::none)
+        throw std::logic_error("aster::request::read_some(): the handler has returned; the rest "
+                               "of its body was dropped");
+    if (continue_due_) {
+        continue_due_ = false;
+        out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        if (!co_await flush()) {
+            body_phase_ = body_phase::failed;
+            body_error_ = std::make_exception_ptr(
+                client_disconnect("aster: the client went away before sending the body"));
+            std::rethrow_exception(body_error_);
+        }
+    }
+    std::string_view piece;
+    std::size_t unlimited = static_cast<std::size_t>(-1);
+    const pull got = co_await pull_body(piece, unlimited, clock::time_point::max());
+    if (got == pull::piece) co_return piece;
+    if (got == pull::end) {
+        body_phase_ = body_phase::ended;
+        co_return std::string_view();
+    }
+    body_phase_ = body_phase::failed;
+    if (got == pull::failed)
+        body_error_ = std::make_exception_ptr(
+            http_exception(parser_.error_status(), std::string(parser_.error_reason())));
+    else if (got == pull::too_long)
+        body_error_ = std::make_exception_ptr(
+            http_exception(status::bad_request, "Bad Request: chunk line too long"));
+    else if (got == pull::timed_out)
+        body_error_ =
+            std::make_exception_ptr(http_exception(status::request_timeout, "Request Timeout"));
+    else
+        body_error_ = std::make_exception_ptr(
+            client_disconnect("aster: the client went away before the end of the request body"));
+    std::rethrow_exception(body_error_);
+}
+
+// Parses on to the next body piece, reading when every byte is parsed. `budget` is how many
+// more bytes it may read (the drain's bound); `until` a deadline for all of them, or max for
+// body_timeout per read.
+template <class Stream>
+task<typename http_connection<Stream>::pull>
+http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
+                                   clock::time_point until) {
+    for (;;) {
+        if (piece_out_) {
+            piece_out_ = false;
+            parser_.resume();
+        }
+        char* base = in_.chars();
+        auto result = parser_.feed(base, base + parsed_, end_ - parsed_);
+        parsed_ += result.consumed;
+        if (result.outcome == request_parser::state::body_piece) {
+            piece_out_ = true;
+            piece = parser_.body_piece();
+            co_return pull::piece;
+        }
+        if (result.outcome == request_parser::state::complete) co_return pull::end;
+        if (result.outcome == request_parser::state::failed) co_return pull::failed;
+        // Every byte is parsed. Drop the body bytes the parser is done with, so the buffer
+        // holds the head and what one read brings, however long the body.
+        const std::size_t keep = std::min(parsed_, parser_.keep_from());
+        if (keep > body_start_) {
+            std::memmove(base + body_start_, base + keep, end_ - keep);
+            parser_.discard(body_start_, keep - body_start_);
+            parsed_ -= keep - body_start_;
+            end_ -= keep - body_start_;
+        }
+        // Full of one chunk line (a flood of extensions or zeros), or past the drain's bound.
+        if (end_ == in_.capacity() || budget == 0) co_return pull::too_long;
+        if (until == clock::time_point::max())
+            deadline_.expires_after(options_.limits.body_timeout);
+        else
+            deadline_.expires_at(until);
+        auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
+        deadline_.clear(); // the handler's own time is not the client's
+        if (ec) co_return deadline_.expired() ? pull::timed_out : pull::gone;
+        budget -= std::min(budget, n);
+        end_ += n;
+    }
+}
+
+// After the handler of a streamed request. What it left unread is read and dropped when it is
+// at most drain_limit and arrives within body_timeout, so the connection can carry the next
+// request; otherwise the answer says Connection: close and the connection ends.
+template <class Stream>
+task<> http_connection<Stream>::finish_body() {
+    const body_phase phase = std::exchange(body_phase_, body_phase::none);
+    if (phase == body_phase::ended) co_return;
+    const bool closing = !may_keep_alive(); // then the rest is not worth reading
+    body_closes_ = true;
+    // Broken framing cannot be resynchronised. A client still waiting for 100 Continue may
+    // send the body after all or not (RFC 9110 §10.1.1): either way, what follows is not
+    // known to be a request.
+    if (phase == body_phase::failed || continue_due_ || closing) co_return;
+    if (auto rest = parser_.body_remaining(); rest && *rest > drain_limit) co_return;
+    std::size_t budget = drain_limit;
+    const auto until = clock::now() + options_.limits.body_timeout;
+    for (;;) {
+        std::string_view dropped;
+        const pull got = co_await pull_body(dropped, budget, until);
+        if (got == pull::piece) continue;
+        if (got == pull::end) body_closes_ = false;
+        co_return;
+    }
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_HTTP_BODY_STREAM_HPP
+// end aster/detail/impl/http_body_stream.hpp
 #endif
 
 #endif // ASTER_DETAIL_HTTP_CONNECTION_HPP
@@ -8115,6 +8595,9 @@ struct server_stats {
     // Output held for slow readers: HTTP responses being written plus WebSocket send queues.
     // Bounded per connection: see websocket_options::max_send_queue_bytes and the README.
     std::size_t buffered_bytes = 0;
+    // Read buffers held: a block per connection with a request or frame half read (a body
+    // streamed to its handler included, whatever its size); none for idle connections.
+    std::size_t input_bytes = 0;
 };
 
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
@@ -8574,6 +9057,7 @@ ASTER_ENGINE server_stats server::stats() const noexcept {
         total.sockets += c.sockets.get();
         total.websockets += c.websockets.get();
         total.buffered_bytes += c.buffered_bytes.get();
+        total.input_bytes += c.input_bytes.get();
     }
     return total;
 }

@@ -41,11 +41,25 @@ response leak(request&) {
     return aster::plain_text("leaked");
 }
 
+// The same answer from a coroutine route, which reads its body as it arrives (streamed when
+// it is chunked or not all in), so the chunked framing checks run in that mode too.
+aster::task<response> ok_streamed(request& r) {
+    std::size_t size = 0;
+    for (auto piece = co_await r.read_some(); !piece.empty(); piece = co_await r.read_some())
+        size += piece.size();
+    co_return aster::plain_text("ok " + std::string(r.path()) + " " + std::to_string(size) +
+                                " fields=" + std::to_string(r.headers().size()));
+}
+
 constexpr auto any_method = aster::method::get | aster::method::head | aster::method::post |
                             aster::method::put | aster::method::options | aster::method::other;
 constexpr aster::application app{aster::routes(aster::route<"/ok", any_method>(ok),
                                                aster::route<"/leak", any_method>(leak),
                                                aster::route<"/smuggled", any_method>(leak))};
+constexpr aster::application streaming_app{
+    aster::routes(aster::route<"/ok", any_method>(ok_streamed),
+                  aster::route<"/leak", any_method>(leak),
+                  aster::route<"/smuggled", any_method>(leak))};
 
 // Sent after every hostile request: if the server answers it, it kept reading after the error.
 constexpr std::string_view trailing_request = "GET /leak HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -250,8 +264,7 @@ struct served {
 };
 
 aster::task<> serve(aster::test::stream& end, const aster::detail::connection_options& options,
-                    bool& done) {
-    const auto ref = app.ref();
+                    bool& done, aster::detail::app_ref ref) {
     aster::client_address client{"strictness", 1}; // named: g++ 12 and temporaries in co_await
     co_await aster::detail::serve_connection(end, ref, options,
                                              std::move(client));
@@ -259,7 +272,8 @@ aster::task<> serve(aster::test::stream& end, const aster::detail::connection_op
     done = true;
 }
 
-served run_in_memory(std::string_view bytes, std::size_t read_size) {
+served run_in_memory(std::string_view bytes, std::size_t read_size,
+                     aster::detail::app_ref ref = app.ref()) {
     using clock = std::chrono::steady_clock;
     aster::net::io_context ctx;
     aster::test::stream client(ctx), server(ctx);
@@ -268,7 +282,7 @@ served run_in_memory(std::string_view bytes, std::size_t read_size) {
     const aster::detail::connection_options options{};
     bool done = false;
     std::exception_ptr failure;
-    aster::net::co_spawn(ctx, serve(server, options, done),
+    aster::net::co_spawn(ctx, serve(server, options, done, ref),
                          [&](std::exception_ptr e) { failure = e; });
     client.send(bytes);
     served result;
@@ -387,15 +401,21 @@ TEST_CASE("http strictness: hostile requests get their status and a closed conne
           "[http][strictness]") {
     using namespace http_strictness_test;
     for (const auto& h : hostile_cases()) {
-        // Whole, then one byte per read (too slow for the megabyte cases, and pointless).
-        for (std::size_t read_size : {std::size_t(0), std::size_t(1)}) {
-            if (read_size == 1 && h.bytes.size() > 64 * 1024) continue;
-            INFO("read size " << read_size);
-            leaked = 0;
-            auto result = run_in_memory(h.bytes + std::string(trailing_request),
-                                        read_size == 0 ? std::size_t(-1) : read_size);
-            check_refused(h, result.output, result.closed, result.waiting,
-                          read_size == 1 ? "byte by byte" : "whole");
+        // Whole, then one byte per read (too slow for the megabyte cases, and pointless); to a
+        // plain handler (bodies buffered) and to a coroutine that streams them.
+        for (bool streamed : {false, true}) {
+            for (std::size_t read_size : {std::size_t(0), std::size_t(1)}) {
+                if (read_size == 1 && h.bytes.size() > 64 * 1024) continue;
+                INFO("read size " << read_size << (streamed ? ", streamed" : ", buffered"));
+                leaked = 0;
+                auto result = run_in_memory(h.bytes + std::string(trailing_request),
+                                            read_size == 0 ? std::size_t(-1) : read_size,
+                                            streamed ? streaming_app.ref() : app.ref());
+                const char* how = read_size == 1
+                                      ? (streamed ? "byte by byte, streamed" : "byte by byte")
+                                      : (streamed ? "whole, streamed" : "whole");
+                check_refused(h, result.output, result.closed, result.waiting, how);
+            }
         }
     }
 }
@@ -404,10 +424,13 @@ TEST_CASE("http strictness: odd but valid requests are served and keep the conne
           "[http][strictness]") {
     using namespace http_strictness_test;
     for (const auto& a : accepted_cases()) {
-        for (std::size_t read_size : {std::size_t(-1), std::size_t(1)}) {
-            INFO(a.name << ", read size " << read_size);
+        for (auto [read_size, streamed] :
+             {std::pair{std::size_t(-1), false}, std::pair{std::size_t(1), false},
+              std::pair{std::size_t(-1), true}, std::pair{std::size_t(1), true}}) {
+            INFO(a.name << ", read size " << read_size << (streamed ? ", streamed" : ""));
             leaked = 0;
-            auto result = run_in_memory(a.bytes + std::string(closing_request), read_size);
+            auto result = run_in_memory(a.bytes + std::string(closing_request), read_size,
+                                        streamed ? streaming_app.ref() : app.ref());
             std::string_view rest;
             auto responses = parse_responses(result.output, rest);
             REQUIRE(responses.size() == 2);
@@ -425,52 +448,58 @@ TEST_CASE("http strictness: odd but valid requests are served and keep the conne
 TEST_CASE("http strictness: hostile requests over loopback, then a keep-alive client is served",
           "[http][strictness][server]") {
     using namespace http_strictness_test;
-    using namespace std::chrono_literals;
-    aster::server srv{app, {.host = "127.0.0.1", .port = 0, .handle_signals = false}};
-    srv.listen();
-    REQUIRE(srv.port() != 0);
-    auto running = std::async(std::launch::async, [&] { srv.run(); });
-    // A failed REQUIRE leaves the test by exception: stop the server so `running` can end.
-    struct stop_guard {
-        aster::server& srv;
-        ~stop_guard() { srv.stop(); }
-    } guard{srv};
+    // The buffering app, then the streaming one.
+    auto check_server = [](const auto& which, const char* mode) {
+        using namespace std::chrono_literals;
+        INFO(mode);
+        aster::server srv{which, {.host = "127.0.0.1", .port = 0, .handle_signals = false}};
+        srv.listen();
+        REQUIRE(srv.port() != 0);
+        auto running = std::async(std::launch::async, [&] { srv.run(); });
+        // A failed REQUIRE leaves the test by exception: stop the server so `running` can end.
+        struct stop_guard {
+            aster::server& srv;
+            ~stop_guard() { srv.stop(); }
+        } guard{srv};
 
-    for (const auto& h : hostile_cases()) {
-        leaked = 0;
-        auto started = std::chrono::steady_clock::now();
-        auto r = over_tcp(srv.port(), h.bytes + std::string(trailing_request), 3s);
-        INFO("over loopback");
-        CHECK_FALSE(r.timed_out);
-        check_refused(h, r.bytes, r.closed_by_server, false, "loopback");
-        // Answered at once: nothing waited for a body or a timeout.
-        CHECK(std::chrono::steady_clock::now() - started < 2s);
-    }
-    for (const auto& a : accepted_cases()) {
-        INFO(a.name << " over loopback");
-        auto r = over_tcp(srv.port(), a.bytes + std::string(closing_request), 3s);
-        CHECK(r.closed_by_server);
-        std::string_view rest;
-        auto responses = parse_responses(r.bytes, rest);
-        REQUIRE(responses.size() == 2);
-        CHECK(responses[0].status == a.status);
-        CHECK(responses[1].status == 200);
-    }
+        for (const auto& h : hostile_cases()) {
+            leaked = 0;
+            auto started = std::chrono::steady_clock::now();
+            auto r = over_tcp(srv.port(), h.bytes + std::string(trailing_request), 3s);
+            INFO("over loopback");
+            CHECK_FALSE(r.timed_out);
+            check_refused(h, r.bytes, r.closed_by_server, false, mode);
+            // Answered at once: nothing waited for a body or a timeout.
+            CHECK(std::chrono::steady_clock::now() - started < 2s);
+        }
+        for (const auto& a : accepted_cases()) {
+            INFO(a.name << " over loopback");
+            auto r = over_tcp(srv.port(), a.bytes + std::string(closing_request), 3s);
+            CHECK(r.closed_by_server);
+            std::string_view rest;
+            auto responses = parse_responses(r.bytes, rest);
+            REQUIRE(responses.size() == 2);
+            CHECK(responses[0].status == a.status);
+            CHECK(responses[1].status == 200);
+        }
 
-    // The server is still fine: a keep-alive client gets 200 twice on one connection.
-    aster::net::io_context ctx;
-    aster::net::ip::tcp::socket socket(ctx);
-    socket.connect({aster::net::ip::make_address("127.0.0.1"), srv.port()});
-    for (int i = 0; i < 2; ++i) {
-        aster::net::write(socket, aster::net::buffer("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"sv));
-        aster::detail::response_parser parser;
-        auto m = read_one(socket, parser);
-        CHECK(m.status == 200);
-        CHECK(m.body == "ok /ok 0 fields=1");
-        CHECK(m.keep_alive);
-    }
-    socket.close();
+        // The server is still fine: a keep-alive client gets 200 twice on one connection.
+        aster::net::io_context ctx;
+        aster::net::ip::tcp::socket socket(ctx);
+        socket.connect({aster::net::ip::make_address("127.0.0.1"), srv.port()});
+        for (int i = 0; i < 2; ++i) {
+            aster::net::write(socket, aster::net::buffer("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"sv));
+            aster::detail::response_parser parser;
+            auto m = read_one(socket, parser);
+            CHECK(m.status == 200);
+            CHECK(m.body == "ok /ok 0 fields=1");
+            CHECK(m.keep_alive);
+        }
+        socket.close();
 
-    srv.stop();
-    REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        srv.stop();
+        REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    };
+    check_server(app, "loopback");
+    check_server(streaming_app, "loopback, streamed");
 }

@@ -119,7 +119,8 @@ struct running_server {
 };
 
 bool all_zero(const aster::server_stats& s) {
-    return s.connections == 0 && s.sockets == 0 && s.websockets == 0 && s.buffered_bytes == 0;
+    return s.connections == 0 && s.sockets == 0 && s.websockets == 0 && s.buffered_bytes == 0 &&
+           s.input_bytes == 0;
 }
 
 constexpr std::string_view upgrade_head =

@@ -82,6 +82,10 @@ public:
             r.invoke = +[](const void* p, std::size_t, request& req) -> task<response> {
                 return level<0>(p, req);
             };
+            // Middleware sees every body as the route would: streamed for coroutine routes.
+            r.streams_body = +[](const void* p, request& req) {
+                return static_cast<const application*>(p)->router_.streams_body(req);
+            };
             r.match_websocket = +[](const void* p, request& req) -> std::size_t {
                 std::size_t i = static_cast<const application*>(p)->router_.match_websocket(req);
                 return i == Router::size ? detail::app_ref::none : i;

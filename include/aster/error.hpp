@@ -35,6 +35,13 @@ private:
     header_list headers_;
 };
 
+/// Thrown by `request::read_some` (and body(), json(), form()) when the client goes away before
+/// the end of the body, as Starlette's ClientDisconnect. Nobody is left to answer: the
+/// connection closes, and nothing is logged as an error if the handler lets it escape.
+class client_disconnect : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 /// Thrown by `websocket::receive*` once the connection is closed, and by `test_client` sessions
 /// when the server closes. `code()` is the close code: the peer's, 1005 when its close frame
 /// had none, 1006 when the connection dropped without one, or the code aster itself sent

@@ -5,6 +5,7 @@
 #define ASTER_EXCEPTION_HANDLERS_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/request_access.hpp>
 #include <aster/error.hpp>
 #include <aster/request.hpp>
 #include <aster/response.hpp>
@@ -90,8 +91,14 @@ struct exception_guard {
         bool unmatched = false;
         std::exception_ptr error;
         try {
-            std::size_t i = router.route_now(req, out, &unmatched);
-            if (i != Router::size) out = co_await router.invoke(i, req);
+            std::size_t i = router.match(req, out, &unmatched);
+            if (i != Router::size && !Router::runs_now(i)) {
+                out = co_await router.invoke(i, req);
+            } else if (i != Router::size) {
+                // A plain handler reads buffered_body(): gather a body still streaming in.
+                if (request_access::body_streaming(req)) co_await req.body();
+                router.call_now(i, req, out);
+            }
         } catch (...) {
             error = std::current_exception();
         }

@@ -158,48 +158,60 @@ private:
     std::vector<value_type> items_;
 };
 
-/// Parses a form body given its Content-Type (no I/O; what `request::form` runs). Other
-/// content types give an empty form. Throws form_error (400/413).
+namespace detail::form_impl {
+
+// The media type of a Content-Type, without parameters.
+inline std::string_view media_type(std::string_view content_type) noexcept {
+    return trim(content_type.substr(0, content_type.find(';')));
+}
+
+// Builds form_data from a multipart_parser's events: text fields in memory, files in
+// upload_files (spooled to disk past spool_bytes).
+struct collector final : multipart_parser::handler {
+    form_data& form;
+    const form_limits& limits;
+    std::string name, text;
+    std::optional<upload_file> file;
+    collector(form_data& f, const form_limits& l) : form(f), limits(l) {}
+    void on_part_begin(const multipart_part& part) override {
+        name = part.name;
+        text.clear();
+        file.reset();
+        if (part.filename) {
+            file.emplace(limits.spool_bytes);
+            file->filename = *part.filename;
+            file->content_type = part.content_type;
+            file->headers = part.headers;
+        }
+    }
+    void on_part_data(std::string_view bytes) override {
+        if (file) file->write(bytes);
+        else text.append(bytes);
+    }
+    void on_part_end() override {
+        if (file) {
+            file->rewind();
+            form.add(std::move(name), std::move(*file));
+            file.reset();
+        } else {
+            form.add(std::move(name), std::move(text));
+            text = {};
+        }
+    }
+};
+
+} // namespace detail::form_impl
+
+/// Parses a form body given its Content-Type (no I/O; what `request::form` runs on a buffered
+/// body). Other content types give an empty form. Throws form_error (400/413).
 inline form_data parse_form(std::string_view content_type, std::string_view body,
                             const form_limits& limits = {}) {
     form_data out;
-    auto semi = content_type.find(';');
-    auto media = detail::form_impl::trim(content_type.substr(0, semi));
+    auto media = detail::form_impl::media_type(content_type);
     if (iequals(media, "application/x-www-form-urlencoded")) {
         for (auto& [k, v] : parse_urlencoded(body, limits)) out.add(std::move(k), std::move(v));
     } else if (iequals(media, "multipart/form-data")) {
-        struct collector final : multipart_parser::handler {
-            form_data& form;
-            const form_limits& limits;
-            std::string name, text;
-            std::optional<upload_file> file;
-            collector(form_data& f, const form_limits& l) : form(f), limits(l) {}
-            void on_part_begin(const multipart_part& part) override {
-                name = part.name;
-                text.clear();
-                file.reset();
-                if (part.filename) {
-                    file.emplace(limits.spool_bytes);
-                    file->filename = *part.filename;
-                    file->content_type = part.content_type;
-                    file->headers = part.headers;
-                }
-            }
-            void on_part_data(std::string_view bytes) override {
-                if (file) file->write(bytes);
-                else text.append(bytes);
-            }
-            void on_part_end() override {
-                if (file) {
-                    file->rewind();
-                    form.add(std::move(name), std::move(*file));
-                    file.reset();
-                } else {
-                    form.add(std::move(name), std::move(text));
-                    text = {};
-                }
-            }
-        } sink(out, limits);
+        detail::form_impl::collector sink(out, limits);
         multipart_parser parser(multipart_boundary(content_type), limits);
         // Fed in slices, as a streamed body would be: the parser's buffer stays small.
         constexpr std::size_t slice = 64 * 1024;
@@ -210,13 +222,28 @@ inline form_data parse_form(std::string_view content_type, std::string_view body
     return out;
 }
 
+// A multipart body still streaming in is parsed as it arrives, so files go to their
+// upload_file (and to disk) without the body in memory, and a limit refuses it before the rest
+// is read. Anything else is read whole (bounded by max_body_bytes), then parsed; a content type
+// that is not a form leaves the body unread.
 inline task<form_data> request::form(form_limits limits) const {
-    co_return parse_form(header("content-type").value_or(""), *body_, limits);
+    const auto content_type = header("content-type").value_or("");
+    const auto media = detail::form_impl::media_type(content_type);
+    const bool multipart = iequals(media, "multipart/form-data");
+    if (multipart && source_ && !body_taken_) {
+        form_data out;
+        detail::form_impl::collector sink(out, limits);
+        multipart_parser parser(multipart_boundary(content_type), limits);
+        for (auto piece = co_await read_some(); !piece.empty(); piece = co_await read_some())
+            parser.feed(piece, sink);
+        parser.finish();
+        co_return out;
+    }
+    if (!multipart && !iequals(media, "application/x-www-form-urlencoded")) co_return form_data{};
+    co_return parse_form(content_type, co_await body(), limits);
 }
 
-inline task<form_data> request::form() const {
-    co_return parse_form(header("content-type").value_or(""), *body_, form_limits{});
-}
+inline task<form_data> request::form() const { return form(form_limits{}); }
 
 } // namespace aster
 

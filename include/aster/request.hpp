@@ -30,11 +30,21 @@ namespace detail {
 /// One address per type, without RTTI: what request::state<T>() checks its type against.
 template <class T>
 inline constexpr char type_tag = 0;
-} // namespace detail
 
-namespace detail {
 struct request_access;
-}
+
+/// Where a streamed body comes from: the connection, which reads it as the handler asks.
+class body_source {
+public:
+    /// The next piece, valid until the next call; empty once the body has ended. Throws
+    /// http_exception (400, 408, 413) when the body breaks a rule, client_disconnect when the
+    /// client goes away.
+    virtual task<std::string_view> read_some() = 0;
+
+protected:
+    ~body_source() = default;
+};
+} // namespace detail
 
 class form_data;   // <aster/forms.hpp>
 struct form_limits; // <aster/forms.hpp>
@@ -92,9 +102,54 @@ public:
         return std::nullopt;
     }
 
-    /// The whole body, at most the server's `max_body_bytes` (larger requests got 413 already).
-    task<std::string_view> body() const { co_return std::string_view(*body_); }
-    /// The same bytes without a coroutine, for plain (non-coroutine) handlers.
+    /// The next piece of the body as it arrives (Starlette's `request.stream()`): a view valid
+    /// until the next call, empty once the body has ended; chunked bodies come dechunked. A
+    /// coroutine route whose body is large (over 64 KiB) or still arriving gets it this way
+    /// straight from the connection's read buffer, so memory stays bounded whatever the size;
+    /// otherwise the whole buffered body comes as one piece. `max_body_bytes` bounds either.
+    /// Throws http_exception 413 past that limit (400 for broken chunked framing, 408 when the
+    /// client stalls past `body_timeout`) and client_disconnect when the client goes away. A
+    /// body the handler leaves unread is drained (up to 256 KiB) or the connection closes.
+    /// Const like body(): reading changes what is left to read, not what the request says.
+    /// @code
+    /// std::size_t total = 0;
+    /// for (auto p = co_await req.read_some(); !p.empty(); p = co_await req.read_some())
+    ///     total += p.size(); // or write it to a file, hash it, forward it...
+    /// @endcode
+    task<std::string_view> read_some() const {
+        if (body_done_) co_return std::string_view();
+        std::string_view piece;
+        if (source_) {
+            piece = co_await source_->read_some();
+        } else {
+            body_done_ = true; // buffered: the whole body is the one piece
+            piece = *body_;
+        }
+        if (piece.empty()) body_done_ = true;
+        else body_taken_ = true;
+        co_return piece;
+    }
+    /// The whole body, at most the server's `max_body_bytes` (413 beyond). Read a body one way:
+    /// after read_some() has handed out part of it, body() (and json(), form()) throws
+    /// std::logic_error; read_some() after body() gives the whole body once, as Starlette.
+    task<std::string_view> body() const {
+        if (body_taken_)
+            throw std::logic_error(
+                "aster::request::body(): read_some() already consumed part of the body; read it "
+                "whole (body, json, form) or in pieces, not both");
+        if (source_) {
+            collected_->clear();
+            for (auto piece = co_await source_->read_some(); !piece.empty();
+                 piece = co_await source_->read_some())
+                collected_->append(piece);
+            source_ = nullptr;
+            body_ = collected_;
+            body_done_ = false; // read_some() now gives the gathered body once
+        }
+        co_return std::string_view(*body_);
+    }
+    /// The same bytes without a coroutine, for plain (non-coroutine) handlers, which always get
+    /// the whole body. Empty while a coroutine route's body streams: use body() there.
     std::string_view buffered_body() const noexcept { return *body_; }
 
 #ifdef ASTER_HAS_JSON
@@ -104,8 +159,9 @@ public:
     task<Json> json() const {
         static_assert(requires { Json::parse(std::string_view{}); },
                       "aster::request::json(): include <aster/json.hpp> (nlohmann/json)");
+        auto text = co_await body();
         try {
-            co_return Json::parse(std::string_view(*body_));
+            co_return Json::parse(text);
         } catch (const std::exception& e) {
             throw http_exception(status::bad_request,
                                  std::string("Malformed JSON body: ") + e.what());
@@ -205,7 +261,10 @@ private:
     std::string_view target_, raw_path_, path_, query_;
     aster::headers headers_;
     mutable std::optional<aster::query_params> query_params_;
-    const std::string* body_ = nullptr;
+    mutable const std::string* body_ = nullptr;     // the whole body, once buffered
+    mutable detail::body_source* source_ = nullptr; // set while the body is still streaming in
+    std::string* collected_ = nullptr;              // where body() gathers a streamed body
+    mutable bool body_taken_ = false, body_done_ = false; // what read_some() has handed out
     const client_address* client_ = nullptr;
     void* state_ = nullptr;
     const void* state_type_ = nullptr;

@@ -293,13 +293,23 @@ public:
     /// only the method misses, a 307 to `/x` from `/x/` (or back) when only the other exists.
     task<response> dispatch(request& req) const;
 
+    /// Routing alone: the index of the route the request reaches (its path parameters filled
+    /// in), or `size` with routing's own answer (404, 405 or a redirect) in `out`. `unmatched`,
+    /// when given, is set when that answer is a 404 or 405 (for exception handlers).
+    std::size_t match(request& req, response& out, bool* unmatched = nullptr) const;
+    /// True when route `index` is a plain function, which call_now runs without a coroutine.
+    static bool runs_now(std::size_t index) noexcept;
+    /// Runs plain route `index` into `out`; its body must be buffered (see request::body).
+    void call_now(std::size_t index, request& req, response& out) const;
     /// The synchronous half of dispatch: answers into `out` and returns `size` when no
     /// coroutine is needed (a plain handler ran, or 404/405/redirect); otherwise returns the
-    /// index of the coroutine route for `invoke`. `unmatched`, when given, is set when the
-    /// answer is routing's own 404 or 405 (for exception handlers).
+    /// index of the coroutine route for `invoke`. `unmatched` as for match.
     std::size_t route_now(request& req, response& out, bool* unmatched = nullptr) const;
     /// Runs coroutine route `index`, returning the handler's own awaitable.
     task<response> invoke(std::size_t index, request& req) const;
+    /// True when the request reaches a coroutine route, which may read its body as it arrives
+    /// (request::read_some); false for plain handlers (they get it whole) and unmatched paths.
+    bool streams_body(request& req) const;
 
     /// Every route's name and pattern, for run-time reverse routing (request::url_path_for).
     static constexpr detail::route_table route_table() noexcept {

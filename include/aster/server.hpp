@@ -39,6 +39,9 @@ struct server_stats {
     // Output held for slow readers: HTTP responses being written plus WebSocket send queues.
     // Bounded per connection: see websocket_options::max_send_queue_bytes and the README.
     std::size_t buffered_bytes = 0;
+    // Read buffers held: a block per connection with a request or frame half read (a body
+    // streamed to its handler included, whatever its size); none for idle connections.
+    std::size_t input_bytes = 0;
 };
 
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`

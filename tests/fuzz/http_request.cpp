@@ -24,6 +24,18 @@ task<response> echo_body(request& req) {
     co_return r;
 }
 
+// Reads at most two pieces of the body as it arrives, then answers: what is left is drained or
+// the connection closes.
+task<response> read_two(request& req) {
+    std::string seen;
+    for (int i = 0; i < 2; ++i) {
+        auto piece = co_await req.read_some();
+        if (piece.empty()) break;
+        seen.append(piece);
+    }
+    co_return aster::plain_text(seen);
+}
+
 response stream_chunks(request& req) {
     int n = 0;
     auto count = req.query_params().get("n", "3");
@@ -57,6 +69,7 @@ constexpr auto table = aster::routes(
         co_return aster::plain_text(std::string(p));
     }),
     aster::route<"/echo", aster::method::post | aster::method::put>(echo_body),
+    aster::route<"/two", aster::method::post | aster::method::put>(read_two),
     aster::route<"/stream">(stream_chunks),
     aster::route<"/big">([](request&) { return aster::plain_text(std::string(20000, 'b')); }),
     aster::route<"/empty">([](request&) { return response(aster::status::not_modified); }),

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// app_ref: what the connection engine needs from an app, behind four function pointers.
+// app_ref: what the connection engine needs from an app, behind a few function pointers.
 #ifndef ASTER_DETAIL_APP_REF_HPP
 #define ASTER_DETAIL_APP_REF_HPP
 
@@ -30,6 +30,9 @@ struct app_ref {
     /// index of the coroutine route that `invoke` must run.
     std::size_t (*route_now)(const void* app, request& req, response& out) = nullptr;
     task<response> (*invoke)(const void* app, std::size_t index, request& req) = nullptr;
+    /// Whether the request reaches a coroutine route, which may read its body as it arrives
+    /// (checked when a body is large or still arriving); plain handlers get it whole.
+    bool (*streams_body)(const void* app, request& req) = nullptr;
     /// The WebSocket route for the request's path, with path parameters filled in, or `none`.
     std::size_t (*match_websocket)(const void* app, request& req) = nullptr;
     task<> (*run_websocket)(const void* app, std::size_t index, request& req, websocket& ws) = nullptr;
@@ -46,7 +49,7 @@ struct app_ref {
     route_table routes{};
 };
 
-/// Binds an app_ref to a router (anything with route_now, invoke, match_websocket,
+/// Binds an app_ref to a router (anything with route_now, invoke, streams_body, match_websocket,
 /// run_websocket and a static `size` meaning "none").
 template <class Router>
 app_ref make_app_ref(const Router& router) noexcept {
@@ -59,6 +62,9 @@ app_ref make_app_ref(const Router& router) noexcept {
     };
     ref.invoke = +[](const void* p, std::size_t i, request& req) -> task<response> {
         return static_cast<const Router*>(p)->invoke(i, req);
+    };
+    ref.streams_body = +[](const void* p, request& req) {
+        return static_cast<const Router*>(p)->streams_body(req);
     };
     ref.match_websocket = +[](const void* p, request& req) -> std::size_t {
         std::size_t i = static_cast<const Router*>(p)->match_websocket(req);

@@ -29,7 +29,7 @@ private:
 
 /// What one loop holds right now (see aster::server_stats).
 struct loop_counters {
-    live_count connections, sockets, websockets, buffered_bytes;
+    live_count connections, sockets, websockets, buffered_bytes, input_bytes;
 };
 
 /// Decrements a count when it goes out of scope (a connection coroutine ends, say).

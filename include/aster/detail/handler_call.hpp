@@ -6,10 +6,12 @@
 #include <aster/detail/config.hpp>
 #include <aster/convertors.hpp>
 #include <aster/detail/callable_traits.hpp>
+#include <aster/detail/request_access.hpp>
 #include <aster/detail/route_pattern.hpp>
 #include <aster/request.hpp>
 #include <aster/response.hpp>
 
+#include <functional>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -100,19 +102,29 @@ response call_now(const F& f, request& req) {
     }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
 }
 
+// A plain handler run from a coroutine (an endpoint's member) with a body still streaming in:
+// it reads buffered_body(), so the body is gathered first. The call is type-erased, so the
+// frame's type does not depend on the handler's (a lambda at namespace scope, say).
+inline task<response> call_gathered(request& req, std::function<response(request&)> call) {
+    co_await req.body();
+    co_return call(req);
+}
+
 // Calls `f(req, converted path values...)`. A coroutine handler's own awaitable is returned as is,
 // so the call adds no coroutine frame of its own.
 template <class Sig, class F>
 task<response> call_handler(F& f, request& req) {
     using args = typename Sig::args;
-    return [&]<std::size_t... I>(std::index_sequence<I...>) {
-        auto params = req.path_params();
-        if constexpr (std::is_same_v<typename Sig::result, response>)
-            return ready_response(
-                f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...));
-        else
+    if constexpr (std::is_same_v<typename Sig::result, response>) {
+        if (request_access::body_streaming(req))
+            return call_gathered(req, [f](request& r) { return call_now<Sig>(f, r); });
+        return ready_response(call_now<Sig>(f, req));
+    } else {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            auto params = req.path_params();
             return f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
-    }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+        }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+    }
 }
 
 } // namespace aster::detail

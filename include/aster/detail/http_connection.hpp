@@ -99,14 +99,20 @@ private:
 /// hands over a WebSocket, destroys it before running that one (serve_tcp, serve_tls and
 /// serve_test_connection each do this themselves: a shared helper coroutine would be one more
 /// frame on every connection).
+/// A body that is all in the buffer (and at most stream_body_threshold) is parsed with its
+/// head, as is any body of a plain handler. Otherwise, for a coroutine route, the handler runs
+/// once the head is in and reads the body through this connection (the body_source of its
+/// request): pieces come straight from the read buffer, which keeps the head and one read's
+/// worth of room, so a streamed body costs one block whatever its size.
 template <class Stream>
-class http_connection final : public closable {
+class http_connection final : public closable, private body_source {
 public:
     http_connection(Stream& stream, app_ref app, const connection_options& options,
                     client_address client)
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
           client_(std::move(client)) {
         if (options_.registry) options_.registry->add(*this);
+        in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
         if constexpr (waitable_stream<Stream>) {
             std::error_code ignored;
             stream_.non_blocking(true, ignored); // read_some reads what is there, else waits
@@ -132,7 +138,17 @@ public:
 
 private:
     class chunk_writer;
+    enum class body_phase : std::uint8_t { none, streaming, ended, failed };
+    // What pull_body got: a piece, the end, or why it cannot go on.
+    enum class pull : std::uint8_t { piece, end, failed, too_long, timed_out, gone };
+    using clock = std::chrono::steady_clock;
 
+    task<std::string_view> read_some() override;
+    bool start_streaming();
+    task<pull> pull_body(std::string_view& piece, std::size_t& budget, clock::time_point until);
+    task<> finish_body();
+    bool may_keep_alive() const noexcept;
+    void start_clock() noexcept;
     bool respond_now(bool& keep_alive);
     task<bool> respond();
     bool queue_response(bool body_written_separately);
@@ -159,6 +175,15 @@ private:
     std::chrono::steady_clock::time_point started_{}; // for the access log; zero when off
     read_deadline<Stream> deadline_{stream_};
     read_buffer in_; // released while waiting between requests
+    // In in_: where the current request starts, the parse position, the end of the data.
+    std::size_t start_ = 0, parsed_ = 0, end_ = 0;
+    // A body streamed to its handler: where it starts (its head lies before) and how it went.
+    std::size_t body_start_ = 0;
+    body_phase body_phase_ = body_phase::none;
+    bool continue_due_ = false;     // 100 Continue owed when the handler first reads the body
+    bool piece_out_ = false;        // the handler holds a piece; the parser resumes when it is done
+    bool body_closes_ = false;      // the body left the connection unusable: answer, then close
+    std::exception_ptr body_error_; // why the body failed, thrown again if read again
     std::array<unsigned char, 256> scratch_; // a typical request head fits: one read
     std::string out_; // responses waiting for the end of this read batch
     loop_counters* counters_ = options_.registry ? &options_.registry->counters : nullptr;
@@ -186,6 +211,7 @@ task<> serve_connection(Stream& stream, const app_ref& app, const connection_opt
 
 #if ASTER_HEADER_ONLY
 #include <aster/detail/impl/http_connection.hpp>
+#include <aster/detail/impl/http_body_stream.hpp>
 #endif
 
 #endif // ASTER_DETAIL_HTTP_CONNECTION_HPP

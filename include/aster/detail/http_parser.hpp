@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,11 +25,19 @@
 
 namespace aster::detail {
 
+/// A Content-Length body above this is streamed to a coroutine route even when all of it is in
+/// the buffer already: the handler sees it in pieces rather than as one copy.
+inline constexpr std::size_t stream_body_threshold = 64 * 1024;
+
 /// Parses one request at a time from a buffer the connection owns. Pieces are stored as offsets
 /// from the request's first byte, so the connection may move or grow its buffer between feeds.
+/// A body is either gathered into one string (buffered) or handed out piece by piece as it is
+/// fed (streamed), whichever the connection chooses when the head is complete.
 class request_parser {
 public:
-    enum class state { need_more, complete, failed };
+    // head_complete: only with pause_before_bodies, the head of a request whose body is not all
+    // fed yet (or is large); body_piece: a streamed body's next piece, see body_piece().
+    enum class state { need_more, complete, failed, head_complete, body_piece };
     struct result {
         state outcome;
         std::size_t consumed; // bytes of `data` used
@@ -41,6 +50,26 @@ public:
     /// Parses `len` bytes at `data`; `request_begin` is where the current request's bytes start
     /// (at or before `data`). Stops after a complete request so each is answered in turn.
     result feed(const char* request_begin, const char* data, std::size_t len);
+
+    /// Stop at head_complete when a body is chunked, larger than stream_body_threshold, or not
+    /// all in the bytes fed: the connection then chooses how to read it (read_body).
+    void pause_before_bodies(bool on) noexcept { pause_heads_ = on; }
+    /// After head_complete: gather the body (false) or stream it (true), then feed on.
+    void read_body(bool stream) noexcept;
+    /// After body_piece: the piece, a view into the bytes fed (so it is valid until those move).
+    std::string_view body_piece() const noexcept { return {piece_at_, piece_length_}; }
+    /// After body_piece: the connection is done with the piece; feed on.
+    void resume() noexcept;
+    /// While a body streams: the earliest offset (from the request's first byte) the parser may
+    /// still look back at to check chunked framing; bytes before it and before the parse
+    /// position may be dropped with discard(). Unbounded for a Content-Length body.
+    std::size_t keep_from() const noexcept;
+    /// `count` body bytes at offset `from` were dropped from the buffer: offsets past them move.
+    void discard(std::size_t from, std::size_t count) noexcept;
+    /// Body bytes still to come of a Content-Length body; nullopt when chunked (unknown).
+    std::optional<std::uint64_t> body_remaining() const noexcept;
+    /// Where a streamed body is gathered when the handler asks for all of it (request::body).
+    std::string& body_storage() noexcept { return body_; }
 
     /// After `complete`: points `req` at the request's pieces (views into `request_begin`).
     void fill(request& req, const char* request_begin);
@@ -108,10 +137,15 @@ private:
     std::size_t chunk_data_end_ = 0; // just past the current chunk's data
     std::size_t extension_bytes_ = 0; // of the chunk-extension name or value being read
     bool chunk_has_data_ = false;
+    bool last_chunk_ = false;        // the last chunk's line was seen: trailers follow
+    std::uint64_t body_bytes_ = 0;   // of the body so far, buffered or streamed
+    const char* piece_at_ = nullptr; // the body piece feed() stopped after
+    std::size_t piece_length_ = 0;
     std::string body_;
     std::string decoded_path_;
     bool headers_done_ = false, message_done_ = false, keep_alive_ = true, upgrade_ = false;
     bool wants_continue_ = false, websocket_upgrade_ = false, head_ = false;
+    bool pause_heads_ = false, head_paused_ = false, streaming_ = false, piece_ready_ = false;
     aster::status error_status_ = aster::status::bad_request;
     std::string_view error_reason_;
 };

@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/detail/asio.hpp>
+#include <aster/detail/connection_registry.hpp>
 #include <aster/task.hpp>
 
 #include <array>
@@ -72,6 +73,9 @@ public:
     read_buffer& operator=(const read_buffer&) = delete;
     ~read_buffer() { release(); }
 
+    /// Counts the capacity held in `held` (server_stats::input_bytes) from now on; may be null.
+    void count_in(live_count* held) noexcept { held_ = held; }
+
     unsigned char* data() noexcept { return data_; }
     const unsigned char* data() const noexcept { return data_; }
     char* chars() noexcept { return reinterpret_cast<char*>(data_); }
@@ -94,11 +98,13 @@ public:
         release();
         data_ = bigger;
         capacity_ = size;
+        if (held_) held_->add(size);
     }
 
     /// Gives the storage back; the buffer is empty afterwards.
     void release() noexcept {
         if (!data_) return;
+        if (held_) held_->sub(capacity_);
         if (capacity_ == pooled_block_size || capacity_ == large_block_size)
             block_pool::local().give(data_, capacity_);
         else
@@ -110,6 +116,7 @@ public:
 private:
     unsigned char* data_ = nullptr;
     std::size_t capacity_ = 0;
+    live_count* held_ = nullptr;
 };
 
 /// Streams read by read_into's two-step path (TCP sockets, put in non-blocking mode by their

@@ -39,7 +39,20 @@ struct request_access {
     static void set_routes(request& r, route_table routes) noexcept { r.routes_ = routes; }
     static void set_secure(request& r, bool secure) noexcept { r.secure_ = secure; }
     static void set_websocket(request& r, bool websocket) noexcept { r.websocket_ = websocket; }
-    static void set_body(request& r, const std::string* body) noexcept { r.body_ = body; }
+    /// A buffered body (every request gets one when it is filled in).
+    static void set_body(request& r, const std::string* body) noexcept {
+        r.body_ = body;
+        r.source_ = nullptr;
+        r.body_taken_ = r.body_done_ = false;
+    }
+    /// A body that streams in from `source`; body() gathers it into `storage` (empty now).
+    static void set_stream(request& r, body_source* source, std::string* storage) noexcept {
+        set_body(r, storage);
+        r.source_ = source;
+        r.collected_ = storage;
+    }
+    /// True while the body is still streaming in (a plain handler must have it gathered first).
+    static bool body_streaming(const request& r) noexcept { return r.source_ != nullptr; }
     static void set_client(request& r, const client_address* client) noexcept {
         r.client_ = client;
     }

@@ -31,13 +31,55 @@ bool path_matches(std::string_view path, std::span<std::string_view> values) {
 template <class... Routes>
 task<response> router<Routes...>::dispatch(request& req) const {
     response out;
-    std::size_t index = route_now(req, out);
-    if (index != size) co_return co_await invoke(index, req);
+    std::size_t index = match(req, out);
+    if (index == size) co_return out;
+    if (!runs_now(index)) co_return co_await invoke(index, req);
+    // A plain handler reads buffered_body(): a body still streaming in is gathered first.
+    if (detail::request_access::body_streaming(req)) co_await req.body();
+    call_now(index, req, out);
     co_return out;
 }
 
 template <class... Routes>
+bool router<Routes...>::runs_now(std::size_t index) noexcept {
+    static constexpr std::array<bool, size> plain{[] {
+        if constexpr (Routes::is_websocket) return false;
+        else return Routes::runs_now;
+    }()...};
+    return plain[index];
+}
+
+template <class... Routes>
+void router<Routes...>::call_now(std::size_t index, request& req, response& out) const {
+    // A generated jump table: one call through a function pointer, whatever the route count.
+    using runner = void (*)(const router&, request&, response&);
+    static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<runner, size>{+[](const router& self, request& r, response& o) {
+            using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+            if constexpr (!route_type::is_websocket)
+                if constexpr (route_type::runs_now) o = std::get<I>(self.routes_).call_now(r);
+        }...};
+    }(std::index_sequence_for<Routes...>{});
+    table[index](*this, req, out);
+}
+
+template <class... Routes>
 std::size_t router<Routes...>::route_now(request& req, response& out, bool* unmatched) const {
+    std::size_t found = match(req, out, unmatched);
+    if (found == size || !runs_now(found)) return found;
+    call_now(found, req, out);
+    return size;
+}
+
+template <class... Routes>
+bool router<Routes...>::streams_body(request& req) const {
+    response ignored;
+    std::size_t found = match(req, ignored);
+    return found != size && !runs_now(found);
+}
+
+template <class... Routes>
+std::size_t router<Routes...>::match(request& req, response& out, bool* unmatched) const {
     const std::string_view path = req.path();
     const method wanted = req.method_id();
     std::array<std::string_view, request::max_path_params> values{};
@@ -64,24 +106,7 @@ std::size_t router<Routes...>::route_now(request& req, response& out, bool* unma
          ...);
     }(std::index_sequence_for<Routes...>{});
 
-    if (found != size) {
-        // A generated jump table: one call through a function pointer, whatever the route count.
-        using runner = bool (*)(const router&, request&, response&);
-        static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
-            return std::array<runner, size>{+[](const router& self, request& r, response& o) {
-                using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
-                if constexpr (route_type::is_websocket) {
-                    return false;
-                } else if constexpr (route_type::runs_now) {
-                    o = std::get<I>(self.routes_).call_now(r);
-                    return true;
-                } else {
-                    return false;
-                }
-            }...};
-        }(std::index_sequence_for<Routes...>{});
-        return table[found](*this, req, out) ? size : found;
-    }
+    if (found != size) return found;
     if (allowed_elsewhere != method::none) {
         out = plain_text("Method Not Allowed", status::method_not_allowed);
         out.header("Allow", allow_header(allowed_elsewhere));

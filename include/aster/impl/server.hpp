@@ -180,6 +180,7 @@ ASTER_ENGINE server_stats server::stats() const noexcept {
         total.sockets += c.sockets.get();
         total.websockets += c.websockets.get();
         total.buffered_bytes += c.buffered_bytes.get();
+        total.input_bytes += c.input_bytes.get();
     }
     return total;
 }

@@ -69,32 +69,58 @@ task<> http_connection<Stream>::run() {
     request_access::set_secure(request_, options_.secure);
     request_access::set_routes(request_, app_.routes);
     request_access::set_state(request_, app_.state, app_.state_type);
-    std::size_t start = 0, parsed = 0, end = 0; // current request, parse position, data end
+    parser_.pause_before_bodies(app_.streams_body != nullptr);
     const auto& limits = options_.limits;
     bool answered_one = false, head_clock_running = false;
     for (;;) {
-        while (parsed < end) {
+        while (parsed_ < end_) {
             char* base = in_.chars();
-            auto result = parser_.feed(base + start, base + parsed, end - parsed);
-            parsed += result.consumed;
+            auto result = parser_.feed(base + start_, base + parsed_, end_ - parsed_);
+            parsed_ += result.consumed;
             if (result.outcome == request_parser::state::need_more) break;
             if (result.outcome == request_parser::state::failed) {
                 append_error(parser_.error_status(), parser_.error_reason());
                 co_await flush();
                 co_return;
             }
-            parser_.fill(request_, base + start);
-            deadline_.clear();
-            answered_one = true;
-            head_clock_running = false;
-            if (parser_.websocket_upgrade()) {
-                if (!co_await upgrade(std::string_view(base + start, parsed - start),
-                                      std::string_view(base + parsed, end - parsed))) {
+            if (result.outcome == request_parser::state::head_complete) {
+                // The body is still arriving, or large: a coroutine route reads it as it comes;
+                // a plain handler's is gathered first, as any other.
+                if (!start_streaming()) {
+                    parser_.read_body(false);
+                    continue;
+                }
+                deadline_.clear();
+                answered_one = true;
+                head_clock_running = false;
+                if (!co_await flush()) co_return; // earlier pipelined answers go first
+                start_clock();
+                try {
+                    pending_route_ = app_.route_now(app_.app, request_, response_);
+                } catch (...) {
+                    response_ = failure(std::current_exception());
+                    pending_route_ = app_ref::none;
+                }
+                if (!co_await respond()) {
                     co_await flush();
                     co_return;
                 }
                 parser_.next();
-                start = parsed;
+                start_ = parsed_;
+                continue;
+            }
+            parser_.fill(request_, base + start_);
+            deadline_.clear();
+            answered_one = true;
+            head_clock_running = false;
+            if (parser_.websocket_upgrade()) {
+                if (!co_await upgrade(std::string_view(base + start_, parsed_ - start_),
+                                      std::string_view(base + parsed_, end_ - parsed_))) {
+                    co_await flush();
+                    co_return;
+                }
+                parser_.next();
+                start_ = parsed_;
                 continue;
             }
             bool keep_alive = false;
@@ -105,33 +131,33 @@ task<> http_connection<Stream>::run() {
                 co_return;
             }
             parser_.next();
-            start = parsed;
+            start_ = parsed_;
         }
         // RFC 9110 §10.1.1: invite the body only once the headers were accepted.
         if (parser_.take_continue()) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
         // Everything this read brought in has been answered: one write for all of it.
         if (!co_await flush()) co_return;
-        if (start > 0) {
-            std::memmove(in_.data(), in_.data() + start, end - start);
-            parsed -= start;
-            end -= start;
-            start = 0;
+        if (start_ > 0) {
+            std::memmove(in_.data(), in_.data() + start_, end_ - start_);
+            parsed_ -= start_;
+            end_ -= start_;
+            start_ = 0;
         }
-        if (!ensure_space(start, end)) {
+        if (!ensure_space(start_, end_)) {
             append_error(parser_.headers_complete() ? status::request_entity_too_large
                                                     : status::request_header_fields_too_large,
                          "Request Too Large");
             co_await flush();
             co_return;
         }
-        const bool idle = start == end && answered_one;
+        const bool idle = start_ == end_ && answered_one;
         // Nothing of a request has arrived (a keep-alive wait, or a fresh connection that has
         // sent nothing yet): a graceful stop may close it at once.
-        if (start == end && shutting_down_) co_return;
-        idle_ = start == end;
+        if (start_ == end_ && shutting_down_) co_return;
+        idle_ = start_ == end_;
         if (idle) {
             deadline_.expires_after(limits.keep_alive_timeout);
-        } else if (!parser_.headers_complete() || start == end) {
+        } else if (!parser_.headers_complete() || start_ == end_) {
             if (!head_clock_running) deadline_.expires_after(limits.header_timeout);
             head_clock_running = true;
         } else {
@@ -146,7 +172,7 @@ task<> http_connection<Stream>::run() {
             }
             co_return;
         }
-        auto [ec, n] = co_await read_into(stream_, in_, end, scratch_);
+        auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
         idle_ = false;
         if (ec) {
             // A client too slow to finish its request hears why; an idle one is just closed.
@@ -156,8 +182,22 @@ task<> http_connection<Stream>::run() {
             }
             co_return;
         }
-        end += n;
+        end_ += n;
     }
+}
+
+template <class Stream>
+bool http_connection<Stream>::may_keep_alive() const noexcept {
+    return parser_.keep_alive() && !shutting_down_ && !body_closes_ &&
+           !iequals(response_.header_value("connection"), "close");
+}
+
+template <class Stream>
+void http_connection<Stream>::start_clock() noexcept {
+    if (logger().access_log && log_enabled(log_level::info))
+        started_ = std::chrono::steady_clock::now();
+    else
+        started_ = {};
 }
 
 // Every exception a handler throws becomes a response here, whichever path ran it.
@@ -169,6 +209,9 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
         response res = plain_text(std::string(e.detail()), e.status());
         for (const auto& [name, value] : e.headers()) res.header(name, value);
         return res;
+    } catch (const client_disconnect&) {
+        // Nobody is left to read an answer; the connection closes (see finish_body).
+        return plain_text("Client Closed Request", status::bad_request);
     } catch (const std::exception& e) {
         log(log_level::error, std::string("exception in handler for ") +
                                   std::string(request_.method()) + " " +
@@ -186,10 +229,7 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
 // streaming response or a large body needs respond(). Returns true when the answer is queued.
 template <class Stream>
 bool http_connection<Stream>::respond_now(bool& keep_alive) {
-    if (logger().access_log && log_enabled(log_level::info))
-        started_ = std::chrono::steady_clock::now();
-    else
-        started_ = {};
+    start_clock();
     try {
         pending_route_ = app_.route_now(app_.app, request_, response_);
     } catch (...) {
@@ -206,8 +246,7 @@ bool http_connection<Stream>::respond_now(bool& keep_alive) {
 
 template <class Stream>
 bool http_connection<Stream>::queue_response(bool body_written_separately) {
-    bool keep_alive = parser_.keep_alive() && !shutting_down_ &&
-                      !iequals(response_.header_value("connection"), "close");
+    bool keep_alive = may_keep_alive();
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
     const auto conn = !keep_alive ? connection_header::close
                       : http10    ? connection_header::keep_alive
@@ -230,12 +269,12 @@ task<bool> http_connection<Stream>::respond() {
             response_ = failure(std::current_exception());
         }
     }
+    if (body_phase_ != body_phase::none) co_await finish_body();
     const bool head = request_.method_id() == method::head;
     auto tasks = response_.take_background_tasks();
     bool keep_alive = false;
     if (response_.is_streaming()) {
-        keep_alive = parser_.keep_alive() && !shutting_down_ &&
-                     !iequals(response_.header_value("connection"), "close");
+        keep_alive = may_keep_alive();
         if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
         keep_alive = co_await write_streaming(response_, head, keep_alive);
     } else {

@@ -63,8 +63,10 @@ ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
     self.line_end_ = self.chunk_line_ = self.chunk_data_end_ = self.extension_bytes_ = 0;
     self.header_bytes_ = 0;
     self.body_.clear();
+    self.body_bytes_ = 0;
     self.headers_done_ = self.message_done_ = self.upgrade_ = self.wants_continue_ = false;
-    self.websocket_upgrade_ = self.head_ = false;
+    self.websocket_upgrade_ = self.head_ = self.last_chunk_ = false;
+    self.head_paused_ = self.streaming_ = self.piece_ready_ = false;
     return 0;
 }
 
@@ -270,16 +272,39 @@ ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
     bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
     if (!has_body) self.wants_continue_ = false;
+    // A body not all here yet (or a large one): the connection may stream it to the handler.
+    // Upgrade requests are parsed whole, as before (a WebSocket handshake has no body).
+    if (self.pause_heads_ && has_body && !self.websocket_upgrade_ && !(p->flags & F_UPGRADE)) {
+        const std::size_t fed = std::size_t(self.feed_end_ - self.request_begin_);
+        const std::size_t available = fed - std::min(fed, self.chunk_line_); // body bytes fed
+        if ((p->flags & F_CHUNKED) || p->content_length > stream_body_threshold ||
+            p->content_length > available) {
+            // Known now, for an answer that may go out before the body has ended.
+            self.keep_alive_ = llhttp_should_keep_alive(p) != 0;
+            self.head_paused_ = true;
+            return HPE_PAUSED;
+        }
+    }
     return 0;
 }
 
 ASTER_ENGINE int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
+    // llhttp reports an empty span when it resumes at the end of the input: nothing to hand out.
+    if (len == 0) return 0;
     self.wants_continue_ = false; // the client did not wait; no interim response is due
-    if (self.body_.size() + len > self.limits_.max_body_bytes)
+    if (len > self.limits_.max_body_bytes - self.body_bytes_)
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
-    self.body_.append(at, len);
+    self.body_bytes_ += len;
     self.chunk_data_end_ = self.offset(at) + len;
+    if (self.streaming_) {
+        // One piece at a time: the handler reads it where it lies, then asks for the next.
+        self.piece_at_ = at;
+        self.piece_length_ = len;
+        self.piece_ready_ = true;
+        return HPE_PAUSED;
+    }
+    self.body_.append(at, len);
     return 0;
 }
 
@@ -287,11 +312,14 @@ ASTER_ENGINE int request_parser::on_chunk_header(llhttp_t* p) {
     auto& self = *static_cast<request_parser*>(p->data);
     // A chunk that cannot fit is refused now, not after reading up to the limit (or waiting
     // for 2^60 bytes that never come).
-    if (p->content_length > self.limits_.max_body_bytes - self.body_.size())
+    if (p->content_length > self.limits_.max_body_bytes - self.body_bytes_)
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
     self.chunk_has_data_ = p->content_length > 0;
     // The last chunk: its line and any trailer lines are checked from where it starts.
-    if (!self.chunk_has_data_) self.line_end_ = self.chunk_line_;
+    if (!self.chunk_has_data_) {
+        self.line_end_ = self.chunk_line_;
+        self.last_chunk_ = true;
+    }
     return 0;
 }
 
@@ -365,6 +393,8 @@ ASTER_ENGINE request_parser::result request_parser::feed(const char* request_beg
     if (err == HPE_OK) return {state::need_more, len};
     std::size_t used = std::size_t(llhttp_get_error_pos(&parser_) - data);
     if (err == HPE_PAUSED && message_done_) return {state::complete, used};
+    if (err == HPE_PAUSED && head_paused_) return {state::head_complete, used};
+    if (err == HPE_PAUSED && piece_ready_) return {state::body_piece, used};
     if (err == HPE_PAUSED_UPGRADE && message_done_) {
         upgrade_ = true;
         return {state::complete, used};
@@ -426,6 +456,41 @@ ASTER_ENGINE void request_parser::next() {
     if (upgrade_) llhttp_resume_after_upgrade(&parser_);
     else llhttp_resume(&parser_);
     upgrade_ = false;
+}
+
+ASTER_ENGINE void request_parser::read_body(bool stream) noexcept {
+    head_paused_ = false;
+    streaming_ = stream;
+    llhttp_resume(&parser_);
+}
+
+ASTER_ENGINE void request_parser::resume() noexcept {
+    piece_ready_ = false;
+    llhttp_resume(&parser_);
+}
+
+ASTER_ENGINE std::size_t request_parser::keep_from() const noexcept {
+    if (!(parser_.flags & F_CHUNKED)) return static_cast<std::size_t>(-1);
+    // Trailer lines are checked from the end of the last one; a chunk's CRLF from the end of
+    // its data; the last-chunk line from where its size line starts.
+    if (last_chunk_) return line_end_;
+    return chunk_has_data_ ? chunk_data_end_ : chunk_line_;
+}
+
+ASTER_ENGINE void request_parser::discard(std::size_t from, std::size_t count) noexcept {
+    // Offsets into the dropped bytes are stale (keep_from() was at or past them): pin them.
+    auto move = [&](std::size_t& at) {
+        if (at >= from + count) at -= count;
+        else if (at > from) at = from;
+    };
+    move(line_end_);
+    move(chunk_line_);
+    move(chunk_data_end_);
+}
+
+ASTER_ENGINE std::optional<std::uint64_t> request_parser::body_remaining() const noexcept {
+    if (parser_.flags & F_CHUNKED) return std::nullopt;
+    return message_done_ ? 0 : parser_.content_length; // llhttp counts it down as bytes come
 }
 
 ASTER_ENGINE bool request_parser::take_continue() noexcept {

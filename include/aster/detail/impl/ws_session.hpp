@@ -40,6 +40,7 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
       counters_(counters) {
     if (counters_) counters_->websockets.add();
+    in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
