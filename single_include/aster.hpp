@@ -443,6 +443,24 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+/// A field name is a token (RFC 9110 §5.1, §5.6.2).
+constexpr bool valid_field_name(std::string_view name) noexcept {
+    if (name.empty()) return false;
+    for (char c : name)
+        if (c <= 0x20 || c >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(c) !=
+                                           std::string_view::npos)
+            return false;
+    return true;
+}
+
+/// A field value holds no control character but HTAB (RFC 9110 §5.5): a line break would
+/// split the message, a NUL breaks the clients that see it.
+constexpr bool valid_field_value(std::string_view value) noexcept {
+    for (char c : value)
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return false;
+    return true;
+}
+
 struct header_field {
     std::string_view name;
     std::string_view value;
@@ -2130,10 +2148,9 @@ public:
 
 private:
     static void check_header(std::string_view name, std::string_view value) {
-        if (name.empty() || name.find_first_of("\r\n: \t") != std::string_view::npos ||
-            value.find_first_of("\r\n") != std::string_view::npos)
+        if (!valid_field_name(name) || !valid_field_value(value))
             throw std::invalid_argument("aster::response: header '" + std::string(name) +
-                                        "' has an invalid name or a line break in its value");
+                                        "' has an invalid name or a control character in its value");
     }
 
     aster::status status_ = aster::status::ok;
@@ -7071,10 +7088,9 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
                                     "subprotocol '" + std::string(subprotocol) + "'");
     // Checked before anything is queued, so a refusal leaves no half-written head behind.
     for (const auto& [name, value] : headers) {
-        if (name.find_first_of("\r\n:") != std::string::npos ||
-            value.find_first_of("\r\n") != std::string::npos)
+        if (!valid_field_name(name) || !valid_field_value(value))
             throw std::invalid_argument("aster::websocket::accept: header '" + name +
-                                        "' holds a line break or colon");
+                                        "' has an invalid name or a control character in its value");
         if (iequals(name, "sec-websocket-extensions"))
             throw std::invalid_argument("aster::websocket::accept: aster negotiates "
                                         "Sec-WebSocket-Extensions itself (websocket_options::deflate)");

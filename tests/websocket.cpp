@@ -316,3 +316,17 @@ TEST_CASE("websocket: receive_text on a binary message closes with 1003", "[webs
 }
 
 } // namespace websocket_test
+
+namespace websocket_header_test {
+aster::task<> bad_header(aster::websocket& ws) {
+    aster::header_pairs headers{{"X-Id", std::string("a\0b", 3)}};
+    co_await ws.accept({}, headers);
+}
+constexpr aster::application app{aster::routes(aster::websocket_route<"/ws">(bad_header))};
+} // namespace websocket_header_test
+
+TEST_CASE("websocket: accept refuses extra headers that would break the handshake response",
+          "[websocket]") {
+    aster::test_client client{websocket_header_test::app};
+    CHECK_THROWS_WITH(client.websocket_connect("/ws"), Catch::Contains("control character"));
+}

@@ -24,6 +24,24 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+/// A field name is a token (RFC 9110 §5.1, §5.6.2).
+constexpr bool valid_field_name(std::string_view name) noexcept {
+    if (name.empty()) return false;
+    for (char c : name)
+        if (c <= 0x20 || c >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(c) !=
+                                           std::string_view::npos)
+            return false;
+    return true;
+}
+
+/// A field value holds no control character but HTAB (RFC 9110 §5.5): a line break would
+/// split the message, a NUL breaks the clients that see it.
+constexpr bool valid_field_value(std::string_view value) noexcept {
+    for (char c : value)
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return false;
+    return true;
+}
+
 struct header_field {
     std::string_view name;
     std::string_view value;

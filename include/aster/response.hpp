@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/cookies.hpp>
+#include <aster/headers.hpp>
 #include <aster/status.hpp>
 #include <aster/task.hpp>
 
@@ -131,10 +132,9 @@ public:
 
 private:
     static void check_header(std::string_view name, std::string_view value) {
-        if (name.empty() || name.find_first_of("\r\n: \t") != std::string_view::npos ||
-            value.find_first_of("\r\n") != std::string_view::npos)
+        if (!valid_field_name(name) || !valid_field_value(value))
             throw std::invalid_argument("aster::response: header '" + std::string(name) +
-                                        "' has an invalid name or a line break in its value");
+                                        "' has an invalid name or a control character in its value");
     }
 
     aster::status status_ = aster::status::ok;

@@ -8,6 +8,7 @@
 #include <aster/application.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace {
 
@@ -15,12 +16,25 @@ using aster::request;
 using aster::response;
 using aster::task;
 
+// Reflects a client's bytes into a response header, as apps do. aster refuses values that
+// would break the response (std::invalid_argument); nothing else may be refused.
+void reflect(response& r, const char* name, std::string_view value) {
+    try {
+        r.header(name, std::string(value));
+    } catch (const std::invalid_argument&) {
+        bool control = false;
+        for (char c : value)
+            control = control || (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+        ASTER_FUZZ_CHECK(control, value);
+    }
+}
+
 task<response> echo_body(request& req) {
     auto body = co_await req.body();
     response r = aster::plain_text(std::string(body));
-    if (auto v = req.header("x-echo")) r.header("X-Echo", std::string(*v));
-    r.header("X-Query", std::string(req.query_params().get("q", "")));
-    if (auto c = req.cookie("sid")) r.header("X-Sid", std::string(*c));
+    if (auto v = req.header("x-echo")) reflect(r, "X-Echo", *v);
+    reflect(r, "X-Query", req.query_params().get("q", ""));
+    if (auto c = req.cookie("sid")) reflect(r, "X-Sid", *c);
     co_return r;
 }
 

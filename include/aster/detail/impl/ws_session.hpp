@@ -108,10 +108,9 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
                                     "subprotocol '" + std::string(subprotocol) + "'");
     // Checked before anything is queued, so a refusal leaves no half-written head behind.
     for (const auto& [name, value] : headers) {
-        if (name.find_first_of("\r\n:") != std::string::npos ||
-            value.find_first_of("\r\n") != std::string::npos)
+        if (!valid_field_name(name) || !valid_field_value(value))
             throw std::invalid_argument("aster::websocket::accept: header '" + name +
-                                        "' holds a line break or colon");
+                                        "' has an invalid name or a control character in its value");
         if (iequals(name, "sec-websocket-extensions"))
             throw std::invalid_argument("aster::websocket::accept: aster negotiates "
                                         "Sec-WebSocket-Extensions itself (websocket_options::deflate)");
