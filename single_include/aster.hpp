@@ -6952,6 +6952,7 @@ private:
     // (with everything queued before) is written at once, without a post or an async write.
     bool answer_now_ = false;
     bool read_after_yield_ = false; // write_now sent an answer: see receive()
+    std::uint32_t batch_messages_ = 0; // handed out since the last read
     // Made on the first wait (backpressure, the close): an idle connection holds no timer.
     std::unique_ptr<async_event> writes_changed_;
     loop_counters* counters_;
@@ -7288,6 +7289,7 @@ void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason
 template <class Stream>
 websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data) noexcept {
     if constexpr (waitable_stream<Stream>) {
+        ++batch_messages_;
         // Nothing whole left to handle: what the handler sends next ends this read batch.
         std::span<const std::uint8_t> rest(in_.data() + in_begin_, in_end_ - in_begin_);
         frame_header h{};
@@ -7477,6 +7479,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             net::mutable_buffer target;
             std::error_code ec;
             std::size_t n = 0;
+            bool read_done = false;
             if constexpr (waitable_stream<Stream>) {
                 // An answer just went out and the peer's next message follows it: reading at
                 // once would only find the socket empty (one wasted system call). Let the
@@ -7484,12 +7487,28 @@ task<websocket_message> ws_session<Stream>::receive() {
                 if (read_after_yield_ && in_begin_ == in_end_) {
                     read_after_yield_ = false;
                     co_await net::post(stream_.get_executor(), net::use_awaitable);
+                    // The last read brought several messages: the peer pipelines and its next
+                    // batch is most likely in. One read straight into a block, rather than the
+                    // scratch an idle connection waits with and then the rest (two reads).
+                    if (batch_messages_ > 1 && !ping_timed_out_) {
+                        in_.grow(0, pooled_block_size);
+                        n = stream_.read_some(net::buffer(in_.data(), in_.capacity()), ec);
+                        read_done = ec != net::error::would_block && ec != net::error::try_again;
+                        if (!read_done) {
+                            ec = {};
+                            n = 0;
+                        }
+                    }
                 }
+                batch_messages_ = 0;
             }
-            // The pinger gave up on the peer while no read was waiting (the handler was busy):
-            // its cancel reached nothing, so do not start a read that may never end.
-            if (ping_timed_out_) ec = net::error::operation_aborted;
-            else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+            if (read_done) {
+                // n bytes, or the error, from the read above
+            } else if (ping_timed_out_) {
+                // The pinger gave up on the peer while no read was waiting (the handler was
+                // busy): its cancel reached nothing, so do not start a read that may never end.
+                ec = net::error::operation_aborted;
+            } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
                 auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
                 ec = read_ec;
                 n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
