@@ -148,7 +148,7 @@ private:
     task<pull> pull_body(std::string_view& piece, std::size_t& budget, clock::time_point until);
     task<> finish_body();
     bool may_keep_alive() const noexcept;
-    void start_clock() noexcept;
+    void route_request();
     bool respond_now(bool& keep_alive);
     task<bool> respond();
     bool queue_response(bool body_written_separately);

@@ -94,13 +94,7 @@ task<> http_connection<Stream>::run() {
                 answered_one = true;
                 head_clock_running = false;
                 if (!co_await flush()) co_return; // earlier pipelined answers go first
-                start_clock();
-                try {
-                    pending_route_ = app_.route_now(app_.app, request_, response_);
-                } catch (...) {
-                    response_ = failure(std::current_exception());
-                    pending_route_ = app_ref::none;
-                }
+                route_request();
                 if (!co_await respond()) {
                     co_await flush();
                     co_return;
@@ -192,12 +186,20 @@ bool http_connection<Stream>::may_keep_alive() const noexcept {
            !iequals(response_.header_value("connection"), "close");
 }
 
+// Starts the access log's clock and routes: a plain handler answers into response_ now, a
+// coroutine route is left in pending_route_ for respond().
 template <class Stream>
-void http_connection<Stream>::start_clock() noexcept {
+void http_connection<Stream>::route_request() {
     if (logger().access_log && log_enabled(log_level::info))
         started_ = std::chrono::steady_clock::now();
     else
         started_ = {};
+    try {
+        pending_route_ = app_.route_now(app_.app, request_, response_);
+    } catch (...) {
+        response_ = failure(std::current_exception());
+        pending_route_ = app_ref::none;
+    }
 }
 
 // Every exception a handler throws becomes a response here, whichever path ran it.
@@ -229,13 +231,7 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
 // streaming response or a large body needs respond(). Returns true when the answer is queued.
 template <class Stream>
 bool http_connection<Stream>::respond_now(bool& keep_alive) {
-    start_clock();
-    try {
-        pending_route_ = app_.route_now(app_.app, request_, response_);
-    } catch (...) {
-        response_ = failure(std::current_exception());
-        pending_route_ = app_ref::none;
-    }
+    route_request();
     if (pending_route_ != app_ref::none) return false;
     if (response_.is_streaming() || response_.body().size() > copy_body_limit ||
         !response_.background_tasks().empty())
