@@ -7502,16 +7502,16 @@ task<websocket_message> ws_session<Stream>::receive() {
                 }
                 batch_messages_ = 0;
             }
-            if (read_done) {
-                // n bytes, or the error, from the read above
-            } else if (ping_timed_out_) {
+            if (!read_done) {
                 // The pinger gave up on the peer while no read was waiting (the handler was
                 // busy): its cancel reached nothing, so do not start a read that may never end.
-                ec = net::error::operation_aborted;
-            } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
-                auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
-                ec = read_ec;
-                n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
+                if (ping_timed_out_) {
+                    ec = net::error::operation_aborted;
+                } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+                    auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
+                    ec = read_ec;
+                    n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
+                }
             }
             if (ec) {
                 connection_lost_ = true;
@@ -8129,16 +8129,11 @@ task<> http_connection<Stream>::run() {
         } else {
             deadline_.expires_after(limits.body_timeout); // silence between body reads
         }
-        // The deadline fired while a read's completion was queued: its cancel reached no read,
-        // and the next read would wait with no deadline at all (a slowloris's lucky byte).
-        if (deadline_.expired()) {
-            if (!idle) {
-                append_error(status::request_timeout, "Request Timeout");
-                co_await flush();
-            }
-            co_return;
-        }
-        auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
+        // A deadline that fired while a read's completion was queued cancelled no read: read
+        // no more, or the next read would wait with no deadline at all (a slowloris's byte).
+        std::tuple<std::error_code, std::size_t> got{net::error::timed_out, 0};
+        if (!deadline_.expired()) got = co_await read_into(stream_, in_, end_, scratch_);
+        auto [ec, n] = got;
         idle_ = false;
         if (ec) {
             // A client too slow to finish its request hears why; an idle one is just closed.

@@ -157,16 +157,11 @@ task<> http_connection<Stream>::run() {
         } else {
             deadline_.expires_after(limits.body_timeout); // silence between body reads
         }
-        // The deadline fired while a read's completion was queued: its cancel reached no read,
-        // and the next read would wait with no deadline at all (a slowloris's lucky byte).
-        if (deadline_.expired()) {
-            if (!idle) {
-                append_error(status::request_timeout, "Request Timeout");
-                co_await flush();
-            }
-            co_return;
-        }
-        auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
+        // A deadline that fired while a read's completion was queued cancelled no read: read
+        // no more, or the next read would wait with no deadline at all (a slowloris's byte).
+        std::tuple<std::error_code, std::size_t> got{net::error::timed_out, 0};
+        if (!deadline_.expired()) got = co_await read_into(stream_, in_, end_, scratch_);
+        auto [ec, n] = got;
         idle_ = false;
         if (ec) {
             // A client too slow to finish its request hears why; an idle one is just closed.

@@ -521,16 +521,16 @@ task<websocket_message> ws_session<Stream>::receive() {
                 }
                 batch_messages_ = 0;
             }
-            if (read_done) {
-                // n bytes, or the error, from the read above
-            } else if (ping_timed_out_) {
+            if (!read_done) {
                 // The pinger gave up on the peer while no read was waiting (the handler was
                 // busy): its cancel reached nothing, so do not start a read that may never end.
-                ec = net::error::operation_aborted;
-            } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
-                auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
-                ec = read_ec;
-                n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
+                if (ping_timed_out_) {
+                    ec = net::error::operation_aborted;
+                } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+                    auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
+                    ec = read_ec;
+                    n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
+                }
             }
             if (ec) {
                 connection_lost_ = true;
