@@ -2091,6 +2091,8 @@ public:
     }
     /// Replaces every header called `name` (case-insensitively) with one value.
     response& set_header(std::string_view name, std::string value) &;
+    /// Removes every header called `name` (case-insensitively).
+    response& remove_header(std::string_view name) &;
     const header_list& headers() const noexcept { return headers_; }
     std::string_view header_value(std::string_view name) const noexcept;
 
@@ -2132,11 +2134,23 @@ public:
     bool is_streaming() const noexcept { return static_cast<bool>(producer_); }
     const producer& body_producer() const noexcept { return producer_; }
     /// A streaming body of known size goes out with Content-Length instead of chunked; the
-    /// producer must write exactly that many bytes, or the connection is closed.
+    /// producer must write exactly that many bytes: a write past it is not sent, and a body
+    /// short of it or too long closes the connection. set_producer() clears it, so a
+    /// middleware that wraps a producer (compressing, say) never inherits a length that is
+    /// not the length of what it writes.
     std::optional<std::uint64_t> stream_length() const noexcept { return stream_length_; }
     response& set_stream_length(std::optional<std::uint64_t> n) & noexcept {
         return stream_length_ = n, *this;
     }
+
+    /// Conditional GET (RFC 9110 §13): when set, the server answers a GET or HEAD whose
+    /// If-None-Match matches this response's ETag (or, without If-None-Match, whose
+    /// If-Modified-Since is not older than its Last-Modified) with 304 and no body. It is
+    /// decided after every middleware ran, against the representation that would be sent (a
+    /// compressed one has its own ETag). file_response sets it.
+    bool is_conditional() const noexcept { return conditional_; }
+    response& conditional(bool on = true) & noexcept { return conditional_ = on, *this; }
+    response&& conditional(bool on = true) && noexcept { return std::move(conditional(on)); }
 
     // Used by the factories: a content type that is a string literal costs no allocation.
     static response with_static_type(aster::status code, std::string body, std::string_view type) {
@@ -2144,7 +2158,12 @@ public:
         r.static_type_ = type;
         return r;
     }
-    response& set_producer(producer p) & { return producer_ = std::move(p), *this; }
+    /// Makes the body a stream written by `p`; clears stream_length().
+    response& set_producer(producer p) & {
+        producer_ = std::move(p);
+        stream_length_.reset();
+        return *this;
+    }
 
 private:
     static void check_header(std::string_view name, std::string_view value) {
@@ -2161,6 +2180,7 @@ private:
     producer producer_;
     std::vector<background_task> background_;
     std::optional<std::uint64_t> stream_length_;
+    bool conditional_ = false;
 };
 
 /// `text/plain; charset=utf-8`
@@ -2220,8 +2240,13 @@ namespace aster {
 
 inline response& response::set_header(std::string_view name, std::string value) & {
     check_header(name, value);
-    std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
+    remove_header(name);
     headers_.emplace_back(std::string(name), std::move(value));
+    return *this;
+}
+
+inline response& response::remove_header(std::string_view name) & {
+    std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
     return *this;
 }
 
@@ -4526,6 +4551,82 @@ void close_stream(Stream& s) noexcept {
 
 #endif // ASTER_DETAIL_ASYNC_EVENT_HPP
 // end aster/detail/async_event.hpp
+// begin aster/detail/conditional.hpp
+// SPDX-License-Identifier: MIT
+// Conditional requests (RFC 9110 §13): entity-tag lists, HTTP dates, and the 304 decision.
+#ifndef ASTER_DETAIL_CONDITIONAL_HPP
+#define ASTER_DETAIL_CONDITIONAL_HPP
+
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace aster::detail {
+
+/// IMF-fixdate (RFC 9110 §5.6.7) of `t`.
+inline std::string http_date_of(std::time_t t) {
+    std::tm parts{};
+    gmtime_r(&t, &parts);
+    char text[32];
+    std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    return text;
+}
+
+/// IMF-fixdate only, which is what clients echo back.
+inline std::optional<std::time_t> parse_http_date(std::string_view s) {
+    if (s.size() != 29) return std::nullopt;
+    std::tm parts{};
+    char copy[30];
+    s.copy(copy, s.size());
+    copy[29] = '\0';
+    const char* end = strptime(copy, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    if (!end || *end != '\0') return std::nullopt;
+    return timegm(&parts);
+}
+
+/// RFC 9110 §8.8.3.2 weak comparison of `etag` against a list of entity tags, or `*`.
+inline bool etag_matches(std::string_view list, std::string_view etag) noexcept {
+    auto strip = [](std::string_view t) { return t.starts_with("W/") ? t.substr(2) : t; };
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        auto item = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (item == "*" || (!etag.empty() && strip(item) == strip(etag))) return true;
+    }
+    return false;
+}
+
+/// RFC 9110 §13.2.2 for a response that is_conditional(): a GET or HEAD whose If-None-Match
+/// matches its ETag, or that has no If-None-Match and an If-Modified-Since no older than its
+/// Last-Modified, becomes 304 with no body. Run on the final response, after every
+/// middleware, so the tags compared are those of the representation that would be sent.
+inline void apply_preconditions(const request& req, response& res) {
+    if (!res.is_conditional()) return;
+    if (req.method_id() != method::get && req.method_id() != method::head) return;
+    if (res.status() != status::ok && res.status() != status::partial_content) return;
+    bool unchanged = false;
+    if (auto inm = req.header("if-none-match")) {
+        unchanged = etag_matches(*inm, res.header_value("etag"));
+    } else if (auto ims = req.header("if-modified-since")) {
+        auto since = parse_http_date(*ims);
+        auto modified = parse_http_date(res.header_value("last-modified"));
+        unchanged = since && modified && *modified <= *since;
+    }
+    if (!unchanged) return;
+    res.set_status(status::not_modified);
+    res.set_producer({});
+    res.set_body({});
+    res.remove_header("content-range");
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_CONDITIONAL_HPP
+// end aster/detail/conditional.hpp
 // begin aster/detail/http_parser.hpp
 // SPDX-License-Identifier: MIT
 // Incremental HTTP/1.x request parsing over llhttp, recording where each piece lies in the read buffer.
@@ -7785,6 +7886,7 @@ task<> ws_session<Stream>::close_down() {
 #include <exception>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -7989,10 +8091,15 @@ inline constexpr std::size_t max_pending_output = 64 * 1024;
 template <class Stream>
 class http_connection<Stream>::chunk_writer final : public body_writer {
 public:
-    chunk_writer(http_connection& conn, bool chunked) : conn_(conn), chunked_(chunked) {}
+    chunk_writer(http_connection& conn, bool chunked, std::optional<std::uint64_t> length)
+        : conn_(conn), chunked_(chunked), length_(length) {}
 
     task<> write(std::string_view chunk) override {
         if (chunk.empty()) co_return;
+        // Bytes past a promised Content-Length would be read as the next response: a producer
+        // that writes them is stopped before they leave (and the connection then closes).
+        if (length_ && chunk.size() > *length_ - written_)
+            throw std::length_error("aster: streaming response: wrote past its Content-Length");
         char size_line[24];
         std::size_t size_len = 0;
         if (chunked_) {
@@ -8013,6 +8120,7 @@ public:
 private:
     http_connection& conn_;
     bool chunked_;
+    std::optional<std::uint64_t> length_;
     std::uint64_t written_ = 0;
 };
 
@@ -8167,6 +8275,7 @@ void http_connection<Stream>::route_request() {
         response_ = failure(std::current_exception());
         pending_route_ = app_ref::none;
     }
+    if (pending_route_ == app_ref::none) apply_preconditions(request_, response_);
 }
 
 // Every exception a handler throws becomes a response here, whichever path ran it.
@@ -8231,6 +8340,7 @@ task<bool> http_connection<Stream>::respond() {
         } catch (...) {
             response_ = failure(std::current_exception());
         }
+        apply_preconditions(request_, response_);
     }
     if (body_phase_ != body_phase::none) co_await finish_body();
     const bool head = request_.method_id() == method::head;
@@ -8365,7 +8475,7 @@ task<bool> http_connection<Stream>::write_streaming(response& res, bool head_onl
                             : connection_header::none);
     if (!co_await flush()) co_return false;
     if (head_only || !status_allows_body(res.status())) co_return keep_alive;
-    chunk_writer writer(*this, chunked);
+    chunk_writer writer(*this, chunked, length);
     try {
         co_await res.body_producer()(writer);
         if (length && writer.written() != *length) {

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #if ASTER_HAS_ZLIB
-#include <zlib.h>
+#include "support/gunzip.hpp"
 
 #include <stdexcept>
 #include <string>
@@ -13,26 +13,7 @@
 
 namespace gzip_test {
 
-// Inflates one gzip stream; fails the test if it is not a complete, valid one.
-std::string gunzip(const std::string& data) {
-    z_stream z{};
-    REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    std::string out;
-    int rc = Z_OK;
-    while (rc == Z_OK) {
-        char buf[4096];
-        z.next_out = reinterpret_cast<Bytef*>(buf);
-        z.avail_out = sizeof buf;
-        rc = inflate(&z, Z_NO_FLUSH);
-        out.append(buf, sizeof buf - z.avail_out);
-        if (rc == Z_BUF_ERROR) break;
-    }
-    inflateEnd(&z);
-    CHECK(rc == Z_STREAM_END);
-    return out;
-}
+using test_support::gunzip;
 
 std::string big_text() {
     std::string s;

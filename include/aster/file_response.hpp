@@ -4,6 +4,7 @@
 #define ASTER_FILE_RESPONSE_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/conditional.hpp>
 #include <aster/error.hpp>
 #include <aster/request.hpp>
 #include <aster/response.hpp>
@@ -61,37 +62,6 @@ struct descriptor {
     }
 };
 
-inline std::string http_date_of(std::time_t t) {
-    std::tm parts{};
-    gmtime_r(&t, &parts);
-    char text[32];
-    std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
-    return text;
-}
-
-// IMF-fixdate only (RFC 9110 §5.6.7), which is what clients echo back.
-inline std::optional<std::time_t> parse_http_date(std::string_view s) {
-    std::tm parts{};
-    std::string copy(s);
-    const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts);
-    if (!end || *end != '\0') return std::nullopt;
-    return timegm(&parts);
-}
-
-// RFC 9110 §8.8.3.2 weak comparison against a list of entity tags, or `*`.
-inline bool etag_matches(std::string_view list, std::string_view etag) {
-    auto strip = [](std::string_view t) { return t.starts_with("W/") ? t.substr(2) : t; };
-    while (!list.empty()) {
-        auto comma = list.find(',');
-        auto item = list.substr(0, comma);
-        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (item == "*" || strip(item) == strip(etag)) return true;
-    }
-    return false;
-}
-
 inline std::optional<std::uint64_t> number(std::string_view s) {
     std::uint64_t n = 0;
     if (s.empty()) return std::nullopt;
@@ -118,7 +88,7 @@ inline response build(const request* req, const std::string& path, const file_op
                                       (unsigned long long)st.st_mtim.tv_nsec,
                                   (unsigned long long)size);
     std::string etag(etag_buf, std::size_t(etag_len));
-    std::string modified = http_date_of(st.st_mtim.tv_sec);
+    std::string modified = detail::http_date_of(st.st_mtim.tv_sec);
 
     response r(status::ok);
     r.set_content_type(options.content_type.empty() ? std::string(mime_type(path))
@@ -133,13 +103,9 @@ inline response build(const request* req, const std::string& path, const file_op
 
     std::uint64_t first = 0, length = size;
     if (req && (req->method_id() == method::get || req->method_id() == method::head)) {
-        // RFC 9110 §13.2.2: If-None-Match first; If-Modified-Since only without it.
-        if (auto inm = req->header("if-none-match")) {
-            if (etag_matches(*inm, etag)) return r.set_status(status::not_modified);
-        } else if (auto ims = req->header("if-modified-since")) {
-            if (auto t = parse_http_date(*ims); t && st.st_mtim.tv_sec <= *t)
-                return r.set_status(status::not_modified);
-        }
+        // If-None-Match and If-Modified-Since (304) are decided by the server once every
+        // middleware ran, against the representation it sends (see response::conditional).
+        r.conditional();
         auto range = req->header("range");
         if (auto if_range = req->header("if-range"); range && if_range)
             if (*if_range != etag && *if_range != modified) range.reset();
@@ -177,7 +143,6 @@ inline response build(const request* req, const std::string& path, const file_op
                                           std::to_string(size));
         }
     }
-    r.set_stream_length(length);
     const std::size_t chunk = options.chunk_size ? options.chunk_size : 64 * 1024;
     r.set_producer([file, first, length, chunk](body_writer& out) -> task<> {
         // Plain pread: regular files do not block for long, and the OS caches them.
@@ -193,6 +158,7 @@ inline response build(const request* req, const std::string& path, const file_op
             left -= std::uint64_t(n);
         }
     });
+    r.set_stream_length(length); // after set_producer, which clears it
     return r;
 }
 

@@ -75,6 +75,8 @@ public:
     }
     /// Replaces every header called `name` (case-insensitively) with one value.
     response& set_header(std::string_view name, std::string value) &;
+    /// Removes every header called `name` (case-insensitively).
+    response& remove_header(std::string_view name) &;
     const header_list& headers() const noexcept { return headers_; }
     std::string_view header_value(std::string_view name) const noexcept;
 
@@ -116,11 +118,23 @@ public:
     bool is_streaming() const noexcept { return static_cast<bool>(producer_); }
     const producer& body_producer() const noexcept { return producer_; }
     /// A streaming body of known size goes out with Content-Length instead of chunked; the
-    /// producer must write exactly that many bytes, or the connection is closed.
+    /// producer must write exactly that many bytes: a write past it is not sent, and a body
+    /// short of it or too long closes the connection. set_producer() clears it, so a
+    /// middleware that wraps a producer (compressing, say) never inherits a length that is
+    /// not the length of what it writes.
     std::optional<std::uint64_t> stream_length() const noexcept { return stream_length_; }
     response& set_stream_length(std::optional<std::uint64_t> n) & noexcept {
         return stream_length_ = n, *this;
     }
+
+    /// Conditional GET (RFC 9110 §13): when set, the server answers a GET or HEAD whose
+    /// If-None-Match matches this response's ETag (or, without If-None-Match, whose
+    /// If-Modified-Since is not older than its Last-Modified) with 304 and no body. It is
+    /// decided after every middleware ran, against the representation that would be sent (a
+    /// compressed one has its own ETag). file_response sets it.
+    bool is_conditional() const noexcept { return conditional_; }
+    response& conditional(bool on = true) & noexcept { return conditional_ = on, *this; }
+    response&& conditional(bool on = true) && noexcept { return std::move(conditional(on)); }
 
     // Used by the factories: a content type that is a string literal costs no allocation.
     static response with_static_type(aster::status code, std::string body, std::string_view type) {
@@ -128,7 +142,12 @@ public:
         r.static_type_ = type;
         return r;
     }
-    response& set_producer(producer p) & { return producer_ = std::move(p), *this; }
+    /// Makes the body a stream written by `p`; clears stream_length().
+    response& set_producer(producer p) & {
+        producer_ = std::move(p);
+        stream_length_.reset();
+        return *this;
+    }
 
 private:
     static void check_header(std::string_view name, std::string_view value) {
@@ -145,6 +164,7 @@ private:
     producer producer_;
     std::vector<background_task> background_;
     std::optional<std::uint64_t> stream_length_;
+    bool conditional_ = false;
 };
 
 /// `text/plain; charset=utf-8`

@@ -7,6 +7,7 @@
 #include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/async_event.hpp>
+#include <aster/detail/conditional.hpp>
 #include <aster/detail/http_parser.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
@@ -26,6 +27,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>

@@ -11,8 +11,13 @@ namespace aster {
 
 inline response& response::set_header(std::string_view name, std::string value) & {
     check_header(name, value);
-    std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
+    remove_header(name);
     headers_.emplace_back(std::string(name), std::move(value));
+    return *this;
+}
+
+inline response& response::remove_header(std::string_view name) & {
+    std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
     return *this;
 }
 

@@ -6,6 +6,7 @@
 #include <aster/detail/config.hpp>
 #include <aster/headers.hpp>
 #include <aster/middleware.hpp>
+#include <aster/status.hpp>
 
 #include <cstddef>
 #include <stdexcept>
@@ -21,11 +22,14 @@ namespace aster {
 #if ASTER_HAS_ZLIB
 
 /// Compresses the body with gzip when the request's Accept-Encoding mentions gzip, the response
-/// has no Content-Encoding yet, is not `text/event-stream`, and its body has at least
-/// `minimum_size` bytes. Sets Content-Encoding: gzip and adds Accept-Encoding to Vary; the
-/// server writes the compressed Content-Length. Streaming responses (whose size is unknown) are
-/// always compressed, chunk by chunk: each chunk the producer writes is flushed (Z_SYNC_FLUSH),
-/// so a client sees it at once. `level` is zlib's, 1 (fast) to 9 (small).
+/// has no Content-Encoding yet, is not `text/event-stream`, not a 206 (ranges are served from
+/// the uncompressed representation, RFC 9110 §14), and its body has at least `minimum_size`
+/// bytes. Sets Content-Encoding: gzip, adds Accept-Encoding to Vary and gives the compressed
+/// representation its own ETag (`"tag"` becomes `"tag-gzip"`); the server writes the
+/// compressed Content-Length. Streaming responses (a file's among them) are compressed chunk by
+/// chunk and go out chunked, whatever length the uncompressed stream had: each chunk the
+/// producer writes is flushed (Z_SYNC_FLUSH), so a client sees it at once. `level` is zlib's,
+/// 1 (fast) to 9 (small).
 /// @code
 /// aster::application app{routes, aster::middleware(aster::gzip{.minimum_size = 1000})};
 /// @endcode
@@ -37,13 +41,15 @@ struct gzip {
         bool accepts = accepts_gzip(req.header("accept-encoding").value_or(""));
         auto res = co_await next(req);
         if (!accepts || !res.header_value("content-encoding").empty() ||
+            res.status() == status::partial_content || !res.header_value("content-range").empty() ||
             res.content_type().starts_with("text/event-stream"))
             co_return res;
         if (res.is_streaming()) {
             response::producer inner = res.body_producer();
             int lvl = level;
             // Not a coroutine lambda: the copies live in compress_stream's frame, not in a
-            // lambda object that could go away while the body is written.
+            // lambda object that could go away while the body is written. set_producer drops
+            // the uncompressed stream's length: the compressed body goes out chunked.
             res.set_producer([inner = std::move(inner), lvl](body_writer& out) {
                 return compress_stream(inner, lvl, out);
             });
@@ -53,6 +59,14 @@ struct gzip {
             res.set_body(compress(res.body(), level));
         }
         res.set_header("Content-Encoding", "gzip");
+        if (auto tag = res.header_value("etag"); !tag.empty()) {
+            // A tag names one representation (RFC 9110 §8.8.3): the compressed bytes get their
+            // own, so a cache or a conditional request never mixes the two up.
+            if (tag.size() >= 2 && tag.back() == '"')
+                res.set_header("ETag", std::string(tag.substr(0, tag.size() - 1)) + "-gzip\"");
+            else
+                res.remove_header("etag");
+        }
         std::string_view vary = res.header_value("vary");
         if (vary.empty()) res.header("Vary", "Accept-Encoding");
         else res.set_header("Vary", std::string(vary) + ", Accept-Encoding");

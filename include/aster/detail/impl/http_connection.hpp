@@ -17,10 +17,15 @@ inline constexpr std::size_t max_pending_output = 64 * 1024;
 template <class Stream>
 class http_connection<Stream>::chunk_writer final : public body_writer {
 public:
-    chunk_writer(http_connection& conn, bool chunked) : conn_(conn), chunked_(chunked) {}
+    chunk_writer(http_connection& conn, bool chunked, std::optional<std::uint64_t> length)
+        : conn_(conn), chunked_(chunked), length_(length) {}
 
     task<> write(std::string_view chunk) override {
         if (chunk.empty()) co_return;
+        // Bytes past a promised Content-Length would be read as the next response: a producer
+        // that writes them is stopped before they leave (and the connection then closes).
+        if (length_ && chunk.size() > *length_ - written_)
+            throw std::length_error("aster: streaming response: wrote past its Content-Length");
         char size_line[24];
         std::size_t size_len = 0;
         if (chunked_) {
@@ -41,6 +46,7 @@ public:
 private:
     http_connection& conn_;
     bool chunked_;
+    std::optional<std::uint64_t> length_;
     std::uint64_t written_ = 0;
 };
 
@@ -195,6 +201,7 @@ void http_connection<Stream>::route_request() {
         response_ = failure(std::current_exception());
         pending_route_ = app_ref::none;
     }
+    if (pending_route_ == app_ref::none) apply_preconditions(request_, response_);
 }
 
 // Every exception a handler throws becomes a response here, whichever path ran it.
@@ -259,6 +266,7 @@ task<bool> http_connection<Stream>::respond() {
         } catch (...) {
             response_ = failure(std::current_exception());
         }
+        apply_preconditions(request_, response_);
     }
     if (body_phase_ != body_phase::none) co_await finish_body();
     const bool head = request_.method_id() == method::head;
@@ -393,7 +401,7 @@ task<bool> http_connection<Stream>::write_streaming(response& res, bool head_onl
                             : connection_header::none);
     if (!co_await flush()) co_return false;
     if (head_only || !status_allows_body(res.status())) co_return keep_alive;
-    chunk_writer writer(*this, chunked);
+    chunk_writer writer(*this, chunked, length);
     try {
         co_await res.body_producer()(writer);
         if (length && writer.written() != *length) {
