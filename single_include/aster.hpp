@@ -6053,6 +6053,123 @@ private:
 #ifndef ASTER_DETAIL_WS_SESSION_HPP
 #define ASTER_DETAIL_WS_SESSION_HPP
 
+// begin aster/detail/message_buffer.hpp
+// SPDX-License-Identifier: MIT
+// message_buffer: a WebSocket message being assembled, grown without zero-filling, up to a cap.
+#ifndef ASTER_DETAIL_MESSAGE_BUFFER_HPP
+#define ASTER_DETAIL_MESSAGE_BUFFER_HPP
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string_view>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
+namespace aster::detail {
+
+/// Bytes appended in place: reserve() room, write into spare(), commit() what was written.
+/// Unlike std::string (whose resize zero-fills, and whose growth doubles past any limit),
+/// growth never writes the new room and never goes past the cap the caller gives; on Linux a
+/// large buffer is its own mapping, grown by mremap without copying, so the memory it holds is
+/// what was written, not its capacity or the sum of two copies.
+class message_buffer {
+public:
+    message_buffer() = default;
+    message_buffer(const message_buffer&) = delete;
+    message_buffer& operator=(const message_buffer&) = delete;
+    ~message_buffer() { release(); }
+
+    char* data() noexcept { return data_; }
+    const char* data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+    std::size_t capacity() const noexcept { return capacity_; }
+    bool empty() const noexcept { return size_ == 0; }
+    std::string_view view() const noexcept { return {data_, size_}; }
+    operator std::string_view() const noexcept { return view(); }
+
+    char* spare() noexcept { return data_ + size_; }
+    std::size_t spare_size() const noexcept { return capacity_ - size_; }
+    void commit(std::size_t n) noexcept { size_ += n; }
+    void clear() noexcept { size_ = 0; }
+    void truncate(std::size_t n) noexcept { size_ = std::min(size_, n); }
+
+    /// Makes room for `extra` more bytes, doubling the capacity when it grows (amortised
+    /// appends), but never beyond `cap` bytes in all: the room may then be smaller than asked.
+    void reserve(std::size_t extra, std::size_t cap = std::size_t(-1)) {
+        if (spare_size() >= extra) return;
+        std::size_t wanted = size_ + extra < size_ ? std::size_t(-1) : size_ + extra;
+        wanted = std::max(wanted, std::max<std::size_t>(capacity_ * 2, 256));
+        wanted = std::min(wanted, cap);
+        if (wanted > capacity_) reallocate(wanted);
+    }
+
+    void append(std::string_view bytes, std::size_t cap = std::size_t(-1)) {
+        reserve(bytes.size(), cap);
+        if (spare_size() < bytes.size()) throw std::length_error("aster: message past its cap");
+        if (!bytes.empty()) std::memcpy(spare(), bytes.data(), bytes.size());
+        size_ += bytes.size();
+    }
+
+    /// Frees the storage; empty afterwards.
+    void release() noexcept {
+        if (!data_) return;
+#ifdef __linux__
+        if (mapped_) ::munmap(data_, capacity_);
+        else
+#endif
+            std::free(data_);
+        data_ = nullptr;
+        size_ = capacity_ = 0;
+        mapped_ = false;
+    }
+
+private:
+    // From here on a buffer is a mapping of its own (Linux): growing it remaps pages.
+    static constexpr std::size_t map_from = 256 * 1024;
+
+    void reallocate(std::size_t wanted) {
+#ifdef __linux__
+        if (wanted >= map_from) {
+            const std::size_t page = 4096;
+            wanted = (wanted + page - 1) / page * page;
+            void* p;
+            if (mapped_) {
+                p = ::mremap(data_, capacity_, wanted, MREMAP_MAYMOVE);
+            } else {
+                p = ::mmap(nullptr, wanted, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                           -1, 0);
+                if (p != MAP_FAILED && size_ > 0) std::memcpy(p, data_, size_);
+                if (p != MAP_FAILED) std::free(data_);
+            }
+            if (p == MAP_FAILED) throw std::bad_alloc();
+            data_ = static_cast<char*>(p);
+            capacity_ = wanted;
+            mapped_ = true;
+            return;
+        }
+#endif
+        void* p = std::realloc(data_, wanted);
+        if (!p) throw std::bad_alloc();
+        data_ = static_cast<char*>(p);
+        capacity_ = wanted;
+    }
+
+    char* data_ = nullptr;
+    std::size_t size_ = 0, capacity_ = 0;
+    bool mapped_ = false;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_MESSAGE_BUFFER_HPP
+// end aster/detail/message_buffer.hpp
 // begin aster/detail/utf8.hpp
 // SPDX-License-Identifier: MIT
 // Incremental, fail-fast UTF-8 validation for WebSocket text (RFC 6455 §8.1, RFC 3629 §4).
@@ -6207,6 +6324,7 @@ ASTER_DECL std::size_t utf8_valid_prefix(std::string_view s) noexcept {
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -6305,7 +6423,14 @@ ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view
 /// counts what zlib holds (every allocation goes through this object).
 class deflate_codec {
 public:
-    enum class status { ok, too_big, bad_data, no_memory };
+    // more: inflate stopped after its work slice with input left; call it again (after
+    // letting the loop run other work) with the rest.
+    enum class status { ok, too_big, bad_data, no_memory, more };
+
+    /// Input inflated per call at most: a long message yields to the loop between slices.
+    static constexpr std::size_t inflate_slice_in = 256 * 1024;
+    /// Output produced per call, roughly at most (one inflate step may pass it).
+    static constexpr std::size_t inflate_slice_out = 4 * 1024 * 1024;
 
     /// `server`: which end this is, which says whose window and context rules apply each way.
     deflate_codec(const deflate_params& p, bool server, int mem_level, int level) noexcept;
@@ -6318,9 +6443,13 @@ public:
     /// True when the compressor forgets each message (no context takeover), so a message may
     /// also be sent uncompressed without the two ends' windows drifting apart.
     bool compressor_resets() const noexcept { return local_reset_; }
-    /// Inflates one frame of a compressed message, appending to `out`; `last` (the FIN frame)
-    /// adds the 00 00 FF FF tail (§7.2.2). `out` growing past `limit` gives too_big at once.
-    status inflate(std::span<const std::uint8_t> payload, bool last, std::string& out,
+    /// Inflates a frame of a compressed message from the front of `payload` (which it
+    /// advances), appending to `out`; `last` (the FIN frame) adds the 00 00 FF FF tail
+    /// (§7.2.2). `out` growing past `limit` gives too_big at once; it never holds more than
+    /// limit + 1 bytes (plus a page). A second end of the DEFLATE stream (BFINAL) inside one
+    /// message is bad_data: empty final blocks would otherwise cost a stream restart each
+    /// while inflating to nothing. After one slice of work it returns `more`.
+    status inflate(std::span<const std::uint8_t>& payload, bool last, message_buffer& out,
                    std::size_t limit);
     /// Bytes zlib holds for this connection now.
     std::size_t memory() const noexcept { return memory_; }
@@ -6328,14 +6457,15 @@ public:
 private:
     static void* allocate(void* self, unsigned items, unsigned size) noexcept;
     static void release(void* self, void* p) noexcept;
-    status run_inflate(const std::uint8_t* data, std::size_t size, std::string& out,
-                       std::size_t limit);
+    status run_inflate(std::span<const std::uint8_t>& input, message_buffer& out,
+                       std::size_t limit, std::size_t out_budget);
     void restart_inflate() noexcept;
 
     int local_bits_, remote_bits_, mem_level_, level_;
     bool local_reset_, remote_reset_;
     bool deflating_ = false, inflating_ = false;
     bool ended_ = false; // the last input ended the stream (BFINAL), nothing came since
+    bool ended_in_message_ = false; // the stream ended once in the current message
     z_stream deflater_{}, inflater_{};
     std::size_t memory_ = 0;
 };
@@ -6591,8 +6721,8 @@ ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view messag
     return status::ok;
 }
 
-ASTER_DECL deflate_codec::status deflate_codec::inflate(std::span<const std::uint8_t> payload,
-                                                        bool last, std::string& out,
+ASTER_DECL deflate_codec::status deflate_codec::inflate(std::span<const std::uint8_t>& payload,
+                                                        bool last, message_buffer& out,
                                                         std::size_t limit) {
     if (!inflating_) {
         inflater_.zalloc = &deflate_codec::allocate;
@@ -6601,12 +6731,21 @@ ASTER_DECL deflate_codec::status deflate_codec::inflate(std::span<const std::uin
         if (inflateInit2(&inflater_, -remote_bits_) != Z_OK) return status::no_memory;
         inflating_ = true;
     }
-    status s = run_inflate(payload.data(), payload.size(), out, limit);
-    if (s == status::ok && last) {
+    auto slice = payload.first(std::min(payload.size(), inflate_slice_in));
+    const std::size_t before = slice.size();
+    status s = run_inflate(slice, out, limit, inflate_slice_out);
+    payload = payload.subspan(before - slice.size());
+    if (s != status::ok) return s;
+    if (!payload.empty()) return status::more;
+    if (last) {
         // After a final block (BFINAL) the tail would start a stream of its own: leave it out.
-        if (!ended_) s = run_inflate(deflate_tail, sizeof deflate_tail, out, limit);
+        if (!ended_) {
+            std::span<const std::uint8_t> tail(deflate_tail);
+            s = run_inflate(tail, out, limit, std::size_t(-1));
+        }
         if (remote_reset_) inflateReset(&inflater_); // §7.1.1.2: the next message starts afresh
         ended_ = false;
+        ended_in_message_ = false;
     }
     return s;
 }
@@ -6625,45 +6764,67 @@ ASTER_DECL void deflate_codec::restart_inflate() noexcept {
     if (n > 0) inflateSetDictionary(&inflater_, window, n);
 }
 
-ASTER_DECL deflate_codec::status deflate_codec::run_inflate(const std::uint8_t* data,
-                                                            std::size_t size, std::string& out,
-                                                            std::size_t limit) {
-    constexpr std::size_t max_chunk = std::size_t(1) << 30;
-    if (size > 0) ended_ = false;
-    while (size > 0) {
-        const std::size_t chunk = std::min(size, max_chunk);
-        inflater_.next_in = const_cast<Bytef*>(data);
-        inflater_.avail_in = uInt(chunk);
-        for (;;) {
-            const std::size_t used = out.size();
-            // Grow by a step tied to the input, so a tiny frame costs little, and never past
-            // limit + 1: the byte beyond the limit proves the message too big (a zip bomb stops
-            // here, having cost at most the limit).
-            std::size_t room = std::clamp<std::size_t>(4 * std::size_t(inflater_.avail_in), 4096,
-                                                       256 * 1024);
-            const std::size_t allowed = used <= limit ? limit - used : 0;
-            room = std::min(room, allowed == std::size_t(-1) ? allowed : allowed + 1);
-            if (room == 0) return status::too_big;
-            out.resize(used + room);
-            inflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-            inflater_.avail_out = uInt(room);
-            int rc = ::inflate(&inflater_, Z_SYNC_FLUSH);
-            out.resize(used + room - inflater_.avail_out);
-            if (out.size() > limit) return status::too_big;
-            if (rc == Z_STREAM_END) {
-                restart_inflate();
-                ended_ = inflater_.avail_in == 0;
-                if (ended_) break;
-                continue;
-            }
-            if (rc == Z_MEM_ERROR) return status::no_memory;
-            if (rc != Z_OK && rc != Z_BUF_ERROR) return status::bad_data;
-            if (inflater_.avail_in == 0 && inflater_.avail_out > 0) break;
-            if (rc == Z_BUF_ERROR && inflater_.avail_out > 0) return status::bad_data;
+ASTER_DECL deflate_codec::status deflate_codec::run_inflate(std::span<const std::uint8_t>& input,
+                                                            message_buffer& out,
+                                                            std::size_t limit,
+                                                            std::size_t out_budget) {
+    if (!input.empty()) ended_ = false;
+    const std::size_t start = out.size();
+    // input is at most one slice, far below avail_in's 32 bits.
+    inflater_.next_in = const_cast<Bytef*>(input.data());
+    inflater_.avail_in = uInt(input.size());
+    auto consumed = [&] { input = input.last(inflater_.avail_in); };
+    for (;;) {
+        // Room tied to the input, so a tiny frame costs little, and never past limit + 1: the
+        // byte beyond the limit proves the message too big (a zip bomb stops there, having
+        // cost at most the limit). The room is not written before inflate fills it.
+        const std::size_t step = std::clamp<std::size_t>(4 * std::size_t(inflater_.avail_in), 4096,
+                                                         256 * 1024);
+        const std::size_t cap = limit == std::size_t(-1) ? limit : limit + 1;
+        out.reserve(step, cap);
+        std::size_t room = std::min(out.spare_size(), cap - std::min(cap, out.size()));
+        room = std::min<std::size_t>(room, std::numeric_limits<uInt>::max());
+        if (room == 0) {
+            consumed();
+            return status::too_big;
         }
-        data += chunk;
-        size -= chunk;
+        inflater_.next_out = reinterpret_cast<Bytef*>(out.spare());
+        inflater_.avail_out = uInt(room);
+        int rc = ::inflate(&inflater_, Z_SYNC_FLUSH);
+        out.commit(room - inflater_.avail_out);
+        if (out.size() > limit) {
+            consumed();
+            return status::too_big;
+        }
+        if (rc == Z_STREAM_END) {
+            // One end per message at most: a second one is no data a peer needs to send,
+            // and each restart costs work while producing nothing (a CPU bomb).
+            if (ended_in_message_) {
+                consumed();
+                return status::bad_data;
+            }
+            ended_in_message_ = true;
+            restart_inflate();
+            ended_ = inflater_.avail_in == 0;
+            if (ended_) break;
+            continue;
+        }
+        if (rc == Z_MEM_ERROR) {
+            consumed();
+            return status::no_memory;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            consumed();
+            return status::bad_data;
+        }
+        if (inflater_.avail_in == 0 && inflater_.avail_out > 0) break;
+        if (rc == Z_BUF_ERROR && inflater_.avail_out > 0) {
+            consumed();
+            return status::bad_data;
+        }
+        if (out.size() - start >= out_budget) break; // enough for one slice: yield
     }
+    consumed();
     return status::ok;
 }
 
@@ -6963,6 +7124,7 @@ ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t cod
 #include <exception>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace aster::detail {
@@ -7011,9 +7173,10 @@ private:
     void fail(std::uint16_t code, std::string_view reason);
     void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
     void queue_message(opcode op, std::string_view payload);
-    // Inflates one frame of a compressed message into message_; the close code on failure.
-    std::uint16_t inflate_frame(std::string_view payload, bool fin, bool text,
-                                std::string_view& why);
+    // Inflates one frame of a compressed message into message_, letting the loop run other
+    // work between slices of a long one; the close code on failure (0: none).
+    task<std::uint16_t> inflate_frame(std::span<const std::uint8_t> payload, bool fin, bool text,
+                                      std::string_view& why);
     bool compressed_frames_allowed() const noexcept;
     void queue_close(std::uint16_t code, std::string_view reason);
     task<> writes_changed();
@@ -7044,7 +7207,7 @@ private:
     read_buffer in_; // held only while a frame is being read or handled
     std::array<unsigned char, 64> scratch_;
     std::size_t in_begin_ = 0, in_end_ = 0;
-    std::string message_;
+    message_buffer message_; // a fragmented or compressed message being assembled
     utf8_validator utf8_;
 
     std::string pending_, inflight_; // queued frames; frames being written
@@ -7345,38 +7508,44 @@ bool ws_session<Stream>::compressed_frames_allowed() const noexcept {
 }
 
 template <class Stream>
-std::uint16_t ws_session<Stream>::inflate_frame(std::string_view payload, bool fin, bool text,
-                                                std::string_view& why) {
+task<std::uint16_t> ws_session<Stream>::inflate_frame(std::span<const std::uint8_t> payload,
+                                                      bool fin, bool text, std::string_view& why) {
 #ifdef ASTER_HAS_ZLIB
-    const std::size_t before = message_.size();
-    auto status = deflate_->inflate(
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload.data()),
-                                      payload.size()),
-        fin, message_, options_.max_message_bytes);
-    switch (status) {
-    case deflate_codec::status::ok:
-        break;
-    case deflate_codec::status::too_big: // the decompressed size counts (zip bombs)
-        why = "message too big";
-        return 1009;
-    case deflate_codec::status::bad_data: // not a DEFLATE stream: the payload is invalid data
-        why = "invalid compressed data";
-        return 1007;
-    case deflate_codec::status::no_memory:
-        why = "out of memory";
-        return 1011;
+    for (;;) {
+        const std::size_t before = message_.size();
+        auto status = deflate_->inflate(payload, fin, message_, options_.max_message_bytes);
+        switch (status) {
+        case deflate_codec::status::ok:
+        case deflate_codec::status::more:
+            break;
+        case deflate_codec::status::too_big: // the decompressed size counts (zip bombs)
+            why = "message too big";
+            co_return 1009;
+        case deflate_codec::status::bad_data: // not a DEFLATE stream: the payload is invalid data
+            why = "invalid compressed data";
+            co_return 1007;
+        case deflate_codec::status::no_memory:
+            why = "out of memory";
+            co_return 1011;
+        }
+        // §8.1 on what the bytes decompress to, failing as soon as they cannot be UTF-8.
+        if (text && (!utf8_.feed(message_.view().substr(before)) ||
+                     (fin && status == deflate_codec::status::ok && !utf8_.complete()))) {
+            why = "invalid UTF-8";
+            co_return 1007;
+        }
+        if (status == deflate_codec::status::ok) co_return 0;
+        // A long inflate must not hold the loop: let other connections run between slices.
+        co_await net::post(stream_.get_executor(), net::use_awaitable);
+        if (state_ != websocket_state::connected) {
+            why = close_reason_;
+            co_return close_code_;
+        }
     }
-    // §8.1 on what the bytes decompress to, failing as soon as they cannot be UTF-8.
-    if (text && (!utf8_.feed(std::string_view(message_).substr(before)) ||
-                 (fin && !utf8_.complete()))) {
-        why = "invalid UTF-8";
-        return 1007;
-    }
-    return 0;
 #else
     (void)payload, (void)fin, (void)text;
     why = "compression not negotiated";
-    return 1002;
+    co_return 1002;
 #endif
 }
 
@@ -7568,7 +7737,7 @@ task<websocket_message> ws_session<Stream>::receive() {
     answer_now_ = false;
     bool in_message = false, text = false, compressed = false;
     message_.clear();
-    if (message_.capacity() > keep_buffer_up_to) std::string().swap(message_);
+    if (message_.capacity() > keep_buffer_up_to) message_.release();
     utf8_.reset();
     for (;;) {
         frame_view frame{};
@@ -7628,6 +7797,7 @@ task<websocket_message> ws_session<Stream>::receive() {
         const frame_header& h = frame.header;
         std::string_view payload(reinterpret_cast<const char*>(frame.payload),
                                  std::size_t(h.payload_length));
+        const std::span<const std::uint8_t> bytes(frame.payload, payload.size());
         switch (h.op) {
         case opcode::ping:
             if (sent_close_) continue;
@@ -7675,7 +7845,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             if (compressed) {
                 message_.clear();
                 std::string_view why;
-                if (auto code = inflate_frame(payload, h.fin, text, why)) {
+                if (auto code = co_await inflate_frame(bytes, h.fin, text, why)) {
                     fail(code, why);
                     throw_closed("receive");
                 }
@@ -7695,7 +7865,8 @@ task<websocket_message> ws_session<Stream>::receive() {
                 fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
-            message_.assign(payload);
+            message_.clear();
+            message_.append(payload);
             continue;
         case opcode::continuation:
             if (!in_message) {
@@ -7704,7 +7875,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             }
             if (compressed) {
                 std::string_view why;
-                if (auto code = inflate_frame(payload, h.fin, text, why)) {
+                if (auto code = co_await inflate_frame(bytes, h.fin, text, why)) {
                     fail(code, why);
                     throw_closed("receive");
                 }
@@ -7720,7 +7891,7 @@ task<websocket_message> ws_session<Stream>::receive() {
                 fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
-            message_.append(payload);
+            message_.append(payload, options_.max_message_bytes);
             if (!h.fin) continue;
             if (text && !utf8_.complete()) {
                 fail(1007, "invalid UTF-8");
@@ -10180,12 +10351,15 @@ inline void websocket_session::send_message(detail::opcode op, std::string_view 
 
 inline void websocket_session::inflate_into(std::string& out, std::string_view payload, bool fin) {
 #ifdef ASTER_HAS_ZLIB
-    auto status = codec_->inflate(
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload.data()),
-                                      payload.size()),
-        fin, out, std::size_t(-1));
+    std::span<const std::uint8_t> rest(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                       payload.size());
+    detail::message_buffer inflated;
+    auto status = detail::deflate_codec::status::more;
+    while (status == detail::deflate_codec::status::more)
+        status = codec_->inflate(rest, fin, inflated, std::size_t(-1));
     if (status != detail::deflate_codec::status::ok)
         throw std::runtime_error("aster::websocket_session: the server sent invalid compressed data");
+    out.append(inflated.view());
 #else
     (void)out, (void)payload, (void)fin;
 #endif

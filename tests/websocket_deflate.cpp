@@ -220,6 +220,20 @@ std::string raw_deflate(std::string_view data, int flush, int window_bits = 15) 
     return out;
 }
 
+// One whole compressed message through the codec, slice after slice; its text in `out`.
+aster::detail::deflate_codec::status inflate_all(aster::detail::deflate_codec& codec,
+                                                  std::string_view wire, std::string& out,
+                                                  std::size_t limit) {
+    using status = aster::detail::deflate_codec::status;
+    std::span<const std::uint8_t> rest(reinterpret_cast<const std::uint8_t*>(wire.data()),
+                                       wire.size());
+    aster::detail::message_buffer inflated;
+    status s = status::more;
+    while (s == status::more) s = codec.inflate(rest, true, inflated, limit);
+    out.assign(inflated.view());
+    return s;
+}
+
 } // namespace websocket_deflate_test
 
 TEST_CASE("permessage-deflate: compressed messages both ways", "[websocket][deflate]") {
@@ -556,6 +570,62 @@ TEST_CASE("permessage-deflate: hostile compressed input", "[websocket][deflate]"
     }
 }
 
+TEST_CASE("permessage-deflate: empty final blocks cannot make a CPU bomb", "[websocket][deflate]") {
+    using namespace websocket_deflate_test;
+    using aster::detail::opcode;
+    // `03 00` is an empty block with BFINAL set: each one ended the stream, which the inflater
+    // restarted (copying its window) while the message stayed empty and the 1009 limit never
+    // fired. One end per message is all a sender needs; the second closes with 1007.
+    std::string finals;
+    for (int i = 0; i < 4096; ++i) finals += std::string("\x03\x00", 2);
+    aster::test_client client{echo_app};
+    auto ws = client.websocket_connect("/ws", offering("permessage-deflate"));
+    ws.send_frame(opcode::binary, finals, true, true);
+    CHECK_THROWS_MATCHES(ws.receive(), aster::websocket_disconnect,
+                         closed_with(1007, "invalid compressed data"));
+    // Spread over fragments, and after real data: the same.
+    auto ws2 = client.websocket_connect("/ws", offering("permessage-deflate"));
+    ws2.send_frame(opcode::text, raw_deflate("hello", Z_FINISH), false, true);
+    ws2.send_frame(opcode::continuation, std::string("\x03\x00", 2), true);
+    CHECK_THROWS_MATCHES(ws2.receive(), aster::websocket_disconnect, closed_with(1007));
+    // One final block per message, message after message, stays fine.
+    auto ws3 = client.websocket_connect("/ws", offering("permessage-deflate; client_no_context_takeover"));
+    for (int i = 0; i < 3; ++i) {
+        ws3.send_frame(opcode::text, raw_deflate("again", Z_FINISH), true, true);
+        CHECK(ws3.receive_text() == "again");
+    }
+}
+
+TEST_CASE("permessage-deflate: a long message inflates slice by slice to the same bytes",
+          "[websocket][deflate]") {
+    using namespace websocket_deflate_test;
+    using aster::detail::deflate_codec;
+    // Random bytes do not shrink: the wire form spans several input slices.
+    const std::string bytes = random_bytes(3 * deflate_codec::inflate_slice_in, 5);
+    const std::string wire = raw_deflate(bytes, Z_SYNC_FLUSH);
+    aster::detail::deflate_params p;
+    deflate_codec codec(p, true, 8, 6);
+    std::span<const std::uint8_t> rest(reinterpret_cast<const std::uint8_t*>(wire.data()),
+                                       wire.size());
+    aster::detail::message_buffer out;
+    int calls = 0;
+    auto status = deflate_codec::status::more;
+    while (status == deflate_codec::status::more) {
+        const std::size_t before = rest.size();
+        status = codec.inflate(rest, true, out, std::size_t(-1));
+        CHECK(before - rest.size() <= deflate_codec::inflate_slice_in);
+        ++calls;
+    }
+    CHECK(status == deflate_codec::status::ok);
+    CHECK(calls >= 4);
+    CHECK(out.view() == bytes);
+    // Through a session, which lets its loop run between the slices.
+    aster::test_client client{echo_app};
+    auto ws = client.websocket_connect("/ws", offering("permessage-deflate"));
+    ws.send_frame(aster::detail::opcode::binary, wire, true, true);
+    CHECK(ws.receive_bytes() == bytes);
+}
+
 TEST_CASE("permessage-deflate: the handler may not add Sec-WebSocket-Extensions itself",
           "[websocket][deflate]") {
     using namespace websocket_deflate_test;
@@ -603,17 +673,13 @@ TEST_CASE("permessage-deflate: the codec's memory is lazy and within the documen
                                     (std::size_t(1) << (mem_level + 9));
         CHECK(deflate_memory >= formula);
         CHECK(deflate_memory <= formula + 6 * 1024);
-        REQUIRE(client.inflate(std::span<const std::uint8_t>(
-                                   reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size()),
-                               true, back, std::size_t(-1)) == deflate_codec::status::ok);
+        REQUIRE(inflate_all(client, wire, back, std::size_t(-1)) == deflate_codec::status::ok);
         CHECK(back == text);
         // The other way: the server's inflater holds its window, 1 << client_bits, plus state.
         wire.clear();
         back.clear();
         REQUIRE(client.compress(text, wire) == deflate_codec::status::ok);
-        REQUIRE(server.inflate(std::span<const std::uint8_t>(
-                                   reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size()),
-                               true, back, std::size_t(-1)) == deflate_codec::status::ok);
+        REQUIRE(inflate_all(server, wire, back, std::size_t(-1)) == deflate_codec::status::ok);
         CHECK(back == text);
         const std::size_t inflate_memory = server.memory() - deflate_memory;
         CHECK(inflate_memory >= (std::size_t(1) << std::max(client_bits, 9)));
@@ -625,9 +691,7 @@ TEST_CASE("permessage-deflate: the codec's memory is lazy and within the documen
     deflate_codec a(p, false, 8, 6), b(p, true, 8, 6);
     std::string wire, out;
     REQUIRE(a.compress(std::string(32 * 1024 * 1024, 'z'), wire) == deflate_codec::status::ok);
-    CHECK(b.inflate(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(wire.data()),
-                                                  wire.size()),
-                    true, out, 100000) == deflate_codec::status::too_big);
+    CHECK(inflate_all(b, wire, out, 100000) == deflate_codec::status::too_big);
     CHECK(out.size() == 100001);
 }
 

@@ -4,6 +4,7 @@
 #define ASTER_DETAIL_WS_DEFLATE_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/message_buffer.hpp>
 #include <aster/headers.hpp>
 #include <aster/options.hpp>
 
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -110,7 +112,14 @@ ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view
 /// counts what zlib holds (every allocation goes through this object).
 class deflate_codec {
 public:
-    enum class status { ok, too_big, bad_data, no_memory };
+    // more: inflate stopped after its work slice with input left; call it again (after
+    // letting the loop run other work) with the rest.
+    enum class status { ok, too_big, bad_data, no_memory, more };
+
+    /// Input inflated per call at most: a long message yields to the loop between slices.
+    static constexpr std::size_t inflate_slice_in = 256 * 1024;
+    /// Output produced per call, roughly at most (one inflate step may pass it).
+    static constexpr std::size_t inflate_slice_out = 4 * 1024 * 1024;
 
     /// `server`: which end this is, which says whose window and context rules apply each way.
     deflate_codec(const deflate_params& p, bool server, int mem_level, int level) noexcept;
@@ -123,9 +132,13 @@ public:
     /// True when the compressor forgets each message (no context takeover), so a message may
     /// also be sent uncompressed without the two ends' windows drifting apart.
     bool compressor_resets() const noexcept { return local_reset_; }
-    /// Inflates one frame of a compressed message, appending to `out`; `last` (the FIN frame)
-    /// adds the 00 00 FF FF tail (§7.2.2). `out` growing past `limit` gives too_big at once.
-    status inflate(std::span<const std::uint8_t> payload, bool last, std::string& out,
+    /// Inflates a frame of a compressed message from the front of `payload` (which it
+    /// advances), appending to `out`; `last` (the FIN frame) adds the 00 00 FF FF tail
+    /// (§7.2.2). `out` growing past `limit` gives too_big at once; it never holds more than
+    /// limit + 1 bytes (plus a page). A second end of the DEFLATE stream (BFINAL) inside one
+    /// message is bad_data: empty final blocks would otherwise cost a stream restart each
+    /// while inflating to nothing. After one slice of work it returns `more`.
+    status inflate(std::span<const std::uint8_t>& payload, bool last, message_buffer& out,
                    std::size_t limit);
     /// Bytes zlib holds for this connection now.
     std::size_t memory() const noexcept { return memory_; }
@@ -133,14 +146,15 @@ public:
 private:
     static void* allocate(void* self, unsigned items, unsigned size) noexcept;
     static void release(void* self, void* p) noexcept;
-    status run_inflate(const std::uint8_t* data, std::size_t size, std::string& out,
-                       std::size_t limit);
+    status run_inflate(std::span<const std::uint8_t>& input, message_buffer& out,
+                       std::size_t limit, std::size_t out_budget);
     void restart_inflate() noexcept;
 
     int local_bits_, remote_bits_, mem_level_, level_;
     bool local_reset_, remote_reset_;
     bool deflating_ = false, inflating_ = false;
     bool ended_ = false; // the last input ended the stream (BFINAL), nothing came since
+    bool ended_in_message_ = false; // the stream ended once in the current message
     z_stream deflater_{}, inflater_{};
     std::size_t memory_ = 0;
 };
@@ -396,8 +410,8 @@ ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view messag
     return status::ok;
 }
 
-ASTER_DECL deflate_codec::status deflate_codec::inflate(std::span<const std::uint8_t> payload,
-                                                        bool last, std::string& out,
+ASTER_DECL deflate_codec::status deflate_codec::inflate(std::span<const std::uint8_t>& payload,
+                                                        bool last, message_buffer& out,
                                                         std::size_t limit) {
     if (!inflating_) {
         inflater_.zalloc = &deflate_codec::allocate;
@@ -406,12 +420,21 @@ ASTER_DECL deflate_codec::status deflate_codec::inflate(std::span<const std::uin
         if (inflateInit2(&inflater_, -remote_bits_) != Z_OK) return status::no_memory;
         inflating_ = true;
     }
-    status s = run_inflate(payload.data(), payload.size(), out, limit);
-    if (s == status::ok && last) {
+    auto slice = payload.first(std::min(payload.size(), inflate_slice_in));
+    const std::size_t before = slice.size();
+    status s = run_inflate(slice, out, limit, inflate_slice_out);
+    payload = payload.subspan(before - slice.size());
+    if (s != status::ok) return s;
+    if (!payload.empty()) return status::more;
+    if (last) {
         // After a final block (BFINAL) the tail would start a stream of its own: leave it out.
-        if (!ended_) s = run_inflate(deflate_tail, sizeof deflate_tail, out, limit);
+        if (!ended_) {
+            std::span<const std::uint8_t> tail(deflate_tail);
+            s = run_inflate(tail, out, limit, std::size_t(-1));
+        }
         if (remote_reset_) inflateReset(&inflater_); // §7.1.1.2: the next message starts afresh
         ended_ = false;
+        ended_in_message_ = false;
     }
     return s;
 }
@@ -430,45 +453,67 @@ ASTER_DECL void deflate_codec::restart_inflate() noexcept {
     if (n > 0) inflateSetDictionary(&inflater_, window, n);
 }
 
-ASTER_DECL deflate_codec::status deflate_codec::run_inflate(const std::uint8_t* data,
-                                                            std::size_t size, std::string& out,
-                                                            std::size_t limit) {
-    constexpr std::size_t max_chunk = std::size_t(1) << 30;
-    if (size > 0) ended_ = false;
-    while (size > 0) {
-        const std::size_t chunk = std::min(size, max_chunk);
-        inflater_.next_in = const_cast<Bytef*>(data);
-        inflater_.avail_in = uInt(chunk);
-        for (;;) {
-            const std::size_t used = out.size();
-            // Grow by a step tied to the input, so a tiny frame costs little, and never past
-            // limit + 1: the byte beyond the limit proves the message too big (a zip bomb stops
-            // here, having cost at most the limit).
-            std::size_t room = std::clamp<std::size_t>(4 * std::size_t(inflater_.avail_in), 4096,
-                                                       256 * 1024);
-            const std::size_t allowed = used <= limit ? limit - used : 0;
-            room = std::min(room, allowed == std::size_t(-1) ? allowed : allowed + 1);
-            if (room == 0) return status::too_big;
-            out.resize(used + room);
-            inflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-            inflater_.avail_out = uInt(room);
-            int rc = ::inflate(&inflater_, Z_SYNC_FLUSH);
-            out.resize(used + room - inflater_.avail_out);
-            if (out.size() > limit) return status::too_big;
-            if (rc == Z_STREAM_END) {
-                restart_inflate();
-                ended_ = inflater_.avail_in == 0;
-                if (ended_) break;
-                continue;
-            }
-            if (rc == Z_MEM_ERROR) return status::no_memory;
-            if (rc != Z_OK && rc != Z_BUF_ERROR) return status::bad_data;
-            if (inflater_.avail_in == 0 && inflater_.avail_out > 0) break;
-            if (rc == Z_BUF_ERROR && inflater_.avail_out > 0) return status::bad_data;
+ASTER_DECL deflate_codec::status deflate_codec::run_inflate(std::span<const std::uint8_t>& input,
+                                                            message_buffer& out,
+                                                            std::size_t limit,
+                                                            std::size_t out_budget) {
+    if (!input.empty()) ended_ = false;
+    const std::size_t start = out.size();
+    // input is at most one slice, far below avail_in's 32 bits.
+    inflater_.next_in = const_cast<Bytef*>(input.data());
+    inflater_.avail_in = uInt(input.size());
+    auto consumed = [&] { input = input.last(inflater_.avail_in); };
+    for (;;) {
+        // Room tied to the input, so a tiny frame costs little, and never past limit + 1: the
+        // byte beyond the limit proves the message too big (a zip bomb stops there, having
+        // cost at most the limit). The room is not written before inflate fills it.
+        const std::size_t step = std::clamp<std::size_t>(4 * std::size_t(inflater_.avail_in), 4096,
+                                                         256 * 1024);
+        const std::size_t cap = limit == std::size_t(-1) ? limit : limit + 1;
+        out.reserve(step, cap);
+        std::size_t room = std::min(out.spare_size(), cap - std::min(cap, out.size()));
+        room = std::min<std::size_t>(room, std::numeric_limits<uInt>::max());
+        if (room == 0) {
+            consumed();
+            return status::too_big;
         }
-        data += chunk;
-        size -= chunk;
+        inflater_.next_out = reinterpret_cast<Bytef*>(out.spare());
+        inflater_.avail_out = uInt(room);
+        int rc = ::inflate(&inflater_, Z_SYNC_FLUSH);
+        out.commit(room - inflater_.avail_out);
+        if (out.size() > limit) {
+            consumed();
+            return status::too_big;
+        }
+        if (rc == Z_STREAM_END) {
+            // One end per message at most: a second one is no data a peer needs to send,
+            // and each restart costs work while producing nothing (a CPU bomb).
+            if (ended_in_message_) {
+                consumed();
+                return status::bad_data;
+            }
+            ended_in_message_ = true;
+            restart_inflate();
+            ended_ = inflater_.avail_in == 0;
+            if (ended_) break;
+            continue;
+        }
+        if (rc == Z_MEM_ERROR) {
+            consumed();
+            return status::no_memory;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            consumed();
+            return status::bad_data;
+        }
+        if (inflater_.avail_in == 0 && inflater_.avail_out > 0) break;
+        if (rc == Z_BUF_ERROR && inflater_.avail_out > 0) {
+            consumed();
+            return status::bad_data;
+        }
+        if (out.size() - start >= out_budget) break; // enough for one slice: yield
     }
+    consumed();
     return status::ok;
 }
 

@@ -10,6 +10,7 @@
 #include <aster/detail/async_event.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
+#include <aster/detail/message_buffer.hpp>
 #include <aster/detail/read_buffer.hpp>
 #include <aster/detail/utf8.hpp>
 #include <aster/detail/ws_deflate.hpp>
@@ -25,6 +26,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace aster::detail {
@@ -73,9 +75,10 @@ private:
     void fail(std::uint16_t code, std::string_view reason);
     void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
     void queue_message(opcode op, std::string_view payload);
-    // Inflates one frame of a compressed message into message_; the close code on failure.
-    std::uint16_t inflate_frame(std::string_view payload, bool fin, bool text,
-                                std::string_view& why);
+    // Inflates one frame of a compressed message into message_, letting the loop run other
+    // work between slices of a long one; the close code on failure (0: none).
+    task<std::uint16_t> inflate_frame(std::span<const std::uint8_t> payload, bool fin, bool text,
+                                      std::string_view& why);
     bool compressed_frames_allowed() const noexcept;
     void queue_close(std::uint16_t code, std::string_view reason);
     task<> writes_changed();
@@ -106,7 +109,7 @@ private:
     read_buffer in_; // held only while a frame is being read or handled
     std::array<unsigned char, 64> scratch_;
     std::size_t in_begin_ = 0, in_end_ = 0;
-    std::string message_;
+    message_buffer message_; // a fragmented or compressed message being assembled
     utf8_validator utf8_;
 
     std::string pending_, inflight_; // queued frames; frames being written

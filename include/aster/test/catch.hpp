@@ -131,18 +131,25 @@ private:
     std::optional<std::string> value_;
 };
 
-/// Matches a `websocket_disconnect` with close code `expected`: "closed with 1011 internal_error".
+/// Matches a `websocket_disconnect` with close code `expected` (and, when given, exactly that
+/// reason): "closed with 1011 internal_error".
 class closed_with : public Catch::MatcherBase<websocket_disconnect> {
 public:
     explicit closed_with(std::uint16_t expected) : expected_(expected) {}
     explicit closed_with(aster::close_code expected) : expected_(aster::code(expected)) {}
-    bool match(const websocket_disconnect& e) const override { return e.code() == expected_; }
+    closed_with(std::uint16_t expected, std::string reason)
+        : expected_(expected), reason_(std::move(reason)) {}
+    bool match(const websocket_disconnect& e) const override {
+        return e.code() == expected_ && (!reason_ || e.reason() == *reason_);
+    }
     std::string describe() const override {
-        return "closed with " + detail::close_code_text(expected_);
+        return "closed with " + detail::close_code_text(expected_) +
+               (reason_ ? ", reason \"" + *reason_ + "\"" : std::string());
     }
 
 private:
     std::uint16_t expected_;
+    std::optional<std::string> reason_;
 };
 
 #ifdef ASTER_HAS_JSON

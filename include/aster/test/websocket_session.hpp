@@ -224,12 +224,15 @@ inline void websocket_session::send_message(detail::opcode op, std::string_view 
 
 inline void websocket_session::inflate_into(std::string& out, std::string_view payload, bool fin) {
 #ifdef ASTER_HAS_ZLIB
-    auto status = codec_->inflate(
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload.data()),
-                                      payload.size()),
-        fin, out, std::size_t(-1));
+    std::span<const std::uint8_t> rest(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                       payload.size());
+    detail::message_buffer inflated;
+    auto status = detail::deflate_codec::status::more;
+    while (status == detail::deflate_codec::status::more)
+        status = codec_->inflate(rest, fin, inflated, std::size_t(-1));
     if (status != detail::deflate_codec::status::ok)
         throw std::runtime_error("aster::websocket_session: the server sent invalid compressed data");
+    out.append(inflated.view());
 #else
     (void)out, (void)payload, (void)fin;
 #endif

@@ -263,38 +263,44 @@ bool ws_session<Stream>::compressed_frames_allowed() const noexcept {
 }
 
 template <class Stream>
-std::uint16_t ws_session<Stream>::inflate_frame(std::string_view payload, bool fin, bool text,
-                                                std::string_view& why) {
+task<std::uint16_t> ws_session<Stream>::inflate_frame(std::span<const std::uint8_t> payload,
+                                                      bool fin, bool text, std::string_view& why) {
 #ifdef ASTER_HAS_ZLIB
-    const std::size_t before = message_.size();
-    auto status = deflate_->inflate(
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload.data()),
-                                      payload.size()),
-        fin, message_, options_.max_message_bytes);
-    switch (status) {
-    case deflate_codec::status::ok:
-        break;
-    case deflate_codec::status::too_big: // the decompressed size counts (zip bombs)
-        why = "message too big";
-        return 1009;
-    case deflate_codec::status::bad_data: // not a DEFLATE stream: the payload is invalid data
-        why = "invalid compressed data";
-        return 1007;
-    case deflate_codec::status::no_memory:
-        why = "out of memory";
-        return 1011;
+    for (;;) {
+        const std::size_t before = message_.size();
+        auto status = deflate_->inflate(payload, fin, message_, options_.max_message_bytes);
+        switch (status) {
+        case deflate_codec::status::ok:
+        case deflate_codec::status::more:
+            break;
+        case deflate_codec::status::too_big: // the decompressed size counts (zip bombs)
+            why = "message too big";
+            co_return 1009;
+        case deflate_codec::status::bad_data: // not a DEFLATE stream: the payload is invalid data
+            why = "invalid compressed data";
+            co_return 1007;
+        case deflate_codec::status::no_memory:
+            why = "out of memory";
+            co_return 1011;
+        }
+        // §8.1 on what the bytes decompress to, failing as soon as they cannot be UTF-8.
+        if (text && (!utf8_.feed(message_.view().substr(before)) ||
+                     (fin && status == deflate_codec::status::ok && !utf8_.complete()))) {
+            why = "invalid UTF-8";
+            co_return 1007;
+        }
+        if (status == deflate_codec::status::ok) co_return 0;
+        // A long inflate must not hold the loop: let other connections run between slices.
+        co_await net::post(stream_.get_executor(), net::use_awaitable);
+        if (state_ != websocket_state::connected) {
+            why = close_reason_;
+            co_return close_code_;
+        }
     }
-    // §8.1 on what the bytes decompress to, failing as soon as they cannot be UTF-8.
-    if (text && (!utf8_.feed(std::string_view(message_).substr(before)) ||
-                 (fin && !utf8_.complete()))) {
-        why = "invalid UTF-8";
-        return 1007;
-    }
-    return 0;
 #else
     (void)payload, (void)fin, (void)text;
     why = "compression not negotiated";
-    return 1002;
+    co_return 1002;
 #endif
 }
 
@@ -486,7 +492,7 @@ task<websocket_message> ws_session<Stream>::receive() {
     answer_now_ = false;
     bool in_message = false, text = false, compressed = false;
     message_.clear();
-    if (message_.capacity() > keep_buffer_up_to) std::string().swap(message_);
+    if (message_.capacity() > keep_buffer_up_to) message_.release();
     utf8_.reset();
     for (;;) {
         frame_view frame{};
@@ -546,6 +552,7 @@ task<websocket_message> ws_session<Stream>::receive() {
         const frame_header& h = frame.header;
         std::string_view payload(reinterpret_cast<const char*>(frame.payload),
                                  std::size_t(h.payload_length));
+        const std::span<const std::uint8_t> bytes(frame.payload, payload.size());
         switch (h.op) {
         case opcode::ping:
             if (sent_close_) continue;
@@ -593,7 +600,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             if (compressed) {
                 message_.clear();
                 std::string_view why;
-                if (auto code = inflate_frame(payload, h.fin, text, why)) {
+                if (auto code = co_await inflate_frame(bytes, h.fin, text, why)) {
                     fail(code, why);
                     throw_closed("receive");
                 }
@@ -613,7 +620,8 @@ task<websocket_message> ws_session<Stream>::receive() {
                 fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
-            message_.assign(payload);
+            message_.clear();
+            message_.append(payload);
             continue;
         case opcode::continuation:
             if (!in_message) {
@@ -622,7 +630,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             }
             if (compressed) {
                 std::string_view why;
-                if (auto code = inflate_frame(payload, h.fin, text, why)) {
+                if (auto code = co_await inflate_frame(bytes, h.fin, text, why)) {
                     fail(code, why);
                     throw_closed("receive");
                 }
@@ -638,7 +646,7 @@ task<websocket_message> ws_session<Stream>::receive() {
                 fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
-            message_.append(payload);
+            message_.append(payload, options_.max_message_bytes);
             if (!h.fin) continue;
             if (text && !utf8_.complete()) {
                 fail(1007, "invalid UTF-8");
