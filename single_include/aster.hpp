@@ -4344,6 +4344,123 @@ inline void log(log_level level, std::string_view line) {
 #ifndef ASTER_SERVER_HPP
 #define ASTER_SERVER_HPP
 
+// begin aster/detail/accept_backoff.hpp
+// SPDX-License-Identifier: MIT
+// accept_backoff: what an accept loop does when accept fails, and the descriptor limit it needs.
+#ifndef ASTER_DETAIL_ACCEPT_BACKOFF_HPP
+#define ASTER_DETAIL_ACCEPT_BACKOFF_HPP
+
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+#include <sys/resource.h>
+
+namespace aster::detail {
+
+/// Out of descriptors or kernel memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the pending
+/// connection stays queued and the next accept fails the same way at once.
+inline bool is_resource_exhaustion(std::error_code ec) noexcept {
+    if (ec.category() != std::system_category() && ec.category() != std::generic_category())
+        return false;
+    const int e = ec.value();
+    return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+/// Paces an accept loop through failures. An error that exhaustion causes is retried after a
+/// pause that doubles from 10 ms to 500 ms (nginx pauses accepts for 500 ms), not at once: a
+/// retry at once spins a core while nothing can change. One episode of failures logs two
+/// lines, when it starts and when accepts succeed again, with the count in between.
+class accept_backoff {
+public:
+    using clock = std::chrono::steady_clock;
+    static constexpr std::chrono::milliseconds first_pause{10};
+    static constexpr std::chrono::milliseconds longest_pause{500};
+
+    /// Records a failed accept; returns how long to wait before the next one (zero: at once).
+    std::chrono::milliseconds failed(std::error_code ec) {
+        if (failures_++ == 0) {
+            started_ = clock::now();
+            log(log_level::warning,
+                "aster: accept failed: " + ec.message() +
+                    (is_resource_exhaustion(ec)
+                         ? " (out of file descriptors or memory: pausing accepts, retrying "
+                           "every 10 to 500 ms; raise `ulimit -n` or lower max_connections)"
+                         : ""));
+        }
+        // A one-off error (a client that aborted before accept) is retried at once.
+        if (!is_resource_exhaustion(ec) && failures_ == 1) return std::chrono::milliseconds(0);
+        pause_ = pause_.count() == 0 ? first_pause : std::min(pause_ * 2, longest_pause);
+        return pause_;
+    }
+
+    /// Records a successful accept, ending an episode of failures.
+    void succeeded() {
+        if (failures_ == 0) return;
+        if (failures_ > 1 || pause_.count() > 0) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_);
+            log(log_level::warning, "aster: accepting again after " + std::to_string(failures_) +
+                                        " failed accept(s) over " + std::to_string(ms.count()) +
+                                        " ms");
+        }
+        failures_ = 0;
+        pause_ = std::chrono::milliseconds(0);
+    }
+
+    std::size_t failures() const noexcept { return failures_; }
+
+private:
+    std::size_t failures_ = 0;
+    std::chrono::milliseconds pause_{0};
+    clock::time_point started_{};
+};
+
+/// What to do about RLIMIT_NOFILE for a server that may hold `wanted` descriptors: the soft
+/// limit to set (raised toward the hard limit, never lowered), and a warning when even the
+/// hard limit is short of it.
+struct descriptor_plan {
+    std::uint64_t soft = 0;
+    std::string warning;
+};
+
+inline descriptor_plan plan_descriptors(std::uint64_t soft, std::uint64_t hard,
+                                        std::uint64_t wanted) {
+    descriptor_plan plan{soft, {}};
+    if (soft >= wanted) return plan;
+    plan.soft = std::min(hard, wanted);
+    if (hard < wanted)
+        plan.warning = "aster: max_connections cannot be reached: it needs about " +
+                       std::to_string(wanted) + " file descriptors and the hard limit is " +
+                       std::to_string(hard) + " (raise it with `ulimit -Hn`, LimitNOFILE= in " +
+                       "systemd, or lower max_connections); beyond it new connections wait";
+    return plan;
+}
+
+/// Room for `max_connections` sockets and a margin (listening sockets, the loops' own
+/// descriptors, files being served): raises the soft RLIMIT_NOFILE as far as the hard limit
+/// allows and logs a warning when that is not far enough.
+inline void ensure_descriptor_room(std::size_t max_connections) {
+    constexpr std::uint64_t margin = 64;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+    const auto wanted = std::uint64_t(max_connections) + margin;
+    const auto plan = plan_descriptors(lim.rlim_cur, lim.rlim_max, wanted);
+    if (plan.soft > lim.rlim_cur) {
+        lim.rlim_cur = rlim_t(plan.soft);
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+    }
+    if (!plan.warning.empty()) log(log_level::warning, plan.warning);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ACCEPT_BACKOFF_HPP
+// end aster/detail/accept_backoff.hpp
 // begin aster/detail/asio.hpp
 // SPDX-License-Identifier: MIT
 // The Asio pieces the protocol engines use, and nothing more: <asio.hpp> alone costs a second per TU.
@@ -8954,6 +9071,7 @@ private:
         net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
         std::optional<net::ip::tcp::acceptor> acceptor;
         std::optional<net::steady_timer> shutdown_deadline;
+        net::steady_timer* accept_pause = nullptr; // set while accepts pause after a failure
         loop() = default;
         loop(const loop&) = delete;
         loop& operator=(const loop&) = delete;
@@ -9310,6 +9428,7 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
 }
 
 ASTER_ENGINE void server::listen() {
+    detail::ensure_descriptor_room(config_.max_connections);
     if (config_.tls) {
 #ifdef ASTER_HAS_TLS
         tls_ = std::make_shared<detail::tls_context>(*config_.tls);
@@ -9378,6 +9497,7 @@ ASTER_ENGINE void server::stop() noexcept {
 ASTER_ENGINE void server::begin_shutdown(loop& l) {
     std::error_code ignored;
     if (l.acceptor) l.acceptor->close(ignored);
+    if (l.accept_pause) l.accept_pause->cancel();
     if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
     if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
     log(log_level::info, "aster: waiting for " + std::to_string(l.connections.size()) +
@@ -9397,13 +9517,21 @@ ASTER_ENGINE void server::begin_shutdown(loop& l) {
 }
 
 ASTER_ENGINE task<> server::accept_loop(loop& l) {
+    detail::accept_backoff backoff;
+    net::steady_timer pause(l.ctx);
     for (;;) {
         auto [ec, socket] = co_await l.acceptor->async_accept(detail::use_tuple);
         if (ec) {
             if (ec == net::error::operation_aborted || !l.acceptor->is_open()) co_return;
-            log(log_level::warning, "aster: accept failed: " + ec.message());
+            if (auto wait = backoff.failed(ec); wait.count() > 0) {
+                pause.expires_after(wait);
+                l.accept_pause = &pause; // a stop cancels it
+                co_await pause.async_wait(detail::use_tuple);
+                l.accept_pause = nullptr;
+            }
             continue;
         }
+        backoff.succeeded();
         l.connections.counters.sockets.add(); // serve_tcp or refuse_busy closes and uncounts it
         if (open_connections_.fetch_add(1) >= config_.max_connections) {
             open_connections_.fetch_sub(1);
@@ -9500,6 +9628,7 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
                                     "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
 #endif
     }
+    ensure_descriptor_room(config.max_connections);
     auto endpoint = resolve_listen_address(config, executor);
     open_acceptor(acceptor, endpoint, config.host, false);
     const std::uint16_t port = acceptor.local_endpoint().port();
@@ -9513,13 +9642,19 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     std::size_t open = 0;
     bool stopping = false;
     net::steady_timer drained(executor); // cancelled when the last connection ends while stopping
+    accept_backoff backoff;
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
         if (ec) {
             if (ec == net::error::operation_aborted || !acceptor.is_open()) break; // cancelled
-            log(log_level::warning, "aster: accept failed: " + ec.message());
+            if (auto wait = backoff.failed(ec); wait.count() > 0) {
+                drained.expires_after(wait);
+                auto [paused] = co_await drained.async_wait(use_tuple);
+                if (paused == net::error::operation_aborted) break; // cancelled while pausing
+            }
             continue;
         }
+        backoff.succeeded();
         registry.counters.sockets.add();
         if (open >= config.max_connections) {
             net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &registry.counters),

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/loopback.hpp"
+
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
@@ -87,93 +89,16 @@ void need_open_files(rlim_t wanted) {
     REQUIRE(setrlimit(RLIMIT_NOFILE, &lim) == 0);
 }
 
-// The server on its own thread, stopped and joined on scope exit.
-struct running_server {
-    aster::server srv;
-    std::future<void> done;
+// The server on its own thread, serving this file's app.
+struct running_server : test_support::running_server {
     explicit running_server(aster::server_config config)
-        : srv(app, [&] {
-              config.port = 0;
-              config.handle_signals = false;
-              return config;
-          }()) {
-        srv.listen();
-        done = std::async(std::launch::async, [this] { srv.run(); });
-    }
-    ~running_server() {
-        srv.stop();
-        done.wait_for(std::chrono::seconds(20));
-    }
-    tcp::endpoint endpoint() const { return {net::ip::make_address("127.0.0.1"), srv.port()}; }
-    // Waits (bounded) until `ok(stats)` holds; returns the last stats seen.
-    template <class Predicate>
-    aster::server_stats wait_for(Predicate ok, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-        auto until = std::chrono::steady_clock::now() + limit;
-        auto s = srv.stats();
-        while (!ok(s) && std::chrono::steady_clock::now() < until) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            s = srv.stats();
-        }
-        return s;
-    }
+        : test_support::running_server(app, std::move(config)) {}
 };
 
-bool all_zero(const aster::server_stats& s) {
-    return s.connections == 0 && s.sockets == 0 && s.websockets == 0 && s.buffered_bytes == 0 &&
-           s.input_bytes == 0;
-}
-
-constexpr std::string_view upgrade_head =
-    " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-
-// A masked client frame (RFC 6455 §5.3) with a payload below 126 bytes.
-std::string client_frame(std::uint8_t opcode, std::string_view payload) {
-    std::string f;
-    f += char(0x80 | opcode);
-    f += char(0x80 | payload.size());
-    const char mask[4] = {0x12, 0x34, 0x56, 0x78};
-    f.append(mask, 4);
-    for (std::size_t i = 0; i < payload.size(); ++i) f += char(payload[i] ^ mask[i % 4]);
-    return f;
-}
-
-// Connects and completes the handshake; returns bytes read past the 101 head (frames).
-aster::task<std::string> ws_open(tcp::socket& s, tcp::endpoint ep, std::string_view path) {
-    co_await s.async_connect(ep, net::use_awaitable);
-    std::string req = "GET " + std::string(path) + std::string(upgrade_head);
-    co_await net::async_write(s, net::buffer(req), net::use_awaitable);
-    std::string in;
-    co_await net::async_read_until(s, net::dynamic_buffer(in), "\r\n\r\n", net::use_awaitable);
-    if (in.rfind("HTTP/1.1 101", 0) != 0) throw std::runtime_error("no 101: " + in);
-    co_return in.substr(in.find("\r\n\r\n") + 4);
-}
-
-// Reads one unmasked server frame's payload; `in` carries bytes between calls.
-aster::task<> read_at_least(tcp::socket& s, std::string& in, std::size_t n) {
-    if (in.size() < n)
-        co_await net::async_read(s, net::dynamic_buffer(in), net::transfer_at_least(n - in.size()),
-                                 net::use_awaitable);
-}
-
-aster::task<std::string> read_frame(tcp::socket& s, std::string& in) {
-    co_await read_at_least(s, in, 2);
-    std::size_t len = std::uint8_t(in[1]) & 0x7f, head = 2;
-    if (len == 126) {
-        co_await read_at_least(s, in, 4);
-        len = std::size_t(std::uint8_t(in[2])) << 8 | std::uint8_t(in[3]);
-        head = 4;
-    } else if (len == 127) {
-        co_await read_at_least(s, in, 10);
-        len = 0;
-        for (int i = 2; i < 10; ++i) len = len << 8 | std::uint8_t(in[i]);
-        head = 10;
-    }
-    co_await read_at_least(s, in, head + len);
-    std::string payload = in.substr(head, len);
-    in.erase(0, head + len);
-    co_return payload;
-}
+using test_support::all_zero;
+using test_support::client_frame;
+using test_support::read_frame;
+using test_support::ws_open;
 
 // Runs the client coroutines on `ctx` for at most `limit`; true when all of them finished.
 bool run_clients(net::io_context& ctx, std::chrono::seconds limit) {

@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/captured_log.hpp"
+
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
@@ -291,30 +293,7 @@ net::awaitable<std::pair<std::uint8_t, std::string>> read_small_frame(tls_socket
     co_return frame;
 }
 
-/// Collects the server's log lines (it logs from its own thread) at debug level.
-struct captured_log {
-    captured_log() {
-        saved_level = aster::logger().level;
-        aster::logger().level = aster::log_level::debug;
-        aster::logger().sink = [this](aster::log_level, std::string_view line) {
-            std::lock_guard lock(mutex);
-            lines.emplace_back(line);
-        };
-    }
-    ~captured_log() {
-        aster::logger().sink = nullptr;
-        aster::logger().level = saved_level;
-    }
-    bool contains(std::string_view text) {
-        std::lock_guard lock(mutex);
-        for (const auto& l : lines)
-            if (l.find(text) != std::string::npos) return true;
-        return false;
-    }
-    aster::log_level saved_level;
-    std::mutex mutex;
-    std::vector<std::string> lines;
-};
+using test_support::captured_log;
 
 } // namespace tls_test
 

@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/application.hpp>
+#include <aster/detail/accept_backoff.hpp>
 #include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/connection_registry.hpp>
@@ -91,6 +92,7 @@ private:
         net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
         std::optional<net::ip::tcp::acceptor> acceptor;
         std::optional<net::steady_timer> shutdown_deadline;
+        net::steady_timer* accept_pause = nullptr; // set while accepts pause after a failure
         loop() = default;
         loop(const loop&) = delete;
         loop& operator=(const loop&) = delete;

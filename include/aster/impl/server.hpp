@@ -126,6 +126,7 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
 }
 
 ASTER_ENGINE void server::listen() {
+    detail::ensure_descriptor_room(config_.max_connections);
     if (config_.tls) {
 #ifdef ASTER_HAS_TLS
         tls_ = std::make_shared<detail::tls_context>(*config_.tls);
@@ -194,6 +195,7 @@ ASTER_ENGINE void server::stop() noexcept {
 ASTER_ENGINE void server::begin_shutdown(loop& l) {
     std::error_code ignored;
     if (l.acceptor) l.acceptor->close(ignored);
+    if (l.accept_pause) l.accept_pause->cancel();
     if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
     if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
     log(log_level::info, "aster: waiting for " + std::to_string(l.connections.size()) +
@@ -213,13 +215,21 @@ ASTER_ENGINE void server::begin_shutdown(loop& l) {
 }
 
 ASTER_ENGINE task<> server::accept_loop(loop& l) {
+    detail::accept_backoff backoff;
+    net::steady_timer pause(l.ctx);
     for (;;) {
         auto [ec, socket] = co_await l.acceptor->async_accept(detail::use_tuple);
         if (ec) {
             if (ec == net::error::operation_aborted || !l.acceptor->is_open()) co_return;
-            log(log_level::warning, "aster: accept failed: " + ec.message());
+            if (auto wait = backoff.failed(ec); wait.count() > 0) {
+                pause.expires_after(wait);
+                l.accept_pause = &pause; // a stop cancels it
+                co_await pause.async_wait(detail::use_tuple);
+                l.accept_pause = nullptr;
+            }
             continue;
         }
+        backoff.succeeded();
         l.connections.counters.sockets.add(); // serve_tcp or refuse_busy closes and uncounts it
         if (open_connections_.fetch_add(1) >= config_.max_connections) {
             open_connections_.fetch_sub(1);
@@ -316,6 +326,7 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
                                     "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
 #endif
     }
+    ensure_descriptor_room(config.max_connections);
     auto endpoint = resolve_listen_address(config, executor);
     open_acceptor(acceptor, endpoint, config.host, false);
     const std::uint16_t port = acceptor.local_endpoint().port();
@@ -329,13 +340,19 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     std::size_t open = 0;
     bool stopping = false;
     net::steady_timer drained(executor); // cancelled when the last connection ends while stopping
+    accept_backoff backoff;
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
         if (ec) {
             if (ec == net::error::operation_aborted || !acceptor.is_open()) break; // cancelled
-            log(log_level::warning, "aster: accept failed: " + ec.message());
+            if (auto wait = backoff.failed(ec); wait.count() > 0) {
+                drained.expires_after(wait);
+                auto [paused] = co_await drained.async_wait(use_tuple);
+                if (paused == net::error::operation_aborted) break; // cancelled while pausing
+            }
             continue;
         }
+        backoff.succeeded();
         registry.counters.sockets.add();
         if (open >= config.max_connections) {
             net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &registry.counters),
