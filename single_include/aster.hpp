@@ -3966,6 +3966,16 @@ struct tls_options {
 
 namespace aster {
 
+/// A transfer in progress (a request body, a WebSocket message, a response or send queue being
+/// written) must move at least `bytes_per_second` on average over each `window`: a peer that
+/// trickles, or stops reading, cannot hold the connection's buffers for ever. A large upload
+/// or download at a steady pace is not cut, however long it takes. Checked about once a
+/// second by the server; 0 bytes per second turns the check off.
+struct transfer_rate {
+    std::size_t bytes_per_second = 240; // Kestrel's default minimum data rate
+    std::chrono::milliseconds window{20000};
+};
+
 /// What one connection accepts before answering with an error status.
 struct http_limits {
     std::size_t max_header_bytes = 16 * 1024; // request line + headers; beyond: 431
@@ -3979,6 +3989,10 @@ struct http_limits {
     std::chrono::milliseconds body_timeout{30000};
     // Longest silence between requests on a kept-alive connection: beyond it, a quiet close.
     std::chrono::milliseconds keep_alive_timeout{5000};
+    // A body (or its trailers) arriving slower than this: 408 and close.
+    transfer_rate min_receive_rate{};
+    // A response written slower than this (the client does not read it): the connection closes.
+    transfer_rate min_send_rate{};
 };
 
 /// permessage-deflate (RFC 7692): what aster accepts when a client offers compression. It takes
@@ -4017,11 +4031,16 @@ struct websocket_options {
     // queue drains below it (backpressure), so memory per connection stays bounded.
     std::size_t max_send_queue_bytes = 16 * 1024 * 1024 + 64 * 1024;
     std::chrono::milliseconds close_timeout{5000}; // wait this long for the peer's close reply
-    // Keep-alive: ping after this much silence; 0 turns pings off (the default, as most peers
-    // ping themselves). A peer that does not answer within ping_timeout is closed with 1011.
-    // Pongs are read while the handler receives, as endpoints always do.
-    std::chrono::milliseconds ping_interval{0};
+    // Keep-alive: ping every ping_interval; a peer that does not answer within ping_timeout is
+    // closed with 1011, so a vanished peer does not hold its connection for ever. 20 s each, as
+    // uvicorn and Python's websockets; 0 turns pings off. Pongs are read while the handler
+    // receives, as endpoints always do.
+    std::chrono::milliseconds ping_interval{20000};
     std::chrono::milliseconds ping_timeout{20000};
+    // A message arriving slower than this (counted from its first byte to its last), or a send
+    // queue drained slower (the peer does not read): closed with 1008.
+    transfer_rate min_receive_rate{};
+    transfer_rate min_send_rate{};
     // Compression, when zlib is present and the client offers it. max_message_bytes bounds the
     // decompressed size (a zip bomb is closed with 1009 as soon as it inflates past it).
     websocket_deflate_options deflate{};
@@ -4042,6 +4061,14 @@ struct server_config {
     // Open connections across all loops. One more is answered `503 Service Unavailable` and
     // closed at once, so a flood cannot exhaust file descriptors or memory.
     std::size_t max_connections = 10000;
+    // Open connections from one client address; one more gets 503 at once. 0 (the default):
+    // no limit, since behind a proxy or NAT every client shares one address. Without a proxy
+    // it stops one host from taking all of max_connections.
+    std::size_t max_connections_per_client = 0;
+    // Bytes all connections together may hold for large request bodies and WebSocket messages
+    // (those that need more than a pooled 64 KiB buffer). One that would pass it is refused:
+    // HTTP 503 before its body is read, WebSocket close 1013 (try again later).
+    std::size_t memory_budget = std::size_t(1) << 30;
     // Set: serve https and wss only, on this port (see tls.hpp).
     std::optional<tls_options> tls{};
 
@@ -4507,6 +4534,7 @@ inline constexpr auto use_tuple = net::experimental::as_tuple(net::use_awaitable
 
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 
@@ -4556,6 +4584,8 @@ public:
     virtual void begin_shutdown() = 0;
     /// Closes the connection's stream at once: what is in flight fails and unwinds.
     virtual void abort() noexcept = 0;
+    /// The loop's watchdog, about once a second: gives up on a transfer that is too slow.
+    virtual void watch(std::chrono::steady_clock::time_point) noexcept {}
 
 protected:
     ~closable() = default;
@@ -4595,6 +4625,10 @@ public:
     void abort_all() noexcept {
         for (closable* c = head_; c; c = c->next_) c->abort();
     }
+    /// Runs every connection's watch(); none is removed meanwhile (watch only cancels I/O).
+    void sweep(std::chrono::steady_clock::time_point now) noexcept {
+        for (closable* c = head_; c; c = c->next_) c->watch(now);
+    }
     std::function<void()> on_empty; // set while stopping
     loop_counters counters;
 
@@ -4607,6 +4641,64 @@ private:
 
 #endif // ASTER_DETAIL_CONNECTION_REGISTRY_HPP
 // end aster/detail/connection_registry.hpp
+// begin aster/detail/client_limit.hpp
+// SPDX-License-Identifier: MIT
+// client_limit: open connections per client address, capped (server_config's per-client cap).
+#ifndef ASTER_DETAIL_CLIENT_LIMIT_HPP
+#define ASTER_DETAIL_CLIENT_LIMIT_HPP
+
+
+#include <asio/ip/address.hpp>
+
+#include <array>
+#include <cstddef>
+#include <map>
+#include <mutex>
+
+namespace aster::detail {
+
+/// Counts open connections per address, shared by the loops of one server. Touched at accept
+/// and at close only, never per request; with no cap it holds nothing and takes no lock.
+class client_limit {
+public:
+    explicit client_limit(std::size_t cap) : cap_(cap) {}
+    client_limit(const client_limit&) = delete;
+    client_limit& operator=(const client_limit&) = delete;
+
+    bool enabled() const noexcept { return cap_ != 0; }
+
+    /// Counts a new connection from `address`; false (and not counted) past the cap.
+    bool admit(const net::ip::address& address) {
+        if (!enabled()) return true;
+        std::lock_guard lock(mutex_);
+        auto& n = open_[key(address)];
+        if (n >= cap_) return false;
+        ++n;
+        return true;
+    }
+    void leave(const net::ip::address& address) {
+        if (!enabled()) return;
+        std::lock_guard lock(mutex_);
+        auto it = open_.find(key(address));
+        if (it != open_.end() && --it->second == 0) open_.erase(it);
+    }
+
+private:
+    // IPv4 as its IPv6-mapped form, so one host counts once whichever socket family it used.
+    static std::array<unsigned char, 16> key(const net::ip::address& a) {
+        if (a.is_v4()) return net::ip::make_address_v6(net::ip::v4_mapped, a.to_v4()).to_bytes();
+        return a.to_v6().to_bytes();
+    }
+
+    std::size_t cap_;
+    std::mutex mutex_;
+    std::map<std::array<unsigned char, 16>, std::size_t> open_;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_CLIENT_LIMIT_HPP
+// end aster/detail/client_limit.hpp
 // begin aster/detail/http_connection.hpp
 // SPDX-License-Identifier: MIT
 // The keep-alive loop of one HTTP/1.x connection over any AsyncStream: read, parse, route, write.
@@ -5895,6 +5987,82 @@ inline void append_head(std::string& out, const response& res, framing body_fram
 
 #endif // ASTER_DETAIL_HTTP_WRITER_HPP
 // end aster/detail/http_writer.hpp
+// begin aster/detail/memory_budget.hpp
+// SPDX-License-Identifier: MIT
+// memory_budget: the bytes all of a server's connections may hold for bodies and messages.
+#ifndef ASTER_DETAIL_MEMORY_BUDGET_HPP
+#define ASTER_DETAIL_MEMORY_BUDGET_HPP
+
+
+#include <atomic>
+#include <cstddef>
+
+namespace aster::detail {
+
+/// Shared by every loop of a server: a request body or WebSocket message that needs a buffer of
+/// its own (beyond the pooled 64 KiB block) reserves its size here first, and is refused when
+/// the total would pass `limit` (HTTP 503, WebSocket 1013). Only such large buffers touch it,
+/// so the hot path of small requests and messages never does.
+class memory_budget {
+public:
+    explicit memory_budget(std::size_t limit) noexcept : limit_(limit) {}
+    memory_budget(const memory_budget&) = delete;
+    memory_budget& operator=(const memory_budget&) = delete;
+
+    bool try_reserve(std::size_t n) noexcept {
+        std::size_t now = used_.load(std::memory_order_relaxed);
+        do {
+            if (n > limit_ || now > limit_ - n) {
+                refusals_.fetch_add(1, std::memory_order_relaxed);
+                return false;
+            }
+        } while (!used_.compare_exchange_weak(now, now + n, std::memory_order_relaxed));
+        return true;
+    }
+    void release(std::size_t n) noexcept { used_.fetch_sub(n, std::memory_order_relaxed); }
+
+    std::size_t used() const noexcept { return used_.load(std::memory_order_relaxed); }
+    std::size_t refusals() const noexcept { return refusals_.load(std::memory_order_relaxed); }
+    std::size_t limit() const noexcept { return limit_; }
+
+private:
+    const std::size_t limit_;
+    std::atomic<std::size_t> used_{0}, refusals_{0};
+};
+
+/// A reservation held by one buffer: grows and shrinks with it, and is given back with it.
+class budget_share {
+public:
+    explicit budget_share(memory_budget* budget = nullptr) noexcept : budget_(budget) {}
+    budget_share(const budget_share&) = delete;
+    budget_share& operator=(const budget_share&) = delete;
+    ~budget_share() { resize(0); }
+
+    void attach(memory_budget* budget) noexcept {
+        resize(0);
+        budget_ = budget;
+    }
+    /// Makes the reservation `n` bytes; false (and unchanged) when the budget refuses.
+    bool resize(std::size_t n) noexcept {
+        if (!budget_) return true;
+        if (n > held_) {
+            if (!budget_->try_reserve(n - held_)) return false;
+        } else if (n < held_) {
+            budget_->release(held_ - n);
+        }
+        held_ = n;
+        return true;
+    }
+
+private:
+    memory_budget* budget_;
+    std::size_t held_ = 0;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_MEMORY_BUDGET_HPP
+// end aster/detail/memory_budget.hpp
 // begin aster/detail/read_buffer.hpp
 // SPDX-License-Identifier: MIT
 // read_buffer: a connection's input bytes, in blocks shared through a per-thread pool.
@@ -5969,6 +6137,8 @@ public:
 
     /// Counts the capacity held in `held` (server_stats::input_bytes) from now on; may be null.
     void count_in(live_count* held) noexcept { held_ = held; }
+    /// Buffers beyond the large block reserve their size in `budget` first; may be null.
+    void charge_to(memory_budget* budget) noexcept { share_.attach(budget); }
 
     unsigned char* data() noexcept { return data_; }
     const unsigned char* data() const noexcept { return data_; }
@@ -5976,27 +6146,35 @@ public:
     std::size_t capacity() const noexcept { return capacity_; }
 
     /// Makes the capacity at least `wanted` (at least one pooled block), keeping the first
-    /// `used` bytes.
-    void grow(std::size_t used, std::size_t wanted) {
-        if (wanted <= capacity_) return;
+    /// `used` bytes. False, changing nothing, when a private buffer's size is more than the
+    /// memory budget has left.
+    bool grow(std::size_t used, std::size_t wanted) {
+        if (wanted <= capacity_) return true;
         unsigned char* bigger;
         std::size_t size;
         if (wanted <= large_block_size) {
             size = wanted <= pooled_block_size ? pooled_block_size : large_block_size;
             bigger = block_pool::local().take(size);
         } else {
+            if (!share_.resize(wanted)) return false;
             bigger = new unsigned char[wanted];
             size = wanted;
         }
         if (used > 0) std::memcpy(bigger, data_, used);
-        release();
+        release(size > large_block_size);
         data_ = bigger;
         capacity_ = size;
         if (held_) held_->add(size);
+        return true;
     }
 
     /// Gives the storage back; the buffer is empty afterwards.
-    void release() noexcept {
+    void release() noexcept { release(false); }
+
+private:
+    // `keep_share`: the budget already holds the size of the buffer replacing this one.
+    void release(bool keep_share) noexcept {
+        if (!keep_share) share_.resize(0);
         if (!data_) return;
         if (held_) held_->sub(capacity_);
         if (capacity_ == pooled_block_size || capacity_ == large_block_size)
@@ -6007,10 +6185,10 @@ public:
         capacity_ = 0;
     }
 
-private:
     unsigned char* data_ = nullptr;
     std::size_t capacity_ = 0;
     live_count* held_ = nullptr;
+    budget_share share_;
 };
 
 /// Streams read by read_into's two-step path (TCP sockets, put in non-blocking mode by their
@@ -6163,6 +6341,73 @@ private:
 
 #endif // ASTER_DETAIL_READ_DEADLINE_HPP
 // end aster/detail/read_deadline.hpp
+// begin aster/detail/transfer_watch.hpp
+// SPDX-License-Identifier: MIT
+// transfer_watch: bytes one direction of a connection moved, checked against a minimum rate.
+#ifndef ASTER_DETAIL_TRANSFER_WATCH_HPP
+#define ASTER_DETAIL_TRANSFER_WATCH_HPP
+
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <system_error>
+
+namespace aster::detail {
+
+/// The connection's I/O adds the bytes it moves (a plain add on the hot path); the loop's
+/// watchdog asks, about once a second, whether a transfer in progress fell short of its
+/// minimum over a whole window (see aster::transfer_rate).
+class transfer_watch {
+public:
+    using clock = std::chrono::steady_clock;
+
+    void add(std::size_t n) noexcept { total_ += n; }
+    /// Takes back bytes that were no progress (control frames inside a WebSocket message).
+    void take_back(std::size_t n) noexcept { total_ -= n; }
+
+    /// `active`: a transfer is under way now. True once it has moved less than `rate` asks
+    /// over a whole window; a window that met its share starts the next one.
+    bool too_slow(bool active, clock::time_point now, const transfer_rate& rate) noexcept {
+        if (!active || rate.bytes_per_second == 0 || rate.window.count() <= 0) {
+            started_ = {};
+            return false;
+        }
+        if (started_ == clock::time_point{}) {
+            started_ = now;
+            at_start_ = total_;
+            return false;
+        }
+        if (now - started_ < rate.window) return false;
+        const auto moved = std::int64_t(total_ - at_start_); // may dip below 0 (take_back)
+        const auto share = std::int64_t(rate.bytes_per_second) * rate.window.count() / 1000;
+        if (moved < share) return true;
+        started_ = now;
+        at_start_ = total_;
+        return false;
+    }
+
+private:
+    std::uint64_t total_ = 0, at_start_ = 0;
+    clock::time_point started_{};
+};
+
+/// An async_write completion condition that counts what each write moved into a watch; it
+/// writes as transfer_all does.
+struct count_progress {
+    transfer_watch* watch;
+    std::size_t counted = 0;
+    std::size_t operator()(const std::error_code& ec, std::size_t transferred) noexcept {
+        watch->add(transferred - counted);
+        counted = transferred;
+        return ec ? 0 : 64 * 1024;
+    }
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_TRANSFER_WATCH_HPP
+// end aster/detail/transfer_watch.hpp
 // begin aster/detail/ws_session.hpp
 // SPDX-License-Identifier: MIT
 // One server-side WebSocket connection over any AsyncStream (RFC 6455): handshake reply, frames,
@@ -6217,25 +6462,39 @@ public:
     void clear() noexcept { size_ = 0; }
     void truncate(std::size_t n) noexcept { size_ = std::min(size_, n); }
 
+    /// Capacity beyond `free_up_to` bytes is reserved in `budget` first; may be null.
+    void charge_to(memory_budget* budget, std::size_t free_up_to) noexcept {
+        share_.attach(budget);
+        free_up_to_ = free_up_to;
+    }
+
     /// Makes room for `extra` more bytes, doubling the capacity when it grows (amortised
     /// appends), but never beyond `cap` bytes in all: the room may then be smaller than asked.
-    void reserve(std::size_t extra, std::size_t cap = std::size_t(-1)) {
-        if (spare_size() >= extra) return;
+    /// False, changing nothing, when the memory budget refuses the growth.
+    bool reserve(std::size_t extra, std::size_t cap = std::size_t(-1)) {
+        if (spare_size() >= extra) return true;
         std::size_t wanted = size_ + extra < size_ ? std::size_t(-1) : size_ + extra;
         wanted = std::max(wanted, std::max<std::size_t>(capacity_ * 2, 256));
         wanted = std::min(wanted, cap);
-        if (wanted > capacity_) reallocate(wanted);
+        if (wanted <= capacity_) return true;
+        if (!share_.resize(wanted > free_up_to_ ? wanted : 0)) return false;
+        reallocate(wanted);
+        return true;
     }
 
-    void append(std::string_view bytes, std::size_t cap = std::size_t(-1)) {
-        reserve(bytes.size(), cap);
+    /// Appends `bytes`; false when the memory budget refuses the room. Throws
+    /// std::length_error when they do not fit under `cap`.
+    bool append(std::string_view bytes, std::size_t cap = std::size_t(-1)) {
+        if (!reserve(bytes.size(), cap)) return false;
         if (spare_size() < bytes.size()) throw std::length_error("aster: message past its cap");
         if (!bytes.empty()) std::memcpy(spare(), bytes.data(), bytes.size());
         size_ += bytes.size();
+        return true;
     }
 
     /// Frees the storage; empty afterwards.
     void release() noexcept {
+        share_.resize(0);
         if (!data_) return;
 #ifdef __linux__
         if (mapped_) ::munmap(data_, capacity_);
@@ -6281,6 +6540,8 @@ private:
     char* data_ = nullptr;
     std::size_t size_ = 0, capacity_ = 0;
     bool mapped_ = false;
+    budget_share share_;
+    std::size_t free_up_to_ = std::size_t(-1);
 };
 
 } // namespace aster::detail
@@ -6542,7 +6803,8 @@ class deflate_codec {
 public:
     // more: inflate stopped after its work slice with input left; call it again (after
     // letting the loop run other work) with the rest.
-    enum class status { ok, too_big, bad_data, no_memory, more };
+    // no_budget: the server's memory budget refused the room (see memory_budget).
+    enum class status { ok, too_big, bad_data, no_memory, more, no_budget };
 
     /// Input inflated per call at most: a long message yields to the loop between slices.
     static constexpr std::size_t inflate_slice_in = 256 * 1024;
@@ -6898,7 +7160,10 @@ ASTER_DECL deflate_codec::status deflate_codec::run_inflate(std::span<const std:
         const std::size_t step = std::clamp<std::size_t>(4 * std::size_t(inflater_.avail_in), 4096,
                                                          256 * 1024);
         const std::size_t cap = limit == std::size_t(-1) ? limit : limit + 1;
-        out.reserve(step, cap);
+        if (!out.reserve(step, cap)) {
+            consumed();
+            return status::no_budget;
+        }
         std::size_t room = std::min(out.spare_size(), cap - std::min(cap, out.size()));
         room = std::min<std::size_t>(room, std::numeric_limits<uInt>::max());
         if (room == 0) {
@@ -7255,7 +7520,7 @@ class ws_session final : public websocket_transport, public closable {
 public:
     ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                std::string_view already_read, std::exception_ptr* exception_sink,
-               loop_counters* counters = nullptr);
+               loop_counters* counters = nullptr, memory_budget* budget = nullptr);
     ~ws_session();
     ws_session(const ws_session&) = delete;
     ws_session& operator=(const ws_session&) = delete;
@@ -7275,6 +7540,9 @@ public:
     /// Graceful stop: close with 1001; the handler's receive then reports 1001.
     void begin_shutdown() override;
     void abort() noexcept override { close_stream(stream_); }
+    /// A message arriving, or the send queue draining, slower than websocket_options' rates:
+    /// closed with 1008.
+    void watch(std::chrono::steady_clock::time_point now) noexcept override;
 
 private:
     struct frame_view {
@@ -7288,6 +7556,7 @@ private:
     task<bool> read_more();
     frame_step take_frame(frame_view& out);
     void fail(std::uint16_t code, std::string_view reason);
+    void give_up(std::uint16_t code, std::string_view reason);
     void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
     void queue_message(opcode op, std::string_view payload);
     // Inflates one frame of a compressed message into message_, letting the loop run other
@@ -7344,7 +7613,11 @@ private:
     std::uint16_t close_code_ = 1006;
     // Keep-alive pings (websocket_options::ping_interval).
     net::steady_timer* ping_timer_ = nullptr;
-    bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false, ping_timed_out_ = false;
+    bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false;
+    std::uint16_t gave_up_ = 0; // give_up()'s code: the pinger or the watchdog ended it
+    // The pace of a message being received and of the send queue being written (watch()).
+    transfer_watch received_, sent_;
+    bool receiving_ = false;
     std::string close_reason_;
 #ifdef ASTER_HAS_ZLIB
     // Set by accept() when permessage-deflate is agreed; zlib's state inside comes on first use.
@@ -7398,11 +7671,13 @@ ASTER_ENGINE std::optional<response> check_websocket_handshake(const request& re
 template <class Stream>
 ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                                std::string_view already_read, std::exception_ptr* exception_sink,
-                               loop_counters* counters)
+                               loop_counters* counters, memory_budget* budget)
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
       counters_(counters) {
     if (counters_) counters_->websockets.add();
     in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
+    in_.charge_to(budget);
+    message_.charge_to(budget, large_block_size);
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
@@ -7644,6 +7919,9 @@ task<std::uint16_t> ws_session<Stream>::inflate_frame(std::span<const std::uint8
         case deflate_codec::status::no_memory:
             why = "out of memory";
             co_return 1011;
+        case deflate_codec::status::no_budget: // §7.4.1: a temporary condition
+            why = "server busy, try again later";
+            co_return 1013;
         }
         // §8.1 on what the bytes decompress to, failing as soon as they cannot be UTF-8.
         if (text && (!utf8_.feed(message_.view().substr(before)) ||
@@ -7700,6 +7978,7 @@ void ws_session<Stream>::write_now() {
             ec = {};
             n = 0;
         }
+        sent_.add(n);
         if (ec) {
             write_failed_ = true;
             pending_.clear();
@@ -7744,7 +8023,8 @@ void ws_session<Stream>::start_write() {
     }
     writing_ = true;
     inflight_.swap(pending_);
-    net::async_write(stream_, net::buffer(inflight_), [this](std::error_code ec, std::size_t) {
+    net::async_write(stream_, net::buffer(inflight_), count_progress{&sent_},
+                     [this](std::error_code ec, std::size_t) {
         writing_ = false;
         inflight_.clear();
         if (inflight_.capacity() > keep_buffer_up_to) std::string().swap(inflight_);
@@ -7829,7 +8109,10 @@ typename ws_session<Stream>::frame_step ws_session<Stream>::take_frame(frame_vie
             in_end_ -= in_begin_;
             in_begin_ = 0;
         }
-        in_.grow(in_end_, total);
+        if (!in_.grow(in_end_, total)) {
+            fail(1013, "server busy, try again later"); // the memory budget is spent
+            return frame_step::failed;
+        }
     }
     return frame_step::need_more;
 }
@@ -7843,6 +8126,25 @@ void ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
     state_ = websocket_state::disconnected;
     close_code_ = code;
     close_reason_ = std::string(reason);
+}
+
+// Ends a connection the peer is not keeping up with: the handler's receive or send reports
+// `code`, the close frame goes out if the peer still reads, and nothing waits on it any more.
+template <class Stream>
+void ws_session<Stream>::give_up(std::uint16_t code, std::string_view reason) {
+    if (state_ != websocket_state::connected || gave_up_) return;
+    gave_up_ = code;
+    fail(code, reason);
+    cancel_stream(stream_);
+}
+
+template <class Stream>
+void ws_session<Stream>::watch(std::chrono::steady_clock::time_point now) noexcept {
+    if (state_ != websocket_state::connected) return; // a closing one has close_timeout
+    if (sent_.too_slow(writing_, now, options_.min_send_rate))
+        give_up(1008, "send rate too low"); // §7.4.1: a policy the peer broke
+    else if (received_.too_slow(receiving_, now, options_.min_receive_rate))
+        give_up(1008, "receive rate too low");
 }
 
 template <class Stream>
@@ -7877,7 +8179,7 @@ task<websocket_message> ws_session<Stream>::receive() {
                     // The last read brought several messages: the peer pipelines and its next
                     // batch is most likely in. One read straight into a block, rather than the
                     // scratch an idle connection waits with and then the rest (two reads).
-                    if (batch_messages_ > 1 && !ping_timed_out_) {
+                    if (batch_messages_ > 1 && !gave_up_) {
                         in_.grow(0, pooled_block_size);
                         n = stream_.read_some(net::buffer(in_.data(), in_.capacity()), ec);
                         read_done = ec != net::error::would_block && ec != net::error::try_again;
@@ -7885,27 +8187,36 @@ task<websocket_message> ws_session<Stream>::receive() {
                             ec = {};
                             n = 0;
                         }
+                        received_.add(n);
                     }
                 }
                 batch_messages_ = 0;
             }
             if (!read_done) {
-                // The pinger gave up on the peer while no read was waiting (the handler was
-                // busy): its cancel reached nothing, so do not start a read that may never end.
-                if (ping_timed_out_) {
+                // The pinger or the watchdog gave up on the peer while no read was waiting
+                // (the handler was busy): its cancel reached nothing, so do not start a read
+                // that may never end.
+                if (gave_up_) {
                     ec = net::error::operation_aborted;
                 } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+                    // A message (or frame) begun and not finished: its pace is watched.
+                    receiving_ = in_message || in_begin_ < in_end_;
                     auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
+                    receiving_ = false;
                     ec = read_ec;
                     n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
                 }
+                received_.add(n);
             }
             if (ec) {
                 connection_lost_ = true;
                 state_ = websocket_state::disconnected;
-                // §7.1.5: closed without a close frame; or we gave up on a silent peer.
-                close_code_ = ping_timed_out_ ? 1011 : 1006;
-                close_reason_ = ping_timed_out_ ? "keepalive ping timeout" : "";
+                // §7.1.5: closed without a close frame; unless we gave up on the peer
+                // (give_up() set the code: 1011 for a silent peer, 1008 for a slow one).
+                if (!gave_up_) {
+                    close_code_ = 1006;
+                    close_reason_.clear();
+                }
                 throw_closed("receive");
             }
             in_end_ += n;
@@ -7917,6 +8228,7 @@ task<websocket_message> ws_session<Stream>::receive() {
         const std::span<const std::uint8_t> bytes(frame.payload, payload.size());
         switch (h.op) {
         case opcode::ping:
+            if (in_message) received_.take_back(h.header_size + payload.size()); // no progress
             if (sent_close_) continue;
             // A peer that pings but never reads would grow the queue with pongs: read nothing
             // more from it until they drain (the payload stays put: only receive reads).
@@ -7928,6 +8240,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             queue_frame(opcode::pong, payload); // §5.5.2: same payload
             continue;
         case opcode::pong:
+            if (in_message) received_.take_back(h.header_size + payload.size());
             awaiting_pong_ = false;
             continue;
         case opcode::close: {
@@ -7983,7 +8296,10 @@ task<websocket_message> ws_session<Stream>::receive() {
                 throw_closed("receive");
             }
             message_.clear();
-            message_.append(payload);
+            if (!message_.append(payload)) {
+                fail(1013, "server busy, try again later");
+                throw_closed("receive");
+            }
             continue;
         case opcode::continuation:
             if (!in_message) {
@@ -8008,7 +8324,10 @@ task<websocket_message> ws_session<Stream>::receive() {
                 fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
-            message_.append(payload, options_.max_message_bytes);
+            if (!message_.append(payload, options_.max_message_bytes)) {
+                fail(1013, "server busy, try again later");
+                throw_closed("receive");
+            }
             if (!h.fin) continue;
             if (text && !utf8_.complete()) {
                 fail(1007, "invalid UTF-8");
@@ -8080,11 +8399,7 @@ task<> ws_session<Stream>::keep_alive() {
         ping_timer_ = nullptr;
         if (stop_pinging_ || state_ != websocket_state::connected) break;
         if (awaiting_pong_) {
-            // The peer is gone or stuck: say why, and stop waiting for its bytes.
-            ping_timed_out_ = true;
-            queue_close(1011, "keepalive ping timeout");
-            sent_close_ = true;
-            cancel_stream(stream_);
+            give_up(1011, "keepalive ping timeout"); // the peer is gone or stuck
             break;
         }
         queue_frame(opcode::ping, "aster");
@@ -8193,6 +8508,8 @@ struct connection_options {
     // The connection came in over TLS: request::scheme() says "https"/"wss". test_client sets
     // it to simulate TLS.
     bool secure = false;
+    // The server's budget for large request bodies and WebSocket messages; may be null.
+    memory_budget* budget = nullptr;
 };
 
 /// What an upgraded connection keeps for the WebSocket's life: a copy of the request head,
@@ -8222,7 +8539,7 @@ public:
         request_access::set_state(request_, app.state, app.state_type);
         route_ = app.match_websocket(app.app, request_); // path parameters view the copy
         session_.emplace(stream, request_, options.websocket, already_read,
-                         options.exception_sink, counters);
+                         options.exception_sink, counters, options.budget);
         if (registry_) registry_->add(*session_);
     }
     ~upgraded_websocket() {
@@ -8262,6 +8579,7 @@ public:
           client_(std::move(client)) {
         if (options_.registry) options_.registry->add(*this);
         in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
+        in_.charge_to(options_.budget);
         if constexpr (waitable_stream<Stream>) {
             std::error_code ignored;
             stream_.non_blocking(true, ignored); // read_some reads what is there, else waits
@@ -8277,6 +8595,14 @@ public:
     /// a WebSocket with 1001.
     void begin_shutdown() override;
     void abort() noexcept override { close_stream(stream_); }
+    /// A body arriving, or a response leaving, slower than the limits' transfer rates: the
+    /// read is answered 408, the write abandoned; either way the connection closes.
+    void watch(std::chrono::steady_clock::time_point now) noexcept override {
+        if (too_slow_) return;
+        too_slow_ = received_.too_slow(receiving_, now, options_.limits.min_receive_rate) ||
+                    sent_.too_slow(sending_, now, options_.limits.min_send_rate);
+        if (too_slow_) cancel_stream(stream_);
+    }
 
     /// Serves requests until the peer closes, asks to close, sends something unparseable, or
     /// upgrades: take_websocket() then holds the WebSocket, to run once this is destroyed.
@@ -8311,7 +8637,8 @@ private:
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
     task<> run_background(std::vector<response::background_task>& tasks);
     void append_error(status code, std::string_view text);
-    bool ensure_space(std::size_t start, std::size_t end);
+    enum class space : std::uint8_t { ok, too_large, busy };
+    space ensure_space(std::size_t end);
 
     Stream& stream_;
     app_ref app_;
@@ -8337,6 +8664,9 @@ private:
     std::string out_; // responses waiting for the end of this read batch
     loop_counters* counters_ = options_.registry ? &options_.registry->counters : nullptr;
     bool shutting_down_ = false, idle_ = false;
+    // The pace of a body being received and of output being written (watch()).
+    transfer_watch received_, sent_;
+    bool receiving_ = false, sending_ = false, too_slow_ = false;
     std::unique_ptr<upgraded_websocket<Stream>> upgraded_;
 };
 
@@ -8413,16 +8743,20 @@ private:
 };
 
 template <class Stream>
-bool http_connection<Stream>::ensure_space(std::size_t, std::size_t end) {
+typename http_connection<Stream>::space http_connection<Stream>::ensure_space(std::size_t end) {
     if constexpr (waitable_stream<Stream>)
-        if (end == 0) return true; // read_into takes a block when bytes arrive
-    if (end < in_.capacity()) return true;
-    std::size_t wanted = in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2;
+        if (end == 0) return space::ok; // read_into takes a block when bytes arrive
+    // A body of known length gets all its room at once: the memory budget refuses it before
+    // any of it is read, and a large one is not copied at every doubling.
+    std::size_t needed = end + 1;
+    if (parser_.headers_complete())
+        if (auto rest = parser_.body_remaining()) needed = std::max(needed, end + std::size_t(*rest));
+    if (needed <= in_.capacity()) return space::ok;
     // The buffer holds one request (headers and body) plus whatever was pipelined after it.
     std::size_t cap = options_.limits.max_header_bytes + options_.limits.max_body_bytes + 64 * 1024;
-    if (in_.capacity() >= cap) return false;
-    in_.grow(end, std::min(wanted, cap));
-    return true;
+    if (in_.capacity() >= cap) return space::too_large;
+    std::size_t wanted = std::max(needed, in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2);
+    return in_.grow(end, std::min(wanted, cap)) ? space::ok : space::busy;
 }
 
 template <class Stream>
@@ -8505,10 +8839,13 @@ task<> http_connection<Stream>::run() {
             end_ -= start_;
             start_ = 0;
         }
-        if (!ensure_space(start_, end_)) {
-            append_error(parser_.headers_complete() ? status::request_entity_too_large
-                                                    : status::request_header_fields_too_large,
-                         "Request Too Large");
+        if (auto room = ensure_space(end_); room != space::ok) {
+            if (room == space::busy) // the server's memory budget, not this request, is full
+                append_error(status::service_unavailable, "Service Unavailable");
+            else
+                append_error(parser_.headers_complete() ? status::request_entity_too_large
+                                                        : status::request_header_fields_too_large,
+                             "Request Too Large");
             co_await flush();
             co_return;
         }
@@ -8524,16 +8861,18 @@ task<> http_connection<Stream>::run() {
             head_clock_running = true;
         } else {
             deadline_.expires_after(limits.body_timeout); // silence between body reads
+            receiving_ = true; // and its pace (watch)
         }
         // A deadline that fired while a read's completion was queued cancelled no read: read
         // no more, or the next read would wait with no deadline at all (a slowloris's byte).
         std::tuple<std::error_code, std::size_t> got{net::error::timed_out, 0};
-        if (!deadline_.expired()) got = co_await read_into(stream_, in_, end_, scratch_);
+        if (!deadline_.expired() && !too_slow_) got = co_await read_into(stream_, in_, end_, scratch_);
         auto [ec, n] = got;
-        idle_ = false;
+        idle_ = receiving_ = false;
+        received_.add(n);
         if (ec) {
             // A client too slow to finish its request hears why; an idle one is just closed.
-            if (deadline_.expired() && !idle) {
+            if ((deadline_.expired() || too_slow_) && !idle) {
                 append_error(status::request_timeout, "Request Timeout");
                 co_await flush();
             }
@@ -8802,7 +9141,9 @@ template <class Buffers>
 task<std::error_code> http_connection<Stream>::write_counted(const Buffers& buffers,
                                                              std::size_t size) {
     if (counters_) counters_->buffered_bytes.add(size);
-    auto [ec, n] = co_await net::async_write(stream_, buffers, use_tuple);
+    sending_ = true;
+    auto [ec, n] = co_await net::async_write(stream_, buffers, count_progress{&sent_}, use_tuple);
+    sending_ = false;
     if (counters_) counters_->buffered_bytes.sub(size);
     co_return ec;
 }
@@ -8858,7 +9199,8 @@ bool http_connection<Stream>::start_streaming() {
         start_ = 0;
     }
     const std::size_t wanted = parsed_ + options_.limits.max_header_bytes + stream_room;
-    in_.grow(end_, std::max(wanted, large_block_size));
+    // Beyond the memory budget (a huge max_header_bytes): gathered instead, and refused then.
+    if (!in_.grow(end_, std::max(wanted, large_block_size))) return false;
     parser_.fill(request_, in_.chars());
     body_start_ = parsed_;
     // RFC 9110 §10.1.1: a client that asked waits for 100 Continue, sent when the handler
@@ -8950,9 +9292,12 @@ http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
             deadline_.expires_after(options_.limits.body_timeout);
         else
             deadline_.expires_at(until);
+        receiving_ = true;
         auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
+        receiving_ = false;
         deadline_.clear(); // the handler's own time is not the client's
-        if (ec) co_return deadline_.expired() ? pull::timed_out : pull::gone;
+        if (ec) co_return deadline_.expired() || too_slow_ ? pull::timed_out : pull::gone;
+        received_.add(n);
         budget -= std::min(budget, n);
         end_ += n;
     }
@@ -9008,6 +9353,7 @@ namespace aster {
 
 namespace detail {
 class tls_context; // detail/tls_context.hpp, in TLS builds only
+struct watchdog_state;
 } // namespace detail
 
 /// What a server holds right now, summed over its loops (each loop's count is exact; the sum is
@@ -9022,6 +9368,13 @@ struct server_stats {
     // Read buffers held: a block per connection with a request or frame half read (a body
     // streamed to its handler included, whatever its size); none for idle connections.
     std::size_t input_bytes = 0;
+    // Of server_config::memory_budget: bytes reserved now, and bodies or messages refused
+    // since the start because it was spent.
+    std::size_t budget_bytes = 0;
+    std::size_t budget_refusals = 0;
+    // Connections refused since the start: over max_connections, or over
+    // max_connections_per_client.
+    std::size_t refused_connections = 0;
 };
 
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
@@ -9072,10 +9425,12 @@ private:
         std::optional<net::ip::tcp::acceptor> acceptor;
         std::optional<net::steady_timer> shutdown_deadline;
         net::steady_timer* accept_pause = nullptr; // set while accepts pause after a failure
+        std::shared_ptr<detail::watchdog_state> watchdog;
         loop() = default;
         loop(const loop&) = delete;
         loop& operator=(const loop&) = delete;
         ~loop() {
+            watchdog.reset();
             connections.on_empty = nullptr; // it names shutdown_deadline, which goes first
             shutdown_deadline.reset();
             acceptor.reset();
@@ -9089,6 +9444,9 @@ private:
     detail::app_ref app_;
     server_config config_;
     detail::connection_options options_;
+    // Before loops_: the connections that loops_ destroys give their shares back to it.
+    detail::memory_budget budget_;
+    detail::client_limit per_client_;
     std::vector<std::unique_ptr<loop>> loops_;
     // After loops_, so it is destroyed first: it lives on loop 0's io_context.
     std::optional<net::signal_set> signals_;
@@ -9096,6 +9454,7 @@ private:
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
     std::atomic<std::size_t> open_connections_{0};
+    std::atomic<std::size_t> refused_connections_{0};
 };
 
 namespace detail {
@@ -9385,6 +9744,37 @@ ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503,
     co_await linger_close(socket, busy_linger_timeout);
 }
 
+// The loop's watchdog: once a second each connection checks the pace of its transfers
+// (transfer_rate). One timer per loop, none per connection.
+struct watchdog_state {
+    explicit watchdog_state(const net::any_io_executor& ex, connection_registry& r)
+        : timer(ex), registry(&r) {}
+    net::steady_timer timer;
+    connection_registry* registry; // null once stopped: a late wake-up touches nothing
+};
+
+ASTER_ENGINE task<> run_watchdog(std::shared_ptr<watchdog_state> state) {
+    while (state->registry) {
+        state->timer.expires_after(std::chrono::seconds(1));
+        auto [ec] = co_await state->timer.async_wait(use_tuple);
+        if (ec || !state->registry) co_return;
+        state->registry->sweep(std::chrono::steady_clock::now());
+    }
+}
+
+ASTER_ENGINE std::shared_ptr<watchdog_state> start_watchdog(const net::any_io_executor& ex,
+                                                           connection_registry& registry) {
+    auto state = std::make_shared<watchdog_state>(ex, registry);
+    net::co_spawn(ex, run_watchdog(state), net::detached);
+    return state;
+}
+
+ASTER_ENGINE void stop_watchdog(const std::shared_ptr<watchdog_state>& state) noexcept {
+    if (!state) return;
+    state->registry = nullptr;
+    state->timer.cancel();
+}
+
 ASTER_ENGINE void log_connection_end(std::exception_ptr e) noexcept {
     if (!e) return;
     try {
@@ -9417,7 +9807,9 @@ ASTER_ENGINE void run_hook(net::io_context& ctx, task<> (*hook)()) {
 } // namespace detail
 
 ASTER_ENGINE server::server(detail::app_ref app, server_config config)
-    : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr} {
+    : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr},
+      budget_(config_.memory_budget), per_client_(config_.max_connections_per_client) {
+    options_.budget = &budget_;
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                       : config_.threads;
     for (unsigned i = 0; i < n; ++i) {
@@ -9453,8 +9845,10 @@ ASTER_ENGINE void server::listen() {
 ASTER_ENGINE void server::run() {
     if (!loops_[0]->acceptor) listen();
     detail::run_hook(loops_[0]->ctx, app_.startup); // before any accept
-    for (auto& l : loops_)
+    for (auto& l : loops_) {
         if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
+        l->watchdog = detail::start_watchdog(l->ctx.get_executor(), l->connections);
+    }
     if (config_.handle_signals) {
         signals_.emplace(loops_[0]->ctx, SIGINT, SIGTERM);
         signals_->async_wait([this](std::error_code ec, int signal) {
@@ -9485,6 +9879,9 @@ ASTER_ENGINE server_stats server::stats() const noexcept {
         total.buffered_bytes += c.buffered_bytes.get();
         total.input_bytes += c.input_bytes.get();
     }
+    total.budget_bytes = budget_.used();
+    total.budget_refusals = budget_.refusals();
+    total.refused_connections = refused_connections_.load(std::memory_order_relaxed);
     return total;
 }
 
@@ -9498,6 +9895,7 @@ ASTER_ENGINE void server::begin_shutdown(loop& l) {
     std::error_code ignored;
     if (l.acceptor) l.acceptor->close(ignored);
     if (l.accept_pause) l.accept_pause->cancel();
+    detail::stop_watchdog(l.watchdog);
     if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
     if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
     log(log_level::info, "aster: waiting for " + std::to_string(l.connections.size()) +
@@ -9533,16 +9931,24 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
         }
         backoff.succeeded();
         l.connections.counters.sockets.add(); // serve_tcp or refuse_busy closes and uncounts it
-        if (open_connections_.fetch_add(1) >= config_.max_connections) {
+        net::ip::address client;
+        if (per_client_.enabled()) {
+            std::error_code peer_ec;
+            client = socket.remote_endpoint(peer_ec).address();
+        }
+        const bool over_cap = open_connections_.fetch_add(1) >= config_.max_connections;
+        if (over_cap || !per_client_.admit(client)) {
             open_connections_.fetch_sub(1);
+            refused_connections_.fetch_add(1, std::memory_order_relaxed);
             net::co_spawn(l.ctx,
                           detail::refuse_busy(std::move(socket), !tls_, &l.connections.counters),
                           net::detached);
             continue;
         }
         net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options, tls_.get()),
-                      [this](std::exception_ptr e) {
+                      [this, client](std::exception_ptr e) {
                           open_connections_.fetch_sub(1);
+                          per_client_.leave(client);
                           detail::log_connection_end(e);
                       });
     }
@@ -9638,11 +10044,15 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     if (on_listening) on_listening(port);
 
     connection_registry registry;
-    const connection_options options{config.limits, config.websocket, nullptr, &registry};
+    memory_budget budget(config.memory_budget);
+    client_limit per_client(config.max_connections_per_client);
+    connection_options options{config.limits, config.websocket, nullptr, &registry};
+    options.budget = &budget;
     std::size_t open = 0;
     bool stopping = false;
     net::steady_timer drained(executor); // cancelled when the last connection ends while stopping
     accept_backoff backoff;
+    auto watchdog = start_watchdog(executor, registry);
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
         if (ec) {
@@ -9656,14 +10066,20 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
         }
         backoff.succeeded();
         registry.counters.sockets.add();
-        if (open >= config.max_connections) {
+        net::ip::address client;
+        if (per_client.enabled()) {
+            std::error_code peer_ec;
+            client = socket.remote_endpoint(peer_ec).address();
+        }
+        if (open >= config.max_connections || !per_client.admit(client)) {
             net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &registry.counters),
                           net::detached);
             continue;
         }
         ++open;
         net::co_spawn(executor, serve_tcp(std::move(socket), app, options, tls.get()),
-                      [&open, &stopping, &drained](std::exception_ptr e) {
+                      [&open, &stopping, &drained, &per_client, client](std::exception_ptr e) {
+                          per_client.leave(client);
                           if (--open == 0 && stopping) drained.cancel();
                           log_connection_end(e);
                       });
@@ -9674,6 +10090,7 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     // frame's registry and options, so it returns only once every one has ended.
     std::error_code ignored;
     acceptor.close(ignored);
+    stop_watchdog(watchdog);
     stopping = true;
     if (open != 0) co_await drain(registry, drained, open, config.shutdown_timeout);
     if (app.shutdown) co_await app.shutdown();

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -38,8 +39,81 @@ aster::task<> echo(aster::websocket& ws) {
     }
 }
 
+aster::response sized(aster::request& req) {
+    return aster::plain_text("got " + std::to_string(req.buffered_body().size()));
+}
+
+aster::task<aster::response> streamed(aster::request& req) {
+    std::size_t n = 0;
+    for (auto piece = co_await req.read_some(); !piece.empty(); piece = co_await req.read_some())
+        n += piece.size();
+    co_return aster::plain_text("got " + std::to_string(n));
+}
+
+aster::response big(aster::request&) { return aster::plain_text(std::string(8 << 20, 'b')); }
+
+std::atomic<int> firehose_code{0};
+
+// Sends 1 MiB messages until the peer stops reading and the queue is full for good.
+aster::task<> firehose(aster::websocket& ws) {
+    co_await ws.accept();
+    try {
+        for (;;) co_await ws.send_bytes(std::string(1 << 20, 'f'));
+    } catch (const aster::websocket_disconnect& e) {
+        firehose_code = e.code();
+    }
+}
+
+constexpr auto post = aster::method::post;
 constexpr aster::application app{
-    aster::routes(aster::route<"/hello">(hello), aster::websocket_route<"/ws">(echo))};
+    aster::routes(aster::route<"/hello">(hello), aster::websocket_route<"/ws">(echo),
+                  aster::route<"/sized", post>(sized), aster::route<"/streamed", post>(streamed),
+                  aster::route<"/big">(big), aster::websocket_route<"/firehose">(firehose))};
+
+// Rates checked over one-second windows, so a test needs seconds, not the default's minutes.
+aster::server_config quick_rates() {
+    aster::server_config c;
+    c.threads = 1;
+    c.limits.min_receive_rate = {.bytes_per_second = 1000, .window = std::chrono::seconds(1)};
+    c.limits.min_send_rate = {.bytes_per_second = 1000, .window = std::chrono::seconds(1)};
+    c.websocket.min_receive_rate = c.limits.min_receive_rate;
+    c.websocket.min_send_rate = c.limits.min_send_rate;
+    return c;
+}
+
+// Writes `head`, then `trickle` one byte at a time every 100 ms, while reading what the server
+// answers; stops when the server closes or after `limit`. Returns what the server sent.
+std::string trickle(tcp::endpoint ep, const std::string& head, const std::string& slow,
+                    std::chrono::milliseconds limit) {
+    net::io_context ctx;
+    tcp::socket s(ctx);
+    std::string in;
+    bool closed = false;
+    net::co_spawn(ctx, [&]() -> aster::task<> {
+        co_await s.async_connect(ep, net::use_awaitable);
+        co_await net::async_write(s, net::buffer(head), net::use_awaitable);
+        net::steady_timer t(s.get_executor());
+        for (char c : slow) {
+            if (closed) break;
+            t.expires_after(std::chrono::milliseconds(100));
+            co_await t.async_wait(net::use_awaitable);
+            auto [ec, n] = co_await net::async_write(s, net::buffer(&c, 1), aster::detail::use_tuple);
+            if (ec) break;
+        }
+    }, net::detached);
+    net::co_spawn(ctx, [&]() -> aster::task<> {
+        co_await net::this_coro::executor;
+        char buf[4096];
+        for (;;) {
+            auto [ec, n] = co_await s.async_read_some(net::buffer(buf), aster::detail::use_tuple);
+            in.append(buf, n);
+            if (ec) break;
+        }
+        closed = true;
+    }, net::detached);
+    ctx.run_for(limit);
+    return in;
+}
 
 // GET /hello on a fresh connection, answered within `limit`; the response text ("" if none).
 std::string get_hello(tcp::endpoint ep, std::chrono::milliseconds limit) {
@@ -195,4 +269,198 @@ TEST_CASE("permessage-deflate over loopback: a frame of empty final blocks is re
 #else
     WARN("built without zlib: permessage-deflate is not negotiated");
 #endif
+}
+
+TEST_CASE("rates: a request body trickled below min_receive_rate gets 408, a steady one does not",
+          "[server][defences][rates]") {
+    using namespace server_defences_test;
+    running_server server(app, quick_rates());
+    // One byte per 100 ms is 10 B/s, against 1000 B/s over one-second windows: refused in
+    // about two seconds (it used to stay open as long as no gap reached body_timeout, 30 s).
+    for (std::string path : {"/sized", "/streamed"}) {
+        INFO(path);
+        const auto start = std::chrono::steady_clock::now();
+        auto answer = trickle(server.endpoint(),
+                              "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n",
+                              std::string(100, 'x'), std::chrono::seconds(8));
+        CHECK(answer.find("HTTP/1.1 408 Request Timeout") == 0);
+        CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(6));
+    }
+    // Trailer lines one byte at a time: the same.
+    auto trailers = trickle(server.endpoint(),
+                            "POST /sized HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "3\r\nabc\r\n0\r\n",
+                            std::string("X-Trailer: 1\r\nX-More: 2\r\nX-Again: 3\r\n\r\n"),
+                            std::chrono::seconds(8));
+    CHECK(trailers.find("HTTP/1.1 408 Request Timeout") == 0);
+    // 40 KB at 20 KB/s (above the minimum, taking two windows) is served.
+    net::io_context ctx;
+    tcp::socket s(ctx);
+    std::string in;
+    net::co_spawn(ctx, [&]() -> aster::task<> {
+        co_await s.async_connect(server.endpoint(), net::use_awaitable);
+        std::string head = "POST /streamed HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n";
+        co_await net::async_write(s, net::buffer(head), net::use_awaitable);
+        net::steady_timer t(s.get_executor());
+        const std::string piece(2000, 'y');
+        for (int i = 0; i < 20; ++i) {
+            t.expires_after(std::chrono::milliseconds(100));
+            co_await t.async_wait(net::use_awaitable);
+            co_await net::async_write(s, net::buffer(piece), net::use_awaitable);
+        }
+        co_await net::async_read_until(s, net::dynamic_buffer(in), "got 40000", net::use_awaitable);
+    }, net::detached);
+    ctx.run_for(std::chrono::seconds(8));
+    CHECK(in.find("HTTP/1.1 200 OK") == 0);
+    CHECK(in.find("got 40000") != std::string::npos);
+}
+
+TEST_CASE("rates: a client that stops reading a response is let go, and its memory with it",
+          "[server][defences][rates]") {
+    using namespace server_defences_test;
+    running_server server(app, quick_rates());
+    net::io_context ctx;
+    tcp::socket s(ctx);
+    s.connect(server.endpoint());
+    s.set_option(net::socket_base::receive_buffer_size(4096));
+    std::string req = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+    net::write(s, net::buffer(req));
+    // The 8 MiB answer fills the socket buffers and the rest waits in the server...
+    auto held = server.wait_for([](const aster::server_stats& st) { return st.buffered_bytes > 0; });
+    CHECK(held.buffered_bytes > 0);
+    // ...until the watchdog sees nothing drain for a window, and closes the connection.
+    auto after = server.wait_for(
+        [](const aster::server_stats& st) { return st.buffered_bytes == 0 && st.connections == 0; },
+        std::chrono::seconds(8));
+    CHECK(after.buffered_bytes == 0);
+    CHECK(after.connections == 0);
+}
+
+TEST_CASE("rates: a WebSocket that stops reading is closed with 1008, one that trickles a "
+          "message too", "[server][defences][rates]") {
+    using namespace server_defences_test;
+    running_server server(app, quick_rates());
+    firehose_code = 0;
+    {
+        net::io_context ctx;
+        tcp::socket s(ctx);
+        s.open(tcp::v4());
+        s.set_option(net::socket_base::receive_buffer_size(4096));
+        net::co_spawn(ctx, test_support::ws_open(s, server.endpoint(), "/firehose"), net::detached);
+        ctx.run_for(std::chrono::seconds(5)); // the handshake; then it never reads again
+        auto after = server.wait_for(
+            [](const aster::server_stats& st) { return st.buffered_bytes == 0 && st.websockets == 0; },
+            std::chrono::seconds(8));
+        CHECK(after.buffered_bytes == 0);
+        CHECK(after.websockets == 0);
+        CHECK(firehose_code == 1008);
+    }
+    // A frame of 100 KB announced, then one byte every 100 ms.
+    net::io_context ctx;
+    tcp::socket s(ctx);
+    std::uint16_t code = 0;
+    net::co_spawn(ctx, [&]() -> aster::task<> {
+        std::string in = co_await test_support::ws_open(s, server.endpoint(), "/ws");
+        std::string frame = test_support::client_frame(0x2, std::string(100000, 'm'));
+        co_await net::async_write(s, net::buffer(frame.data(), 200), net::use_awaitable);
+        net::co_spawn(s.get_executor(), [&]() -> aster::task<> {
+            net::steady_timer t(s.get_executor());
+            for (std::size_t i = 200; i < 300; ++i) {
+                t.expires_after(std::chrono::milliseconds(100));
+                co_await t.async_wait(net::use_awaitable);
+                auto [ec, n] = co_await net::async_write(s, net::buffer(frame.data() + i, 1),
+                                                         aster::detail::use_tuple);
+                if (ec) break;
+            }
+        }, net::detached);
+        auto f = co_await test_support::read_server_frame(s, in);
+        if (f.opcode == 0x8) code = f.close_code();
+        s.close();
+    }, net::detached);
+    ctx.run_for(std::chrono::seconds(8));
+    CHECK(code == 1008);
+}
+
+TEST_CASE("limits: max_connections_per_client refuses one host's connection past the cap with "
+          "503", "[server][defences]") {
+    using namespace server_defences_test;
+    running_server server(app, {.threads = 1, .max_connections_per_client = 2});
+    net::io_context ctx;
+    auto open_one = [&] {
+        tcp::socket s(ctx);
+        s.connect(server.endpoint());
+        return s;
+    };
+    auto first = open_one(), second = open_one();
+    server.wait_for([](const aster::server_stats& st) { return st.connections == 2; });
+    auto third = get_hello(server.endpoint(), std::chrono::milliseconds(2000));
+    CHECK(third.find("HTTP/1.1 503 Service Unavailable") == 0);
+    CHECK(server.srv.stats().refused_connections == 1);
+    first.close();
+    server.wait_for([](const aster::server_stats& st) { return st.connections == 1; });
+    CHECK(get_hello(server.endpoint(), std::chrono::milliseconds(2000)).find("HTTP/1.1 200 OK") == 0);
+}
+
+TEST_CASE("limits: bodies and messages past the memory budget are refused, 503 and 1013",
+          "[server][defences]") {
+    using namespace server_defences_test;
+    aster::server_config config;
+    config.threads = 1;
+    config.memory_budget = 1 << 20;
+    running_server server(app, config);
+    // A holds 600 KB of the 1 MiB budget while its body is on the way.
+    net::io_context ctx;
+    tcp::socket a(ctx);
+    a.connect(server.endpoint());
+    const std::string body(600000, 'a');
+    std::string head = "POST /sized HTTP/1.1\r\nHost: x\r\nContent-Length: 600000\r\n\r\n";
+    net::write(a, net::buffer(head + body.substr(0, 1000)));
+    server.wait_for([](const aster::server_stats& st) { return st.budget_bytes >= 600000; });
+    // B's 600 KB would pass it: 503 before its body is read.
+    tcp::socket b(ctx);
+    b.connect(server.endpoint());
+    net::write(b, net::buffer(head));
+    std::string refused;
+    std::error_code ec;
+    net::read(b, net::dynamic_buffer(refused), ec); // until the server closes
+    CHECK(refused.find("HTTP/1.1 503 Service Unavailable") == 0);
+    CHECK(refused.find("Connection: close") != std::string::npos);
+    CHECK(server.srv.stats().budget_refusals == 1);
+    // A finishes, gives its share back, and B's size fits again.
+    net::write(a, net::buffer(body.substr(1000)));
+    std::string answer;
+    net::read_until(a, net::dynamic_buffer(answer), "got 600000");
+    CHECK(server.wait_for([](const aster::server_stats& st) { return st.budget_bytes == 0; })
+              .budget_bytes == 0);
+    tcp::socket c(ctx);
+    c.connect(server.endpoint());
+    net::write(c, net::buffer(head + body));
+    std::string served;
+    net::read_until(c, net::dynamic_buffer(served), "got 600000");
+    CHECK(served.find("HTTP/1.1 200 OK") == 0);
+
+    // A WebSocket frame of 2 MiB announced: 1013, whole or fragmented.
+    for (bool fragmented : {false, true}) {
+        INFO((fragmented ? "fragmented" : "one frame"));
+        net::io_context ws_ctx;
+        tcp::socket s(ws_ctx);
+        std::uint16_t code = 0;
+        net::co_spawn(ws_ctx, [&]() -> aster::task<> {
+            std::string in = co_await test_support::ws_open(s, server.endpoint(), "/ws");
+            std::string wire;
+            if (fragmented) {
+                for (int i = 0; i < 40; ++i)
+                    wire += test_support::client_frame(i == 0 ? 0x2 : 0x0, std::string(50000, 'm'), false);
+            } else {
+                wire = test_support::client_frame(0x2, std::string(2 << 20, 'm')).substr(0, 1000);
+            }
+            co_await net::async_write(s, net::buffer(wire), net::use_awaitable);
+            auto f = co_await test_support::read_server_frame(s, in);
+            if (f.opcode == 0x8) code = f.close_code();
+        }, net::detached);
+        ws_ctx.run_for(std::chrono::seconds(5));
+        CHECK(code == 1013);
+    }
+    CHECK(server.wait_for([](const aster::server_stats& st) { return st.budget_bytes == 0; })
+              .budget_bytes == 0);
 }

@@ -166,3 +166,14 @@ TEST_CASE("websocket json: not built", "[websocket][json]") {
 #endif
 
 } // namespace websocket_keepalive_test
+
+TEST_CASE("websocket keep-alive: pings are on by default, so a vanished peer is let go",
+          "[websocket][keepalive]") {
+    // A peer that disappears without a FIN (a laptop closed, a NAT that forgot the flow) is
+    // found by the unanswered ping: 1011 after at most ping_interval + ping_timeout.
+    const aster::websocket_options defaults{};
+    CHECK(defaults.ping_interval == std::chrono::seconds(20));
+    CHECK(defaults.ping_timeout == std::chrono::seconds(20));
+    CHECK(defaults.min_receive_rate.bytes_per_second > 0);
+    CHECK(defaults.min_send_rate.bytes_per_second > 0);
+}

@@ -16,6 +16,16 @@
 
 namespace aster {
 
+/// A transfer in progress (a request body, a WebSocket message, a response or send queue being
+/// written) must move at least `bytes_per_second` on average over each `window`: a peer that
+/// trickles, or stops reading, cannot hold the connection's buffers for ever. A large upload
+/// or download at a steady pace is not cut, however long it takes. Checked about once a
+/// second by the server; 0 bytes per second turns the check off.
+struct transfer_rate {
+    std::size_t bytes_per_second = 240; // Kestrel's default minimum data rate
+    std::chrono::milliseconds window{20000};
+};
+
 /// What one connection accepts before answering with an error status.
 struct http_limits {
     std::size_t max_header_bytes = 16 * 1024; // request line + headers; beyond: 431
@@ -29,6 +39,10 @@ struct http_limits {
     std::chrono::milliseconds body_timeout{30000};
     // Longest silence between requests on a kept-alive connection: beyond it, a quiet close.
     std::chrono::milliseconds keep_alive_timeout{5000};
+    // A body (or its trailers) arriving slower than this: 408 and close.
+    transfer_rate min_receive_rate{};
+    // A response written slower than this (the client does not read it): the connection closes.
+    transfer_rate min_send_rate{};
 };
 
 /// permessage-deflate (RFC 7692): what aster accepts when a client offers compression. It takes
@@ -67,11 +81,16 @@ struct websocket_options {
     // queue drains below it (backpressure), so memory per connection stays bounded.
     std::size_t max_send_queue_bytes = 16 * 1024 * 1024 + 64 * 1024;
     std::chrono::milliseconds close_timeout{5000}; // wait this long for the peer's close reply
-    // Keep-alive: ping after this much silence; 0 turns pings off (the default, as most peers
-    // ping themselves). A peer that does not answer within ping_timeout is closed with 1011.
-    // Pongs are read while the handler receives, as endpoints always do.
-    std::chrono::milliseconds ping_interval{0};
+    // Keep-alive: ping every ping_interval; a peer that does not answer within ping_timeout is
+    // closed with 1011, so a vanished peer does not hold its connection for ever. 20 s each, as
+    // uvicorn and Python's websockets; 0 turns pings off. Pongs are read while the handler
+    // receives, as endpoints always do.
+    std::chrono::milliseconds ping_interval{20000};
     std::chrono::milliseconds ping_timeout{20000};
+    // A message arriving slower than this (counted from its first byte to its last), or a send
+    // queue drained slower (the peer does not read): closed with 1008.
+    transfer_rate min_receive_rate{};
+    transfer_rate min_send_rate{};
     // Compression, when zlib is present and the client offers it. max_message_bytes bounds the
     // decompressed size (a zip bomb is closed with 1009 as soon as it inflates past it).
     websocket_deflate_options deflate{};
@@ -92,6 +111,14 @@ struct server_config {
     // Open connections across all loops. One more is answered `503 Service Unavailable` and
     // closed at once, so a flood cannot exhaust file descriptors or memory.
     std::size_t max_connections = 10000;
+    // Open connections from one client address; one more gets 503 at once. 0 (the default):
+    // no limit, since behind a proxy or NAT every client shares one address. Without a proxy
+    // it stops one host from taking all of max_connections.
+    std::size_t max_connections_per_client = 0;
+    // Bytes all connections together may hold for large request bodies and WebSocket messages
+    // (those that need more than a pooled 64 KiB buffer). One that would pass it is refused:
+    // HTTP 503 before its body is read, WebSocket close 1013 (try again later).
+    std::size_t memory_budget = std::size_t(1) << 30;
     // Set: serve https and wss only, on this port (see tls.hpp).
     std::optional<tls_options> tls{};
 

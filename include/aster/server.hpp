@@ -9,6 +9,7 @@
 #include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/connection_registry.hpp>
+#include <aster/detail/client_limit.hpp>
 #include <aster/detail/http_connection.hpp>
 #include <aster/log.hpp>
 #include <aster/options.hpp>
@@ -29,6 +30,7 @@ namespace aster {
 
 namespace detail {
 class tls_context; // detail/tls_context.hpp, in TLS builds only
+struct watchdog_state;
 } // namespace detail
 
 /// What a server holds right now, summed over its loops (each loop's count is exact; the sum is
@@ -43,6 +45,13 @@ struct server_stats {
     // Read buffers held: a block per connection with a request or frame half read (a body
     // streamed to its handler included, whatever its size); none for idle connections.
     std::size_t input_bytes = 0;
+    // Of server_config::memory_budget: bytes reserved now, and bodies or messages refused
+    // since the start because it was spent.
+    std::size_t budget_bytes = 0;
+    std::size_t budget_refusals = 0;
+    // Connections refused since the start: over max_connections, or over
+    // max_connections_per_client.
+    std::size_t refused_connections = 0;
 };
 
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
@@ -93,10 +102,12 @@ private:
         std::optional<net::ip::tcp::acceptor> acceptor;
         std::optional<net::steady_timer> shutdown_deadline;
         net::steady_timer* accept_pause = nullptr; // set while accepts pause after a failure
+        std::shared_ptr<detail::watchdog_state> watchdog;
         loop() = default;
         loop(const loop&) = delete;
         loop& operator=(const loop&) = delete;
         ~loop() {
+            watchdog.reset();
             connections.on_empty = nullptr; // it names shutdown_deadline, which goes first
             shutdown_deadline.reset();
             acceptor.reset();
@@ -110,6 +121,9 @@ private:
     detail::app_ref app_;
     server_config config_;
     detail::connection_options options_;
+    // Before loops_: the connections that loops_ destroys give their shares back to it.
+    detail::memory_budget budget_;
+    detail::client_limit per_client_;
     std::vector<std::unique_ptr<loop>> loops_;
     // After loops_, so it is destroyed first: it lives on loop 0's io_context.
     std::optional<net::signal_set> signals_;
@@ -117,6 +131,7 @@ private:
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
     std::atomic<std::size_t> open_connections_{0};
+    std::atomic<std::size_t> refused_connections_{0};
 };
 
 namespace detail {

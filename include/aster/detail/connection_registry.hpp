@@ -6,6 +6,7 @@
 #include <aster/detail/config.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 
@@ -55,6 +56,8 @@ public:
     virtual void begin_shutdown() = 0;
     /// Closes the connection's stream at once: what is in flight fails and unwinds.
     virtual void abort() noexcept = 0;
+    /// The loop's watchdog, about once a second: gives up on a transfer that is too slow.
+    virtual void watch(std::chrono::steady_clock::time_point) noexcept {}
 
 protected:
     ~closable() = default;
@@ -93,6 +96,10 @@ public:
     }
     void abort_all() noexcept {
         for (closable* c = head_; c; c = c->next_) c->abort();
+    }
+    /// Runs every connection's watch(); none is removed meanwhile (watch only cancels I/O).
+    void sweep(std::chrono::steady_clock::time_point now) noexcept {
+        for (closable* c = head_; c; c = c->next_) c->watch(now);
     }
     std::function<void()> on_empty; // set while stopping
     loop_counters counters;

@@ -11,9 +11,11 @@
 #include <aster/detail/http_parser.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
+#include <aster/detail/memory_budget.hpp>
 #include <aster/detail/read_buffer.hpp>
 #include <aster/detail/read_deadline.hpp>
 #include <aster/detail/request_access.hpp>
+#include <aster/detail/transfer_watch.hpp>
 #include <aster/error.hpp>
 #include <aster/log.hpp>
 #include <aster/options.hpp>
@@ -46,6 +48,8 @@ struct connection_options {
     // The connection came in over TLS: request::scheme() says "https"/"wss". test_client sets
     // it to simulate TLS.
     bool secure = false;
+    // The server's budget for large request bodies and WebSocket messages; may be null.
+    memory_budget* budget = nullptr;
 };
 
 /// What an upgraded connection keeps for the WebSocket's life: a copy of the request head,
@@ -75,7 +79,7 @@ public:
         request_access::set_state(request_, app.state, app.state_type);
         route_ = app.match_websocket(app.app, request_); // path parameters view the copy
         session_.emplace(stream, request_, options.websocket, already_read,
-                         options.exception_sink, counters);
+                         options.exception_sink, counters, options.budget);
         if (registry_) registry_->add(*session_);
     }
     ~upgraded_websocket() {
@@ -115,6 +119,7 @@ public:
           client_(std::move(client)) {
         if (options_.registry) options_.registry->add(*this);
         in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
+        in_.charge_to(options_.budget);
         if constexpr (waitable_stream<Stream>) {
             std::error_code ignored;
             stream_.non_blocking(true, ignored); // read_some reads what is there, else waits
@@ -130,6 +135,14 @@ public:
     /// a WebSocket with 1001.
     void begin_shutdown() override;
     void abort() noexcept override { close_stream(stream_); }
+    /// A body arriving, or a response leaving, slower than the limits' transfer rates: the
+    /// read is answered 408, the write abandoned; either way the connection closes.
+    void watch(std::chrono::steady_clock::time_point now) noexcept override {
+        if (too_slow_) return;
+        too_slow_ = received_.too_slow(receiving_, now, options_.limits.min_receive_rate) ||
+                    sent_.too_slow(sending_, now, options_.limits.min_send_rate);
+        if (too_slow_) cancel_stream(stream_);
+    }
 
     /// Serves requests until the peer closes, asks to close, sends something unparseable, or
     /// upgrades: take_websocket() then holds the WebSocket, to run once this is destroyed.
@@ -164,7 +177,8 @@ private:
     task<bool> write_streaming(response& res, bool head_only, bool keep_alive);
     task<> run_background(std::vector<response::background_task>& tasks);
     void append_error(status code, std::string_view text);
-    bool ensure_space(std::size_t start, std::size_t end);
+    enum class space : std::uint8_t { ok, too_large, busy };
+    space ensure_space(std::size_t end);
 
     Stream& stream_;
     app_ref app_;
@@ -190,6 +204,9 @@ private:
     std::string out_; // responses waiting for the end of this read batch
     loop_counters* counters_ = options_.registry ? &options_.registry->counters : nullptr;
     bool shutting_down_ = false, idle_ = false;
+    // The pace of a body being received and of output being written (watch()).
+    transfer_watch received_, sent_;
+    bool receiving_ = false, sending_ = false, too_slow_ = false;
     std::unique_ptr<upgraded_websocket<Stream>> upgraded_;
 };
 

@@ -4,6 +4,7 @@
 #define ASTER_DETAIL_MESSAGE_BUFFER_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/memory_budget.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -45,25 +46,39 @@ public:
     void clear() noexcept { size_ = 0; }
     void truncate(std::size_t n) noexcept { size_ = std::min(size_, n); }
 
+    /// Capacity beyond `free_up_to` bytes is reserved in `budget` first; may be null.
+    void charge_to(memory_budget* budget, std::size_t free_up_to) noexcept {
+        share_.attach(budget);
+        free_up_to_ = free_up_to;
+    }
+
     /// Makes room for `extra` more bytes, doubling the capacity when it grows (amortised
     /// appends), but never beyond `cap` bytes in all: the room may then be smaller than asked.
-    void reserve(std::size_t extra, std::size_t cap = std::size_t(-1)) {
-        if (spare_size() >= extra) return;
+    /// False, changing nothing, when the memory budget refuses the growth.
+    bool reserve(std::size_t extra, std::size_t cap = std::size_t(-1)) {
+        if (spare_size() >= extra) return true;
         std::size_t wanted = size_ + extra < size_ ? std::size_t(-1) : size_ + extra;
         wanted = std::max(wanted, std::max<std::size_t>(capacity_ * 2, 256));
         wanted = std::min(wanted, cap);
-        if (wanted > capacity_) reallocate(wanted);
+        if (wanted <= capacity_) return true;
+        if (!share_.resize(wanted > free_up_to_ ? wanted : 0)) return false;
+        reallocate(wanted);
+        return true;
     }
 
-    void append(std::string_view bytes, std::size_t cap = std::size_t(-1)) {
-        reserve(bytes.size(), cap);
+    /// Appends `bytes`; false when the memory budget refuses the room. Throws
+    /// std::length_error when they do not fit under `cap`.
+    bool append(std::string_view bytes, std::size_t cap = std::size_t(-1)) {
+        if (!reserve(bytes.size(), cap)) return false;
         if (spare_size() < bytes.size()) throw std::length_error("aster: message past its cap");
         if (!bytes.empty()) std::memcpy(spare(), bytes.data(), bytes.size());
         size_ += bytes.size();
+        return true;
     }
 
     /// Frees the storage; empty afterwards.
     void release() noexcept {
+        share_.resize(0);
         if (!data_) return;
 #ifdef __linux__
         if (mapped_) ::munmap(data_, capacity_);
@@ -109,6 +124,8 @@ private:
     char* data_ = nullptr;
     std::size_t size_ = 0, capacity_ = 0;
     bool mapped_ = false;
+    budget_share share_;
+    std::size_t free_up_to_ = std::size_t(-1);
 };
 
 } // namespace aster::detail

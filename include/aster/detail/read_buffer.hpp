@@ -6,6 +6,7 @@
 #include <aster/detail/config.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/connection_registry.hpp>
+#include <aster/detail/memory_budget.hpp>
 #include <aster/task.hpp>
 
 #include <array>
@@ -75,6 +76,8 @@ public:
 
     /// Counts the capacity held in `held` (server_stats::input_bytes) from now on; may be null.
     void count_in(live_count* held) noexcept { held_ = held; }
+    /// Buffers beyond the large block reserve their size in `budget` first; may be null.
+    void charge_to(memory_budget* budget) noexcept { share_.attach(budget); }
 
     unsigned char* data() noexcept { return data_; }
     const unsigned char* data() const noexcept { return data_; }
@@ -82,27 +85,35 @@ public:
     std::size_t capacity() const noexcept { return capacity_; }
 
     /// Makes the capacity at least `wanted` (at least one pooled block), keeping the first
-    /// `used` bytes.
-    void grow(std::size_t used, std::size_t wanted) {
-        if (wanted <= capacity_) return;
+    /// `used` bytes. False, changing nothing, when a private buffer's size is more than the
+    /// memory budget has left.
+    bool grow(std::size_t used, std::size_t wanted) {
+        if (wanted <= capacity_) return true;
         unsigned char* bigger;
         std::size_t size;
         if (wanted <= large_block_size) {
             size = wanted <= pooled_block_size ? pooled_block_size : large_block_size;
             bigger = block_pool::local().take(size);
         } else {
+            if (!share_.resize(wanted)) return false;
             bigger = new unsigned char[wanted];
             size = wanted;
         }
         if (used > 0) std::memcpy(bigger, data_, used);
-        release();
+        release(size > large_block_size);
         data_ = bigger;
         capacity_ = size;
         if (held_) held_->add(size);
+        return true;
     }
 
     /// Gives the storage back; the buffer is empty afterwards.
-    void release() noexcept {
+    void release() noexcept { release(false); }
+
+private:
+    // `keep_share`: the budget already holds the size of the buffer replacing this one.
+    void release(bool keep_share) noexcept {
+        if (!keep_share) share_.resize(0);
         if (!data_) return;
         if (held_) held_->sub(capacity_);
         if (capacity_ == pooled_block_size || capacity_ == large_block_size)
@@ -113,10 +124,10 @@ public:
         capacity_ = 0;
     }
 
-private:
     unsigned char* data_ = nullptr;
     std::size_t capacity_ = 0;
     live_count* held_ = nullptr;
+    budget_share share_;
 };
 
 /// Streams read by read_into's two-step path (TCP sockets, put in non-blocking mode by their

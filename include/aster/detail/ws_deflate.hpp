@@ -114,7 +114,8 @@ class deflate_codec {
 public:
     // more: inflate stopped after its work slice with input left; call it again (after
     // letting the loop run other work) with the rest.
-    enum class status { ok, too_big, bad_data, no_memory, more };
+    // no_budget: the server's memory budget refused the room (see memory_budget).
+    enum class status { ok, too_big, bad_data, no_memory, more, no_budget };
 
     /// Input inflated per call at most: a long message yields to the loop between slices.
     static constexpr std::size_t inflate_slice_in = 256 * 1024;
@@ -470,7 +471,10 @@ ASTER_DECL deflate_codec::status deflate_codec::run_inflate(std::span<const std:
         const std::size_t step = std::clamp<std::size_t>(4 * std::size_t(inflater_.avail_in), 4096,
                                                          256 * 1024);
         const std::size_t cap = limit == std::size_t(-1) ? limit : limit + 1;
-        out.reserve(step, cap);
+        if (!out.reserve(step, cap)) {
+            consumed();
+            return status::no_budget;
+        }
         std::size_t room = std::min(out.spare_size(), cap - std::min(cap, out.size()));
         room = std::min<std::size_t>(room, std::numeric_limits<uInt>::max());
         if (room == 0) {

@@ -12,6 +12,7 @@
 #include <aster/detail/http_writer.hpp>
 #include <aster/detail/message_buffer.hpp>
 #include <aster/detail/read_buffer.hpp>
+#include <aster/detail/transfer_watch.hpp>
 #include <aster/detail/utf8.hpp>
 #include <aster/detail/ws_deflate.hpp>
 #include <aster/detail/ws_frame.hpp>
@@ -40,7 +41,7 @@ class ws_session final : public websocket_transport, public closable {
 public:
     ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                std::string_view already_read, std::exception_ptr* exception_sink,
-               loop_counters* counters = nullptr);
+               loop_counters* counters = nullptr, memory_budget* budget = nullptr);
     ~ws_session();
     ws_session(const ws_session&) = delete;
     ws_session& operator=(const ws_session&) = delete;
@@ -60,6 +61,9 @@ public:
     /// Graceful stop: close with 1001; the handler's receive then reports 1001.
     void begin_shutdown() override;
     void abort() noexcept override { close_stream(stream_); }
+    /// A message arriving, or the send queue draining, slower than websocket_options' rates:
+    /// closed with 1008.
+    void watch(std::chrono::steady_clock::time_point now) noexcept override;
 
 private:
     struct frame_view {
@@ -73,6 +77,7 @@ private:
     task<bool> read_more();
     frame_step take_frame(frame_view& out);
     void fail(std::uint16_t code, std::string_view reason);
+    void give_up(std::uint16_t code, std::string_view reason);
     void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
     void queue_message(opcode op, std::string_view payload);
     // Inflates one frame of a compressed message into message_, letting the loop run other
@@ -129,7 +134,11 @@ private:
     std::uint16_t close_code_ = 1006;
     // Keep-alive pings (websocket_options::ping_interval).
     net::steady_timer* ping_timer_ = nullptr;
-    bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false, ping_timed_out_ = false;
+    bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false;
+    std::uint16_t gave_up_ = 0; // give_up()'s code: the pinger or the watchdog ended it
+    // The pace of a message being received and of the send queue being written (watch()).
+    transfer_watch received_, sent_;
+    bool receiving_ = false;
     std::string close_reason_;
 #ifdef ASTER_HAS_ZLIB
     // Set by accept() when permessage-deflate is agreed; zlib's state inside comes on first use.

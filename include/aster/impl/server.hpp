@@ -83,6 +83,37 @@ ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503,
     co_await linger_close(socket, busy_linger_timeout);
 }
 
+// The loop's watchdog: once a second each connection checks the pace of its transfers
+// (transfer_rate). One timer per loop, none per connection.
+struct watchdog_state {
+    explicit watchdog_state(const net::any_io_executor& ex, connection_registry& r)
+        : timer(ex), registry(&r) {}
+    net::steady_timer timer;
+    connection_registry* registry; // null once stopped: a late wake-up touches nothing
+};
+
+ASTER_ENGINE task<> run_watchdog(std::shared_ptr<watchdog_state> state) {
+    while (state->registry) {
+        state->timer.expires_after(std::chrono::seconds(1));
+        auto [ec] = co_await state->timer.async_wait(use_tuple);
+        if (ec || !state->registry) co_return;
+        state->registry->sweep(std::chrono::steady_clock::now());
+    }
+}
+
+ASTER_ENGINE std::shared_ptr<watchdog_state> start_watchdog(const net::any_io_executor& ex,
+                                                           connection_registry& registry) {
+    auto state = std::make_shared<watchdog_state>(ex, registry);
+    net::co_spawn(ex, run_watchdog(state), net::detached);
+    return state;
+}
+
+ASTER_ENGINE void stop_watchdog(const std::shared_ptr<watchdog_state>& state) noexcept {
+    if (!state) return;
+    state->registry = nullptr;
+    state->timer.cancel();
+}
+
 ASTER_ENGINE void log_connection_end(std::exception_ptr e) noexcept {
     if (!e) return;
     try {
@@ -115,7 +146,9 @@ ASTER_ENGINE void run_hook(net::io_context& ctx, task<> (*hook)()) {
 } // namespace detail
 
 ASTER_ENGINE server::server(detail::app_ref app, server_config config)
-    : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr} {
+    : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr},
+      budget_(config_.memory_budget), per_client_(config_.max_connections_per_client) {
+    options_.budget = &budget_;
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                       : config_.threads;
     for (unsigned i = 0; i < n; ++i) {
@@ -151,8 +184,10 @@ ASTER_ENGINE void server::listen() {
 ASTER_ENGINE void server::run() {
     if (!loops_[0]->acceptor) listen();
     detail::run_hook(loops_[0]->ctx, app_.startup); // before any accept
-    for (auto& l : loops_)
+    for (auto& l : loops_) {
         if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
+        l->watchdog = detail::start_watchdog(l->ctx.get_executor(), l->connections);
+    }
     if (config_.handle_signals) {
         signals_.emplace(loops_[0]->ctx, SIGINT, SIGTERM);
         signals_->async_wait([this](std::error_code ec, int signal) {
@@ -183,6 +218,9 @@ ASTER_ENGINE server_stats server::stats() const noexcept {
         total.buffered_bytes += c.buffered_bytes.get();
         total.input_bytes += c.input_bytes.get();
     }
+    total.budget_bytes = budget_.used();
+    total.budget_refusals = budget_.refusals();
+    total.refused_connections = refused_connections_.load(std::memory_order_relaxed);
     return total;
 }
 
@@ -196,6 +234,7 @@ ASTER_ENGINE void server::begin_shutdown(loop& l) {
     std::error_code ignored;
     if (l.acceptor) l.acceptor->close(ignored);
     if (l.accept_pause) l.accept_pause->cancel();
+    detail::stop_watchdog(l.watchdog);
     if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
     if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
     log(log_level::info, "aster: waiting for " + std::to_string(l.connections.size()) +
@@ -231,16 +270,24 @@ ASTER_ENGINE task<> server::accept_loop(loop& l) {
         }
         backoff.succeeded();
         l.connections.counters.sockets.add(); // serve_tcp or refuse_busy closes and uncounts it
-        if (open_connections_.fetch_add(1) >= config_.max_connections) {
+        net::ip::address client;
+        if (per_client_.enabled()) {
+            std::error_code peer_ec;
+            client = socket.remote_endpoint(peer_ec).address();
+        }
+        const bool over_cap = open_connections_.fetch_add(1) >= config_.max_connections;
+        if (over_cap || !per_client_.admit(client)) {
             open_connections_.fetch_sub(1);
+            refused_connections_.fetch_add(1, std::memory_order_relaxed);
             net::co_spawn(l.ctx,
                           detail::refuse_busy(std::move(socket), !tls_, &l.connections.counters),
                           net::detached);
             continue;
         }
         net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options, tls_.get()),
-                      [this](std::exception_ptr e) {
+                      [this, client](std::exception_ptr e) {
                           open_connections_.fetch_sub(1);
+                          per_client_.leave(client);
                           detail::log_connection_end(e);
                       });
     }
@@ -336,11 +383,15 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     if (on_listening) on_listening(port);
 
     connection_registry registry;
-    const connection_options options{config.limits, config.websocket, nullptr, &registry};
+    memory_budget budget(config.memory_budget);
+    client_limit per_client(config.max_connections_per_client);
+    connection_options options{config.limits, config.websocket, nullptr, &registry};
+    options.budget = &budget;
     std::size_t open = 0;
     bool stopping = false;
     net::steady_timer drained(executor); // cancelled when the last connection ends while stopping
     accept_backoff backoff;
+    auto watchdog = start_watchdog(executor, registry);
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
         if (ec) {
@@ -354,14 +405,20 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
         }
         backoff.succeeded();
         registry.counters.sockets.add();
-        if (open >= config.max_connections) {
+        net::ip::address client;
+        if (per_client.enabled()) {
+            std::error_code peer_ec;
+            client = socket.remote_endpoint(peer_ec).address();
+        }
+        if (open >= config.max_connections || !per_client.admit(client)) {
             net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &registry.counters),
                           net::detached);
             continue;
         }
         ++open;
         net::co_spawn(executor, serve_tcp(std::move(socket), app, options, tls.get()),
-                      [&open, &stopping, &drained](std::exception_ptr e) {
+                      [&open, &stopping, &drained, &per_client, client](std::exception_ptr e) {
+                          per_client.leave(client);
                           if (--open == 0 && stopping) drained.cancel();
                           log_connection_end(e);
                       });
@@ -372,6 +429,7 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     // frame's registry and options, so it returns only once every one has ended.
     std::error_code ignored;
     acceptor.close(ignored);
+    stop_watchdog(watchdog);
     stopping = true;
     if (open != 0) co_await drain(registry, drained, open, config.shutdown_timeout);
     if (app.shutdown) co_await app.shutdown();

@@ -37,7 +37,8 @@ bool http_connection<Stream>::start_streaming() {
         start_ = 0;
     }
     const std::size_t wanted = parsed_ + options_.limits.max_header_bytes + stream_room;
-    in_.grow(end_, std::max(wanted, large_block_size));
+    // Beyond the memory budget (a huge max_header_bytes): gathered instead, and refused then.
+    if (!in_.grow(end_, std::max(wanted, large_block_size))) return false;
     parser_.fill(request_, in_.chars());
     body_start_ = parsed_;
     // RFC 9110 §10.1.1: a client that asked waits for 100 Continue, sent when the handler
@@ -129,9 +130,12 @@ http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
             deadline_.expires_after(options_.limits.body_timeout);
         else
             deadline_.expires_at(until);
+        receiving_ = true;
         auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
+        receiving_ = false;
         deadline_.clear(); // the handler's own time is not the client's
-        if (ec) co_return deadline_.expired() ? pull::timed_out : pull::gone;
+        if (ec) co_return deadline_.expired() || too_slow_ ? pull::timed_out : pull::gone;
+        received_.add(n);
         budget -= std::min(budget, n);
         end_ += n;
     }

@@ -51,16 +51,20 @@ private:
 };
 
 template <class Stream>
-bool http_connection<Stream>::ensure_space(std::size_t, std::size_t end) {
+typename http_connection<Stream>::space http_connection<Stream>::ensure_space(std::size_t end) {
     if constexpr (waitable_stream<Stream>)
-        if (end == 0) return true; // read_into takes a block when bytes arrive
-    if (end < in_.capacity()) return true;
-    std::size_t wanted = in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2;
+        if (end == 0) return space::ok; // read_into takes a block when bytes arrive
+    // A body of known length gets all its room at once: the memory budget refuses it before
+    // any of it is read, and a large one is not copied at every doubling.
+    std::size_t needed = end + 1;
+    if (parser_.headers_complete())
+        if (auto rest = parser_.body_remaining()) needed = std::max(needed, end + std::size_t(*rest));
+    if (needed <= in_.capacity()) return space::ok;
     // The buffer holds one request (headers and body) plus whatever was pipelined after it.
     std::size_t cap = options_.limits.max_header_bytes + options_.limits.max_body_bytes + 64 * 1024;
-    if (in_.capacity() >= cap) return false;
-    in_.grow(end, std::min(wanted, cap));
-    return true;
+    if (in_.capacity() >= cap) return space::too_large;
+    std::size_t wanted = std::max(needed, in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2);
+    return in_.grow(end, std::min(wanted, cap)) ? space::ok : space::busy;
 }
 
 template <class Stream>
@@ -143,10 +147,13 @@ task<> http_connection<Stream>::run() {
             end_ -= start_;
             start_ = 0;
         }
-        if (!ensure_space(start_, end_)) {
-            append_error(parser_.headers_complete() ? status::request_entity_too_large
-                                                    : status::request_header_fields_too_large,
-                         "Request Too Large");
+        if (auto room = ensure_space(end_); room != space::ok) {
+            if (room == space::busy) // the server's memory budget, not this request, is full
+                append_error(status::service_unavailable, "Service Unavailable");
+            else
+                append_error(parser_.headers_complete() ? status::request_entity_too_large
+                                                        : status::request_header_fields_too_large,
+                             "Request Too Large");
             co_await flush();
             co_return;
         }
@@ -162,16 +169,18 @@ task<> http_connection<Stream>::run() {
             head_clock_running = true;
         } else {
             deadline_.expires_after(limits.body_timeout); // silence between body reads
+            receiving_ = true; // and its pace (watch)
         }
         // A deadline that fired while a read's completion was queued cancelled no read: read
         // no more, or the next read would wait with no deadline at all (a slowloris's byte).
         std::tuple<std::error_code, std::size_t> got{net::error::timed_out, 0};
-        if (!deadline_.expired()) got = co_await read_into(stream_, in_, end_, scratch_);
+        if (!deadline_.expired() && !too_slow_) got = co_await read_into(stream_, in_, end_, scratch_);
         auto [ec, n] = got;
-        idle_ = false;
+        idle_ = receiving_ = false;
+        received_.add(n);
         if (ec) {
             // A client too slow to finish its request hears why; an idle one is just closed.
-            if (deadline_.expired() && !idle) {
+            if ((deadline_.expired() || too_slow_) && !idle) {
                 append_error(status::request_timeout, "Request Timeout");
                 co_await flush();
             }
@@ -440,7 +449,9 @@ template <class Buffers>
 task<std::error_code> http_connection<Stream>::write_counted(const Buffers& buffers,
                                                              std::size_t size) {
     if (counters_) counters_->buffered_bytes.add(size);
-    auto [ec, n] = co_await net::async_write(stream_, buffers, use_tuple);
+    sending_ = true;
+    auto [ec, n] = co_await net::async_write(stream_, buffers, count_progress{&sent_}, use_tuple);
+    sending_ = false;
     if (counters_) counters_->buffered_bytes.sub(size);
     co_return ec;
 }

@@ -36,11 +36,13 @@ ASTER_ENGINE std::optional<response> check_websocket_handshake(const request& re
 template <class Stream>
 ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                                std::string_view already_read, std::exception_ptr* exception_sink,
-                               loop_counters* counters)
+                               loop_counters* counters, memory_budget* budget)
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
       counters_(counters) {
     if (counters_) counters_->websockets.add();
     in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
+    in_.charge_to(budget);
+    message_.charge_to(budget, large_block_size);
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
@@ -282,6 +284,9 @@ task<std::uint16_t> ws_session<Stream>::inflate_frame(std::span<const std::uint8
         case deflate_codec::status::no_memory:
             why = "out of memory";
             co_return 1011;
+        case deflate_codec::status::no_budget: // §7.4.1: a temporary condition
+            why = "server busy, try again later";
+            co_return 1013;
         }
         // §8.1 on what the bytes decompress to, failing as soon as they cannot be UTF-8.
         if (text && (!utf8_.feed(message_.view().substr(before)) ||
@@ -338,6 +343,7 @@ void ws_session<Stream>::write_now() {
             ec = {};
             n = 0;
         }
+        sent_.add(n);
         if (ec) {
             write_failed_ = true;
             pending_.clear();
@@ -382,7 +388,8 @@ void ws_session<Stream>::start_write() {
     }
     writing_ = true;
     inflight_.swap(pending_);
-    net::async_write(stream_, net::buffer(inflight_), [this](std::error_code ec, std::size_t) {
+    net::async_write(stream_, net::buffer(inflight_), count_progress{&sent_},
+                     [this](std::error_code ec, std::size_t) {
         writing_ = false;
         inflight_.clear();
         if (inflight_.capacity() > keep_buffer_up_to) std::string().swap(inflight_);
@@ -467,7 +474,10 @@ typename ws_session<Stream>::frame_step ws_session<Stream>::take_frame(frame_vie
             in_end_ -= in_begin_;
             in_begin_ = 0;
         }
-        in_.grow(in_end_, total);
+        if (!in_.grow(in_end_, total)) {
+            fail(1013, "server busy, try again later"); // the memory budget is spent
+            return frame_step::failed;
+        }
     }
     return frame_step::need_more;
 }
@@ -481,6 +491,25 @@ void ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
     state_ = websocket_state::disconnected;
     close_code_ = code;
     close_reason_ = std::string(reason);
+}
+
+// Ends a connection the peer is not keeping up with: the handler's receive or send reports
+// `code`, the close frame goes out if the peer still reads, and nothing waits on it any more.
+template <class Stream>
+void ws_session<Stream>::give_up(std::uint16_t code, std::string_view reason) {
+    if (state_ != websocket_state::connected || gave_up_) return;
+    gave_up_ = code;
+    fail(code, reason);
+    cancel_stream(stream_);
+}
+
+template <class Stream>
+void ws_session<Stream>::watch(std::chrono::steady_clock::time_point now) noexcept {
+    if (state_ != websocket_state::connected) return; // a closing one has close_timeout
+    if (sent_.too_slow(writing_, now, options_.min_send_rate))
+        give_up(1008, "send rate too low"); // §7.4.1: a policy the peer broke
+    else if (received_.too_slow(receiving_, now, options_.min_receive_rate))
+        give_up(1008, "receive rate too low");
 }
 
 template <class Stream>
@@ -515,7 +544,7 @@ task<websocket_message> ws_session<Stream>::receive() {
                     // The last read brought several messages: the peer pipelines and its next
                     // batch is most likely in. One read straight into a block, rather than the
                     // scratch an idle connection waits with and then the rest (two reads).
-                    if (batch_messages_ > 1 && !ping_timed_out_) {
+                    if (batch_messages_ > 1 && !gave_up_) {
                         in_.grow(0, pooled_block_size);
                         n = stream_.read_some(net::buffer(in_.data(), in_.capacity()), ec);
                         read_done = ec != net::error::would_block && ec != net::error::try_again;
@@ -523,27 +552,36 @@ task<websocket_message> ws_session<Stream>::receive() {
                             ec = {};
                             n = 0;
                         }
+                        received_.add(n);
                     }
                 }
                 batch_messages_ = 0;
             }
             if (!read_done) {
-                // The pinger gave up on the peer while no read was waiting (the handler was
-                // busy): its cancel reached nothing, so do not start a read that may never end.
-                if (ping_timed_out_) {
+                // The pinger or the watchdog gave up on the peer while no read was waiting
+                // (the handler was busy): its cancel reached nothing, so do not start a read
+                // that may never end.
+                if (gave_up_) {
                     ec = net::error::operation_aborted;
                 } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+                    // A message (or frame) begun and not finished: its pace is watched.
+                    receiving_ = in_message || in_begin_ < in_end_;
                     auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
+                    receiving_ = false;
                     ec = read_ec;
                     n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
                 }
+                received_.add(n);
             }
             if (ec) {
                 connection_lost_ = true;
                 state_ = websocket_state::disconnected;
-                // §7.1.5: closed without a close frame; or we gave up on a silent peer.
-                close_code_ = ping_timed_out_ ? 1011 : 1006;
-                close_reason_ = ping_timed_out_ ? "keepalive ping timeout" : "";
+                // §7.1.5: closed without a close frame; unless we gave up on the peer
+                // (give_up() set the code: 1011 for a silent peer, 1008 for a slow one).
+                if (!gave_up_) {
+                    close_code_ = 1006;
+                    close_reason_.clear();
+                }
                 throw_closed("receive");
             }
             in_end_ += n;
@@ -555,6 +593,7 @@ task<websocket_message> ws_session<Stream>::receive() {
         const std::span<const std::uint8_t> bytes(frame.payload, payload.size());
         switch (h.op) {
         case opcode::ping:
+            if (in_message) received_.take_back(h.header_size + payload.size()); // no progress
             if (sent_close_) continue;
             // A peer that pings but never reads would grow the queue with pongs: read nothing
             // more from it until they drain (the payload stays put: only receive reads).
@@ -566,6 +605,7 @@ task<websocket_message> ws_session<Stream>::receive() {
             queue_frame(opcode::pong, payload); // §5.5.2: same payload
             continue;
         case opcode::pong:
+            if (in_message) received_.take_back(h.header_size + payload.size());
             awaiting_pong_ = false;
             continue;
         case opcode::close: {
@@ -621,7 +661,10 @@ task<websocket_message> ws_session<Stream>::receive() {
                 throw_closed("receive");
             }
             message_.clear();
-            message_.append(payload);
+            if (!message_.append(payload)) {
+                fail(1013, "server busy, try again later");
+                throw_closed("receive");
+            }
             continue;
         case opcode::continuation:
             if (!in_message) {
@@ -646,7 +689,10 @@ task<websocket_message> ws_session<Stream>::receive() {
                 fail(1007, "invalid UTF-8");
                 throw_closed("receive");
             }
-            message_.append(payload, options_.max_message_bytes);
+            if (!message_.append(payload, options_.max_message_bytes)) {
+                fail(1013, "server busy, try again later");
+                throw_closed("receive");
+            }
             if (!h.fin) continue;
             if (text && !utf8_.complete()) {
                 fail(1007, "invalid UTF-8");
@@ -718,11 +764,7 @@ task<> ws_session<Stream>::keep_alive() {
         ping_timer_ = nullptr;
         if (stop_pinging_ || state_ != websocket_state::connected) break;
         if (awaiting_pong_) {
-            // The peer is gone or stuck: say why, and stop waiting for its bytes.
-            ping_timed_out_ = true;
-            queue_close(1011, "keepalive ping timeout");
-            sent_close_ = true;
-            cancel_stream(stream_);
+            give_up(1011, "keepalive ping timeout"); // the peer is gone or stuck
             break;
         }
         queue_frame(opcode::ping, "aster");
