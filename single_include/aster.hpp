@@ -4318,11 +4318,15 @@ using app = application<Router, Middleware>;
 #define ASTER_LOG_HPP
 
 
+#include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace aster {
 
@@ -4359,6 +4363,66 @@ inline void log(log_level level, std::string_view line) {
     }
     static constexpr const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR", ""};
     std::fprintf(stderr, "%s: %.*s\n", names[int(level)], int(line.size()), line.data());
+}
+
+/// Logs `line`, but at most one line of its `kind` (a string literal naming the call site) per
+/// second: a line a client can provoke at will (a failing handler, a download it drops) cannot
+/// flood the log. The next line logged after some were dropped says how many. Thread-safe.
+/// @code
+/// aster::log_limited(aster::log_level::error, "report export", "export failed: " + why);
+/// @endcode
+namespace detail {
+
+// The seconds and counts log_limited keeps per kind; reset() forgets them (for tests that
+// check what one request logs).
+class log_limits {
+public:
+    static log_limits& instance() {
+        static log_limits limits;
+        return limits;
+    }
+    // True when a line of `kind` may go out now; `dropped` then says how many did not.
+    bool admit(const char* kind, std::size_t& dropped) {
+        const std::time_t now = std::time(nullptr);
+        std::lock_guard lock(mutex_);
+        auto it = std::find_if(kinds_.begin(), kinds_.end(),
+                               [&](const entry& e) { return e.kind == kind; });
+        if (it == kinds_.end()) {
+            kinds_.push_back({kind, now, 0});
+            return true;
+        }
+        if (it->second == now) {
+            ++it->dropped;
+            return false;
+        }
+        dropped = std::exchange(it->dropped, 0);
+        it->second = now;
+        return true;
+    }
+    void reset() {
+        std::lock_guard lock(mutex_);
+        kinds_.clear();
+    }
+
+private:
+    struct entry {
+        const char* kind;
+        std::time_t second;
+        std::size_t dropped;
+    };
+    std::mutex mutex_;
+    std::vector<entry> kinds_;
+};
+
+} // namespace detail
+
+inline void log_limited(log_level level, const char* kind, std::string_view line) {
+    if (!log_enabled(level)) return;
+    std::size_t dropped = 0;
+    if (!detail::log_limits::instance().admit(kind, dropped)) return;
+    if (dropped == 0) return log(level, line);
+    log(level, std::string(line) + " (" + std::to_string(dropped) +
+                   " more like it in the last second(s) not logged)");
 }
 
 } // namespace aster
@@ -5343,6 +5407,7 @@ private:
     std::size_t chunk_line_ = 0;     // where the next chunk-size line starts
     std::size_t chunk_data_end_ = 0; // just past the current chunk's data
     std::size_t extension_bytes_ = 0; // of the chunk-extension name or value being read
+    std::size_t line_extension_bytes_ = 0; // of every extension on this chunk line
     bool chunk_has_data_ = false;
     bool last_chunk_ = false;        // the last chunk's line was seen: trailers follow
     std::uint64_t body_bytes_ = 0;   // of the body so far, buffered or streamed
@@ -5424,6 +5489,7 @@ ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
     self.fields_.clear();
     self.in_field_name_ = self.chunk_has_data_ = false;
     self.line_end_ = self.chunk_line_ = self.chunk_data_end_ = self.extension_bytes_ = 0;
+    self.line_extension_bytes_ = 0;
     self.header_bytes_ = 0;
     self.body_.clear();
     self.body_bytes_ = 0;
@@ -5678,6 +5744,7 @@ ASTER_ENGINE int request_parser::on_chunk_header(llhttp_t* p) {
     if (p->content_length > self.limits_.max_body_bytes - self.body_bytes_)
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
     self.chunk_has_data_ = p->content_length > 0;
+    self.line_extension_bytes_ = 0;
     // The last chunk: its line and any trailer lines are checked from where it starts.
     if (!self.chunk_has_data_) {
         self.line_end_ = self.chunk_line_;
@@ -5688,7 +5755,13 @@ ASTER_ENGINE int request_parser::on_chunk_header(llhttp_t* p) {
 
 ASTER_ENGINE int request_parser::on_chunk_extension_piece(llhttp_t* p, const char*,
                                                           std::size_t len) {
-    static_cast<request_parser*>(p->data)->extension_bytes_ += len;
+    auto& self = *static_cast<request_parser*>(p->data);
+    self.extension_bytes_ += len;
+    // One chunk line's extensions are bounded like a header block, whether the body is
+    // gathered or streamed (a streamed one must fit the room behind its head anyway).
+    self.line_extension_bytes_ += len;
+    if (self.line_extension_bytes_ > self.limits_.max_header_bytes)
+        return self.fail(status::bad_request, "Bad Request: chunk extensions too long");
     return 0;
 }
 
@@ -7615,6 +7688,7 @@ private:
     net::steady_timer* ping_timer_ = nullptr;
     bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false;
     std::uint16_t gave_up_ = 0; // give_up()'s code: the pinger or the watchdog ended it
+    std::unique_ptr<read_deadline<Stream>> closing_deadline_; // a graceful stop's close_timeout
     // The pace of a message being received and of the send queue being written (watch()).
     transfer_watch received_, sent_;
     bool receiving_ = false;
@@ -7717,6 +7791,10 @@ void ws_session<Stream>::begin_shutdown() {
     state_ = websocket_state::disconnected;
     close_code_ = 1001;
     close_reason_ = "server shutting down";
+    // A handler waiting in receive() reads on for the peer's close reply, but only for
+    // close_timeout, as await_peer_close does: then its read is cancelled.
+    closing_deadline_ = std::make_unique<read_deadline<Stream>>(stream_);
+    closing_deadline_->expires_after(options_.close_timeout);
 }
 
 template <class Stream>
@@ -7724,11 +7802,12 @@ void ws_session<Stream>::report(std::exception_ptr error) {
     try {
         std::rethrow_exception(error);
     } catch (const std::exception& e) {
-        log(log_level::error, "exception in websocket handler for " +
-                                  std::string(request_.target()) + ": " + e.what());
+        log_limited(log_level::error, "websocket handler exception",
+                    "exception in websocket handler for " + std::string(request_.target()) +
+                        ": " + e.what());
     } catch (...) {
-        log(log_level::error,
-            "unknown exception in websocket handler for " + std::string(request_.target()));
+        log_limited(log_level::error, "websocket handler exception",
+                    "unknown exception in websocket handler for " + std::string(request_.target()));
     }
     if (exception_sink_ && !*exception_sink_) *exception_sink_ = error;
 }
@@ -8211,9 +8290,10 @@ task<websocket_message> ws_session<Stream>::receive() {
             if (ec) {
                 connection_lost_ = true;
                 state_ = websocket_state::disconnected;
-                // §7.1.5: closed without a close frame; unless we gave up on the peer
-                // (give_up() set the code: 1011 for a silent peer, 1008 for a slow one).
-                if (!gave_up_) {
+                // §7.1.5: closed without a close frame; unless we closed first (the code
+                // stays ours: 1001 at shutdown) or gave up on the peer (give_up() set the code:
+                // 1011 for a silent peer, 1008 for a slow one).
+                if (!gave_up_ && !sent_close_) {
                     close_code_ = 1006;
                     close_reason_.clear();
                 }
@@ -8452,8 +8532,9 @@ void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     }
     if (state_ == websocket_state::connecting) {
         // Starlette would wait for ever here; the client deserves an answer.
-        log(log_level::warning, "websocket handler for " + std::string(request_.target()) +
-                                    " returned without accept() or close(): answering 403");
+        log_limited(log_level::warning, "websocket not accepted",
+                    "websocket handler for " + std::string(request_.target()) +
+                        " returned without accept() or close(): answering 403");
         response refusal(status::forbidden);
         deny_now(refusal);
     } else if (state_ == websocket_state::connected) {
@@ -8730,16 +8811,21 @@ public:
                                                net::buffer("\r\n", chunked_ ? 2 : 0)};
         auto ec = co_await conn_.write_counted(parts, size_len + chunk.size() + (chunked_ ? 2 : 0));
         // The producer learns the client is gone from this exception and stops.
-        if (ec) throw std::system_error(ec, "aster: streaming response: client went away");
+        if (ec) {
+            client_gone_ = true;
+            throw std::system_error(ec, "aster: streaming response: client went away");
+        }
         written_ += chunk.size();
     }
     std::uint64_t written() const noexcept { return written_; }
+    bool client_gone() const noexcept { return client_gone_; }
 
 private:
     http_connection& conn_;
     bool chunked_;
     std::optional<std::uint64_t> length_;
     std::uint64_t written_ = 0;
+    bool client_gone_ = false;
 };
 
 template <class Stream>
@@ -8918,13 +9004,13 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
         // Nobody is left to read an answer; the connection closes (see finish_body).
         return plain_text("Client Closed Request", status::bad_request);
     } catch (const std::exception& e) {
-        log(log_level::error, std::string("exception in handler for ") +
-                                  std::string(request_.method()) + " " +
-                                  std::string(request_.target()) + ": " + e.what());
+        log_limited(log_level::error, "handler exception",
+                    std::string("exception in handler for ") + std::string(request_.method()) +
+                        " " + std::string(request_.target()) + ": " + e.what());
     } catch (...) {
-        log(log_level::error, std::string("unknown exception in handler for ") +
-                                  std::string(request_.method()) + " " +
-                                  std::string(request_.target()));
+        log_limited(log_level::error, "handler exception",
+                    std::string("unknown exception in handler for ") +
+                        std::string(request_.method()) + " " + std::string(request_.target()));
     }
     if (options_.exception_sink) *options_.exception_sink = error;
     return plain_text("Internal Server Error", status::internal_server_error);
@@ -9003,12 +9089,13 @@ task<> http_connection<Stream>::run_background(std::vector<response::background_
         try {
             co_await t();
         } catch (const std::exception& e) {
-            log(log_level::error, std::string("background task after ") +
-                                      std::string(request_.method()) + " " +
-                                      std::string(request_.target()) + " failed: " + e.what());
+            log_limited(log_level::error, "background task",
+                        std::string("background task after ") + std::string(request_.method()) +
+                            " " + std::string(request_.target()) + " failed: " + e.what());
         } catch (...) {
-            log(log_level::error, std::string("background task after ") +
-                                      std::string(request_.target()) + " failed");
+            log_limited(log_level::error, "background task",
+                        std::string("background task after ") + std::string(request_.target()) +
+                            " failed");
         }
     }
 }
@@ -9107,18 +9194,25 @@ task<bool> http_connection<Stream>::write_streaming(response& res, bool head_onl
         co_await res.body_producer()(writer);
         if (length && writer.written() != *length) {
             // The Content-Length promised is wrong: closing is the only way to say so.
-            log(log_level::error, "streaming response for " + std::string(request_.target()) +
-                                      " wrote " + std::to_string(writer.written()) +
-                                      " bytes, not its Content-Length " +
-                                      std::to_string(*length));
+            log_limited(log_level::error, "streaming length",
+                        "streaming response for " + std::string(request_.target()) + " wrote " +
+                            std::to_string(writer.written()) + " bytes, not its Content-Length " +
+                            std::to_string(*length));
             co_return false;
         }
     } catch (const std::exception& e) {
-        // The head is out; the only honest signal left is to close without the last chunk.
-        log(log_level::error, std::string("streaming response for ") +
-                                  std::string(request_.target()) + " failed: " + e.what());
-        if (options_.exception_sink && !dynamic_cast<const std::system_error*>(&e))
-            *options_.exception_sink = std::current_exception();
+        // The head is out; the only honest signal left is to close without the last chunk. A
+        // client that left (or stopped reading) is no fault of the server's: debug.
+        if (writer.client_gone()) {
+            log_limited(log_level::debug, "streaming client gone",
+                        "streaming response for " + std::string(request_.target()) +
+                            " ended: the client went away");
+            co_return false;
+        }
+        log_limited(log_level::error, "streaming failed",
+                    "streaming response for " + std::string(request_.target()) +
+                        " failed: " + e.what());
+        if (options_.exception_sink) *options_.exception_sink = std::current_exception();
         co_return false;
     }
     if (chunked) out_.append("0\r\n\r\n");
@@ -9632,7 +9726,7 @@ ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
     if (ec) {
         // A plain-HTTP client, a scanner or a client that distrusts the certificate: routine on
         // a public port and the client's to fix, so debug, where it cannot flood the log.
-        log(log_level::debug, "aster: TLS handshake with " + client.host + ":" +
+        log_limited(log_level::debug, "tls handshake", "aster: TLS handshake with " + client.host + ":" +
                                   std::to_string(client.port) + " failed: " + ec.message());
         stream.lowest_layer().close(ec);
         co_return;
@@ -9780,9 +9874,10 @@ ASTER_ENGINE void log_connection_end(std::exception_ptr e) noexcept {
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& x) {
-        log(log_level::error, std::string("aster: connection failed: ") + x.what());
+        log_limited(log_level::error, "connection failed",
+                    std::string("aster: connection failed: ") + x.what());
     } catch (...) {
-        log(log_level::error, "aster: connection failed");
+        log_limited(log_level::error, "connection failed", "aster: connection failed");
     }
 }
 

@@ -320,6 +320,7 @@ TEST_CASE("response::background: a task's exception is logged; later tasks and r
     std::vector<std::string> lines;
     auto saved = aster::logger().sink;
     aster::logger().sink = [&](aster::log_level, std::string_view line) { lines.emplace_back(line); };
+    aster::detail::log_limits::instance().reset(); // one request's lines, whatever came before
     order.clear();
     {
         aster::test_client client{app()};

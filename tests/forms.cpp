@@ -79,9 +79,10 @@ std::string file_part(std::string_view name, std::string_view filename, std::str
 }
 std::string closing() { return "--" + boundary + "--\r\n"; }
 
-aster::test_response post_multipart(aster::test_client& client, std::string body) {
-    return client.post("/form", {.body = std::move(body),
-                                 .content_type = "multipart/form-data; boundary=" + boundary});
+aster::test_response post_multipart(aster::test_client& client, std::string body,
+                                    std::string_view path = "/form") {
+    return client.post(path, {.body = std::move(body),
+                              .content_type = "multipart/form-data; boundary=" + boundary});
 }
 
 // Collects what the pure parser reports, for tests that feed it byte by byte.
@@ -123,6 +124,27 @@ TEST_CASE("forms: urlencoded limits give 400 for too many fields and 413 for a l
                                      .content_type = "application/x-www-form-urlencoded"});
     CHECK(big.status_code == 413);
     CHECK(big.text().find("'a' exceeds 100 bytes") != std::string::npos);
+}
+
+TEST_CASE("forms: a field's name is bounded too (max_name_bytes), urlencoded and multipart",
+          "[forms]") {
+    // A 7 MiB name was once taken whole: only values were bounded.
+    aster::test_client client{app, {.raise_server_exceptions = false}};
+    for (std::string name : {std::string(1025, 'n'), std::string(7 << 20, 'n')}) {
+        auto r = client.post("/default", {.body = name + "=1",
+                                          .content_type = "application/x-www-form-urlencoded"});
+        CHECK(r.status_code == 413);
+        CHECK(r.text() == "Form field name exceeds 1024 bytes");
+    }
+    auto encoded = client.post("/default", {.body = std::string(1023, 'x') + "%41%42=1",
+                                            .content_type = "application/x-www-form-urlencoded"});
+    CHECK(encoded.status_code == 413); // 1,025 bytes once decoded
+    auto fits = client.post("/default", {.body = std::string(1024, 'a') + "=1&a=2",
+                                         .content_type = "application/x-www-form-urlencoded"});
+    CHECK(fits.text() == "2 1");
+    auto r = post_multipart(client, part(std::string(1025, 'n'), "v") + closing(), "/default");
+    CHECK(r.status_code == 413);
+    CHECK(r.text() == "Form field name exceeds 1024 bytes");
 }
 
 TEST_CASE("forms: multipart fields and files, small files in memory, larger ones on disk",

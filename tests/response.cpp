@@ -126,6 +126,7 @@ TEST_CASE("response: with raise_server_exceptions off, an exception is a logged 
     std::vector<std::string> lines;
     auto saved = aster::logger().sink;
     aster::logger().sink = [&](aster::log_level, std::string_view line) { lines.emplace_back(line); };
+    aster::detail::log_limits::instance().reset(); // one request's lines, whatever came before
     aster::test_client client{app, {.raise_server_exceptions = false}};
     auto r = client.get("/broken");
     aster::logger().sink = saved;

@@ -115,14 +115,14 @@ std::string trickle(tcp::endpoint ep, const std::string& head, const std::string
     return in;
 }
 
-// GET /hello on a fresh connection, answered within `limit`; the response text ("" if none).
-std::string get_hello(tcp::endpoint ep, std::chrono::milliseconds limit) {
+// GET `path` on a fresh connection, answered within `limit`; the response text ("" if none).
+std::string get_path(tcp::endpoint ep, std::string path, std::chrono::milliseconds limit) {
     net::io_context ctx;
     tcp::socket s(ctx);
     std::string in;
     net::co_spawn(ctx, [&]() -> aster::task<> {
         co_await s.async_connect(ep, net::use_awaitable);
-        std::string req = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
         co_await net::async_write(s, net::buffer(req), net::use_awaitable);
         auto [ec, n] = co_await net::async_read(s, net::dynamic_buffer(in), aster::detail::use_tuple);
         (void)ec, (void)n;
@@ -262,7 +262,7 @@ TEST_CASE("permessage-deflate over loopback: a frame of empty final blocks is re
     // Once the server has the whole frame, the same loop answers another client, well within
     // a second.
     REQUIRE(sent.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-    const auto hello_reply = get_hello(server.endpoint(), std::chrono::milliseconds(1000));
+    const auto hello_reply = get_path(server.endpoint(), "/hello", std::chrono::milliseconds(1000));
     attacker.join();
     CHECK(hello_reply.find("HTTP/1.1 200 OK") == 0);
     CHECK(code == 1007);
@@ -393,12 +393,12 @@ TEST_CASE("limits: max_connections_per_client refuses one host's connection past
     };
     auto first = open_one(), second = open_one();
     server.wait_for([](const aster::server_stats& st) { return st.connections == 2; });
-    auto third = get_hello(server.endpoint(), std::chrono::milliseconds(2000));
+    auto third = get_path(server.endpoint(), "/hello", std::chrono::milliseconds(2000));
     CHECK(third.find("HTTP/1.1 503 Service Unavailable") == 0);
     CHECK(server.srv.stats().refused_connections == 1);
     first.close();
     server.wait_for([](const aster::server_stats& st) { return st.connections == 1; });
-    CHECK(get_hello(server.endpoint(), std::chrono::milliseconds(2000)).find("HTTP/1.1 200 OK") == 0);
+    CHECK(get_path(server.endpoint(), "/hello", std::chrono::milliseconds(2000)).find("HTTP/1.1 200 OK") == 0);
 }
 
 TEST_CASE("limits: bodies and messages past the memory budget are refused, 503 and 1013",
@@ -463,4 +463,85 @@ TEST_CASE("limits: bodies and messages past the memory budget are refused, 503 a
     }
     CHECK(server.wait_for([](const aster::server_stats& st) { return st.budget_bytes == 0; })
               .budget_bytes == 0);
+}
+
+namespace server_defences_test {
+
+aster::task<> waits_in_receive(aster::websocket& ws) {
+    co_await ws.accept();
+    for (;;) (void)co_await ws.receive();
+}
+
+aster::task<aster::response> endless(aster::request&) {
+    co_return aster::streaming([](aster::body_writer& out) -> aster::task<> {
+        for (;;) co_await out.write(std::string(64 * 1024, 'e'));
+    });
+}
+
+aster::response fails(aster::request&) { throw std::runtime_error("provoked"); }
+
+constexpr aster::application more_app{aster::routes(
+    aster::websocket_route<"/ws">(waits_in_receive), aster::route<"/endless">(endless),
+    aster::route<"/fails">(fails))};
+
+} // namespace server_defences_test
+
+TEST_CASE("shutdown: a WebSocket waiting in receive() is let go after close_timeout, not "
+          "shutdown_timeout", "[server][defences]") {
+    using namespace server_defences_test;
+    aster::server_config config;
+    config.threads = 1;
+    config.shutdown_timeout = std::chrono::seconds(10);
+    config.websocket.close_timeout = std::chrono::milliseconds(300);
+    auto server = std::make_unique<running_server>(more_app, config);
+    net::io_context ctx;
+    tcp::socket s(ctx);
+    net::co_spawn(ctx, test_support::ws_open(s, server->endpoint(), "/ws"), net::detached);
+    ctx.run_for(std::chrono::seconds(5)); // open; it never answers the close that comes
+    server->wait_for([](const aster::server_stats& st) { return st.websockets == 1; });
+    const auto start = std::chrono::steady_clock::now();
+    server->srv.stop();
+    REQUIRE(server->done.wait_for(std::chrono::seconds(9)) == std::future_status::ready);
+    // It used to wait for the whole shutdown_timeout (10 s here).
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+}
+
+TEST_CASE("logging: clients cannot flood the log: a dropped download is debug, repeated "
+          "errors are one a second with a count", "[server][defences]") {
+    using namespace server_defences_test;
+    captured_log logged(aster::log_level::info);
+    running_server server(more_app, {.threads = 1});
+    // Five clients drop an endless download after its first bytes.
+    for (int i = 0; i < 5; ++i) {
+        net::io_context ctx;
+        tcp::socket s(ctx);
+        s.connect(server.endpoint());
+        std::string req = "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n";
+        net::write(s, net::buffer(req));
+        char buf[1024];
+        s.read_some(net::buffer(buf));
+        s.set_option(net::socket_base::linger(true, 0)); // a reset, as a vanishing client
+        s.close();
+    }
+    server.wait_for([](const aster::server_stats& st) { return st.connections == 0; });
+    CHECK(logged.count("streaming response") == 0); // debug: below this log's level
+    // Twenty handler exceptions within a second: one line, the rest counted later.
+    for (int i = 0; i < 20; ++i)
+        CHECK(get_path(server.endpoint(), "/fails", std::chrono::seconds(2))
+                  .find("HTTP/1.1 500") == 0);
+    CHECK(logged.count("exception in handler") <= 2);
+}
+
+TEST_CASE("log_limited: one line per kind per second, then the count of those dropped",
+          "[log]") {
+    test_support::captured_log logged(aster::log_level::info);
+    for (int i = 0; i < 10; ++i) aster::log_limited(aster::log_level::info, "test kind a", "a line");
+    aster::log_limited(aster::log_level::info, "test kind b", "b line");
+    CHECK(logged.count("a line") == 1);
+    CHECK(logged.count("b line") == 1);
+    // The next second's first line says how many were dropped.
+    const auto second = std::time(nullptr);
+    while (std::time(nullptr) == second) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    aster::log_limited(aster::log_level::info, "test kind a", "a line");
+    CHECK(logged.contains("a line (9 more like it in the last second(s) not logged)"));
 }

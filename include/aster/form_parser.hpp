@@ -26,6 +26,7 @@ struct form_limits {
     std::size_t max_fields = 1000;            // text fields; beyond: 400
     std::size_t max_files = 1000;             // file parts; beyond: 400
     std::size_t max_part_bytes = 1024 * 1024; // one text field's value; beyond: 413
+    std::size_t max_name_bytes = 1024;        // one field's (or file part's) name; beyond: 413
     std::size_t max_file_bytes = std::numeric_limits<std::size_t>::max(); // one file; beyond: 413
     std::size_t max_body_bytes = std::numeric_limits<std::size_t>::max(); // the whole form; 413
     std::size_t max_part_header_bytes = 16 * 1024; // one part's header block; beyond: 413
@@ -202,8 +203,15 @@ parse_urlencoded(std::string_view body, const form_limits& limits) {
             fail(status::request_entity_too_large, "Form field exceeds " +
                                                        std::to_string(limits.max_part_bytes) +
                                                        " bytes");
+        const auto name_too_long = [&] {
+            fail(status::request_entity_too_large, "Form field name exceeds " +
+                                                       std::to_string(limits.max_name_bytes) +
+                                                       " bytes");
+        };
+        if (std::min(eq, piece.size()) > 3 * limits.max_name_bytes) name_too_long();
         std::pair<std::string, std::string> item;
         percent_decode_into(piece.substr(0, eq), item.first, true);
+        if (item.first.size() > limits.max_name_bytes) name_too_long();
         if (eq != std::string_view::npos) percent_decode_into(piece.substr(eq + 1), item.second, true);
         if (item.second.size() > limits.max_part_bytes)
             fail(status::request_entity_too_large, "Form field '" + item.first + "' exceeds " +
@@ -290,6 +298,10 @@ ASTER_DECL void multipart_parser::begin_part(std::string_view block, handler& ou
             if (!params) fail(status::bad_request, "Malformed Content-Disposition parameters");
             const std::string* n = find_parameter(*params, "name");
             if (!n) fail(status::bad_request, "Multipart part without a name");
+            if (n->size() > limits_.max_name_bytes)
+                fail(status::request_entity_too_large, "Form field name exceeds " +
+                                                           std::to_string(limits_.max_name_bytes) +
+                                                           " bytes");
             part.name = *n;
             if (const std::string* f = find_parameter(*params, "filename*")) {
                 // RFC 5987 ext-value: charset'lang'percent-encoded; only UTF-8 is meaningful.

@@ -5,11 +5,15 @@
 
 #include <aster/detail/config.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace aster {
 
@@ -46,6 +50,66 @@ inline void log(log_level level, std::string_view line) {
     }
     static constexpr const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR", ""};
     std::fprintf(stderr, "%s: %.*s\n", names[int(level)], int(line.size()), line.data());
+}
+
+/// Logs `line`, but at most one line of its `kind` (a string literal naming the call site) per
+/// second: a line a client can provoke at will (a failing handler, a download it drops) cannot
+/// flood the log. The next line logged after some were dropped says how many. Thread-safe.
+/// @code
+/// aster::log_limited(aster::log_level::error, "report export", "export failed: " + why);
+/// @endcode
+namespace detail {
+
+// The seconds and counts log_limited keeps per kind; reset() forgets them (for tests that
+// check what one request logs).
+class log_limits {
+public:
+    static log_limits& instance() {
+        static log_limits limits;
+        return limits;
+    }
+    // True when a line of `kind` may go out now; `dropped` then says how many did not.
+    bool admit(const char* kind, std::size_t& dropped) {
+        const std::time_t now = std::time(nullptr);
+        std::lock_guard lock(mutex_);
+        auto it = std::find_if(kinds_.begin(), kinds_.end(),
+                               [&](const entry& e) { return e.kind == kind; });
+        if (it == kinds_.end()) {
+            kinds_.push_back({kind, now, 0});
+            return true;
+        }
+        if (it->second == now) {
+            ++it->dropped;
+            return false;
+        }
+        dropped = std::exchange(it->dropped, 0);
+        it->second = now;
+        return true;
+    }
+    void reset() {
+        std::lock_guard lock(mutex_);
+        kinds_.clear();
+    }
+
+private:
+    struct entry {
+        const char* kind;
+        std::time_t second;
+        std::size_t dropped;
+    };
+    std::mutex mutex_;
+    std::vector<entry> kinds_;
+};
+
+} // namespace detail
+
+inline void log_limited(log_level level, const char* kind, std::string_view line) {
+    if (!log_enabled(level)) return;
+    std::size_t dropped = 0;
+    if (!detail::log_limits::instance().admit(kind, dropped)) return;
+    if (dropped == 0) return log(level, line);
+    log(level, std::string(line) + " (" + std::to_string(dropped) +
+                   " more like it in the last second(s) not logged)");
 }
 
 } // namespace aster

@@ -17,6 +17,7 @@ struct captured_log {
     explicit captured_log(aster::log_level level = aster::log_level::debug) {
         saved_level = aster::logger().level;
         aster::logger().level = level;
+        aster::detail::log_limits::instance().reset(); // what earlier tests logged is no concern
         aster::logger().sink = [this](aster::log_level, std::string_view line) {
             std::lock_guard lock(mutex);
             lines.emplace_back(line);

@@ -136,6 +136,7 @@ private:
     std::size_t chunk_line_ = 0;     // where the next chunk-size line starts
     std::size_t chunk_data_end_ = 0; // just past the current chunk's data
     std::size_t extension_bytes_ = 0; // of the chunk-extension name or value being read
+    std::size_t line_extension_bytes_ = 0; // of every extension on this chunk line
     bool chunk_has_data_ = false;
     bool last_chunk_ = false;        // the last chunk's line was seen: trailers follow
     std::uint64_t body_bytes_ = 0;   // of the body so far, buffered or streamed

@@ -68,7 +68,7 @@ ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
     if (ec) {
         // A plain-HTTP client, a scanner or a client that distrusts the certificate: routine on
         // a public port and the client's to fix, so debug, where it cannot flood the log.
-        log(log_level::debug, "aster: TLS handshake with " + client.host + ":" +
+        log_limited(log_level::debug, "tls handshake", "aster: TLS handshake with " + client.host + ":" +
                                   std::to_string(client.port) + " failed: " + ec.message());
         stream.lowest_layer().close(ec);
         co_return;

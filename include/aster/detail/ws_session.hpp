@@ -12,6 +12,7 @@
 #include <aster/detail/http_writer.hpp>
 #include <aster/detail/message_buffer.hpp>
 #include <aster/detail/read_buffer.hpp>
+#include <aster/detail/read_deadline.hpp>
 #include <aster/detail/transfer_watch.hpp>
 #include <aster/detail/utf8.hpp>
 #include <aster/detail/ws_deflate.hpp>
@@ -136,6 +137,7 @@ private:
     net::steady_timer* ping_timer_ = nullptr;
     bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false;
     std::uint16_t gave_up_ = 0; // give_up()'s code: the pinger or the watchdog ended it
+    std::unique_ptr<read_deadline<Stream>> closing_deadline_; // a graceful stop's close_timeout
     // The pace of a message being received and of the send queue being written (watch()).
     transfer_watch received_, sent_;
     bool receiving_ = false;

@@ -119,9 +119,10 @@ ASTER_ENGINE void log_connection_end(std::exception_ptr e) noexcept {
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& x) {
-        log(log_level::error, std::string("aster: connection failed: ") + x.what());
+        log_limited(log_level::error, "connection failed",
+                    std::string("aster: connection failed: ") + x.what());
     } catch (...) {
-        log(log_level::error, "aster: connection failed");
+        log_limited(log_level::error, "connection failed", "aster: connection failed");
     }
 }
 

@@ -38,16 +38,21 @@ public:
                                                net::buffer("\r\n", chunked_ ? 2 : 0)};
         auto ec = co_await conn_.write_counted(parts, size_len + chunk.size() + (chunked_ ? 2 : 0));
         // The producer learns the client is gone from this exception and stops.
-        if (ec) throw std::system_error(ec, "aster: streaming response: client went away");
+        if (ec) {
+            client_gone_ = true;
+            throw std::system_error(ec, "aster: streaming response: client went away");
+        }
         written_ += chunk.size();
     }
     std::uint64_t written() const noexcept { return written_; }
+    bool client_gone() const noexcept { return client_gone_; }
 
 private:
     http_connection& conn_;
     bool chunked_;
     std::optional<std::uint64_t> length_;
     std::uint64_t written_ = 0;
+    bool client_gone_ = false;
 };
 
 template <class Stream>
@@ -226,13 +231,13 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
         // Nobody is left to read an answer; the connection closes (see finish_body).
         return plain_text("Client Closed Request", status::bad_request);
     } catch (const std::exception& e) {
-        log(log_level::error, std::string("exception in handler for ") +
-                                  std::string(request_.method()) + " " +
-                                  std::string(request_.target()) + ": " + e.what());
+        log_limited(log_level::error, "handler exception",
+                    std::string("exception in handler for ") + std::string(request_.method()) +
+                        " " + std::string(request_.target()) + ": " + e.what());
     } catch (...) {
-        log(log_level::error, std::string("unknown exception in handler for ") +
-                                  std::string(request_.method()) + " " +
-                                  std::string(request_.target()));
+        log_limited(log_level::error, "handler exception",
+                    std::string("unknown exception in handler for ") +
+                        std::string(request_.method()) + " " + std::string(request_.target()));
     }
     if (options_.exception_sink) *options_.exception_sink = error;
     return plain_text("Internal Server Error", status::internal_server_error);
@@ -311,12 +316,13 @@ task<> http_connection<Stream>::run_background(std::vector<response::background_
         try {
             co_await t();
         } catch (const std::exception& e) {
-            log(log_level::error, std::string("background task after ") +
-                                      std::string(request_.method()) + " " +
-                                      std::string(request_.target()) + " failed: " + e.what());
+            log_limited(log_level::error, "background task",
+                        std::string("background task after ") + std::string(request_.method()) +
+                            " " + std::string(request_.target()) + " failed: " + e.what());
         } catch (...) {
-            log(log_level::error, std::string("background task after ") +
-                                      std::string(request_.target()) + " failed");
+            log_limited(log_level::error, "background task",
+                        std::string("background task after ") + std::string(request_.target()) +
+                            " failed");
         }
     }
 }
@@ -415,18 +421,25 @@ task<bool> http_connection<Stream>::write_streaming(response& res, bool head_onl
         co_await res.body_producer()(writer);
         if (length && writer.written() != *length) {
             // The Content-Length promised is wrong: closing is the only way to say so.
-            log(log_level::error, "streaming response for " + std::string(request_.target()) +
-                                      " wrote " + std::to_string(writer.written()) +
-                                      " bytes, not its Content-Length " +
-                                      std::to_string(*length));
+            log_limited(log_level::error, "streaming length",
+                        "streaming response for " + std::string(request_.target()) + " wrote " +
+                            std::to_string(writer.written()) + " bytes, not its Content-Length " +
+                            std::to_string(*length));
             co_return false;
         }
     } catch (const std::exception& e) {
-        // The head is out; the only honest signal left is to close without the last chunk.
-        log(log_level::error, std::string("streaming response for ") +
-                                  std::string(request_.target()) + " failed: " + e.what());
-        if (options_.exception_sink && !dynamic_cast<const std::system_error*>(&e))
-            *options_.exception_sink = std::current_exception();
+        // The head is out; the only honest signal left is to close without the last chunk. A
+        // client that left (or stopped reading) is no fault of the server's: debug.
+        if (writer.client_gone()) {
+            log_limited(log_level::debug, "streaming client gone",
+                        "streaming response for " + std::string(request_.target()) +
+                            " ended: the client went away");
+            co_return false;
+        }
+        log_limited(log_level::error, "streaming failed",
+                    "streaming response for " + std::string(request_.target()) +
+                        " failed: " + e.what());
+        if (options_.exception_sink) *options_.exception_sink = std::current_exception();
         co_return false;
     }
     if (chunked) out_.append("0\r\n\r\n");

@@ -61,6 +61,7 @@ ASTER_ENGINE int request_parser::on_message_begin(llhttp_t* p) {
     self.fields_.clear();
     self.in_field_name_ = self.chunk_has_data_ = false;
     self.line_end_ = self.chunk_line_ = self.chunk_data_end_ = self.extension_bytes_ = 0;
+    self.line_extension_bytes_ = 0;
     self.header_bytes_ = 0;
     self.body_.clear();
     self.body_bytes_ = 0;
@@ -315,6 +316,7 @@ ASTER_ENGINE int request_parser::on_chunk_header(llhttp_t* p) {
     if (p->content_length > self.limits_.max_body_bytes - self.body_bytes_)
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
     self.chunk_has_data_ = p->content_length > 0;
+    self.line_extension_bytes_ = 0;
     // The last chunk: its line and any trailer lines are checked from where it starts.
     if (!self.chunk_has_data_) {
         self.line_end_ = self.chunk_line_;
@@ -325,7 +327,13 @@ ASTER_ENGINE int request_parser::on_chunk_header(llhttp_t* p) {
 
 ASTER_ENGINE int request_parser::on_chunk_extension_piece(llhttp_t* p, const char*,
                                                           std::size_t len) {
-    static_cast<request_parser*>(p->data)->extension_bytes_ += len;
+    auto& self = *static_cast<request_parser*>(p->data);
+    self.extension_bytes_ += len;
+    // One chunk line's extensions are bounded like a header block, whether the body is
+    // gathered or streamed (a streamed one must fit the room behind its head anyway).
+    self.line_extension_bytes_ += len;
+    if (self.line_extension_bytes_ > self.limits_.max_header_bytes)
+        return self.fail(status::bad_request, "Bad Request: chunk extensions too long");
     return 0;
 }
 

@@ -82,6 +82,10 @@ void ws_session<Stream>::begin_shutdown() {
     state_ = websocket_state::disconnected;
     close_code_ = 1001;
     close_reason_ = "server shutting down";
+    // A handler waiting in receive() reads on for the peer's close reply, but only for
+    // close_timeout, as await_peer_close does: then its read is cancelled.
+    closing_deadline_ = std::make_unique<read_deadline<Stream>>(stream_);
+    closing_deadline_->expires_after(options_.close_timeout);
 }
 
 template <class Stream>
@@ -89,11 +93,12 @@ void ws_session<Stream>::report(std::exception_ptr error) {
     try {
         std::rethrow_exception(error);
     } catch (const std::exception& e) {
-        log(log_level::error, "exception in websocket handler for " +
-                                  std::string(request_.target()) + ": " + e.what());
+        log_limited(log_level::error, "websocket handler exception",
+                    "exception in websocket handler for " + std::string(request_.target()) +
+                        ": " + e.what());
     } catch (...) {
-        log(log_level::error,
-            "unknown exception in websocket handler for " + std::string(request_.target()));
+        log_limited(log_level::error, "websocket handler exception",
+                    "unknown exception in websocket handler for " + std::string(request_.target()));
     }
     if (exception_sink_ && !*exception_sink_) *exception_sink_ = error;
 }
@@ -576,9 +581,10 @@ task<websocket_message> ws_session<Stream>::receive() {
             if (ec) {
                 connection_lost_ = true;
                 state_ = websocket_state::disconnected;
-                // §7.1.5: closed without a close frame; unless we gave up on the peer
-                // (give_up() set the code: 1011 for a silent peer, 1008 for a slow one).
-                if (!gave_up_) {
+                // §7.1.5: closed without a close frame; unless we closed first (the code
+                // stays ours: 1001 at shutdown) or gave up on the peer (give_up() set the code:
+                // 1011 for a silent peer, 1008 for a slow one).
+                if (!gave_up_ && !sent_close_) {
                     close_code_ = 1006;
                     close_reason_.clear();
                 }
@@ -817,8 +823,9 @@ void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     }
     if (state_ == websocket_state::connecting) {
         // Starlette would wait for ever here; the client deserves an answer.
-        log(log_level::warning, "websocket handler for " + std::string(request_.target()) +
-                                    " returned without accept() or close(): answering 403");
+        log_limited(log_level::warning, "websocket not accepted",
+                    "websocket handler for " + std::string(request_.target()) +
+                        " returned without accept() or close(): answering 403");
         response refusal(status::forbidden);
         deny_now(refusal);
     } else if (state_ == websocket_state::connected) {
