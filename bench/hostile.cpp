@@ -5,7 +5,8 @@
 //
 //   hostile deflate-bomb  --port P [--mib 4]   # one compressed frame of empty final blocks,
 //                                              # with GET /hello on another connection meanwhile
-//   hostile big-message   --port P [--mode compressed|whole|fragments]   # a 16 MiB - 1 message
+//   hostile big-message   --port P [--path /ws-size] [--mode compressed|whole|fragments]
+//                                              # a 16 MiB - 1 text message; its answer read
 //   hostile hold          --port P --count N --seconds S   # N idle connections held S seconds
 //
 // Prints `key=value` lines the script reads.
@@ -95,9 +96,9 @@ std::string frame(std::uint8_t opcode, std::string_view payload, bool fin, bool 
     return f;
 }
 
-int open_websocket(int port, bool deflate) {
+int open_websocket(int port, bool deflate, const std::string& path = "/ws") {
     int fd = connect_to(port);
-    std::string head = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    std::string head = "GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
     if (deflate) head += "Sec-WebSocket-Extensions: permessage-deflate\r\n";
     send_all(fd, head + "\r\n");
@@ -172,9 +173,9 @@ int deflate_bomb(int port, int mib) {
     return 0;
 }
 
-int big_message(int port, const std::string& mode) {
+int big_message(int port, const std::string& path, const std::string& mode) {
     const std::string text((16u << 20) - 1, 'a');
-    int ws = open_websocket(port, mode == "compressed");
+    int ws = open_websocket(port, mode == "compressed", path);
     std::string wire;
     if (mode == "compressed") {
         wire = frame(0x1, raw_deflate(text), true, true);
@@ -186,11 +187,12 @@ int big_message(int port, const std::string& mode) {
                           at + 64 * 1024 >= text.size(), false);
     }
     std::thread sender([&] { send_all(ws, wire); });
-    // The echo: 16 MiB of text back (a frame header, then the bytes).
+    // The answer: the size (/ws-size), or the message itself (/ws); its first frame is enough.
+    const std::size_t want = path == "/ws" ? text.size() : 4;
     std::size_t got = 0;
     char buf[1 << 16];
     const auto until = clock_type::now() + std::chrono::seconds(60);
-    while (got < text.size() + 10 && clock_type::now() < until) {
+    while (got < want && clock_type::now() < until) {
         pollfd p{ws, POLLIN, 0};
         if (::poll(&p, 1, 1000) <= 0) continue;
         ssize_t n = ::recv(ws, buf, sizeof buf, 0);
@@ -198,7 +200,7 @@ int big_message(int port, const std::string& mode) {
         got += std::size_t(n);
     }
     sender.join();
-    std::printf("echoed_bytes=%zu\n", got);
+    std::printf("answered=%d\n", got >= want ? 1 : 0);
     ::close(ws);
     return 0;
 }
@@ -220,18 +222,19 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: hostile deflate-bomb|big-message|hold --port P ...\n");
         return 2;
     }
-    std::string what = argv[1], mode = "compressed";
+    std::string what = argv[1], mode = "compressed", path = "/ws";
     int port = 0, mib = 4, count = 100, seconds = 5;
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string_view flag = argv[i];
         if (flag == "--port") port = std::atoi(argv[i + 1]);
         else if (flag == "--mib") mib = std::atoi(argv[i + 1]);
         else if (flag == "--mode") mode = argv[i + 1];
+        else if (flag == "--path") path = argv[i + 1];
         else if (flag == "--count") count = std::atoi(argv[i + 1]);
         else if (flag == "--seconds") seconds = std::atoi(argv[i + 1]);
     }
     if (what == "deflate-bomb") return deflate_bomb(port, mib);
-    if (what == "big-message") return big_message(port, mode);
+    if (what == "big-message") return big_message(port, path, mode);
     if (what == "hold") return hold(port, count, seconds);
     std::fprintf(stderr, "hostile: unknown attack %s\n", what.c_str());
     return 2;

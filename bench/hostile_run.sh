@@ -2,16 +2,17 @@
 # SPDX-License-Identifier: MIT
 # What the security review's attacks cost a server: CPU, memory, log lines, and whether others
 # are still served. bench/hostile (one attack at a time, pinned to CLIENT_CPU) against
-# bench/ws_echo (one loop, pinned to SERVER_CPU); with BASELINE=<commit>, the same server built
-# from that commit too, measured in the same run, rounds alternating. Medians of ROUNDS.
+# bench/hostile_server (one loop, pinned to SERVER_CPU); with BASELINE=<commit>, the same server
+# built against that commit's headers too, measured in the same run, rounds alternating.
+# Medians of ROUNDS.
 #
 #   bench/hostile_run.sh                            # this tree only
 #   BASELINE=983efb6 bench/hostile_run.sh           # before/after
 #   SCENARIOS="bomb emfile" ROUNDS=5 bench/hostile_run.sh
 #
 # Scenarios: bomb (4 MiB of empty final DEFLATE blocks in one frame; a GET /hello on the same
-# loop meanwhile), message-compressed, message-whole, message-fragments (a 16 MiB - 1 message;
-# the server's peak RSS over its idle RSS), emfile (the server under `prlimit --nofile=64`, 200
+# loop meanwhile), message-compressed, message-whole, message-fragments (a 16 MiB - 1 message to
+# /ws-size, answered with its size: the server's peak RSS over its idle RSS), emfile (the server under `prlimit --nofile=64`, 200
 # connections held 5 s: its CPU, the lines it logged, then whether it serves again).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,14 +41,14 @@ for part in api http llhttp; do
 done
 build_server() { # name source-dir
     echo "== build $1 from $2"
-    "${cxx[@]}" -std=c++20 -O2 -DNDEBUG -I "$2/include" -I "$LLHTTP_INCLUDE" "$2/bench/ws_echo.cpp" \
-        "$BUILD_DIR"/llhttp_*.o -lz -pthread -o "$BUILD_DIR/ws_echo.$1" || die "cannot build $1"
+    "${cxx[@]}" -std=c++20 -O2 -DNDEBUG -I "$2/include" -I "$LLHTTP_INCLUDE" bench/hostile_server.cpp \
+        "$BUILD_DIR"/llhttp_*.o -lz -pthread -o "$BUILD_DIR/hostile_server.$1" || die "cannot build $1"
 }
 builds=(this)
 build_server this .
 if [[ -n $BASELINE ]]; then
     rm -rf "$BUILD_DIR/base-src" && mkdir -p "$BUILD_DIR/base-src"
-    git archive "$BASELINE" include bench examples | tar -x -C "$BUILD_DIR/base-src"
+    git archive "$BASELINE" include | tar -x -C "$BUILD_DIR/base-src"
     build_server base "$BUILD_DIR/base-src"
     builds=(base this)
 fi
@@ -60,7 +61,7 @@ start_server() { # build [prlimit args...]
     local build=$1 tries
     shift
     port_accepts && die "port $PORT is in use; set PORT"
-    taskset -c "$SERVER_CPU" "$@" "$BUILD_DIR/ws_echo.$build" --port "$PORT" \
+    taskset -c "$SERVER_CPU" "$@" "$BUILD_DIR/hostile_server.$build" --port "$PORT" \
         >"$BUILD_DIR/logs/server.log" 2>&1 &
     server_pid=$!
     for ((tries = 0; tries < 100; tries++)); do
@@ -98,10 +99,10 @@ run_round() { # build scenario
     message-*)
         start_server "$build"
         before=$(status_kib VmRSS)
-        out=$(client big-message --port "$PORT" --mode "${scenario#message-}")
+        out=$(client big-message --port "$PORT" --path /ws-size --mode "${scenario#message-}")
         after=$(status_kib VmHWM)
         record "$build.$scenario.peak_mib" "$(bc -l <<<"($after - $before) / 1024")"
-        record "$build.$scenario.echoed" "$(value echoed_bytes "$out")"
+        record "$build.$scenario.answered" "$(value answered "$out")"
         stop_server ;;
     emfile)
         start_server "$build" prlimit --nofile=64:64

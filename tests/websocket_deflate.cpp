@@ -664,7 +664,8 @@ TEST_CASE("permessage-deflate: the codec's memory is lazy and within the documen
         deflate_params p{.server_max_window_bits = server_bits, .client_max_window_bits = client_bits};
         deflate_codec server(p, true, mem_level, 6), client(p, false, 8, 6);
         CHECK(server.memory() == 0); // nothing until the first compressed message
-        std::string wire, back;
+        aster::detail::message_buffer wire;
+        std::string back;
         auto text = text_of(200000);
         REQUIRE(server.compress(text, wire) == deflate_codec::status::ok);
         const std::size_t deflate_memory = server.memory();
@@ -673,13 +674,13 @@ TEST_CASE("permessage-deflate: the codec's memory is lazy and within the documen
                                     (std::size_t(1) << (mem_level + 9));
         CHECK(deflate_memory >= formula);
         CHECK(deflate_memory <= formula + 6 * 1024);
-        REQUIRE(inflate_all(client, wire, back, std::size_t(-1)) == deflate_codec::status::ok);
+        REQUIRE(inflate_all(client, wire.view(), back, std::size_t(-1)) == deflate_codec::status::ok);
         CHECK(back == text);
         // The other way: the server's inflater holds its window, 1 << client_bits, plus state.
         wire.clear();
         back.clear();
         REQUIRE(client.compress(text, wire) == deflate_codec::status::ok);
-        REQUIRE(inflate_all(server, wire, back, std::size_t(-1)) == deflate_codec::status::ok);
+        REQUIRE(inflate_all(server, wire.view(), back, std::size_t(-1)) == deflate_codec::status::ok);
         CHECK(back == text);
         const std::size_t inflate_memory = server.memory() - deflate_memory;
         CHECK(inflate_memory >= (std::size_t(1) << std::max(client_bits, 9)));
@@ -689,9 +690,10 @@ TEST_CASE("permessage-deflate: the codec's memory is lazy and within the documen
     // A bomb stops at the limit: the output never holds more than limit + 1 bytes.
     deflate_params p;
     deflate_codec a(p, false, 8, 6), b(p, true, 8, 6);
-    std::string wire, out;
+    aster::detail::message_buffer wire;
+    std::string out;
     REQUIRE(a.compress(std::string(32 * 1024 * 1024, 'z'), wire) == deflate_codec::status::ok);
-    CHECK(inflate_all(b, wire, out, 100000) == deflate_codec::status::too_big);
+    CHECK(inflate_all(b, wire.view(), out, 100000) == deflate_codec::status::too_big);
     CHECK(out.size() == 100001);
 }
 

@@ -128,8 +128,9 @@ public:
     deflate_codec(const deflate_codec&) = delete;
     deflate_codec& operator=(const deflate_codec&) = delete;
 
-    /// Appends `message` compressed to `out`, without the 00 00 FF FF tail (§7.2.1).
-    status compress(std::string_view message, std::string& out);
+    /// Appends `message` compressed to `out`, without the 00 00 FF FF tail (§7.2.1). The room
+    /// reserved for the worst case is not written before deflate fills it.
+    status compress(std::string_view message, message_buffer& out);
     /// True when the compressor forgets each message (no context takeover), so a message may
     /// also be sent uncompressed without the two ends' windows drifting apart.
     bool compressor_resets() const noexcept { return local_reset_; }
@@ -363,7 +364,8 @@ ASTER_DECL void deflate_codec::release(void* self, void* p) noexcept {
     std::free(block);
 }
 
-ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view message, std::string& out) {
+ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view message,
+                                                         message_buffer& out) {
     if (!deflating_) {
         deflater_.zalloc = &deflate_codec::allocate;
         deflater_.zfree = &deflate_codec::release;
@@ -375,7 +377,6 @@ ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view messag
         deflating_ = true;
     }
     const std::size_t start = out.size();
-    std::size_t used = start;
     auto* in = reinterpret_cast<const Bytef*>(message.data());
     std::size_t left = message.size();
     constexpr std::size_t max_chunk = std::size_t(1) << 30; // avail_in is 32 bits
@@ -388,13 +389,17 @@ ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view messag
             // Room for the message plus deflate's small overhead; more if it still runs out.
             std::size_t room = std::max<std::size_t>(chunk + chunk / 512 + 64, 4096);
             room = std::min(room, max_chunk);
-            out.resize(used + room);
-            deflater_.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+            if (!out.reserve(room)) {
+                out.truncate(start);
+                return status::no_budget;
+            }
+            room = std::min(out.spare_size(), max_chunk);
+            deflater_.next_out = reinterpret_cast<Bytef*>(out.spare());
             deflater_.avail_out = uInt(room);
             int rc = deflate(&deflater_, last ? Z_SYNC_FLUSH : Z_NO_FLUSH);
-            used += room - deflater_.avail_out;
+            out.commit(room - deflater_.avail_out);
             if (rc != Z_OK && rc != Z_BUF_ERROR) {
-                out.resize(start);
+                out.truncate(start);
                 return status::no_memory;
             }
             // A flush is complete once deflate leaves output space unused (zlib manual).
@@ -404,9 +409,9 @@ ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view messag
         left -= chunk;
         if (last) break;
     }
-    out.resize(used);
+    const std::size_t used = out.size();
     if (used - start >= 4 && std::memcmp(out.data() + used - 4, deflate_tail, 4) == 0)
-        out.resize(used - 4); // §7.2.1: remove the tail of the sync flush
+        out.truncate(used - 4); // §7.2.1: remove the tail of the sync flush
     if (local_reset_) deflateReset(&deflater_); // §7.1.1.1: no context takeover
     return status::ok;
 }

@@ -145,7 +145,7 @@ private:
 #ifdef ASTER_HAS_ZLIB
     // Set by accept() when permessage-deflate is agreed; zlib's state inside comes on first use.
     std::unique_ptr<deflate_codec> deflate_;
-    std::string deflated_; // a compressed message being framed
+    message_buffer deflated_; // a compressed message being framed
 #endif
 
     template <class S>

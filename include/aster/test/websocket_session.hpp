@@ -202,10 +202,10 @@ inline std::string websocket_session::compress(std::string_view message) {
 #ifdef ASTER_HAS_ZLIB
     if (!codec_) throw std::logic_error("aster::websocket_session::compress: permessage-deflate "
                                         "was not agreed");
-    std::string out;
+    detail::message_buffer out;
     if (codec_->compress(message, out) != detail::deflate_codec::status::ok)
         throw std::runtime_error("aster::websocket_session: compression failed");
-    return out;
+    return std::string(out.view());
 #else
     (void)message;
     throw std::logic_error("aster::websocket_session::compress: built without zlib");

@@ -251,8 +251,8 @@ void ws_session<Stream>::queue_message(opcode op, std::string_view payload) {
         if (status != deflate_codec::status::ok)
             log(log_level::warning, "permessage-deflate: compression failed, sending uncompressed");
         if (!send_raw) {
-            queue_frame(op, deflated_, true); // RSV1: compressed (§6)
-            if (deflated_.capacity() > keep_buffer_up_to) std::string().swap(deflated_);
+            queue_frame(op, deflated_.view(), true); // RSV1: compressed (§6)
+            if (deflated_.capacity() > keep_buffer_up_to) deflated_.release();
             return;
         }
     }
