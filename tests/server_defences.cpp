@@ -359,9 +359,10 @@ TEST_CASE("rates: a WebSocket that stops reading is closed with 1008, one that t
     net::io_context ctx;
     tcp::socket s(ctx);
     std::uint16_t code = 0;
+    // Outlives both coroutines: the trickle may still be writing when the close arrives.
+    const std::string frame = test_support::client_frame(0x2, std::string(100000, 'm'));
     net::co_spawn(ctx, [&]() -> aster::task<> {
         std::string in = co_await test_support::ws_open(s, server.endpoint(), "/ws");
-        std::string frame = test_support::client_frame(0x2, std::string(100000, 'm'));
         co_await net::async_write(s, net::buffer(frame.data(), 200), net::use_awaitable);
         net::co_spawn(s.get_executor(), [&]() -> aster::task<> {
             net::steady_timer t(s.get_executor());
