@@ -41,7 +41,7 @@ for part in api http llhttp; do
 done
 build_server() { # name source-dir
     echo "== build $1 from $2"
-    "${cxx[@]}" -std=c++20 -O2 -DNDEBUG -I "$2/include" -I "$LLHTTP_INCLUDE" bench/hostile_server.cpp \
+    "${cxx[@]}" -std=c++20 -O2 -DNDEBUG -DASTER_HAS_ZLIB -I "$2/include" -I "$LLHTTP_INCLUDE" bench/hostile_server.cpp \
         "$BUILD_DIR"/llhttp_*.o -lz -pthread -o "$BUILD_DIR/hostile_server.$1" || die "cannot build $1"
 }
 builds=(this)

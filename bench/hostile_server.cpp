@@ -30,7 +30,7 @@ const aster::application app{aster::routes(
 int main(int argc, char** argv) {
     aster::logger().level = aster::log_level::warning;
     try {
-        auto config = aster::server_config::from_args(argc, argv);
+        auto config = aster::server_config::from_args(argc, argv); // warnings only: see above
         config.threads = 1;
         app.run(std::move(config));
     } catch (const std::exception& e) {

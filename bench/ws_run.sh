@@ -74,9 +74,12 @@ cxxflags=(-std=c++20 -O2 -DNDEBUG)
 mkdir -p "$BUILD_DIR/logs"
 echo "== build (${cxx[*]} ${cxxflags[*]}) into $BUILD_DIR"
 llhttp_objects=()
-# aster turns permessage-deflate on when <zlib.h> is there; then it needs zlib at link time.
+# permessage-deflate compiled in where zlib is, as the examples build it (switched on explicitly).
 libs=(-pthread)
-[[ -f /usr/include/zlib.h ]] && libs+=(-lz)
+if [[ -f /usr/include/zlib.h ]]; then
+    libs+=(-lz)
+    cxxflags+=(-DASTER_HAS_ZLIB)
+fi
 for part in api http llhttp; do
     "${cc[@]}" -O2 -DNDEBUG -I "$LLHTTP_INCLUDE" -c "$LLHTTP_SRC/$part.c" \
         -o "$BUILD_DIR/llhttp_$part.o" || die "cannot compile $LLHTTP_SRC/$part.c"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Interop tests: the built examples against clients aster shares no code with, over 127.0.0.1.
 #   interop.websockets_python  examples/echo driven by Python's websockets library
+#   interop.metrics_prometheus examples/echo's /metrics read by Prometheus' Python parser
 #   interop.chat_browser       examples/chat in two chromium pages driven by playwright-core
 # Included from the top-level CMakeLists.txt once the examples are defined. A missing tool makes
 # the test fail and say what to install (./tools/install_deps.sh); it is never skipped.
@@ -29,6 +30,16 @@ else()
              COMMAND "${Python3_EXECUTABLE}" -c "import sys; sys.exit('${_why}')")
 endif()
 
+if(EXISTS "${ASTER_INTEROP_PYTHON}")
+    add_test(NAME interop.metrics_prometheus
+             COMMAND "${ASTER_INTEROP_PYTHON}" "${_aster_interop}/metrics_prometheus.py"
+                     $<TARGET_FILE:echo>)
+else()
+    set(_why "${ASTER_INTEROP_PYTHON} is missing: install python3-prometheus-client (tools/install_deps.sh)")
+    add_test(NAME interop.metrics_prometheus
+             COMMAND "${Python3_EXECUTABLE}" -c "import sys; sys.exit('${_why}')")
+endif()
+
 if(ASTER_NODE)
     add_test(NAME interop.chat_browser
              COMMAND "${ASTER_NODE}" "${_aster_interop}/chat_browser.mjs" $<TARGET_FILE:chat>
@@ -39,6 +50,6 @@ else()
              COMMAND "${Python3_EXECUTABLE}" -c "import sys; sys.exit('${_why}')")
 endif()
 
-set_tests_properties(interop.websockets_python interop.chat_browser PROPERTIES
+set_tests_properties(interop.websockets_python interop.metrics_prometheus interop.chat_browser PROPERTIES
     TIMEOUT 120
     LABELS interop)

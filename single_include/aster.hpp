@@ -50,13 +50,15 @@
 #define ASTER_HAS_JSON 1
 #endif
 
-#if __has_include(<zlib.h>) && !defined(ASTER_NO_ZLIB)
-#define ASTER_HAS_ZLIB 1
+// Extras that need a library at link time are switched on by the build, never by finding a
+// header: the same command then builds on a machine with or without the library. The build
+// defines the macro for every file of a program (CMake and meson options, pkg-config modules;
+// by hand -DASTER_HAS_ZLIB with -lz, say), and an extra left off includes none of its headers.
+//   ASTER_HAS_ZLIB  permessage-deflate and the gzip middleware (zlib: -lz)
+//   ASTER_HAS_TLS   https and wss (OpenSSL: -lssl -lcrypto)
+#if defined(ASTER_HAS_ZLIB) && !__has_include(<zlib.h>)
+#error "ASTER_HAS_ZLIB needs zlib's header (Debian: zlib1g-dev)"
 #endif
-
-// TLS (https, wss) needs OpenSSL linked as well as its headers, so it is not detected from the
-// headers: the build defines ASTER_HAS_TLS, the same for every file of a program (CMake
-// aster::tls, meson aster_tls_dep). Without it no OpenSSL header is included.
 #if defined(ASTER_HAS_TLS) && !__has_include(<openssl/ssl.h>)
 #error "ASTER_HAS_TLS needs OpenSSL's headers (Debian: libssl-dev)"
 #endif
@@ -1769,6 +1771,7 @@ template <class T>
 inline constexpr char type_tag = 0;
 
 struct request_access;
+struct metrics_registry;
 
 /// Where a streamed body comes from: the connection, which reads it as the handler asks.
 class body_source {
@@ -1916,12 +1919,15 @@ public:
     std::span<const path_parameter> path_params() const noexcept {
         return {path_params_.data(), path_param_count_};
     }
-    /// The raw value of path parameter `name`, or empty when the route has none of that name.
-    std::string_view path_param(std::string_view name) const noexcept {
+    /// The raw value of path parameter `name` of the matched route. A name the route's pattern
+    /// does not have (a typo) throws std::invalid_argument naming it and the pattern.
+    std::string_view path_param(std::string_view name) const {
         for (const auto& p : path_params())
             if (p.name == name) return p.value;
-        return {};
+        throw_no_path_param(name);
     }
+    /// The pattern of the route that matched (`/users/{id:int}`); empty before routing.
+    std::string_view route_pattern() const noexcept { return route_pattern_; }
 
     /// The URL scheme, as Starlette's `request.url.scheme`: "https" when the connection came in
     /// over TLS, else "http"; for a WebSocket handshake (`ws.request()`, a middleware's
@@ -2008,6 +2014,21 @@ private:
     detail::route_table routes_{}; // the app's, for url_path_for
     std::array<path_parameter, max_path_params> path_params_{};
     std::size_t path_param_count_ = 0;
+    std::string_view route_pattern_, route_label_;
+    const detail::metrics_registry* metrics_ = nullptr; // metrics_route reads it
+
+    [[noreturn]] void throw_no_path_param(std::string_view name) const {
+        std::string known;
+        for (const auto& p : path_params()) known.append(known.empty() ? "" : ", ").append(p.name);
+        throw std::invalid_argument(
+            "aster::request::path_param: " +
+            (route_pattern_.empty() ? std::string("no route has matched yet, so there is no '") +
+                                          std::string(name) + "'"
+                                    : "the route " + std::string(route_pattern_) +
+                                          " has no parameter '" + std::string(name) + "' (" +
+                                          (known.empty() ? std::string("it has none")
+                                                         : "it has: " + known) + ")"));
+    }
     int version_major_ = 1, version_minor_ = 1;
     bool keep_alive_ = true;
     bool secure_ = false;    // per connection: set once when it starts
@@ -2514,12 +2535,15 @@ ASTER_MEMBER_TRAITS(const&)
 
 namespace aster::detail {
 
+struct metrics_registry;
+
 struct request_access {
     static void reset(request& r) noexcept {
         r.headers_.clear();
         r.query_params_.reset();
         r.path_param_count_ = 0;
-        r.method_name_ = r.target_ = r.raw_path_ = r.path_ = r.query_ = {};
+        r.method_name_ = r.target_ = r.raw_path_ = r.path_ = r.query_ = r.route_pattern_ = {};
+        r.route_label_ = {};
     }
     static aster::headers& headers(request& r) noexcept { return r.headers_; }
     static void set_method(request& r, std::string_view name) noexcept {
@@ -2568,6 +2592,14 @@ struct request_access {
         if (index >= r.path_param_count_) r.path_param_count_ = index + 1;
     }
     static void clear_path_params(request& r) noexcept { r.path_param_count_ = 0; }
+    static void set_route(request& r, std::string_view pattern, std::string_view label) noexcept {
+        r.route_pattern_ = pattern;
+        r.route_label_ = label;
+    }
+    /// The matched route's name, else its pattern (static strings); empty when none matched.
+    static std::string_view route_label(const request& r) noexcept { return r.route_label_; }
+    static void set_metrics(request& r, const metrics_registry* m) noexcept { r.metrics_ = m; }
+    static const metrics_registry* metrics(const request& r) noexcept { return r.metrics_; }
 };
 
 } // namespace aster::detail
@@ -2888,6 +2920,19 @@ struct json_of {
 #endif
 };
 
+// Whether E has any member called on_connect (or on_disconnect), whatever its signature:
+// deriving from E and from a type with a member of that name makes the name ambiguous exactly
+// when E has one too. A hook aster would not call must not compile silently.
+struct on_connect_probe { int on_connect; };
+struct on_disconnect_probe { int on_disconnect; };
+template <class E> struct find_on_connect : E, on_connect_probe {};
+template <class E> struct find_on_disconnect : E, on_disconnect_probe {};
+template <class E>
+concept names_on_connect = !std::is_final_v<E> && !requires { &find_on_connect<E>::on_connect; };
+template <class E>
+concept names_on_disconnect =
+    !std::is_final_v<E> && !requires { &find_on_disconnect<E>::on_disconnect; };
+
 template <class E>
 constexpr bool check_websocket_endpoint() {
     static_assert(std::is_base_of_v<websocket_endpoint, E>,
@@ -2896,6 +2941,16 @@ constexpr bool check_websocket_endpoint() {
     static_assert(std::is_default_constructible_v<E>,
                   "aster::websocket_endpoint: an endpoint must be default-constructible (one is "
                   "made per connection)");
+    if constexpr (names_on_connect<E>)
+        static_assert(requires(E& e, websocket& ws) { e.on_connect(ws); },
+                      "aster::websocket_endpoint: on_connect must take (aster::websocket&) and "
+                      "nothing else: aster::task<> on_connect(aster::websocket& ws) (or a plain "
+                      "void function); read path parameters with ws.request().path_param(name)");
+    if constexpr (names_on_disconnect<E>)
+        static_assert(requires(E& e, websocket& ws, close_code c) { e.on_disconnect(ws, c); },
+                      "aster::websocket_endpoint: on_disconnect must take (aster::websocket&, "
+                      "aster::close_code): aster::task<> on_disconnect(aster::websocket& ws, "
+                      "aster::close_code code) (or a plain void function)");
     constexpr encoding enc = endpoint_encoding<E>();
 #ifndef ASTER_HAS_JSON
     static_assert(enc != encoding::json,
@@ -2990,6 +3045,42 @@ task<> run_websocket_endpoint(websocket& ws) {
 #ifndef ASTER_ROUTING_HPP
 #define ASTER_ROUTING_HPP
 
+// begin aster/detail/route_errors.hpp
+// SPDX-License-Identifier: MIT
+// Routing mistakes as compile errors that name the culprit. A static_assert's message is a fixed
+// literal, so these carry the routes' patterns and names in their template arguments and the
+// advice in the name of a deleted function: g++'s first `error:` line then reads, say,
+// "use of deleted function '... duplicate_route<First, Second>::give_one_of_them_another_pattern_
+// or_other_methods() [with First = ...{"/users/{id:int}"}; Second = ...{"/users/{uid:int}"}]'".
+#ifndef ASTER_DETAIL_ROUTE_ERRORS_HPP
+#define ASTER_DETAIL_ROUTE_ERRORS_HPP
+
+
+namespace aster::detail {
+
+/// Two routes of one table with the same pattern (up to parameter names) and a method in common:
+/// the second could never be reached.
+template <fixed_string First, fixed_string Second>
+struct duplicate_route {
+    static constexpr bool give_one_of_them_another_pattern_or_other_methods() = delete;
+};
+
+/// Two routes of one table (mounts included) with the same name.
+template <fixed_string Name>
+struct duplicate_route_name {
+    static constexpr bool give_each_route_a_name_of_its_own() = delete;
+};
+
+/// url_path_for<Name> where no route of the app has that name.
+template <fixed_string Name>
+struct url_path_for_unknown_name {
+    static constexpr bool name_a_route_so_with_named_or_correct_the_spelling() = delete;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ROUTE_ERRORS_HPP
+// end aster/detail/route_errors.hpp
 
 #include <array>
 #include <charconv>
@@ -3008,6 +3099,11 @@ struct route_base {
     static constexpr auto name = Name;
     static constexpr const auto& parsed = pattern_of<Pattern>;
     static constexpr bool is_websocket = false;
+    static constexpr bool is_metrics = false;
+    /// The route's label in the access log's metrics: its name, else its pattern.
+    static constexpr std::string_view label() noexcept {
+        return Name.view().empty() ? Pattern.view() : Name.view();
+    }
 
     static bool match_path(std::string_view path, std::string_view* values) noexcept {
         return match_pattern(parsed, path, values);
@@ -3197,24 +3293,48 @@ constexpr bool names_conflict() {
     return !A::name.view().empty() && same_text(A::name.view(), B::name.view());
 }
 
-template <template <class, class> class Conflict, class... R>
-constexpr bool any_pair() {
-    using list = std::tuple<R...>;
-    constexpr std::size_t n = sizeof...(R);
-    return []<std::size_t... I>(std::index_sequence<I...>) {
-        return ([]<std::size_t... J>(std::index_sequence<J...>) {
-            constexpr std::size_t i = I;
-            return ((J > i && Conflict<std::tuple_element_t<i, list>,
-                                       std::tuple_element_t<J, list>>::value) ||
-                    ...);
-        }(std::make_index_sequence<n>{}) || ...);
-    }(std::make_index_sequence<n>{});
-}
-
 template <class A, class B>
 struct route_conflict : std::bool_constant<routes_conflict<A, B>()> {};
 template <class A, class B>
 struct name_conflict : std::bool_constant<names_conflict<A, B>()> {};
+
+// The first pair i < j of routes in conflict, as i * n + j; n * n when there is none.
+template <template <class, class> class Conflict, class... R>
+constexpr std::size_t first_pair() {
+    using list = std::tuple<R...>;
+    constexpr std::size_t n = sizeof...(R);
+    std::size_t found = n * n;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        ([&]<std::size_t... J>(std::index_sequence<J...>) {
+            constexpr std::size_t i = I;
+            ((found == n * n && J > i &&
+                      Conflict<std::tuple_element_t<i, list>, std::tuple_element_t<J, list>>::value
+                  ? void(found = i * n + J)
+                  : void()),
+             ...);
+        }(std::make_index_sequence<n>{}), ...);
+    }(std::make_index_sequence<n>{});
+    return found;
+}
+
+// True when no two routes clash; otherwise the first clash is a compile error naming both.
+template <class... R>
+constexpr bool routes_are_distinct() {
+    constexpr std::size_t n = sizeof...(R);
+    using list = std::tuple<R...>;
+    constexpr std::size_t same = first_pair<route_conflict, R...>();
+    if constexpr (same < n * n) {
+        using A = std::tuple_element_t<same / n, list>;
+        using B = std::tuple_element_t<same % n, list>;
+        return duplicate_route<A::pattern, B::pattern>::give_one_of_them_another_pattern_or_other_methods();
+    }
+    constexpr std::size_t named = first_pair<name_conflict, R...>();
+    if constexpr (named < n * n) {
+        using A = std::tuple_element_t<named / n, list>;
+        return duplicate_route_name<A::name>::give_each_route_a_name_of_its_own();
+    }
+    return true;
+}
 
 template <fixed_string Name, class... R>
 constexpr std::size_t index_of_name() {
@@ -3243,11 +3363,9 @@ void append_path_value(std::string& out, convertor conv, const T& value) {
 /// @endcode
 template <class... Routes>
 class router {
-    static_assert(!detail::any_pair<detail::route_conflict, Routes...>(),
+    static_assert(detail::routes_are_distinct<Routes...>(),
                   "aster::routes: duplicate route: two routes have the same pattern and share a "
-                  "method");
-    static_assert(!detail::any_pair<detail::name_conflict, Routes...>(),
-                  "aster::routes: two routes have the same name");
+                  "method, or the same name (the first error names them)");
 
 public:
     static constexpr std::size_t size = sizeof...(Routes);
@@ -3258,6 +3376,7 @@ public:
     constexpr const std::tuple<Routes...>& entries() const noexcept { return routes_; }
 
     static constexpr bool has_websocket_routes = (Routes::is_websocket || ...);
+    static constexpr bool has_metrics = (Routes::is_metrics || ...);
 
     /// The index of the first WebSocket route matching the request's path (path parameters are
     /// filled in), or `size`.
@@ -3341,6 +3460,7 @@ template <class Route>
 bool take_match(request& req, std::string_view path, std::span<std::string_view> values) {
     if (!Route::match_path(path, values.data()) || !Route::values_convert(values)) return false;
     request_access::clear_path_params(req);
+    request_access::set_route(req, Route::pattern.view(), Route::label());
     for (std::size_t p = 0; p < Route::parsed.param_count; ++p)
         request_access::set_path_param(req, p, Route::parsed.param(p).text, values[p]);
     return true;
@@ -3525,7 +3645,9 @@ template <class... Routes>
 template <fixed_string Name, class... Params>
 std::string router<Routes...>::url_path_for(const Params&... params) const {
     constexpr std::size_t index = detail::index_of_name<Name, Routes...>();
-    static_assert(index < size, "aster::url_path_for: no route has this name");
+    if constexpr (index == size)
+        static_assert(detail::url_path_for_unknown_name<Name>::name_a_route_so_with_named_or_correct_the_spelling(),
+                      "aster::url_path_for: no route has this name (the first error names it)");
     if constexpr (index < size) {
         using route_type = std::tuple_element_t<index, std::tuple<Routes...>>;
         constexpr auto& pp = route_type::parsed;
@@ -3887,6 +4009,8 @@ struct app_ref {
     const void* state_type = nullptr;
     /// The routes by name, for request::url_path_for.
     route_table routes{};
+    /// The app serves metrics_route: its connections count requests and sessions.
+    bool has_metrics = false;
 };
 
 /// Binds an app_ref to a router (anything with route_now, invoke, streams_body, match_websocket,
@@ -3896,6 +4020,7 @@ app_ref make_app_ref(const Router& router) noexcept {
     app_ref ref;
     ref.app = &router;
     ref.routes = router.route_table();
+    ref.has_metrics = Router::has_metrics;
     ref.route_now = +[](const void* p, request& req, response& out) -> std::size_t {
         std::size_t i = static_cast<const Router*>(p)->route_now(req, out);
         return i == Router::size ? app_ref::none : i;
@@ -3926,6 +4051,140 @@ app_ref make_app_ref(const Router& router) noexcept {
 #ifndef ASTER_OPTIONS_HPP
 #define ASTER_OPTIONS_HPP
 
+// begin aster/log.hpp
+// SPDX-License-Identifier: MIT
+// Minimal levelled logging with a replaceable sink; the server and the connection report through it.
+#ifndef ASTER_LOG_HPP
+#define ASTER_LOG_HPP
+
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+enum class log_level { debug = 0, info = 1, warning = 2, error = 3, off = 4 };
+
+/// Process-wide log settings. Set them before serving; they are read without locks.
+/// @code
+/// aster::logger().level = aster::log_level::warning;
+/// aster::logger().sink = [](aster::log_level, std::string_view line) { my_log(line); };
+/// @endcode
+struct log_config {
+    log_level level = log_level::info;
+    std::function<void(log_level, std::string_view)> sink; // empty: one line to stderr
+    // One info line per HTTP request, as uvicorn writes them:
+    // `127.0.0.1:50312 - "GET /hello HTTP/1.1" 200 13 0.1ms`, everywhere, test_client's requests
+    // included (a server also has its own switch, server_config::access_log, on by default).
+    // Off, it costs one branch.
+    bool access_log = false;
+    // The default sink starts each line with the UTC time, `2026-12-07T15:47:59.123Z`.
+    bool timestamps = false;
+};
+
+inline log_config& logger() noexcept {
+    static log_config config;
+    return config;
+}
+
+inline bool log_enabled(log_level level) noexcept {
+    return level >= logger().level && logger().level != log_level::off;
+}
+
+inline void log(log_level level, std::string_view line) {
+    if (!log_enabled(level)) return;
+    auto& config = logger();
+    if (config.sink) {
+        config.sink(level, line);
+        return;
+    }
+    static constexpr const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR", ""};
+    char stamp[32] = "";
+    if (config.timestamps) {
+        const auto now = std::chrono::system_clock::now();
+        const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+        const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                now.time_since_epoch()).count() % 1000;
+        std::tm parts{};
+        gmtime_r(&seconds, &parts);
+        std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &parts);
+        std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ ", int(millis));
+    }
+    std::fprintf(stderr, "%s%s: %.*s\n", stamp, names[int(level)], int(line.size()), line.data());
+}
+
+/// Logs `line`, but at most one line of its `kind` (a string literal naming the call site) per
+/// second: a line a client can provoke at will (a failing handler, a download it drops) cannot
+/// flood the log. The next line logged after some were dropped says how many. Thread-safe.
+/// @code
+/// aster::log_limited(aster::log_level::error, "report export", "export failed: " + why);
+/// @endcode
+namespace detail {
+
+// The seconds and counts log_limited keeps per kind; reset() forgets them (for tests that
+// check what one request logs).
+class log_limits {
+public:
+    static log_limits& instance() {
+        static log_limits limits;
+        return limits;
+    }
+    // True when a line of `kind` may go out now; `dropped` then says how many did not.
+    bool admit(const char* kind, std::size_t& dropped) {
+        const std::time_t now = std::time(nullptr);
+        std::lock_guard lock(mutex_);
+        auto it = std::find_if(kinds_.begin(), kinds_.end(),
+                               [&](const entry& e) { return e.kind == kind; });
+        if (it == kinds_.end()) {
+            kinds_.push_back({kind, now, 0});
+            return true;
+        }
+        if (it->second == now) {
+            ++it->dropped;
+            return false;
+        }
+        dropped = std::exchange(it->dropped, 0);
+        it->second = now;
+        return true;
+    }
+    void reset() {
+        std::lock_guard lock(mutex_);
+        kinds_.clear();
+    }
+
+private:
+    struct entry {
+        const char* kind;
+        std::time_t second;
+        std::size_t dropped;
+    };
+    std::mutex mutex_;
+    std::vector<entry> kinds_;
+};
+
+} // namespace detail
+
+inline void log_limited(log_level level, const char* kind, std::string_view line) {
+    if (!log_enabled(level)) return;
+    std::size_t dropped = 0;
+    if (!detail::log_limits::instance().admit(kind, dropped)) return;
+    if (dropped == 0) return log(level, line);
+    log(level, std::string(line) + " (" + std::to_string(dropped) +
+                   " more like it in the last second(s) not logged)");
+}
+
+} // namespace aster
+
+#endif // ASTER_LOG_HPP
+// end aster/log.hpp
 // begin aster/tls.hpp
 // SPDX-License-Identifier: MIT
 // TLS settings for serving https and wss; plain data, so it costs nothing without OpenSSL.
@@ -4071,19 +4330,71 @@ struct server_config {
     std::size_t memory_budget = std::size_t(1) << 30;
     // Set: serve https and wss only, on this port (see tls.hpp).
     std::optional<tls_options> tls{};
+    // Logging, set on aster's logger when the server starts: one line per request and per
+    // WebSocket session, as uvicorn writes them (on by default; off for benchmarks), the level
+    // (unset: left as logger() has it), and a UTC timestamp in front of each line.
+    bool access_log = true;
+    std::optional<aster::log_level> log_level{};
+    bool log_timestamps = false;
+    // Share the port with other processes that ask for it too (SO_REUSEPORT), for restarts
+    // without downtime. Off: a port another process listens on is refused ("address already in
+    // use"), so two servers never split one port's requests by accident.
+    bool reuse_port = false;
 
-    /// Reads `--host H`, `--port P`, `--threads N`, `--shutdown-timeout MS` and
-    /// `--tls-cert FILE --tls-key FILE` (also `--port=P`); throws std::invalid_argument naming a
-    /// bad flag.
+    /// The command line of a server program: `--host H`, `--port P` (also `--port=P`),
+    /// `--threads N`, `--shutdown-timeout MS`, `--tls-cert FILE --tls-key FILE`,
+    /// `--no-access-log`, `--log-level LEVEL`, `--log-timestamps`, `--reuse-port`. `--help`
+    /// prints usage() and exits with 0; a bad flag prints why, and the usage, to stderr and
+    /// exits with 2.
     static server_config from_args(int argc, char** argv);
     static server_config from_args(int argc, char** argv, server_config defaults);
+    /// The same, for programs that handle errors themselves: throws std::invalid_argument
+    /// naming a bad flag, and aster::help_requested (whose what() is the usage) for `--help`.
+    static server_config parse_args(int argc, char** argv);
+    static server_config parse_args(int argc, char** argv, server_config defaults);
+    /// The flags above, one per line, for `program`.
+    static std::string usage(std::string_view program);
 };
 
-inline server_config server_config::from_args(int argc, char** argv) {
-    return from_args(argc, argv, server_config{});
+/// parse_args() met `-h` or `--help`; what() is the usage text.
+class help_requested : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+} // namespace aster
+
+// begin aster/impl/command_line.hpp
+// SPDX-License-Identifier: MIT
+// Bodies of server_config's command line: from_args, parse_args, usage.
+#ifndef ASTER_IMPL_COMMAND_LINE_HPP
+#define ASTER_IMPL_COMMAND_LINE_HPP
+
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+inline std::string server_config::usage(std::string_view program) {
+    return "usage: " + std::string(program) + " [options]\n"
+           "  --host HOST              address to listen on (default 127.0.0.1)\n"
+           "  --port PORT              port to listen on, 0 for any free one (default 8000)\n"
+           "  --threads N              event loops, one per thread; 0: one per core (default)\n"
+           "  --shutdown-timeout MS    on SIGINT/SIGTERM, cut what is still open after MS\n"
+           "  --tls-cert FILE          serve https and wss with this certificate chain (PEM)...\n"
+           "  --tls-key FILE           ...and this private key (PEM)\n"
+           "  --no-access-log          no line per request and per WebSocket session\n"
+           "  --log-level LEVEL        debug, info (default), warning, error or off\n"
+           "  --log-timestamps         a UTC timestamp at the start of each log line\n"
+           "  --reuse-port             share the port with other processes (restarts without\n"
+           "                           downtime); otherwise a port in use is refused\n"
+           "  -h, --help               this text\n";
 }
 
-inline server_config server_config::from_args(int argc, char** argv, server_config config) {
+inline server_config server_config::parse_args(int argc, char** argv, server_config config) {
     auto number = [](std::string_view flag, std::string_view text, unsigned long max) {
         unsigned long value = 0;
         if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a number");
@@ -4099,28 +4410,44 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
         if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a file name");
         return std::string(text);
     };
+    auto level = [](std::string_view text) {
+        constexpr std::string_view names[] = {"debug", "info", "warning", "error", "off"};
+        for (int i = 0; i < 5; ++i)
+            if (text == names[i]) return aster::log_level(i);
+        throw std::invalid_argument("--log-level: one of debug, info, warning, error, off, not '" +
+                                    std::string(text) + "'");
+    };
+    const std::string_view program = argc > 0 ? argv[0] : "server";
     std::string cert, key;
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i], value;
         auto eq = arg.find('=');
+        const bool takes_value = [&] {
+            for (std::string_view f : {"--host", "--port", "--threads", "--shutdown-timeout",
+                                       "--tls-cert", "--tls-key", "--log-level"})
+                if (arg.substr(0, eq) == f) return true;
+            return false;
+        }();
         if (eq != std::string_view::npos) {
             value = arg.substr(eq + 1);
             arg = arg.substr(0, eq);
-        } else if (i + 1 < argc && (arg == "--host" || arg == "--port" || arg == "--threads" ||
-                                    arg == "--shutdown-timeout" || arg == "--tls-cert" ||
-                                    arg == "--tls-key")) {
+        } else if (takes_value && i + 1 < argc) {
             value = argv[++i];
         }
-        if (arg == "--host") config.host = std::string(value);
+        if (arg == "-h" || arg == "--help") throw help_requested(usage(program));
+        else if (arg == "--host") config.host = std::string(value);
         else if (arg == "--port") config.port = std::uint16_t(number(arg, value, 65535));
         else if (arg == "--threads") config.threads = unsigned(number(arg, value, 1024));
         else if (arg == "--shutdown-timeout")
             config.shutdown_timeout = std::chrono::milliseconds(number(arg, value, 86'400'000));
         else if (arg == "--tls-cert") cert = file(arg, value);
         else if (arg == "--tls-key") key = file(arg, value);
+        else if (arg == "--log-level") config.log_level = level(value);
+        else if (arg == "--no-access-log" && eq == std::string_view::npos) config.access_log = false;
+        else if (arg == "--log-timestamps" && eq == std::string_view::npos) config.log_timestamps = true;
+        else if (arg == "--reuse-port" && eq == std::string_view::npos) config.reuse_port = true;
         else throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
-                                         " (use --host, --port, --threads, --shutdown-timeout, "
-                                         "--tls-cert, --tls-key)");
+                                         " (--help lists the options)");
     }
     if (cert.empty() != key.empty())
         throw std::invalid_argument("--tls-cert and --tls-key go together");
@@ -4128,7 +4455,31 @@ inline server_config server_config::from_args(int argc, char** argv, server_conf
     return config;
 }
 
+inline server_config server_config::parse_args(int argc, char** argv) {
+    return parse_args(argc, argv, server_config{});
+}
+
+inline server_config server_config::from_args(int argc, char** argv) {
+    return from_args(argc, argv, server_config{});
+}
+
+inline server_config server_config::from_args(int argc, char** argv, server_config config) {
+    const std::string program = argc > 0 ? argv[0] : "server";
+    try {
+        return parse_args(argc, argv, std::move(config));
+    } catch (const help_requested& help) {
+        std::fputs(help.what(), stdout);
+        std::exit(0);
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "%s: %s\n%s", program.c_str(), e.what(), usage(program).c_str());
+        std::exit(2);
+    }
+}
+
 } // namespace aster
+
+#endif // ASTER_IMPL_COMMAND_LINE_HPP
+// end aster/impl/command_line.hpp
 
 #endif // ASTER_OPTIONS_HPP
 // end aster/options.hpp
@@ -4311,124 +4662,340 @@ using app = application<Router, Middleware>;
 
 #endif // ASTER_APPLICATION_HPP
 // end aster/application.hpp
-// begin aster/log.hpp
+// begin aster/metrics.hpp
 // SPDX-License-Identifier: MIT
-// Minimal levelled logging with a replaceable sink; the server and the connection report through it.
-#ifndef ASTER_LOG_HPP
-#define ASTER_LOG_HPP
+// metrics_route: the server's counters in Prometheus' text format, for scraping.
+#ifndef ASTER_METRICS_HPP
+#define ASTER_METRICS_HPP
+
+// begin aster/detail/metrics_registry.hpp
+// SPDX-License-Identifier: MIT
+// Counters for metrics_route: one set per event loop, written by its thread alone without a lock
+// and summed by a scrape from any thread, then rendered in Prometheus' text format.
+#ifndef ASTER_DETAIL_METRICS_REGISTRY_HPP
+#define ASTER_DETAIL_METRICS_REGISTRY_HPP
 
 
-#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <utility>
+#include <tuple>
 #include <vector>
 
-namespace aster {
+namespace aster::detail {
 
-enum class log_level { debug = 0, info = 1, warning = 2, error = 3, off = 4 };
+/// A counter one thread adds to and any thread reads: a relaxed load and store, no locked
+/// instruction (as live_count).
+template <class T>
+class owned_counter {
+public:
+    void add(T n) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    T get() const noexcept { return v_.load(std::memory_order_relaxed); }
 
-/// Process-wide log settings. Set them before serving; they are read without locks.
-/// @code
-/// aster::logger().level = aster::log_level::warning;
-/// aster::logger().sink = [](aster::log_level, std::string_view line) { my_log(line); };
-/// @endcode
-struct log_config {
-    log_level level = log_level::info;
-    std::function<void(log_level, std::string_view)> sink; // empty: one line to stderr
-    // One info line per HTTP request, as uvicorn writes them:
-    // `127.0.0.1:50312 - "GET /hello HTTP/1.1" 200 13 0.1ms`. Off, it costs one branch.
-    bool access_log = false;
+private:
+    std::atomic<T> v_{};
 };
 
-inline log_config& logger() noexcept {
-    static log_config config;
-    return config;
-}
+struct metrics_registry;
+/// Prometheus' text exposition format (version 0.0.4) of everything `registry` holds.
+inline std::string render_metrics(const metrics_registry& registry);
 
-inline bool log_enabled(log_level level) noexcept {
-    return level >= logger().level && logger().level != log_level::off;
-}
+/// The route label of requests routing itself answered (404, 405, a slash redirect) or that a
+/// middleware answered before routing.
+inline constexpr std::string_view unmatched_route = "<unmatched>";
 
-inline void log(log_level level, std::string_view line) {
-    if (!log_enabled(level)) return;
-    auto& config = logger();
-    if (config.sink) {
-        config.sink(level, line);
-        return;
-    }
-    static constexpr const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR", ""};
-    std::fprintf(stderr, "%s: %.*s\n", names[int(level)], int(line.size()), line.data());
-}
-
-/// Logs `line`, but at most one line of its `kind` (a string literal naming the call site) per
-/// second: a line a client can provoke at will (a failing handler, a download it drops) cannot
-/// flood the log. The next line logged after some were dropped says how many. Thread-safe.
-/// @code
-/// aster::log_limited(aster::log_level::error, "report export", "export failed: " + why);
-/// @endcode
-namespace detail {
-
-// The seconds and counts log_limited keeps per kind; reset() forgets them (for tests that
-// check what one request logs).
-class log_limits {
+/// One loop's metrics. Routes are told apart by their label's address (a static string: the
+/// route's name or pattern), so recording is a short probe of fixed tables of atomics that the
+/// owning thread fills and a scrape reads; past their size, entries go to an overflow row.
+class loop_metrics {
 public:
-    static log_limits& instance() {
-        static log_limits limits;
-        return limits;
+    // Prometheus' default buckets, in seconds.
+    static constexpr std::array<double, 11> bounds{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
+    static constexpr std::size_t route_slots = 256, request_slots = 2048, close_slots = 512;
+
+    /// One answered request: `seconds` from its head to the last byte of its response.
+    void record_request(std::string_view route, method m, std::uint16_t status, double seconds) noexcept {
+        route_row& r = routes_[route_slot(route)];
+        const std::uint32_t key = (std::uint32_t(&r - routes_.data()) + 1) << 16 |
+                                  std::uint32_t(method_index(m)) << 12 | status;
+        requests_[slot_for(keys_, key, request_slots)].count.add(1);
+        std::size_t b = 0;
+        while (b < bounds.size() && seconds > bounds[b]) ++b;
+        r.buckets[b].add(1);
+        r.seconds.add(seconds);
     }
-    // True when a line of `kind` may go out now; `dropped` then says how many did not.
-    bool admit(const char* kind, std::size_t& dropped) {
-        const std::time_t now = std::time(nullptr);
-        std::lock_guard lock(mutex_);
-        auto it = std::find_if(kinds_.begin(), kinds_.end(),
-                               [&](const entry& e) { return e.kind == kind; });
-        if (it == kinds_.end()) {
-            kinds_.push_back({kind, now, 0});
-            return true;
-        }
-        if (it->second == now) {
-            ++it->dropped;
-            return false;
-        }
-        dropped = std::exchange(it->dropped, 0);
-        it->second = now;
-        return true;
-    }
-    void reset() {
-        std::lock_guard lock(mutex_);
-        kinds_.clear();
+    /// One WebSocket session that ended with `code`, with its messages each way.
+    void record_websocket(std::string_view route, std::uint16_t code, std::uint64_t in,
+                          std::uint64_t out) noexcept {
+        route_row& r = routes_[route_slot(route)];
+        r.sessions.add(1);
+        r.messages_in.add(in);
+        r.messages_out.add(out);
+        const std::uint32_t key = (std::uint32_t(&r - routes_.data()) + 1) << 16 | code;
+        closes_[slot_for(close_keys_, key, close_slots)].count.add(1);
     }
 
 private:
-    struct entry {
-        const char* kind;
-        std::time_t second;
-        std::size_t dropped;
+    friend std::string render_metrics(const metrics_registry& registry);
+
+    struct route_row {
+        std::atomic<const char*> label{nullptr};
+        std::atomic<std::size_t> label_size{0};
+        std::array<owned_counter<std::uint64_t>, bounds.size() + 1> buckets; // the last: +Inf
+        owned_counter<double> seconds;
+        owned_counter<std::uint64_t> sessions, messages_in, messages_out;
     };
-    std::mutex mutex_;
-    std::vector<entry> kinds_;
+    struct count_row {
+        owned_counter<std::uint64_t> count;
+    };
+
+    std::array<route_row, route_slots + 1> routes_; // the last: overflow
+    std::array<std::atomic<std::uint32_t>, request_slots + 1> keys_{};
+    std::array<count_row, request_slots + 1> requests_;
+    std::array<std::atomic<std::uint32_t>, close_slots + 1> close_keys_{};
+    std::array<count_row, close_slots + 1> closes_;
+
+    static constexpr std::string_view method_names[8] = {"GET",   "HEAD",   "POST",    "PUT",
+                                                         "PATCH", "DELETE", "OPTIONS", "OTHER"};
+
+    static std::size_t method_index(method m) noexcept {
+        constexpr method order[] = {method::get,   method::head,   method::post,    method::put,
+                                    method::patch, method::delete_, method::options};
+        for (std::size_t i = 0; i < 7; ++i)
+            if (m == order[i]) return i;
+        return 7;
+    }
+    std::size_t route_slot(std::string_view label) noexcept {
+        std::size_t h = std::hash<const void*>{}(label.data()) % route_slots;
+        for (std::size_t probe = 0; probe < route_slots; ++probe, h = (h + 1) % route_slots) {
+            const char* seen = routes_[h].label.load(std::memory_order_acquire);
+            if (seen == label.data()) return h;
+            if (!seen) { // a new route: its counters are zero, then the label publishes it
+                routes_[h].label_size.store(label.size(), std::memory_order_relaxed);
+                routes_[h].label.store(label.data(), std::memory_order_release);
+                return h;
+            }
+        }
+        return route_slots;
+    }
+    template <std::size_t N>
+    static std::size_t slot_for(std::array<std::atomic<std::uint32_t>, N>& keys, std::uint32_t key,
+                                std::size_t slots) noexcept {
+        std::size_t h = (key * 2654435761u) % slots;
+        for (std::size_t probe = 0; probe < slots; ++probe, h = (h + 1) % slots) {
+            const std::uint32_t seen = keys[h].load(std::memory_order_acquire);
+            if (seen == key) return h;
+            if (seen == 0) {
+                keys[h].store(key, std::memory_order_release);
+                return h;
+            }
+        }
+        return slots;
+    }
 };
 
-} // namespace detail
+/// What a scrape reads besides the loops' counters: the server's live counts.
+struct metrics_gauges {
+    std::size_t connections = 0, sockets = 0, websockets = 0, buffered_bytes = 0, input_bytes = 0,
+                budget_bytes = 0, budget_refusals = 0, refused_connections = 0;
+};
 
-inline void log_limited(log_level level, const char* kind, std::string_view line) {
-    if (!log_enabled(level)) return;
-    std::size_t dropped = 0;
-    if (!detail::log_limits::instance().admit(kind, dropped)) return;
-    if (dropped == 0) return log(level, line);
-    log(level, std::string(line) + " (" + std::to_string(dropped) +
-                   " more like it in the last second(s) not logged)");
+/// Every loop of one server (or one test_client), for metrics_route to render.
+struct metrics_registry {
+    std::vector<const loop_metrics*> loops;
+    std::function<metrics_gauges()> gauges; // empty: no gauges (a test_client)
+};
+
+inline std::string render_metrics(const metrics_registry& registry) {
+    std::string out;
+    auto quoted = [](std::string_view v) {
+        std::string q;
+        for (char c : v) {
+            if (c == '\\' || c == '"') q.push_back('\\');
+            if (c == '\n') q += "\\n";
+            else q.push_back(c);
+        }
+        return q;
+    };
+    auto number = [](double v) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        return std::string(buf);
+    };
+    auto family = [&](std::string_view name, std::string_view type, std::string_view help) {
+        out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+        out.append(name).append(" ").append(type).append("\n");
+    };
+    if (registry.gauges) {
+        const metrics_gauges g = registry.gauges();
+        const std::tuple<std::string_view, std::string_view, std::string_view, std::size_t> rows[] = {
+            {"aster_connections", "gauge", "Connection coroutines alive.", g.connections},
+            {"aster_sockets", "gauge", "Accepted sockets not yet closed.", g.sockets},
+            {"aster_websockets", "gauge", "WebSocket sessions alive.", g.websockets},
+            {"aster_buffered_bytes", "gauge", "Output held for slow readers.", g.buffered_bytes},
+            {"aster_input_bytes", "gauge", "Read buffers held.", g.input_bytes},
+            {"aster_memory_budget_bytes", "gauge", "Memory budget reserved by large bodies and messages.", g.budget_bytes},
+            {"aster_memory_budget_refusals_total", "counter", "Bodies and messages refused for the memory budget.", g.budget_refusals},
+            {"aster_refused_connections_total", "counter", "Connections refused over a connection cap.", g.refused_connections},
+        };
+        for (const auto& [name, type, help, value] : rows) {
+            family(name, type, help);
+            out.append(name).append(" ").append(std::to_string(value)).append("\n");
+        }
+    }
+    // Sum the loops, by label text (one route has one label on every loop).
+    struct route_sum {
+        std::array<std::uint64_t, loop_metrics::bounds.size() + 1> buckets{};
+        double seconds = 0;
+        std::uint64_t sessions = 0, in = 0, out = 0;
+        std::map<std::pair<std::string, std::uint16_t>, std::uint64_t> requests; // (method, status)
+        std::map<std::uint16_t, std::uint64_t> closes;
+    };
+    std::map<std::string, route_sum> routes;
+    for (const loop_metrics* loop : registry.loops) {
+        auto label_of = [&](std::size_t slot) -> std::string {
+            if (slot >= loop_metrics::route_slots) return "<overflow>";
+            const char* p = loop->routes_[slot].label.load(std::memory_order_acquire);
+            return p ? std::string(p, loop->routes_[slot].label_size.load(std::memory_order_relaxed))
+                     : std::string();
+        };
+        for (std::size_t slot = 0; slot <= loop_metrics::route_slots; ++slot) {
+            const auto& row = loop->routes_[slot];
+            std::string label = label_of(slot);
+            if (label.empty()) continue;
+            route_sum& sum = routes[label];
+            for (std::size_t b = 0; b < sum.buckets.size(); ++b) sum.buckets[b] += row.buckets[b].get();
+            sum.seconds += row.seconds.get();
+            sum.sessions += row.sessions.get();
+            sum.in += row.messages_in.get();
+            sum.out += row.messages_out.get();
+        }
+        for (std::size_t i = 0; i < loop_metrics::request_slots; ++i) {
+            const std::uint32_t key = loop->keys_[i].load(std::memory_order_acquire);
+            if (key == 0) continue;
+            std::string label = label_of((key >> 16) - 1);
+            routes[label].requests[{std::string(loop_metrics::method_names[(key >> 12) & 15]),
+                                    std::uint16_t(key & 0xfff)}] += loop->requests_[i].count.get();
+        }
+        for (std::size_t i = 0; i < loop_metrics::close_slots; ++i) {
+            const std::uint32_t key = loop->close_keys_[i].load(std::memory_order_acquire);
+            if (key == 0) continue;
+            routes[label_of((key >> 16) - 1)].closes[std::uint16_t(key & 0xffff)] +=
+                loop->closes_[i].count.get();
+        }
+    }
+    family("aster_http_requests_total", "counter", "HTTP requests answered, by route, method and status.");
+    for (const auto& [label, sum] : routes)
+        for (const auto& [key, count] : sum.requests)
+            out.append("aster_http_requests_total{route=\"").append(quoted(label))
+                .append("\",method=\"").append(key.first).append("\",status=\"")
+                .append(std::to_string(key.second)).append("\"} ").append(std::to_string(count))
+                .append("\n");
+    family("aster_http_request_duration_seconds", "histogram",
+           "From a request's head to the last byte of its response, by route.");
+    for (const auto& [label, sum] : routes) {
+        std::uint64_t total = 0;
+        for (auto b : sum.buckets) total += b;
+        if (total == 0) continue;
+        std::uint64_t cumulative = 0;
+        const std::string route = "route=\"" + quoted(label) + "\"";
+        for (std::size_t b = 0; b < sum.buckets.size(); ++b) {
+            cumulative += sum.buckets[b];
+            out.append("aster_http_request_duration_seconds_bucket{").append(route).append(",le=\"")
+                .append(b < loop_metrics::bounds.size() ? number(loop_metrics::bounds[b]) : "+Inf")
+                .append("\"} ").append(std::to_string(cumulative)).append("\n");
+        }
+        out.append("aster_http_request_duration_seconds_sum{").append(route).append("} ")
+            .append(number(sum.seconds)).append("\n");
+        out.append("aster_http_request_duration_seconds_count{").append(route).append("} ")
+            .append(std::to_string(total)).append("\n");
+    }
+    const std::tuple<std::string_view, std::string_view, std::uint64_t route_sum::*> ws[] = {
+        {"aster_websocket_sessions_total", "WebSocket sessions ended, by route.", &route_sum::sessions},
+        {"aster_websocket_messages_received_total", "WebSocket messages received, by route.", &route_sum::in},
+        {"aster_websocket_messages_sent_total", "WebSocket messages sent, by route.", &route_sum::out},
+    };
+    for (const auto& [name, help, field] : ws) {
+        family(name, "counter", help);
+        for (const auto& [label, sum] : routes)
+            if (sum.sessions > 0)
+                out.append(name).append("{route=\"").append(quoted(label)).append("\"} ")
+                    .append(std::to_string(sum.*field)).append("\n");
+    }
+    family("aster_websocket_closes_total", "counter", "WebSocket sessions ended, by route and close code.");
+    for (const auto& [label, sum] : routes)
+        for (const auto& [code, count] : sum.closes)
+            out.append("aster_websocket_closes_total{route=\"").append(quoted(label))
+                .append("\",code=\"").append(std::to_string(code)).append("\"} ")
+                .append(std::to_string(count)).append("\n");
+    return out;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_METRICS_REGISTRY_HPP
+// end aster/detail/metrics_registry.hpp
+
+namespace aster {
+
+/// The route `metrics_route<Path>()` makes. An app that has one counts, on every loop and
+/// without a lock, its requests by route (the route's name, else its pattern; `<unmatched>` for
+/// routing's own 404s and 405s), method and status, a latency histogram per route (from the
+/// request's head to the last byte of its response; Prometheus' default buckets), and its
+/// WebSocket sessions, messages and close codes; a scrape sums the loops, with the server's
+/// live counts (server_stats) as gauges. An app without one pays nothing.
+template <fixed_string Path, fixed_string Name = "">
+struct metrics_route_t : detail::route_base<Path, Name> {
+    static constexpr bool is_metrics = true;
+    static constexpr method allowed = method::get | method::head;
+    static constexpr method allow_list = allowed;
+    static constexpr bool runs_now = true;
+
+    template <fixed_string NewName>
+    constexpr auto named() const {
+        return metrics_route_t<Path, NewName>{};
+    }
+    template <fixed_string Prefix>
+    constexpr auto mounted_at() const {
+        return metrics_route_t<detail::concat<Prefix, Path>(), Name>{};
+    }
+    static bool values_convert(std::span<const std::string_view>) { return true; }
+    response call_now(request& req) const {
+        const detail::metrics_registry* registry = detail::request_access::metrics(req);
+        if (!registry)
+            return plain_text("metrics are counted by aster's server and test_client only",
+                              status::service_unavailable);
+        return response::with_static_type(status::ok, detail::render_metrics(*registry),
+                                          "text/plain; version=0.0.4; charset=utf-8");
+    }
+    task<response> invoke(request& req) const { co_return call_now(req); }
+};
+
+/// Serves the app's metrics at `Path` in Prometheus' text exposition format.
+/// @code
+/// constexpr auto routes = aster::routes(aster::route<"/hello">(hello),
+///                                       aster::metrics_route<"/metrics">());
+/// @endcode
+template <fixed_string Path>
+constexpr auto metrics_route() {
+    static_assert(detail::check_pattern<Path>());
+    static_assert(detail::pattern_of<Path>.param_count == 0,
+                  "aster::metrics_route: the path takes no parameters");
+    return metrics_route_t<Path>{};
 }
 
 } // namespace aster
 
-#endif // ASTER_LOG_HPP
-// end aster/log.hpp
+#endif // ASTER_METRICS_HPP
+// end aster/metrics.hpp
 // begin aster/server.hpp
 // SPDX-License-Identifier: MIT
 // The TCP server: acceptors, one event loop per thread, a coroutine per connection, signals.
@@ -7580,6 +8147,8 @@ ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t cod
 // end aster/detail/ws_frame.hpp
 
 #include <array>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -7621,6 +8190,14 @@ public:
     /// A message arriving, or the send queue draining, slower than websocket_options' rates:
     /// closed with 1008.
     void watch(std::chrono::steady_clock::time_point now) noexcept override;
+    /// Writes one access-log line when the session ends: the client, the path, the handshake's
+    /// status, the close code, how long it lasted and the messages each way.
+    void log_session(const client_address* client) {
+        log_client_ = client;
+        opened_ = std::chrono::steady_clock::now();
+    }
+    /// Counts the session, its messages and its close code in `metrics` when it ends.
+    void count_in(loop_metrics* metrics) noexcept { metrics_ = metrics; }
 
 private:
     struct frame_view {
@@ -7694,6 +8271,13 @@ private:
     bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false;
     std::uint16_t gave_up_ = 0; // give_up()'s code: the pinger or the watchdog ended it
     std::unique_ptr<read_deadline<Stream>> closing_deadline_; // a graceful stop's close_timeout
+    // The access log's line (log_session): null when off.
+    const client_address* log_client_ = nullptr;
+    loop_metrics* metrics_ = nullptr;
+    std::chrono::steady_clock::time_point opened_{};
+    std::uint64_t messages_in_ = 0, messages_out_ = 0;
+    std::uint16_t handshake_status_ = 0;
+    void log_end() const;
     // The pace of a message being received and of the send queue being written (watch()).
     transfer_watch received_, sent_;
     bool receiving_ = false;
@@ -7864,6 +8448,7 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
     pending_.append("\r\n");
     state_ = websocket_state::connected;
     accepted_ = true;
+    handshake_status_ = 101;
     schedule_flush();
     if (options_.ping_interval.count() > 0) {
         pinging_ = true;
@@ -7883,6 +8468,7 @@ task<> ws_session<Stream>::deny(response r) {
 
 template <class Stream>
 void ws_session<Stream>::deny_now(response& r) {
+    handshake_status_ = std::uint16_t(r.status());
     append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
     pending_.append(r.body());
     state_ = websocket_state::disconnected;
@@ -7954,6 +8540,7 @@ void ws_session<Stream>::queue_frame(opcode op, std::string_view payload, bool r
 
 template <class Stream>
 void ws_session<Stream>::queue_message(opcode op, std::string_view payload) {
+    ++messages_out_;
 #ifdef ASTER_HAS_ZLIB
     if (deflate_ && payload.size() >= options_.deflate.min_compress_bytes) {
         deflated_.clear();
@@ -8037,6 +8624,7 @@ void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason
 
 template <class Stream>
 websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data) noexcept {
+    ++messages_in_;
     if constexpr (waitable_stream<Stream>) {
         ++batch_messages_;
         // Nothing whole left to handle: what the handler sends next ends this read batch.
@@ -8517,6 +9105,30 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
         finish_handler(error);
     }
     co_await close_down();
+    if (log_client_) log_end();
+    if (metrics_ && accepted_) {
+        std::string_view route = request_access::route_label(request_);
+        metrics_->record_websocket(route.empty() ? unmatched_route : route, close_code_,
+                                   messages_in_, messages_out_);
+    }
+}
+
+// `127.0.0.1:50312 - "WebSocket /ws" 101 1000 2.5s in=3 out=3`, as uvicorn's access log.
+template <class Stream>
+void ws_session<Stream>::log_end() const {
+    if (!log_enabled(log_level::info)) return;
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - opened_)
+                            .count();
+    char duration[32];
+    if (micros >= 1000000) std::snprintf(duration, sizeof duration, "%.1fs", double(micros) / 1e6);
+    else std::snprintf(duration, sizeof duration, "%.1fms", double(micros) / 1000.0);
+    log(log_level::info, log_client_->host + ":" + std::to_string(log_client_->port) +
+                             " - \"WebSocket " + std::string(request_.target()) + "\" " +
+                             std::to_string(handshake_status_) + " " +
+                             (accepted_ ? std::to_string(close_code_) : std::string("-")) + " " +
+                             duration + " in=" + std::to_string(messages_in_) +
+                             " out=" + std::to_string(messages_out_));
 }
 
 template <class Stream>
@@ -8524,6 +9136,7 @@ void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     if (error) {
         report(error);
         if (state_ == websocket_state::connecting) {
+            handshake_status_ = 500;
             auto r = plain_text("Internal Server Error", status::internal_server_error);
             append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
             pending_.append(r.body());
@@ -8596,6 +9209,11 @@ struct connection_options {
     bool secure = false;
     // The server's budget for large request bodies and WebSocket messages; may be null.
     memory_budget* budget = nullptr;
+    // One info line per request and per WebSocket session (server_config::access_log).
+    bool access_log = false;
+    // When the app serves metrics_route: this loop's counters, and every loop's for a scrape.
+    loop_metrics* metrics = nullptr;
+    const metrics_registry* all_metrics = nullptr;
 };
 
 /// What an upgraded connection keeps for the WebSocket's life: a copy of the request head,
@@ -8626,6 +9244,8 @@ public:
         route_ = app.match_websocket(app.app, request_); // path parameters view the copy
         session_.emplace(stream, request_, options.websocket, already_read,
                          options.exception_sink, counters, options.budget);
+        if (options.access_log || logger().access_log) session_->log_session(&client_);
+        if (options.metrics) session_->count_in(options.metrics);
         if (registry_) registry_->add(*session_);
     }
     ~upgraded_websocket() {
@@ -8717,6 +9337,8 @@ private:
     task<bool> upgrade(std::string_view head, std::string_view already_read);
     void append_response(const response& res, bool keep_alive);
     void log_access(const response& res, std::chrono::steady_clock::time_point started);
+    void note_response(const response& res);
+    void record_written();
     task<bool> flush();
     template <class Buffers>
     task<std::error_code> write_counted(const Buffers& buffers, std::size_t size);
@@ -8734,7 +9356,9 @@ private:
     request request_;
     response response_;                 // reused: one per connection, not per request
     std::size_t pending_route_ = 0;     // a coroutine route respond() still has to run
-    std::chrono::steady_clock::time_point started_{}; // for the access log; zero when off
+    // When the request's head was in: for the access log and metrics; zero when both are off.
+    std::chrono::steady_clock::time_point started_{};
+    bool logging_ = false; // this request goes to the access log
     read_deadline<Stream> deadline_{stream_};
     read_buffer in_; // released while waiting between requests
     // In in_: where the current request starts, the parse position, the end of the data.
@@ -8753,6 +9377,14 @@ private:
     // The pace of a body being received and of output being written (watch()).
     transfer_watch received_, sent_;
     bool receiving_ = false, sending_ = false, too_slow_ = false;
+    // Answers queued but not yet written, for metrics: counted once their last byte is out.
+    struct pending_metric {
+        std::string_view route;
+        method verb;
+        std::uint16_t status;
+        std::chrono::steady_clock::time_point started;
+    };
+    std::vector<pending_metric> unwritten_;
     std::unique_ptr<upgraded_websocket<Stream>> upgraded_;
 };
 
@@ -8862,6 +9494,7 @@ task<> http_connection<Stream>::run() {
     request_access::set_secure(request_, options_.secure);
     request_access::set_routes(request_, app_.routes);
     request_access::set_state(request_, app_.state, app_.state_type);
+    request_access::set_metrics(request_, options_.all_metrics);
     parser_.pause_before_bodies(app_.streams_body != nullptr);
     const auto& limits = options_.limits;
     bool answered_one = false, head_clock_running = false;
@@ -8983,10 +9616,9 @@ bool http_connection<Stream>::may_keep_alive() const noexcept {
 // coroutine route is left in pending_route_ for respond().
 template <class Stream>
 void http_connection<Stream>::route_request() {
-    if (logger().access_log && log_enabled(log_level::info))
-        started_ = std::chrono::steady_clock::now();
-    else
-        started_ = {};
+    logging_ = (options_.access_log || logger().access_log) && log_enabled(log_level::info);
+    started_ = logging_ || options_.metrics ? std::chrono::steady_clock::now()
+                                            : std::chrono::steady_clock::time_point{};
     try {
         pending_route_ = app_.route_now(app_.app, request_, response_);
     } catch (...) {
@@ -9041,7 +9673,8 @@ bool http_connection<Stream>::queue_response(bool body_written_separately) {
     const auto conn = !keep_alive ? connection_header::close
                       : http10    ? connection_header::keep_alive
                                   : connection_header::none;
-    if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
+    if (logging_) log_access(response_, started_);
+    note_response(response_);
     const std::string& body = response_.body();
     const bool with_body = status_allows_body(response_.status());
     append_head(out_, response_, framing::length, with_body ? body.size() : 0, conn);
@@ -9066,8 +9699,10 @@ task<bool> http_connection<Stream>::respond() {
     bool keep_alive = false;
     if (response_.is_streaming()) {
         keep_alive = may_keep_alive();
-        if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
+        if (logging_) log_access(response_, started_);
         keep_alive = co_await write_streaming(response_, head, keep_alive);
+        note_response(response_);
+        record_written();
     } else {
         const std::string& body = response_.body();
         const bool separate = body.size() > copy_body_limit && !head &&
@@ -9078,6 +9713,7 @@ task<bool> http_connection<Stream>::respond() {
             auto ec = co_await write_counted(parts, out_.size() + body.size());
             out_.clear();
             if (ec) keep_alive = false;
+            else record_written();
         }
         if (out_.size() > max_pending_output || !tasks.empty())
             if (!co_await flush()) keep_alive = false;
@@ -9230,7 +9866,28 @@ task<bool> http_connection<Stream>::flush() {
     if (out_.empty()) co_return true;
     auto ec = co_await write_counted(net::buffer(out_), out_.size());
     out_.clear();
+    if (!ec) record_written();
     co_return !ec;
+}
+
+// Metrics (when the app serves metrics_route): an answer is noted when queued...
+template <class Stream>
+void http_connection<Stream>::note_response(const response& res) {
+    if (!options_.metrics) return;
+    std::string_view route = request_access::route_label(request_);
+    unwritten_.push_back({route.empty() ? unmatched_route : route, request_.method_id(),
+                          std::uint16_t(res.status()), started_});
+}
+
+// ...and counted once its last byte is written (answers to a pipelined batch go out together).
+template <class Stream>
+void http_connection<Stream>::record_written() {
+    if (unwritten_.empty()) return;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& m : unwritten_)
+        options_.metrics->record_request(m.route, m.verb, m.status,
+                                         std::chrono::duration<double>(now - m.started).count());
+    unwritten_.clear();
 }
 
 // Every write of output goes through here, so server_stats::buffered_bytes sees what a slow
@@ -9247,8 +9904,14 @@ task<std::error_code> http_connection<Stream>::write_counted(const Buffers& buff
     co_return ec;
 }
 
+// A request refused before any handler saw it: the status, then the connection closes. Worth
+// a line (a client or a proxy is broken, or someone probes), at most one a second.
 template <class Stream>
 void http_connection<Stream>::append_error(status code, std::string_view text) {
+    if (log_enabled(log_level::info))
+        log_limited(log_level::info, "refused request",
+                    client_.host + ":" + std::to_string(client_.port) + " - refused " +
+                        std::to_string(std::uint16_t(code)) + " " + std::string(text));
     auto res = plain_text(std::string(text), code);
     append_head(out_, res, framing::length, text.size(), connection_header::close);
     if (!parser_.head_request()) out_.append(text); // RFC 9110 §9.3.2: never a body for HEAD
@@ -9505,6 +10168,8 @@ public:
     /// is asked of a build without it.
     void listen();
     std::uint16_t port() const noexcept { return port_; }
+    /// Event loops (threads) it runs.
+    unsigned threads() const noexcept { return unsigned(loops_.size()); }
     const server_config& config() const noexcept { return config_; }
     /// Runs the app's lifespan startup (its exception propagates, and nothing is served), then
     /// the loops, one on this thread and the rest on new threads, until stopped; then, once
@@ -9525,6 +10190,7 @@ private:
         std::optional<net::steady_timer> shutdown_deadline;
         net::steady_timer* accept_pause = nullptr; // set while accepts pause after a failure
         std::shared_ptr<detail::watchdog_state> watchdog;
+        std::unique_ptr<detail::loop_metrics> metrics; // when the app serves metrics_route
         loop() = default;
         loop(const loop&) = delete;
         loop& operator=(const loop&) = delete;
@@ -9546,6 +10212,7 @@ private:
     // Before loops_: the connections that loops_ destroys give their shares back to it.
     detail::memory_budget budget_;
     detail::client_limit per_client_;
+    detail::metrics_registry metrics_;
     std::vector<std::unique_ptr<loop>> loops_;
     // After loops_, so it is destroyed first: it lives on loop 0's io_context.
     std::optional<net::signal_set> signals_;
@@ -9601,6 +10268,82 @@ task<> application<Router, middleware_list<M...>>::serve(server_config config,
 #ifndef ASTER_IMPL_SERVER_HPP
 #define ASTER_IMPL_SERVER_HPP
 
+// begin aster/detail/server_settings.hpp
+// SPDX-License-Identifier: MIT
+// What a server says about itself when it starts: its address, loops, and what differs from
+// the defaults; and the logging its config asks for.
+#ifndef ASTER_DETAIL_SERVER_SETTINGS_HPP
+#define ASTER_DETAIL_SERVER_SETTINGS_HPP
+
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace aster::detail {
+
+/// Sets aster's logger as `config` asks (a level left unset leaves the logger's).
+inline void apply_logging(const server_config& config) {
+    if (config.log_level) logger().level = *config.log_level;
+    if (config.log_timestamps) logger().timestamps = true;
+}
+
+/// `name=value` for every setting of `config` that is not its default, comma-separated.
+inline std::string non_default_settings(const server_config& config) {
+    std::string out;
+    auto add = [&](std::string_view name, std::string value) {
+        out.append(out.empty() ? "" : ", ").append(name).append("=").append(value);
+    };
+    auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; };
+    auto rate = [](const transfer_rate& r) {
+        return std::to_string(r.bytes_per_second) + "B/s per " + std::to_string(r.window.count()) + "ms";
+    };
+    const server_config d{};
+    const auto &l = config.limits, &dl = d.limits;
+    const auto &w = config.websocket, &dw = d.websocket;
+    if (l.max_header_bytes != dl.max_header_bytes) add("max_header_bytes", std::to_string(l.max_header_bytes));
+    if (l.max_url_bytes != dl.max_url_bytes) add("max_url_bytes", std::to_string(l.max_url_bytes));
+    if (l.max_body_bytes != dl.max_body_bytes) add("max_body_bytes", std::to_string(l.max_body_bytes));
+    if (l.max_headers != dl.max_headers) add("max_headers", std::to_string(l.max_headers));
+    if (l.header_timeout != dl.header_timeout) add("header_timeout", ms(l.header_timeout));
+    if (l.body_timeout != dl.body_timeout) add("body_timeout", ms(l.body_timeout));
+    if (l.keep_alive_timeout != dl.keep_alive_timeout) add("keep_alive_timeout", ms(l.keep_alive_timeout));
+    if (l.min_receive_rate.bytes_per_second != dl.min_receive_rate.bytes_per_second ||
+        l.min_receive_rate.window != dl.min_receive_rate.window)
+        add("min_receive_rate", rate(l.min_receive_rate));
+    if (l.min_send_rate.bytes_per_second != dl.min_send_rate.bytes_per_second ||
+        l.min_send_rate.window != dl.min_send_rate.window)
+        add("min_send_rate", rate(l.min_send_rate));
+    if (w.max_message_bytes != dw.max_message_bytes) add("websocket.max_message_bytes", std::to_string(w.max_message_bytes));
+    if (w.max_send_queue_bytes != dw.max_send_queue_bytes) add("websocket.max_send_queue_bytes", std::to_string(w.max_send_queue_bytes));
+    if (w.close_timeout != dw.close_timeout) add("websocket.close_timeout", ms(w.close_timeout));
+    if (w.ping_interval != dw.ping_interval) add("websocket.ping_interval", ms(w.ping_interval));
+    if (w.ping_timeout != dw.ping_timeout) add("websocket.ping_timeout", ms(w.ping_timeout));
+    if (w.deflate.enabled != dw.deflate.enabled) add("websocket.deflate", w.deflate.enabled ? "on" : "off");
+    if (config.shutdown_timeout != d.shutdown_timeout) add("shutdown_timeout", ms(config.shutdown_timeout));
+    if (config.max_connections != d.max_connections) add("max_connections", std::to_string(config.max_connections));
+    if (config.max_connections_per_client != d.max_connections_per_client)
+        add("max_connections_per_client", std::to_string(config.max_connections_per_client));
+    if (config.memory_budget != d.memory_budget) add("memory_budget", std::to_string(config.memory_budget));
+    if (!config.access_log) add("access_log", "off");
+    if (config.reuse_port) add("reuse_port", "on");
+    return out;
+}
+
+/// "listening on http://127.0.0.1:8000 with 2 threads (settings: ...)".
+inline std::string listening_line(const server_config& config, std::uint16_t port, unsigned threads) {
+    std::string line = std::string("aster: listening on ") + (config.tls ? "https://" : "http://") +
+                       config.host + ":" + std::to_string(port) + " with " +
+                       std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+    if (auto settings = non_default_settings(config); !settings.empty())
+        line += " (" + settings + ")";
+    return line;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_SERVER_SETTINGS_HPP
+// end aster/detail/server_settings.hpp
 // begin aster/detail/tls_connection.hpp
 // SPDX-License-Identifier: MIT
 // One server connection over TLS: handshake, the ordinary HTTP connection on the TLS stream,
@@ -9767,6 +10510,10 @@ ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
 #endif // ASTER_DETAIL_TLS_CONNECTION_HPP
 // end aster/detail/tls_connection.hpp
 
+#include <cerrno>
+
+#include <unistd.h>
+
 namespace aster {
 
 namespace detail {
@@ -9801,14 +10548,22 @@ ASTER_ENGINE void open_acceptor(net::ip::tcp::acceptor& acceptor,
     using net::ip::tcp;
     std::error_code ec;
     acceptor.open(endpoint.protocol());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.set_option(tcp::acceptor::reuse_address(true)); // restarts over TIME_WAIT
 #ifdef SO_REUSEPORT
     if (reuse_port)
         acceptor.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
 #else
-    (void)reuse_port;
+    if (reuse_port)
+        throw std::invalid_argument("aster: reuse_port: this system has no SO_REUSEPORT");
 #endif
     acceptor.bind(endpoint, ec);
+    if (ec == net::error::address_in_use)
+        throw std::system_error(ec, "aster: cannot listen on " + host + ":" +
+                                        std::to_string(endpoint.port()) +
+                                        ": another process listens there" +
+                                        (reuse_port ? " without --reuse-port"
+                                                    : " (--reuse-port shares the port with a "
+                                                      "server started the same way)"));
     if (ec)
         throw std::system_error(ec, "aster: cannot listen on " + host + ":" +
                                         std::to_string(endpoint.port()));
@@ -9910,13 +10665,28 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
     : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr},
       budget_(config_.memory_budget), per_client_(config_.max_connections_per_client) {
     options_.budget = &budget_;
+    options_.access_log = config_.access_log;
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                       : config_.threads;
     for (unsigned i = 0; i < n; ++i) {
         loops_.push_back(std::make_unique<loop>());
-        loops_.back()->options = options_;
-        loops_.back()->options.registry = &loops_.back()->connections;
+        auto& l = *loops_.back();
+        l.options = options_;
+        l.options.registry = &l.connections;
+        if (app_.has_metrics) {
+            l.metrics = std::make_unique<detail::loop_metrics>();
+            l.options.metrics = l.metrics.get();
+            l.options.all_metrics = &metrics_;
+            metrics_.loops.push_back(l.metrics.get());
+        }
     }
+    if (app_.has_metrics)
+        metrics_.gauges = [this] {
+            const server_stats s = stats();
+            return detail::metrics_gauges{s.connections,    s.sockets,     s.websockets,
+                                          s.buffered_bytes, s.input_bytes, s.budget_bytes,
+                                          s.budget_refusals, s.refused_connections};
+        };
 }
 
 ASTER_ENGINE void server::listen() {
@@ -9931,18 +10701,26 @@ ASTER_ENGINE void server::listen() {
     }
     auto endpoint = detail::resolve_listen_address(config_, loops_[0]->ctx.get_executor());
     for (auto& l : loops_) {
-        // Each loop has its own acceptor on the same port; the kernel spreads connections.
         auto& acceptor = l->acceptor.emplace(l->ctx);
-        detail::open_acceptor(acceptor, endpoint, config_.host, loops_.size() > 1);
-        endpoint.port(acceptor.local_endpoint().port()); // port 0: the others take the same port
-#ifndef SO_REUSEPORT
-        break; // without SO_REUSEPORT one acceptor serves and the other loops stay idle
-#endif
+        if (config_.reuse_port || &l == &loops_.front()) {
+            // Asked to share the port (SO_REUSEPORT): each loop binds its own socket and the
+            // kernel spreads connections, also to other processes that asked the same.
+            detail::open_acceptor(acceptor, endpoint, config_.host, config_.reuse_port);
+            endpoint.port(acceptor.local_endpoint().port()); // port 0: the others take the same
+        } else {
+            // Otherwise the loops watch one listening socket, which nobody else can join: a
+            // second server on a busy port fails instead of taking half its requests.
+            int fd = ::dup(loops_.front()->acceptor->native_handle());
+            if (fd < 0)
+                throw std::system_error(errno, std::system_category(), "aster: dup of the listening socket");
+            acceptor.assign(endpoint.protocol(), fd);
+        }
     }
     port_ = endpoint.port();
 }
 
 ASTER_ENGINE void server::run() {
+    detail::apply_logging(config_);
     if (!loops_[0]->acceptor) listen();
     detail::run_hook(loops_[0]->ctx, app_.startup); // before any accept
     for (auto& l : loops_) {
@@ -10110,11 +10888,11 @@ ASTER_ENGINE task<> detail::linger_close(net::ip::tcp::socket& socket,
 }
 
 ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
+    apply_logging(config);
     server srv(app, std::move(config));
     srv.listen();
-    log(log_level::info, std::string("aster: listening on ") +
-                             (srv.config().tls ? "https://" : "http://") + srv.config().host + ":" +
-                             std::to_string(srv.port()) + " (press Ctrl+C to quit)");
+    log(log_level::info, listening_line(srv.config(), srv.port(), srv.threads()) +
+                             " (press Ctrl+C to quit)");
     srv.run();
 }
 
@@ -10135,11 +10913,11 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
 #endif
     }
     ensure_descriptor_room(config.max_connections);
+    apply_logging(config);
     auto endpoint = resolve_listen_address(config, executor);
-    open_acceptor(acceptor, endpoint, config.host, false);
+    open_acceptor(acceptor, endpoint, config.host, config.reuse_port);
     const std::uint16_t port = acceptor.local_endpoint().port();
-    log(log_level::info, std::string("aster: listening on ") + (tls ? "https://" : "http://") +
-                             config.host + ":" + std::to_string(port));
+    log(log_level::info, listening_line(config, port, 1));
     if (app.startup) co_await app.startup(); // before the first accept; a throw ends serve()
     if (on_listening) on_listening(port);
 
@@ -10148,6 +10926,21 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     client_limit per_client(config.max_connections_per_client);
     connection_options options{config.limits, config.websocket, nullptr, &registry};
     options.budget = &budget;
+    options.access_log = config.access_log;
+    std::unique_ptr<loop_metrics> metrics;
+    metrics_registry all_metrics;
+    if (app.has_metrics) {
+        metrics = std::make_unique<loop_metrics>();
+        all_metrics.loops.push_back(metrics.get());
+        all_metrics.gauges = [&registry, &budget] {
+            const auto& c = registry.counters;
+            return metrics_gauges{c.connections.get(), c.sockets.get(), c.websockets.get(),
+                                  c.buffered_bytes.get(), c.input_bytes.get(), budget.used(),
+                                  budget.refusals(), 0};
+        };
+        options.metrics = metrics.get();
+        options.all_metrics = &all_metrics;
+    }
     std::size_t open = 0;
     bool stopping = false;
     net::steady_timer drained(executor); // cancelled when the last connection ends while stopping
@@ -11237,6 +12030,10 @@ public:
     /// propagates), and the shutdown in the destructor, after the last connection closed.
     explicit test_client(detail::app_ref app, test_client_options options = {})
         : test_client_base(std::move(options)), app_(app) {
+        if (app_.has_metrics) {
+            metrics_ = std::make_unique<detail::loop_metrics>();
+            all_metrics_.loops.push_back(metrics_.get());
+        }
         run_hook(app_.startup, "startup");
     }
     ~test_client();
@@ -11280,6 +12077,9 @@ private:
 
     detail::app_ref app_;
     detail::test_connection http_;
+    // When the app serves metrics_route: the client's one loop, scraped as a server's.
+    std::unique_ptr<detail::loop_metrics> metrics_;
+    detail::metrics_registry all_metrics_;
 };
 
 } // namespace aster
@@ -11370,6 +12170,8 @@ ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
     auto options = std::make_shared<detail::connection_options>(
         detail::connection_options{options_.limits, options_.websocket, &server_exception_});
     options->secure = c.secure;
+    options->metrics = metrics_.get();
+    options->all_metrics = metrics_ ? &all_metrics_ : nullptr;
     net::co_spawn(ctx_, detail::serve_test_connection(c.server, app_, options),
                   [this, done = c.server_done](std::exception_ptr e) {
                       *done = true;

@@ -47,10 +47,13 @@ response params(request& r, std::string_view, std::int64_t) {
     return aster::plain_text(out);
 }
 
+// A typo in a parameter's name: path_param throws, naming it and the route's pattern.
+response typo(request& r, std::int64_t) { return aster::plain_text(std::string(r.path_param("idd"))); }
+
 constexpr aster::application app{aster::routes(
     aster::route<"/describe/{rest:path}">(describe),
     aster::route<"/echo", aster::method::post | aster::method::put>(echo_body),
-    aster::route<"/p/{word}/{n:int}">(params))};
+    aster::route<"/p/{word}/{n:int}">(params), aster::route<"/typo/{id:int}">(typo))};
 
 
 TEST_CASE("request: method, target, path and raw query", "[request]") {
@@ -141,6 +144,17 @@ TEST_CASE("request: a WebSocket handshake's scheme is ws or wss", "[request][sch
     aster::test_client secure{scheme_app, {.https = true}};
     CHECK(secure.websocket_connect("/ws").receive_text() == "wss");
     CHECK(secure.websocket_connect("ws://testserver/ws").receive_text() == "ws");
+}
+
+TEST_CASE("request::path_param: a name the pattern lacks throws, naming it and the pattern",
+          "[request]") {
+    aster::test_client client{app};
+    CHECK_THROWS_WITH(client.get("/typo/7"),
+                      "aster::request::path_param: the route /typo/{id:int} has no parameter "
+                      "'idd' (it has: id)");
+    aster::test_client quiet{app, {.raise_server_exceptions = false}};
+    CHECK(quiet.get("/typo/7").status_code == 500);
+    CHECK(client.get("/p/x/3").text() == "word=x;n=3;lookup=3");
 }
 
 } // namespace request_test

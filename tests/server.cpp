@@ -18,6 +18,10 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace server_test {
 
@@ -115,28 +119,120 @@ TEST_CASE("server: several event loops share one port", "[server][mt]") {
     REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
 }
 
+TEST_CASE("server: a second server on a busy port is refused, unless both ask to share it",
+          "[server]") {
+    using server_test::app;
+    aster::server first{app, {.port = 0, .threads = 2, .handle_signals = false}};
+    first.listen();
+    for (unsigned threads : {1u, 2u}) {
+        aster::server second{app, {.port = first.port(), .threads = threads, .handle_signals = false}};
+        CHECK_THROWS_WITH(second.listen(), Catch::Contains("another process listens there") &&
+                                               Catch::Contains("--reuse-port"));
+    }
+    // Asking to share while the first did not: still refused.
+    aster::server sharing{app, {.port = first.port(), .handle_signals = false, .reuse_port = true}};
+    CHECK_THROWS(sharing.listen());
+    // Both asking (a restart without downtime): the second joins.
+    aster::server old_one{app, {.port = 0, .threads = 2, .handle_signals = false, .reuse_port = true}};
+    old_one.listen();
+    aster::server new_one{app, {.port = old_one.port(), .handle_signals = false, .reuse_port = true}};
+    CHECK_NOTHROW(new_one.listen());
+    CHECK(new_one.port() == old_one.port());
+}
+
 TEST_CASE("server_config: flags --host, --port, --threads and --shutdown-timeout", "[server]") {
     const char* argv[] = {"prog", "--host", "0.0.0.0", "--port=9001", "--threads", "3",
                           "--shutdown-timeout", "1500"};
-    auto c = aster::server_config::from_args(8, const_cast<char**>(argv));
+    auto c = aster::server_config::parse_args(8, const_cast<char**>(argv));
     CHECK(c.host == "0.0.0.0");
     CHECK(c.port == 9001);
     CHECK(c.threads == 3);
     CHECK(c.shutdown_timeout == std::chrono::milliseconds(1500));
     const char* bad[] = {"prog", "--port", "70000"};
-    CHECK_THROWS_WITH(aster::server_config::from_args(3, const_cast<char**>(bad)), Catch::Contains("--port"));
+    CHECK_THROWS_WITH(aster::server_config::parse_args(3, const_cast<char**>(bad)), Catch::Contains("--port"));
     const char* unknown[] = {"prog", "--verbose"};
-    CHECK_THROWS_WITH(aster::server_config::from_args(2, const_cast<char**>(unknown)), Catch::Contains("unknown option"));
+    CHECK_THROWS_WITH(aster::server_config::parse_args(2, const_cast<char**>(unknown)), Catch::Contains("unknown option"));
+}
+
+TEST_CASE("server_config: logging and port flags, --help", "[server]") {
+    const char* argv[] = {"prog", "--no-access-log", "--log-level", "warning", "--log-timestamps",
+                          "--reuse-port"};
+    auto c = aster::server_config::parse_args(6, const_cast<char**>(argv));
+    CHECK_FALSE(c.access_log);
+    CHECK(c.log_level == aster::log_level::warning);
+    CHECK(c.log_timestamps);
+    CHECK(c.reuse_port);
+    auto d = aster::server_config::parse_args(1, const_cast<char**>(argv));
+    CHECK(d.access_log); // on by default, as uvicorn
+    CHECK_FALSE(d.log_level);
+    CHECK_FALSE(d.reuse_port);
+    const char* bad_level[] = {"prog", "--log-level=loud"};
+    CHECK_THROWS_WITH(aster::server_config::parse_args(2, const_cast<char**>(bad_level)),
+                      Catch::Contains("debug, info, warning, error, off"));
+    const char* help[] = {"prog", "--help"};
+    CHECK_THROWS_AS(aster::server_config::parse_args(2, const_cast<char**>(help)), aster::help_requested);
+    CHECK_THAT(aster::server_config::usage("prog"),
+               Catch::Contains("usage: prog") && Catch::Contains("--reuse-port") &&
+                   Catch::Contains("--no-access-log") && Catch::Contains("--tls-cert"));
+}
+
+namespace server_test {
+
+// Runs from_args in a child process: its exit status and what it printed.
+struct child_result {
+    int status = -1;
+    std::string out, err;
+};
+child_result from_args_in_child(std::vector<const char*> args) {
+    int out[2], err[2];
+    REQUIRE(pipe(out) == 0);
+    REQUIRE(pipe(err) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        aster::server_config::from_args(int(args.size()), const_cast<char**>(args.data()));
+        _exit(42); // parsed without exiting
+    }
+    close(out[1]);
+    close(err[1]);
+    child_result r;
+    auto drain = [](int fd, std::string& into) {
+        char buf[4096];
+        for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) into.append(buf, std::size_t(n));
+        close(fd);
+    };
+    drain(out[0], r.out);
+    drain(err[0], r.err);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+} // namespace server_test
+
+TEST_CASE("server_config::from_args: --help prints the flags and exits 0, a bad flag exits 2",
+          "[server]") {
+    using server_test::from_args_in_child;
+    auto help = from_args_in_child({"prog", "--port", "9000", "--help"});
+    CHECK(help.status == 0);
+    CHECK_THAT(help.out, Catch::Contains("usage: prog") && Catch::Contains("--port PORT"));
+    auto bad = from_args_in_child({"prog", "--prot", "9000"});
+    CHECK(bad.status == 2);
+    CHECK_THAT(bad.err, Catch::Contains("prog: unknown option: --prot") && Catch::Contains("usage: prog"));
+    CHECK(from_args_in_child({"prog", "--port", "9000"}).status == 42);
 }
 
 TEST_CASE("server_config: flags --tls-cert and --tls-key", "[server][tls]") {
     const char* argv[] = {"prog", "--tls-cert", "cert.pem", "--tls-key=key.pem"};
-    auto c = aster::server_config::from_args(4, const_cast<char**>(argv));
+    auto c = aster::server_config::parse_args(4, const_cast<char**>(argv));
     REQUIRE(c.tls);
     CHECK(c.tls->certificate_chain_file == "cert.pem");
     CHECK(c.tls->private_key_file == "key.pem");
-    CHECK_FALSE(aster::server_config::from_args(1, const_cast<char**>(argv)).tls);
-    CHECK_THROWS_WITH(aster::server_config::from_args(3, const_cast<char**>(argv)),
+    CHECK_FALSE(aster::server_config::parse_args(1, const_cast<char**>(argv)).tls);
+    CHECK_THROWS_WITH(aster::server_config::parse_args(3, const_cast<char**>(argv)),
                       Catch::Contains("--tls-cert and --tls-key go together"));
 #ifndef ASTER_HAS_TLS
     // A build without TLS says so instead of serving plain HTTP where https was asked for.

@@ -4,9 +4,11 @@
 
 Usage: expect_compile_error.py FILE -- COMPILER [ARGS...]
 
-FILE holds one or more lines `// expect-error: <text>`. The compiler runs with ARGS (FILE is
-appended unless ARGS already name it). Exit 0 only when the compiler fails and every announced
-text appears in its output; otherwise explain what happened and exit 1 (2 for bad usage).
+FILE holds one or more lines `// expect-error: <text>` (anywhere in the output) or
+`// expect-first-error: <text>` (on the first line holding `error:`, where a reader looks). The
+compiler runs with ARGS (FILE is appended unless ARGS already name it). Exit 0 only when the
+compiler fails and every announced text appears where announced; otherwise explain what happened
+and exit 1 (2 for bad usage).
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import subprocess
 import sys
 
 EXPECT = re.compile(r"//\s*expect-error:\s*(.*?)\s*$")
+EXPECT_FIRST = re.compile(r"//\s*expect-first-error:\s*(.*?)\s*$")
 
 
-def expected_messages(path: str) -> list[str]:
+def expected_messages(path: str, pattern: re.Pattern = EXPECT) -> list[str]:
     with open(path, encoding="utf-8") as f:
-        found = [m.group(1) for m in map(EXPECT.search, f) if m]
+        found = [m.group(1) for m in map(pattern.search, f) if m]
     return [text for text in found if text]
 
 
@@ -39,7 +42,8 @@ def main(argv: list[str]) -> int:
         return usage(f"no such file: {source}")
 
     expected = expected_messages(source)
-    if not expected:
+    expected_first = expected_messages(source, EXPECT_FIRST)
+    if not expected and not expected_first:
         print(f"{source}: no `// expect-error: <text>` line, so nothing to check")
         return 1
 
@@ -61,14 +65,17 @@ def main(argv: list[str]) -> int:
     shown = " ".join(command)
     if result.returncode == 0:
         print(f"{source}: compiled successfully, but it must fail with:")
-        for text in expected:
+        for text in expected + expected_first:
             print(f"  {text}")
         print(f"command: {shown}")
         if output:
             print(output, end="" if output.endswith("\n") else "\n")
         return 1
 
+    first_error = next((line for line in output.splitlines() if "error:" in line), "")
     missing = [text for text in expected if text not in output]
+    missing += [f"(on the first error line) {text}" for text in expected_first
+                if text not in first_error]
     if missing:
         print(f"{source}: failed to compile as expected, but the output lacks:")
         for text in missing:

@@ -17,7 +17,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 # shellcheck source=tools/install_deps.sh
 source "$root/tools/install_deps.sh"
-aster_install_deps || { echo "fuzz.sh: installing dependencies failed" >&2; exit 1; }
+aster_install_deps fuzz || { echo "fuzz.sh: installing dependencies failed" >&2; exit 1; }
 
 seconds="${ASTER_FUZZ_SECONDS:-60}"
 jobs="${ASTER_FUZZ_JOBS:-2}"
@@ -27,9 +27,13 @@ cc="${CC:-clang}"
 llhttp_src="${ASTER_LLHTTP_SOURCE_DIR:-/usr/share/llhttp}"
 llhttp_inc="${ASTER_LLHTTP_INCLUDE_DIR:-/usr/share/include/llhttp}"
 launcher=()
-# With <zlib.h> visible the headers turn permessage-deflate on, which needs zlib linked.
+# permessage-deflate and gzip where zlib is (the harnesses for them need it).
 zlib_flags=()
-[[ -f /usr/include/zlib.h ]] && zlib_flags=(-lz)
+zlib_define=()
+if [[ -f /usr/include/zlib.h ]]; then
+    zlib_flags=(-lz)
+    zlib_define=(-DASTER_HAS_ZLIB)
+fi
 command -v ccache >/dev/null 2>&1 && launcher=(ccache)
 
 # -fno-sanitize=function: clang 14's function sanitizer cannot place its prologue data on
@@ -37,7 +41,7 @@ command -v ccache >/dev/null 2>&1 && launcher=(ccache)
 # co_await for clang only with <experimental/coroutine>, which libstdc++ lacks: say so here.
 sanitize=(-fsanitize=address,undefined -fno-sanitize=function -fno-sanitize-recover=all)
 cxxflags=(-std=c++20 -O1 -g "${sanitize[@]}" -DASIO_HAS_CO_AWAIT=1 -DASIO_HAS_STD_COROUTINE=1
-          -I"$root/include" -I"$llhttp_inc" -pthread)
+          "${zlib_define[@]}" -I"$root/include" -I"$llhttp_inc" -pthread)
 
 if [[ $# -gt 0 ]]; then
     names=("$@")

@@ -1,45 +1,80 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs the Debian packages aster's builds, tests and benchmarks use, if any are missing.
+# Installs the Debian packages one purpose needs, if any are missing: running an example needs
+# a compiler, Asio and llhttp; the tests add their peers (a browser, Python's websockets) and
+# the optional extras; the sanitizers and fuzzers add clang. Each purpose includes the ones
+# before it. The benchmarks' packages are bench/bench_deps.sh's.
 #
-#   ./tools/install_deps.sh              # or, from another script:
-#   source tools/install_deps.sh && aster_install_deps
+#   ./tools/install_deps.sh [example|test|sanitize|fuzz]    # default: test
+#   source tools/install_deps.sh && aster_install_deps example
+#   ./tools/install_deps.sh --list example                  # print the package list, install nothing
 #
 # Runs `apt-get update` only when something must be installed. Set ASTER_SKIP_DEPS=1 to skip
 # the whole step (e.g. on a machine that is not Debian-based and already has everything).
 
-# The builds detect the optional extras and do without them; they are installed by default so
-# every feature is built and tested: nlohmann-json3-dev (JSON), zlib1g-dev (permessage-deflate),
-# libssl-dev (https, wss) and openssl (the TLS interop test makes its certificate with it).
-ASTER_APT_PACKAGES=(
-    libasio-dev node-llhttp catch2 meson ninja-build cmake g++ pkg-config python3 ccache
-    nlohmann-json3-dev zlib1g-dev libssl-dev openssl wrk python3-websockets chromium
-    clang libclang-rt-14-dev
-)
+# What each purpose adds to the one before it (Debian names).
+# example: build and run examples/*, nothing more.
+ASTER_PACKAGES_EXAMPLE=(g++ cmake ninja-build pkg-config ccache libasio-dev node-llhttp)
+# test: both builds and every test: Catch2, meson, the extras (JSON; zlib for permessage-deflate
+# and gzip; OpenSSL for https and wss, and openssl to make the TLS test's certificate) and the
+# interop peers (Python's websockets and Prometheus client, Chromium driven by Node).
+ASTER_PACKAGES_TEST=(catch2 meson python3 nlohmann-json3-dev zlib1g-dev libssl-dev openssl
+                     python3-websockets python3-prometheus-client chromium)
+# sanitize, fuzz: clang with its sanitizer and libFuzzer runtimes.
+ASTER_PACKAGES_SANITIZE=(clang libclang-rt-14-dev)
+ASTER_PACKAGES_FUZZ=()
 
-# COMMAND:PACKAGE pairs: the package is installed only when the command is missing, since it may
-# come from elsewhere (NodeSource's nodejs brings its own npm and conflicts with Debian's npm).
-# The interop tests need them; tools/node_deps.sh then installs their npm packages.
-ASTER_APT_COMMANDS=(node:nodejs npm:npm)
+# COMMAND:PACKAGE pairs for the test purpose: the package is installed only when the command is
+# missing, since it may come from elsewhere (NodeSource's nodejs brings its own npm and
+# conflicts with Debian's npm). tools/node_deps.sh then installs the interop tests' npm packages.
+ASTER_COMMANDS_TEST=(node:nodejs npm:npm)
+
+# aster_packages PURPOSE: the packages PURPOSE needs, one per line; non-zero for an unknown one.
+aster_packages() {
+    local purpose="${1:-test}"
+    case "$purpose" in
+    example) printf '%s\n' "${ASTER_PACKAGES_EXAMPLE[@]}" ;;
+    test) aster_packages example && printf '%s\n' "${ASTER_PACKAGES_TEST[@]}" ;;
+    sanitize) aster_packages test && printf '%s\n' "${ASTER_PACKAGES_SANITIZE[@]}" ;;
+    fuzz) aster_packages sanitize && [[ ${#ASTER_PACKAGES_FUZZ[@]} -eq 0 ]] ||
+        printf '%s\n' "${ASTER_PACKAGES_FUZZ[@]}" ;;
+    *) echo "install_deps: unknown purpose '$purpose' (example, test, sanitize, fuzz)" >&2; return 2 ;;
+    esac
+}
+
+# aster_commands PURPOSE: COMMAND:PACKAGE pairs PURPOSE needs.
+aster_commands() {
+    case "${1:-test}" in
+    example) ;;
+    *) printf '%s\n' "${ASTER_COMMANDS_TEST[@]}" ;;
+    esac
+}
 
 aster_install_deps() {
+    local purpose="${1:-test}"
     if [[ "${ASTER_SKIP_DEPS:-0}" == 1 ]]; then
         return 0
     fi
+    local wanted=() commands=()
+    mapfile -t wanted < <(aster_packages "$purpose") || return 1
+    [[ ${#wanted[@]} -gt 0 ]] || return 1
+    mapfile -t commands < <(aster_commands "$purpose")
     if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
         echo "install_deps: no dpkg/apt-get here; make sure these (Debian names) are installed:" >&2
-        echo "  ${ASTER_APT_PACKAGES[*]} ${ASTER_APT_COMMANDS[*]#*:}" >&2
+        echo "  ${wanted[*]} ${commands[*]#*:}" >&2
         return 0
     fi
 
     local missing=() package
-    for package in "${ASTER_APT_PACKAGES[@]}"; do
+    for package in "${wanted[@]}"; do
+        [[ -n "$package" ]] || continue
         if ! dpkg -s "$package" 2>/dev/null | grep -q '^Status: install ok installed'; then
             missing+=("$package")
         fi
     done
     local entry
-    for entry in "${ASTER_APT_COMMANDS[@]}"; do
+    for entry in "${commands[@]}"; do
+        [[ -n "$entry" ]] || continue
         if ! command -v "${entry%%:*}" >/dev/null 2>&1; then
             missing+=("${entry#*:}")
         fi
@@ -56,14 +91,19 @@ aster_install_deps() {
         fi
         sudo=(sudo)
     fi
-    echo "install_deps: installing ${missing[*]}"
+    echo "install_deps: installing for $purpose: ${missing[*]}"
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
 }
 
-# Executed rather than sourced: install now.
+# Executed rather than sourced: list or install now.
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     set -euo pipefail
-    aster_install_deps
+    if [[ "${1:-}" == --list ]]; then
+        aster_packages "${2:-test}"
+        aster_commands "${2:-test}" | sed 's/^[^:]*://'
+        exit 0
+    fi
+    aster_install_deps "${1:-test}"
 fi

@@ -34,7 +34,7 @@ fi
 
 # shellcheck source=tools/install_deps.sh
 source "$root/tools/install_deps.sh"
-aster_install_deps
+aster_install_deps example
 
 build_dir="${ASTER_BUILD_DIR:-build}/release"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-3G}"

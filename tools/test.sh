@@ -16,9 +16,14 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 
+stages="${ASTER_STAGES:-cmake meson sanitize fuzz}"
+
 # shellcheck source=tools/install_deps.sh
 source "$root/tools/install_deps.sh"
-if ! aster_install_deps; then
+purpose=test
+[[ " $stages " == *" sanitize "* ]] && purpose=sanitize
+[[ " $stages " == *" fuzz "* ]] && purpose=fuzz
+if ! aster_install_deps "$purpose"; then
     echo "test.sh: installing dependencies failed" >&2
     exit 1
 fi
@@ -72,7 +77,6 @@ run_meson() {
     meson_result="passed"
 }
 
-stages="${ASTER_STAGES:-cmake meson sanitize fuzz}"
 declare -A result
 failed=0
 for stage in $stages; do

@@ -6,7 +6,6 @@
 #include <exception>
 
 int main(int argc, char** argv) {
-    aster::logger().access_log = true; // one line per request, as uvicorn prints
     try {
         auto config = aster::server_config::from_args(argc, argv);
         config.threads = 1; // the room is shared without locks: one event loop

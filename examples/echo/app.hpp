@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Echo: GET /hello, POST /echo returns its body, and /ws echoes text as text and binary as binary.
+// Echo: GET /hello, POST /echo returns its body, /ws echoes text as text and binary as binary,
+// and GET /metrics serves the counters in Prometheus' format.
 #pragma once
 
 #include <aster/aster.hpp>
@@ -28,7 +29,8 @@ inline aster::task<> echo_socket(aster::websocket& ws) {
 
 inline constexpr auto routes = aster::routes(aster::route<"/hello">(hello),
                                              aster::route<"/echo", aster::method::post>(echo_body),
-                                             aster::websocket_route<"/ws">(echo_socket));
+                                             aster::websocket_route<"/ws">(echo_socket),
+                                             aster::metrics_route<"/metrics">());
 
 inline const aster::application app{routes};
 

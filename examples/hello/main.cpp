@@ -6,7 +6,6 @@
 #include <exception>
 
 int main(int argc, char** argv) {
-    aster::logger().access_log = true; // one line per request, as uvicorn prints
     try {
         hello::app.run(aster::server_config::from_args(argc, argv));
     } catch (const std::exception& e) {

@@ -21,6 +21,7 @@
 #include <aster/lifespan.hpp>
 #include <aster/exception_handlers.hpp>
 #include <aster/application.hpp>
+#include <aster/metrics.hpp>
 #include <aster/tls.hpp>
 #include <aster/options.hpp>
 #include <aster/log.hpp>

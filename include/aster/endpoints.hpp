@@ -202,6 +202,19 @@ struct json_of {
 #endif
 };
 
+// Whether E has any member called on_connect (or on_disconnect), whatever its signature:
+// deriving from E and from a type with a member of that name makes the name ambiguous exactly
+// when E has one too. A hook aster would not call must not compile silently.
+struct on_connect_probe { int on_connect; };
+struct on_disconnect_probe { int on_disconnect; };
+template <class E> struct find_on_connect : E, on_connect_probe {};
+template <class E> struct find_on_disconnect : E, on_disconnect_probe {};
+template <class E>
+concept names_on_connect = !std::is_final_v<E> && !requires { &find_on_connect<E>::on_connect; };
+template <class E>
+concept names_on_disconnect =
+    !std::is_final_v<E> && !requires { &find_on_disconnect<E>::on_disconnect; };
+
 template <class E>
 constexpr bool check_websocket_endpoint() {
     static_assert(std::is_base_of_v<websocket_endpoint, E>,
@@ -210,6 +223,16 @@ constexpr bool check_websocket_endpoint() {
     static_assert(std::is_default_constructible_v<E>,
                   "aster::websocket_endpoint: an endpoint must be default-constructible (one is "
                   "made per connection)");
+    if constexpr (names_on_connect<E>)
+        static_assert(requires(E& e, websocket& ws) { e.on_connect(ws); },
+                      "aster::websocket_endpoint: on_connect must take (aster::websocket&) and "
+                      "nothing else: aster::task<> on_connect(aster::websocket& ws) (or a plain "
+                      "void function); read path parameters with ws.request().path_param(name)");
+    if constexpr (names_on_disconnect<E>)
+        static_assert(requires(E& e, websocket& ws, close_code c) { e.on_disconnect(ws, c); },
+                      "aster::websocket_endpoint: on_disconnect must take (aster::websocket&, "
+                      "aster::close_code): aster::task<> on_disconnect(aster::websocket& ws, "
+                      "aster::close_code code) (or a plain void function)");
     constexpr encoding enc = endpoint_encoding<E>();
 #ifndef ASTER_HAS_JSON
     static_assert(enc != encoding::json,

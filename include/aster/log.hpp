@@ -6,6 +6,7 @@
 #include <aster/detail/config.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -28,8 +29,12 @@ struct log_config {
     log_level level = log_level::info;
     std::function<void(log_level, std::string_view)> sink; // empty: one line to stderr
     // One info line per HTTP request, as uvicorn writes them:
-    // `127.0.0.1:50312 - "GET /hello HTTP/1.1" 200 13 0.1ms`. Off, it costs one branch.
+    // `127.0.0.1:50312 - "GET /hello HTTP/1.1" 200 13 0.1ms`, everywhere, test_client's requests
+    // included (a server also has its own switch, server_config::access_log, on by default).
+    // Off, it costs one branch.
     bool access_log = false;
+    // The default sink starts each line with the UTC time, `2026-12-07T15:47:59.123Z`.
+    bool timestamps = false;
 };
 
 inline log_config& logger() noexcept {
@@ -49,7 +54,18 @@ inline void log(log_level level, std::string_view line) {
         return;
     }
     static constexpr const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR", ""};
-    std::fprintf(stderr, "%s: %.*s\n", names[int(level)], int(line.size()), line.data());
+    char stamp[32] = "";
+    if (config.timestamps) {
+        const auto now = std::chrono::system_clock::now();
+        const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+        const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                now.time_since_epoch()).count() % 1000;
+        std::tm parts{};
+        gmtime_r(&seconds, &parts);
+        std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &parts);
+        std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ ", int(millis));
+    }
+    std::fprintf(stderr, "%s%s: %.*s\n", stamp, names[int(level)], int(line.size()), line.data());
 }
 
 /// Logs `line`, but at most one line of its `kind` (a string literal naming the call site) per

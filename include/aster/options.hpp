@@ -4,6 +4,7 @@
 #define ASTER_OPTIONS_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/log.hpp>
 #include <aster/tls.hpp>
 
 #include <chrono>
@@ -121,63 +122,39 @@ struct server_config {
     std::size_t memory_budget = std::size_t(1) << 30;
     // Set: serve https and wss only, on this port (see tls.hpp).
     std::optional<tls_options> tls{};
+    // Logging, set on aster's logger when the server starts: one line per request and per
+    // WebSocket session, as uvicorn writes them (on by default; off for benchmarks), the level
+    // (unset: left as logger() has it), and a UTC timestamp in front of each line.
+    bool access_log = true;
+    std::optional<aster::log_level> log_level{};
+    bool log_timestamps = false;
+    // Share the port with other processes that ask for it too (SO_REUSEPORT), for restarts
+    // without downtime. Off: a port another process listens on is refused ("address already in
+    // use"), so two servers never split one port's requests by accident.
+    bool reuse_port = false;
 
-    /// Reads `--host H`, `--port P`, `--threads N`, `--shutdown-timeout MS` and
-    /// `--tls-cert FILE --tls-key FILE` (also `--port=P`); throws std::invalid_argument naming a
-    /// bad flag.
+    /// The command line of a server program: `--host H`, `--port P` (also `--port=P`),
+    /// `--threads N`, `--shutdown-timeout MS`, `--tls-cert FILE --tls-key FILE`,
+    /// `--no-access-log`, `--log-level LEVEL`, `--log-timestamps`, `--reuse-port`. `--help`
+    /// prints usage() and exits with 0; a bad flag prints why, and the usage, to stderr and
+    /// exits with 2.
     static server_config from_args(int argc, char** argv);
     static server_config from_args(int argc, char** argv, server_config defaults);
+    /// The same, for programs that handle errors themselves: throws std::invalid_argument
+    /// naming a bad flag, and aster::help_requested (whose what() is the usage) for `--help`.
+    static server_config parse_args(int argc, char** argv);
+    static server_config parse_args(int argc, char** argv, server_config defaults);
+    /// The flags above, one per line, for `program`.
+    static std::string usage(std::string_view program);
 };
 
-inline server_config server_config::from_args(int argc, char** argv) {
-    return from_args(argc, argv, server_config{});
-}
-
-inline server_config server_config::from_args(int argc, char** argv, server_config config) {
-    auto number = [](std::string_view flag, std::string_view text, unsigned long max) {
-        unsigned long value = 0;
-        if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a number");
-        for (char c : text) {
-            if (c < '0' || c > '9' || value > max)
-                throw std::invalid_argument(std::string(flag) + ": not a number: " + std::string(text));
-            value = value * 10 + unsigned(c - '0');
-        }
-        if (value > max) throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
-        return value;
-    };
-    auto file = [](std::string_view flag, std::string_view text) {
-        if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a file name");
-        return std::string(text);
-    };
-    std::string cert, key;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i], value;
-        auto eq = arg.find('=');
-        if (eq != std::string_view::npos) {
-            value = arg.substr(eq + 1);
-            arg = arg.substr(0, eq);
-        } else if (i + 1 < argc && (arg == "--host" || arg == "--port" || arg == "--threads" ||
-                                    arg == "--shutdown-timeout" || arg == "--tls-cert" ||
-                                    arg == "--tls-key")) {
-            value = argv[++i];
-        }
-        if (arg == "--host") config.host = std::string(value);
-        else if (arg == "--port") config.port = std::uint16_t(number(arg, value, 65535));
-        else if (arg == "--threads") config.threads = unsigned(number(arg, value, 1024));
-        else if (arg == "--shutdown-timeout")
-            config.shutdown_timeout = std::chrono::milliseconds(number(arg, value, 86'400'000));
-        else if (arg == "--tls-cert") cert = file(arg, value);
-        else if (arg == "--tls-key") key = file(arg, value);
-        else throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
-                                         " (use --host, --port, --threads, --shutdown-timeout, "
-                                         "--tls-cert, --tls-key)");
-    }
-    if (cert.empty() != key.empty())
-        throw std::invalid_argument("--tls-cert and --tls-key go together");
-    if (!cert.empty()) config.tls = tls_options{std::move(cert), std::move(key)};
-    return config;
-}
+/// parse_args() met `-h` or `--help`; what() is the usage text.
+class help_requested : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 } // namespace aster
+
+#include <aster/impl/command_line.hpp>
 
 #endif // ASTER_OPTIONS_HPP

@@ -32,6 +32,7 @@ template <class T>
 inline constexpr char type_tag = 0;
 
 struct request_access;
+struct metrics_registry;
 
 /// Where a streamed body comes from: the connection, which reads it as the handler asks.
 class body_source {
@@ -179,12 +180,15 @@ public:
     std::span<const path_parameter> path_params() const noexcept {
         return {path_params_.data(), path_param_count_};
     }
-    /// The raw value of path parameter `name`, or empty when the route has none of that name.
-    std::string_view path_param(std::string_view name) const noexcept {
+    /// The raw value of path parameter `name` of the matched route. A name the route's pattern
+    /// does not have (a typo) throws std::invalid_argument naming it and the pattern.
+    std::string_view path_param(std::string_view name) const {
         for (const auto& p : path_params())
             if (p.name == name) return p.value;
-        return {};
+        throw_no_path_param(name);
     }
+    /// The pattern of the route that matched (`/users/{id:int}`); empty before routing.
+    std::string_view route_pattern() const noexcept { return route_pattern_; }
 
     /// The URL scheme, as Starlette's `request.url.scheme`: "https" when the connection came in
     /// over TLS, else "http"; for a WebSocket handshake (`ws.request()`, a middleware's
@@ -271,6 +275,21 @@ private:
     detail::route_table routes_{}; // the app's, for url_path_for
     std::array<path_parameter, max_path_params> path_params_{};
     std::size_t path_param_count_ = 0;
+    std::string_view route_pattern_, route_label_;
+    const detail::metrics_registry* metrics_ = nullptr; // metrics_route reads it
+
+    [[noreturn]] void throw_no_path_param(std::string_view name) const {
+        std::string known;
+        for (const auto& p : path_params()) known.append(known.empty() ? "" : ", ").append(p.name);
+        throw std::invalid_argument(
+            "aster::request::path_param: " +
+            (route_pattern_.empty() ? std::string("no route has matched yet, so there is no '") +
+                                          std::string(name) + "'"
+                                    : "the route " + std::string(route_pattern_) +
+                                          " has no parameter '" + std::string(name) + "' (" +
+                                          (known.empty() ? std::string("it has none")
+                                                         : "it has: " + known) + ")"));
+    }
     int version_major_ = 1, version_minor_ = 1;
     bool keep_alive_ = true;
     bool secure_ = false;    // per connection: set once when it starts

@@ -8,6 +8,7 @@
 #include <aster/detail/handler_call.hpp>
 #include <aster/detail/request_access.hpp>
 #include <aster/detail/reverse_route.hpp>
+#include <aster/detail/route_errors.hpp>
 #include <aster/detail/route_pattern.hpp>
 #include <aster/endpoints.hpp>
 #include <aster/method.hpp>
@@ -32,6 +33,11 @@ struct route_base {
     static constexpr auto name = Name;
     static constexpr const auto& parsed = pattern_of<Pattern>;
     static constexpr bool is_websocket = false;
+    static constexpr bool is_metrics = false;
+    /// The route's label in the access log's metrics: its name, else its pattern.
+    static constexpr std::string_view label() noexcept {
+        return Name.view().empty() ? Pattern.view() : Name.view();
+    }
 
     static bool match_path(std::string_view path, std::string_view* values) noexcept {
         return match_pattern(parsed, path, values);
@@ -221,24 +227,48 @@ constexpr bool names_conflict() {
     return !A::name.view().empty() && same_text(A::name.view(), B::name.view());
 }
 
-template <template <class, class> class Conflict, class... R>
-constexpr bool any_pair() {
-    using list = std::tuple<R...>;
-    constexpr std::size_t n = sizeof...(R);
-    return []<std::size_t... I>(std::index_sequence<I...>) {
-        return ([]<std::size_t... J>(std::index_sequence<J...>) {
-            constexpr std::size_t i = I;
-            return ((J > i && Conflict<std::tuple_element_t<i, list>,
-                                       std::tuple_element_t<J, list>>::value) ||
-                    ...);
-        }(std::make_index_sequence<n>{}) || ...);
-    }(std::make_index_sequence<n>{});
-}
-
 template <class A, class B>
 struct route_conflict : std::bool_constant<routes_conflict<A, B>()> {};
 template <class A, class B>
 struct name_conflict : std::bool_constant<names_conflict<A, B>()> {};
+
+// The first pair i < j of routes in conflict, as i * n + j; n * n when there is none.
+template <template <class, class> class Conflict, class... R>
+constexpr std::size_t first_pair() {
+    using list = std::tuple<R...>;
+    constexpr std::size_t n = sizeof...(R);
+    std::size_t found = n * n;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        ([&]<std::size_t... J>(std::index_sequence<J...>) {
+            constexpr std::size_t i = I;
+            ((found == n * n && J > i &&
+                      Conflict<std::tuple_element_t<i, list>, std::tuple_element_t<J, list>>::value
+                  ? void(found = i * n + J)
+                  : void()),
+             ...);
+        }(std::make_index_sequence<n>{}), ...);
+    }(std::make_index_sequence<n>{});
+    return found;
+}
+
+// True when no two routes clash; otherwise the first clash is a compile error naming both.
+template <class... R>
+constexpr bool routes_are_distinct() {
+    constexpr std::size_t n = sizeof...(R);
+    using list = std::tuple<R...>;
+    constexpr std::size_t same = first_pair<route_conflict, R...>();
+    if constexpr (same < n * n) {
+        using A = std::tuple_element_t<same / n, list>;
+        using B = std::tuple_element_t<same % n, list>;
+        return duplicate_route<A::pattern, B::pattern>::give_one_of_them_another_pattern_or_other_methods();
+    }
+    constexpr std::size_t named = first_pair<name_conflict, R...>();
+    if constexpr (named < n * n) {
+        using A = std::tuple_element_t<named / n, list>;
+        return duplicate_route_name<A::name>::give_each_route_a_name_of_its_own();
+    }
+    return true;
+}
 
 template <fixed_string Name, class... R>
 constexpr std::size_t index_of_name() {
@@ -267,11 +297,9 @@ void append_path_value(std::string& out, convertor conv, const T& value) {
 /// @endcode
 template <class... Routes>
 class router {
-    static_assert(!detail::any_pair<detail::route_conflict, Routes...>(),
+    static_assert(detail::routes_are_distinct<Routes...>(),
                   "aster::routes: duplicate route: two routes have the same pattern and share a "
-                  "method");
-    static_assert(!detail::any_pair<detail::name_conflict, Routes...>(),
-                  "aster::routes: two routes have the same name");
+                  "method, or the same name (the first error names them)");
 
 public:
     static constexpr std::size_t size = sizeof...(Routes);
@@ -282,6 +310,7 @@ public:
     constexpr const std::tuple<Routes...>& entries() const noexcept { return routes_; }
 
     static constexpr bool has_websocket_routes = (Routes::is_websocket || ...);
+    static constexpr bool has_metrics = (Routes::is_metrics || ...);
 
     /// The index of the first WebSocket route matching the request's path (path parameters are
     /// filled in), or `size`.

@@ -83,6 +83,8 @@ public:
     /// is asked of a build without it.
     void listen();
     std::uint16_t port() const noexcept { return port_; }
+    /// Event loops (threads) it runs.
+    unsigned threads() const noexcept { return unsigned(loops_.size()); }
     const server_config& config() const noexcept { return config_; }
     /// Runs the app's lifespan startup (its exception propagates, and nothing is served), then
     /// the loops, one on this thread and the rest on new threads, until stopped; then, once
@@ -103,6 +105,7 @@ private:
         std::optional<net::steady_timer> shutdown_deadline;
         net::steady_timer* accept_pause = nullptr; // set while accepts pause after a failure
         std::shared_ptr<detail::watchdog_state> watchdog;
+        std::unique_ptr<detail::loop_metrics> metrics; // when the app serves metrics_route
         loop() = default;
         loop(const loop&) = delete;
         loop& operator=(const loop&) = delete;
@@ -124,6 +127,7 @@ private:
     // Before loops_: the connections that loops_ destroys give their shares back to it.
     detail::memory_budget budget_;
     detail::client_limit per_client_;
+    detail::metrics_registry metrics_;
     std::vector<std::unique_ptr<loop>> loops_;
     // After loops_, so it is destroyed first: it lives on loop 0's io_context.
     std::optional<net::signal_set> signals_;

@@ -71,6 +71,10 @@ public:
     /// propagates), and the shutdown in the destructor, after the last connection closed.
     explicit test_client(detail::app_ref app, test_client_options options = {})
         : test_client_base(std::move(options)), app_(app) {
+        if (app_.has_metrics) {
+            metrics_ = std::make_unique<detail::loop_metrics>();
+            all_metrics_.loops.push_back(metrics_.get());
+        }
         run_hook(app_.startup, "startup");
     }
     ~test_client();
@@ -114,6 +118,9 @@ private:
 
     detail::app_ref app_;
     detail::test_connection http_;
+    // When the app serves metrics_route: the client's one loop, scraped as a server's.
+    std::unique_ptr<detail::loop_metrics> metrics_;
+    detail::metrics_registry all_metrics_;
 };
 
 } // namespace aster

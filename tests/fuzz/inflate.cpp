@@ -7,6 +7,10 @@
 
 #include <aster/detail/ws_deflate.hpp>
 
+#ifndef ASTER_HAS_ZLIB
+#error "the inflate harness needs zlib: tools/fuzz.sh defines ASTER_HAS_ZLIB where zlib.h is"
+#endif
+
 #include <zlib.h>
 
 #include <algorithm>

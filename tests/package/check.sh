@@ -245,10 +245,8 @@ fi
 run "$single/build.log" "${launcher[@]}" $cxx -std=c++20 -DASTER_CONSUMER_SINGLE_HEADER \
     -I"$single" "${llhttp_flags[@]}" -c "$single/main.cpp" -o "$single/main.o" -MD -MF "$single/main.d"
 # shellcheck disable=SC2086
-# With <zlib.h> visible the header turns permessage-deflate on, which needs zlib linked.
-zlib_flags=()
-[[ -f /usr/include/zlib.h ]] && zlib_flags=(-lz)
-run "$single/link.log" $cxx "$single/main.o" "${llhttp_objects[@]}" "${zlib_flags[@]}" -pthread -o "$single/consumer"
+# Nothing but Asio and llhttp: the extras are off unless switched on, whatever is installed.
+run "$single/link.log" $cxx "$single/main.o" "${llhttp_objects[@]}" -pthread -o "$single/consumer"
 if grep -e "$source_dir/include" -e "$prefix/include" -e "/include/aster/" "$single/main.d" >&2; then
     fail "the single-header build read the headers above instead of $single/aster.hpp alone"
 fi

@@ -47,6 +47,8 @@ struct app_ref {
     const void* state_type = nullptr;
     /// The routes by name, for request::url_path_for.
     route_table routes{};
+    /// The app serves metrics_route: its connections count requests and sessions.
+    bool has_metrics = false;
 };
 
 /// Binds an app_ref to a router (anything with route_now, invoke, streams_body, match_websocket,
@@ -56,6 +58,7 @@ app_ref make_app_ref(const Router& router) noexcept {
     app_ref ref;
     ref.app = &router;
     ref.routes = router.route_table();
+    ref.has_metrics = Router::has_metrics;
     ref.route_now = +[](const void* p, request& req, response& out) -> std::size_t {
         std::size_t i = static_cast<const Router*>(p)->route_now(req, out);
         return i == Router::size ? app_ref::none : i;

@@ -41,13 +41,15 @@
 #define ASTER_HAS_JSON 1
 #endif
 
-#if __has_include(<zlib.h>) && !defined(ASTER_NO_ZLIB)
-#define ASTER_HAS_ZLIB 1
+// Extras that need a library at link time are switched on by the build, never by finding a
+// header: the same command then builds on a machine with or without the library. The build
+// defines the macro for every file of a program (CMake and meson options, pkg-config modules;
+// by hand -DASTER_HAS_ZLIB with -lz, say), and an extra left off includes none of its headers.
+//   ASTER_HAS_ZLIB  permessage-deflate and the gzip middleware (zlib: -lz)
+//   ASTER_HAS_TLS   https and wss (OpenSSL: -lssl -lcrypto)
+#if defined(ASTER_HAS_ZLIB) && !__has_include(<zlib.h>)
+#error "ASTER_HAS_ZLIB needs zlib's header (Debian: zlib1g-dev)"
 #endif
-
-// TLS (https, wss) needs OpenSSL linked as well as its headers, so it is not detected from the
-// headers: the build defines ASTER_HAS_TLS, the same for every file of a program (CMake
-// aster::tls, meson aster_tls_dep). Without it no OpenSSL header is included.
 #if defined(ASTER_HAS_TLS) && !__has_include(<openssl/ssl.h>)
 #error "ASTER_HAS_TLS needs OpenSSL's headers (Debian: libssl-dev)"
 #endif

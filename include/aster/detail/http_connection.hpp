@@ -12,6 +12,7 @@
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
 #include <aster/detail/memory_budget.hpp>
+#include <aster/detail/metrics_registry.hpp>
 #include <aster/detail/read_buffer.hpp>
 #include <aster/detail/read_deadline.hpp>
 #include <aster/detail/request_access.hpp>
@@ -50,6 +51,11 @@ struct connection_options {
     bool secure = false;
     // The server's budget for large request bodies and WebSocket messages; may be null.
     memory_budget* budget = nullptr;
+    // One info line per request and per WebSocket session (server_config::access_log).
+    bool access_log = false;
+    // When the app serves metrics_route: this loop's counters, and every loop's for a scrape.
+    loop_metrics* metrics = nullptr;
+    const metrics_registry* all_metrics = nullptr;
 };
 
 /// What an upgraded connection keeps for the WebSocket's life: a copy of the request head,
@@ -80,6 +86,8 @@ public:
         route_ = app.match_websocket(app.app, request_); // path parameters view the copy
         session_.emplace(stream, request_, options.websocket, already_read,
                          options.exception_sink, counters, options.budget);
+        if (options.access_log || logger().access_log) session_->log_session(&client_);
+        if (options.metrics) session_->count_in(options.metrics);
         if (registry_) registry_->add(*session_);
     }
     ~upgraded_websocket() {
@@ -171,6 +179,8 @@ private:
     task<bool> upgrade(std::string_view head, std::string_view already_read);
     void append_response(const response& res, bool keep_alive);
     void log_access(const response& res, std::chrono::steady_clock::time_point started);
+    void note_response(const response& res);
+    void record_written();
     task<bool> flush();
     template <class Buffers>
     task<std::error_code> write_counted(const Buffers& buffers, std::size_t size);
@@ -188,7 +198,9 @@ private:
     request request_;
     response response_;                 // reused: one per connection, not per request
     std::size_t pending_route_ = 0;     // a coroutine route respond() still has to run
-    std::chrono::steady_clock::time_point started_{}; // for the access log; zero when off
+    // When the request's head was in: for the access log and metrics; zero when both are off.
+    std::chrono::steady_clock::time_point started_{};
+    bool logging_ = false; // this request goes to the access log
     read_deadline<Stream> deadline_{stream_};
     read_buffer in_; // released while waiting between requests
     // In in_: where the current request starts, the parse position, the end of the data.
@@ -207,6 +219,14 @@ private:
     // The pace of a body being received and of output being written (watch()).
     transfer_watch received_, sent_;
     bool receiving_ = false, sending_ = false, too_slow_ = false;
+    // Answers queued but not yet written, for metrics: counted once their last byte is out.
+    struct pending_metric {
+        std::string_view route;
+        method verb;
+        std::uint16_t status;
+        std::chrono::steady_clock::time_point started;
+    };
+    std::vector<pending_metric> unwritten_;
     std::unique_ptr<upgraded_websocket<Stream>> upgraded_;
 };
 

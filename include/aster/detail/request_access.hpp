@@ -8,12 +8,15 @@
 
 namespace aster::detail {
 
+struct metrics_registry;
+
 struct request_access {
     static void reset(request& r) noexcept {
         r.headers_.clear();
         r.query_params_.reset();
         r.path_param_count_ = 0;
-        r.method_name_ = r.target_ = r.raw_path_ = r.path_ = r.query_ = {};
+        r.method_name_ = r.target_ = r.raw_path_ = r.path_ = r.query_ = r.route_pattern_ = {};
+        r.route_label_ = {};
     }
     static aster::headers& headers(request& r) noexcept { return r.headers_; }
     static void set_method(request& r, std::string_view name) noexcept {
@@ -62,6 +65,14 @@ struct request_access {
         if (index >= r.path_param_count_) r.path_param_count_ = index + 1;
     }
     static void clear_path_params(request& r) noexcept { r.path_param_count_ = 0; }
+    static void set_route(request& r, std::string_view pattern, std::string_view label) noexcept {
+        r.route_pattern_ = pattern;
+        r.route_label_ = label;
+    }
+    /// The matched route's name, else its pattern (static strings); empty when none matched.
+    static std::string_view route_label(const request& r) noexcept { return r.route_label_; }
+    static void set_metrics(request& r, const metrics_registry* m) noexcept { r.metrics_ = m; }
+    static const metrics_registry* metrics(const request& r) noexcept { return r.metrics_; }
 };
 
 } // namespace aster::detail

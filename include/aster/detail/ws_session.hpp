@@ -11,8 +11,10 @@
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
 #include <aster/detail/message_buffer.hpp>
+#include <aster/detail/metrics_registry.hpp>
 #include <aster/detail/read_buffer.hpp>
 #include <aster/detail/read_deadline.hpp>
+#include <aster/detail/request_access.hpp>
 #include <aster/detail/transfer_watch.hpp>
 #include <aster/detail/utf8.hpp>
 #include <aster/detail/ws_deflate.hpp>
@@ -24,6 +26,8 @@
 #include <aster/websocket.hpp>
 
 #include <array>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -65,6 +69,14 @@ public:
     /// A message arriving, or the send queue draining, slower than websocket_options' rates:
     /// closed with 1008.
     void watch(std::chrono::steady_clock::time_point now) noexcept override;
+    /// Writes one access-log line when the session ends: the client, the path, the handshake's
+    /// status, the close code, how long it lasted and the messages each way.
+    void log_session(const client_address* client) {
+        log_client_ = client;
+        opened_ = std::chrono::steady_clock::now();
+    }
+    /// Counts the session, its messages and its close code in `metrics` when it ends.
+    void count_in(loop_metrics* metrics) noexcept { metrics_ = metrics; }
 
 private:
     struct frame_view {
@@ -138,6 +150,13 @@ private:
     bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false;
     std::uint16_t gave_up_ = 0; // give_up()'s code: the pinger or the watchdog ended it
     std::unique_ptr<read_deadline<Stream>> closing_deadline_; // a graceful stop's close_timeout
+    // The access log's line (log_session): null when off.
+    const client_address* log_client_ = nullptr;
+    loop_metrics* metrics_ = nullptr;
+    std::chrono::steady_clock::time_point opened_{};
+    std::uint64_t messages_in_ = 0, messages_out_ = 0;
+    std::uint16_t handshake_status_ = 0;
+    void log_end() const;
     // The pace of a message being received and of the send queue being written (watch()).
     transfer_watch received_, sent_;
     bool receiving_ = false;

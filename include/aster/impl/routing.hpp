@@ -17,6 +17,7 @@ template <class Route>
 bool take_match(request& req, std::string_view path, std::span<std::string_view> values) {
     if (!Route::match_path(path, values.data()) || !Route::values_convert(values)) return false;
     request_access::clear_path_params(req);
+    request_access::set_route(req, Route::pattern.view(), Route::label());
     for (std::size_t p = 0; p < Route::parsed.param_count; ++p)
         request_access::set_path_param(req, p, Route::parsed.param(p).text, values[p]);
     return true;
@@ -201,7 +202,9 @@ template <class... Routes>
 template <fixed_string Name, class... Params>
 std::string router<Routes...>::url_path_for(const Params&... params) const {
     constexpr std::size_t index = detail::index_of_name<Name, Routes...>();
-    static_assert(index < size, "aster::url_path_for: no route has this name");
+    if constexpr (index == size)
+        static_assert(detail::url_path_for_unknown_name<Name>::name_a_route_so_with_named_or_correct_the_spelling(),
+                      "aster::url_path_for: no route has this name (the first error names it)");
     if constexpr (index < size) {
         using route_type = std::tuple_element_t<index, std::tuple<Routes...>>;
         constexpr auto& pp = route_type::parsed;

@@ -5,7 +5,12 @@
 #define ASTER_IMPL_SERVER_HPP
 
 #include <aster/server.hpp>
+#include <aster/detail/server_settings.hpp>
 #include <aster/detail/tls_connection.hpp>
+
+#include <cerrno>
+
+#include <unistd.h>
 
 namespace aster {
 
@@ -41,14 +46,22 @@ ASTER_ENGINE void open_acceptor(net::ip::tcp::acceptor& acceptor,
     using net::ip::tcp;
     std::error_code ec;
     acceptor.open(endpoint.protocol());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.set_option(tcp::acceptor::reuse_address(true)); // restarts over TIME_WAIT
 #ifdef SO_REUSEPORT
     if (reuse_port)
         acceptor.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
 #else
-    (void)reuse_port;
+    if (reuse_port)
+        throw std::invalid_argument("aster: reuse_port: this system has no SO_REUSEPORT");
 #endif
     acceptor.bind(endpoint, ec);
+    if (ec == net::error::address_in_use)
+        throw std::system_error(ec, "aster: cannot listen on " + host + ":" +
+                                        std::to_string(endpoint.port()) +
+                                        ": another process listens there" +
+                                        (reuse_port ? " without --reuse-port"
+                                                    : " (--reuse-port shares the port with a "
+                                                      "server started the same way)"));
     if (ec)
         throw std::system_error(ec, "aster: cannot listen on " + host + ":" +
                                         std::to_string(endpoint.port()));
@@ -150,13 +163,28 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
     : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr},
       budget_(config_.memory_budget), per_client_(config_.max_connections_per_client) {
     options_.budget = &budget_;
+    options_.access_log = config_.access_log;
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                       : config_.threads;
     for (unsigned i = 0; i < n; ++i) {
         loops_.push_back(std::make_unique<loop>());
-        loops_.back()->options = options_;
-        loops_.back()->options.registry = &loops_.back()->connections;
+        auto& l = *loops_.back();
+        l.options = options_;
+        l.options.registry = &l.connections;
+        if (app_.has_metrics) {
+            l.metrics = std::make_unique<detail::loop_metrics>();
+            l.options.metrics = l.metrics.get();
+            l.options.all_metrics = &metrics_;
+            metrics_.loops.push_back(l.metrics.get());
+        }
     }
+    if (app_.has_metrics)
+        metrics_.gauges = [this] {
+            const server_stats s = stats();
+            return detail::metrics_gauges{s.connections,    s.sockets,     s.websockets,
+                                          s.buffered_bytes, s.input_bytes, s.budget_bytes,
+                                          s.budget_refusals, s.refused_connections};
+        };
 }
 
 ASTER_ENGINE void server::listen() {
@@ -171,18 +199,26 @@ ASTER_ENGINE void server::listen() {
     }
     auto endpoint = detail::resolve_listen_address(config_, loops_[0]->ctx.get_executor());
     for (auto& l : loops_) {
-        // Each loop has its own acceptor on the same port; the kernel spreads connections.
         auto& acceptor = l->acceptor.emplace(l->ctx);
-        detail::open_acceptor(acceptor, endpoint, config_.host, loops_.size() > 1);
-        endpoint.port(acceptor.local_endpoint().port()); // port 0: the others take the same port
-#ifndef SO_REUSEPORT
-        break; // without SO_REUSEPORT one acceptor serves and the other loops stay idle
-#endif
+        if (config_.reuse_port || &l == &loops_.front()) {
+            // Asked to share the port (SO_REUSEPORT): each loop binds its own socket and the
+            // kernel spreads connections, also to other processes that asked the same.
+            detail::open_acceptor(acceptor, endpoint, config_.host, config_.reuse_port);
+            endpoint.port(acceptor.local_endpoint().port()); // port 0: the others take the same
+        } else {
+            // Otherwise the loops watch one listening socket, which nobody else can join: a
+            // second server on a busy port fails instead of taking half its requests.
+            int fd = ::dup(loops_.front()->acceptor->native_handle());
+            if (fd < 0)
+                throw std::system_error(errno, std::system_category(), "aster: dup of the listening socket");
+            acceptor.assign(endpoint.protocol(), fd);
+        }
     }
     port_ = endpoint.port();
 }
 
 ASTER_ENGINE void server::run() {
+    detail::apply_logging(config_);
     if (!loops_[0]->acceptor) listen();
     detail::run_hook(loops_[0]->ctx, app_.startup); // before any accept
     for (auto& l : loops_) {
@@ -350,11 +386,11 @@ ASTER_ENGINE task<> detail::linger_close(net::ip::tcp::socket& socket,
 }
 
 ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
+    apply_logging(config);
     server srv(app, std::move(config));
     srv.listen();
-    log(log_level::info, std::string("aster: listening on ") +
-                             (srv.config().tls ? "https://" : "http://") + srv.config().host + ":" +
-                             std::to_string(srv.port()) + " (press Ctrl+C to quit)");
+    log(log_level::info, listening_line(srv.config(), srv.port(), srv.threads()) +
+                             " (press Ctrl+C to quit)");
     srv.run();
 }
 
@@ -375,11 +411,11 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
 #endif
     }
     ensure_descriptor_room(config.max_connections);
+    apply_logging(config);
     auto endpoint = resolve_listen_address(config, executor);
-    open_acceptor(acceptor, endpoint, config.host, false);
+    open_acceptor(acceptor, endpoint, config.host, config.reuse_port);
     const std::uint16_t port = acceptor.local_endpoint().port();
-    log(log_level::info, std::string("aster: listening on ") + (tls ? "https://" : "http://") +
-                             config.host + ":" + std::to_string(port));
+    log(log_level::info, listening_line(config, port, 1));
     if (app.startup) co_await app.startup(); // before the first accept; a throw ends serve()
     if (on_listening) on_listening(port);
 
@@ -388,6 +424,21 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     client_limit per_client(config.max_connections_per_client);
     connection_options options{config.limits, config.websocket, nullptr, &registry};
     options.budget = &budget;
+    options.access_log = config.access_log;
+    std::unique_ptr<loop_metrics> metrics;
+    metrics_registry all_metrics;
+    if (app.has_metrics) {
+        metrics = std::make_unique<loop_metrics>();
+        all_metrics.loops.push_back(metrics.get());
+        all_metrics.gauges = [&registry, &budget] {
+            const auto& c = registry.counters;
+            return metrics_gauges{c.connections.get(), c.sockets.get(), c.websockets.get(),
+                                  c.buffered_bytes.get(), c.input_bytes.get(), budget.used(),
+                                  budget.refusals(), 0};
+        };
+        options.metrics = metrics.get();
+        options.all_metrics = &all_metrics;
+    }
     std::size_t open = 0;
     bool stopping = false;
     net::steady_timer drained(executor); // cancelled when the last connection ends while stopping

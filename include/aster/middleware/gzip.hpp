@@ -156,7 +156,7 @@ template <class>
 inline constexpr bool gzip_needs_zlib = false;
 }
 
-/// Without zlib (<zlib.h> not found, or ASTER_NO_ZLIB) gzip cannot compress: using it fails to
+/// Without zlib (a build without ASTER_HAS_ZLIB) gzip cannot compress: using it fails to
 /// compile with this message, while merely including the header does not.
 struct gzip {
     std::size_t minimum_size = 500;
@@ -165,8 +165,9 @@ struct gzip {
     template <class Request>
     task<response> operator()(Request&, call_next) const {
         static_assert(detail::gzip_needs_zlib<Request>,
-                      "aster::gzip needs zlib: install it (Debian: zlib1g-dev) and link it "
-                      "(CMake ZLIB::ZLIB, meson dependency('zlib'))");
+                      "aster::gzip needs zlib: build with ASTER_HAS_ZLIB (CMake -DASTER_ZLIB=ON, "
+                      "meson -Dzlib=enabled, by hand -DASTER_HAS_ZLIB and -lz; Debian: "
+                      "zlib1g-dev)");
         co_return response{};
     }
 };

@@ -84,6 +84,7 @@ task<> http_connection<Stream>::run() {
     request_access::set_secure(request_, options_.secure);
     request_access::set_routes(request_, app_.routes);
     request_access::set_state(request_, app_.state, app_.state_type);
+    request_access::set_metrics(request_, options_.all_metrics);
     parser_.pause_before_bodies(app_.streams_body != nullptr);
     const auto& limits = options_.limits;
     bool answered_one = false, head_clock_running = false;
@@ -205,10 +206,9 @@ bool http_connection<Stream>::may_keep_alive() const noexcept {
 // coroutine route is left in pending_route_ for respond().
 template <class Stream>
 void http_connection<Stream>::route_request() {
-    if (logger().access_log && log_enabled(log_level::info))
-        started_ = std::chrono::steady_clock::now();
-    else
-        started_ = {};
+    logging_ = (options_.access_log || logger().access_log) && log_enabled(log_level::info);
+    started_ = logging_ || options_.metrics ? std::chrono::steady_clock::now()
+                                            : std::chrono::steady_clock::time_point{};
     try {
         pending_route_ = app_.route_now(app_.app, request_, response_);
     } catch (...) {
@@ -263,7 +263,8 @@ bool http_connection<Stream>::queue_response(bool body_written_separately) {
     const auto conn = !keep_alive ? connection_header::close
                       : http10    ? connection_header::keep_alive
                                   : connection_header::none;
-    if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
+    if (logging_) log_access(response_, started_);
+    note_response(response_);
     const std::string& body = response_.body();
     const bool with_body = status_allows_body(response_.status());
     append_head(out_, response_, framing::length, with_body ? body.size() : 0, conn);
@@ -288,8 +289,10 @@ task<bool> http_connection<Stream>::respond() {
     bool keep_alive = false;
     if (response_.is_streaming()) {
         keep_alive = may_keep_alive();
-        if (started_ != std::chrono::steady_clock::time_point{}) log_access(response_, started_);
+        if (logging_) log_access(response_, started_);
         keep_alive = co_await write_streaming(response_, head, keep_alive);
+        note_response(response_);
+        record_written();
     } else {
         const std::string& body = response_.body();
         const bool separate = body.size() > copy_body_limit && !head &&
@@ -300,6 +303,7 @@ task<bool> http_connection<Stream>::respond() {
             auto ec = co_await write_counted(parts, out_.size() + body.size());
             out_.clear();
             if (ec) keep_alive = false;
+            else record_written();
         }
         if (out_.size() > max_pending_output || !tasks.empty())
             if (!co_await flush()) keep_alive = false;
@@ -452,7 +456,28 @@ task<bool> http_connection<Stream>::flush() {
     if (out_.empty()) co_return true;
     auto ec = co_await write_counted(net::buffer(out_), out_.size());
     out_.clear();
+    if (!ec) record_written();
     co_return !ec;
+}
+
+// Metrics (when the app serves metrics_route): an answer is noted when queued...
+template <class Stream>
+void http_connection<Stream>::note_response(const response& res) {
+    if (!options_.metrics) return;
+    std::string_view route = request_access::route_label(request_);
+    unwritten_.push_back({route.empty() ? unmatched_route : route, request_.method_id(),
+                          std::uint16_t(res.status()), started_});
+}
+
+// ...and counted once its last byte is written (answers to a pipelined batch go out together).
+template <class Stream>
+void http_connection<Stream>::record_written() {
+    if (unwritten_.empty()) return;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& m : unwritten_)
+        options_.metrics->record_request(m.route, m.verb, m.status,
+                                         std::chrono::duration<double>(now - m.started).count());
+    unwritten_.clear();
 }
 
 // Every write of output goes through here, so server_stats::buffered_bytes sees what a slow
@@ -469,8 +494,14 @@ task<std::error_code> http_connection<Stream>::write_counted(const Buffers& buff
     co_return ec;
 }
 
+// A request refused before any handler saw it: the status, then the connection closes. Worth
+// a line (a client or a proxy is broken, or someone probes), at most one a second.
 template <class Stream>
 void http_connection<Stream>::append_error(status code, std::string_view text) {
+    if (log_enabled(log_level::info))
+        log_limited(log_level::info, "refused request",
+                    client_.host + ":" + std::to_string(client_.port) + " - refused " +
+                        std::to_string(std::uint16_t(code)) + " " + std::string(text));
     auto res = plain_text(std::string(text), code);
     append_head(out_, res, framing::length, text.size(), connection_header::close);
     if (!parser_.head_request()) out_.append(text); // RFC 9110 §9.3.2: never a body for HEAD

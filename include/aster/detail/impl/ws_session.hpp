@@ -150,6 +150,7 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
     pending_.append("\r\n");
     state_ = websocket_state::connected;
     accepted_ = true;
+    handshake_status_ = 101;
     schedule_flush();
     if (options_.ping_interval.count() > 0) {
         pinging_ = true;
@@ -169,6 +170,7 @@ task<> ws_session<Stream>::deny(response r) {
 
 template <class Stream>
 void ws_session<Stream>::deny_now(response& r) {
+    handshake_status_ = std::uint16_t(r.status());
     append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
     pending_.append(r.body());
     state_ = websocket_state::disconnected;
@@ -240,6 +242,7 @@ void ws_session<Stream>::queue_frame(opcode op, std::string_view payload, bool r
 
 template <class Stream>
 void ws_session<Stream>::queue_message(opcode op, std::string_view payload) {
+    ++messages_out_;
 #ifdef ASTER_HAS_ZLIB
     if (deflate_ && payload.size() >= options_.deflate.min_compress_bytes) {
         deflated_.clear();
@@ -323,6 +326,7 @@ void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason
 
 template <class Stream>
 websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data) noexcept {
+    ++messages_in_;
     if constexpr (waitable_stream<Stream>) {
         ++batch_messages_;
         // Nothing whole left to handle: what the handler sends next ends this read batch.
@@ -803,6 +807,30 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
         finish_handler(error);
     }
     co_await close_down();
+    if (log_client_) log_end();
+    if (metrics_ && accepted_) {
+        std::string_view route = request_access::route_label(request_);
+        metrics_->record_websocket(route.empty() ? unmatched_route : route, close_code_,
+                                   messages_in_, messages_out_);
+    }
+}
+
+// `127.0.0.1:50312 - "WebSocket /ws" 101 1000 2.5s in=3 out=3`, as uvicorn's access log.
+template <class Stream>
+void ws_session<Stream>::log_end() const {
+    if (!log_enabled(log_level::info)) return;
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - opened_)
+                            .count();
+    char duration[32];
+    if (micros >= 1000000) std::snprintf(duration, sizeof duration, "%.1fs", double(micros) / 1e6);
+    else std::snprintf(duration, sizeof duration, "%.1fms", double(micros) / 1000.0);
+    log(log_level::info, log_client_->host + ":" + std::to_string(log_client_->port) +
+                             " - \"WebSocket " + std::string(request_.target()) + "\" " +
+                             std::to_string(handshake_status_) + " " +
+                             (accepted_ ? std::to_string(close_code_) : std::string("-")) + " " +
+                             duration + " in=" + std::to_string(messages_in_) +
+                             " out=" + std::to_string(messages_out_));
 }
 
 template <class Stream>
@@ -810,6 +838,7 @@ void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     if (error) {
         report(error);
         if (state_ == websocket_state::connecting) {
+            handshake_status_ = 500;
             auto r = plain_text("Internal Server Error", status::internal_server_error);
             append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
             pending_.append(r.body());
