@@ -6284,6 +6284,100 @@ ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
     return 0;
 }
 
+ASTER_ENGINE request_parser::result request_parser::feed(const char* request_begin, const char* data,
+                                                      std::size_t len) {
+    request_begin_ = request_begin;
+    feed_end_ = data + len;
+    llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+    if (err == HPE_PAUSED_UPGRADE && !message_done_) {
+        // The previous request asked for an Upgrade and was answered as HTTP (a refused
+        // WebSocket handshake, or `h2c`, which RFC 9110 §7.8 lets a server ignore): llhttp
+        // stops before the next request; it is HTTP, so parse on.
+        const char* next = llhttp_get_error_pos(&parser_);
+        llhttp_resume_after_upgrade(&parser_);
+        err = llhttp_execute(&parser_, next, std::size_t(feed_end_ - next));
+    }
+    if (err == HPE_OK) return {state::need_more, len};
+    std::size_t used = std::size_t(llhttp_get_error_pos(&parser_) - data);
+    if (err == HPE_PAUSED && message_done_) return {state::complete, used};
+    if (err == HPE_PAUSED && head_paused_) return {state::head_complete, used};
+    if (err == HPE_PAUSED && piece_ready_) return {state::body_piece, used};
+    if (err == HPE_PAUSED_UPGRADE && message_done_) {
+        upgrade_ = true;
+        return {state::complete, used};
+    }
+    if (error_reason_.empty()) {
+        // The HTTP/2 connection preface (`PRI * HTTP/2.0`) asks for a version we do not speak.
+        error_status_ = err == HPE_PAUSED_H2_UPGRADE ? status::http_version_not_supported
+                                                     : status::bad_request;
+        error_reason_ = err == HPE_PAUSED_H2_UPGRADE ? "HTTP Version Not Supported" : "Bad Request";
+    }
+    return {state::failed, used};
+}
+
+ASTER_ENGINE void request_parser::fill(request& req, const char* begin) {
+    request_access::reset(req);
+    request_access::set_method(req, llhttp_method_name(llhttp_method_t(parser_.method)));
+    auto target = view(url_, begin);
+    // Absolute-form (RFC 9112 §3.2.2, which servers MUST accept): route on the path after the
+    // authority; check_head() let only http(s)://authority... through. The Host header stays
+    // as sent (aster does no virtual hosting).
+    auto local = target;
+    if (!local.empty() && local.front() != '/' && local != "*") {
+        auto authority = local.find("//") + 2;
+        local.remove_prefix(std::min(local.find_first_of("/?#", authority), local.size()));
+    }
+    // One pass over the target: where the path ends, whether it needs decoding.
+    std::size_t path_end = local.size();
+    bool escaped = false;
+    for (std::size_t i = 0; i < local.size(); ++i) {
+        char c = local[i];
+        if (c == '?' || c == '#') {
+            path_end = i;
+            break;
+        }
+        escaped |= c == '%';
+    }
+    auto raw_path = local.substr(0, path_end);
+    if (raw_path.empty()) raw_path = "/"; // `http://host?x`: the path is empty, that is `/`
+    std::string_view query;
+    if (path_end < local.size() && local[path_end] == '?') {
+        query = local.substr(path_end + 1);
+        query = query.substr(0, query.find('#'));
+    }
+    std::string_view path = raw_path;
+    if (escaped) {
+        decoded_path_ = percent_decode(raw_path);
+        path = decoded_path_;
+    }
+    request_access::set_target(req, target, raw_path, path, query);
+    auto& headers = request_access::headers(req);
+    for (const auto& f : fields_) headers.add(view(f.name, begin), view(f.value, begin));
+    request_access::set_version(req, parser_.http_major, parser_.http_minor, keep_alive_);
+    request_access::set_websocket(req, websocket_upgrade_);
+    request_access::set_body(req, &body_);
+}
+
+ASTER_ENGINE void request_parser::next() {
+    message_done_ = false;
+    if (upgrade_) llhttp_resume_after_upgrade(&parser_);
+    else llhttp_resume(&parser_);
+    upgrade_ = false;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_HTTP_PARSER_IPP
+// end aster/detail/impl/http_parser.ipp
+// begin aster/detail/impl/http_body_parser.ipp
+// SPDX-License-Identifier: MIT
+// request_parser's bodies: Content-Length and chunked bodies, chunk lines and extensions, trailers,
+// and the streamed body's bookkeeping (RFC 9112 §6, §7).
+#ifndef ASTER_DETAIL_IMPL_HTTP_BODY_PARSER_IPP
+#define ASTER_DETAIL_IMPL_HTTP_BODY_PARSER_IPP
+
+namespace aster::detail {
+
 ASTER_ENGINE int request_parser::on_body(llhttp_t* p, const char* at, std::size_t len) {
     auto& self = *static_cast<request_parser*>(p->data);
     // llhttp reports an empty span when it resumes at the end of the input: nothing to hand out.
@@ -6380,87 +6474,6 @@ ASTER_ENGINE int request_parser::on_message_complete(llhttp_t* p) {
     return HPE_PAUSED; // one request at a time: the connection answers it, then resumes
 }
 
-ASTER_ENGINE request_parser::result request_parser::feed(const char* request_begin, const char* data,
-                                                      std::size_t len) {
-    request_begin_ = request_begin;
-    feed_end_ = data + len;
-    llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-    if (err == HPE_PAUSED_UPGRADE && !message_done_) {
-        // The previous request asked for an Upgrade and was answered as HTTP (a refused
-        // WebSocket handshake, or `h2c`, which RFC 9110 §7.8 lets a server ignore): llhttp
-        // stops before the next request; it is HTTP, so parse on.
-        const char* next = llhttp_get_error_pos(&parser_);
-        llhttp_resume_after_upgrade(&parser_);
-        err = llhttp_execute(&parser_, next, std::size_t(feed_end_ - next));
-    }
-    if (err == HPE_OK) return {state::need_more, len};
-    std::size_t used = std::size_t(llhttp_get_error_pos(&parser_) - data);
-    if (err == HPE_PAUSED && message_done_) return {state::complete, used};
-    if (err == HPE_PAUSED && head_paused_) return {state::head_complete, used};
-    if (err == HPE_PAUSED && piece_ready_) return {state::body_piece, used};
-    if (err == HPE_PAUSED_UPGRADE && message_done_) {
-        upgrade_ = true;
-        return {state::complete, used};
-    }
-    if (error_reason_.empty()) {
-        // The HTTP/2 connection preface (`PRI * HTTP/2.0`) asks for a version we do not speak.
-        error_status_ = err == HPE_PAUSED_H2_UPGRADE ? status::http_version_not_supported
-                                                     : status::bad_request;
-        error_reason_ = err == HPE_PAUSED_H2_UPGRADE ? "HTTP Version Not Supported" : "Bad Request";
-    }
-    return {state::failed, used};
-}
-
-ASTER_ENGINE void request_parser::fill(request& req, const char* begin) {
-    request_access::reset(req);
-    request_access::set_method(req, llhttp_method_name(llhttp_method_t(parser_.method)));
-    auto target = view(url_, begin);
-    // Absolute-form (RFC 9112 §3.2.2, which servers MUST accept): route on the path after the
-    // authority; check_head() let only http(s)://authority... through. The Host header stays
-    // as sent (aster does no virtual hosting).
-    auto local = target;
-    if (!local.empty() && local.front() != '/' && local != "*") {
-        auto authority = local.find("//") + 2;
-        local.remove_prefix(std::min(local.find_first_of("/?#", authority), local.size()));
-    }
-    // One pass over the target: where the path ends, whether it needs decoding.
-    std::size_t path_end = local.size();
-    bool escaped = false;
-    for (std::size_t i = 0; i < local.size(); ++i) {
-        char c = local[i];
-        if (c == '?' || c == '#') {
-            path_end = i;
-            break;
-        }
-        escaped |= c == '%';
-    }
-    auto raw_path = local.substr(0, path_end);
-    if (raw_path.empty()) raw_path = "/"; // `http://host?x`: the path is empty, that is `/`
-    std::string_view query;
-    if (path_end < local.size() && local[path_end] == '?') {
-        query = local.substr(path_end + 1);
-        query = query.substr(0, query.find('#'));
-    }
-    std::string_view path = raw_path;
-    if (escaped) {
-        decoded_path_ = percent_decode(raw_path);
-        path = decoded_path_;
-    }
-    request_access::set_target(req, target, raw_path, path, query);
-    auto& headers = request_access::headers(req);
-    for (const auto& f : fields_) headers.add(view(f.name, begin), view(f.value, begin));
-    request_access::set_version(req, parser_.http_major, parser_.http_minor, keep_alive_);
-    request_access::set_websocket(req, websocket_upgrade_);
-    request_access::set_body(req, &body_);
-}
-
-ASTER_ENGINE void request_parser::next() {
-    message_done_ = false;
-    if (upgrade_) llhttp_resume_after_upgrade(&parser_);
-    else llhttp_resume(&parser_);
-    upgrade_ = false;
-}
-
 ASTER_ENGINE void request_parser::read_body(bool stream) noexcept {
     head_paused_ = false;
     streaming_ = stream;
@@ -6504,8 +6517,8 @@ ASTER_ENGINE bool request_parser::take_continue() noexcept {
 
 } // namespace aster::detail
 
-#endif // ASTER_DETAIL_IMPL_HTTP_PARSER_IPP
-// end aster/detail/impl/http_parser.ipp
+#endif // ASTER_DETAIL_IMPL_HTTP_BODY_PARSER_IPP
+// end aster/detail/impl/http_body_parser.ipp
 #endif
 
 #endif // ASTER_DETAIL_HTTP_PARSER_HPP
@@ -7332,25 +7345,22 @@ ASTER_DECL std::size_t utf8_valid_prefix(std::string_view s) noexcept {
 // end aster/detail/utf8.hpp
 // begin aster/detail/ws_deflate.hpp
 // SPDX-License-Identifier: MIT
-// permessage-deflate (RFC 7692): extension-list parsing and negotiation (pure), and the zlib codec.
+// permessage-deflate (RFC 7692 §7.2): the zlib codec that compresses and inflates messages.
 #ifndef ASTER_DETAIL_WS_DEFLATE_HPP
 #define ASTER_DETAIL_WS_DEFLATE_HPP
+
+// begin aster/detail/ws_extensions.hpp
+// SPDX-License-Identifier: MIT
+// permessage-deflate's negotiation (RFC 7692 §5, §7.1): extension lists read and answered; pure.
+#ifndef ASTER_DETAIL_WS_EXTENSIONS_HPP
+#define ASTER_DETAIL_WS_EXTENSIONS_HPP
 
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <limits>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
-
-#ifdef ASTER_HAS_ZLIB
-#include <zlib.h>
-#endif
 
 namespace aster::detail {
 
@@ -7432,65 +7442,6 @@ ASTER_DECL void append_deflate_response(std::string& out, const deflate_params& 
 /// one permessage-deflate with valid parameters, client_max_window_bits only if offered.
 ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view answer,
                                                                 bool offered_client_window) noexcept;
-
-#ifdef ASTER_HAS_ZLIB
-
-/// One end of a permessage-deflate connection: compresses whole messages it sends and inflates
-/// the frames of messages it receives (RFC 7692 §7.2). zlib's streams are made on first use, so a
-/// connection that never sends or receives a compressed message holds no zlib memory; memory()
-/// counts what zlib holds (every allocation goes through this object).
-class deflate_codec {
-public:
-    // more: inflate stopped after its work slice with input left; call it again (after
-    // letting the loop run other work) with the rest.
-    // no_budget: the server's memory budget refused the room (see memory_budget).
-    enum class status { ok, too_big, bad_data, no_memory, more, no_budget };
-
-    /// Input inflated per call at most: a long message yields to the loop between slices.
-    static constexpr std::size_t inflate_slice_in = 256 * 1024;
-    /// Output produced per call, roughly at most (one inflate step may pass it).
-    static constexpr std::size_t inflate_slice_out = 4 * 1024 * 1024;
-
-    /// `server`: which end this is, which says whose window and context rules apply each way.
-    deflate_codec(const deflate_params& p, bool server, int mem_level, int level) noexcept;
-    ~deflate_codec();
-    deflate_codec(const deflate_codec&) = delete;
-    deflate_codec& operator=(const deflate_codec&) = delete;
-
-    /// Appends `message` compressed to `out`, without the 00 00 FF FF tail (§7.2.1). The room
-    /// reserved for the worst case is not written before deflate fills it.
-    status compress(std::string_view message, message_buffer& out);
-    /// True when the compressor forgets each message (no context takeover), so a message may
-    /// also be sent uncompressed without the two ends' windows drifting apart.
-    bool compressor_resets() const noexcept { return local_reset_; }
-    /// Inflates a frame of a compressed message from the front of `payload` (which it
-    /// advances), appending to `out`; `last` (the FIN frame) adds the 00 00 FF FF tail
-    /// (§7.2.2). `out` growing past `limit` gives too_big at once; it never holds more than
-    /// limit + 1 bytes (plus a page). A second end of the DEFLATE stream (BFINAL) inside one
-    /// message is bad_data: empty final blocks would otherwise cost a stream restart each
-    /// while inflating to nothing. After one slice of work it returns `more`.
-    status inflate(std::span<const std::uint8_t>& payload, bool last, message_buffer& out,
-                   std::size_t limit);
-    /// Bytes zlib holds for this connection now.
-    std::size_t memory() const noexcept { return memory_; }
-
-private:
-    static void* allocate(void* self, unsigned items, unsigned size) noexcept;
-    static void release(void* self, void* p) noexcept;
-    status run_inflate(std::span<const std::uint8_t>& input, message_buffer& out,
-                       std::size_t limit, std::size_t out_budget);
-    void restart_inflate() noexcept;
-
-    int local_bits_, remote_bits_, mem_level_, level_;
-    bool local_reset_, remote_reset_;
-    bool deflating_ = false, inflating_ = false;
-    bool ended_ = false; // the last input ended the stream (BFINAL), nothing came since
-    bool ended_in_message_ = false; // the stream ended once in the current message
-    z_stream deflater_{}, inflater_{};
-    std::size_t memory_ = 0;
-};
-
-#endif // ASTER_HAS_ZLIB
 
 // --- definitions -------------------------------------------------------------------------------
 
@@ -7651,6 +7602,89 @@ ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view
     p.client_window_in_response = a.client_max_window_bits != 0;
     return p;
 }
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_WS_EXTENSIONS_HPP
+// end aster/detail/ws_extensions.hpp
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#ifdef ASTER_HAS_ZLIB
+#include <zlib.h>
+#endif
+
+namespace aster::detail {
+
+#ifdef ASTER_HAS_ZLIB
+
+/// One end of a permessage-deflate connection: compresses whole messages it sends and inflates
+/// the frames of messages it receives (RFC 7692 §7.2). zlib's streams are made on first use, so a
+/// connection that never sends or receives a compressed message holds no zlib memory; memory()
+/// counts what zlib holds (every allocation goes through this object).
+class deflate_codec {
+public:
+    // more: inflate stopped after its work slice with input left; call it again (after
+    // letting the loop run other work) with the rest.
+    // no_budget: the server's memory budget refused the room (see memory_budget).
+    enum class status { ok, too_big, bad_data, no_memory, more, no_budget };
+
+    /// Input inflated per call at most: a long message yields to the loop between slices.
+    static constexpr std::size_t inflate_slice_in = 256 * 1024;
+    /// Output produced per call, roughly at most (one inflate step may pass it).
+    static constexpr std::size_t inflate_slice_out = 4 * 1024 * 1024;
+
+    /// `server`: which end this is, which says whose window and context rules apply each way.
+    deflate_codec(const deflate_params& p, bool server, int mem_level, int level) noexcept;
+    ~deflate_codec();
+    deflate_codec(const deflate_codec&) = delete;
+    deflate_codec& operator=(const deflate_codec&) = delete;
+
+    /// Appends `message` compressed to `out`, without the 00 00 FF FF tail (§7.2.1). The room
+    /// reserved for the worst case is not written before deflate fills it.
+    status compress(std::string_view message, message_buffer& out);
+    /// True when the compressor forgets each message (no context takeover), so a message may
+    /// also be sent uncompressed without the two ends' windows drifting apart.
+    bool compressor_resets() const noexcept { return local_reset_; }
+    /// Inflates a frame of a compressed message from the front of `payload` (which it
+    /// advances), appending to `out`; `last` (the FIN frame) adds the 00 00 FF FF tail
+    /// (§7.2.2). `out` growing past `limit` gives too_big at once; it never holds more than
+    /// limit + 1 bytes (plus a page). A second end of the DEFLATE stream (BFINAL) inside one
+    /// message is bad_data: empty final blocks would otherwise cost a stream restart each
+    /// while inflating to nothing. After one slice of work it returns `more`.
+    status inflate(std::span<const std::uint8_t>& payload, bool last, message_buffer& out,
+                   std::size_t limit);
+    /// Bytes zlib holds for this connection now.
+    std::size_t memory() const noexcept { return memory_; }
+
+private:
+    static void* allocate(void* self, unsigned items, unsigned size) noexcept;
+    static void release(void* self, void* p) noexcept;
+    status run_inflate(std::span<const std::uint8_t>& input, message_buffer& out,
+                       std::size_t limit, std::size_t out_budget);
+    void restart_inflate() noexcept;
+
+    int local_bits_, remote_bits_, mem_level_, level_;
+    bool local_reset_, remote_reset_;
+    bool deflating_ = false, inflating_ = false;
+    bool ended_ = false; // the last input ended the stream (BFINAL), nothing came since
+    bool ended_in_message_ = false; // the stream ended once in the current message
+    z_stream deflater_{}, inflater_{};
+    std::size_t memory_ = 0;
+};
+
+#endif // ASTER_HAS_ZLIB
+
+// --- definitions -------------------------------------------------------------------------------
 
 #ifdef ASTER_HAS_ZLIB
 
@@ -9425,47 +9459,6 @@ inline constexpr std::size_t copy_body_limit = 16 * 1024;
 inline constexpr std::size_t max_pending_output = 64 * 1024;
 
 template <class Stream>
-class http_connection<Stream>::chunk_writer final : public body_writer {
-public:
-    chunk_writer(http_connection& conn, bool chunked, std::optional<std::uint64_t> length)
-        : conn_(conn), chunked_(chunked), length_(length) {}
-
-    task<> write(std::string_view chunk) override {
-        if (chunk.empty()) co_return;
-        // Bytes past a promised Content-Length would be read as the next response: a producer
-        // that writes them is stopped before they leave (and the connection then closes).
-        if (length_ && chunk.size() > *length_ - written_)
-            throw std::length_error("aster: streaming response: wrote past its Content-Length");
-        char size_line[24];
-        std::size_t size_len = 0;
-        if (chunked_) {
-            auto end = std::to_chars(size_line, size_line + 16, chunk.size(), 16).ptr;
-            *end++ = '\r';
-            *end++ = '\n';
-            size_len = std::size_t(end - size_line);
-        }
-        std::array<net::const_buffer, 3> parts{net::buffer(size_line, size_len), net::buffer(chunk),
-                                               net::buffer("\r\n", chunked_ ? 2 : 0)};
-        auto ec = co_await conn_.write_counted(parts, size_len + chunk.size() + (chunked_ ? 2 : 0));
-        // The producer learns the client is gone from this exception and stops.
-        if (ec) {
-            client_gone_ = true;
-            throw std::system_error(ec, "aster: streaming response: client went away");
-        }
-        written_ += chunk.size();
-    }
-    std::uint64_t written() const noexcept { return written_; }
-    bool client_gone() const noexcept { return client_gone_; }
-
-private:
-    http_connection& conn_;
-    bool chunked_;
-    std::optional<std::uint64_t> length_;
-    std::uint64_t written_ = 0;
-    bool client_gone_ = false;
-};
-
-template <class Stream>
 typename http_connection<Stream>::space http_connection<Stream>::ensure_space(std::size_t end) {
     if constexpr (waitable_stream<Stream>)
         if (end == 0) return space::ok; // read_into takes a block when bytes arrive
@@ -9722,43 +9715,6 @@ task<bool> http_connection<Stream>::respond() {
     co_return keep_alive;
 }
 
-// After the response is on the wire (Starlette runs them after the last body message); the next
-// request on this connection waits for them, as under uvicorn.
-template <class Stream>
-task<> http_connection<Stream>::run_background(std::vector<response::background_task>& tasks) {
-    for (auto& t : tasks) {
-        try {
-            co_await t();
-        } catch (const std::exception& e) {
-            log_limited(log_level::error, "background task",
-                        std::string("background task after ") + std::string(request_.method()) +
-                            " " + std::string(request_.target()) + " failed: " + e.what());
-        } catch (...) {
-            log_limited(log_level::error, "background task",
-                        std::string("background task after ") + std::string(request_.target()) +
-                            " failed");
-        }
-    }
-}
-
-template <class Stream>
-void http_connection<Stream>::log_access(const response& res,
-                                              std::chrono::steady_clock::time_point started) {
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-    char duration[32];
-    std::snprintf(duration, sizeof duration, "%.1fms", double(micros) / 1000.0);
-    std::string line = client_.host + ":" + std::to_string(client_.port) + " - \"" +
-                       std::string(request_.method()) + " " + std::string(request_.target()) +
-                       " HTTP/" + std::to_string(request_.version_major()) + "." +
-                       std::to_string(request_.version_minor()) + "\" " +
-                       std::to_string(std::uint16_t(res.status())) + " " +
-                       (res.is_streaming() ? std::string("-") : std::to_string(res.body().size())) +
-                       " " + duration;
-    log(log_level::info, line);
-}
-
 template <class Stream>
 void http_connection<Stream>::append_response(const response& res, bool keep_alive) {
     append_head(out_, res, framing::length, res.body().size(),
@@ -9812,6 +9768,120 @@ task<bool> http_connection<Stream>::upgrade(std::string_view head,
 }
 
 template <class Stream>
+task<bool> http_connection<Stream>::flush() {
+    if (out_.empty()) co_return true;
+    auto ec = co_await write_counted(net::buffer(out_), out_.size());
+    out_.clear();
+    if (!ec) record_written();
+    co_return !ec;
+}
+
+template <class Stream>
+void http_connection<Stream>::append_error(status code, std::string_view text) {
+    if (log_enabled(log_level::info))
+        log_limited(log_level::info, "refused request",
+                    client_.host + ":" + std::to_string(client_.port) + " - refused " +
+                        std::to_string(std::uint16_t(code)) + " " + std::string(text));
+    auto res = plain_text(std::string(text), code);
+    append_head(out_, res, framing::length, text.size(), connection_header::close);
+    if (!parser_.head_request()) out_.append(text); // RFC 9110 §9.3.2: never a body for HEAD
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
+// end aster/detail/impl/http_connection.hpp
+// begin aster/detail/impl/http_respond.hpp
+// SPDX-License-Identifier: MIT
+// http_connection's answers beyond a plain body: streamed bodies, background tasks, the access
+// log and metrics.
+#ifndef ASTER_DETAIL_IMPL_HTTP_RESPOND_HPP
+#define ASTER_DETAIL_IMPL_HTTP_RESPOND_HPP
+
+#include <charconv>
+#include <cstdio>
+
+namespace aster::detail {
+
+template <class Stream>
+class http_connection<Stream>::chunk_writer final : public body_writer {
+public:
+    chunk_writer(http_connection& conn, bool chunked, std::optional<std::uint64_t> length)
+        : conn_(conn), chunked_(chunked), length_(length) {}
+
+    task<> write(std::string_view chunk) override {
+        if (chunk.empty()) co_return;
+        // Bytes past a promised Content-Length would be read as the next response: a producer
+        // that writes them is stopped before they leave (and the connection then closes).
+        if (length_ && chunk.size() > *length_ - written_)
+            throw std::length_error("aster: streaming response: wrote past its Content-Length");
+        char size_line[24];
+        std::size_t size_len = 0;
+        if (chunked_) {
+            auto end = std::to_chars(size_line, size_line + 16, chunk.size(), 16).ptr;
+            *end++ = '\r';
+            *end++ = '\n';
+            size_len = std::size_t(end - size_line);
+        }
+        std::array<net::const_buffer, 3> parts{net::buffer(size_line, size_len), net::buffer(chunk),
+                                               net::buffer("\r\n", chunked_ ? 2 : 0)};
+        auto ec = co_await conn_.write_counted(parts, size_len + chunk.size() + (chunked_ ? 2 : 0));
+        // The producer learns the client is gone from this exception and stops.
+        if (ec) {
+            client_gone_ = true;
+            throw std::system_error(ec, "aster: streaming response: client went away");
+        }
+        written_ += chunk.size();
+    }
+    std::uint64_t written() const noexcept { return written_; }
+    bool client_gone() const noexcept { return client_gone_; }
+
+private:
+    http_connection& conn_;
+    bool chunked_;
+    std::optional<std::uint64_t> length_;
+    std::uint64_t written_ = 0;
+    bool client_gone_ = false;
+};
+
+// After the response is on the wire (Starlette runs them after the last body message); the next
+// request on this connection waits for them, as under uvicorn.
+template <class Stream>
+task<> http_connection<Stream>::run_background(std::vector<response::background_task>& tasks) {
+    for (auto& t : tasks) {
+        try {
+            co_await t();
+        } catch (const std::exception& e) {
+            log_limited(log_level::error, "background task",
+                        std::string("background task after ") + std::string(request_.method()) +
+                            " " + std::string(request_.target()) + " failed: " + e.what());
+        } catch (...) {
+            log_limited(log_level::error, "background task",
+                        std::string("background task after ") + std::string(request_.target()) +
+                            " failed");
+        }
+    }
+}
+
+template <class Stream>
+void http_connection<Stream>::log_access(const response& res,
+                                              std::chrono::steady_clock::time_point started) {
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+    char duration[32];
+    std::snprintf(duration, sizeof duration, "%.1fms", double(micros) / 1000.0);
+    std::string line = client_.host + ":" + std::to_string(client_.port) + " - \"" +
+                       std::string(request_.method()) + " " + std::string(request_.target()) +
+                       " HTTP/" + std::to_string(request_.version_major()) + "." +
+                       std::to_string(request_.version_minor()) + "\" " +
+                       std::to_string(std::uint16_t(res.status())) + " " +
+                       (res.is_streaming() ? std::string("-") : std::to_string(res.body().size())) +
+                       " " + duration;
+    log(log_level::info, line);
+}
+
+template <class Stream>
 task<bool> http_connection<Stream>::write_streaming(response& res, bool head_only,
                                                          bool keep_alive) {
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
@@ -9861,15 +9931,6 @@ task<bool> http_connection<Stream>::write_streaming(response& res, bool head_onl
     co_return keep_alive;
 }
 
-template <class Stream>
-task<bool> http_connection<Stream>::flush() {
-    if (out_.empty()) co_return true;
-    auto ec = co_await write_counted(net::buffer(out_), out_.size());
-    out_.clear();
-    if (!ec) record_written();
-    co_return !ec;
-}
-
 // Metrics (when the app serves metrics_route): an answer is noted when queued...
 template <class Stream>
 void http_connection<Stream>::note_response(const response& res) {
@@ -9906,21 +9967,11 @@ task<std::error_code> http_connection<Stream>::write_counted(const Buffers& buff
 
 // A request refused before any handler saw it: the status, then the connection closes. Worth
 // a line (a client or a proxy is broken, or someone probes), at most one a second.
-template <class Stream>
-void http_connection<Stream>::append_error(status code, std::string_view text) {
-    if (log_enabled(log_level::info))
-        log_limited(log_level::info, "refused request",
-                    client_.host + ":" + std::to_string(client_.port) + " - refused " +
-                        std::to_string(std::uint16_t(code)) + " " + std::string(text));
-    auto res = plain_text(std::string(text), code);
-    append_head(out_, res, framing::length, text.size(), connection_header::close);
-    if (!parser_.head_request()) out_.append(text); // RFC 9110 §9.3.2: never a body for HEAD
-}
 
 } // namespace aster::detail
 
-#endif // ASTER_DETAIL_IMPL_HTTP_CONNECTION_HPP
-// end aster/detail/impl/http_connection.hpp
+#endif // ASTER_DETAIL_IMPL_HTTP_RESPOND_HPP
+// end aster/detail/impl/http_respond.hpp
 // begin aster/detail/impl/http_body_stream.hpp
 // SPDX-License-Identifier: MIT
 // http_connection's streamed request bodies: set up at the head, read as the handler asks, drained.

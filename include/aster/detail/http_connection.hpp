@@ -250,6 +250,7 @@ task<> serve_connection(Stream& stream, const app_ref& app, const connection_opt
 
 #if ASTER_HEADER_ONLY
 #include <aster/detail/impl/http_connection.hpp>
+#include <aster/detail/impl/http_respond.hpp>
 #include <aster/detail/impl/http_body_stream.hpp>
 #endif
 

@@ -155,6 +155,7 @@ private:
 
 #if ASTER_HEADER_ONLY
 #include <aster/detail/impl/http_parser.ipp>
+#include <aster/detail/impl/http_body_parser.ipp>
 #endif
 
 #endif // ASTER_DETAIL_HTTP_PARSER_HPP

@@ -11,8 +11,10 @@
 #include <aster/aster.hpp>
 
 #include <aster/detail/impl/http_parser.ipp>
+#include <aster/detail/impl/http_body_parser.ipp>
 #include <aster/detail/impl/ws_session.hpp>
 #include <aster/detail/impl/http_connection.hpp>
+#include <aster/detail/impl/http_respond.hpp>
 #include <aster/detail/impl/http_body_stream.hpp>
 #include <aster/impl/server.hpp>
 #include <aster/impl/test_client.hpp>
