@@ -5754,6 +5754,7 @@ ASTER_DECL sha1_digest sha1(std::string_view data) noexcept {
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -5776,6 +5777,10 @@ ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view
 /// The items of a comma-separated header value, trimmed of spaces and tabs, empty items dropped
 /// (RFC 9110 §5.6.1), e.g. `Sec-WebSocket-Protocol: chat, superchat`. Views into the input.
 ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value);
+
+/// Checks a WebSocket upgrade request (RFC 6455 §4.2.1). Returns the HTTP response that refuses
+/// it, or nullopt when it is acceptable.
+ASTER_DECL std::optional<response> check_websocket_handshake(const request& req);
 
 namespace ws_handshake_detail {
 
@@ -5842,6 +5847,28 @@ ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view he
         return false;
     });
     return items;
+}
+
+ASTER_DECL std::optional<response> check_websocket_handshake(const request& req) {
+    // RFC 6455 §4.2.1: a GET over HTTP/1.1 with Connection: Upgrade, version 13 and a key.
+    if (req.method_id() != method::get)
+        return plain_text("WebSocket handshake must use GET", status::bad_request);
+    if (req.version_major() != 1 || req.version_minor() < 1)
+        return plain_text("WebSocket handshake needs HTTP/1.1", status::bad_request);
+    auto connection = req.header("connection");
+    if (!connection || !header_has_token(*connection, "upgrade"))
+        return plain_text("WebSocket handshake needs Connection: Upgrade", status::bad_request);
+    auto version = req.header("sec-websocket-version");
+    if (!version || *version != "13") {
+        // §4.4: tell the client which version we speak.
+        auto r = plain_text("Unsupported WebSocket version; use 13", status::upgrade_required);
+        r.header("Sec-WebSocket-Version", "13");
+        return r;
+    }
+    auto key = req.header("sec-websocket-key");
+    if (!key || !is_valid_websocket_key(*key))
+        return plain_text("Sec-WebSocket-Key must be 16 bytes in base64", status::bad_request);
+    return std::nullopt;
 }
 
 } // namespace aster::detail
@@ -8179,6 +8206,253 @@ ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t cod
 
 #endif // ASTER_DETAIL_WS_FRAME_HPP
 // end aster/detail/ws_frame.hpp
+// begin aster/detail/ws_reader.hpp
+// SPDX-License-Identifier: MIT
+// ws_reader: one end's incoming WebSocket bytes made messages and control frames, with no I/O
+// (RFC 6455 §5, §8; RFC 7692 §7.2.2). The server's session and the test client's both read
+// through it; the fuzzers drive it with plain bytes.
+#ifndef ASTER_DETAIL_WS_READER_HPP
+#define ASTER_DETAIL_WS_READER_HPP
+
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace aster::detail {
+
+class deflate_codec; // ws_deflate.hpp, with zlib only
+
+/// Reads frames from the front of a buffer of received bytes, one event at a time:
+/// - `message`: a whole message, text checked as UTF-8 as it arrived (§8.1) and inflated when
+///   compressed; data() views the buffer (one plain frame) or the reader's own assembly buffer;
+/// - `ping`, `pong`: payload() views the buffer;
+/// - `close`: the peer's close frame, its code (1005 when it has none) and reason;
+/// - `failed`: the bytes broke a rule; close_code() and reason() are what to close with
+///   (protocol_error, invalid_frame_payload_data, message_too_big, internal_error when out of
+///   memory, try_again_later when the memory budget is spent), the reason the rule's own
+///   description (describe(frame_error) for a malformed header);
+/// - `need_more`: the frames in the buffer are used up (fragments of a message taken in) and the
+///   next is not whole; needed() is the size the rest of the buffer must reach for it (0 while
+///   its header itself is incomplete);
+/// - `inflating`: a long compressed message was inflated one slice; call read() again (after
+///   letting other work run), with the buffer left as it is.
+/// Views stay valid until the caller moves or reuses the buffer's bytes, or calls read() again.
+class ws_reader {
+public:
+    enum class event : std::uint8_t { need_more, message, ping, pong, close, failed, inflating };
+
+    struct settings {
+        bool from_client = true; // a server reads masked frames; a client reads unmasked ones
+        std::size_t max_message_bytes = std::size_t(-1);
+    };
+
+    explicit ws_reader(settings s) noexcept : s_(s) {}
+
+    /// permessage-deflate was agreed: compressed messages (RSV1) go through `codec`.
+    void use_deflate(deflate_codec* codec) noexcept { deflate_ = codec; }
+    /// Frames so far take RSV1 (a message's first frame): compression was agreed.
+    bool compressing() const noexcept { return deflate_ != nullptr; }
+    /// Large messages reserve their room in `budget`, beyond `free_up_to` bytes.
+    void charge_to(memory_budget* budget, std::size_t free_up_to) noexcept {
+        assembly_.charge_to(budget, free_up_to);
+    }
+
+    /// Reads frames from `bytes` (unmasking payloads in place) up to the next event; `used` says
+    /// how many bytes it consumed.
+    event read(std::span<std::uint8_t> bytes, std::size_t& used);
+
+    bool text() const noexcept { return text_; }
+    /// The last message came compressed (RSV1) and was inflated.
+    bool compressed() const noexcept { return compressed_; }
+    std::string_view data() const noexcept { return data_; }
+    std::string_view payload() const noexcept { return data_; }
+    aster::close_code close_code() const noexcept { return code_; }
+    std::string_view reason() const noexcept { return reason_; }
+    std::size_t needed() const noexcept { return needed_; }
+    /// The bytes the last event's frame took on the wire (its header included).
+    std::size_t frame_size() const noexcept { return frame_size_; }
+    /// The payload bytes on the wire of the last message (compressed, when it was).
+    std::size_t wire_bytes() const noexcept { return wire_bytes_; }
+    /// A fragmented (or slice by slice inflated) message is under way.
+    bool in_message() const noexcept { return in_message_; }
+    /// Frees the assembly buffer when it grew past `keep` bytes (an idle connection keeps
+    /// little).
+    void trim(std::size_t keep) noexcept {
+        if (assembly_.capacity() > keep) assembly_.release();
+    }
+
+private:
+    event fail(aster::close_code code, std::string_view why) noexcept {
+        code_ = code;
+        reason_ = why;
+        in_message_ = pending_inflate_ = false;
+        return event::failed;
+    }
+    event protocol(std::string_view why) noexcept { return fail(close_code::protocol_error, why); }
+    event bad_data(std::string_view why) noexcept {
+        return fail(close_code::invalid_frame_payload_data, why);
+    }
+    event too_big() noexcept { return fail(close_code::message_too_big, "message too big"); }
+    event message_frame(const frame_header& h, std::span<std::uint8_t> payload);
+    event inflate_step();
+
+    settings s_;
+    deflate_codec* deflate_ = nullptr;
+    message_buffer assembly_; // a fragmented or compressed message
+    utf8_validator utf8_;
+    std::string_view data_, reason_;
+    aster::close_code code_{};
+    std::size_t needed_ = 0, frame_size_ = 0, wire_bytes_ = 0;
+    bool text_ = false, in_message_ = false, compressed_ = false;
+    // A compressed frame part-way through inflating: its rest, and whether it ends the message.
+    bool pending_inflate_ = false, pending_fin_ = false;
+    std::span<const std::uint8_t> pending_;
+};
+
+} // namespace aster::detail
+
+#if ASTER_HEADER_ONLY
+// begin aster/detail/impl/ws_reader.ipp
+// SPDX-License-Identifier: MIT
+// ws_reader's frame walk, message assembly and inflation.
+#ifndef ASTER_DETAIL_IMPL_WS_READER_IPP
+#define ASTER_DETAIL_IMPL_WS_READER_IPP
+
+namespace aster::detail {
+
+ASTER_ENGINE ws_reader::event ws_reader::read(std::span<std::uint8_t> bytes, std::size_t& used) {
+    used = 0;
+    if (pending_inflate_) {
+        event e = inflate_step();
+        if (e != event::need_more) return e; // else: the frame is done, the message is not
+    }
+    for (;;) {
+        std::span<std::uint8_t> rest = bytes.subspan(used);
+        frame_header h{};
+        frame_error why{};
+        // §5.1: a client must mask, a server must not; §5.2: no RSV bits without an extension
+        // that defines them (permessage-deflate: RSV1 on a message's first frame, RFC 7692 §6).
+        auto parsed = parse_frame_header(rest, h, why, s_.from_client, deflate_ != nullptr);
+        if (parsed == frame_parse_result::protocol_error) return protocol(describe(why));
+        needed_ = 0;
+        if (parsed == frame_parse_result::need_more) return event::need_more;
+        if (h.payload_length > s_.max_message_bytes) return too_big();
+        const std::size_t total = h.header_size + std::size_t(h.payload_length);
+        if (rest.size() < total) {
+            needed_ = total;
+            return event::need_more;
+        }
+        auto payload = rest.subspan(h.header_size, std::size_t(h.payload_length));
+        if (h.masked) unmask(payload, h.mask);
+        used += total;
+        frame_size_ = total;
+        data_ = std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size());
+        switch (h.op) {
+        case opcode::ping:
+            return event::ping;
+        case opcode::pong:
+            return event::pong;
+        case opcode::close: {
+            close_payload parsed_close{};
+            auto kind = parse_close_payload(payload, parsed_close);
+            if (kind == close_parse::invalid) return protocol("invalid close frame");
+            code_ = kind == close_parse::empty ? close_code::no_status_rcvd
+                                               : aster::close_code(parsed_close.code);
+            reason_ = kind == close_parse::empty ? std::string_view() : parsed_close.reason;
+            return event::close;
+        }
+        case opcode::text:
+        case opcode::binary:
+        case opcode::continuation:
+            if (event e = message_frame(h, payload); e != event::need_more) return e;
+            continue; // a fragment taken in: on to the next frame
+        }
+        return protocol("unknown opcode");
+    }
+}
+
+ASTER_ENGINE ws_reader::event ws_reader::message_frame(const frame_header& h,
+                                                       std::span<std::uint8_t> payload) {
+    const std::string_view bytes(reinterpret_cast<const char*>(payload.data()), payload.size());
+    if (h.op == opcode::continuation) {
+        if (!in_message_) return protocol("continuation frame without a message");
+        wire_bytes_ += payload.size();
+    } else {
+        if (in_message_) return protocol("new message inside a fragmented one");
+        text_ = h.op == opcode::text;
+        compressed_ = h.rsv1; // RFC 7692 §6: set on the first frame of a compressed message
+        wire_bytes_ = payload.size();
+        assembly_.clear();
+        utf8_.reset();
+        if (h.fin && !compressed_) {
+            // The common case: one plain frame, handed out as a view of the buffer.
+            if (text_ && !is_valid_utf8(bytes)) return bad_data("invalid UTF-8");
+            data_ = bytes;
+            return event::message;
+        }
+        in_message_ = true;
+    }
+    if (compressed_) {
+        pending_ = payload;
+        pending_fin_ = h.fin;
+        pending_inflate_ = true;
+        return inflate_step();
+    }
+    if (assembly_.size() + payload.size() > s_.max_message_bytes)
+        return too_big();
+    // §8.1: fail as soon as the text cannot be UTF-8, even mid-message.
+    if (text_ && !utf8_.feed(bytes)) return bad_data("invalid UTF-8");
+    if (!assembly_.append(bytes, s_.max_message_bytes))
+        return fail(close_code::try_again_later, "server busy, try again later");
+    if (!h.fin) return event::need_more;
+    if (text_ && !utf8_.complete()) return bad_data("invalid UTF-8");
+    in_message_ = false;
+    data_ = assembly_.view();
+    return event::message;
+}
+
+// One slice of the frame being inflated (the loop runs other work between slices).
+ASTER_ENGINE ws_reader::event ws_reader::inflate_step() {
+#ifdef ASTER_HAS_ZLIB
+    const std::size_t before = assembly_.size();
+    auto status = deflate_->inflate(pending_, pending_fin_, assembly_, s_.max_message_bytes);
+    switch (status) {
+    case deflate_codec::status::ok:
+    case deflate_codec::status::more:
+        break;
+    case deflate_codec::status::too_big: // the decompressed size counts (zip bombs)
+        return too_big();
+    case deflate_codec::status::bad_data: // not a DEFLATE stream: the payload is invalid data
+        return bad_data("invalid compressed data");
+    case deflate_codec::status::no_memory:
+        return fail(close_code::internal_error, "out of memory");
+    case deflate_codec::status::no_budget: // §7.4.1: a temporary condition
+        return fail(close_code::try_again_later, "server busy, try again later");
+    }
+    // §8.1 on what the bytes decompress to, failing as soon as they cannot be UTF-8.
+    if (text_ && !utf8_.feed(assembly_.view().substr(before))) return bad_data("invalid UTF-8");
+    if (status == deflate_codec::status::more) return event::inflating;
+    pending_inflate_ = false;
+    if (!pending_fin_) return event::need_more;
+    if (text_ && !utf8_.complete()) return bad_data("invalid UTF-8");
+    in_message_ = false;
+    data_ = assembly_.view();
+    return event::message;
+#else
+    return protocol("compression not negotiated"); // RSV1 is refused before this without zlib
+#endif
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_WS_READER_IPP
+// end aster/detail/impl/ws_reader.ipp
+#endif
+
+#endif // ASTER_DETAIL_WS_READER_HPP
+// end aster/detail/ws_reader.hpp
 
 #include <array>
 #include <chrono>
@@ -8191,10 +8465,6 @@ ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t cod
 #include <string>
 
 namespace aster::detail {
-
-/// Checks a WebSocket upgrade request (RFC 6455 §4.2.1). Returns the HTTP response that refuses
-/// it, or nullopt when it is acceptable.
-std::optional<response> check_websocket_handshake(const request& req);
 
 template <class Stream>
 class ws_session final : public websocket_transport, public closable {
@@ -8216,7 +8486,7 @@ public:
     task<> close(std::uint16_t code, std::string_view reason) override;
     websocket_state state() const noexcept override { return state_; }
     bool accepted() const noexcept override { return accepted_; }
-    std::uint16_t close_code() const noexcept override { return close_code_; }
+    std::uint16_t close_code() const noexcept override { return code(close_code_); }
     void report(std::exception_ptr error) override;
     /// Graceful stop: close with 1001; the handler's receive then reports 1001.
     void begin_shutdown() override;
@@ -8234,26 +8504,14 @@ public:
     void count_in(loop_metrics* metrics) noexcept { metrics_ = metrics; }
 
 private:
-    struct frame_view {
-        frame_header header;
-        std::uint8_t* payload;
-    };
-
-    enum class frame_step { ready, need_more, failed };
-
     void prepare_read();
     task<bool> read_more();
-    frame_step take_frame(frame_view& out);
-    void fail(std::uint16_t code, std::string_view reason);
-    void give_up(std::uint16_t code, std::string_view reason);
+    task<bool> read_frame_bytes();
+    void begin_close(aster::close_code code, std::string_view reason, bool send_reason = true);
+    void give_up(aster::close_code code, std::string_view reason);
     void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
     void queue_message(opcode op, std::string_view payload);
-    // Inflates one frame of a compressed message into message_, letting the loop run other
-    // work between slices of a long one; the close code on failure (0: none).
-    task<std::uint16_t> inflate_frame(std::span<const std::uint8_t> payload, bool fin, bool text,
-                                      std::string_view& why);
-    bool compressed_frames_allowed() const noexcept;
-    void queue_close(std::uint16_t code, std::string_view reason);
+    void queue_close(aster::close_code code, std::string_view reason);
     task<> writes_changed();
     void notify_writes() noexcept {
         if (writes_changed_) writes_changed_->notify_all();
@@ -8282,8 +8540,7 @@ private:
     read_buffer in_; // held only while a frame is being read or handled
     std::array<unsigned char, 64> scratch_;
     std::size_t in_begin_ = 0, in_end_ = 0;
-    message_buffer message_; // a fragmented or compressed message being assembled
-    utf8_validator utf8_;
+    ws_reader reader_{{.from_client = true, .max_message_bytes = options_.max_message_bytes}};
 
     std::string pending_, inflight_; // queued frames; frames being written
     bool writing_ = false, flush_scheduled_ = false, write_failed_ = false;
@@ -8299,11 +8556,11 @@ private:
 
     websocket_state state_ = websocket_state::connecting;
     bool accepted_ = false, sent_close_ = false, received_close_ = false, connection_lost_ = false;
-    std::uint16_t close_code_ = 1006;
+    aster::close_code close_code_ = aster::close_code::abnormal_closure;
     // Keep-alive pings (websocket_options::ping_interval).
     net::steady_timer* ping_timer_ = nullptr;
     bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false;
-    std::uint16_t gave_up_ = 0; // give_up()'s code: the pinger or the watchdog ended it
+    bool gave_up_ = false; // the pinger or the watchdog ended it (give_up)
     std::unique_ptr<read_deadline<Stream>> closing_deadline_; // a graceful stop's close_timeout
     // The access log's line (log_session): null when off.
     const client_address* log_client_ = nullptr;
@@ -8343,28 +8600,6 @@ namespace aster::detail {
 // connections should cost little memory).
 inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
 
-ASTER_ENGINE std::optional<response> check_websocket_handshake(const request& req) {
-    // RFC 6455 §4.2.1: a GET over HTTP/1.1 with Connection: Upgrade, version 13 and a key.
-    if (req.method_id() != method::get)
-        return plain_text("WebSocket handshake must use GET", status::bad_request);
-    if (req.version_major() != 1 || req.version_minor() < 1)
-        return plain_text("WebSocket handshake needs HTTP/1.1", status::bad_request);
-    auto connection = req.header("connection");
-    if (!connection || !header_has_token(*connection, "upgrade"))
-        return plain_text("WebSocket handshake needs Connection: Upgrade", status::bad_request);
-    auto version = req.header("sec-websocket-version");
-    if (!version || *version != "13") {
-        // §4.4: tell the client which version we speak.
-        auto r = plain_text("Unsupported WebSocket version; use 13", status::upgrade_required);
-        r.header("Sec-WebSocket-Version", "13");
-        return r;
-    }
-    auto key = req.header("sec-websocket-key");
-    if (!key || !is_valid_websocket_key(*key))
-        return plain_text("Sec-WebSocket-Key must be 16 bytes in base64", status::bad_request);
-    return std::nullopt;
-}
-
 template <class Stream>
 ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                                std::string_view already_read, std::exception_ptr* exception_sink,
@@ -8374,7 +8609,7 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
     if (counters_) counters_->websockets.add();
     in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
     in_.charge_to(budget);
-    message_.charge_to(budget, large_block_size);
+    reader_.charge_to(budget, large_block_size);
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
@@ -8394,30 +8629,6 @@ ws_session<Stream>::~ws_session() {
     if (!counters_) return;
     counters_->buffered_bytes.sub(accounted_);
     counters_->websockets.sub();
-}
-
-// Per batch of frames, not per byte: one relaxed store when the queue's size changes.
-template <class Stream>
-void ws_session<Stream>::account() noexcept {
-    if (!counters_) return;
-    const std::size_t now = queued();
-    if (now > accounted_) counters_->buffered_bytes.add(now - accounted_);
-    else counters_->buffered_bytes.sub(accounted_ - now);
-    accounted_ = now;
-}
-
-template <class Stream>
-void ws_session<Stream>::begin_shutdown() {
-    if (state_ != websocket_state::connected) return;
-    queue_close(1001, "server shutting down"); // §7.4.1: going away
-    sent_close_ = true;
-    state_ = websocket_state::disconnected;
-    close_code_ = 1001;
-    close_reason_ = "server shutting down";
-    // A handler waiting in receive() reads on for the peer's close reply, but only for
-    // close_timeout, as await_peer_close does: then its read is cancelled.
-    closing_deadline_ = std::make_unique<read_deadline<Stream>>(stream_);
-    closing_deadline_->expires_after(options_.close_timeout);
 }
 
 template <class Stream>
@@ -8475,6 +8686,7 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pai
             pending_.append("\r\n");
             deflate_ = std::make_unique<deflate_codec>(*agreed, true, options_.deflate.mem_level,
                                                        options_.deflate.level);
+            reader_.use_deflate(deflate_.get());
             break;
         }
     }
@@ -8506,36 +8718,8 @@ void ws_session<Stream>::deny_now(response& r) {
     append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
     pending_.append(r.body());
     state_ = websocket_state::disconnected;
-    close_code_ = 1000;
+    close_code_ = close_code::normal_closure;
     schedule_flush();
-}
-
-template <class Stream>
-task<> ws_session<Stream>::writes_changed() {
-    if (!writes_changed_) writes_changed_ = std::make_unique<async_event>(stream_.get_executor());
-    return writes_changed_->wait();
-}
-
-template <class Stream>
-task<> ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
-    if (state_ == websocket_state::connecting) {
-        // Closing before accept refuses the handshake: HTTP 403, as uvicorn answers.
-        // (A named response: g++ 12 destroys a temporary in a co_await operand twice.)
-        response refusal = plain_text(reason.empty() ? "Forbidden" : std::string(reason),
-                                      status::forbidden);
-        co_await deny(std::move(refusal));
-        close_code_ = code;
-        co_return;
-    }
-    if (state_ == websocket_state::disconnected) co_return; // closing twice changes nothing
-    if (!is_valid_close_code_on_wire(code))
-        throw std::invalid_argument("aster::websocket::close: code " + std::to_string(code) +
-                                    " may not be sent (RFC 6455 §7.4)");
-    queue_close(code, reason);
-    sent_close_ = true;
-    state_ = websocket_state::disconnected;
-    close_code_ = code;
-    close_reason_ = std::string(reason.substr(0, 123));
 }
 
 template <class Stream>
@@ -8552,15 +8736,247 @@ task<> ws_session<Stream>::send(bool text, std::string_view payload) {
     if (write_failed_ && state_ == websocket_state::connected) {
         state_ = websocket_state::disconnected;
         connection_lost_ = true;
-        close_code_ = 1006;
+        close_code_ = close_code::abnormal_closure;
     }
     if (state_ == websocket_state::disconnected) throw_closed("send");
     queue_message(text ? opcode::text : opcode::binary, payload);
 }
 
 template <class Stream>
-void ws_session<Stream>::throw_closed(std::string_view) const {
-    throw websocket_disconnect(close_code_, close_reason_);
+websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data) noexcept {
+    ++messages_in_;
+    if constexpr (waitable_stream<Stream>) {
+        ++batch_messages_;
+        // Nothing whole left to handle: what the handler sends next ends this read batch.
+        std::span<const std::uint8_t> rest(in_.data() + in_begin_, in_end_ - in_begin_);
+        frame_header h{};
+        frame_error why{};
+        answer_now_ = parse_frame_header(rest, h, why, true, reader_.compressing()) ==
+                          frame_parse_result::need_more ||
+                      rest.size() < h.header_size + h.payload_length;
+    }
+    return websocket_message{text, data};
+}
+
+// Before a read: compacts what is left, makes room, and sends the answers to everything
+// complete, so they go out before we wait.
+template <class Stream>
+void ws_session<Stream>::prepare_read() {
+    if (in_begin_ == in_end_) {
+        in_begin_ = in_end_ = 0;
+        if (in_.capacity() > large_block_size) in_.release(); // a huge frame is done with
+    }
+    if (in_begin_ > 0) {
+        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
+    }
+    if (in_end_ == in_.capacity() && !(waitable_stream<Stream> && in_end_ == 0))
+        in_.grow(in_end_, std::max(pooled_block_size, in_end_ * 2));
+    start_write();
+}
+
+template <class Stream>
+task<websocket_message> ws_session<Stream>::receive() {
+    if (state_ == websocket_state::connecting)
+        throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
+                                    "(state: connecting)");
+    if (state_ == websocket_state::disconnected) throw_closed("receive");
+    answer_now_ = false;
+    reader_.trim(keep_buffer_up_to);
+    for (;;) {
+        std::size_t used = 0;
+        const auto e = reader_.read(std::span<std::uint8_t>(in_.data() + in_begin_, in_end_ - in_begin_), used);
+        in_begin_ += used;
+        switch (e) {
+        case ws_reader::event::message:
+            co_return hand_out(reader_.text(), reader_.data());
+        case ws_reader::event::inflating:
+            // A long inflate must not hold the loop: let other connections run between slices.
+            co_await net::post(stream_.get_executor(), net::use_awaitable);
+            if (state_ != websocket_state::connected) throw_closed("receive");
+            continue;
+        case ws_reader::event::ping: {
+            if (reader_.in_message()) received_.take_back(reader_.frame_size()); // no progress
+            if (sent_close_) continue;
+            // A peer that pings but never reads would grow the queue with pongs: read nothing
+            // more from it until they drain (the payload stays put: only receive reads).
+            const std::string_view payload = reader_.payload();
+            while (!write_failed_ && queued() > 0 &&
+                   queued() + payload.size() + max_frame_header_size > options_.max_send_queue_bytes) {
+                start_write();
+                co_await writes_changed();
+            }
+            queue_frame(opcode::pong, payload); // §5.5.2: same payload
+            continue;
+        }
+        case ws_reader::event::pong:
+            if (reader_.in_message()) received_.take_back(reader_.frame_size());
+            awaiting_pong_ = false;
+            continue;
+        case ws_reader::event::close:
+            received_close_ = true;
+            // §5.5.1: answer with a close frame, echoing the code; after ours, it ends ours.
+            if (!sent_close_) begin_close(reader_.close_code(), reader_.reason(), false);
+            state_ = websocket_state::disconnected;
+            throw_closed("receive");
+        case ws_reader::event::failed:
+            // An invalid close frame is still the peer's close (§5.5.1): it sends nothing more,
+            // so TCP closes at once.
+            if (reader_.reason() == "invalid close frame") received_close_ = true;
+            begin_close(reader_.close_code(), reader_.reason());
+            throw_closed("receive");
+        case ws_reader::event::need_more:
+            break;
+        }
+        if (!co_await read_frame_bytes()) throw_closed("receive");
+    }
+}
+
+// More bytes for the reader: room for the frame it waits for (reserved in the memory budget),
+// then one read, the fast paths first. False when the connection is over (the code is set).
+template <class Stream>
+task<bool> ws_session<Stream>::read_frame_bytes() {
+    if (std::size_t needed = reader_.needed(); needed > in_.capacity() - in_begin_) {
+        if (in_begin_ > 0) { // make room for the whole frame before reading on
+            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+            in_end_ -= in_begin_;
+            in_begin_ = 0;
+        }
+        if (!in_.grow(in_end_, needed)) { // the memory budget is spent
+            begin_close(close_code::try_again_later, "server busy, try again later");
+            co_return false;
+        }
+    }
+    prepare_read();
+    net::mutable_buffer target;
+    std::error_code ec;
+    std::size_t n = 0;
+    bool read_done = false;
+    if constexpr (waitable_stream<Stream>) {
+        // An answer just went out and the peer's next message follows it: reading at once
+        // would only find the socket empty (one wasted system call). Let the loop's other
+        // ready work run first; by then the message has usually arrived.
+        if (read_after_yield_ && in_begin_ == in_end_) {
+            read_after_yield_ = false;
+            co_await net::post(stream_.get_executor(), net::use_awaitable);
+            // The last read brought several messages: the peer pipelines and its next batch
+            // is most likely in. One read straight into a block, rather than the scratch an
+            // idle connection waits with and then the rest (two reads).
+            if (batch_messages_ > 1 && !gave_up_) {
+                in_.grow(0, pooled_block_size);
+                n = stream_.read_some(net::buffer(in_.data(), in_.capacity()), ec);
+                read_done = ec != net::error::would_block && ec != net::error::try_again;
+                if (!read_done) {
+                    ec = {};
+                    n = 0;
+                }
+                received_.add(n);
+            }
+        }
+        batch_messages_ = 0;
+    }
+    if (!read_done) {
+        // The pinger or the watchdog gave up on the peer while no read was waiting (the
+        // handler was busy): its cancel reached nothing, so do not start a read that may
+        // never end.
+        if (gave_up_) {
+            ec = net::error::operation_aborted;
+        } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+            // A message (or frame) begun and not finished: its pace is watched.
+            receiving_ = reader_.in_message() || in_begin_ < in_end_;
+            auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
+            receiving_ = false;
+            ec = read_ec;
+            n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
+        }
+        received_.add(n);
+    }
+    if (ec) {
+        connection_lost_ = true;
+        state_ = websocket_state::disconnected;
+        // §7.1.5: closed without a close frame; unless we closed first (the code stays ours:
+        // 1001 at shutdown) or gave up on the peer (give_up() set the code: 1011 for a silent
+        // peer, 1008 for a slow one).
+        if (!gave_up_ && !sent_close_) {
+            close_code_ = close_code::abnormal_closure;
+            close_reason_.clear();
+        }
+        co_return false;
+    }
+    in_end_ += n;
+    co_return true;
+}
+
+// While the handler runs, this frame holds little: what is done after it lives in
+// finish_handler (plain) and close_down (a frame only once the handler is over).
+template <class Stream>
+task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
+    {
+        websocket ws(*this, request_, offered_);
+        std::exception_ptr error;
+        try {
+            co_await app.run_websocket(app.app, route_index, request_, ws);
+        } catch (const websocket_disconnect&) {
+            // The handler let the close propagate; nothing more to report.
+        } catch (...) {
+            error = std::current_exception();
+        }
+        finish_handler(error);
+    }
+    co_await close_down();
+    if (log_client_) log_end();
+    if (metrics_ && accepted_) {
+        std::string_view route = request_access::route_label(request_);
+        metrics_->record_websocket(route.empty() ? unmatched_route : route, code(close_code_),
+                                   messages_in_, messages_out_);
+    }
+}
+
+// `127.0.0.1:50312 - "WebSocket /ws" 101 1000 2.5s in=3 out=3`, as uvicorn's access log.
+template <class Stream>
+void ws_session<Stream>::log_end() const {
+    if (!log_enabled(log_level::info)) return;
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - opened_)
+                            .count();
+    char duration[32];
+    if (micros >= 1000000) std::snprintf(duration, sizeof duration, "%.1fs", double(micros) / 1e6);
+    else std::snprintf(duration, sizeof duration, "%.1fms", double(micros) / 1000.0);
+    log(log_level::info, log_client_->host + ":" + std::to_string(log_client_->port) +
+                             " - \"WebSocket " + std::string(request_.target()) + "\" " +
+                             std::to_string(handshake_status_) + " " +
+                             (accepted_ ? std::to_string(code(close_code_)) : std::string("-")) + " " +
+                             duration + " in=" + std::to_string(messages_in_) +
+                             " out=" + std::to_string(messages_out_));
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_WS_SESSION_HPP
+// end aster/detail/impl/ws_session.hpp
+// begin aster/detail/impl/ws_send.hpp
+// SPDX-License-Identifier: MIT
+// ws_session's send queue: frames queued while a handler runs, written in one write.
+#ifndef ASTER_DETAIL_IMPL_WS_SEND_HPP
+#define ASTER_DETAIL_IMPL_WS_SEND_HPP
+
+namespace aster::detail {
+
+// Per batch of frames, not per byte: one relaxed store when the queue's size changes.
+template <class Stream>
+void ws_session<Stream>::account() noexcept {
+    if (!counters_) return;
+    const std::size_t now = queued();
+    if (now > accounted_) counters_->buffered_bytes.add(now - accounted_);
+    else counters_->buffered_bytes.sub(accounted_ - now);
+    accounted_ = now;
+}
+
+template <class Stream>
+task<> ws_session<Stream>::writes_changed() {
+    if (!writes_changed_) writes_changed_ = std::make_unique<async_event>(stream_.get_executor());
+    return writes_changed_->wait();
 }
 
 template <class Stream>
@@ -8596,80 +9012,12 @@ void ws_session<Stream>::queue_message(opcode op, std::string_view payload) {
 }
 
 template <class Stream>
-bool ws_session<Stream>::compressed_frames_allowed() const noexcept {
-#ifdef ASTER_HAS_ZLIB
-    return deflate_ != nullptr;
-#else
-    return false;
-#endif
-}
-
-template <class Stream>
-task<std::uint16_t> ws_session<Stream>::inflate_frame(std::span<const std::uint8_t> payload,
-                                                      bool fin, bool text, std::string_view& why) {
-#ifdef ASTER_HAS_ZLIB
-    for (;;) {
-        const std::size_t before = message_.size();
-        auto status = deflate_->inflate(payload, fin, message_, options_.max_message_bytes);
-        switch (status) {
-        case deflate_codec::status::ok:
-        case deflate_codec::status::more:
-            break;
-        case deflate_codec::status::too_big: // the decompressed size counts (zip bombs)
-            why = "message too big";
-            co_return 1009;
-        case deflate_codec::status::bad_data: // not a DEFLATE stream: the payload is invalid data
-            why = "invalid compressed data";
-            co_return 1007;
-        case deflate_codec::status::no_memory:
-            why = "out of memory";
-            co_return 1011;
-        case deflate_codec::status::no_budget: // §7.4.1: a temporary condition
-            why = "server busy, try again later";
-            co_return 1013;
-        }
-        // §8.1 on what the bytes decompress to, failing as soon as they cannot be UTF-8.
-        if (text && (!utf8_.feed(message_.view().substr(before)) ||
-                     (fin && status == deflate_codec::status::ok && !utf8_.complete()))) {
-            why = "invalid UTF-8";
-            co_return 1007;
-        }
-        if (status == deflate_codec::status::ok) co_return 0;
-        // A long inflate must not hold the loop: let other connections run between slices.
-        co_await net::post(stream_.get_executor(), net::use_awaitable);
-        if (state_ != websocket_state::connected) {
-            why = close_reason_;
-            co_return close_code_;
-        }
-    }
-#else
-    (void)payload, (void)fin, (void)text;
-    why = "compression not negotiated";
-    co_return 1002;
-#endif
-}
-
-template <class Stream>
-void ws_session<Stream>::queue_close(std::uint16_t code, std::string_view reason) {
+void ws_session<Stream>::queue_close(aster::close_code code, std::string_view reason) {
     std::uint8_t body[125];
-    std::size_t n = code == 1005 ? 0 : encode_close_payload(body, code, reason);
+    // §7.1.5: 1005 is a report of no code, and is sent as a close frame without a body.
+    std::size_t n = code == close_code::no_status_rcvd ? 0
+                                                       : encode_close_payload(body, aster::code(code), reason);
     queue_frame(opcode::close, std::string_view(reinterpret_cast<const char*>(body), n));
-}
-
-template <class Stream>
-websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data) noexcept {
-    ++messages_in_;
-    if constexpr (waitable_stream<Stream>) {
-        ++batch_messages_;
-        // Nothing whole left to handle: what the handler sends next ends this read batch.
-        std::span<const std::uint8_t> rest(in_.data() + in_begin_, in_end_ - in_begin_);
-        frame_header h{};
-        frame_error why{};
-        answer_now_ = parse_frame_header(rest, h, why, true, compressed_frames_allowed()) ==
-                          frame_parse_result::need_more ||
-                      rest.size() < h.header_size + h.payload_length;
-    }
-    return websocket_message{text, data};
 }
 
 // The answer to the last message of a read batch, with everything queued before it: one
@@ -8753,22 +9101,64 @@ task<> ws_session<Stream>::drain_writes() {
     }
 }
 
-// Before a read: compacts what is left, makes room, and sends the answers to everything
-// complete, so they go out before we wait.
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_WS_SEND_HPP
+// end aster/detail/impl/ws_send.hpp
+// begin aster/detail/impl/ws_close.hpp
+// SPDX-License-Identifier: MIT
+// ws_session's close: the one transition into closing, the close handshake, the end of a session.
+#ifndef ASTER_DETAIL_IMPL_WS_CLOSE_HPP
+#define ASTER_DETAIL_IMPL_WS_CLOSE_HPP
+
+namespace aster::detail {
+
+// The one way a session starts to close (RFC 6455 §7.1.2): our close frame goes out (unless one
+// did already, or the connection is gone), and from now on receive and send report `code` and
+// `reason`. `send_reason`: false when echoing a peer's close, whose reason we report only.
 template <class Stream>
-void ws_session<Stream>::prepare_read() {
-    if (in_begin_ == in_end_) {
-        in_begin_ = in_end_ = 0;
-        if (in_.capacity() > large_block_size) in_.release(); // a huge frame is done with
+void ws_session<Stream>::begin_close(aster::close_code code, std::string_view reason,
+                                     bool send_reason) {
+    if (!sent_close_ && !connection_lost_) {
+        queue_close(code, send_reason ? reason : std::string_view());
+        sent_close_ = true;
     }
-    if (in_begin_ > 0) {
-        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-        in_end_ -= in_begin_;
-        in_begin_ = 0;
+    state_ = websocket_state::disconnected;
+    close_code_ = code;
+    close_reason_ = std::string(reason.substr(0, 123));
+}
+
+template <class Stream>
+void ws_session<Stream>::begin_shutdown() {
+    if (state_ != websocket_state::connected) return;
+    begin_close(close_code::going_away, "server shutting down"); // §7.4.1
+    // A handler waiting in receive() reads on for the peer's close reply, but only for
+    // close_timeout, as await_peer_close does: then its read is cancelled.
+    closing_deadline_ = std::make_unique<read_deadline<Stream>>(stream_);
+    closing_deadline_->expires_after(options_.close_timeout);
+}
+
+template <class Stream>
+task<> ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
+    if (state_ == websocket_state::connecting) {
+        // Closing before accept refuses the handshake: HTTP 403, as uvicorn answers.
+        // (A named response: g++ 12 destroys a temporary in a co_await operand twice.)
+        response refusal = plain_text(reason.empty() ? "Forbidden" : std::string(reason),
+                                      status::forbidden);
+        co_await deny(std::move(refusal));
+        close_code_ = aster::close_code(code);
+        co_return;
     }
-    if (in_end_ == in_.capacity() && !(waitable_stream<Stream> && in_end_ == 0))
-        in_.grow(in_end_, std::max(pooled_block_size, in_end_ * 2));
-    start_write();
+    if (state_ == websocket_state::disconnected) co_return; // closing twice changes nothing
+    if (!is_valid_close_code_on_wire(code))
+        throw std::invalid_argument("aster::websocket::close: code " + std::to_string(code) +
+                                    " may not be sent (RFC 6455 §7.4)");
+    begin_close(aster::close_code(code), reason);
+}
+
+template <class Stream>
+void ws_session<Stream>::throw_closed(std::string_view) const {
+    throw websocket_disconnect(close_code_, close_reason_);
 }
 
 template <class Stream>
@@ -8783,269 +9173,14 @@ task<bool> ws_session<Stream>::read_more() {
     co_return true;
 }
 
-// The next whole frame in the buffer, unmasked, without waiting: a plain function, so a
-// connection waiting for bytes holds only receive's coroutine frame.
-template <class Stream>
-typename ws_session<Stream>::frame_step ws_session<Stream>::take_frame(frame_view& out) {
-    std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
-    frame_header h{};
-    frame_error why{};
-    // §5.1: a client must mask; §5.2: no RSV bits without an extension that defines them.
-    auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
-    if (result == frame_parse_result::protocol_error) {
-        fail(1002, "protocol error");
-        return frame_step::failed;
-    }
-    if (result != frame_parse_result::ok) return frame_step::need_more;
-    if (h.payload_length > options_.max_message_bytes) {
-        fail(1009, "message too big");
-        return frame_step::failed;
-    }
-    std::size_t total = h.header_size + std::size_t(h.payload_length);
-    if (available.size() >= total) {
-        std::uint8_t* payload = in_.data() + in_begin_ + h.header_size;
-        unmask(std::span<std::uint8_t>(payload, std::size_t(h.payload_length)), h.mask);
-        in_begin_ += total;
-        out = frame_view{h, payload};
-        return frame_step::ready;
-    }
-    if (total > in_.capacity()) { // make room for the whole frame before reading on
-        if (in_begin_ > 0) {
-            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-            in_end_ -= in_begin_;
-            in_begin_ = 0;
-        }
-        if (!in_.grow(in_end_, total)) {
-            fail(1013, "server busy, try again later"); // the memory budget is spent
-            return frame_step::failed;
-        }
-    }
-    return frame_step::need_more;
-}
-
-template <class Stream>
-void ws_session<Stream>::fail(std::uint16_t code, std::string_view reason) {
-    if (!sent_close_ && !connection_lost_) {
-        queue_close(code, reason);
-        sent_close_ = true;
-    }
-    state_ = websocket_state::disconnected;
-    close_code_ = code;
-    close_reason_ = std::string(reason);
-}
-
 // Ends a connection the peer is not keeping up with: the handler's receive or send reports
 // `code`, the close frame goes out if the peer still reads, and nothing waits on it any more.
 template <class Stream>
-void ws_session<Stream>::give_up(std::uint16_t code, std::string_view reason) {
+void ws_session<Stream>::give_up(aster::close_code code, std::string_view reason) {
     if (state_ != websocket_state::connected || gave_up_) return;
-    gave_up_ = code;
-    fail(code, reason);
+    gave_up_ = true;
+    begin_close(code, reason);
     cancel_stream(stream_);
-}
-
-template <class Stream>
-void ws_session<Stream>::watch(std::chrono::steady_clock::time_point now) noexcept {
-    if (state_ != websocket_state::connected) return; // a closing one has close_timeout
-    if (sent_.too_slow(writing_, now, options_.min_send_rate))
-        give_up(1008, "send rate too low"); // §7.4.1: a policy the peer broke
-    else if (received_.too_slow(receiving_, now, options_.min_receive_rate))
-        give_up(1008, "receive rate too low");
-}
-
-template <class Stream>
-task<websocket_message> ws_session<Stream>::receive() {
-    if (state_ == websocket_state::connecting)
-        throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
-                                    "(state: connecting)");
-    if (state_ == websocket_state::disconnected) throw_closed("receive");
-    answer_now_ = false;
-    bool in_message = false, text = false, compressed = false;
-    message_.clear();
-    if (message_.capacity() > keep_buffer_up_to) message_.release();
-    utf8_.reset();
-    for (;;) {
-        frame_view frame{};
-        const frame_step step = take_frame(frame);
-        if (step == frame_step::failed) throw_closed("receive");
-        if (step == frame_step::need_more) {
-            // read_more inlined: the wait then holds this frame and Asio's, nothing between.
-            prepare_read();
-            net::mutable_buffer target;
-            std::error_code ec;
-            std::size_t n = 0;
-            bool read_done = false;
-            if constexpr (waitable_stream<Stream>) {
-                // An answer just went out and the peer's next message follows it: reading at
-                // once would only find the socket empty (one wasted system call). Let the
-                // loop's other ready work run first; by then the message has usually arrived.
-                if (read_after_yield_ && in_begin_ == in_end_) {
-                    read_after_yield_ = false;
-                    co_await net::post(stream_.get_executor(), net::use_awaitable);
-                    // The last read brought several messages: the peer pipelines and its next
-                    // batch is most likely in. One read straight into a block, rather than the
-                    // scratch an idle connection waits with and then the rest (two reads).
-                    if (batch_messages_ > 1 && !gave_up_) {
-                        in_.grow(0, pooled_block_size);
-                        n = stream_.read_some(net::buffer(in_.data(), in_.capacity()), ec);
-                        read_done = ec != net::error::would_block && ec != net::error::try_again;
-                        if (!read_done) {
-                            ec = {};
-                            n = 0;
-                        }
-                        received_.add(n);
-                    }
-                }
-                batch_messages_ = 0;
-            }
-            if (!read_done) {
-                // The pinger or the watchdog gave up on the peer while no read was waiting
-                // (the handler was busy): its cancel reached nothing, so do not start a read
-                // that may never end.
-                if (gave_up_) {
-                    ec = net::error::operation_aborted;
-                } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
-                    // A message (or frame) begun and not finished: its pace is watched.
-                    receiving_ = in_message || in_begin_ < in_end_;
-                    auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
-                    receiving_ = false;
-                    ec = read_ec;
-                    n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
-                }
-                received_.add(n);
-            }
-            if (ec) {
-                connection_lost_ = true;
-                state_ = websocket_state::disconnected;
-                // §7.1.5: closed without a close frame; unless we closed first (the code
-                // stays ours: 1001 at shutdown) or gave up on the peer (give_up() set the code:
-                // 1011 for a silent peer, 1008 for a slow one).
-                if (!gave_up_ && !sent_close_) {
-                    close_code_ = 1006;
-                    close_reason_.clear();
-                }
-                throw_closed("receive");
-            }
-            in_end_ += n;
-            continue;
-        }
-        const frame_header& h = frame.header;
-        std::string_view payload(reinterpret_cast<const char*>(frame.payload),
-                                 std::size_t(h.payload_length));
-        const std::span<const std::uint8_t> bytes(frame.payload, payload.size());
-        switch (h.op) {
-        case opcode::ping:
-            if (in_message) received_.take_back(h.header_size + payload.size()); // no progress
-            if (sent_close_) continue;
-            // A peer that pings but never reads would grow the queue with pongs: read nothing
-            // more from it until they drain (the payload stays put: only receive reads).
-            while (!write_failed_ && queued() > 0 &&
-                   queued() + payload.size() + max_frame_header_size > options_.max_send_queue_bytes) {
-                start_write();
-                co_await writes_changed();
-            }
-            queue_frame(opcode::pong, payload); // §5.5.2: same payload
-            continue;
-        case opcode::pong:
-            if (in_message) received_.take_back(h.header_size + payload.size());
-            awaiting_pong_ = false;
-            continue;
-        case opcode::close: {
-            close_payload parsed{};
-            auto kind = parse_close_payload(
-                std::span<const std::uint8_t>(frame.payload, std::size_t(h.payload_length)), parsed);
-            if (kind == close_parse::invalid) {
-                // Still the peer's close (§5.5.1): it sends nothing more, so TCP closes at once.
-                received_close_ = true;
-                fail(1002, "invalid close frame");
-                throw_closed("receive");
-            }
-            received_close_ = true;
-            state_ = websocket_state::disconnected;
-            if (!sent_close_) {
-                // §5.5.1: answer with a close frame, echoing the code.
-                close_code_ = kind == close_parse::empty ? 1005 : parsed.code;
-                close_reason_ = kind == close_parse::empty ? std::string() : std::string(parsed.reason);
-                queue_close(close_code_, {});
-                sent_close_ = true;
-            }
-            throw_closed("receive");
-        }
-        case opcode::text:
-        case opcode::binary:
-            if (in_message) {
-                fail(1002, "new message inside a fragmented one");
-                throw_closed("receive");
-            }
-            text = h.op == opcode::text;
-            compressed = h.rsv1; // RFC 7692 §6: set on the first frame of a compressed message
-            if (compressed) {
-                message_.clear();
-                std::string_view why;
-                if (auto code = co_await inflate_frame(bytes, h.fin, text, why)) {
-                    fail(code, why);
-                    throw_closed("receive");
-                }
-                if (h.fin) co_return hand_out(text, message_);
-                in_message = true;
-                continue;
-            }
-            if (h.fin) {
-                if (text && !is_valid_utf8(payload)) {
-                    fail(1007, "invalid UTF-8");
-                    throw_closed("receive");
-                }
-                co_return hand_out(text, payload); // a view into the read buffer
-            }
-            in_message = true;
-            if (text && !utf8_.feed(payload)) {
-                fail(1007, "invalid UTF-8");
-                throw_closed("receive");
-            }
-            message_.clear();
-            if (!message_.append(payload)) {
-                fail(1013, "server busy, try again later");
-                throw_closed("receive");
-            }
-            continue;
-        case opcode::continuation:
-            if (!in_message) {
-                fail(1002, "continuation frame without a message");
-                throw_closed("receive");
-            }
-            if (compressed) {
-                std::string_view why;
-                if (auto code = co_await inflate_frame(bytes, h.fin, text, why)) {
-                    fail(code, why);
-                    throw_closed("receive");
-                }
-                if (!h.fin) continue;
-                co_return hand_out(text, message_);
-            }
-            if (message_.size() + payload.size() > options_.max_message_bytes) {
-                fail(1009, "message too big");
-                throw_closed("receive");
-            }
-            // §8.1: fail as soon as the text cannot be UTF-8, even mid-message.
-            if (text && !utf8_.feed(payload)) {
-                fail(1007, "invalid UTF-8");
-                throw_closed("receive");
-            }
-            if (!message_.append(payload, options_.max_message_bytes)) {
-                fail(1013, "server busy, try again later");
-                throw_closed("receive");
-            }
-            if (!h.fin) continue;
-            if (text && !utf8_.complete()) {
-                fail(1007, "invalid UTF-8");
-                throw_closed("receive");
-            }
-            co_return hand_out(text, message_);
-        default:
-            fail(1002, "unknown opcode");
-            throw_closed("receive");
-        }
-    }
 }
 
 template <class Stream>
@@ -9062,7 +9197,7 @@ task<> ws_session<Stream>::await_peer_close() {
             std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
             frame_header h{};
             frame_error why{};
-            auto result = parse_frame_header(available, h, why, true, compressed_frames_allowed());
+            auto result = parse_frame_header(available, h, why, true, reader_.compressing());
             if (result == frame_parse_result::protocol_error) {
                 done = true;
                 break;
@@ -9097,89 +9232,14 @@ task<> ws_session<Stream>::await_peer_close() {
 }
 
 template <class Stream>
-task<> ws_session<Stream>::keep_alive() {
-    net::steady_timer timer(stream_.get_executor());
-    while (!stop_pinging_ && state_ == websocket_state::connected) {
-        timer.expires_after(awaiting_pong_ ? options_.ping_timeout : options_.ping_interval);
-        ping_timer_ = &timer;
-        (void)co_await timer.async_wait(use_tuple); // cancelled means: look again
-        ping_timer_ = nullptr;
-        if (stop_pinging_ || state_ != websocket_state::connected) break;
-        if (awaiting_pong_) {
-            give_up(1011, "keepalive ping timeout"); // the peer is gone or stuck
-            break;
-        }
-        queue_frame(opcode::ping, "aster");
-        awaiting_pong_ = true;
-    }
-    pinging_ = false;
-    notify_writes();
-}
-
-template <class Stream>
-void ws_session<Stream>::stop_keep_alive() {
-    stop_pinging_ = true;
-    if (ping_timer_) ping_timer_->cancel();
-}
-
-// While the handler runs, this frame holds little: what is done after it lives in
-// finish_handler (plain) and close_down (a frame only once the handler is over).
-template <class Stream>
-task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
-    {
-        websocket ws(*this, request_, offered_);
-        std::exception_ptr error;
-        try {
-            co_await app.run_websocket(app.app, route_index, request_, ws);
-        } catch (const websocket_disconnect&) {
-            // The handler let the close propagate; nothing more to report.
-        } catch (...) {
-            error = std::current_exception();
-        }
-        finish_handler(error);
-    }
-    co_await close_down();
-    if (log_client_) log_end();
-    if (metrics_ && accepted_) {
-        std::string_view route = request_access::route_label(request_);
-        metrics_->record_websocket(route.empty() ? unmatched_route : route, close_code_,
-                                   messages_in_, messages_out_);
-    }
-}
-
-// `127.0.0.1:50312 - "WebSocket /ws" 101 1000 2.5s in=3 out=3`, as uvicorn's access log.
-template <class Stream>
-void ws_session<Stream>::log_end() const {
-    if (!log_enabled(log_level::info)) return;
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - opened_)
-                            .count();
-    char duration[32];
-    if (micros >= 1000000) std::snprintf(duration, sizeof duration, "%.1fs", double(micros) / 1e6);
-    else std::snprintf(duration, sizeof duration, "%.1fms", double(micros) / 1000.0);
-    log(log_level::info, log_client_->host + ":" + std::to_string(log_client_->port) +
-                             " - \"WebSocket " + std::string(request_.target()) + "\" " +
-                             std::to_string(handshake_status_) + " " +
-                             (accepted_ ? std::to_string(close_code_) : std::string("-")) + " " +
-                             duration + " in=" + std::to_string(messages_in_) +
-                             " out=" + std::to_string(messages_out_));
-}
-
-template <class Stream>
 void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     if (error) {
         report(error);
         if (state_ == websocket_state::connecting) {
-            handshake_status_ = 500;
-            auto r = plain_text("Internal Server Error", status::internal_server_error);
-            append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
-            pending_.append(r.body());
-            state_ = websocket_state::disconnected;
+            response failed = plain_text("Internal Server Error", status::internal_server_error);
+            deny_now(failed);
         } else if (state_ == websocket_state::connected) {
-            queue_close(1011, {});
-            sent_close_ = true;
-            state_ = websocket_state::disconnected;
-            close_code_ = 1011;
+            begin_close(close_code::internal_error, {});
         }
     }
     if (state_ == websocket_state::connecting) {
@@ -9190,10 +9250,7 @@ void ws_session<Stream>::finish_handler(std::exception_ptr error) {
         response refusal(status::forbidden);
         deny_now(refusal);
     } else if (state_ == websocket_state::connected) {
-        queue_close(1000, {});
-        sent_close_ = true;
-        state_ = websocket_state::disconnected;
-        close_code_ = 1000;
+        begin_close(close_code::normal_closure, {});
     }
 }
 
@@ -9209,8 +9266,55 @@ task<> ws_session<Stream>::close_down() {
 
 } // namespace aster::detail
 
-#endif // ASTER_DETAIL_IMPL_WS_SESSION_HPP
-// end aster/detail/impl/ws_session.hpp
+#endif // ASTER_DETAIL_IMPL_WS_CLOSE_HPP
+// end aster/detail/impl/ws_close.hpp
+// begin aster/detail/impl/ws_keepalive.hpp
+// SPDX-License-Identifier: MIT
+// ws_session's watchers: the keep-alive pinger and the transfer-rate watchdog's check.
+#ifndef ASTER_DETAIL_IMPL_WS_KEEPALIVE_HPP
+#define ASTER_DETAIL_IMPL_WS_KEEPALIVE_HPP
+
+namespace aster::detail {
+
+template <class Stream>
+void ws_session<Stream>::watch(std::chrono::steady_clock::time_point now) noexcept {
+    if (state_ != websocket_state::connected) return; // a closing one has close_timeout
+    if (sent_.too_slow(writing_, now, options_.min_send_rate))
+        give_up(close_code::policy_violation, "send rate too low"); // §7.4.1: a policy the peer broke
+    else if (received_.too_slow(receiving_, now, options_.min_receive_rate))
+        give_up(close_code::policy_violation, "receive rate too low");
+}
+
+template <class Stream>
+task<> ws_session<Stream>::keep_alive() {
+    net::steady_timer timer(stream_.get_executor());
+    while (!stop_pinging_ && state_ == websocket_state::connected) {
+        timer.expires_after(awaiting_pong_ ? options_.ping_timeout : options_.ping_interval);
+        ping_timer_ = &timer;
+        (void)co_await timer.async_wait(use_tuple); // cancelled means: look again
+        ping_timer_ = nullptr;
+        if (stop_pinging_ || state_ != websocket_state::connected) break;
+        if (awaiting_pong_) {
+            give_up(close_code::internal_error, "keepalive ping timeout"); // the peer is gone or stuck
+            break;
+        }
+        queue_frame(opcode::ping, "aster");
+        awaiting_pong_ = true;
+    }
+    pinging_ = false;
+    notify_writes();
+}
+
+template <class Stream>
+void ws_session<Stream>::stop_keep_alive() {
+    stop_pinging_ = true;
+    if (ping_timer_) ping_timer_->cancel();
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_WS_KEEPALIVE_HPP
+// end aster/detail/impl/ws_keepalive.hpp
 #endif
 
 #endif // ASTER_DETAIL_WS_SESSION_HPP
@@ -11748,16 +11852,17 @@ public:
     const std::vector<std::string>& pongs() const noexcept { return pongs_; }
 
 private:
-    struct frame {
-        detail::frame_header header;
-        std::string payload;
-    };
-    std::optional<frame> next_frame(std::chrono::steady_clock::time_point deadline,
-                                    std::string_view what);
+    // The reader's next event over what the server sent, waiting (bounded) for more; nullopt
+    // once the server closed the connection. consume() then drops the bytes it used.
+    std::optional<detail::ws_reader::event> next_event(std::chrono::steady_clock::time_point deadline,
+                                                       std::string_view what);
+    void consume() {
+        connection_.leftover.erase(0, used_);
+        used_ = 0;
+    }
     [[noreturn]] void server_closed(std::uint16_t code, std::string reason);
     void finish();
     void send_message(detail::opcode op, std::string_view payload);
-    void inflate_into(std::string& out, std::string_view payload, bool fin);
 
     detail::test_client_base* client_;
     detail::test_connection connection_;
@@ -11772,6 +11877,10 @@ private:
 #ifdef ASTER_HAS_ZLIB
     std::unique_ptr<detail::deflate_codec> codec_;
 #endif
+    // The same reader the server's session uses, on the client's side of the protocol.
+    std::unique_ptr<detail::ws_reader> reader_ =
+        std::make_unique<detail::ws_reader>(detail::ws_reader::settings{.from_client = false});
+    std::size_t used_ = 0; // bytes of leftover the reader's last event used
 };
 
 inline websocket_session::websocket_session(
@@ -11783,6 +11892,7 @@ inline websocket_session::websocket_session(
 #ifdef ASTER_HAS_ZLIB
     // zlib's defaults on the client side, as browsers use.
     if (deflate_) codec_ = std::make_unique<detail::deflate_codec>(*deflate_, false, 8, 6);
+    reader_->use_deflate(codec_.get());
 #else
     if (deflate_) throw std::logic_error("aster::websocket_session: permessage-deflate needs zlib");
 #endif
@@ -11797,6 +11907,7 @@ inline websocket_session::websocket_session(websocket_session&& other) noexcept
 #ifdef ASTER_HAS_ZLIB
       , codec_(std::move(other.codec_))
 #endif
+      , reader_(std::move(other.reader_)), used_(other.used_)
 {
 }
 
@@ -11845,22 +11956,6 @@ inline void websocket_session::send_message(detail::opcode op, std::string_view 
     }
 }
 
-inline void websocket_session::inflate_into(std::string& out, std::string_view payload, bool fin) {
-#ifdef ASTER_HAS_ZLIB
-    std::span<const std::uint8_t> rest(reinterpret_cast<const std::uint8_t*>(payload.data()),
-                                       payload.size());
-    detail::message_buffer inflated;
-    auto status = detail::deflate_codec::status::more;
-    while (status == detail::deflate_codec::status::more)
-        status = codec_->inflate(rest, fin, inflated, std::size_t(-1));
-    if (status != detail::deflate_codec::status::ok)
-        throw std::runtime_error("aster::websocket_session: the server sent invalid compressed data");
-    out.append(inflated.view());
-#else
-    (void)out, (void)payload, (void)fin;
-#endif
-}
-
 inline void websocket_session::send_frame(detail::opcode op, std::string_view payload, bool fin,
                                           bool rsv1) {
     if (closed_ || sent_close_)
@@ -11877,24 +11972,18 @@ inline void websocket_session::send_frame(detail::opcode op, std::string_view pa
     connection_.client->send(wire);
 }
 
-inline std::optional<websocket_session::frame>
-websocket_session::next_frame(std::chrono::steady_clock::time_point deadline, std::string_view what) {
+inline std::optional<detail::ws_reader::event>
+websocket_session::next_event(std::chrono::steady_clock::time_point deadline, std::string_view what) {
+    auto& buffer = connection_.leftover;
     for (;;) {
-        auto& buffer = connection_.leftover;
-        std::span<const std::uint8_t> available(reinterpret_cast<const std::uint8_t*>(buffer.data()),
-                                                buffer.size());
-        detail::frame_header h{};
-        detail::frame_error why{};
-        // Frames from a server are never masked (RFC 6455 §5.1); RSV1 only under deflate.
-        auto result = detail::parse_frame_header(available, h, why, false, deflate_.has_value());
-        if (result == detail::frame_parse_result::protocol_error)
-            throw std::runtime_error("aster::websocket_session: the server sent an invalid frame");
-        if (result == detail::frame_parse_result::ok &&
-            available.size() >= h.header_size + h.payload_length) {
-            frame f{h, buffer.substr(h.header_size, std::size_t(h.payload_length))};
-            buffer.erase(0, h.header_size + std::size_t(h.payload_length));
-            return f;
-        }
+        std::size_t used = 0;
+        auto e = reader_->read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(buffer.data()) + used_,
+                                                       buffer.size() - used_),
+                               used);
+        used_ += used;
+        if (e == detail::ws_reader::event::inflating) continue; // a test waits for the whole
+        if (e != detail::ws_reader::event::need_more) return e;
+        consume(); // fragments taken in; nothing refers to their bytes now
         if (connection_.client->peer_closed() && connection_.client->pending().empty())
             return std::nullopt;
         client_->wait_for_bytes(connection_, deadline, what, false);
@@ -11922,28 +12011,33 @@ inline received_message websocket_session::receive() {
         throw websocket_disconnect(close_code_, close_reason_);
     }
     const auto deadline = std::chrono::steady_clock::now() + timeout_;
-    received_message message;
-    bool in_message = false;
     for (;;) {
-        auto f = next_frame(deadline, "websocket receive");
-        if (!f) server_closed(1006, "the server dropped the connection without a close frame");
-        switch (f->header.op) {
-        case detail::opcode::ping:
-            if (!sent_close_) send_frame(detail::opcode::pong, f->payload, true);
+        auto e = next_event(deadline, "websocket receive");
+        if (!e) server_closed(1006, "the server dropped the connection without a close frame");
+        switch (*e) {
+        case detail::ws_reader::event::message: {
+            received_message message;
+            message.text = reader_->text();
+            message.compressed = reader_->compressed();
+            message.wire_bytes = reader_->wire_bytes();
+            message.data = std::string(reader_->data());
+            consume();
+            return message;
+        }
+        case detail::ws_reader::event::ping: {
+            std::string payload(reader_->payload());
+            consume();
+            if (!sent_close_) send_frame(detail::opcode::pong, payload, true);
             continue;
-        case detail::opcode::pong:
-            pongs_.push_back(std::move(f->payload));
+        }
+        case detail::ws_reader::event::pong:
+            pongs_.emplace_back(reader_->payload());
+            consume();
             continue;
-        case detail::opcode::close: {
-            detail::close_payload parsed{};
-            auto kind = detail::parse_close_payload(
-                std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(f->payload.data()),
-                                              f->payload.size()),
-                parsed);
-            if (kind == detail::close_parse::invalid)
-                throw std::runtime_error("aster::websocket_session: invalid close frame from the server");
-            std::uint16_t code = kind == detail::close_parse::empty ? 1005 : parsed.code;
-            std::string reason(kind == detail::close_parse::empty ? std::string_view() : parsed.reason);
+        case detail::ws_reader::event::close: {
+            const std::uint16_t code = aster::code(reader_->close_code());
+            std::string reason(reader_->reason());
+            consume();
             if (!sent_close_) {
                 // Echo the code (§5.5.1) so the server's close handshake completes.
                 std::uint8_t body[125];
@@ -11954,26 +12048,13 @@ inline received_message websocket_session::receive() {
             }
             server_closed(code, std::move(reason));
         }
-        case detail::opcode::text:
-        case detail::opcode::binary:
-            message.text = f->header.op == detail::opcode::text;
-            message.compressed = f->header.rsv1;
-            message.wire_bytes = f->payload.size();
-            if (message.compressed) inflate_into(message.data, f->payload, f->header.fin);
-            else message.data = std::move(f->payload);
-            if (f->header.fin) return message;
-            in_message = true;
-            continue;
-        case detail::opcode::continuation:
-            if (!in_message)
-                throw std::runtime_error("aster::websocket_session: continuation without a message");
-            message.wire_bytes += f->payload.size();
-            if (message.compressed) inflate_into(message.data, f->payload, f->header.fin);
-            else message.data += f->payload;
-            if (f->header.fin) return message;
-            continue;
-        default:
-            throw std::runtime_error("aster::websocket_session: unknown opcode from the server");
+        case detail::ws_reader::event::failed:
+            throw std::runtime_error("aster::websocket_session: the server broke RFC 6455: " +
+                                     std::string(reader_->reason()) + " (a client closes with " +
+                                     std::to_string(aster::code(reader_->close_code())) + ")");
+        case detail::ws_reader::event::need_more:
+        case detail::ws_reader::event::inflating:
+            break; // next_event never returns these
         }
     }
 }
@@ -12001,22 +12082,19 @@ inline void websocket_session::close(std::uint16_t code, std::string_view reason
     // Wait for the server's close frame; data frames still in flight are dropped.
     const auto deadline = std::chrono::steady_clock::now() + timeout_;
     for (;;) {
-        auto f = next_frame(deadline, "websocket close");
-        if (!f) {
+        auto e = next_event(deadline, "websocket close");
+        if (!e || *e == detail::ws_reader::event::failed) {
             closed_ = true;
             close_code_ = 1006;
             break;
         }
-        if (f->header.op == detail::opcode::close) {
-            detail::close_payload parsed{};
-            auto kind = detail::parse_close_payload(
-                std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(f->payload.data()),
-                                              f->payload.size()),
-                parsed);
+        if (*e == detail::ws_reader::event::close) {
             closed_ = true;
-            close_code_ = kind == detail::close_parse::ok ? parsed.code : 1005;
+            close_code_ = aster::code(reader_->close_code());
+            consume();
             break;
         }
+        consume();
     }
     finish();
     client_->rethrow_server_exception();

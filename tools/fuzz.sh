@@ -5,10 +5,10 @@
 # dictionary (tests/fuzz/<name>.dict, if any), two at a time, and prints the executions of each.
 # Exits non-zero on any crash, leak, timeout or OOM; the input is kept as build/fuzz/artifacts/<name>/.
 #
-#   ./tools/fuzz.sh                 # every harness, ASTER_FUZZ_SECONDS (60) each
+#   ./tools/fuzz.sh                 # every harness, ASTER_FUZZ_SECONDS (45) each
 #   ./tools/fuzz.sh utf8 url        # only these
 #
-# Environment: ASTER_FUZZ_SECONDS (default 60), ASTER_FUZZ_JOBS (harnesses at once, default 2),
+# Environment: ASTER_FUZZ_SECONDS (default 45), ASTER_FUZZ_JOBS (harnesses at once, default 2),
 # ASTER_FUZZ_DIR (default build/fuzz), CXX/CC (default clang++/clang), ASTER_SKIP_DEPS=1.
 # A harness that fails replays with: build/fuzz/bin/<name> build/fuzz/artifacts/<name>/crash-...
 set -uo pipefail
@@ -19,7 +19,7 @@ cd "$root" || exit 1
 source "$root/tools/install_deps.sh"
 aster_install_deps fuzz || { echo "fuzz.sh: installing dependencies failed" >&2; exit 1; }
 
-seconds="${ASTER_FUZZ_SECONDS:-60}"
+seconds="${ASTER_FUZZ_SECONDS:-45}"  # nine harnesses, two at a time: about 3.5 minutes
 jobs="${ASTER_FUZZ_JOBS:-2}"
 out="${ASTER_FUZZ_DIR:-build/fuzz}"
 cxx="${CXX:-clang++}"

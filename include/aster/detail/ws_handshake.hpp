@@ -6,10 +6,13 @@
 #include <aster/detail/config.hpp>
 #include <aster/detail/base64.hpp>
 #include <aster/detail/sha1.hpp>
+#include <aster/request.hpp>
+#include <aster/response.hpp>
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -32,6 +35,10 @@ ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view
 /// The items of a comma-separated header value, trimmed of spaces and tabs, empty items dropped
 /// (RFC 9110 §5.6.1), e.g. `Sec-WebSocket-Protocol: chat, superchat`. Views into the input.
 ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value);
+
+/// Checks a WebSocket upgrade request (RFC 6455 §4.2.1). Returns the HTTP response that refuses
+/// it, or nullopt when it is acceptable.
+ASTER_DECL std::optional<response> check_websocket_handshake(const request& req);
 
 namespace ws_handshake_detail {
 
@@ -98,6 +105,28 @@ ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view he
         return false;
     });
     return items;
+}
+
+ASTER_DECL std::optional<response> check_websocket_handshake(const request& req) {
+    // RFC 6455 §4.2.1: a GET over HTTP/1.1 with Connection: Upgrade, version 13 and a key.
+    if (req.method_id() != method::get)
+        return plain_text("WebSocket handshake must use GET", status::bad_request);
+    if (req.version_major() != 1 || req.version_minor() < 1)
+        return plain_text("WebSocket handshake needs HTTP/1.1", status::bad_request);
+    auto connection = req.header("connection");
+    if (!connection || !header_has_token(*connection, "upgrade"))
+        return plain_text("WebSocket handshake needs Connection: Upgrade", status::bad_request);
+    auto version = req.header("sec-websocket-version");
+    if (!version || *version != "13") {
+        // §4.4: tell the client which version we speak.
+        auto r = plain_text("Unsupported WebSocket version; use 13", status::upgrade_required);
+        r.header("Sec-WebSocket-Version", "13");
+        return r;
+    }
+    auto key = req.header("sec-websocket-key");
+    if (!key || !is_valid_websocket_key(*key))
+        return plain_text("Sec-WebSocket-Key must be 16 bytes in base64", status::bad_request);
+    return std::nullopt;
 }
 
 } // namespace aster::detail

@@ -20,6 +20,7 @@
 #include <aster/detail/ws_deflate.hpp>
 #include <aster/detail/ws_frame.hpp>
 #include <aster/detail/ws_handshake.hpp>
+#include <aster/detail/ws_reader.hpp>
 #include <aster/error.hpp>
 #include <aster/log.hpp>
 #include <aster/options.hpp>
@@ -36,10 +37,6 @@
 #include <string>
 
 namespace aster::detail {
-
-/// Checks a WebSocket upgrade request (RFC 6455 §4.2.1). Returns the HTTP response that refuses
-/// it, or nullopt when it is acceptable.
-std::optional<response> check_websocket_handshake(const request& req);
 
 template <class Stream>
 class ws_session final : public websocket_transport, public closable {
@@ -61,7 +58,7 @@ public:
     task<> close(std::uint16_t code, std::string_view reason) override;
     websocket_state state() const noexcept override { return state_; }
     bool accepted() const noexcept override { return accepted_; }
-    std::uint16_t close_code() const noexcept override { return close_code_; }
+    std::uint16_t close_code() const noexcept override { return code(close_code_); }
     void report(std::exception_ptr error) override;
     /// Graceful stop: close with 1001; the handler's receive then reports 1001.
     void begin_shutdown() override;
@@ -79,26 +76,14 @@ public:
     void count_in(loop_metrics* metrics) noexcept { metrics_ = metrics; }
 
 private:
-    struct frame_view {
-        frame_header header;
-        std::uint8_t* payload;
-    };
-
-    enum class frame_step { ready, need_more, failed };
-
     void prepare_read();
     task<bool> read_more();
-    frame_step take_frame(frame_view& out);
-    void fail(std::uint16_t code, std::string_view reason);
-    void give_up(std::uint16_t code, std::string_view reason);
+    task<bool> read_frame_bytes();
+    void begin_close(aster::close_code code, std::string_view reason, bool send_reason = true);
+    void give_up(aster::close_code code, std::string_view reason);
     void queue_frame(opcode op, std::string_view payload, bool rsv1 = false);
     void queue_message(opcode op, std::string_view payload);
-    // Inflates one frame of a compressed message into message_, letting the loop run other
-    // work between slices of a long one; the close code on failure (0: none).
-    task<std::uint16_t> inflate_frame(std::span<const std::uint8_t> payload, bool fin, bool text,
-                                      std::string_view& why);
-    bool compressed_frames_allowed() const noexcept;
-    void queue_close(std::uint16_t code, std::string_view reason);
+    void queue_close(aster::close_code code, std::string_view reason);
     task<> writes_changed();
     void notify_writes() noexcept {
         if (writes_changed_) writes_changed_->notify_all();
@@ -127,8 +112,7 @@ private:
     read_buffer in_; // held only while a frame is being read or handled
     std::array<unsigned char, 64> scratch_;
     std::size_t in_begin_ = 0, in_end_ = 0;
-    message_buffer message_; // a fragmented or compressed message being assembled
-    utf8_validator utf8_;
+    ws_reader reader_{{.from_client = true, .max_message_bytes = options_.max_message_bytes}};
 
     std::string pending_, inflight_; // queued frames; frames being written
     bool writing_ = false, flush_scheduled_ = false, write_failed_ = false;
@@ -144,11 +128,11 @@ private:
 
     websocket_state state_ = websocket_state::connecting;
     bool accepted_ = false, sent_close_ = false, received_close_ = false, connection_lost_ = false;
-    std::uint16_t close_code_ = 1006;
+    aster::close_code close_code_ = aster::close_code::abnormal_closure;
     // Keep-alive pings (websocket_options::ping_interval).
     net::steady_timer* ping_timer_ = nullptr;
     bool pinging_ = false, stop_pinging_ = false, awaiting_pong_ = false;
-    std::uint16_t gave_up_ = 0; // give_up()'s code: the pinger or the watchdog ended it
+    bool gave_up_ = false; // the pinger or the watchdog ended it (give_up)
     std::unique_ptr<read_deadline<Stream>> closing_deadline_; // a graceful stop's close_timeout
     // The access log's line (log_session): null when off.
     const client_address* log_client_ = nullptr;
@@ -175,6 +159,9 @@ private:
 
 #if ASTER_HEADER_ONLY
 #include <aster/detail/impl/ws_session.hpp>
+#include <aster/detail/impl/ws_send.hpp>
+#include <aster/detail/impl/ws_close.hpp>
+#include <aster/detail/impl/ws_keepalive.hpp>
 #endif
 
 #endif // ASTER_DETAIL_WS_SESSION_HPP

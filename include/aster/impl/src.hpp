@@ -12,7 +12,11 @@
 
 #include <aster/detail/impl/http_parser.ipp>
 #include <aster/detail/impl/http_body_parser.ipp>
+#include <aster/detail/impl/ws_reader.ipp>
 #include <aster/detail/impl/ws_session.hpp>
+#include <aster/detail/impl/ws_send.hpp>
+#include <aster/detail/impl/ws_close.hpp>
+#include <aster/detail/impl/ws_keepalive.hpp>
 #include <aster/detail/impl/http_connection.hpp>
 #include <aster/detail/impl/http_respond.hpp>
 #include <aster/detail/impl/http_body_stream.hpp>

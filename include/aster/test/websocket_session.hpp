@@ -7,6 +7,7 @@
 #include <aster/detail/utf8.hpp>
 #include <aster/detail/ws_deflate.hpp>
 #include <aster/detail/ws_frame.hpp>
+#include <aster/detail/ws_reader.hpp>
 #include <aster/error.hpp>
 #include <aster/test/client_base.hpp>
 
@@ -125,16 +126,17 @@ public:
     const std::vector<std::string>& pongs() const noexcept { return pongs_; }
 
 private:
-    struct frame {
-        detail::frame_header header;
-        std::string payload;
-    };
-    std::optional<frame> next_frame(std::chrono::steady_clock::time_point deadline,
-                                    std::string_view what);
+    // The reader's next event over what the server sent, waiting (bounded) for more; nullopt
+    // once the server closed the connection. consume() then drops the bytes it used.
+    std::optional<detail::ws_reader::event> next_event(std::chrono::steady_clock::time_point deadline,
+                                                       std::string_view what);
+    void consume() {
+        connection_.leftover.erase(0, used_);
+        used_ = 0;
+    }
     [[noreturn]] void server_closed(std::uint16_t code, std::string reason);
     void finish();
     void send_message(detail::opcode op, std::string_view payload);
-    void inflate_into(std::string& out, std::string_view payload, bool fin);
 
     detail::test_client_base* client_;
     detail::test_connection connection_;
@@ -149,6 +151,10 @@ private:
 #ifdef ASTER_HAS_ZLIB
     std::unique_ptr<detail::deflate_codec> codec_;
 #endif
+    // The same reader the server's session uses, on the client's side of the protocol.
+    std::unique_ptr<detail::ws_reader> reader_ =
+        std::make_unique<detail::ws_reader>(detail::ws_reader::settings{.from_client = false});
+    std::size_t used_ = 0; // bytes of leftover the reader's last event used
 };
 
 inline websocket_session::websocket_session(
@@ -160,6 +166,7 @@ inline websocket_session::websocket_session(
 #ifdef ASTER_HAS_ZLIB
     // zlib's defaults on the client side, as browsers use.
     if (deflate_) codec_ = std::make_unique<detail::deflate_codec>(*deflate_, false, 8, 6);
+    reader_->use_deflate(codec_.get());
 #else
     if (deflate_) throw std::logic_error("aster::websocket_session: permessage-deflate needs zlib");
 #endif
@@ -174,6 +181,7 @@ inline websocket_session::websocket_session(websocket_session&& other) noexcept
 #ifdef ASTER_HAS_ZLIB
       , codec_(std::move(other.codec_))
 #endif
+      , reader_(std::move(other.reader_)), used_(other.used_)
 {
 }
 
@@ -222,22 +230,6 @@ inline void websocket_session::send_message(detail::opcode op, std::string_view 
     }
 }
 
-inline void websocket_session::inflate_into(std::string& out, std::string_view payload, bool fin) {
-#ifdef ASTER_HAS_ZLIB
-    std::span<const std::uint8_t> rest(reinterpret_cast<const std::uint8_t*>(payload.data()),
-                                       payload.size());
-    detail::message_buffer inflated;
-    auto status = detail::deflate_codec::status::more;
-    while (status == detail::deflate_codec::status::more)
-        status = codec_->inflate(rest, fin, inflated, std::size_t(-1));
-    if (status != detail::deflate_codec::status::ok)
-        throw std::runtime_error("aster::websocket_session: the server sent invalid compressed data");
-    out.append(inflated.view());
-#else
-    (void)out, (void)payload, (void)fin;
-#endif
-}
-
 inline void websocket_session::send_frame(detail::opcode op, std::string_view payload, bool fin,
                                           bool rsv1) {
     if (closed_ || sent_close_)
@@ -254,24 +246,18 @@ inline void websocket_session::send_frame(detail::opcode op, std::string_view pa
     connection_.client->send(wire);
 }
 
-inline std::optional<websocket_session::frame>
-websocket_session::next_frame(std::chrono::steady_clock::time_point deadline, std::string_view what) {
+inline std::optional<detail::ws_reader::event>
+websocket_session::next_event(std::chrono::steady_clock::time_point deadline, std::string_view what) {
+    auto& buffer = connection_.leftover;
     for (;;) {
-        auto& buffer = connection_.leftover;
-        std::span<const std::uint8_t> available(reinterpret_cast<const std::uint8_t*>(buffer.data()),
-                                                buffer.size());
-        detail::frame_header h{};
-        detail::frame_error why{};
-        // Frames from a server are never masked (RFC 6455 §5.1); RSV1 only under deflate.
-        auto result = detail::parse_frame_header(available, h, why, false, deflate_.has_value());
-        if (result == detail::frame_parse_result::protocol_error)
-            throw std::runtime_error("aster::websocket_session: the server sent an invalid frame");
-        if (result == detail::frame_parse_result::ok &&
-            available.size() >= h.header_size + h.payload_length) {
-            frame f{h, buffer.substr(h.header_size, std::size_t(h.payload_length))};
-            buffer.erase(0, h.header_size + std::size_t(h.payload_length));
-            return f;
-        }
+        std::size_t used = 0;
+        auto e = reader_->read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(buffer.data()) + used_,
+                                                       buffer.size() - used_),
+                               used);
+        used_ += used;
+        if (e == detail::ws_reader::event::inflating) continue; // a test waits for the whole
+        if (e != detail::ws_reader::event::need_more) return e;
+        consume(); // fragments taken in; nothing refers to their bytes now
         if (connection_.client->peer_closed() && connection_.client->pending().empty())
             return std::nullopt;
         client_->wait_for_bytes(connection_, deadline, what, false);
@@ -299,28 +285,33 @@ inline received_message websocket_session::receive() {
         throw websocket_disconnect(close_code_, close_reason_);
     }
     const auto deadline = std::chrono::steady_clock::now() + timeout_;
-    received_message message;
-    bool in_message = false;
     for (;;) {
-        auto f = next_frame(deadline, "websocket receive");
-        if (!f) server_closed(1006, "the server dropped the connection without a close frame");
-        switch (f->header.op) {
-        case detail::opcode::ping:
-            if (!sent_close_) send_frame(detail::opcode::pong, f->payload, true);
+        auto e = next_event(deadline, "websocket receive");
+        if (!e) server_closed(1006, "the server dropped the connection without a close frame");
+        switch (*e) {
+        case detail::ws_reader::event::message: {
+            received_message message;
+            message.text = reader_->text();
+            message.compressed = reader_->compressed();
+            message.wire_bytes = reader_->wire_bytes();
+            message.data = std::string(reader_->data());
+            consume();
+            return message;
+        }
+        case detail::ws_reader::event::ping: {
+            std::string payload(reader_->payload());
+            consume();
+            if (!sent_close_) send_frame(detail::opcode::pong, payload, true);
             continue;
-        case detail::opcode::pong:
-            pongs_.push_back(std::move(f->payload));
+        }
+        case detail::ws_reader::event::pong:
+            pongs_.emplace_back(reader_->payload());
+            consume();
             continue;
-        case detail::opcode::close: {
-            detail::close_payload parsed{};
-            auto kind = detail::parse_close_payload(
-                std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(f->payload.data()),
-                                              f->payload.size()),
-                parsed);
-            if (kind == detail::close_parse::invalid)
-                throw std::runtime_error("aster::websocket_session: invalid close frame from the server");
-            std::uint16_t code = kind == detail::close_parse::empty ? 1005 : parsed.code;
-            std::string reason(kind == detail::close_parse::empty ? std::string_view() : parsed.reason);
+        case detail::ws_reader::event::close: {
+            const std::uint16_t code = aster::code(reader_->close_code());
+            std::string reason(reader_->reason());
+            consume();
             if (!sent_close_) {
                 // Echo the code (§5.5.1) so the server's close handshake completes.
                 std::uint8_t body[125];
@@ -331,26 +322,13 @@ inline received_message websocket_session::receive() {
             }
             server_closed(code, std::move(reason));
         }
-        case detail::opcode::text:
-        case detail::opcode::binary:
-            message.text = f->header.op == detail::opcode::text;
-            message.compressed = f->header.rsv1;
-            message.wire_bytes = f->payload.size();
-            if (message.compressed) inflate_into(message.data, f->payload, f->header.fin);
-            else message.data = std::move(f->payload);
-            if (f->header.fin) return message;
-            in_message = true;
-            continue;
-        case detail::opcode::continuation:
-            if (!in_message)
-                throw std::runtime_error("aster::websocket_session: continuation without a message");
-            message.wire_bytes += f->payload.size();
-            if (message.compressed) inflate_into(message.data, f->payload, f->header.fin);
-            else message.data += f->payload;
-            if (f->header.fin) return message;
-            continue;
-        default:
-            throw std::runtime_error("aster::websocket_session: unknown opcode from the server");
+        case detail::ws_reader::event::failed:
+            throw std::runtime_error("aster::websocket_session: the server broke RFC 6455: " +
+                                     std::string(reader_->reason()) + " (a client closes with " +
+                                     std::to_string(aster::code(reader_->close_code())) + ")");
+        case detail::ws_reader::event::need_more:
+        case detail::ws_reader::event::inflating:
+            break; // next_event never returns these
         }
     }
 }
@@ -378,22 +356,19 @@ inline void websocket_session::close(std::uint16_t code, std::string_view reason
     // Wait for the server's close frame; data frames still in flight are dropped.
     const auto deadline = std::chrono::steady_clock::now() + timeout_;
     for (;;) {
-        auto f = next_frame(deadline, "websocket close");
-        if (!f) {
+        auto e = next_event(deadline, "websocket close");
+        if (!e || *e == detail::ws_reader::event::failed) {
             closed_ = true;
             close_code_ = 1006;
             break;
         }
-        if (f->header.op == detail::opcode::close) {
-            detail::close_payload parsed{};
-            auto kind = detail::parse_close_payload(
-                std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(f->payload.data()),
-                                              f->payload.size()),
-                parsed);
+        if (*e == detail::ws_reader::event::close) {
             closed_ = true;
-            close_code_ = kind == detail::close_parse::ok ? parsed.code : 1005;
+            close_code_ = aster::code(reader_->close_code());
+            consume();
             break;
         }
+        consume();
     }
     finish();
     client_->rethrow_server_exception();
