@@ -203,6 +203,13 @@ TEST_CASE("descriptors: out of them, accepts pause instead of spinning, and resu
     using namespace server_defences_test;
     captured_log logged(aster::log_level::warning);
     running_server server(app, {.threads = 1, .max_connections = 100});
+    // Serving already (its loop and watchdog set up) before the descriptors go: under the
+    // sanitizers, a first use of a type then needs a descriptor of its own for the runtime.
+    REQUIRE(get_path(server.endpoint(), "/hello", std::chrono::seconds(5)).find("200 OK") !=
+            std::string::npos);
+    // And what the server does on a failed accept (the error's message, a log line) done once.
+    CHECK_FALSE(std::error_code(EMFILE, std::system_category()).message().empty());
+    aster::log(aster::log_level::warning, "warming the log before the descriptors run out");
     net::io_context ctx;
     std::vector<tcp::socket> clients;
     for (int i = 0; i < 4; ++i) clients.emplace_back(ctx, tcp::v4()); // their descriptors now
@@ -218,7 +225,7 @@ TEST_CASE("descriptors: out of them, accepts pause instead of spinning, and resu
         REQUIRE(logged.contains("accept failed"));
         std::this_thread::sleep_for(std::chrono::milliseconds(500)); // exhaustion lasting a while
         CHECK(logged.count("accept failed") == 1);
-        CHECK(logged.size() <= 2);
+        CHECK(logged.size() <= 3); // with the warming line
     }
     // Descriptors are back: every queued client is served.
     for (int i = 0; i < 4; ++i) {

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The test suite under sanitizers:
 #   1. build/asan: everything ctest runs, built with AddressSanitizer + UndefinedBehaviorSanitizer
-#      (Debug, -O1), and the whole suite run with leak detection on;
+#      (Debug, -O0), and the whole suite run with leak detection on;
 #   2. build/tsan: aster_tests built with ThreadSanitizer, running the cases that use more than
 #      one thread (tag [mt]: servers with threads > 1, stop() from another thread).
 # Any report fails the run (halt/abort on the first one). The last line sums up; the exit
@@ -45,11 +45,13 @@ step() {
     return $status
 }
 
-# configure DIR FLAGS: a Debug tree at -O1 (fast enough to run the suite, still good stacks).
+# configure DIR FLAGS: a Debug tree at -O0. Measured on the 2-core CI machine, g++ 12: aster_tests
+# under ASan+UBSan compiles in 338 CPU-seconds at -O0 against 966 at -O1, and the instrumented
+# suite still runs in under a minute; here the optimiser only costs compile time.
 configure() {
     local dir="$1" flags="$2"
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-        -DCMAKE_C_FLAGS="-O1 $flags" -DCMAKE_CXX_FLAGS="-O1 $flags" \
+        -DCMAKE_C_FLAGS="-O0 $flags" -DCMAKE_CXX_FLAGS="-O0 $flags" \
         -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags"
 }
 
