@@ -70,7 +70,8 @@ endforeach()
 
 install(DIRECTORY include/aster DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 if(EXISTS "${PROJECT_SOURCE_DIR}/single_include/aster.hpp")
-    install(FILES single_include/aster.hpp DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+    install(FILES single_include/aster.hpp single_include/aster_test.hpp
+            DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
 if(ASTER_LLHTTP_MODE STREQUAL "bundled")
     install(TARGETS aster_llhttp ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")

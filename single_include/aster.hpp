@@ -12525,3 +12525,1687 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
 
 #endif // ASTER_ASTER_HPP
 // end aster/aster.hpp
+// begin aster/event_source.hpp
+// SPDX-License-Identifier: MIT
+// Server-sent events (HTML Living Standard §9.2) on the streaming response: event_source_response.
+#ifndef ASTER_EVENT_SOURCE_HPP
+#define ASTER_EVENT_SOURCE_HPP
+
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace aster {
+
+/// One event. `data` may hold line breaks (CRLF, CR or LF): each line becomes a `data:` field.
+struct server_sent_event {
+    std::string data = {};
+    std::string event = {};                 // empty: the client's default "message"
+    std::optional<std::string> id = {};     // set (even empty): `id:` resets Last-Event-ID
+    std::optional<std::uint64_t> retry = {}; // reconnection time in milliseconds
+};
+
+/// The wire form of `e`, ending with the blank line. Throws std::invalid_argument for a line
+/// break in `event` or `id`, or a NUL in `id`, which would corrupt the stream.
+inline std::string format_event(const server_sent_event& e) {
+    if (e.event.find_first_of("\r\n") != std::string::npos)
+        throw std::invalid_argument("aster: server-sent event name must not contain line breaks");
+    if (e.id && e.id->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+        throw std::invalid_argument("aster: server-sent event id must not contain line breaks or NUL");
+    std::string out;
+    if (!e.event.empty()) out.append("event: ").append(e.event).append("\n");
+    std::string_view data = e.data;
+    while (true) {
+        auto brk = data.find_first_of("\r\n");
+        out.append("data: ").append(data.substr(0, brk)).append("\n");
+        if (brk == std::string_view::npos) break;
+        std::size_t skip = data.substr(brk, 2) == "\r\n" ? 2 : 1;
+        data = data.substr(brk + skip);
+    }
+    if (e.id) out.append("id: ").append(*e.id).append("\n");
+    if (e.retry) out.append("retry: ").append(std::to_string(*e.retry)).append("\n");
+    out.append("\n");
+    return out;
+}
+
+/// What an event_source_response's producer sends through.
+class event_writer {
+public:
+    explicit event_writer(body_writer& out) noexcept : out_(out) {}
+    task<> send(const server_sent_event& e) { co_await out_.write(format_event(e)); }
+    /// An event with only `data`.
+    task<> send_data(std::string data) {
+        server_sent_event e;
+        e.data = std::move(data);
+        co_await send(e);
+    }
+    /// `: text` — ignored by clients; a keep-alive through proxies that cut idle streams.
+    task<> comment(std::string_view text = {}) {
+        std::string line = text.empty() ? ":" : ": ";
+        for (char c : text)
+            if (c != '\r' && c != '\n') line += c;
+        co_await out_.write(line + "\n\n");
+    }
+
+private:
+    body_writer& out_;
+};
+
+namespace detail {
+inline task<> run_event_source(const std::function<task<>(event_writer&)>& producer,
+                               body_writer& out) {
+    event_writer events(out);
+    co_await producer(events);
+}
+} // namespace detail
+
+/// A `text/event-stream` response (Cache-Control: no-cache, X-Accel-Buffering: no) whose
+/// producer sends events while the client listens; it ends when the producer returns, and a
+/// client that leaves makes the next send throw.
+/// @code
+/// co_return aster::event_source_response([](aster::event_writer& out) -> aster::task<> {
+///     aster::server_sent_event e{.data = "line 1\nline 2", .event = "update", .id = "1"};
+///     co_await out.send(e); // named: GCC 12 miscompiles braced temporaries in co_await
+/// });
+/// @endcode
+inline response event_source_response(std::function<task<>(event_writer&)> producer) {
+    // A plain lambda handing out a coroutine: the producer lives in the response meanwhile.
+    response r = streaming(
+        [producer = std::move(producer)](body_writer& out) {
+            return detail::run_event_source(producer, out);
+        },
+        "text/event-stream");
+    r.header("Cache-Control", "no-cache");
+    r.header("X-Accel-Buffering", "no"); // nginx would otherwise hold events back
+    return r;
+}
+
+} // namespace aster
+
+#endif // ASTER_EVENT_SOURCE_HPP
+// end aster/event_source.hpp
+// begin aster/file_response.hpp
+// SPDX-License-Identifier: MIT
+// `file_response`: a file streamed in chunks, with ETag/Last-Modified, 304 and single byte ranges [responses.py].
+#ifndef ASTER_FILE_RESPONSE_HPP
+#define ASTER_FILE_RESPONSE_HPP
+
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace aster {
+
+/// Content-Type for a file name by its extension (case-insensitive), from a built-in table;
+/// `application/octet-stream` when unknown. Text types carry `; charset=utf-8`.
+ASTER_DECL std::string_view mime_type(std::string_view path) noexcept;
+
+struct file_options {
+    std::string content_type = {}; // empty: mime_type(path)
+    std::string filename = {};     // set: Content-Disposition with this name
+    std::string content_disposition_type = "attachment"; // or "inline"
+    std::size_t chunk_size = 64 * 1024; // bytes read and written at a time
+};
+
+/// Serves the file at `path`, read in `chunk_size` pieces while the client reads (never whole
+/// in memory), with Content-Length, Accept-Ranges, ETag and Last-Modified. Given the request:
+/// `If-None-Match` (or else `If-Modified-Since`) answers 304; `Range: bytes=a-b`, `a-` or
+/// `-n` answers 206 with Content-Range (`If-Range` must match, else 200); an unsatisfiable
+/// range answers 416 with `Content-Range: bytes */size`; a malformed one 400 (as Starlette);
+/// several ranges, or another unit, answer 200 with the whole file. HEAD gets the headers only.
+/// A missing file (or a directory) throws http_exception 404; no permission 403.
+/// @code
+/// co_return aster::file_response(req, "reports/q3.pdf", {.filename = "q3.pdf"});
+/// @endcode
+ASTER_DECL response file_response(const request& req, const std::string& path,
+                                  const file_options& options = {});
+/// The same without conditional or range handling: always 200 with the whole file.
+ASTER_DECL response file_response(const std::string& path, const file_options& options = {});
+
+// ---- implementation ----------------------------------------------------------------------------
+
+namespace detail::file_impl {
+
+struct descriptor {
+    int fd = -1;
+    explicit descriptor(int f) noexcept : fd(f) {}
+    ~descriptor() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+inline std::optional<std::uint64_t> number(std::string_view s) {
+    std::uint64_t n = 0;
+    if (s.empty()) return std::nullopt;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+    return n;
+}
+
+inline response build(const request* req, const std::string& path, const file_options& options) {
+    if (path.find('\0') != std::string::npos) throw http_exception(status::not_found);
+    // O_NONBLOCK: a FIFO must not block the loop; only regular files are served.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == EACCES) throw http_exception(status::forbidden);
+        throw http_exception(status::not_found);
+    }
+    auto file = std::make_shared<descriptor>(fd);
+    struct stat st{};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw http_exception(status::not_found);
+    const std::uint64_t size = std::uint64_t(st.st_size);
+    char etag_buf[64];
+    auto etag_len = std::snprintf(etag_buf, sizeof etag_buf, "\"%llx-%llx\"",
+                                  (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
+                                      (unsigned long long)st.st_mtim.tv_nsec,
+                                  (unsigned long long)size);
+    std::string etag(etag_buf, std::size_t(etag_len));
+    std::string modified = detail::http_date_of(st.st_mtim.tv_sec);
+
+    response r(status::ok);
+    r.set_content_type(options.content_type.empty() ? std::string(mime_type(path))
+                                                    : options.content_type);
+    r.header("Accept-Ranges", "bytes");
+    r.header("ETag", etag);
+    r.header("Last-Modified", modified);
+    if (!options.filename.empty())
+        r.header("Content-Disposition", options.content_disposition_type +
+                                            "; filename*=utf-8''" +
+                                            percent_encode(options.filename, ""));
+
+    std::uint64_t first = 0, length = size;
+    if (req && (req->method_id() == method::get || req->method_id() == method::head)) {
+        // If-None-Match and If-Modified-Since (304) are decided by the server once every
+        // middleware ran, against the representation it sends (see response::conditional).
+        r.conditional();
+        auto range = req->header("range");
+        if (auto if_range = req->header("if-range"); range && if_range)
+            if (*if_range != etag && *if_range != modified) range.reset();
+        if (range && range->size() > 6 && iequals(range->substr(0, 6), "bytes=") &&
+            range->find(',') == std::string_view::npos) {
+            auto spec = range->substr(6);
+            while (!spec.empty() && spec.front() == ' ') spec.remove_prefix(1);
+            while (!spec.empty() && spec.back() == ' ') spec.remove_suffix(1);
+            auto dash = spec.find('-');
+            if (dash == std::string_view::npos) throw http_exception(status::bad_request, "Malformed range header.");
+            auto a = number(spec.substr(0, dash)), b = number(spec.substr(dash + 1));
+            bool satisfiable = true;
+            if (dash == 0) { // -n: the last n bytes
+                if (!b) throw http_exception(status::bad_request, "Malformed range header.");
+                satisfiable = *b > 0 && size > 0;
+                first = size - std::min(*b, size);
+                length = size - first;
+            } else {
+                if (!a || (dash + 1 < spec.size() && !b) || (b && *b < *a))
+                    throw http_exception(status::bad_request, "Malformed range header.");
+                satisfiable = *a < size;
+                std::uint64_t last = b ? std::min(*b, size - 1) : size - 1;
+                first = *a;
+                length = satisfiable ? last - first + 1 : 0;
+            }
+            if (!satisfiable) {
+                response refused = plain_text("Range Not Satisfiable",
+                                              status::requested_range_not_satisfiable);
+                refused.header("Content-Range", "bytes */" + std::to_string(size));
+                return refused;
+            }
+            r.set_status(status::partial_content);
+            r.header("Content-Range", "bytes " + std::to_string(first) + "-" +
+                                          std::to_string(first + length - 1) + "/" +
+                                          std::to_string(size));
+        }
+    }
+    const std::size_t chunk = options.chunk_size ? options.chunk_size : 64 * 1024;
+    r.set_producer([file, first, length, chunk](body_writer& out) -> task<> {
+        // Plain pread: regular files do not block for long, and the OS caches them.
+        std::unique_ptr<char[]> buf(new char[chunk]);
+        std::uint64_t offset = first, left = length;
+        while (left > 0) {
+            auto n = ::pread(file->fd, buf.get(), std::size_t(std::min<std::uint64_t>(chunk, left)),
+                             off_t(offset));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw std::runtime_error("aster::file_response: the file shrank or failed");
+            co_await out.write(std::string_view(buf.get(), std::size_t(n)));
+            offset += std::uint64_t(n);
+            left -= std::uint64_t(n);
+        }
+    });
+    r.set_stream_length(length); // after set_producer, which clears it
+    return r;
+}
+
+} // namespace detail::file_impl
+
+ASTER_DECL std::string_view mime_type(std::string_view path) noexcept {
+    struct entry {
+        std::string_view ext, type;
+    };
+    static constexpr entry table[] = {
+        {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"}, {"js", "text/javascript; charset=utf-8"},
+        {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
+        {"map", "application/json"}, {"txt", "text/plain; charset=utf-8"},
+        {"md", "text/markdown; charset=utf-8"}, {"csv", "text/csv; charset=utf-8"},
+        {"xml", "application/xml"}, {"svg", "image/svg+xml"}, {"png", "image/png"},
+        {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"gif", "image/gif"},
+        {"webp", "image/webp"}, {"avif", "image/avif"}, {"ico", "image/vnd.microsoft.icon"},
+        {"bmp", "image/bmp"}, {"tif", "image/tiff"}, {"tiff", "image/tiff"},
+        {"woff", "font/woff"}, {"woff2", "font/woff2"}, {"ttf", "font/ttf"}, {"otf", "font/otf"},
+        {"wasm", "application/wasm"}, {"pdf", "application/pdf"}, {"zip", "application/zip"},
+        {"gz", "application/gzip"}, {"tar", "application/x-tar"}, {"mp3", "audio/mpeg"},
+        {"ogg", "audio/ogg"}, {"wav", "audio/wav"}, {"mp4", "video/mp4"},
+        {"webm", "video/webm"}, {"mpeg", "video/mpeg"}, {"webmanifest", "application/manifest+json"},
+        {"rss", "application/rss+xml"}, {"atom", "application/atom+xml"},
+        {"yaml", "application/yaml"}, {"yml", "application/yaml"}, {"toml", "application/toml"},
+        {"ics", "text/calendar; charset=utf-8"}, {"sh", "text/x-shellscript; charset=utf-8"},
+    };
+    auto slash = path.find_last_of('/');
+    auto name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    auto dot = name.find_last_of('.');
+    if (dot == std::string_view::npos || dot == 0) return "application/octet-stream";
+    auto ext = name.substr(dot + 1);
+    for (const auto& e : table)
+        if (iequals(e.ext, ext)) return e.type;
+    return "application/octet-stream";
+}
+
+ASTER_DECL response file_response(const request& req, const std::string& path,
+                                  const file_options& options) {
+    return detail::file_impl::build(&req, path, options);
+}
+
+ASTER_DECL response file_response(const std::string& path, const file_options& options) {
+    return detail::file_impl::build(nullptr, path, options);
+}
+
+} // namespace aster
+
+#endif // ASTER_FILE_RESPONSE_HPP
+// end aster/file_response.hpp
+// begin aster/form_parser.hpp
+// SPDX-License-Identifier: MIT
+// Pure form-body parsers: urlencoded and incremental multipart/form-data, on byte buffers, no I/O [formparsers.py].
+#ifndef ASTER_FORM_PARSER_HPP
+#define ASTER_FORM_PARSER_HPP
+
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// Limits on a form body; the defaults are Starlette's (`max_files`, `max_fields`,
+/// `max_part_size`) plus bounds Starlette leaves to python-multipart.
+struct form_limits {
+    std::size_t max_fields = 1000;            // text fields; beyond: 400
+    std::size_t max_files = 1000;             // file parts; beyond: 400
+    std::size_t max_part_bytes = 1024 * 1024; // one text field's value; beyond: 413
+    std::size_t max_name_bytes = 1024;        // one field's (or file part's) name; beyond: 413
+    std::size_t max_file_bytes = std::numeric_limits<std::size_t>::max(); // one file; beyond: 413
+    std::size_t max_body_bytes = std::numeric_limits<std::size_t>::max(); // the whole form; 413
+    std::size_t max_part_header_bytes = 16 * 1024; // one part's header block; beyond: 413
+    std::size_t spool_bytes = 1024 * 1024; // a file part beyond this moves to a temp file
+};
+
+/// A form body refused: status 400 (malformed, too many parts) or 413 (too large), with a
+/// detail naming the problem. Thrown from a handler it becomes that response.
+class form_error : public http_exception {
+public:
+    using http_exception::http_exception;
+};
+
+/// Parses an `application/x-www-form-urlencoded` body: split on `&`, `+` is a space, `%XX`
+/// decoded, a piece without `=` has an empty value, empty pieces skipped; order and repeats
+/// kept. Throws form_error past `max_fields` (400) or `max_body_bytes`/`max_part_bytes` (413).
+ASTER_DECL std::vector<std::pair<std::string, std::string>>
+parse_urlencoded(std::string_view body, const form_limits& limits = {});
+
+/// The `boundary` parameter of a `multipart/form-data` Content-Type, unquoted; form_error 400
+/// when it is missing or breaks RFC 2046 §5.1.1 (1..70 characters of bchars, no trailing space).
+ASTER_DECL std::string multipart_boundary(std::string_view content_type);
+
+/// What a multipart part's headers say.
+struct multipart_part {
+    std::string name;                    // Content-Disposition `name`
+    std::optional<std::string> filename; // set for file parts (`filename` or `filename*`)
+    std::string content_type;            // empty when absent
+    std::vector<std::pair<std::string, std::string>> headers; // every header, as sent
+};
+
+/// Incremental `multipart/form-data` parser (RFC 7578, RFC 2046 §5.1): feed any split of the
+/// body, get each part's headers, its data in pieces as they arrive, and its end. Memory is
+/// bounded by one part's header block plus the boundary length, whatever the part sizes.
+/// Strict: no closing boundary, a boundary line with trailing bytes, a header line without
+/// `:`, folded headers, or a part without `Content-Disposition: form-data; name=...` throw
+/// form_error 400; size limits throw 413. Preamble and epilogue are ignored (RFC 2046).
+/// Thread safety: one parser per body.
+/// @code
+/// struct sink : aster::multipart_parser::handler { ... };
+/// aster::multipart_parser p(aster::multipart_boundary(content_type));
+/// p.feed(chunk1, s); p.feed(chunk2, s); p.finish();
+/// @endcode
+class multipart_parser {
+public:
+    struct handler {
+        virtual void on_part_begin(const multipart_part& part) = 0;
+        virtual void on_part_data(std::string_view bytes) = 0;
+        virtual void on_part_end() = 0;
+
+    protected:
+        ~handler() = default;
+    };
+
+    explicit multipart_parser(std::string_view boundary, form_limits limits = {});
+
+    /// Parses the next bytes of the body. Throws form_error; the parser is unusable after.
+    void feed(std::string_view bytes, handler& out);
+    /// The body has ended: throws form_error 400 unless the closing boundary was seen.
+    void finish() const;
+    bool done() const noexcept { return state_ == state::epilogue; }
+
+private:
+    enum class state { preamble, after_boundary, headers, data, epilogue };
+
+    void begin_part(std::string_view block, handler& out);
+    void emit(std::string_view bytes, handler& out);
+
+    std::string delimiter_; // CRLF "--" boundary
+    form_limits limits_;
+    state state_ = state::preamble;
+    std::string buffer_; // bytes not yet consumed
+    std::size_t total_ = 0, part_bytes_ = 0, fields_ = 0, files_ = 0;
+    bool part_is_file_ = false;
+    std::string part_name_;
+};
+
+// ---- implementation ----------------------------------------------------------------------------
+
+namespace detail::form_impl {
+
+[[noreturn]] inline void fail(status code, std::string detail) {
+    throw form_error(code, std::move(detail));
+}
+
+constexpr std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+constexpr bool is_token_char(char c) noexcept {
+    if (c <= 0x20 || c >= 0x7F) return false;
+    return std::string_view("\"(),/:;<=>?@[\\]{}").find(c) == std::string_view::npos;
+}
+
+// Header parameters `; key=value; key="quoted \" value"` after the first `;`, as
+// {lower-case key, value}. Nullopt when malformed.
+inline std::optional<std::vector<std::pair<std::string, std::string>>>
+parse_parameters(std::string_view s) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::size_t i = 0;
+    auto skip_space = [&] {
+        while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    };
+    while (true) {
+        skip_space();
+        if (i == s.size()) return out;
+        if (s[i] != ';') return std::nullopt;
+        ++i;
+        skip_space();
+        if (i == s.size()) return out; // a trailing ';' is common and harmless
+        std::size_t start = i;
+        while (i < s.size() && is_token_char(s[i]) && s[i] != '=') ++i;
+        std::string key(s.substr(start, i - start));
+        for (auto& c : key)
+            if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+        skip_space();
+        if (key.empty() || i == s.size() || s[i] != '=') return std::nullopt;
+        ++i;
+        skip_space();
+        std::string value;
+        if (i < s.size() && s[i] == '"') {
+            ++i;
+            bool closed = false;
+            while (i < s.size()) {
+                char c = s[i++];
+                if (c == '"') {
+                    closed = true;
+                    break;
+                }
+                // Browsers do not escape (they percent-encode `"`), but RFC 9110 quoted-pair
+                // says `\"` is a quote; a backslash before anything else is kept, as
+                // Windows paths from old browsers contain them.
+                if (c == '\\' && i < s.size() && (s[i] == '"' || s[i] == '\\')) c = s[i++];
+                value += c;
+            }
+            if (!closed) return std::nullopt;
+        } else {
+            start = i;
+            while (i < s.size() && s[i] != ';' && s[i] != ' ' && s[i] != '\t') ++i;
+            value = s.substr(start, i - start);
+        }
+        out.emplace_back(std::move(key), std::move(value));
+    }
+}
+
+inline const std::string* find_parameter(const std::vector<std::pair<std::string, std::string>>& ps,
+                                         std::string_view key) {
+    for (const auto& [k, v] : ps)
+        if (k == key) return &v;
+    return nullptr;
+}
+
+} // namespace detail::form_impl
+
+ASTER_DECL std::vector<std::pair<std::string, std::string>>
+parse_urlencoded(std::string_view body, const form_limits& limits) {
+    using detail::form_impl::fail;
+    if (body.size() > limits.max_body_bytes)
+        fail(status::request_entity_too_large, "Form body exceeds " +
+                                                   std::to_string(limits.max_body_bytes) + " bytes");
+    std::vector<std::pair<std::string, std::string>> out;
+    while (!body.empty()) {
+        auto amp = body.find('&');
+        auto piece = body.substr(0, amp);
+        body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+        if (piece.empty()) continue;
+        if (out.size() == limits.max_fields)
+            fail(status::bad_request, "Too many fields. Maximum number of fields is " +
+                                          std::to_string(limits.max_fields) + ".");
+        auto eq = piece.find('=');
+        if (eq != std::string_view::npos && piece.size() - eq - 1 > 3 * limits.max_part_bytes)
+            fail(status::request_entity_too_large, "Form field exceeds " +
+                                                       std::to_string(limits.max_part_bytes) +
+                                                       " bytes");
+        const auto name_too_long = [&] {
+            fail(status::request_entity_too_large, "Form field name exceeds " +
+                                                       std::to_string(limits.max_name_bytes) +
+                                                       " bytes");
+        };
+        if (std::min(eq, piece.size()) > 3 * limits.max_name_bytes) name_too_long();
+        std::pair<std::string, std::string> item;
+        percent_decode_into(piece.substr(0, eq), item.first, true);
+        if (item.first.size() > limits.max_name_bytes) name_too_long();
+        if (eq != std::string_view::npos) percent_decode_into(piece.substr(eq + 1), item.second, true);
+        if (item.second.size() > limits.max_part_bytes)
+            fail(status::request_entity_too_large, "Form field '" + item.first + "' exceeds " +
+                                                       std::to_string(limits.max_part_bytes) +
+                                                       " bytes");
+        out.push_back(std::move(item));
+    }
+    return out;
+}
+
+ASTER_DECL std::string multipart_boundary(std::string_view content_type) {
+    using namespace detail::form_impl;
+    auto semi = content_type.find(';');
+    auto params = parse_parameters(semi == std::string_view::npos ? std::string_view{}
+                                                                  : content_type.substr(semi));
+    if (!params) fail(status::bad_request, "Malformed multipart Content-Type parameters");
+    const std::string* b = find_parameter(*params, "boundary");
+    if (!b || b->empty()) fail(status::bad_request, "Missing boundary in multipart Content-Type");
+    // RFC 2046 §5.1.1 bchars: DIGIT ALPHA '()+_,-./:=? and space (not last), 1..70 of them.
+    constexpr std::string_view extra = "'()+_,-./:=? ";
+    bool ok = b->size() <= 70 && b->back() != ' ';
+    for (char c : *b)
+        ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    extra.find(c) != std::string_view::npos);
+    if (!ok) fail(status::bad_request, "Invalid multipart boundary");
+    return *b;
+}
+
+ASTER_DECL multipart_parser::multipart_parser(std::string_view boundary, form_limits limits)
+    : limits_(limits) {
+    if (boundary.empty() || boundary.size() > 70)
+        detail::form_impl::fail(status::bad_request, "Invalid multipart boundary");
+    delimiter_.append("\r\n--").append(boundary);
+    // The first boundary may open the body without a line break before it.
+    buffer_ = "\r\n";
+}
+
+ASTER_DECL void multipart_parser::emit(std::string_view bytes, handler& out) {
+    if (bytes.empty()) return;
+    part_bytes_ += bytes.size();
+    const std::size_t limit = part_is_file_ ? limits_.max_file_bytes : limits_.max_part_bytes;
+    if (part_bytes_ > limit)
+        detail::form_impl::fail(status::request_entity_too_large,
+                                std::string(part_is_file_ ? "File" : "Field") + " '" + part_name_ +
+                                    "' exceeds " + std::to_string(limit) + " bytes");
+    out.on_part_data(bytes);
+}
+
+ASTER_DECL void multipart_parser::begin_part(std::string_view block, handler& out) {
+    using namespace detail::form_impl;
+    multipart_part part;
+    bool disposition = false;
+    // RFC 7578 §4.8 / RFC 9112 §5.2: no obsolete line folding.
+    if (block.find("\r\n ") != std::string_view::npos || block.find("\r\n\t") != std::string_view::npos)
+        fail(status::bad_request, "Folded multipart part header");
+    while (!block.empty()) {
+        auto eol = block.find("\r\n");
+        auto line = block.substr(0, eol);
+        block = eol == std::string_view::npos ? std::string_view{} : block.substr(eol + 2);
+        if (line.empty()) fail(status::bad_request, "Malformed multipart part headers");
+        if (line.front() == ' ' || line.front() == '\t')
+            fail(status::bad_request, "Folded multipart part header");
+        auto colon = line.find(':');
+        if (colon == std::string_view::npos || colon == 0)
+            fail(status::bad_request, "Malformed multipart part header line");
+        auto name = line.substr(0, colon);
+        for (char c : name)
+            if (!is_token_char(c)) fail(status::bad_request, "Malformed multipart part header name");
+        auto value = trim(line.substr(colon + 1));
+        for (char c : value)
+            if (c == '\0' || c == '\r' || c == '\n')
+                fail(status::bad_request, "Malformed multipart part header value");
+        part.headers.emplace_back(std::string(name), std::string(value));
+        if (iequals(name, "content-type")) {
+            part.content_type = value;
+        } else if (iequals(name, "content-disposition")) {
+            if (disposition) fail(status::bad_request, "Two Content-Disposition headers in a part");
+            disposition = true;
+            auto semi = value.find(';');
+            if (!iequals(trim(value.substr(0, semi)), "form-data"))
+                fail(status::bad_request, "Multipart part is not form-data");
+            auto params = parse_parameters(semi == std::string_view::npos ? std::string_view{}
+                                                                          : value.substr(semi));
+            if (!params) fail(status::bad_request, "Malformed Content-Disposition parameters");
+            const std::string* n = find_parameter(*params, "name");
+            if (!n) fail(status::bad_request, "Multipart part without a name");
+            if (n->size() > limits_.max_name_bytes)
+                fail(status::request_entity_too_large, "Form field name exceeds " +
+                                                           std::to_string(limits_.max_name_bytes) +
+                                                           " bytes");
+            part.name = *n;
+            if (const std::string* f = find_parameter(*params, "filename*")) {
+                // RFC 5987 ext-value: charset'lang'percent-encoded; only UTF-8 is meaningful.
+                auto second = f->find('\'', f->find('\'') + 1);
+                if (f->find('\'') == std::string::npos || second == std::string::npos)
+                    fail(status::bad_request, "Malformed filename* parameter");
+                part.filename = percent_decode(std::string_view(*f).substr(second + 1));
+            } else if (const std::string* f = find_parameter(*params, "filename")) {
+                part.filename = *f;
+            }
+        }
+    }
+    if (!disposition) fail(status::bad_request, "Multipart part without Content-Disposition");
+    part_is_file_ = part.filename.has_value();
+    if (part_is_file_ && ++files_ > limits_.max_files)
+        fail(status::bad_request, "Too many files. Maximum number of files is " +
+                                      std::to_string(limits_.max_files) + ".");
+    if (!part_is_file_ && ++fields_ > limits_.max_fields)
+        fail(status::bad_request, "Too many fields. Maximum number of fields is " +
+                                      std::to_string(limits_.max_fields) + ".");
+    part_name_ = part.name;
+    part_bytes_ = 0;
+    out.on_part_begin(part);
+}
+
+ASTER_DECL void multipart_parser::feed(std::string_view bytes, handler& out) {
+    using detail::form_impl::fail;
+    total_ += bytes.size();
+    if (total_ > limits_.max_body_bytes)
+        fail(status::request_entity_too_large,
+             "Form body exceeds " + std::to_string(limits_.max_body_bytes) + " bytes");
+    if (state_ == state::epilogue) return; // RFC 2046: ignored
+    buffer_.append(bytes);
+    std::size_t pos = 0; // consumed bytes of buffer_
+    const std::string_view buf_view = buffer_;
+    for (bool progress = true; progress;) {
+        progress = false;
+        std::string_view rest = buf_view.substr(pos);
+        switch (state_) {
+        case state::preamble: {
+            auto at = rest.find(delimiter_);
+            if (at == std::string_view::npos) {
+                // Keep a tail that may be the start of the delimiter; drop the preamble.
+                if (rest.size() >= delimiter_.size()) pos += rest.size() - delimiter_.size() + 1;
+                break;
+            }
+            pos += at + delimiter_.size();
+            state_ = state::after_boundary;
+            progress = true;
+            break;
+        }
+        case state::after_boundary: {
+            // "--" closes the body; otherwise optional transport padding, then CRLF.
+            if (rest.size() < 2) break;
+            if (rest.starts_with("--")) {
+                pos = buf_view.size();
+                state_ = state::epilogue;
+                break;
+            }
+            std::size_t i = 0;
+            while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\t')) ++i;
+            if (i > 64) fail(status::bad_request, "Malformed multipart boundary line");
+            if (rest.size() - i < 2) break;
+            if (rest.substr(i, 2) != "\r\n")
+                fail(status::bad_request, "Malformed multipart boundary line");
+            pos += i + 2;
+            state_ = state::headers;
+            progress = true;
+            break;
+        }
+        case state::headers: {
+            if (rest.starts_with("\r\n"))
+                fail(status::bad_request, "Multipart part without Content-Disposition");
+            auto end = rest.find("\r\n\r\n");
+            if (end == std::string_view::npos) {
+                // The blank line may still start in the last three bytes held, so the block is
+                // known too large only past limit + 3: any cut of the body gives the same answer.
+                if (rest.size() > limits_.max_part_header_bytes + 3)
+                    fail(status::request_entity_too_large, "Multipart part headers too large");
+                break;
+            }
+            if (end > limits_.max_part_header_bytes)
+                fail(status::request_entity_too_large, "Multipart part headers too large");
+            begin_part(rest.substr(0, end), out);
+            pos += end + 4;
+            state_ = state::data;
+            progress = true;
+            break;
+        }
+        case state::data: {
+            auto at = rest.find(delimiter_);
+            if (at == std::string_view::npos) {
+                if (rest.size() >= delimiter_.size()) {
+                    std::size_t n = rest.size() - delimiter_.size() + 1;
+                    emit(rest.substr(0, n), out);
+                    pos += n;
+                }
+                break;
+            }
+            emit(rest.substr(0, at), out);
+            out.on_part_end();
+            pos += at + delimiter_.size();
+            state_ = state::after_boundary;
+            progress = true;
+            break;
+        }
+        case state::epilogue:
+            pos = buf_view.size();
+            break;
+        }
+    }
+    buffer_.erase(0, pos);
+}
+
+ASTER_DECL void multipart_parser::finish() const {
+    if (state_ != state::epilogue)
+        detail::form_impl::fail(status::bad_request,
+                                state_ == state::preamble
+                                    ? "Multipart body has no boundary"
+                                    : "Multipart body ended before its closing boundary");
+}
+
+} // namespace aster
+
+#endif // ASTER_FORM_PARSER_HPP
+// end aster/form_parser.hpp
+// begin aster/forms.hpp
+// SPDX-License-Identifier: MIT
+// `co_await req.form()`: form_data with text fields and upload_file parts spooled to disk [datastructures.py].
+#ifndef ASTER_FORMS_HPP
+#define ASTER_FORMS_HPP
+
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace aster {
+
+/// One uploaded file: kept in memory up to `form_limits::spool_bytes`, then moved to an
+/// anonymous temporary file (std::tmpfile: deleted when closed), as Starlette's UploadFile.
+/// Move-only. Thread safety: none; one handler uses it.
+/// @code
+/// auto* f = form.file("avatar");
+/// if (f && f->size() < 1 << 20) store(f->filename, f->read_all());
+/// @endcode
+class upload_file {
+public:
+    std::string filename;
+    std::string content_type;
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    explicit upload_file(std::size_t spool_bytes = 1024 * 1024) : spool_bytes_(spool_bytes) {}
+
+    std::size_t size() const noexcept { return size_; }
+    /// True once the content moved to a temporary file.
+    bool on_disk() const noexcept { return file_ != nullptr; }
+
+    /// Appends bytes (what the parser does as parts arrive); throws std::runtime_error when the
+    /// temporary file cannot be written.
+    void write(std::string_view bytes) {
+        if (!file_ && memory_.size() + bytes.size() > spool_bytes_) {
+            file_.reset(std::tmpfile());
+            if (!file_) throw std::runtime_error("aster::upload_file: cannot create a temporary file");
+            put(memory_);
+            std::string().swap(memory_);
+        }
+        if (file_) put(bytes);
+        else memory_.append(bytes);
+        size_ += bytes.size();
+    }
+    /// Reads up to `n` bytes from the current position (0 at the end).
+    std::size_t read(char* out, std::size_t n) {
+        if (file_) return std::fread(out, 1, n, file_.get());
+        std::size_t k = std::min(n, memory_.size() - position_);
+        memory_.copy(out, k, position_);
+        position_ += k;
+        return k;
+    }
+    /// The whole content, from the start.
+    std::string read_all() {
+        rewind();
+        std::string out(size_, '\0');
+        std::size_t got = 0;
+        while (got < size_) {
+            std::size_t n = read(out.data() + got, size_ - got);
+            if (n == 0) break;
+            got += n;
+        }
+        out.resize(got);
+        return out;
+    }
+    /// Back to the first byte.
+    void rewind() {
+        position_ = 0;
+        if (file_) std::fseek(file_.get(), 0, SEEK_SET);
+    }
+
+private:
+    struct closer {
+        void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+    };
+    void put(std::string_view bytes) {
+        if (std::fseek(file_.get(), 0, SEEK_END) != 0 ||
+            std::fwrite(bytes.data(), 1, bytes.size(), file_.get()) != bytes.size())
+            throw std::runtime_error("aster::upload_file: cannot write the temporary file");
+    }
+
+    std::size_t spool_bytes_;
+    std::size_t size_ = 0, position_ = 0;
+    std::string memory_;
+    std::unique_ptr<std::FILE, closer> file_;
+};
+
+/// A parsed form: fields in order, each a text value or an upload_file. Repeated names keep
+/// every value; `get` returns the last text value, as Starlette's FormData.
+/// @code
+/// auto form = co_await req.form();
+/// auto name = form.get("name", "anonymous");
+/// auto tags = form.get_all("tag");
+/// @endcode
+class form_data {
+public:
+    using value_type = std::pair<std::string, std::variant<std::string, upload_file>>;
+
+    /// The last text value of `key`, or nullopt (file parts are not text).
+    std::optional<std::string_view> get(std::string_view key) const noexcept {
+        for (auto it = items_.rbegin(); it != items_.rend(); ++it)
+            if (it->first == key)
+                if (auto* s = std::get_if<std::string>(&it->second)) return std::string_view(*s);
+        return std::nullopt;
+    }
+    std::string_view get(std::string_view key, std::string_view fallback) const noexcept {
+        return get(key).value_or(fallback);
+    }
+    /// Every text value of `key`, in order.
+    std::vector<std::string_view> get_all(std::string_view key) const {
+        std::vector<std::string_view> out;
+        for (const auto& [k, v] : items_)
+            if (k == key)
+                if (auto* s = std::get_if<std::string>(&v)) out.emplace_back(*s);
+        return out;
+    }
+    /// The last file part called `key`, or nullptr.
+    upload_file* file(std::string_view key) noexcept {
+        for (auto it = items_.rbegin(); it != items_.rend(); ++it)
+            if (it->first == key)
+                if (auto* f = std::get_if<upload_file>(&it->second)) return f;
+        return nullptr;
+    }
+    /// Every file part called `key`, in order.
+    std::vector<upload_file*> files(std::string_view key) {
+        std::vector<upload_file*> out;
+        for (auto& [k, v] : items_)
+            if (k == key)
+                if (auto* f = std::get_if<upload_file>(&v)) out.push_back(f);
+        return out;
+    }
+    bool contains(std::string_view key) const noexcept {
+        for (const auto& item : items_)
+            if (item.first == key) return true;
+        return false;
+    }
+    std::size_t size() const noexcept { return items_.size(); }
+    bool empty() const noexcept { return items_.empty(); }
+    auto begin() noexcept { return items_.begin(); }
+    auto end() noexcept { return items_.end(); }
+    auto begin() const noexcept { return items_.begin(); }
+    auto end() const noexcept { return items_.end(); }
+
+    void add(std::string key, std::string value) { items_.emplace_back(std::move(key), std::move(value)); }
+    void add(std::string key, upload_file file) { items_.emplace_back(std::move(key), std::move(file)); }
+
+private:
+    std::vector<value_type> items_;
+};
+
+namespace detail::form_impl {
+
+// The media type of a Content-Type, without parameters.
+inline std::string_view media_type(std::string_view content_type) noexcept {
+    return trim(content_type.substr(0, content_type.find(';')));
+}
+
+// Builds form_data from a multipart_parser's events: text fields in memory, files in
+// upload_files (spooled to disk past spool_bytes).
+struct collector final : multipart_parser::handler {
+    form_data& form;
+    const form_limits& limits;
+    std::string name, text;
+    std::optional<upload_file> file;
+    collector(form_data& f, const form_limits& l) : form(f), limits(l) {}
+    void on_part_begin(const multipart_part& part) override {
+        name = part.name;
+        text.clear();
+        file.reset();
+        if (part.filename) {
+            file.emplace(limits.spool_bytes);
+            file->filename = *part.filename;
+            file->content_type = part.content_type;
+            file->headers = part.headers;
+        }
+    }
+    void on_part_data(std::string_view bytes) override {
+        if (file) file->write(bytes);
+        else text.append(bytes);
+    }
+    void on_part_end() override {
+        if (file) {
+            file->rewind();
+            form.add(std::move(name), std::move(*file));
+            file.reset();
+        } else {
+            form.add(std::move(name), std::move(text));
+            text = {};
+        }
+    }
+};
+
+} // namespace detail::form_impl
+
+/// Parses a form body given its Content-Type (no I/O; what `request::form` runs on a buffered
+/// body). Other content types give an empty form. Throws form_error (400/413).
+inline form_data parse_form(std::string_view content_type, std::string_view body,
+                            const form_limits& limits = {}) {
+    form_data out;
+    auto media = detail::form_impl::media_type(content_type);
+    if (iequals(media, "application/x-www-form-urlencoded")) {
+        for (auto& [k, v] : parse_urlencoded(body, limits)) out.add(std::move(k), std::move(v));
+    } else if (iequals(media, "multipart/form-data")) {
+        detail::form_impl::collector sink(out, limits);
+        multipart_parser parser(multipart_boundary(content_type), limits);
+        // Fed in slices, as a streamed body would be: the parser's buffer stays small.
+        constexpr std::size_t slice = 64 * 1024;
+        for (std::size_t at = 0; at < body.size(); at += slice)
+            parser.feed(body.substr(at, slice), sink);
+        parser.finish();
+    }
+    return out;
+}
+
+// A multipart body still streaming in is parsed as it arrives, so files go to their
+// upload_file (and to disk) without the body in memory, and a limit refuses it before the rest
+// is read. Anything else is read whole (bounded by max_body_bytes), then parsed; a content type
+// that is not a form leaves the body unread.
+inline task<form_data> request::form(form_limits limits) const {
+    const auto content_type = header("content-type").value_or("");
+    const auto media = detail::form_impl::media_type(content_type);
+    const bool multipart = iequals(media, "multipart/form-data");
+    if (multipart && source_ && !body_taken_) {
+        form_data out;
+        detail::form_impl::collector sink(out, limits);
+        multipart_parser parser(multipart_boundary(content_type), limits);
+        for (auto piece = co_await read_some(); !piece.empty(); piece = co_await read_some())
+            parser.feed(piece, sink);
+        parser.finish();
+        co_return out;
+    }
+    if (!multipart && !iequals(media, "application/x-www-form-urlencoded")) co_return form_data{};
+    co_return parse_form(content_type, co_await body(), limits);
+}
+
+inline task<form_data> request::form() const { return form(form_limits{}); }
+
+} // namespace aster
+
+#endif // ASTER_FORMS_HPP
+// end aster/forms.hpp
+// begin aster/json.hpp
+// SPDX-License-Identifier: MIT
+// Optional nlohmann/json glue: `co_await req.json()` and `aster::json_response(value)` [responses.py].
+#ifndef ASTER_JSON_HPP
+#define ASTER_JSON_HPP
+
+
+#ifdef ASTER_HAS_JSON
+// Not in aster.hpp: nlohmann/json.hpp costs about a second of compile time per file.
+#include <nlohmann/json.hpp>
+
+namespace aster {
+using json = nlohmann::json;
+} // namespace aster
+#endif
+
+#endif // ASTER_JSON_HPP
+// end aster/json.hpp
+// begin aster/middleware/cors.hpp
+// SPDX-License-Identifier: MIT
+// cors: Cross-Origin Resource Sharing headers and preflight answers, as Starlette's CORSMiddleware.
+#ifndef ASTER_MIDDLEWARE_CORS_HPP
+#define ASTER_MIDDLEWARE_CORS_HPP
+
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aster {
+
+namespace detail {
+/// A compiled `allow_origin_regex`. std::regex costs every file that includes <regex> about a
+/// second, so it stays behind this class: header-only builds include it from
+/// middleware/impl/cors.ipp; ASTER_SEPARATE_COMPILATION builds compile it once in src.hpp.
+class origin_regex {
+public:
+    /// Throws std::invalid_argument naming the pattern when it is not a valid ECMAScript regex.
+    explicit origin_regex(const std::string& pattern);
+    /// True when the whole of `origin` matches (Starlette's `fullmatch`).
+    bool full_match(std::string_view origin) const;
+
+private:
+    std::shared_ptr<const void> regex_; // a std::regex
+};
+} // namespace detail
+
+/// Settings of `cors`, with Starlette's defaults. "*" in `allow_origins`, `allow_methods` or
+/// `allow_headers` allows every value.
+struct cors_options {
+    std::vector<std::string> allow_origins{};
+    // Origins that match it as a whole are allowed too (ECMAScript syntax, as std::regex), e.g.
+    // R"(https://.*\.example\.org)". Empty: none.
+    std::string allow_origin_regex{};
+    std::vector<std::string> allow_methods{"GET"};
+    std::vector<std::string> allow_headers{};
+    bool allow_credentials = false;
+    std::vector<std::string> expose_headers{};
+    std::uint32_t max_age = 600;
+};
+
+/// Requests without an Origin pass untouched. An origin is allowed when it is listed in
+/// `allow_origins` or matches `allow_origin_regex` whole (an invalid regex throws
+/// std::invalid_argument here; origins over 1024 bytes never match it). A preflight (OPTIONS with Origin and
+/// Access-Control-Request-Method) is answered here, without calling the route: 200 "OK", or 400
+/// "Disallowed CORS origin, method, headers" (the failing parts). Other requests with an Origin
+/// run normally and get Access-Control-Allow-Origin ("*", or the origin itself with
+/// `Vary: Origin` when specific origins are listed, or credentials/cookies are involved),
+/// Access-Control-Allow-Credentials and Access-Control-Expose-Headers. The CORS-safelisted
+/// headers (Accept, Accept-Language, Content-Language, Content-Type) are always allowed.
+/// WebSockets are not affected (browsers do not apply CORS to them), as in Starlette. Unlike
+/// Starlette, empty entries in Access-Control-Request-Headers are ignored, not refused.
+/// @code
+/// aster::application app{routes, aster::middleware(aster::cors{{
+///     .allow_origins = {"https://example.org"}, .allow_methods = {"GET", "POST"}}})};
+/// @endcode
+class cors {
+public:
+    explicit cors(cors_options o = {}) : opt_(std::move(o)) {
+        auto has_star = [](const std::vector<std::string>& v) {
+            return std::find(v.begin(), v.end(), "*") != v.end();
+        };
+        allow_all_origins_ = has_star(opt_.allow_origins);
+        allow_all_headers_ = has_star(opt_.allow_headers);
+        if (has_star(opt_.allow_methods))
+            opt_.allow_methods = {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"};
+        explicit_origin_ = !allow_all_origins_ || opt_.allow_credentials;
+        if (!opt_.allow_origin_regex.empty())
+            origin_regex_ = std::make_shared<detail::origin_regex>(opt_.allow_origin_regex);
+
+        // Precomputed once: the per-request work is comparisons and a few header appends.
+        std::vector<std::string> listed{"Accept", "Accept-Language", "Content-Language",
+                                        "Content-Type"};
+        for (const auto& h : opt_.allow_headers)
+            if (std::find(listed.begin(), listed.end(), h) == listed.end()) listed.push_back(h);
+        std::sort(listed.begin(), listed.end());
+        if (!allow_all_headers_) allow_headers_text_ = join(listed);
+        for (auto& h : listed) {
+            for (auto& c : h) c = ascii_lower(c);
+            lower_headers_.push_back(std::move(h));
+        }
+        methods_text_ = join(opt_.allow_methods);
+        expose_text_ = join(opt_.expose_headers);
+    }
+
+    task<response> operator()(request& req, call_next next) const {
+        auto origin = req.header("origin");
+        if (!origin) co_return co_await next(req);
+        if (req.method() == "OPTIONS" && req.header("access-control-request-method"))
+            co_return preflight(req, *origin);
+        // Copied now: the request's views may not outlive the rest of the chain's changes.
+        std::string from(*origin);
+        bool has_cookie = req.header("cookie").has_value();
+        auto res = co_await next(req);
+        if (allow_all_origins_) {
+            if (has_cookie || opt_.allow_credentials) allow_origin(res, from);
+            else res.set_header("Access-Control-Allow-Origin", "*");
+        } else if (is_allowed_origin(from)) {
+            allow_origin(res, from);
+        }
+        if (opt_.allow_credentials) res.set_header("Access-Control-Allow-Credentials", "true");
+        if (!expose_text_.empty()) res.set_header("Access-Control-Expose-Headers", expose_text_);
+        co_return res;
+    }
+
+private:
+    static char ascii_lower(char c) noexcept {
+        return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    static std::string join(const std::vector<std::string>& v) {
+        std::string out;
+        for (const auto& s : v) out.append(out.empty() ? "" : ", ").append(s);
+        return out;
+    }
+    static std::string_view trim(std::string_view s) noexcept {
+        while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+        while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+        return s;
+    }
+    // Adds "Origin" to Vary, keeping what the route already varies on.
+    static void allow_origin(response& res, std::string origin) {
+        res.set_header("Access-Control-Allow-Origin", std::move(origin));
+        std::string_view vary = res.header_value("vary");
+        if (vary.empty()) res.header("Vary", "Origin");
+        else res.set_header("Vary", std::string(vary) + ", Origin");
+    }
+
+    bool is_allowed_origin(std::string_view origin) const {
+        if (allow_all_origins_) return true;
+        for (std::string_view o : opt_.allow_origins)
+            if (o == origin) return true;
+        // A real origin is a scheme, a host of at most 253 bytes and a port. The cap also keeps
+        // libstdc++'s recursive matcher from deep recursion on a hostile 16 KiB header.
+        return origin_regex_ && origin.size() <= 1024 && origin_regex_->full_match(origin);
+    }
+
+    response preflight(const request& req, std::string_view origin) const {
+        std::string_view method = *req.header("access-control-request-method");
+        auto requested = req.header("access-control-request-headers");
+        response res = plain_text("OK");
+        std::string failures;
+        auto fail = [&](std::string_view what) { failures.append(failures.empty() ? "" : ", ").append(what); };
+
+        if (is_allowed_origin(origin)) {
+            res.header("Access-Control-Allow-Origin", explicit_origin_ ? std::string(origin) : "*");
+        } else {
+            fail("origin");
+            if (!explicit_origin_) res.header("Access-Control-Allow-Origin", "*");
+        }
+        if (explicit_origin_) res.header("Vary", "Origin");
+        res.header("Access-Control-Allow-Methods", methods_text_);
+        res.header("Access-Control-Max-Age", std::to_string(opt_.max_age));
+        if (std::find(opt_.allow_methods.begin(), opt_.allow_methods.end(), method) ==
+            opt_.allow_methods.end())
+            fail("method");
+
+        if (allow_all_headers_) {
+            if (requested) res.header("Access-Control-Allow-Headers", std::string(*requested));
+        } else {
+            res.header("Access-Control-Allow-Headers", allow_headers_text_);
+            if (requested) {
+                std::string_view rest = *requested;
+                while (true) {
+                    auto comma = rest.find(',');
+                    std::string_view one = trim(rest.substr(0, comma));
+                    // An empty entry ("a, , b" or a blank header) names nothing to refuse.
+                    if (!one.empty() && std::none_of(lower_headers_.begin(), lower_headers_.end(),
+                                                     [&](const std::string& h) { return iequals(h, one); })) {
+                        fail("headers");
+                        break;
+                    }
+                    if (comma == std::string_view::npos) break;
+                    rest.remove_prefix(comma + 1);
+                }
+            }
+        }
+        if (opt_.allow_credentials) res.header("Access-Control-Allow-Credentials", "true");
+        if (!failures.empty()) {
+            res.set_status(status::bad_request);
+            res.set_body("Disallowed CORS " + failures);
+        }
+        return res;
+    }
+
+    cors_options opt_;
+    std::shared_ptr<const detail::origin_regex> origin_regex_; // shared: middleware are copied
+    bool allow_all_origins_ = false;
+    bool allow_all_headers_ = false;
+    bool explicit_origin_ = true;
+    std::string allow_headers_text_;
+    std::vector<std::string> lower_headers_;
+    std::string methods_text_;
+    std::string expose_text_;
+};
+
+} // namespace aster
+
+#if ASTER_HEADER_ONLY
+// begin aster/middleware/impl/cors.ipp
+// SPDX-License-Identifier: MIT
+// The one user of <regex>: cors' allow_origin_regex.
+#ifndef ASTER_MIDDLEWARE_IMPL_CORS_IPP
+#define ASTER_MIDDLEWARE_IMPL_CORS_IPP
+
+
+#include <regex>
+#include <stdexcept>
+
+namespace aster::detail {
+
+ASTER_ENGINE origin_regex::origin_regex(const std::string& pattern) {
+    try {
+        regex_ = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+        throw std::invalid_argument("aster::cors: allow_origin_regex \"" + pattern +
+                                    "\" is not a valid ECMAScript regular expression: " + e.what());
+    }
+}
+
+ASTER_ENGINE bool origin_regex::full_match(std::string_view origin) const {
+    return std::regex_match(origin.begin(), origin.end(),
+                            *static_cast<const std::regex*>(regex_.get()));
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_MIDDLEWARE_IMPL_CORS_IPP
+// end aster/middleware/impl/cors.ipp
+#endif
+
+#endif // ASTER_MIDDLEWARE_CORS_HPP
+// end aster/middleware/cors.hpp
+// begin aster/middleware/gzip.hpp
+// SPDX-License-Identifier: MIT
+// gzip: compresses responses for clients that accept it, as Starlette's GZipMiddleware. Needs zlib.
+#ifndef ASTER_MIDDLEWARE_GZIP_HPP
+#define ASTER_MIDDLEWARE_GZIP_HPP
+
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#if ASTER_HAS_ZLIB
+#include <zlib.h>
+#endif
+
+namespace aster {
+
+#if ASTER_HAS_ZLIB
+
+/// Compresses the body with gzip when the request's Accept-Encoding mentions gzip, the response
+/// has no Content-Encoding yet, is not `text/event-stream`, not a 206 (ranges are served from
+/// the uncompressed representation, RFC 9110 §14), and its body has at least `minimum_size`
+/// bytes. Sets Content-Encoding: gzip, adds Accept-Encoding to Vary and gives the compressed
+/// representation its own ETag (`"tag"` becomes `"tag-gzip"`); the server writes the
+/// compressed Content-Length. Streaming responses (a file's among them) are compressed chunk by
+/// chunk and go out chunked, whatever length the uncompressed stream had: each chunk the
+/// producer writes is flushed (Z_SYNC_FLUSH), so a client sees it at once. `level` is zlib's,
+/// 1 (fast) to 9 (small).
+/// @code
+/// aster::application app{routes, aster::middleware(aster::gzip{.minimum_size = 1000})};
+/// @endcode
+struct gzip {
+    std::size_t minimum_size = 500;
+    int level = 6;
+
+    task<response> operator()(request& req, call_next next) const {
+        bool accepts = accepts_gzip(req.header("accept-encoding").value_or(""));
+        auto res = co_await next(req);
+        if (!accepts || !res.header_value("content-encoding").empty() ||
+            res.status() == status::partial_content || !res.header_value("content-range").empty() ||
+            res.content_type().starts_with("text/event-stream"))
+            co_return res;
+        if (res.is_streaming()) {
+            response::producer inner = res.body_producer();
+            int lvl = level;
+            // Not a coroutine lambda: the copies live in compress_stream's frame, not in a
+            // lambda object that could go away while the body is written. set_producer drops
+            // the uncompressed stream's length: the compressed body goes out chunked.
+            res.set_producer([inner = std::move(inner), lvl](body_writer& out) {
+                return compress_stream(inner, lvl, out);
+            });
+        } else {
+            // An empty body stays empty even with minimum_size 0: a 204 or 304 must not get one.
+            if (res.body().empty() || res.body().size() < minimum_size) co_return res;
+            res.set_body(compress(res.body(), level));
+        }
+        res.set_header("Content-Encoding", "gzip");
+        if (auto tag = res.header_value("etag"); !tag.empty()) {
+            // A tag names one representation (RFC 9110 §8.8.3): the compressed bytes get their
+            // own, so a cache or a conditional request never mixes the two up.
+            if (tag.size() >= 2 && tag.back() == '"')
+                res.set_header("ETag", std::string(tag.substr(0, tag.size() - 1)) + "-gzip\"");
+            else
+                res.remove_header("etag");
+        }
+        std::string_view vary = res.header_value("vary");
+        if (vary.empty()) res.header("Vary", "Accept-Encoding");
+        else res.set_header("Vary", std::string(vary) + ", Accept-Encoding");
+        co_return res;
+    }
+
+    /// One gzip member holding `data`; exposed for tests and for callers that precompress.
+    static std::string compress(std::string_view data, int level) {
+        deflater d(level);
+        std::string out;
+        d.run(data, Z_FINISH, out);
+        return out;
+    }
+
+private:
+    static bool accepts_gzip(std::string_view accept) noexcept {
+        // As Starlette: any mention of gzip (q-values are not weighed).
+        for (std::size_t i = 0; i + 4 <= accept.size(); ++i)
+            if (iequals(accept.substr(i, 4), "gzip")) return true;
+        return false;
+    }
+
+    // A z_stream set up for gzip output, ended whatever happens.
+    class deflater {
+    public:
+        explicit deflater(int level) {
+            if (deflateInit2(&z_, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+                throw std::invalid_argument("aster::gzip: level must be 0..9 (or -1), not " +
+                                            std::to_string(level));
+        }
+        deflater(const deflater&) = delete;
+        deflater& operator=(const deflater&) = delete;
+        ~deflater() { deflateEnd(&z_); }
+
+        // Appends the compressed form of `in` to `out`, then flushes as `flush` asks.
+        void run(std::string_view in, int flush, std::string& out) {
+            z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+            z_.avail_in = static_cast<uInt>(in.size());
+            do {
+                std::size_t had = out.size();
+                std::size_t room = deflateBound(&z_, z_.avail_in) + 64;
+                out.resize(had + room);
+                z_.next_out = reinterpret_cast<Bytef*>(out.data() + had);
+                z_.avail_out = static_cast<uInt>(room);
+                int rc = deflate(&z_, flush);
+                out.resize(had + room - z_.avail_out);
+                if (rc == Z_STREAM_ERROR) throw std::runtime_error("aster::gzip: deflate failed");
+            } while (z_.avail_out == 0 || z_.avail_in != 0);
+        }
+
+    private:
+        z_stream z_{};
+    };
+
+    class gzip_writer final : public body_writer {
+    public:
+        gzip_writer(body_writer& out, int level) : out_(out), d_(level) {}
+        task<> write(std::string_view chunk) override {
+            if (chunk.empty()) co_return; // nothing to flush; an empty chunk would end the body
+            buf_.clear();
+            d_.run(chunk, Z_SYNC_FLUSH, buf_);
+            co_await out_.write(buf_);
+        }
+        task<> finish() {
+            buf_.clear();
+            d_.run({}, Z_FINISH, buf_);
+            co_await out_.write(buf_);
+        }
+
+    private:
+        body_writer& out_;
+        deflater d_;
+        std::string buf_;
+    };
+
+    static task<> compress_stream(response::producer inner, int level, body_writer& out) {
+        gzip_writer gz(out, level);
+        co_await inner(gz);
+        co_await gz.finish();
+    }
+};
+
+#else
+
+namespace detail {
+template <class>
+inline constexpr bool gzip_needs_zlib = false;
+}
+
+/// Without zlib (a build without ASTER_HAS_ZLIB) gzip cannot compress: using it fails to
+/// compile with this message, while merely including the header does not.
+struct gzip {
+    std::size_t minimum_size = 500;
+    int level = 6;
+
+    template <class Request>
+    task<response> operator()(Request&, call_next) const {
+        static_assert(detail::gzip_needs_zlib<Request>,
+                      "aster::gzip needs zlib: build with ASTER_HAS_ZLIB (CMake -DASTER_ZLIB=ON, "
+                      "meson -Dzlib=enabled, by hand -DASTER_HAS_ZLIB and -lz; Debian: "
+                      "zlib1g-dev)");
+        co_return response{};
+    }
+};
+
+#endif
+
+} // namespace aster
+
+#endif // ASTER_MIDDLEWARE_GZIP_HPP
+// end aster/middleware/gzip.hpp
+// begin aster/middleware/https_redirect.hpp
+// SPDX-License-Identifier: MIT
+// https_redirect: a 307 from http to https and ws to wss, as Starlette's HTTPSRedirectMiddleware.
+#ifndef ASTER_MIDDLEWARE_HTTPS_REDIRECT_HPP
+#define ASTER_MIDDLEWARE_HTTPS_REDIRECT_HPP
+
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+/// Requests that did not come over TLS get a 307 to the same URL with the scheme `https`
+/// (`wss` for a WebSocket handshake, which is refused with that 307 before routing): the host
+/// from the Host header, port 80 or 443 dropped and any other kept, the path and query as
+/// sent. Requests already over TLS (`request::is_secure()`) pass through untouched. A request
+/// without Host (only HTTP/1.0 may omit it) gets 400 "Missing Host header": there is no URL
+/// to send it to.
+/// @code
+/// aster::application app{routes, aster::middleware(aster::https_redirect{})};
+/// @endcode
+struct https_redirect {
+    task<response> operator()(request& req, call_next next) const {
+        if (auto moved = check(req)) co_return std::move(*moved);
+        co_return co_await next(req);
+    }
+    std::optional<response> on_websocket(request& req) const { return check(req); }
+
+private:
+    static std::optional<response> check(const request& req) {
+        if (req.is_secure()) return std::nullopt;
+        std::string_view host = req.header("host").value_or("");
+        if (host.empty()) return plain_text("Missing Host header", status::bad_request);
+        // The port follows the last ':' outside an IPv6 literal's brackets.
+        auto colon = host.rfind(':');
+        if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
+            std::string_view port = host.substr(colon + 1);
+            if (port == "80" || port == "443") host = host.substr(0, colon);
+        }
+        std::string location = req.is_websocket() ? "wss://" : "https://";
+        location.append(host).append(req.raw_path());
+        if (!req.query_string().empty()) location.append("?").append(req.query_string());
+        return redirect(std::move(location), status::temporary_redirect);
+    }
+};
+
+} // namespace aster
+
+#endif // ASTER_MIDDLEWARE_HTTPS_REDIRECT_HPP
+// end aster/middleware/https_redirect.hpp
+// begin aster/middleware/trusted_host.hpp
+// SPDX-License-Identifier: MIT
+// trusted_host: refuses requests whose Host header is not allowed, as Starlette's TrustedHostMiddleware.
+#ifndef ASTER_MIDDLEWARE_TRUSTED_HOST_HPP
+#define ASTER_MIDDLEWARE_TRUSTED_HOST_HPP
+
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aster {
+
+/// Answers 400 "Invalid host header" unless the Host (port ignored) is in `allowed_hosts`:
+/// exact names, "*.example.com" for any subdomain, or "*" for all. With `www_redirect`, a
+/// request for "example.com" when only "www.example.com" is allowed gets a 307 there.
+/// WebSocket handshakes with a bad host are refused the same way (HTTP 400, before routing).
+/// Throws std::invalid_argument for a wildcard anywhere but a leading "*.".
+/// @code
+/// aster::application app{routes, aster::middleware(aster::trusted_host{{"example.com", "*.example.com"}})};
+/// @endcode
+class trusted_host {
+public:
+    explicit trusted_host(std::vector<std::string> allowed_hosts = {"*"}, bool www_redirect = true)
+        : allowed_(std::move(allowed_hosts)), www_redirect_(www_redirect) {
+        for (const auto& p : allowed_) {
+            std::string_view v = p;
+            if (v == "*") allow_any_ = true;
+            else if (v.find('*', v.starts_with("*.") ? 1 : 0) != std::string_view::npos)
+                throw std::invalid_argument("aster::trusted_host: domain wildcard patterns must "
+                                            "be like '*.example.com', not '" + p + "'");
+        }
+    }
+
+    task<response> operator()(request& req, call_next next) const {
+        if (auto refusal = check(req)) co_return std::move(*refusal);
+        co_return co_await next(req);
+    }
+    std::optional<response> on_websocket(request& req) const { return check(req); }
+
+private:
+    std::optional<response> check(const request& req) const {
+        if (allow_any_) return std::nullopt;
+        std::string_view full = req.header("host").value_or("");
+        std::string_view host = full.substr(0, full.find(':'));
+        bool www = false;
+        for (std::string_view p : allowed_) {
+            if (host == p || (p.starts_with('*') && host.ends_with(p.substr(1))))
+                return std::nullopt;
+            if (p.size() == host.size() + 4 && p.starts_with("www.") && p.substr(4) == host)
+                www = true;
+        }
+        if (www && www_redirect_) {
+            // The request's own scheme, so https (or wss) stays so.
+            std::string location = std::string(req.scheme()) + "://www." + std::string(full) +
+                                   std::string(req.raw_path());
+            if (!req.query_string().empty()) location += "?" + std::string(req.query_string());
+            return redirect(std::move(location));
+        }
+        return plain_text("Invalid host header", status::bad_request);
+    }
+
+    std::vector<std::string> allowed_;
+    bool www_redirect_;
+    bool allow_any_ = false;
+};
+
+} // namespace aster
+
+#endif // ASTER_MIDDLEWARE_TRUSTED_HOST_HPP
+// end aster/middleware/trusted_host.hpp
+// begin aster/static_files.hpp
+// SPDX-License-Identifier: MIT
+// `static_files`: a directory served under a mount, through file_response, with no way out of it [staticfiles.py].
+#ifndef ASTER_STATIC_FILES_HPP
+#define ASTER_STATIC_FILES_HPP
+
+
+#include <climits>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include <sys/stat.h>
+
+namespace aster {
+
+struct static_options {
+    bool html = false; // directories serve index.html (after a redirect to add '/'); misses 404.html
+};
+
+/// A directory to mount: `mount<"/static">(static_files{"public", {.html = true}})`. GET and
+/// HEAD only (405 otherwise). A path with a `..`, `.` or empty segment, a backslash, a NUL,
+/// an encoded `/` (`%2F`), `\` or NUL, or one that resolves (symlinks followed) outside the
+/// directory answers 404, as does a missing file. The directory is resolved on each request.
+struct static_files {
+    std::string_view directory;
+    static_options options{};
+};
+
+namespace detail {
+
+// Why a request path cannot name a file inside the directory; empty when it may.
+inline bool unsafe_static_path(std::string_view raw, std::string_view rest) {
+    for (std::string_view bad : {"%2f", "%5c", "%00"})
+        for (std::size_t i = 0; i + 3 <= raw.size(); ++i)
+            if (iequals(raw.substr(i, 3), bad)) return true;
+    if (rest.find('\\') != std::string_view::npos || rest.find('\0') != std::string_view::npos)
+        return true;
+    if (rest.empty()) return false;
+    if (rest.front() == '/') return true; // "//etc/passwd": an absolute path
+    std::string_view r = rest.ends_with('/') ? rest.substr(0, rest.size() - 1) : rest;
+    while (true) {
+        auto slash = r.find('/');
+        auto seg = r.substr(0, slash);
+        if (seg.empty() || seg == "." || seg == "..") return true;
+        if (slash == std::string_view::npos) return false;
+        r = r.substr(slash + 1);
+    }
+}
+
+inline std::string resolve(const std::string& p) {
+    char out[PATH_MAX];
+    return ::realpath(p.c_str(), out) ? std::string(out) : std::string();
+}
+
+inline response serve_static(const static_files& files, request& req, std::string_view rest) {
+    if (detail::unsafe_static_path(req.raw_path(), rest)) throw http_exception(status::not_found);
+    const std::string root = resolve(std::string(files.directory));
+    if (root.empty()) throw http_exception(status::not_found);
+    auto not_found = [&]() -> response {
+        if (files.options.html) {
+            std::string page = root + "/404.html";
+            struct stat st{};
+            if (::stat(page.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+                response r = file_response(page);
+                r.set_status(status::not_found);
+                return r;
+            }
+        }
+        throw http_exception(status::not_found);
+    };
+    std::string full = resolve(root + "/" + std::string(rest));
+    // realpath followed every symlink: what it names must still lie under the root.
+    if (full.empty() || (full != root && !full.starts_with(root + "/"))) return not_found();
+    struct stat st{};
+    if (::stat(full.c_str(), &st) != 0) return not_found();
+    if (S_ISDIR(st.st_mode)) {
+        if (!files.options.html) return not_found();
+        if (!req.path().ends_with('/')) {
+            std::string location(req.raw_path());
+            location += '/';
+            if (!req.query_string().empty()) location.append("?").append(req.query_string());
+            return redirect(std::move(location));
+        }
+        std::string index = full + "/index.html";
+        if (::stat(index.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return not_found();
+        return file_response(req, index);
+    }
+    return file_response(req, full);
+}
+
+} // namespace detail
+
+/// The route a static_files mount becomes; it fits a route table as any other route.
+template <fixed_string Prefix, fixed_string Name = "">
+struct static_files_route : detail::route_base<detail::concat<Prefix, "/{path:path}">(), Name> {
+    static constexpr method allowed = method::get | method::head;
+    static constexpr method allow_list = allowed;
+    static constexpr bool runs_now = true;
+
+    static_files files;
+
+    // Everything under Prefix + '/': the rest (possibly empty) is the file's path.
+    static bool match_path(std::string_view path, std::string_view* values) noexcept {
+        constexpr std::string_view prefix = Prefix.view();
+        if (path.size() <= prefix.size() || !path.starts_with(prefix) || path[prefix.size()] != '/')
+            return false;
+        values[0] = path.substr(prefix.size() + 1);
+        return true;
+    }
+    static bool values_convert(std::span<const std::string_view>) { return true; }
+
+    template <fixed_string NewName>
+    constexpr auto named() const {
+        return static_files_route<Prefix, NewName>{{}, files};
+    }
+    template <fixed_string Outer>
+    constexpr auto mounted_at() const {
+        return static_files_route<detail::concat<Outer, Prefix>(), Name>{{}, files};
+    }
+    response call_now(request& req) const {
+        return detail::serve_static(files, req, req.path_param("path"));
+    }
+    task<response> invoke(request& req) const { co_return call_now(req); }
+};
+
+/// `mount<"/static">(static_files{"public"})`: serves the directory under the prefix.
+template <fixed_string Prefix>
+constexpr auto mount(const static_files& files) {
+    static_assert(detail::check_pattern<Prefix>());
+    static_assert(detail::pattern_of<Prefix>.param_count == 0,
+                  "aster::mount: a mount prefix takes no parameters");
+    static_assert(!Prefix.view().ends_with('/'),
+                  "aster::mount: write the prefix without a trailing '/'");
+    return static_files_route<Prefix>{{}, files};
+}
+
+} // namespace aster
+
+#endif // ASTER_STATIC_FILES_HPP
+// end aster/static_files.hpp

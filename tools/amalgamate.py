@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Generate single_include/aster.hpp from include/aster/aster.hpp.
+"""Generate single_include/aster.hpp (and aster_test.hpp) from include/aster/.
 
-Starting at the umbrella header, every `#include <aster/...>` (or `#include "..."`) that names a
-file under include/ is replaced by that file's text, depth-first, the first time it is met; later
-includes of the same file are dropped, and the include guards stay in place. Every other include
-(the standard library, Asio, llhttp, Catch, nlohmann, zlib) is kept as written. Each inlined file is
-wrapped in `// begin aster/x.hpp` and `// end aster/x.hpp`.
+single_include/aster.hpp holds everything a user can include: include/aster/aster.hpp, then every
+other public header (the ones aster.hpp leaves out so that files which do not use them do not pay
+for them: forms, files, static files, server-sent events, JSON, the middleware), in name order.
+single_include/aster_test.hpp holds the test helpers that need Catch2 (aster/test/catch.hpp),
+after including aster.hpp.
+
+Every `#include <aster/...>` (or `#include "..."`) that names a file under include/ is replaced by
+that file's text, depth-first, the first time it is met; later includes of the same file are
+dropped, and the include guards stay in place. Every other include (the standard library, Asio,
+llhttp, Catch, nlohmann, zlib) is kept as written. Each inlined file is wrapped in
+`// begin aster/x.hpp` and `// end aster/x.hpp`.
 
 The output depends only on the input files (no timestamp), so CI can regenerate and compare:
 
@@ -28,6 +34,8 @@ from pathlib import Path
 ROOT_HEADER = "aster/aster.hpp"
 VERSION_HEADER = "aster/version.hpp"
 DEFAULT_OUTPUT = "single_include/aster.hpp"
+TEST_HEADERS = ["aster/test/catch.hpp"]  # need Catch2: in aster_test.hpp
+TEST_OUTPUT = "single_include/aster_test.hpp"
 BANNER = "// aster single header, generated from include/ by tools/amalgamate.py: do not edit"
 REGENERATE = "python3 tools/amalgamate.py  (or: cmake --build <build> --target amalgamate)"
 
@@ -101,7 +109,20 @@ class Amalgamator:
         self.out.append(f"// end {name}\n")
 
 
-def amalgamate(root: Path) -> str:
+def public_headers(include_dir: Path) -> list[Path]:
+    """Every header a user may include: include/aster/**, but detail/, impl/ and the test helpers."""
+    out = []
+    for path in sorted((include_dir / "aster").rglob("*.hpp")):
+        name = path.relative_to(include_dir).as_posix()
+        parts = name.split("/")
+        if "detail" in parts or "impl" in parts or name in TEST_HEADERS:
+            continue
+        out.append(path.resolve())
+    return out
+
+
+def amalgamate(root: Path) -> tuple[str, str]:
+    """The single header and the test helpers' header."""
     include_dir = root / "include"
     start = include_dir / ROOT_HEADER
     if not start.is_file():
@@ -109,7 +130,16 @@ def amalgamate(root: Path) -> str:
     version = read_version(include_dir)
     worker = Amalgamator(include_dir)
     worker.inline(start.resolve())
-    return f"{BANNER}\n// version {version}\n" + "".join(worker.out)
+    for header in public_headers(include_dir):
+        if header not in worker.seen:
+            worker.inline(header)
+    main = f"{BANNER}\n// version {version}\n" + "".join(worker.out)
+    worker.out = []
+    for name in TEST_HEADERS:
+        worker.inline((include_dir / name).resolve())
+    test = (f"{BANNER}\n// version {version}\n// aster's test helpers for Catch2; the rest of aster "
+            f"is in aster.hpp\n#include \"aster.hpp\"\n" + "".join(worker.out))
+    return main, test
 
 
 def check(output: Path, generated: str, shown: str) -> int:
@@ -143,24 +173,26 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     root = args.root.resolve()
-    output = args.output if args.output else root / DEFAULT_OUTPUT
-    shown = DEFAULT_OUTPUT if args.output is None else str(output)
     try:
-        generated = amalgamate(root)
+        main_text, test_text = amalgamate(root)
     except (AmalgamationError, OSError, UnicodeDecodeError) as exc:
         print(f"amalgamate.py: {exc}", file=sys.stderr)
         return 2
+    # --output names where the single header goes (the test helpers' header is then not written).
+    targets = [(args.output, str(args.output), main_text)] if args.output else [
+        (root / DEFAULT_OUTPUT, DEFAULT_OUTPUT, main_text), (root / TEST_OUTPUT, TEST_OUTPUT, test_text)]
 
     if args.check:
-        return check(output, generated, shown)
+        return max(check(output, generated, shown) for output, shown, generated in targets)
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if output.is_file() and read_text(output) == generated:
-        print(f"{shown} is already up to date")
-        return 0
-    with output.open("w", encoding="utf-8", newline="\n") as f:
-        f.write(generated)
-    print(f"wrote {shown}")
+    for output, shown, generated in targets:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if output.is_file() and read_text(output) == generated:
+            print(f"{shown} is already up to date")
+            continue
+        with output.open("w", encoding="utf-8", newline="\n") as f:
+            f.write(generated)
+        print(f"wrote {shown}")
     return 0
 
 

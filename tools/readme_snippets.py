@@ -9,7 +9,8 @@ A page's blocks are concatenated in order inside a namespace of their own, so pa
 names (every page can have its `app`); `#include` lines move to the top of the file, since a
 header cannot be included inside a namespace. A block's `int main(` becomes a function that is
 compiled but never run. Catch2 `TEST_CASE`s in the blocks run; their names must be unique over
-all pages. Blocks tagged other than ```cpp (sh, text) are skipped.
+all pages. Blocks tagged other than ```cpp (sh, text) are skipped; C++ tagged otherwise (```c++)
+is an error. Fails when no page has a block.
 """
 import os
 import re
@@ -31,9 +32,14 @@ def main() -> int:
     for page in pages:
         text = open(page, encoding="utf-8").read()
         blocks = re.findall(r"```cpp\n(.*?)```", text, flags=re.S)
-        if not blocks:
-            print(f"readme_snippets.py: no ```cpp blocks in {page}", file=sys.stderr)
+        # C++ fenced under another name would silently go untested.
+        other = re.search(r"^\s*```(c\+\+|cxx|cc|hpp|h)\s*$", text, flags=re.M | re.I)
+        if other:
+            print(f"readme_snippets.py: {page}: tag C++ blocks ```cpp, not ```{other.group(1)}",
+                  file=sys.stderr)
             return 1
+        if not blocks:
+            continue  # a page of prose and tables (docs/architecture.md)
         body = [f"namespace {page_namespace(page)} {{\n"]
         for i, block in enumerate(blocks):
             # A main with no return statement would end a non-void function without one.
@@ -48,6 +54,9 @@ def main() -> int:
                     body.append(re.sub(r"\bint main\(", f"[[maybe_unused]] {main_type} snippet_main(", line))
         body.append(f"}} // namespace {page_namespace(page)}\n\n")
         bodies.append("".join(body))
+    if not bodies:
+        print("readme_snippets.py: no ```cpp blocks in " + ", ".join(pages), file=sys.stderr)
+        return 1
     header = "// generated from " + ", ".join(os.path.basename(p) for p in pages)
     content = header + " by tools/readme_snippets.py: do not edit\n" + "".join(includes) + "\n"
     content += "".join(bodies)

@@ -128,8 +128,8 @@ check_headers() {
 }
 
 consumer="$here/consumer"
-version="$(sed -n 's/^project(aster VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMakeLists.txt")"
-[[ -n "$version" ]] || fail "no version in $source_dir/CMakeLists.txt"
+version="$(sed -n 's/^#define ASTER_VERSION_STRING "\([0-9.]*\)"/\1/p' "$source_dir/include/aster/version.hpp")"
+[[ -n "$version" ]] || fail "no version in $source_dir/include/aster/version.hpp"
 
 # --- 1. install ------------------------------------------------------------------------------
 
