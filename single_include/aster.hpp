@@ -5157,6 +5157,122 @@ inline constexpr auto use_tuple = net::experimental::as_tuple(net::use_awaitable
 
 #endif // ASTER_DETAIL_ASIO_HPP
 // end aster/detail/asio.hpp
+// begin aster/detail/admission.hpp
+// SPDX-License-Identifier: MIT
+// admission: who gets served. The cap on open connections and the per-client cap, shared by
+// the loops of one server or by serve()'s one loop.
+#ifndef ASTER_DETAIL_ADMISSION_HPP
+#define ASTER_DETAIL_ADMISSION_HPP
+
+// begin aster/detail/client_limit.hpp
+// SPDX-License-Identifier: MIT
+// client_limit: open connections per client address, capped (server_config's per-client cap).
+#ifndef ASTER_DETAIL_CLIENT_LIMIT_HPP
+#define ASTER_DETAIL_CLIENT_LIMIT_HPP
+
+
+#include <asio/ip/address.hpp>
+
+#include <array>
+#include <cstddef>
+#include <map>
+#include <mutex>
+
+namespace aster::detail {
+
+/// Counts open connections per address, shared by the loops of one server. Touched at accept
+/// and at close only, never per request; with no cap it holds nothing and takes no lock.
+class client_limit {
+public:
+    explicit client_limit(std::size_t cap) : cap_(cap) {}
+    client_limit(const client_limit&) = delete;
+    client_limit& operator=(const client_limit&) = delete;
+
+    bool enabled() const noexcept { return cap_ != 0; }
+
+    /// Counts a new connection from `address`; false (and not counted) past the cap.
+    bool admit(const net::ip::address& address) {
+        if (!enabled()) return true;
+        std::lock_guard lock(mutex_);
+        auto& n = open_[key(address)];
+        if (n >= cap_) return false;
+        ++n;
+        return true;
+    }
+    void leave(const net::ip::address& address) {
+        if (!enabled()) return;
+        std::lock_guard lock(mutex_);
+        auto it = open_.find(key(address));
+        if (it != open_.end() && --it->second == 0) open_.erase(it);
+    }
+
+private:
+    // IPv4 as its IPv6-mapped form, so one host counts once whichever socket family it used.
+    static std::array<unsigned char, 16> key(const net::ip::address& a) {
+        if (a.is_v4()) return net::ip::make_address_v6(net::ip::v4_mapped, a.to_v4()).to_bytes();
+        return a.to_v6().to_bytes();
+    }
+
+    std::size_t cap_;
+    std::mutex mutex_;
+    std::map<std::array<unsigned char, 16>, std::size_t> open_;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_CLIENT_LIMIT_HPP
+// end aster/detail/client_limit.hpp
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+
+namespace aster::detail {
+
+class admission {
+public:
+    admission(std::size_t max_connections, std::size_t max_per_client)
+        : max_(max_connections), per_client_(max_per_client) {}
+    admission(const admission&) = delete;
+    admission& operator=(const admission&) = delete;
+
+    /// Whether admit() needs the client's address (reading it costs a system call).
+    bool needs_address() const noexcept { return per_client_.enabled(); }
+
+    /// Counts a new connection; false (counted as refused, not as open) past either cap.
+    bool admit(const net::ip::address& client) {
+        if (open_.fetch_add(1, std::memory_order_relaxed) >= max_ || !per_client_.admit(client)) {
+            open_.fetch_sub(1, std::memory_order_relaxed);
+            refused_.fetch_add(1, std::memory_order_relaxed);
+            return false;
+        }
+        return true;
+    }
+
+    /// An admitted connection ended. on_empty runs when it was the last one.
+    void leave(const net::ip::address& client) {
+        per_client_.leave(client);
+        if (open_.fetch_sub(1, std::memory_order_acq_rel) == 1 && on_empty) on_empty();
+    }
+
+    std::size_t open() const noexcept { return open_.load(std::memory_order_relaxed); }
+    std::size_t refused() const noexcept { return refused_.load(std::memory_order_relaxed); }
+
+    /// Set by serve(), whose graceful stop waits for the last connection; runs on the thread
+    /// of the connection that ended.
+    std::function<void()> on_empty;
+
+private:
+    std::size_t max_;
+    client_limit per_client_;
+    std::atomic<std::size_t> open_{0};
+    std::atomic<std::size_t> refused_{0};
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ADMISSION_HPP
+// end aster/detail/admission.hpp
 // begin aster/detail/connection_registry.hpp
 // SPDX-License-Identifier: MIT
 // The live connections of one event loop, so a graceful stop can ask each to finish.
@@ -5272,64 +5388,14 @@ private:
 
 #endif // ASTER_DETAIL_CONNECTION_REGISTRY_HPP
 // end aster/detail/connection_registry.hpp
-// begin aster/detail/client_limit.hpp
+// begin aster/detail/serve_stream.hpp
 // SPDX-License-Identifier: MIT
-// client_limit: open connections per client address, capped (server_config's per-client cap).
-#ifndef ASTER_DETAIL_CLIENT_LIMIT_HPP
-#define ASTER_DETAIL_CLIENT_LIMIT_HPP
+// serve_stream: the one lifecycle of a connection over any transport (TCP, TLS, the test
+// client's in-memory stream): HTTP until it ends or upgrades, then the WebSocket, then the
+// transport's graceful end.
+#ifndef ASTER_DETAIL_SERVE_STREAM_HPP
+#define ASTER_DETAIL_SERVE_STREAM_HPP
 
-
-#include <asio/ip/address.hpp>
-
-#include <array>
-#include <cstddef>
-#include <map>
-#include <mutex>
-
-namespace aster::detail {
-
-/// Counts open connections per address, shared by the loops of one server. Touched at accept
-/// and at close only, never per request; with no cap it holds nothing and takes no lock.
-class client_limit {
-public:
-    explicit client_limit(std::size_t cap) : cap_(cap) {}
-    client_limit(const client_limit&) = delete;
-    client_limit& operator=(const client_limit&) = delete;
-
-    bool enabled() const noexcept { return cap_ != 0; }
-
-    /// Counts a new connection from `address`; false (and not counted) past the cap.
-    bool admit(const net::ip::address& address) {
-        if (!enabled()) return true;
-        std::lock_guard lock(mutex_);
-        auto& n = open_[key(address)];
-        if (n >= cap_) return false;
-        ++n;
-        return true;
-    }
-    void leave(const net::ip::address& address) {
-        if (!enabled()) return;
-        std::lock_guard lock(mutex_);
-        auto it = open_.find(key(address));
-        if (it != open_.end() && --it->second == 0) open_.erase(it);
-    }
-
-private:
-    // IPv4 as its IPv6-mapped form, so one host counts once whichever socket family it used.
-    static std::array<unsigned char, 16> key(const net::ip::address& a) {
-        if (a.is_v4()) return net::ip::make_address_v6(net::ip::v4_mapped, a.to_v4()).to_bytes();
-        return a.to_v6().to_bytes();
-    }
-
-    std::size_t cap_;
-    std::mutex mutex_;
-    std::map<std::array<unsigned char, 16>, std::size_t> open_;
-};
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_CLIENT_LIMIT_HPP
-// end aster/detail/client_limit.hpp
 // begin aster/detail/http_connection.hpp
 // SPDX-License-Identifier: MIT
 // The keep-alive loop of one HTTP/1.x connection over any AsyncStream: read, parse, route, write.
@@ -9405,10 +9471,8 @@ private:
     std::optional<ws_session<Stream>> session_;
 };
 
-/// One HTTP/1.x connection. Its owner heap-allocates it, runs it, and when take_websocket()
-/// hands over a WebSocket, destroys it before running that one (serve_tcp, serve_tls and
-/// serve_test_connection each do this themselves: a shared helper coroutine would be one more
-/// frame on every connection).
+/// One HTTP/1.x connection. Its owner (serve_stream) heap-allocates it, runs it, and when
+/// take_websocket() hands over a WebSocket, destroys it before running that one.
 /// A body that is all in the buffer (and at most stream_body_threshold) is parsed with its
 /// head, as is any body of a plain handler. Otherwise, for a coroutine route, the handler runs
 /// once the head is in and reads the body through this connection (the body_source of its
@@ -9525,22 +9589,6 @@ private:
     std::vector<pending_metric> unwritten_;
     std::unique_ptr<upgraded_websocket<Stream>> upgraded_;
 };
-
-/// The whole life of one connection, as serve_tcp runs it, in one coroutine: for tests and
-/// fuzzers, where one more frame per connection does not matter. `app` and `options` must
-/// outlive it.
-template <class Stream>
-task<> serve_connection(Stream& stream, const app_ref& app, const connection_options& options,
-                        client_address client) {
-    std::unique_ptr<upgraded_websocket<Stream>> websocket;
-    {
-        auto connection =
-            std::make_unique<http_connection<Stream>>(stream, app, options, std::move(client));
-        co_await connection->run();
-        websocket = connection->take_websocket();
-    }
-    if (websocket) co_await websocket->run(app);
-}
 
 } // namespace aster::detail
 
@@ -10254,6 +10302,147 @@ task<> http_connection<Stream>::finish_body() {
 #endif // ASTER_DETAIL_HTTP_CONNECTION_HPP
 // end aster/detail/http_connection.hpp
 
+#include <concepts>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace aster::detail {
+
+/// What owns a connection's stream: the stream, who is on the other end, and how the
+/// connection ends (a lingering close for TCP, close_notify for TLS, nothing for a stream
+/// that its owner closes). serve_stream takes it by value, so an owning transport lives in
+/// the one coroutine frame a connection keeps.
+template <class T>
+concept transport = std::move_constructible<T> && requires(T& t) {
+    t.stream();
+    { t.peer() } -> std::convertible_to<client_address>;
+    { t.finish() } -> std::same_as<task<>>;
+};
+
+/// Serves the transport's stream until the connection ends. HTTP's state and then the
+/// WebSocket's live on the heap, so an upgraded connection frees the parser and buffers
+/// before the WebSocket runs. `app` and `options` must outlive it.
+template <transport Transport>
+task<> serve_stream(Transport transport, const app_ref& app, const connection_options& options) {
+    using Stream = std::remove_reference_t<decltype(transport.stream())>;
+    {
+        std::unique_ptr<upgraded_websocket<Stream>> websocket;
+        {
+            auto connection = std::make_unique<http_connection<Stream>>(
+                transport.stream(), app, options, client_address(transport.peer()));
+            co_await connection->run();
+            websocket = connection->take_websocket();
+        }
+        if (websocket) co_await websocket->run(app);
+    }
+    co_await transport.finish();
+}
+
+/// A stream its owner closes: the test client's end, a test's or a fuzzer's.
+template <class Stream>
+class borrowed_stream {
+public:
+    borrowed_stream(Stream& stream, client_address peer) : stream_(&stream), peer_(std::move(peer)) {}
+    Stream& stream() noexcept { return *stream_; }
+    const client_address& peer() const noexcept { return peer_; }
+    task<> finish() { co_return; }
+
+private:
+    Stream* stream_;
+    client_address peer_;
+};
+
+/// serve_stream over a borrowed stream.
+template <class Stream>
+task<> serve_stream(Stream& stream, const app_ref& app, const connection_options& options,
+                    client_address peer) {
+    return serve_stream(borrowed_stream<Stream>(stream, std::move(peer)), app, options);
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_SERVE_STREAM_HPP
+// end aster/detail/serve_stream.hpp
+// begin aster/detail/tcp_transport.hpp
+// SPDX-License-Identifier: MIT
+// tcp_transport: an accepted TCP socket as serve_stream owns it: counted while open, closed
+// however the connection ends, and ended by a lingering close.
+#ifndef ASTER_DETAIL_TCP_TRANSPORT_HPP
+#define ASTER_DETAIL_TCP_TRANSPORT_HPP
+
+
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <system_error>
+#include <utility>
+
+namespace aster::detail {
+
+inline constexpr auto linger_timeout = std::chrono::seconds(2);
+inline constexpr std::size_t linger_max_bytes = 64 * 1024;
+
+/// Lingering close (RFC 9112 §9.6): send FIN, then drain what the client still sends for a
+/// moment, so closing with unread bytes does not reset the connection and destroy the last
+/// response (a 400, 413 or 503 above all) before the client reads it.
+ASTER_DECL task<> linger_close(net::ip::tcp::socket& socket,
+                               std::chrono::steady_clock::duration limit) {
+    std::error_code ec;
+    socket.shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    net::steady_timer deadline(socket.get_executor());
+    deadline.expires_after(limit);
+    deadline.async_wait([&socket](std::error_code e) {
+        if (!e) socket.cancel(e);
+    });
+    char sink[1024];
+    for (std::size_t drained = 0; drained < linger_max_bytes;) {
+        auto [read_ec, n] = co_await socket.async_read_some(net::buffer(sink), use_tuple);
+        if (read_ec) break;
+        drained += n;
+    }
+    deadline.cancel();
+    socket.close(ec);
+}
+
+/// Counts the connection (connections) from its construction and the socket (sockets, which
+/// the accept loop counted) until its destruction, when it closes the socket. Movable, so it
+/// lives in the frame of the coroutine that serves the connection and costs no frame itself.
+class tcp_transport {
+public:
+    tcp_transport(net::ip::tcp::socket socket, loop_counters* counters, client_address peer)
+        : socket_(std::move(socket)), counters_(counters), peer_(std::move(peer)) {
+        if (counters_) counters_->connections.add();
+    }
+    tcp_transport(tcp_transport&& other) noexcept
+        : socket_(std::move(other.socket_)), counters_(std::exchange(other.counters_, nullptr)),
+          peer_(std::move(other.peer_)) {}
+    tcp_transport& operator=(tcp_transport&&) = delete;
+    ~tcp_transport() {
+        std::error_code ignored;
+        socket_.close(ignored);
+        if (!counters_) return;
+        counters_->sockets.sub();
+        counters_->connections.sub();
+    }
+
+    net::ip::tcp::socket& stream() noexcept { return socket_; }
+    const client_address& peer() const noexcept { return peer_; }
+    task<> finish() { return linger_close(socket_, linger_timeout); }
+
+private:
+    net::ip::tcp::socket socket_;
+    loop_counters* counters_;
+    client_address peer_;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_TCP_TRANSPORT_HPP
+// end aster/detail/tcp_transport.hpp
+
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
 
@@ -10343,7 +10532,7 @@ private:
         net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
         std::optional<net::ip::tcp::acceptor> acceptor;
         std::optional<net::steady_timer> shutdown_deadline;
-        net::steady_timer* accept_pause = nullptr; // set while accepts pause after a failure
+        net::steady_timer accept_pause{ctx}; // accepts pause on it after a failure
         std::shared_ptr<detail::watchdog_state> watchdog;
         std::unique_ptr<detail::loop_metrics> metrics; // when the app serves metrics_route
         loop() = default;
@@ -10359,14 +10548,12 @@ private:
 
     void begin_shutdown(loop& l);
 
-    task<> accept_loop(loop& l);
-
     detail::app_ref app_;
     server_config config_;
     detail::connection_options options_;
     // Before loops_: the connections that loops_ destroys give their shares back to it.
     detail::memory_budget budget_;
-    detail::client_limit per_client_;
+    detail::admission admission_;
     detail::metrics_registry metrics_;
     std::vector<std::unique_ptr<loop>> loops_;
     // After loops_, so it is destroyed first: it lives on loop 0's io_context.
@@ -10374,8 +10561,6 @@ private:
     std::shared_ptr<detail::tls_context> tls_; // set by listen() when config_.tls is
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
-    std::atomic<std::size_t> open_connections_{0};
-    std::atomic<std::size_t> refused_connections_{0};
 };
 
 namespace detail {
@@ -10383,8 +10568,15 @@ void open_acceptor(net::ip::tcp::acceptor& acceptor, const net::ip::tcp::endpoin
                    const std::string& host, bool reuse_port);
 net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
                                               const net::any_io_executor& executor);
+/// The certificate and key of config.tls, or null without; throws when TLS is asked of a
+/// build without it.
+std::shared_ptr<tls_context> load_tls(const server_config& config);
+/// Accepts until the acceptor closes or the wait is cancelled: each connection admitted is
+/// served on the acceptor's executor, the others refused with 503; failures back off on `pause`.
+task<> accept_connections(net::ip::tcp::acceptor& acceptor, net::steady_timer& pause,
+                          admission& gate, const app_ref& app, const connection_options& options,
+                          tls_context* tls);
 task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503, loop_counters* counters);
-task<> linger_close(net::ip::tcp::socket& socket, std::chrono::steady_clock::duration limit);
 void log_connection_end(std::exception_ptr e) noexcept;
 /// Runs one lifespan hook (if not null) to its end on `ctx`, rethrowing what it throws.
 void run_hook(net::io_context& ctx, task<> (*hook)());
@@ -10394,8 +10586,8 @@ task<> serve_tcp(net::ip::tcp::socket socket, const app_ref& app, const connecti
                  tls_context* tls);
 /// Listens, logs the address and serves until stopped: the body of application::run.
 void serve_app(app_ref app, server_config config);
-/// serve()'s graceful end: closes the `open` connections of `registry`, cut after `timeout`.
-task<> drain(connection_registry& registry, net::steady_timer& drained, const std::size_t& open,
+/// serve()'s graceful end: closes the connections of `registry`, cut after `timeout`.
+task<> drain(connection_registry& registry, net::steady_timer& drained, const admission& gate,
              std::chrono::steady_clock::duration timeout);
 /// The body of application::serve.
 task<> serve_in_place(app_ref app, server_config config,
@@ -10609,13 +10801,37 @@ private:
     connection_registry* registry_;
 };
 
-/// Serves one accepted socket over TLS with the same http_connection as plain TCP. The
+/// The TLS stream over an accepted socket, for serve_stream. Its end sends close_notify and,
+/// like a lingering close, lets OpenSSL read and discard what the client still sends until its
+/// close_notify or FIN, so unread request bytes cannot reset the connection before the client
+/// has read the last response.
+class tls_transport {
+public:
+    tls_transport(tls_stream& stream, client_address peer) : stream_(&stream), peer_(std::move(peer)) {}
+    tls_stream& stream() noexcept { return *stream_; }
+    const client_address& peer() const noexcept { return peer_; }
+    task<> finish() {
+        {
+            read_deadline<tls_stream> deadline(*stream_);
+            deadline.expires_after(tls_close_timeout);
+            auto [ignored] = co_await stream_->async_shutdown(use_tuple);
+            (void)ignored; // the client may well close without close_notify; nothing to do then
+        }
+        std::error_code ec;
+        stream_->lowest_layer().close(ec);
+    }
+
+private:
+    tls_stream* stream_;
+    client_address peer_;
+};
+
+/// Serves one accepted connection over TLS with the same lifecycle as plain TCP. The
 /// handshake shares the request head's deadline (header_timeout), so a client that never
 /// finishes it is bounded like a slow request.
-ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
-                            const connection_options& options, client_address client,
-                            tls_context& context) {
-    tls_stream stream(std::move(socket), context.native());
+ASTER_DECL task<> serve_tls(tcp_transport tcp, const app_ref& app,
+                            const connection_options& options, tls_context& context) {
+    tls_stream stream(std::move(tcp.stream()), context.native());
     std::error_code ec;
     {
         tls_handshake_guard guard(stream, options.registry);
@@ -10629,33 +10845,16 @@ ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
     if (ec) {
         // A plain-HTTP client, a scanner or a client that distrusts the certificate: routine on
         // a public port and the client's to fix, so debug, where it cannot flood the log.
-        log_limited(log_level::debug, "tls handshake", "aster: TLS handshake with " + client.host + ":" +
-                                  std::to_string(client.port) + " failed: " + ec.message());
+        log_limited(log_level::debug, "tls handshake",
+                    "aster: TLS handshake with " + tcp.peer().host + ":" +
+                        std::to_string(tcp.peer().port) + " failed: " + ec.message());
         stream.lowest_layer().close(ec);
         co_return;
     }
-    {
-        connection_options secure = options; // outlives the connection, which refers to it
-        secure.secure = true;
-        std::unique_ptr<upgraded_websocket<tls_stream>> websocket; // as in serve_tcp
-        {
-            auto connection = std::make_unique<http_connection<tls_stream>>(stream, app, secure,
-                                                                            std::move(client));
-            co_await connection->run();
-            websocket = connection->take_websocket();
-        }
-        if (websocket) co_await websocket->run(app);
-    }
-    // Lingering close for TLS: once our close_notify is sent, OpenSSL reads and discards what
-    // the client still sends until its close_notify or FIN, so unread request bytes cannot
-    // reset the connection before the client has read the last response.
-    {
-        read_deadline<tls_stream> deadline(stream);
-        deadline.expires_after(tls_close_timeout);
-        auto [ignored] = co_await stream.async_shutdown(use_tuple);
-        (void)ignored; // the client may well close without close_notify; nothing to do then
-    }
-    stream.lowest_layer().close(ec);
+    connection_options secure = options; // outlives the connection, which refers to it
+    secure.secure = true;
+    tls_transport transport(stream, tcp.peer()); // named: g++ 12 and temporaries in co_await
+    co_await serve_stream(std::move(transport), app, secure);
 }
 
 } // namespace aster::detail
@@ -10672,30 +10871,8 @@ ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
 namespace aster {
 
 namespace detail {
-inline constexpr auto linger_timeout = std::chrono::seconds(2);
-inline constexpr std::size_t linger_max_bytes = 64 * 1024;
+
 inline constexpr auto busy_linger_timeout = std::chrono::milliseconds(500);
-} // namespace detail
-
-namespace detail {
-
-// Closes an accepted socket when its coroutine ends, however it ends, and counts it as closed.
-class socket_guard {
-public:
-    socket_guard(net::ip::tcp::socket& s, loop_counters* counters) noexcept
-        : socket_(s), counters_(counters) {}
-    ~socket_guard() {
-        std::error_code ignored;
-        socket_.close(ignored);
-        if (counters_) counters_->sockets.sub();
-    }
-    socket_guard(const socket_guard&) = delete;
-    socket_guard& operator=(const socket_guard&) = delete;
-
-private:
-    net::ip::tcp::socket& socket_;
-    loop_counters* counters_;
-};
 
 ASTER_ENGINE void open_acceptor(net::ip::tcp::acceptor& acceptor,
                                 const net::ip::tcp::endpoint& endpoint, const std::string& host,
@@ -10741,16 +10918,15 @@ ASTER_ENGINE net::ip::tcp::endpoint resolve_listen_address(const server_config& 
 // text means nothing), then a short lingering close so the answer is not lost to a reset.
 ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503,
                                 loop_counters* counters) {
-    count_guard coroutine(counters ? &counters->connections : nullptr);
-    socket_guard counted(socket, counters);
+    tcp_transport counted(std::move(socket), counters, {});
     static constexpr std::string_view busy =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 19\r\n"
         "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
         "Service Unavailable";
     std::error_code ignored;
-    socket.non_blocking(true, ignored);
-    if (answer_503) socket.write_some(net::buffer(busy), ignored); // best effort; never wait
-    co_await linger_close(socket, busy_linger_timeout);
+    counted.stream().non_blocking(true, ignored);
+    if (answer_503) counted.stream().write_some(net::buffer(busy), ignored); // never wait
+    co_await linger_close(counted.stream(), busy_linger_timeout);
 }
 
 // The loop's watchdog: once a second each connection checks the pace of its transfers
@@ -10818,7 +10994,8 @@ ASTER_ENGINE void run_hook(net::io_context& ctx, task<> (*hook)()) {
 
 ASTER_ENGINE server::server(detail::app_ref app, server_config config)
     : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr},
-      budget_(config_.memory_budget), per_client_(config_.max_connections_per_client) {
+      budget_(config_.memory_budget),
+      admission_(config_.max_connections, config_.max_connections_per_client) {
     options_.budget = &budget_;
     options_.access_log = config_.access_log;
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
@@ -10846,14 +11023,7 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
 
 ASTER_ENGINE void server::listen() {
     detail::ensure_descriptor_room(config_.max_connections);
-    if (config_.tls) {
-#ifdef ASTER_HAS_TLS
-        tls_ = std::make_shared<detail::tls_context>(*config_.tls);
-#else
-        throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
-                                    "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
-#endif
-    }
+    tls_ = detail::load_tls(config_);
     auto endpoint = detail::resolve_listen_address(config_, loops_[0]->ctx.get_executor());
     for (auto& l : loops_) {
         auto& acceptor = l->acceptor.emplace(l->ctx);
@@ -10879,7 +11049,11 @@ ASTER_ENGINE void server::run() {
     if (!loops_[0]->acceptor) listen();
     detail::run_hook(loops_[0]->ctx, app_.startup); // before any accept
     for (auto& l : loops_) {
-        if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
+        if (l->acceptor)
+            net::co_spawn(l->ctx,
+                          detail::accept_connections(*l->acceptor, l->accept_pause, admission_,
+                                                     app_, l->options, tls_.get()),
+                          net::detached);
         l->watchdog = detail::start_watchdog(l->ctx.get_executor(), l->connections);
     }
     if (config_.handle_signals) {
@@ -10914,7 +11088,7 @@ ASTER_ENGINE server_stats server::stats() const noexcept {
     }
     total.budget_bytes = budget_.used();
     total.budget_refusals = budget_.refusals();
-    total.refused_connections = refused_connections_.load(std::memory_order_relaxed);
+    total.refused_connections = admission_.refused();
     return total;
 }
 
@@ -10927,7 +11101,7 @@ ASTER_ENGINE void server::stop() noexcept {
 ASTER_ENGINE void server::begin_shutdown(loop& l) {
     std::error_code ignored;
     if (l.acceptor) l.acceptor->close(ignored);
-    if (l.accept_pause) l.accept_pause->cancel();
+    l.accept_pause.cancel();
     detail::stop_watchdog(l.watchdog);
     if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
     if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
@@ -10947,99 +11121,73 @@ ASTER_ENGINE void server::begin_shutdown(loop& l) {
     l.connections.shutdown_all();
 }
 
-ASTER_ENGINE task<> server::accept_loop(loop& l) {
-    detail::accept_backoff backoff;
-    net::steady_timer pause(l.ctx);
+ASTER_ENGINE std::shared_ptr<detail::tls_context> detail::load_tls(const server_config& config) {
+    if (!config.tls) return nullptr;
+#ifdef ASTER_HAS_TLS
+    return std::make_shared<tls_context>(*config.tls);
+#else
+    throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
+                                "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
+#endif
+}
+
+ASTER_ENGINE task<> detail::accept_connections(net::ip::tcp::acceptor& acceptor,
+                                               net::steady_timer& pause, admission& gate,
+                                               const app_ref& app,
+                                               const connection_options& options,
+                                               tls_context* tls) {
+    const auto executor = acceptor.get_executor();
+    loop_counters& counters = options.registry->counters;
+    accept_backoff backoff;
     for (;;) {
-        auto [ec, socket] = co_await l.acceptor->async_accept(detail::use_tuple);
+        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
         if (ec) {
-            if (ec == net::error::operation_aborted || !l.acceptor->is_open()) co_return;
+            if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
             if (auto wait = backoff.failed(ec); wait.count() > 0) {
                 pause.expires_after(wait);
-                l.accept_pause = &pause; // a stop cancels it
-                co_await pause.async_wait(detail::use_tuple);
-                l.accept_pause = nullptr;
+                auto [paused] = co_await pause.async_wait(use_tuple);
+                if (paused == net::error::operation_aborted) co_return; // a stop
             }
             continue;
         }
         backoff.succeeded();
-        l.connections.counters.sockets.add(); // serve_tcp or refuse_busy closes and uncounts it
+        counters.sockets.add(); // serve_tcp or refuse_busy closes and uncounts it
         net::ip::address client;
-        if (per_client_.enabled()) {
+        if (gate.needs_address()) {
             std::error_code peer_ec;
             client = socket.remote_endpoint(peer_ec).address();
         }
-        const bool over_cap = open_connections_.fetch_add(1) >= config_.max_connections;
-        if (over_cap || !per_client_.admit(client)) {
-            open_connections_.fetch_sub(1);
-            refused_connections_.fetch_add(1, std::memory_order_relaxed);
-            net::co_spawn(l.ctx,
-                          detail::refuse_busy(std::move(socket), !tls_, &l.connections.counters),
+        if (!gate.admit(client)) {
+            net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &counters),
                           net::detached);
             continue;
         }
-        net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options, tls_.get()),
-                      [this, client](std::exception_ptr e) {
-                          open_connections_.fetch_sub(1);
-                          per_client_.leave(client);
-                          detail::log_connection_end(e);
+        net::co_spawn(executor, serve_tcp(std::move(socket), app, options, tls),
+                      [&gate, client](std::exception_ptr e) {
+                          gate.leave(client);
+                          log_connection_end(e);
                       });
     }
 }
 
 // `app` and `options` are the server's (or serve_in_place's), alive until every connection
-// has ended: held by reference, they cost no room in the frame each connection keeps.
+// has ended: held by reference, they cost no room in the frame each connection keeps. Not a
+// coroutine: the connection's one frame is serve_stream's (serve_tls's with TLS).
 ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, const app_ref& app,
                                      const connection_options& options, tls_context* tls) {
-    loop_counters* counters = options.registry ? &options.registry->counters : nullptr;
-    count_guard coroutine(counters ? &counters->connections : nullptr);
-    socket_guard counted(socket, counters);
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
-    client_address client{ec ? std::string() : peer.address().to_string(), ec ? std::uint16_t(0) : peer.port()};
+    tcp_transport transport(std::move(socket),
+                            options.registry ? &options.registry->counters : nullptr,
+                            client_address{ec ? std::string() : peer.address().to_string(),
+                                           ec ? std::uint16_t(0) : peer.port()});
 #ifdef ASTER_HAS_TLS
-    if (tls) {
-        co_await detail::serve_tls(std::move(socket), app, options, std::move(client), *tls);
-        co_return;
-    }
+    if (tls) return serve_tls(std::move(transport), app, options, *tls);
 #else
     (void)tls; // listen() refuses TLS in a build without it
 #endif
-    {
-        // Heap objects, so an upgraded connection frees HTTP's state before the WebSocket runs.
-        std::unique_ptr<upgraded_websocket<net::ip::tcp::socket>> websocket;
-        {
-            auto connection = std::make_unique<http_connection<net::ip::tcp::socket>>(
-                socket, app, options, std::move(client));
-            co_await connection->run();
-            websocket = connection->take_websocket();
-        }
-        if (websocket) co_await websocket->run(app);
-    }
-    co_await linger_close(socket, linger_timeout);
-}
-
-// Lingering close (RFC 9112 §9.6): send FIN, then drain what the client still sends for a
-// moment, so closing with unread bytes does not reset the connection and destroy the last
-// response (a 400, 413 or 503 above all) before the client reads it.
-ASTER_ENGINE task<> detail::linger_close(net::ip::tcp::socket& socket,
-                                         std::chrono::steady_clock::duration limit) {
-    std::error_code ec;
-    socket.shutdown(net::ip::tcp::socket::shutdown_send, ec);
-    net::steady_timer deadline(socket.get_executor());
-    deadline.expires_after(limit);
-    deadline.async_wait([&socket](std::error_code e) {
-        if (!e) socket.cancel(e);
-    });
-    char sink[1024];
-    for (std::size_t drained = 0; drained < linger_max_bytes;) {
-        auto [read_ec, n] = co_await socket.async_read_some(net::buffer(sink), use_tuple);
-        if (read_ec) break;
-        drained += n;
-    }
-    deadline.cancel();
-    socket.close(ec);
+    return serve_stream(std::move(transport), app, options);
 }
 
 ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
@@ -11058,15 +11206,7 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     co_await net::this_coro::throw_if_cancelled(false);
     auto executor = co_await net::this_coro::executor;
     tcp::acceptor acceptor(executor);
-    std::shared_ptr<tls_context> tls;
-    if (config.tls) {
-#ifdef ASTER_HAS_TLS
-        tls = std::make_shared<tls_context>(*config.tls);
-#else
-        throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
-                                    "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
-#endif
-    }
+    std::shared_ptr<tls_context> tls = load_tls(config);
     ensure_descriptor_room(config.max_connections);
     apply_logging(config);
     auto endpoint = resolve_listen_address(config, executor);
@@ -11078,7 +11218,7 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
 
     connection_registry registry;
     memory_budget budget(config.memory_budget);
-    client_limit per_client(config.max_connections_per_client);
+    admission gate(config.max_connections, config.max_connections_per_client);
     connection_options options{config.limits, config.websocket, nullptr, &registry};
     options.budget = &budget;
     options.access_log = config.access_log;
@@ -11087,51 +11227,22 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     if (app.has_metrics) {
         metrics = std::make_unique<loop_metrics>();
         all_metrics.loops.push_back(metrics.get());
-        all_metrics.gauges = [&registry, &budget] {
+        all_metrics.gauges = [&registry, &budget, &gate] {
             const auto& c = registry.counters;
             return metrics_gauges{c.connections.get(), c.sockets.get(), c.websockets.get(),
                                   c.buffered_bytes.get(), c.input_bytes.get(), budget.used(),
-                                  budget.refusals(), 0};
+                                  budget.refusals(), gate.refused()};
         };
         options.metrics = metrics.get();
         options.all_metrics = &all_metrics;
     }
-    std::size_t open = 0;
     bool stopping = false;
-    net::steady_timer drained(executor); // cancelled when the last connection ends while stopping
-    accept_backoff backoff;
+    net::steady_timer drained(executor); // pauses accepts; cancelled at the last connection's end
+    gate.on_empty = [&stopping, &drained] {
+        if (stopping) drained.cancel();
+    };
     auto watchdog = start_watchdog(executor, registry);
-    for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-        if (ec) {
-            if (ec == net::error::operation_aborted || !acceptor.is_open()) break; // cancelled
-            if (auto wait = backoff.failed(ec); wait.count() > 0) {
-                drained.expires_after(wait);
-                auto [paused] = co_await drained.async_wait(use_tuple);
-                if (paused == net::error::operation_aborted) break; // cancelled while pausing
-            }
-            continue;
-        }
-        backoff.succeeded();
-        registry.counters.sockets.add();
-        net::ip::address client;
-        if (per_client.enabled()) {
-            std::error_code peer_ec;
-            client = socket.remote_endpoint(peer_ec).address();
-        }
-        if (open >= config.max_connections || !per_client.admit(client)) {
-            net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &registry.counters),
-                          net::detached);
-            continue;
-        }
-        ++open;
-        net::co_spawn(executor, serve_tcp(std::move(socket), app, options, tls.get()),
-                      [&open, &stopping, &drained, &per_client, client](std::exception_ptr e) {
-                          per_client.leave(client);
-                          if (--open == 0 && stopping) drained.cancel();
-                          log_connection_end(e);
-                      });
-    }
+    co_await accept_connections(acceptor, drained, gate, app, options, tls.get()); // until a stop
 
     // Graceful stop, as server::stop(), but the caller's loop keeps running: connections that
     // outlive shutdown_timeout are closed rather than abandoned. The connections use this
@@ -11140,22 +11251,23 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     acceptor.close(ignored);
     stop_watchdog(watchdog);
     stopping = true;
-    if (open != 0) co_await drain(registry, drained, open, config.shutdown_timeout);
+    if (gate.open() != 0) co_await drain(registry, drained, gate, config.shutdown_timeout);
     if (app.shutdown) co_await app.shutdown();
 }
 
 ASTER_ENGINE task<> detail::drain(connection_registry& registry, net::steady_timer& drained,
-                                  const std::size_t& open,
+                                  const admission& gate,
                                   std::chrono::steady_clock::duration timeout) {
-    log(log_level::info, "aster: waiting for " + std::to_string(open) + " connection(s) to finish");
+    log(log_level::info,
+        "aster: waiting for " + std::to_string(gate.open()) + " connection(s) to finish");
     registry.shutdown_all();
     drained.expires_after(timeout);
     co_await drained.async_wait(use_tuple); // a second cancellation ends the wait: cut now
-    if (open == 0) co_return;
+    if (gate.open() == 0) co_return;
     log(log_level::warning,
-        "aster: shutdown timeout: cutting " + std::to_string(open) + " connection(s)");
+        "aster: shutdown timeout: cutting " + std::to_string(gate.open()) + " connection(s)");
     registry.abort_all();
-    while (open > 0) { // cut streams fail at once; a lingering close ends within linger_timeout
+    while (gate.open() > 0) { // cut streams fail at once; a lingering close ends within linger_timeout
         drained.expires_after(linger_timeout);
         co_await drained.async_wait(use_tuple);
     }
@@ -12228,16 +12340,10 @@ namespace detail {
 
 ASTER_ENGINE task<> serve_test_connection(std::shared_ptr<test::stream> end, app_ref app,
                                         std::shared_ptr<connection_options> options) {
-    {
-        std::unique_ptr<upgraded_websocket<test::stream>> websocket; // as in serve_tcp
-        {
-            auto connection = std::make_unique<http_connection<test::stream>>(
-                *end, app, *options, client_address{"testclient", 50000});
-            co_await connection->run();
-            websocket = connection->take_websocket();
-        }
-        if (websocket) co_await websocket->run(app);
-    }
+    // Named first: g++ 12 mishandles a braced temporary passed by value to a coroutine inside
+    // co_await (here a double free of its string).
+    client_address client{"testclient", 50000};
+    co_await serve_stream(*end, app, *options, std::move(client));
     end->close();
 }
 

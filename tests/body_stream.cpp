@@ -207,7 +207,7 @@ struct wire {
     }
     task<> serve() {
         aster::client_address peer{"wire", 1}; // named: g++ 12 and temporaries in co_await
-        co_await aster::detail::serve_connection(server, app, options, std::move(peer));
+        co_await aster::detail::serve_stream(server, app, options, std::move(peer));
         server.close();
     }
     // Runs whatever is ready: the server ends up waiting for bytes, or done.

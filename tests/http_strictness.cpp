@@ -280,7 +280,7 @@ struct served {
 aster::task<> serve(aster::test::stream& end, const aster::detail::connection_options& options,
                     bool& done, aster::detail::app_ref ref) {
     aster::client_address client{"strictness", 1}; // named: g++ 12 and temporaries in co_await
-    co_await aster::detail::serve_connection(end, ref, options,
+    co_await aster::detail::serve_stream(end, ref, options,
                                              std::move(client));
     end.close();
     done = true;

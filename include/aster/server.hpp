@@ -8,9 +8,10 @@
 #include <aster/detail/accept_backoff.hpp>
 #include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
+#include <aster/detail/admission.hpp>
 #include <aster/detail/connection_registry.hpp>
-#include <aster/detail/client_limit.hpp>
-#include <aster/detail/http_connection.hpp>
+#include <aster/detail/serve_stream.hpp>
+#include <aster/detail/tcp_transport.hpp>
 #include <aster/log.hpp>
 #include <aster/options.hpp>
 
@@ -103,7 +104,7 @@ private:
         net::io_context ctx{1}; // one thread per loop: Asio may skip its locks
         std::optional<net::ip::tcp::acceptor> acceptor;
         std::optional<net::steady_timer> shutdown_deadline;
-        net::steady_timer* accept_pause = nullptr; // set while accepts pause after a failure
+        net::steady_timer accept_pause{ctx}; // accepts pause on it after a failure
         std::shared_ptr<detail::watchdog_state> watchdog;
         std::unique_ptr<detail::loop_metrics> metrics; // when the app serves metrics_route
         loop() = default;
@@ -119,14 +120,12 @@ private:
 
     void begin_shutdown(loop& l);
 
-    task<> accept_loop(loop& l);
-
     detail::app_ref app_;
     server_config config_;
     detail::connection_options options_;
     // Before loops_: the connections that loops_ destroys give their shares back to it.
     detail::memory_budget budget_;
-    detail::client_limit per_client_;
+    detail::admission admission_;
     detail::metrics_registry metrics_;
     std::vector<std::unique_ptr<loop>> loops_;
     // After loops_, so it is destroyed first: it lives on loop 0's io_context.
@@ -134,8 +133,6 @@ private:
     std::shared_ptr<detail::tls_context> tls_; // set by listen() when config_.tls is
     std::uint16_t port_ = 0;
     std::atomic<bool> stopped_{false};
-    std::atomic<std::size_t> open_connections_{0};
-    std::atomic<std::size_t> refused_connections_{0};
 };
 
 namespace detail {
@@ -143,8 +140,15 @@ void open_acceptor(net::ip::tcp::acceptor& acceptor, const net::ip::tcp::endpoin
                    const std::string& host, bool reuse_port);
 net::ip::tcp::endpoint resolve_listen_address(const server_config& config,
                                               const net::any_io_executor& executor);
+/// The certificate and key of config.tls, or null without; throws when TLS is asked of a
+/// build without it.
+std::shared_ptr<tls_context> load_tls(const server_config& config);
+/// Accepts until the acceptor closes or the wait is cancelled: each connection admitted is
+/// served on the acceptor's executor, the others refused with 503; failures back off on `pause`.
+task<> accept_connections(net::ip::tcp::acceptor& acceptor, net::steady_timer& pause,
+                          admission& gate, const app_ref& app, const connection_options& options,
+                          tls_context* tls);
 task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503, loop_counters* counters);
-task<> linger_close(net::ip::tcp::socket& socket, std::chrono::steady_clock::duration limit);
 void log_connection_end(std::exception_ptr e) noexcept;
 /// Runs one lifespan hook (if not null) to its end on `ctx`, rethrowing what it throws.
 void run_hook(net::io_context& ctx, task<> (*hook)());
@@ -154,8 +158,8 @@ task<> serve_tcp(net::ip::tcp::socket socket, const app_ref& app, const connecti
                  tls_context* tls);
 /// Listens, logs the address and serves until stopped: the body of application::run.
 void serve_app(app_ref app, server_config config);
-/// serve()'s graceful end: closes the `open` connections of `registry`, cut after `timeout`.
-task<> drain(connection_registry& registry, net::steady_timer& drained, const std::size_t& open,
+/// serve()'s graceful end: closes the connections of `registry`, cut after `timeout`.
+task<> drain(connection_registry& registry, net::steady_timer& drained, const admission& gate,
              std::chrono::steady_clock::duration timeout);
 /// The body of application::serve.
 task<> serve_in_place(app_ref app, server_config config,

@@ -7,7 +7,7 @@
 #include <aster/application.hpp>
 #include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
-#include <aster/detail/http_connection.hpp>
+#include <aster/detail/serve_stream.hpp>
 #include <aster/detail/response_parser.hpp>
 #include <aster/cookies.hpp>
 #include <aster/headers.hpp>

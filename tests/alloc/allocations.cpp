@@ -162,7 +162,7 @@ result drive(Client client) {
         [&]() -> aster::task<> {
             const auto ref = app.ref();
             aster::client_address client{"test", 1}; // named: g++ 12 and temporaries in co_await
-            co_await aster::detail::serve_connection(server_end, ref, options,
+            co_await aster::detail::serve_stream(server_end, ref, options,
                                                      std::move(client));
         },
         aster::net::detached);

@@ -109,10 +109,8 @@ private:
     std::optional<ws_session<Stream>> session_;
 };
 
-/// One HTTP/1.x connection. Its owner heap-allocates it, runs it, and when take_websocket()
-/// hands over a WebSocket, destroys it before running that one (serve_tcp, serve_tls and
-/// serve_test_connection each do this themselves: a shared helper coroutine would be one more
-/// frame on every connection).
+/// One HTTP/1.x connection. Its owner (serve_stream) heap-allocates it, runs it, and when
+/// take_websocket() hands over a WebSocket, destroys it before running that one.
 /// A body that is all in the buffer (and at most stream_body_threshold) is parsed with its
 /// head, as is any body of a plain handler. Otherwise, for a coroutine route, the handler runs
 /// once the head is in and reads the body through this connection (the body_source of its
@@ -229,22 +227,6 @@ private:
     std::vector<pending_metric> unwritten_;
     std::unique_ptr<upgraded_websocket<Stream>> upgraded_;
 };
-
-/// The whole life of one connection, as serve_tcp runs it, in one coroutine: for tests and
-/// fuzzers, where one more frame per connection does not matter. `app` and `options` must
-/// outlive it.
-template <class Stream>
-task<> serve_connection(Stream& stream, const app_ref& app, const connection_options& options,
-                        client_address client) {
-    std::unique_ptr<upgraded_websocket<Stream>> websocket;
-    {
-        auto connection =
-            std::make_unique<http_connection<Stream>>(stream, app, options, std::move(client));
-        co_await connection->run();
-        websocket = connection->take_websocket();
-    }
-    if (websocket) co_await websocket->run(app);
-}
 
 } // namespace aster::detail
 

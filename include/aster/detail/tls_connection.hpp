@@ -14,6 +14,8 @@
 #include <aster/detail/async_event.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_connection.hpp>
+#include <aster/detail/serve_stream.hpp>
+#include <aster/detail/tcp_transport.hpp>
 #include <aster/detail/read_deadline.hpp>
 #include <aster/log.hpp>
 #include <aster/request.hpp>
@@ -48,13 +50,37 @@ private:
     connection_registry* registry_;
 };
 
-/// Serves one accepted socket over TLS with the same http_connection as plain TCP. The
+/// The TLS stream over an accepted socket, for serve_stream. Its end sends close_notify and,
+/// like a lingering close, lets OpenSSL read and discard what the client still sends until its
+/// close_notify or FIN, so unread request bytes cannot reset the connection before the client
+/// has read the last response.
+class tls_transport {
+public:
+    tls_transport(tls_stream& stream, client_address peer) : stream_(&stream), peer_(std::move(peer)) {}
+    tls_stream& stream() noexcept { return *stream_; }
+    const client_address& peer() const noexcept { return peer_; }
+    task<> finish() {
+        {
+            read_deadline<tls_stream> deadline(*stream_);
+            deadline.expires_after(tls_close_timeout);
+            auto [ignored] = co_await stream_->async_shutdown(use_tuple);
+            (void)ignored; // the client may well close without close_notify; nothing to do then
+        }
+        std::error_code ec;
+        stream_->lowest_layer().close(ec);
+    }
+
+private:
+    tls_stream* stream_;
+    client_address peer_;
+};
+
+/// Serves one accepted connection over TLS with the same lifecycle as plain TCP. The
 /// handshake shares the request head's deadline (header_timeout), so a client that never
 /// finishes it is bounded like a slow request.
-ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
-                            const connection_options& options, client_address client,
-                            tls_context& context) {
-    tls_stream stream(std::move(socket), context.native());
+ASTER_DECL task<> serve_tls(tcp_transport tcp, const app_ref& app,
+                            const connection_options& options, tls_context& context) {
+    tls_stream stream(std::move(tcp.stream()), context.native());
     std::error_code ec;
     {
         tls_handshake_guard guard(stream, options.registry);
@@ -68,33 +94,16 @@ ASTER_DECL task<> serve_tls(net::ip::tcp::socket socket, app_ref app,
     if (ec) {
         // A plain-HTTP client, a scanner or a client that distrusts the certificate: routine on
         // a public port and the client's to fix, so debug, where it cannot flood the log.
-        log_limited(log_level::debug, "tls handshake", "aster: TLS handshake with " + client.host + ":" +
-                                  std::to_string(client.port) + " failed: " + ec.message());
+        log_limited(log_level::debug, "tls handshake",
+                    "aster: TLS handshake with " + tcp.peer().host + ":" +
+                        std::to_string(tcp.peer().port) + " failed: " + ec.message());
         stream.lowest_layer().close(ec);
         co_return;
     }
-    {
-        connection_options secure = options; // outlives the connection, which refers to it
-        secure.secure = true;
-        std::unique_ptr<upgraded_websocket<tls_stream>> websocket; // as in serve_tcp
-        {
-            auto connection = std::make_unique<http_connection<tls_stream>>(stream, app, secure,
-                                                                            std::move(client));
-            co_await connection->run();
-            websocket = connection->take_websocket();
-        }
-        if (websocket) co_await websocket->run(app);
-    }
-    // Lingering close for TLS: once our close_notify is sent, OpenSSL reads and discards what
-    // the client still sends until its close_notify or FIN, so unread request bytes cannot
-    // reset the connection before the client has read the last response.
-    {
-        read_deadline<tls_stream> deadline(stream);
-        deadline.expires_after(tls_close_timeout);
-        auto [ignored] = co_await stream.async_shutdown(use_tuple);
-        (void)ignored; // the client may well close without close_notify; nothing to do then
-    }
-    stream.lowest_layer().close(ec);
+    connection_options secure = options; // outlives the connection, which refers to it
+    secure.secure = true;
+    tls_transport transport(stream, tcp.peer()); // named: g++ 12 and temporaries in co_await
+    co_await serve_stream(std::move(transport), app, secure);
 }
 
 } // namespace aster::detail

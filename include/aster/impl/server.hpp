@@ -15,30 +15,8 @@
 namespace aster {
 
 namespace detail {
-inline constexpr auto linger_timeout = std::chrono::seconds(2);
-inline constexpr std::size_t linger_max_bytes = 64 * 1024;
+
 inline constexpr auto busy_linger_timeout = std::chrono::milliseconds(500);
-} // namespace detail
-
-namespace detail {
-
-// Closes an accepted socket when its coroutine ends, however it ends, and counts it as closed.
-class socket_guard {
-public:
-    socket_guard(net::ip::tcp::socket& s, loop_counters* counters) noexcept
-        : socket_(s), counters_(counters) {}
-    ~socket_guard() {
-        std::error_code ignored;
-        socket_.close(ignored);
-        if (counters_) counters_->sockets.sub();
-    }
-    socket_guard(const socket_guard&) = delete;
-    socket_guard& operator=(const socket_guard&) = delete;
-
-private:
-    net::ip::tcp::socket& socket_;
-    loop_counters* counters_;
-};
 
 ASTER_ENGINE void open_acceptor(net::ip::tcp::acceptor& acceptor,
                                 const net::ip::tcp::endpoint& endpoint, const std::string& host,
@@ -84,16 +62,15 @@ ASTER_ENGINE net::ip::tcp::endpoint resolve_listen_address(const server_config& 
 // text means nothing), then a short lingering close so the answer is not lost to a reset.
 ASTER_ENGINE task<> refuse_busy(net::ip::tcp::socket socket, bool answer_503,
                                 loop_counters* counters) {
-    count_guard coroutine(counters ? &counters->connections : nullptr);
-    socket_guard counted(socket, counters);
+    tcp_transport counted(std::move(socket), counters, {});
     static constexpr std::string_view busy =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 19\r\n"
         "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
         "Service Unavailable";
     std::error_code ignored;
-    socket.non_blocking(true, ignored);
-    if (answer_503) socket.write_some(net::buffer(busy), ignored); // best effort; never wait
-    co_await linger_close(socket, busy_linger_timeout);
+    counted.stream().non_blocking(true, ignored);
+    if (answer_503) counted.stream().write_some(net::buffer(busy), ignored); // never wait
+    co_await linger_close(counted.stream(), busy_linger_timeout);
 }
 
 // The loop's watchdog: once a second each connection checks the pace of its transfers
@@ -161,7 +138,8 @@ ASTER_ENGINE void run_hook(net::io_context& ctx, task<> (*hook)()) {
 
 ASTER_ENGINE server::server(detail::app_ref app, server_config config)
     : app_(app), config_(std::move(config)), options_{config_.limits, config_.websocket, nullptr},
-      budget_(config_.memory_budget), per_client_(config_.max_connections_per_client) {
+      budget_(config_.memory_budget),
+      admission_(config_.max_connections, config_.max_connections_per_client) {
     options_.budget = &budget_;
     options_.access_log = config_.access_log;
     unsigned n = config_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
@@ -189,14 +167,7 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
 
 ASTER_ENGINE void server::listen() {
     detail::ensure_descriptor_room(config_.max_connections);
-    if (config_.tls) {
-#ifdef ASTER_HAS_TLS
-        tls_ = std::make_shared<detail::tls_context>(*config_.tls);
-#else
-        throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
-                                    "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
-#endif
-    }
+    tls_ = detail::load_tls(config_);
     auto endpoint = detail::resolve_listen_address(config_, loops_[0]->ctx.get_executor());
     for (auto& l : loops_) {
         auto& acceptor = l->acceptor.emplace(l->ctx);
@@ -222,7 +193,11 @@ ASTER_ENGINE void server::run() {
     if (!loops_[0]->acceptor) listen();
     detail::run_hook(loops_[0]->ctx, app_.startup); // before any accept
     for (auto& l : loops_) {
-        if (l->acceptor) net::co_spawn(l->ctx, accept_loop(*l), net::detached);
+        if (l->acceptor)
+            net::co_spawn(l->ctx,
+                          detail::accept_connections(*l->acceptor, l->accept_pause, admission_,
+                                                     app_, l->options, tls_.get()),
+                          net::detached);
         l->watchdog = detail::start_watchdog(l->ctx.get_executor(), l->connections);
     }
     if (config_.handle_signals) {
@@ -257,7 +232,7 @@ ASTER_ENGINE server_stats server::stats() const noexcept {
     }
     total.budget_bytes = budget_.used();
     total.budget_refusals = budget_.refusals();
-    total.refused_connections = refused_connections_.load(std::memory_order_relaxed);
+    total.refused_connections = admission_.refused();
     return total;
 }
 
@@ -270,7 +245,7 @@ ASTER_ENGINE void server::stop() noexcept {
 ASTER_ENGINE void server::begin_shutdown(loop& l) {
     std::error_code ignored;
     if (l.acceptor) l.acceptor->close(ignored);
-    if (l.accept_pause) l.accept_pause->cancel();
+    l.accept_pause.cancel();
     detail::stop_watchdog(l.watchdog);
     if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
     if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
@@ -290,99 +265,73 @@ ASTER_ENGINE void server::begin_shutdown(loop& l) {
     l.connections.shutdown_all();
 }
 
-ASTER_ENGINE task<> server::accept_loop(loop& l) {
-    detail::accept_backoff backoff;
-    net::steady_timer pause(l.ctx);
+ASTER_ENGINE std::shared_ptr<detail::tls_context> detail::load_tls(const server_config& config) {
+    if (!config.tls) return nullptr;
+#ifdef ASTER_HAS_TLS
+    return std::make_shared<tls_context>(*config.tls);
+#else
+    throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
+                                "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
+#endif
+}
+
+ASTER_ENGINE task<> detail::accept_connections(net::ip::tcp::acceptor& acceptor,
+                                               net::steady_timer& pause, admission& gate,
+                                               const app_ref& app,
+                                               const connection_options& options,
+                                               tls_context* tls) {
+    const auto executor = acceptor.get_executor();
+    loop_counters& counters = options.registry->counters;
+    accept_backoff backoff;
     for (;;) {
-        auto [ec, socket] = co_await l.acceptor->async_accept(detail::use_tuple);
+        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
         if (ec) {
-            if (ec == net::error::operation_aborted || !l.acceptor->is_open()) co_return;
+            if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
             if (auto wait = backoff.failed(ec); wait.count() > 0) {
                 pause.expires_after(wait);
-                l.accept_pause = &pause; // a stop cancels it
-                co_await pause.async_wait(detail::use_tuple);
-                l.accept_pause = nullptr;
+                auto [paused] = co_await pause.async_wait(use_tuple);
+                if (paused == net::error::operation_aborted) co_return; // a stop
             }
             continue;
         }
         backoff.succeeded();
-        l.connections.counters.sockets.add(); // serve_tcp or refuse_busy closes and uncounts it
+        counters.sockets.add(); // serve_tcp or refuse_busy closes and uncounts it
         net::ip::address client;
-        if (per_client_.enabled()) {
+        if (gate.needs_address()) {
             std::error_code peer_ec;
             client = socket.remote_endpoint(peer_ec).address();
         }
-        const bool over_cap = open_connections_.fetch_add(1) >= config_.max_connections;
-        if (over_cap || !per_client_.admit(client)) {
-            open_connections_.fetch_sub(1);
-            refused_connections_.fetch_add(1, std::memory_order_relaxed);
-            net::co_spawn(l.ctx,
-                          detail::refuse_busy(std::move(socket), !tls_, &l.connections.counters),
+        if (!gate.admit(client)) {
+            net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &counters),
                           net::detached);
             continue;
         }
-        net::co_spawn(l.ctx, detail::serve_tcp(std::move(socket), app_, l.options, tls_.get()),
-                      [this, client](std::exception_ptr e) {
-                          open_connections_.fetch_sub(1);
-                          per_client_.leave(client);
-                          detail::log_connection_end(e);
+        net::co_spawn(executor, serve_tcp(std::move(socket), app, options, tls),
+                      [&gate, client](std::exception_ptr e) {
+                          gate.leave(client);
+                          log_connection_end(e);
                       });
     }
 }
 
 // `app` and `options` are the server's (or serve_in_place's), alive until every connection
-// has ended: held by reference, they cost no room in the frame each connection keeps.
+// has ended: held by reference, they cost no room in the frame each connection keeps. Not a
+// coroutine: the connection's one frame is serve_stream's (serve_tls's with TLS).
 ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, const app_ref& app,
                                      const connection_options& options, tls_context* tls) {
-    loop_counters* counters = options.registry ? &options.registry->counters : nullptr;
-    count_guard coroutine(counters ? &counters->connections : nullptr);
-    socket_guard counted(socket, counters);
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
-    client_address client{ec ? std::string() : peer.address().to_string(), ec ? std::uint16_t(0) : peer.port()};
+    tcp_transport transport(std::move(socket),
+                            options.registry ? &options.registry->counters : nullptr,
+                            client_address{ec ? std::string() : peer.address().to_string(),
+                                           ec ? std::uint16_t(0) : peer.port()});
 #ifdef ASTER_HAS_TLS
-    if (tls) {
-        co_await detail::serve_tls(std::move(socket), app, options, std::move(client), *tls);
-        co_return;
-    }
+    if (tls) return serve_tls(std::move(transport), app, options, *tls);
 #else
     (void)tls; // listen() refuses TLS in a build without it
 #endif
-    {
-        // Heap objects, so an upgraded connection frees HTTP's state before the WebSocket runs.
-        std::unique_ptr<upgraded_websocket<net::ip::tcp::socket>> websocket;
-        {
-            auto connection = std::make_unique<http_connection<net::ip::tcp::socket>>(
-                socket, app, options, std::move(client));
-            co_await connection->run();
-            websocket = connection->take_websocket();
-        }
-        if (websocket) co_await websocket->run(app);
-    }
-    co_await linger_close(socket, linger_timeout);
-}
-
-// Lingering close (RFC 9112 §9.6): send FIN, then drain what the client still sends for a
-// moment, so closing with unread bytes does not reset the connection and destroy the last
-// response (a 400, 413 or 503 above all) before the client reads it.
-ASTER_ENGINE task<> detail::linger_close(net::ip::tcp::socket& socket,
-                                         std::chrono::steady_clock::duration limit) {
-    std::error_code ec;
-    socket.shutdown(net::ip::tcp::socket::shutdown_send, ec);
-    net::steady_timer deadline(socket.get_executor());
-    deadline.expires_after(limit);
-    deadline.async_wait([&socket](std::error_code e) {
-        if (!e) socket.cancel(e);
-    });
-    char sink[1024];
-    for (std::size_t drained = 0; drained < linger_max_bytes;) {
-        auto [read_ec, n] = co_await socket.async_read_some(net::buffer(sink), use_tuple);
-        if (read_ec) break;
-        drained += n;
-    }
-    deadline.cancel();
-    socket.close(ec);
+    return serve_stream(std::move(transport), app, options);
 }
 
 ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
@@ -401,15 +350,7 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     co_await net::this_coro::throw_if_cancelled(false);
     auto executor = co_await net::this_coro::executor;
     tcp::acceptor acceptor(executor);
-    std::shared_ptr<tls_context> tls;
-    if (config.tls) {
-#ifdef ASTER_HAS_TLS
-        tls = std::make_shared<tls_context>(*config.tls);
-#else
-        throw std::invalid_argument("aster: server_config::tls is set, but this program was built "
-                                    "without TLS (define ASTER_HAS_TLS and link OpenSSL)");
-#endif
-    }
+    std::shared_ptr<tls_context> tls = load_tls(config);
     ensure_descriptor_room(config.max_connections);
     apply_logging(config);
     auto endpoint = resolve_listen_address(config, executor);
@@ -421,7 +362,7 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
 
     connection_registry registry;
     memory_budget budget(config.memory_budget);
-    client_limit per_client(config.max_connections_per_client);
+    admission gate(config.max_connections, config.max_connections_per_client);
     connection_options options{config.limits, config.websocket, nullptr, &registry};
     options.budget = &budget;
     options.access_log = config.access_log;
@@ -430,51 +371,22 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     if (app.has_metrics) {
         metrics = std::make_unique<loop_metrics>();
         all_metrics.loops.push_back(metrics.get());
-        all_metrics.gauges = [&registry, &budget] {
+        all_metrics.gauges = [&registry, &budget, &gate] {
             const auto& c = registry.counters;
             return metrics_gauges{c.connections.get(), c.sockets.get(), c.websockets.get(),
                                   c.buffered_bytes.get(), c.input_bytes.get(), budget.used(),
-                                  budget.refusals(), 0};
+                                  budget.refusals(), gate.refused()};
         };
         options.metrics = metrics.get();
         options.all_metrics = &all_metrics;
     }
-    std::size_t open = 0;
     bool stopping = false;
-    net::steady_timer drained(executor); // cancelled when the last connection ends while stopping
-    accept_backoff backoff;
+    net::steady_timer drained(executor); // pauses accepts; cancelled at the last connection's end
+    gate.on_empty = [&stopping, &drained] {
+        if (stopping) drained.cancel();
+    };
     auto watchdog = start_watchdog(executor, registry);
-    for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-        if (ec) {
-            if (ec == net::error::operation_aborted || !acceptor.is_open()) break; // cancelled
-            if (auto wait = backoff.failed(ec); wait.count() > 0) {
-                drained.expires_after(wait);
-                auto [paused] = co_await drained.async_wait(use_tuple);
-                if (paused == net::error::operation_aborted) break; // cancelled while pausing
-            }
-            continue;
-        }
-        backoff.succeeded();
-        registry.counters.sockets.add();
-        net::ip::address client;
-        if (per_client.enabled()) {
-            std::error_code peer_ec;
-            client = socket.remote_endpoint(peer_ec).address();
-        }
-        if (open >= config.max_connections || !per_client.admit(client)) {
-            net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &registry.counters),
-                          net::detached);
-            continue;
-        }
-        ++open;
-        net::co_spawn(executor, serve_tcp(std::move(socket), app, options, tls.get()),
-                      [&open, &stopping, &drained, &per_client, client](std::exception_ptr e) {
-                          per_client.leave(client);
-                          if (--open == 0 && stopping) drained.cancel();
-                          log_connection_end(e);
-                      });
-    }
+    co_await accept_connections(acceptor, drained, gate, app, options, tls.get()); // until a stop
 
     // Graceful stop, as server::stop(), but the caller's loop keeps running: connections that
     // outlive shutdown_timeout are closed rather than abandoned. The connections use this
@@ -483,22 +395,23 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     acceptor.close(ignored);
     stop_watchdog(watchdog);
     stopping = true;
-    if (open != 0) co_await drain(registry, drained, open, config.shutdown_timeout);
+    if (gate.open() != 0) co_await drain(registry, drained, gate, config.shutdown_timeout);
     if (app.shutdown) co_await app.shutdown();
 }
 
 ASTER_ENGINE task<> detail::drain(connection_registry& registry, net::steady_timer& drained,
-                                  const std::size_t& open,
+                                  const admission& gate,
                                   std::chrono::steady_clock::duration timeout) {
-    log(log_level::info, "aster: waiting for " + std::to_string(open) + " connection(s) to finish");
+    log(log_level::info,
+        "aster: waiting for " + std::to_string(gate.open()) + " connection(s) to finish");
     registry.shutdown_all();
     drained.expires_after(timeout);
     co_await drained.async_wait(use_tuple); // a second cancellation ends the wait: cut now
-    if (open == 0) co_return;
+    if (gate.open() == 0) co_return;
     log(log_level::warning,
-        "aster: shutdown timeout: cutting " + std::to_string(open) + " connection(s)");
+        "aster: shutdown timeout: cutting " + std::to_string(gate.open()) + " connection(s)");
     registry.abort_all();
-    while (open > 0) { // cut streams fail at once; a lingering close ends within linger_timeout
+    while (gate.open() > 0) { // cut streams fail at once; a lingering close ends within linger_timeout
         drained.expires_after(linger_timeout);
         co_await drained.async_wait(use_tuple);
     }

@@ -14,16 +14,10 @@ namespace detail {
 
 ASTER_ENGINE task<> serve_test_connection(std::shared_ptr<test::stream> end, app_ref app,
                                         std::shared_ptr<connection_options> options) {
-    {
-        std::unique_ptr<upgraded_websocket<test::stream>> websocket; // as in serve_tcp
-        {
-            auto connection = std::make_unique<http_connection<test::stream>>(
-                *end, app, *options, client_address{"testclient", 50000});
-            co_await connection->run();
-            websocket = connection->take_websocket();
-        }
-        if (websocket) co_await websocket->run(app);
-    }
+    // Named first: g++ 12 mishandles a braced temporary passed by value to a coroutine inside
+    // co_await (here a double free of its string).
+    client_address client{"testclient", 50000};
+    co_await serve_stream(*end, app, *options, std::move(client));
     end->close();
 }
 

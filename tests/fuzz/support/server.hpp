@@ -6,7 +6,7 @@
 
 #include "fuzz.hpp"
 
-#include <aster/detail/http_connection.hpp>
+#include <aster/detail/serve_stream.hpp>
 #include <aster/detail/utf8.hpp>
 #include <aster/detail/ws_frame.hpp>
 #include <aster/test/stream.hpp>
@@ -43,7 +43,7 @@ inline server_run serve(aster::detail::app_ref app, const std::vector<std::strin
         [](std::shared_ptr<test::stream> end, detail::app_ref a,
            std::shared_ptr<detail::connection_options> o) -> task<> {
             client_address client{"fuzz", 1}; // named: g++ 12 and temporaries in co_await
-            co_await detail::serve_connection(*end, a, *o, std::move(client));
+            co_await detail::serve_stream(*end, a, *o, std::move(client));
             end->close();
         }(server, app, options),
         [&](std::exception_ptr e) {
