@@ -275,6 +275,191 @@ ASTER_CLOSE_CODE_LIST(ASTER_CLOSE_ALIAS)
 #ifndef ASTER_ERROR_HPP
 #define ASTER_ERROR_HPP
 
+// begin aster/headers.hpp
+// SPDX-License-Identifier: MIT
+// Case-insensitive, multi-valued header list of views into the connection's read buffer.
+#ifndef ASTER_HEADERS_HPP
+#define ASTER_HEADERS_HPP
+
+// begin aster/detail/http_grammar.hpp
+// SPDX-License-Identifier: MIT
+// The small pieces of HTTP's grammar (RFC 9110 §5.6) that headers, cookies, forms, CORS, the
+// URL decoder and the WebSocket handshake share: whitespace, tokens, hex digits, quoted
+// strings and comma-separated lists. Dependency-free and constexpr.
+#ifndef ASTER_DETAIL_HTTP_GRAMMAR_HPP
+#define ASTER_DETAIL_HTTP_GRAMMAR_HPP
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+namespace aster::detail {
+
+/// OWS: space or horizontal tab (RFC 9110 §5.6.3).
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+/// `s` without leading and trailing OWS.
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+inline constexpr std::array<bool, 256> tchar_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) t[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
+/// tchar (RFC 9110 §5.6.2): the characters of a token, such as a field or cookie name.
+constexpr bool is_tchar(char c) noexcept { return tchar_table[static_cast<unsigned char>(c)]; }
+
+/// A non-empty run of tchar.
+constexpr bool is_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!is_tchar(c)) return false;
+    return true;
+}
+
+constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+
+/// The value of a hex digit, or -1.
+constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Reads a quoted-string (RFC 9110 §5.6.4) starting at s[i] == '"', handing each character of
+/// its value to `put` with quoted-pairs undone; leaves `i` after the closing quote. False when
+/// the string does not end. `lenient_backslash` keeps a backslash that quotes neither `"` nor
+/// `\` (old browsers send Windows paths unescaped in multipart file names).
+template <class Put>
+constexpr bool read_quoted(std::string_view s, std::size_t& i, Put&& put,
+                           bool lenient_backslash = false) {
+    ++i; // the opening quote
+    while (i < s.size()) {
+        char c = s[i++];
+        if (c == '"') return true;
+        if (c == '\\' && i < s.size()) {
+            if (!lenient_backslash || s[i] == '"' || s[i] == '\\') c = s[i++];
+        }
+        put(c);
+    }
+    return false;
+}
+
+/// Calls `item` with each element of a comma-separated list (RFC 9110 §5.6.1), trimmed; empty
+/// elements are skipped, as the RFC asks. When `item` returns bool, true stops the walk and is
+/// returned. Quoted commas are not special: no list aster reads this way (Connection, Upgrade,
+/// Transfer-Encoding, entity tags, subprotocols, CORS headers) holds one.
+template <class Item>
+constexpr bool for_each_list_item(std::string_view list, Item&& item) {
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        const auto element = trim_ows(list.substr(0, comma));
+        if (!element.empty()) {
+            if constexpr (std::is_same_v<decltype(item(element)), bool>) {
+                if (item(element)) return true;
+            } else {
+                item(element);
+            }
+        }
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_HTTP_GRAMMAR_HPP
+// end aster/detail/http_grammar.hpp
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// Header fields a program owns and sends: a response's, an exception's, a WebSocket accept's,
+/// the test client's. Name and value pairs in order; names may repeat.
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// ASCII case-insensitive equality, as header names compare (RFC 9110 §5.1).
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (detail::ascii_lower(a[i]) != detail::ascii_lower(b[i])) return false;
+    return true;
+}
+
+/// A field name is a token (RFC 9110 §5.1, §5.6.2).
+constexpr bool valid_field_name(std::string_view name) noexcept {
+    return detail::is_token(name);
+}
+
+/// A field value holds no control character but HTAB (RFC 9110 §5.5): a line break would
+/// split the message, a NUL breaks the clients that see it.
+constexpr bool valid_field_value(std::string_view value) noexcept {
+    for (char c : value)
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return false;
+    return true;
+}
+
+struct header_field {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// The request's headers, in arrival order. Lookups ignore case; repeated names keep every value.
+/// The views stay valid while the handler runs (they point into the connection's buffer).
+class headers {
+public:
+    using const_iterator = std::vector<header_field>::const_iterator;
+
+    /// The first value of `name`, or nullopt.
+    std::optional<std::string_view> get(std::string_view name) const noexcept {
+        for (const auto& f : fields_)
+            if (iequals(f.name, name)) return f.value;
+        return std::nullopt;
+    }
+    /// The first value of `name`, or `fallback`.
+    std::string_view get(std::string_view name, std::string_view fallback) const noexcept {
+        return get(name).value_or(fallback);
+    }
+    std::vector<std::string_view> get_all(std::string_view name) const {
+        std::vector<std::string_view> out;
+        for (const auto& f : fields_)
+            if (iequals(f.name, name)) out.push_back(f.value);
+        return out;
+    }
+    bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+    std::size_t size() const noexcept { return fields_.size(); }
+    bool empty() const noexcept { return fields_.empty(); }
+    const_iterator begin() const noexcept { return fields_.begin(); }
+    const_iterator end() const noexcept { return fields_.end(); }
+
+    void add(std::string_view name, std::string_view value) { fields_.push_back({name, value}); }
+    void clear() noexcept { fields_.clear(); } // keeps capacity: no allocation per request
+
+private:
+    std::vector<header_field> fields_;
+};
+
+} // namespace aster
+
+#endif // ASTER_HEADERS_HPP
+// end aster/headers.hpp
 
 #include <cstdint>
 #include <stdexcept>
@@ -290,7 +475,7 @@ namespace aster {
 /// @endcode
 class http_exception : public std::runtime_error {
 public:
-    using header_list = std::vector<std::pair<std::string, std::string>>;
+    using header_list = aster::header_list;
 
     explicit http_exception(aster::status code, std::string detail = {}, header_list headers = {})
         : std::runtime_error(detail.empty() ? std::string(reason(code)) : detail),
@@ -419,94 +604,6 @@ inline std::string allow_header(method set) {
 
 #endif // ASTER_METHOD_HPP
 // end aster/method.hpp
-// begin aster/headers.hpp
-// SPDX-License-Identifier: MIT
-// Case-insensitive, multi-valued header list of views into the connection's read buffer.
-#ifndef ASTER_HEADERS_HPP
-#define ASTER_HEADERS_HPP
-
-
-#include <cstddef>
-#include <optional>
-#include <string_view>
-#include <vector>
-
-namespace aster {
-
-/// ASCII case-insensitive equality, as header names compare (RFC 9110 §5.1).
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
-/// A field name is a token (RFC 9110 §5.1, §5.6.2).
-constexpr bool valid_field_name(std::string_view name) noexcept {
-    if (name.empty()) return false;
-    for (char c : name)
-        if (c <= 0x20 || c >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(c) !=
-                                           std::string_view::npos)
-            return false;
-    return true;
-}
-
-/// A field value holds no control character but HTAB (RFC 9110 §5.5): a line break would
-/// split the message, a NUL breaks the clients that see it.
-constexpr bool valid_field_value(std::string_view value) noexcept {
-    for (char c : value)
-        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return false;
-    return true;
-}
-
-struct header_field {
-    std::string_view name;
-    std::string_view value;
-};
-
-/// The request's headers, in arrival order. Lookups ignore case; repeated names keep every value.
-/// The views stay valid while the handler runs (they point into the connection's buffer).
-class headers {
-public:
-    using const_iterator = std::vector<header_field>::const_iterator;
-
-    /// The first value of `name`, or nullopt.
-    std::optional<std::string_view> get(std::string_view name) const noexcept {
-        for (const auto& f : fields_)
-            if (iequals(f.name, name)) return f.value;
-        return std::nullopt;
-    }
-    /// The first value of `name`, or `fallback`.
-    std::string_view get(std::string_view name, std::string_view fallback) const noexcept {
-        return get(name).value_or(fallback);
-    }
-    std::vector<std::string_view> get_all(std::string_view name) const {
-        std::vector<std::string_view> out;
-        for (const auto& f : fields_)
-            if (iequals(f.name, name)) out.push_back(f.value);
-        return out;
-    }
-    bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
-    std::size_t size() const noexcept { return fields_.size(); }
-    bool empty() const noexcept { return fields_.empty(); }
-    const_iterator begin() const noexcept { return fields_.begin(); }
-    const_iterator end() const noexcept { return fields_.end(); }
-
-    void add(std::string_view name, std::string_view value) { fields_.push_back({name, value}); }
-    void clear() noexcept { fields_.clear(); } // keeps capacity: no allocation per request
-
-private:
-    std::vector<header_field> fields_;
-};
-
-} // namespace aster
-
-#endif // ASTER_HEADERS_HPP
-// end aster/headers.hpp
 // begin aster/url.hpp
 // SPDX-License-Identifier: MIT
 // Percent-encoding (RFC 3986 §2.1) and decoded, multi-valued `query_params` [datastructures.py].
@@ -623,13 +720,6 @@ encode_query(std::initializer_list<std::pair<std::string_view, std::string_view>
 
 namespace detail::url_impl {
 
-constexpr int hex_digit(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 constexpr bool is_unreserved(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '-' || c == '.' || c == '_' || c == '~';
@@ -655,13 +745,12 @@ inline void encode(std::string& out, std::string_view in, std::string_view safe,
 } // namespace detail::url_impl
 
 ASTER_DECL bool percent_decode_into(std::string_view in, std::string& out, bool plus_as_space) {
-    using detail::url_impl::hex_digit;
     bool changed = false;
     out.reserve(out.size() + in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
         char c = in[i];
         if (c == '%' && in.size() - i >= 3) {
-            int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+            int hi = detail::hex_value(in[i + 1]), lo = detail::hex_value(in[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 out += static_cast<char>(hi * 16 + lo);
                 i += 2;
@@ -803,12 +892,6 @@ parse_set_cookie(std::string_view header_value,
 
 namespace detail::cookie_impl {
 
-constexpr std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 // Splits off the text before the next `;` and advances `rest` past it.
 constexpr std::string_view next_piece(std::string_view& rest) noexcept {
     auto semi = rest.find(';');
@@ -824,16 +907,10 @@ split_cookie(std::string_view piece) noexcept {
     bool bare = eq == std::string_view::npos;
     std::string_view name = bare ? std::string_view{} : piece.substr(0, eq);
     std::string_view value = bare ? piece : piece.substr(eq + 1);
-    value = trim(value);
+    value = trim_ows(value);
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
         value = value.substr(1, value.size() - 2);
-    return {trim(name), value};
-}
-
-// RFC 9110 §5.6.2 tchar, which RFC 6265 §4.1.1 uses for cookie-name.
-constexpr bool is_token_char(char c) noexcept {
-    if (c <= 0x20 || c >= 0x7F) return false;
-    return std::string_view("\"(),/:;<=>?@[\\]{}").find(c) == std::string_view::npos;
+    return {trim_ows(name), value};
 }
 
 // RFC 6265 §4.1.1 cookie-octet: visible ASCII except `"`, `,`, `;` and `\`.
@@ -962,9 +1039,10 @@ ASTER_DECL std::optional<std::string_view> find_cookie(std::string_view header,
 ASTER_DECL std::string format_set_cookie(std::string_view name, std::string_view value,
                                          const cookie_options& options) {
     using namespace detail::cookie_impl;
+    using detail::is_tchar, detail::trim_ows;
     if (name.empty()) throw std::invalid_argument("aster: cookie name must not be empty");
     for (char c : name)
-        if (!is_token_char(c))
+        if (!is_tchar(c))
             throw std::invalid_argument("aster: cookie name '" + std::string(name) +
                                         "' has a character outside RFC 6265 token characters");
     auto inner = value;
@@ -1014,20 +1092,21 @@ ASTER_DECL std::string format_delete_cookie(std::string_view name, std::string_v
 ASTER_DECL std::optional<set_cookie>
 parse_set_cookie(std::string_view header_value, std::chrono::system_clock::time_point now) {
     using namespace detail::cookie_impl;
+    using detail::is_tchar, detail::trim_ows;
     auto pair = next_piece(header_value);
     auto eq = pair.find('=');
     if (eq == std::string_view::npos) return std::nullopt;
     set_cookie out;
-    out.name = trim(pair.substr(0, eq));
-    out.value = trim(pair.substr(eq + 1));
+    out.name = trim_ows(pair.substr(0, eq));
+    out.value = trim_ows(pair.substr(eq + 1));
     if (out.name.empty()) return std::nullopt;
 
     std::optional<std::chrono::sys_seconds> expires;
     while (!header_value.empty()) {
         auto attr = next_piece(header_value);
         auto aeq = attr.find('=');
-        auto key = trim(attr.substr(0, aeq));
-        auto val = aeq == std::string_view::npos ? std::string_view{} : trim(attr.substr(aeq + 1));
+        auto key = trim_ows(attr.substr(0, aeq));
+        auto val = aeq == std::string_view::npos ? std::string_view{} : trim_ows(attr.substr(aeq + 1));
         if (iequals(key, "max-age")) {
             if (auto n = parse_max_age(val)) out.max_age = n;
         } else if (iequals(key, "expires")) {
@@ -1079,13 +1158,6 @@ struct uuid {
 };
 
 namespace detail {
-
-constexpr int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
@@ -1193,12 +1265,980 @@ inline std::string uuid::to_string() const {
 #ifndef ASTER_REQUEST_HPP
 #define ASTER_REQUEST_HPP
 
-// begin aster/detail/reverse_route.hpp
+// begin aster/detail/route_table.hpp
 // SPDX-License-Identifier: MIT
-// Reverse routing by name at run time: the route table as plain data, and the path it builds.
-#ifndef ASTER_DETAIL_REVERSE_ROUTE_HPP
-#define ASTER_DETAIL_REVERSE_ROUTE_HPP
+// route_table: the app's routes as plain data, which every request holds for url_path_for. The
+// router fills it (routing.hpp); reverse_route.hpp builds paths from it.
+#ifndef ASTER_DETAIL_ROUTE_TABLE_HPP
+#define ASTER_DETAIL_ROUTE_TABLE_HPP
 
+
+#include <charconv>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace aster {
+struct uuid; // convertors.hpp: whoever passes one has it
+} // namespace aster
+
+namespace aster::detail {
+
+struct pattern_token; // route_pattern.hpp
+
+/// One route as reverse routing sees it. A router holds a constexpr array of these, so
+/// reverse_route is one non-template function for every app.
+struct route_info {
+    std::string_view name; // empty: not named
+    std::string_view pattern;
+    const pattern_token* tokens = nullptr;
+    std::size_t token_count = 0;
+    std::size_t param_count = 0;
+    bool websocket = false;
+};
+
+struct route_table;
+using reverse_fn = std::string (*)(route_table table, std::string_view name,
+                                   std::span<const std::string> values, bool* websocket);
+
+struct route_table {
+    const route_info* routes = nullptr;
+    std::size_t size = 0;
+    // reverse_route (reverse_route.hpp), set by the router: a request reaches it through here,
+    // so request.hpp needs neither the pattern engine nor the function's definition.
+    reverse_fn reverse = nullptr;
+};
+
+/// Appends a path parameter's text, not yet percent-encoded: integers in decimal, floating
+/// point in fixed notation (the shortest form may be `1e+23`, which no {x:float} matches),
+/// uuids in their 8-4-4-4-12 form, strings as they are.
+template <class T>
+void append_path_text(std::string& out, const T& value) {
+    using U = std::remove_cvref_t<T>;
+    static_assert(!std::is_same_v<U, bool> && !std::is_same_v<U, char>,
+                  "aster::url_path_for: a path parameter is a number, a string or an aster::uuid, "
+                  "not a bool or a char");
+    if constexpr (std::is_floating_point_v<U>) {
+        // Up to ~330 characters for a double (more for a long double): grow until it fits.
+        std::string buf(64, '\0');
+        for (;;) {
+            auto [end, ec] =
+                std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::fixed);
+            if (ec == std::errc{}) {
+                out.append(buf.data(), end);
+                return;
+            }
+            buf.resize(buf.size() * 4);
+        }
+    } else if constexpr (std::is_arithmetic_v<U>) {
+        char buf[64];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+        out.append(buf, end);
+    } else if constexpr (std::is_same_v<U, uuid>) {
+        out += value.to_string();
+    } else {
+        static_assert(std::is_convertible_v<const T&, std::string_view>,
+                      "aster::url_path_for: a path parameter is a number, a string or an "
+                      "aster::uuid");
+        out += std::string_view(value);
+    }
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ROUTE_TABLE_HPP
+// end aster/detail/route_table.hpp
+// begin aster/task.hpp
+// SPDX-License-Identifier: MIT
+// `aster::task<T>`: the coroutine type of every handler, an Asio awaitable, so handlers can co_await any Asio operation.
+#ifndef ASTER_TASK_HPP
+#define ASTER_TASK_HPP
+
+
+#include <asio/awaitable.hpp>
+
+#include <type_traits>
+
+namespace aster {
+
+namespace net = ::asio;
+
+/// The return type of coroutine handlers: `aster::task<aster::response> get(aster::request&)`.
+template <class T = void>
+using task = net::awaitable<T>;
+
+namespace detail {
+template <class T>
+struct is_task : std::false_type {};
+template <class T, class E>
+struct is_task<net::awaitable<T, E>> : std::true_type {
+    using value_type = T;
+};
+} // namespace detail
+
+} // namespace aster
+
+#endif // ASTER_TASK_HPP
+// end aster/task.hpp
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#ifdef ASTER_HAS_JSON
+#include <nlohmann/json_fwd.hpp> // declarations only: JSON costs nothing until used
+#endif
+
+namespace aster {
+
+namespace detail {
+/// One address per type, without RTTI: what request::state<T>() checks its type against.
+template <class T>
+inline constexpr char type_tag = 0;
+
+struct request_access;
+struct metrics_registry;
+
+/// Where a streamed body comes from: the connection, which reads it as the handler asks.
+class body_source {
+public:
+    /// The next piece, valid until the next call; empty once the body has ended. Throws
+    /// http_exception (400, 408, 413) when the body breaks a rule, client_disconnect when the
+    /// client goes away.
+    virtual task<std::string_view> read_some() = 0;
+
+protected:
+    ~body_source() = default;
+};
+} // namespace detail
+
+class form_data;   // <aster/forms.hpp>
+struct form_limits; // <aster/forms.hpp>
+
+/// The peer's address: "127.0.0.1" and its port, or "testclient" and 50000 under test_client.
+struct client_address {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+/// A path parameter as matched, before conversion: `{id:int}` on `/users/42` gives {"id", "42"}.
+struct path_parameter {
+    std::string_view name;
+    std::string_view value;
+};
+
+/// One HTTP request. It lives in its connection and is reused for the next request, so keep no
+/// reference to it, or to the views it hands out, after the handler returns.
+/// Thread safety: used only by the connection's coroutine.
+class request {
+public:
+    static constexpr std::size_t max_path_params = 16;
+
+    std::string_view method() const noexcept { return method_name_; }
+    aster::method method_id() const noexcept { return method_id_; }
+    /// The request-target exactly as sent, e.g. `/search?q=a%20b`.
+    std::string_view target() const noexcept { return target_; }
+    /// The path, percent-decoded; routes match against this.
+    std::string_view path() const noexcept { return path_; }
+    /// The path as sent, before decoding.
+    std::string_view raw_path() const noexcept { return raw_path_; }
+    /// The raw query string, without `?`.
+    std::string_view query_string() const noexcept { return query_; }
+    /// Decoded, multi-valued query parameters, parsed on first use.
+    const aster::query_params& query_params() const {
+        if (!query_params_) query_params_.emplace(query_);
+        return *query_params_;
+    }
+
+    const aster::headers& headers() const noexcept { return headers_; }
+    std::optional<std::string_view> header(std::string_view name) const noexcept {
+        return headers_.get(name);
+    }
+    /// Cookies from every `Cookie` header, in order.
+    std::vector<std::pair<std::string_view, std::string_view>> cookies() const {
+        std::vector<std::pair<std::string_view, std::string_view>> out;
+        for (const auto& f : headers_)
+            if (iequals(f.name, "cookie"))
+                for (auto c : parse_cookie_header(f.value)) out.push_back(c);
+        return out;
+    }
+    std::optional<std::string_view> cookie(std::string_view name) const {
+        for (auto [n, v] : cookies())
+            if (n == name) return v;
+        return std::nullopt;
+    }
+
+    /// The next piece of the body as it arrives (Starlette's `request.stream()`): a view valid
+    /// until the next call, empty once the body has ended; chunked bodies come dechunked. A
+    /// coroutine route whose body is large (over 64 KiB) or still arriving gets it this way
+    /// straight from the connection's read buffer, so memory stays bounded whatever the size;
+    /// otherwise the whole buffered body comes as one piece. `max_body_bytes` bounds either.
+    /// Throws http_exception 413 past that limit (400 for broken chunked framing, 408 when the
+    /// client stalls past `body_timeout`) and client_disconnect when the client goes away. A
+    /// body the handler leaves unread is drained (up to 256 KiB) or the connection closes.
+    /// Const like body(): reading changes what is left to read, not what the request says.
+    /// @code
+    /// std::size_t total = 0;
+    /// for (auto p = co_await req.read_some(); !p.empty(); p = co_await req.read_some())
+    ///     total += p.size(); // or write it to a file, hash it, forward it...
+    /// @endcode
+    task<std::string_view> read_some() const {
+        if (body_done_) co_return std::string_view();
+        std::string_view piece;
+        if (source_) {
+            piece = co_await source_->read_some();
+        } else {
+            body_done_ = true; // buffered: the whole body is the one piece
+            piece = *body_;
+        }
+        if (piece.empty()) body_done_ = true;
+        else body_taken_ = true;
+        co_return piece;
+    }
+    /// The whole body, at most the server's `max_body_bytes` (413 beyond). Read a body one way:
+    /// after read_some() has handed out part of it, body() (and json(), form()) throws
+    /// std::logic_error; read_some() after body() gives the whole body once, as Starlette.
+    task<std::string_view> body() const {
+        if (body_taken_)
+            throw std::logic_error(
+                "aster::request::body(): read_some() already consumed part of the body; read it "
+                "whole (body, json, form) or in pieces, not both");
+        if (source_) {
+            collected_->clear();
+            for (auto piece = co_await source_->read_some(); !piece.empty();
+                 piece = co_await source_->read_some())
+                collected_->append(piece);
+            source_ = nullptr;
+            body_ = collected_;
+            body_done_ = false; // read_some() now gives the gathered body once
+        }
+        co_return std::string_view(*body_);
+    }
+    /// The same bytes without a coroutine, for plain (non-coroutine) handlers, which always get
+    /// the whole body. Empty while a coroutine route's body streams: use body() there.
+    std::string_view buffered_body() const noexcept { return *body_; }
+
+#ifdef ASTER_HAS_JSON
+    /// The body parsed as JSON (include <aster/json.hpp> or <nlohmann/json.hpp> to use it).
+    /// A body that is not JSON (empty included) throws http_exception 400 naming the error.
+    template <class Json = nlohmann::json>
+    task<Json> json() const {
+        static_assert(requires { Json::parse(std::string_view{}); },
+                      "aster::request::json(): include <aster/json.hpp> (nlohmann/json)");
+        auto text = co_await body();
+        try {
+            co_return Json::parse(text);
+        } catch (const std::exception& e) {
+            throw http_exception(status::bad_request,
+                                 std::string("Malformed JSON body: ") + e.what());
+        }
+    }
+#endif
+
+    /// The body as a form, by its Content-Type: urlencoded or multipart/form-data (empty for
+    /// any other type, as Starlette). Defined in <aster/forms.hpp>; see form_limits there.
+    inline task<form_data> form() const;
+    inline task<form_data> form(form_limits limits) const;
+
+    const client_address& client() const noexcept { return *client_; }
+
+    std::span<const path_parameter> path_params() const noexcept {
+        return {path_params_.data(), path_param_count_};
+    }
+    /// The raw value of path parameter `name` of the matched route. A name the route's pattern
+    /// does not have (a typo) throws std::invalid_argument naming it and the pattern.
+    std::string_view path_param(std::string_view name) const {
+        for (const auto& p : path_params())
+            if (p.name == name) return p.value;
+        throw_no_path_param(name);
+    }
+    /// The pattern of the route that matched (`/users/{id:int}`); empty before routing.
+    std::string_view route_pattern() const noexcept { return route_pattern_; }
+
+    /// The URL scheme, as Starlette's `request.url.scheme`: "https" when the connection came in
+    /// over TLS, else "http"; for a WebSocket handshake (`ws.request()`, a middleware's
+    /// `on_websocket`) "wss" or "ws".
+    std::string_view scheme() const noexcept {
+        if (websocket_) return secure_ ? "wss" : "ws";
+        return secure_ ? "https" : "http";
+    }
+    /// True over TLS (https, wss), as Starlette's `url.is_secure`.
+    bool is_secure() const noexcept { return secure_; }
+    /// True for a WebSocket handshake (`Upgrade: websocket`).
+    bool is_websocket() const noexcept { return websocket_; }
+
+    /// The path of the app's route named `name`, with one value per path parameter in the
+    /// pattern's order (numbers, strings or aster::uuid), as Starlette's `url_path_for`; the
+    /// name is looked up at run time. Mounted routes keep their own names. Throws
+    /// aster::no_match_found naming the route when the name, the count or a value does not fit.
+    /// (`app.url_path_for<"name">(...)` checks the same when the file compiles.)
+    /// @code
+    /// req.url_path_for("user", 7);    // "/users/7"
+    /// req.url_for("user", 7);         // "http://testserver/users/7"
+    /// @endcode
+    template <class... Params>
+    std::string url_path_for(std::string_view name, const Params&... params) const {
+        return reverse(name, nullptr, params...);
+    }
+    /// The absolute URL of the route named `name`: this request's scheme and Host, with `ws` or
+    /// `wss` for a WebSocket route. Throws no_match_found as url_path_for, and std::runtime_error
+    /// for a request without Host (HTTP/1.0 may omit it).
+    template <class... Params>
+    std::string url_for(std::string_view name, const Params&... params) const {
+        bool websocket = false;
+        std::string path = reverse(name, &websocket, params...);
+        return absolute_url(path, websocket);
+    }
+
+    int version_major() const noexcept { return version_major_; }
+    int version_minor() const noexcept { return version_minor_; }
+    bool keep_alive() const noexcept { return keep_alive_; }
+
+    /// The app's state (`aster::lifespan{.state = aster::state_of(object)}`, see lifespan.hpp),
+    /// shared by every request; throws std::logic_error when the app has no state of type T.
+    template <class T>
+    T& state() const {
+        if (state_ == nullptr || state_type_ != &detail::type_tag<T>)
+            throw std::logic_error("aster: request::state<T>(): the app has no state of this type "
+                                   "(give it as aster::lifespan{.state = aster::state_of(object)})");
+        return *static_cast<T*>(state_);
+    }
+
+private:
+    friend struct detail::request_access;
+
+    template <class... Params>
+    std::string reverse(std::string_view name, bool* websocket, const Params&... params) const {
+        std::array<std::string, sizeof...(Params)> values;
+        std::size_t i = 0;
+        (detail::append_path_text(values[i++], params), ...);
+        (void)i;
+        if (!routes_.reverse) // a request made outside an app (a unit test of a handler)
+            throw no_match_found("aster: no route exists for name \"" + std::string(name) + "\"");
+        return routes_.reverse(routes_, name, values, websocket);
+    }
+    std::string absolute_url(std::string_view path, bool websocket) const {
+        auto host = header("host");
+        if (!host || host->empty())
+            throw std::runtime_error("aster::request::url_for: the request has no Host header "
+                                     "to build an absolute URL from");
+        std::string out(websocket ? (secure_ ? "wss" : "ws") : (secure_ ? "https" : "http"));
+        out.append("://").append(*host).append(path);
+        return out;
+    }
+
+    std::string_view method_name_;
+    aster::method method_id_ = aster::method::get;
+    std::string_view target_, raw_path_, path_, query_;
+    aster::headers headers_;
+    mutable std::optional<aster::query_params> query_params_;
+    mutable const std::string* body_ = nullptr;     // the whole body, once buffered
+    mutable detail::body_source* source_ = nullptr; // set while the body is still streaming in
+    std::string* collected_ = nullptr;              // where body() gathers a streamed body
+    mutable bool body_taken_ = false, body_done_ = false; // what read_some() has handed out
+    const client_address* client_ = nullptr;
+    void* state_ = nullptr;
+    const void* state_type_ = nullptr;
+    detail::route_table routes_{}; // the app's, for url_path_for
+    std::array<path_parameter, max_path_params> path_params_{};
+    std::size_t path_param_count_ = 0;
+    std::string_view route_pattern_, route_label_;
+    const detail::metrics_registry* metrics_ = nullptr; // metrics_route reads it
+
+    [[noreturn]] void throw_no_path_param(std::string_view name) const {
+        std::string known;
+        for (const auto& p : path_params()) known.append(known.empty() ? "" : ", ").append(p.name);
+        throw std::invalid_argument(
+            "aster::request::path_param: " +
+            (route_pattern_.empty() ? std::string("no route has matched yet, so there is no '") +
+                                          std::string(name) + "'"
+                                    : "the route " + std::string(route_pattern_) +
+                                          " has no parameter '" + std::string(name) + "' (" +
+                                          (known.empty() ? std::string("it has none")
+                                                         : "it has: " + known) + ")"));
+    }
+    int version_major_ = 1, version_minor_ = 1;
+    bool keep_alive_ = true;
+    bool secure_ = false;    // per connection: set once when it starts
+    bool websocket_ = false; // per request
+};
+
+} // namespace aster
+
+#endif // ASTER_REQUEST_HPP
+// end aster/request.hpp
+// begin aster/response.hpp
+// SPDX-License-Identifier: MIT
+// `response`: status, headers and body (or a coroutine producing the body), plus the usual factories.
+#ifndef ASTER_RESPONSE_HPP
+#define ASTER_RESPONSE_HPP
+
+
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+/// What a streaming response's producer writes its body through. Each `write` is one chunk on the
+/// wire; an empty chunk is skipped (it would end a chunked body early).
+class body_writer {
+public:
+    virtual task<> write(std::string_view chunk) = 0;
+
+protected:
+    ~body_writer() = default;
+};
+
+/// An HTTP response. Content-Length, Date and Connection are added when it is written.
+/// @code
+/// co_return aster::plain_text("created", aster::status::created).header("Location", "/items/7");
+/// @endcode
+class response {
+public:
+    using header_list = aster::header_list;
+    using producer = std::function<task<>(body_writer&)>;
+    using background_task = std::function<task<>()>;
+
+    response() = default;
+    explicit response(aster::status code) noexcept : status_(code) {}
+    response(aster::status code, std::string body, std::string content_type = {})
+        : status_(code), body_(std::move(body)), owned_type_(std::move(content_type)) {}
+
+    aster::status status() const noexcept { return status_; }
+    response& set_status(aster::status code) & noexcept { return status_ = code, *this; }
+    response&& set_status(aster::status code) && noexcept { return std::move(set_status(code)); }
+
+    const std::string& body() const noexcept { return body_; }
+    response& set_body(std::string body) & { return body_ = std::move(body), *this; }
+    response&& set_body(std::string body) && { return std::move(set_body(std::move(body))); }
+
+    std::string_view content_type() const noexcept {
+        return static_type_.empty() ? std::string_view(owned_type_) : static_type_;
+    }
+    response& set_content_type(std::string type) & {
+        static_type_ = {};
+        owned_type_ = std::move(type);
+        return *this;
+    }
+
+    /// Appends a header. Names are kept as given; Content-Length and Date are the server's.
+    /// Throws std::invalid_argument for a line break in either, which would split the response.
+    response& header(std::string name, std::string value) & {
+        check_header(name, value);
+        headers_.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+    response&& header(std::string name, std::string value) && {
+        return std::move(header(std::move(name), std::move(value)));
+    }
+    /// Replaces every header called `name` (case-insensitively) with one value.
+    response& set_header(std::string_view name, std::string value) &;
+    /// Removes every header called `name` (case-insensitively).
+    response& remove_header(std::string_view name) &;
+    const header_list& headers() const noexcept { return headers_; }
+    std::string_view header_value(std::string_view name) const noexcept;
+
+    /// Adds `Set-Cookie: name=value; ...`, as Starlette's `set_cookie` (see cookie_options).
+    /// @code
+    /// r.set_cookie("sid", token, {.max_age = 3600, .secure = true, .httponly = true});
+    /// @endcode
+    response& set_cookie(std::string_view name, std::string_view value,
+                         const cookie_options& options = {}) & {
+        return header("Set-Cookie", format_set_cookie(name, value, options));
+    }
+    response&& set_cookie(std::string_view name, std::string_view value,
+                          const cookie_options& options = {}) && {
+        return std::move(set_cookie(name, value, options));
+    }
+    /// Asks the browser to drop `name`; path, domain, secure and samesite must match the ones
+    /// it was set with.
+    response& delete_cookie(std::string_view name, const cookie_options& options = {}) & {
+        return header("Set-Cookie", format_delete_cookie(name, options));
+    }
+    response&& delete_cookie(std::string_view name, const cookie_options& options = {}) && {
+        return std::move(delete_cookie(name, options));
+    }
+
+    /// Runs `task` after the whole response has been written (Starlette's BackgroundTask); tasks
+    /// run in the order added, on the connection, before its next request is read. An exception
+    /// from a task is logged and does not affect the response or the other tasks.
+    /// @code
+    /// co_return aster::plain_text("queued").background([id] { return send_mail(id); });
+    /// @endcode
+    response& background(background_task task) & {
+        background_.push_back(std::move(task));
+        return *this;
+    }
+    response&& background(background_task task) && { return std::move(background(std::move(task))); }
+    const std::vector<background_task>& background_tasks() const noexcept { return background_; }
+    std::vector<background_task> take_background_tasks() noexcept { return std::move(background_); }
+
+    bool is_streaming() const noexcept { return static_cast<bool>(producer_); }
+    const producer& body_producer() const noexcept { return producer_; }
+    /// A streaming body of known size goes out with Content-Length instead of chunked; the
+    /// producer must write exactly that many bytes: a write past it is not sent, and a body
+    /// short of it or too long closes the connection. set_producer() clears it, so a
+    /// middleware that wraps a producer (compressing, say) never inherits a length that is
+    /// not the length of what it writes.
+    std::optional<std::uint64_t> stream_length() const noexcept { return stream_length_; }
+    response& set_stream_length(std::optional<std::uint64_t> n) & noexcept {
+        return stream_length_ = n, *this;
+    }
+
+    /// Conditional GET (RFC 9110 §13): when set, the server answers a GET or HEAD whose
+    /// If-None-Match matches this response's ETag (or, without If-None-Match, whose
+    /// If-Modified-Since is not older than its Last-Modified) with 304 and no body. It is
+    /// decided after every middleware ran, against the representation that would be sent (a
+    /// compressed one has its own ETag). file_response sets it.
+    bool is_conditional() const noexcept { return conditional_; }
+    response& conditional(bool on = true) & noexcept { return conditional_ = on, *this; }
+    response&& conditional(bool on = true) && noexcept { return std::move(conditional(on)); }
+
+    // Used by the factories: a content type that is a string literal costs no allocation.
+    static response with_static_type(aster::status code, std::string body, std::string_view type) {
+        response r(code, std::move(body));
+        r.static_type_ = type;
+        return r;
+    }
+    /// Makes the body a stream written by `p`; clears stream_length().
+    response& set_producer(producer p) & {
+        producer_ = std::move(p);
+        stream_length_.reset();
+        return *this;
+    }
+
+private:
+    static void check_header(std::string_view name, std::string_view value) {
+        if (!valid_field_name(name) || !valid_field_value(value))
+            throw std::invalid_argument("aster::response: header '" + std::string(name) +
+                                        "' has an invalid name or a control character in its value");
+    }
+
+    aster::status status_ = aster::status::ok;
+    std::string body_;
+    std::string_view static_type_;
+    std::string owned_type_;
+    header_list headers_;
+    producer producer_;
+    std::vector<background_task> background_;
+    std::optional<std::uint64_t> stream_length_;
+    bool conditional_ = false;
+};
+
+/// `text/plain; charset=utf-8`
+inline response plain_text(std::string body, status code = status::ok) {
+    return response::with_static_type(code, std::move(body), "text/plain; charset=utf-8");
+}
+
+/// `text/html; charset=utf-8`
+inline response html(std::string body, status code = status::ok) {
+    return response::with_static_type(code, std::move(body), "text/html; charset=utf-8");
+}
+
+/// An empty response with a Location header; 307 keeps the method, as Starlette's default.
+inline response redirect(std::string location, status code = status::temporary_redirect) {
+    response r(code);
+    r.header("Location", std::move(location));
+    return r;
+}
+
+/// A chunked response whose body `producer` writes piece by piece while the client reads.
+/// @code
+/// co_return aster::streaming([](aster::body_writer& out) -> aster::task<> {
+///     for (int i = 0; i < 3; ++i) co_await out.write(std::to_string(i) + "\n");
+/// });
+/// @endcode
+inline response streaming(response::producer producer,
+                          std::string content_type = "text/plain; charset=utf-8",
+                          status code = status::ok) {
+    response r(code, {}, std::move(content_type));
+    r.set_producer(std::move(producer));
+    return r;
+}
+
+/// `application/json`: `value.dump()` of any JSON value with a `dump()` (nlohmann::json), compact
+/// and UTF-8 as Starlette's JSONResponse; invalid UTF-8 in a string throws (500).
+/// @code
+/// co_return aster::json_response(nlohmann::json{{"id", 7}}, aster::status::created);
+/// @endcode
+template <class Json>
+    requires requires(const Json& j) { { j.dump() } -> std::convertible_to<std::string>; }
+response json_response(const Json& value, status code = status::ok) {
+    return response::with_static_type(code, value.dump(), "application/json");
+}
+
+} // namespace aster
+
+// begin aster/impl/response.hpp
+// SPDX-License-Identifier: MIT
+// Out-of-line members of aster::response.
+#ifndef ASTER_IMPL_RESPONSE_HPP
+#define ASTER_IMPL_RESPONSE_HPP
+
+
+#include <algorithm>
+
+namespace aster {
+
+inline response& response::set_header(std::string_view name, std::string value) & {
+    check_header(name, value);
+    remove_header(name);
+    headers_.emplace_back(std::string(name), std::move(value));
+    return *this;
+}
+
+inline response& response::remove_header(std::string_view name) & {
+    std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
+    return *this;
+}
+
+inline std::string_view response::header_value(std::string_view name) const noexcept {
+    for (const auto& [n, v] : headers_)
+        if (iequals(n, name)) return v;
+    return {};
+}
+
+} // namespace aster
+
+#endif // ASTER_IMPL_RESPONSE_HPP
+// end aster/impl/response.hpp
+
+#endif // ASTER_RESPONSE_HPP
+// end aster/response.hpp
+// begin aster/websocket.hpp
+// SPDX-License-Identifier: MIT
+// `websocket`: what a WebSocket handler sees: accept, receive, send and close, with a state machine.
+#ifndef ASTER_WEBSOCKET_HPP
+#define ASTER_WEBSOCKET_HPP
+
+
+#include <cstdint>
+#include <exception>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#ifdef ASTER_HAS_JSON
+#include <nlohmann/json_fwd.hpp> // declarations only: JSON costs nothing until used
+#endif
+
+namespace aster {
+
+/// How a websocket_endpoint wants its messages: text only, binary only, JSON, or either kind.
+enum class encoding { text, bytes, json, any };
+
+/// Where a connection is: handshake pending, open, or closed (by either side).
+enum class websocket_state { connecting, connected, disconnected };
+
+constexpr std::string_view to_string(websocket_state s) noexcept {
+    switch (s) {
+    case websocket_state::connecting: return "connecting";
+    case websocket_state::connected: return "connected";
+    case websocket_state::disconnected: return "disconnected";
+    }
+    return "unknown";
+}
+
+/// One whole message. `data` stays valid until the next receive on the same websocket.
+struct websocket_message {
+    bool text = true;
+    std::string_view data;
+};
+
+
+class websocket;
+
+namespace detail {
+struct websocket_access;
+
+// The protocol engine behind a websocket; implemented once per stream type.
+class websocket_transport {
+public:
+    virtual task<> accept(std::string_view subprotocol, const header_list& headers) = 0;
+    virtual task<> deny(response r) = 0;
+    virtual task<websocket_message> receive() = 0;
+    virtual task<> send(bool text, std::string_view payload) = 0;
+    virtual task<> close(std::uint16_t code, std::string_view reason) = 0;
+    virtual websocket_state state() const noexcept = 0;
+    virtual bool accepted() const noexcept = 0;
+    virtual std::uint16_t close_code() const noexcept = 0;
+    // A handler failed: log it once and hand it to the test client, if one listens.
+    virtual void report(std::exception_ptr error) = 0;
+
+protected:
+    ~websocket_transport() = default;
+};
+} // namespace detail
+
+/// A WebSocket connection as its handler sees it (Starlette's `WebSocket`).
+/// Call `accept` (or `close`/`deny` to refuse: the handshake then gets 403, or your response),
+/// then `receive*` and `send_*`. After either side closes, `receive*` throws
+/// `websocket_disconnect` with the close code; misuse throws `websocket_state_error`.
+/// Thread safety: use it from its connection's executor (other connections' handlers on the
+/// same thread may send to it, as a chat room does).
+/// @code
+/// aster::task<> echo(aster::websocket& ws) {
+///     co_await ws.accept();
+///     for (;;) co_await ws.send_text(co_await ws.receive_text());
+/// }
+/// @endcode
+class websocket {
+public:
+    websocket(detail::websocket_transport& transport, aster::request& upgrade,
+              std::vector<std::string_view> offered_subprotocols)
+        : transport_(&transport), request_(&upgrade),
+          subprotocols_(std::move(offered_subprotocols)) {}
+    websocket(const websocket&) = delete;
+    websocket& operator=(const websocket&) = delete;
+
+    /// The upgrade request: path, query, headers, cookies, path parameters.
+    const aster::request& request() const noexcept { return *request_; }
+    /// Reverse routing as request::url_path_for and url_for (Starlette's `websocket.url_for`);
+    /// url_for gives `ws://` or `wss://` for WebSocket routes, `http(s)://` for the others.
+    template <class... Params>
+    std::string url_path_for(std::string_view name, const Params&... params) const {
+        return request_->url_path_for(name, params...);
+    }
+    template <class... Params>
+    std::string url_for(std::string_view name, const Params&... params) const {
+        return request_->url_for(name, params...);
+    }
+    /// The subprotocols the client offered, in its order of preference.
+    std::span<const std::string_view> subprotocols() const noexcept { return subprotocols_; }
+    websocket_state state() const noexcept { return transport_->state(); }
+    /// True once `accept` ran, even after the connection closed.
+    bool accepted() const noexcept { return transport_->accepted(); }
+    /// The close code once disconnected: the peer's, or the one aster sent.
+    std::uint16_t close_code() const noexcept { return transport_->close_code(); }
+
+    /// Completes the handshake (101), choosing `subprotocol` (one the client offered, or none)
+    /// and adding `headers` to the response.
+    task<> accept(std::string_view subprotocol = {}, header_list headers = {}) {
+        return transport_->accept(subprotocol, headers);
+    }
+    /// Refuses the handshake with an HTTP response of your own, before accept.
+    task<> deny(response r) { return transport_->deny(std::move(r)); }
+
+    task<> send_text(std::string_view text) { return transport_->send(true, text); }
+    task<> send_bytes(std::string_view bytes) { return transport_->send(false, bytes); }
+
+    /// The next message of either kind; its data is valid until the next receive.
+    task<websocket_message> receive() { return transport_->receive(); }
+    /// The next message, which must be text: a binary one closes the connection with 1003.
+    task<std::string> receive_text() { return receive_kind(true); }
+    /// The next message, which must be binary: a text one closes the connection with 1003.
+    task<std::string> receive_bytes() { return receive_kind(false); }
+
+#ifdef ASTER_HAS_JSON
+    /// Sends `value` as a compact JSON text message. Include <nlohmann/json.hpp> to use it.
+    template <class Json = nlohmann::json>
+    task<> send_json(const Json& value) {
+        co_await send_text(value.dump());
+    }
+    /// The next message (text, or binary holding UTF-8) parsed as JSON; malformed JSON closes
+    /// the connection with 1003 and throws websocket_disconnect.
+    template <class Json = nlohmann::json>
+    task<Json> receive_json() {
+        auto message = co_await transport_->receive();
+        Json value = Json::parse(message.data, nullptr, false);
+        if (value.is_discarded()) {
+            co_await transport_->close(std::uint16_t(close_code::unsupported_data), {});
+            throw websocket_disconnect(close_code::unsupported_data, "malformed JSON");
+        }
+        co_return value;
+    }
+#endif
+
+    /// Starts the close handshake. Before accept, this refuses the handshake with 403.
+    task<> close(std::uint16_t code = 1000, std::string_view reason = {}) {
+        return transport_->close(code, reason);
+    }
+    task<> close(aster::close_code code, std::string_view reason = {}) {
+        return transport_->close(std::uint16_t(code), reason);
+    }
+
+private:
+    friend struct detail::websocket_access;
+
+    task<std::string> receive_kind(bool text) {
+        auto message = co_await transport_->receive();
+        if (message.text != text) {
+            co_await transport_->close(std::uint16_t(close_code::unsupported_data), {});
+            throw websocket_disconnect(close_code::unsupported_data,
+                                       text ? "expected a text message, got binary"
+                                            : "expected a binary message, got text");
+        }
+        co_return std::string(message.data);
+    }
+
+    detail::websocket_transport* transport_;
+    aster::request* request_;
+    std::vector<std::string_view> subprotocols_;
+};
+
+namespace detail {
+struct websocket_access {
+    static void report(websocket& ws, std::exception_ptr error) { ws.transport_->report(error); }
+};
+} // namespace detail
+
+} // namespace aster
+
+#endif // ASTER_WEBSOCKET_HPP
+// end aster/websocket.hpp
+// begin aster/endpoints.hpp
+// SPDX-License-Identifier: MIT
+// Class-based endpoints: `http_endpoint` with a member per method, found at compile time.
+#ifndef ASTER_ENDPOINTS_HPP
+#define ASTER_ENDPOINTS_HPP
+
+// begin aster/detail/handler_call.hpp
+// SPDX-License-Identifier: MIT
+// Compile-time checks that a handler fits its route pattern, and the call that converts path values.
+#ifndef ASTER_DETAIL_HANDLER_CALL_HPP
+#define ASTER_DETAIL_HANDLER_CALL_HPP
+
+// begin aster/detail/callable_traits.hpp
+// SPDX-License-Identifier: MIT
+// The return and parameter types of functions, lambdas and member functions, for signature checks.
+#ifndef ASTER_DETAIL_CALLABLE_TRAITS_HPP
+#define ASTER_DETAIL_CALLABLE_TRAITS_HPP
+
+
+#include <cstddef>
+#include <tuple>
+
+namespace aster::detail {
+
+template <class R, class... Args>
+struct signature {
+    using result = R;
+    using args = std::tuple<Args...>;
+    static constexpr std::size_t arity = sizeof...(Args);
+};
+
+template <class F>
+struct callable_traits : callable_traits<decltype(&F::operator())> {};
+
+template <class R, class... A>
+struct callable_traits<R (*)(A...)> : signature<R, A...> {};
+template <class R, class... A>
+struct callable_traits<R (*)(A...) noexcept> : signature<R, A...> {};
+template <class R, class... A>
+struct callable_traits<R(A...)> : signature<R, A...> {};
+
+#define ASTER_MEMBER_TRAITS(QUALIFIERS)                                                        \
+    template <class C, class R, class... A>                                                    \
+    struct callable_traits<R (C::*)(A...) QUALIFIERS> : signature<R, A...> {                   \
+        using object = C;                                                                      \
+    };
+ASTER_MEMBER_TRAITS()
+ASTER_MEMBER_TRAITS(const)
+ASTER_MEMBER_TRAITS(noexcept)
+ASTER_MEMBER_TRAITS(const noexcept)
+ASTER_MEMBER_TRAITS(&)
+ASTER_MEMBER_TRAITS(const&)
+#undef ASTER_MEMBER_TRAITS
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_CALLABLE_TRAITS_HPP
+// end aster/detail/callable_traits.hpp
+// begin aster/detail/request_access.hpp
+// SPDX-License-Identifier: MIT
+// The one door through which the parser and the router fill a request's private fields.
+#ifndef ASTER_DETAIL_REQUEST_ACCESS_HPP
+#define ASTER_DETAIL_REQUEST_ACCESS_HPP
+
+
+namespace aster::detail {
+
+struct metrics_registry;
+
+struct request_access {
+    static void reset(request& r) noexcept {
+        r.headers_.clear();
+        r.query_params_.reset();
+        r.path_param_count_ = 0;
+        r.method_name_ = r.target_ = r.raw_path_ = r.path_ = r.query_ = r.route_pattern_ = {};
+        r.route_label_ = {};
+    }
+    static aster::headers& headers(request& r) noexcept { return r.headers_; }
+    static void set_method(request& r, std::string_view name) noexcept {
+        r.method_name_ = name;
+        r.method_id_ = parse_method(name);
+    }
+    static void set_target(request& r, std::string_view target, std::string_view raw_path,
+                           std::string_view path, std::string_view query) noexcept {
+        r.target_ = target;
+        r.raw_path_ = raw_path;
+        r.path_ = path;
+        r.query_ = query;
+    }
+    static void set_version(request& r, int major, int minor, bool keep_alive) noexcept {
+        r.version_major_ = major;
+        r.version_minor_ = minor;
+        r.keep_alive_ = keep_alive;
+    }
+    static void set_state(request& r, void* state, const void* type) noexcept {
+        r.state_ = state;
+        r.state_type_ = type;
+    }
+    static void set_routes(request& r, route_table routes) noexcept { r.routes_ = routes; }
+    static void set_secure(request& r, bool secure) noexcept { r.secure_ = secure; }
+    static void set_websocket(request& r, bool websocket) noexcept { r.websocket_ = websocket; }
+    /// A buffered body (every request gets one when it is filled in).
+    static void set_body(request& r, const std::string* body) noexcept {
+        r.body_ = body;
+        r.source_ = nullptr;
+        r.body_taken_ = r.body_done_ = false;
+    }
+    /// A body that streams in from `source`; body() gathers it into `storage` (empty now).
+    static void set_stream(request& r, body_source* source, std::string* storage) noexcept {
+        set_body(r, storage);
+        r.source_ = source;
+        r.collected_ = storage;
+    }
+    /// True while the body is still streaming in (a plain handler must have it gathered first).
+    static bool body_streaming(const request& r) noexcept { return r.source_ != nullptr; }
+    static void set_client(request& r, const client_address* client) noexcept {
+        r.client_ = client;
+    }
+    static void set_path_param(request& r, std::size_t index, std::string_view name,
+                               std::string_view value) noexcept {
+        r.path_params_[index] = {name, value};
+        if (index >= r.path_param_count_) r.path_param_count_ = index + 1;
+    }
+    static void clear_path_params(request& r) noexcept { r.path_param_count_ = 0; }
+    static void set_route(request& r, std::string_view pattern, std::string_view label) noexcept {
+        r.route_pattern_ = pattern;
+        r.route_label_ = label;
+    }
+    /// The matched route's name, else its pattern (static strings); empty when none matched.
+    static std::string_view route_label(const request& r) noexcept { return r.route_label_; }
+    static void set_metrics(request& r, const metrics_registry* m) noexcept { r.metrics_ = m; }
+    static const metrics_registry* metrics(const request& r) noexcept { return r.metrics_; }
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_REQUEST_ACCESS_HPP
+// end aster/detail/request_access.hpp
 // begin aster/detail/route_pattern.hpp
 // SPDX-License-Identifier: MIT
 // Route patterns parsed at compile time into literal and parameter tokens, and matched at run time.
@@ -1607,1005 +2647,6 @@ constexpr bool match_pattern(const parsed_pattern<N>& pp, std::string_view path,
 
 #endif // ASTER_DETAIL_ROUTE_PATTERN_HPP
 // end aster/detail/route_pattern.hpp
-
-#include <array>
-#include <charconv>
-#include <cstddef>
-#include <span>
-#include <string>
-#include <string_view>
-#include <type_traits>
-
-namespace aster::detail {
-
-/// One route as reverse routing sees it. A router holds a constexpr array of these, so the
-/// lookup below is one non-template function for every app.
-struct route_info {
-    std::string_view name; // empty: not named
-    std::string_view pattern;
-    const pattern_token* tokens = nullptr;
-    std::size_t token_count = 0;
-    std::size_t param_count = 0;
-    bool websocket = false;
-};
-
-struct route_table {
-    const route_info* routes = nullptr;
-    std::size_t size = 0;
-};
-
-template <class... Routes>
-inline constexpr std::array<route_info, sizeof...(Routes)> route_infos{
-    route_info{Routes::name.view(), Routes::pattern.view(), Routes::parsed.tokens.data(),
-               Routes::parsed.token_count, Routes::parsed.param_count, Routes::is_websocket}...};
-
-/// Appends a path parameter's text, not yet percent-encoded: integers in decimal, floating
-/// point in fixed notation (the shortest form may be `1e+23`, which no {x:float} matches),
-/// uuids in their 8-4-4-4-12 form, strings as they are.
-template <class T>
-void append_path_text(std::string& out, const T& value) {
-    using U = std::remove_cvref_t<T>;
-    static_assert(!std::is_same_v<U, bool> && !std::is_same_v<U, char>,
-                  "aster::url_path_for: a path parameter is a number, a string or an aster::uuid, "
-                  "not a bool or a char");
-    if constexpr (std::is_floating_point_v<U>) {
-        // Up to ~330 characters for a double (more for a long double): grow until it fits.
-        std::string buf(64, '\0');
-        for (;;) {
-            auto [end, ec] =
-                std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::fixed);
-            if (ec == std::errc{}) {
-                out.append(buf.data(), end);
-                return;
-            }
-            buf.resize(buf.size() * 4);
-        }
-    } else if constexpr (std::is_arithmetic_v<U>) {
-        char buf[64];
-        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-        out.append(buf, end);
-    } else if constexpr (std::is_same_v<U, uuid>) {
-        out += value.to_string();
-    } else {
-        static_assert(std::is_convertible_v<const T&, std::string_view>,
-                      "aster::url_path_for: a path parameter is a number, a string or an "
-                      "aster::uuid");
-        out += std::string_view(value);
-    }
-}
-
-/// The path of the route named `name` with `values` (one per parameter, in the pattern's
-/// order), percent-encoded as the compile-time url_path_for does. Throws no_match_found when
-/// no route has the name, the count differs, or a value does not fit its convertor (an int
-/// parameter given "abc" or "-1", an empty str). `websocket`, when given, says whether the
-/// route is a WebSocket route.
-ASTER_DECL std::string reverse_route(route_table table, std::string_view name,
-                                     std::span<const std::string> values, bool* websocket) {
-    const route_info* found = nullptr;
-    for (std::size_t i = 0; i < table.size && !found; ++i)
-        if (!table.routes[i].name.empty() && table.routes[i].name == name) found = &table.routes[i];
-    if (!found)
-        throw no_match_found("aster: no route exists for name \"" + std::string(name) + "\"");
-    const route_info& r = *found;
-    const std::string which =
-        "aster: route \"" + std::string(name) + "\" (" + std::string(r.pattern) + ")";
-    if (values.size() != r.param_count)
-        throw no_match_found(which + " takes " + std::to_string(r.param_count) +
-                             " path parameter(s), not " + std::to_string(values.size()));
-    std::string out;
-    for (std::size_t t = 0; t < r.token_count; ++t) {
-        const pattern_token& token = r.tokens[t];
-        if (!token.is_param) {
-            out += token.text;
-            continue;
-        }
-        const std::string& raw = values[token.param_index];
-        // str encodes '/' too (one segment), path keeps it; the others must already fit.
-        std::string text = token.conv == convertor::str    ? percent_encode(raw, "")
-                           : token.conv == convertor::path ? percent_encode(raw, "/")
-                                                           : raw;
-        if (convertor_extent(token.conv, text) != text.size() ||
-            (text.empty() && token.conv != convertor::path))
-            throw no_match_found(which + ": parameter \"" + std::string(token.text) +
-                                 "\" cannot be \"" + raw + "\"");
-        out += text;
-    }
-    if (websocket) *websocket = r.websocket;
-    return out;
-}
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_REVERSE_ROUTE_HPP
-// end aster/detail/reverse_route.hpp
-// begin aster/task.hpp
-// SPDX-License-Identifier: MIT
-// `aster::task<T>`: the coroutine type of every handler, an Asio awaitable, so handlers can co_await any Asio operation.
-#ifndef ASTER_TASK_HPP
-#define ASTER_TASK_HPP
-
-
-#include <asio/awaitable.hpp>
-
-#include <type_traits>
-
-namespace aster {
-
-namespace net = ::asio;
-
-/// The return type of coroutine handlers: `aster::task<aster::response> get(aster::request&)`.
-template <class T = void>
-using task = net::awaitable<T>;
-
-namespace detail {
-template <class T>
-struct is_task : std::false_type {};
-template <class T, class E>
-struct is_task<net::awaitable<T, E>> : std::true_type {
-    using value_type = T;
-};
-} // namespace detail
-
-} // namespace aster
-
-#endif // ASTER_TASK_HPP
-// end aster/task.hpp
-
-#include <array>
-#include <cstdint>
-#include <optional>
-#include <span>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-
-#ifdef ASTER_HAS_JSON
-#include <nlohmann/json_fwd.hpp> // declarations only: JSON costs nothing until used
-#endif
-
-namespace aster {
-
-namespace detail {
-/// One address per type, without RTTI: what request::state<T>() checks its type against.
-template <class T>
-inline constexpr char type_tag = 0;
-
-struct request_access;
-struct metrics_registry;
-
-/// Where a streamed body comes from: the connection, which reads it as the handler asks.
-class body_source {
-public:
-    /// The next piece, valid until the next call; empty once the body has ended. Throws
-    /// http_exception (400, 408, 413) when the body breaks a rule, client_disconnect when the
-    /// client goes away.
-    virtual task<std::string_view> read_some() = 0;
-
-protected:
-    ~body_source() = default;
-};
-} // namespace detail
-
-class form_data;   // <aster/forms.hpp>
-struct form_limits; // <aster/forms.hpp>
-
-/// The peer's address: "127.0.0.1" and its port, or "testclient" and 50000 under test_client.
-struct client_address {
-    std::string host;
-    std::uint16_t port = 0;
-};
-
-/// A path parameter as matched, before conversion: `{id:int}` on `/users/42` gives {"id", "42"}.
-struct path_parameter {
-    std::string_view name;
-    std::string_view value;
-};
-
-/// One HTTP request. It lives in its connection and is reused for the next request, so keep no
-/// reference to it, or to the views it hands out, after the handler returns.
-/// Thread safety: used only by the connection's coroutine.
-class request {
-public:
-    static constexpr std::size_t max_path_params = 16;
-
-    std::string_view method() const noexcept { return method_name_; }
-    aster::method method_id() const noexcept { return method_id_; }
-    /// The request-target exactly as sent, e.g. `/search?q=a%20b`.
-    std::string_view target() const noexcept { return target_; }
-    /// The path, percent-decoded; routes match against this.
-    std::string_view path() const noexcept { return path_; }
-    /// The path as sent, before decoding.
-    std::string_view raw_path() const noexcept { return raw_path_; }
-    /// The raw query string, without `?`.
-    std::string_view query_string() const noexcept { return query_; }
-    /// Decoded, multi-valued query parameters, parsed on first use.
-    const aster::query_params& query_params() const {
-        if (!query_params_) query_params_.emplace(query_);
-        return *query_params_;
-    }
-
-    const aster::headers& headers() const noexcept { return headers_; }
-    std::optional<std::string_view> header(std::string_view name) const noexcept {
-        return headers_.get(name);
-    }
-    /// Cookies from every `Cookie` header, in order.
-    std::vector<std::pair<std::string_view, std::string_view>> cookies() const {
-        std::vector<std::pair<std::string_view, std::string_view>> out;
-        for (const auto& f : headers_)
-            if (iequals(f.name, "cookie"))
-                for (auto c : parse_cookie_header(f.value)) out.push_back(c);
-        return out;
-    }
-    std::optional<std::string_view> cookie(std::string_view name) const {
-        for (auto [n, v] : cookies())
-            if (n == name) return v;
-        return std::nullopt;
-    }
-
-    /// The next piece of the body as it arrives (Starlette's `request.stream()`): a view valid
-    /// until the next call, empty once the body has ended; chunked bodies come dechunked. A
-    /// coroutine route whose body is large (over 64 KiB) or still arriving gets it this way
-    /// straight from the connection's read buffer, so memory stays bounded whatever the size;
-    /// otherwise the whole buffered body comes as one piece. `max_body_bytes` bounds either.
-    /// Throws http_exception 413 past that limit (400 for broken chunked framing, 408 when the
-    /// client stalls past `body_timeout`) and client_disconnect when the client goes away. A
-    /// body the handler leaves unread is drained (up to 256 KiB) or the connection closes.
-    /// Const like body(): reading changes what is left to read, not what the request says.
-    /// @code
-    /// std::size_t total = 0;
-    /// for (auto p = co_await req.read_some(); !p.empty(); p = co_await req.read_some())
-    ///     total += p.size(); // or write it to a file, hash it, forward it...
-    /// @endcode
-    task<std::string_view> read_some() const {
-        if (body_done_) co_return std::string_view();
-        std::string_view piece;
-        if (source_) {
-            piece = co_await source_->read_some();
-        } else {
-            body_done_ = true; // buffered: the whole body is the one piece
-            piece = *body_;
-        }
-        if (piece.empty()) body_done_ = true;
-        else body_taken_ = true;
-        co_return piece;
-    }
-    /// The whole body, at most the server's `max_body_bytes` (413 beyond). Read a body one way:
-    /// after read_some() has handed out part of it, body() (and json(), form()) throws
-    /// std::logic_error; read_some() after body() gives the whole body once, as Starlette.
-    task<std::string_view> body() const {
-        if (body_taken_)
-            throw std::logic_error(
-                "aster::request::body(): read_some() already consumed part of the body; read it "
-                "whole (body, json, form) or in pieces, not both");
-        if (source_) {
-            collected_->clear();
-            for (auto piece = co_await source_->read_some(); !piece.empty();
-                 piece = co_await source_->read_some())
-                collected_->append(piece);
-            source_ = nullptr;
-            body_ = collected_;
-            body_done_ = false; // read_some() now gives the gathered body once
-        }
-        co_return std::string_view(*body_);
-    }
-    /// The same bytes without a coroutine, for plain (non-coroutine) handlers, which always get
-    /// the whole body. Empty while a coroutine route's body streams: use body() there.
-    std::string_view buffered_body() const noexcept { return *body_; }
-
-#ifdef ASTER_HAS_JSON
-    /// The body parsed as JSON (include <aster/json.hpp> or <nlohmann/json.hpp> to use it).
-    /// A body that is not JSON (empty included) throws http_exception 400 naming the error.
-    template <class Json = nlohmann::json>
-    task<Json> json() const {
-        static_assert(requires { Json::parse(std::string_view{}); },
-                      "aster::request::json(): include <aster/json.hpp> (nlohmann/json)");
-        auto text = co_await body();
-        try {
-            co_return Json::parse(text);
-        } catch (const std::exception& e) {
-            throw http_exception(status::bad_request,
-                                 std::string("Malformed JSON body: ") + e.what());
-        }
-    }
-#endif
-
-    /// The body as a form, by its Content-Type: urlencoded or multipart/form-data (empty for
-    /// any other type, as Starlette). Defined in <aster/forms.hpp>; see form_limits there.
-    inline task<form_data> form() const;
-    inline task<form_data> form(form_limits limits) const;
-
-    const client_address& client() const noexcept { return *client_; }
-
-    std::span<const path_parameter> path_params() const noexcept {
-        return {path_params_.data(), path_param_count_};
-    }
-    /// The raw value of path parameter `name` of the matched route. A name the route's pattern
-    /// does not have (a typo) throws std::invalid_argument naming it and the pattern.
-    std::string_view path_param(std::string_view name) const {
-        for (const auto& p : path_params())
-            if (p.name == name) return p.value;
-        throw_no_path_param(name);
-    }
-    /// The pattern of the route that matched (`/users/{id:int}`); empty before routing.
-    std::string_view route_pattern() const noexcept { return route_pattern_; }
-
-    /// The URL scheme, as Starlette's `request.url.scheme`: "https" when the connection came in
-    /// over TLS, else "http"; for a WebSocket handshake (`ws.request()`, a middleware's
-    /// `on_websocket`) "wss" or "ws".
-    std::string_view scheme() const noexcept {
-        if (websocket_) return secure_ ? "wss" : "ws";
-        return secure_ ? "https" : "http";
-    }
-    /// True over TLS (https, wss), as Starlette's `url.is_secure`.
-    bool is_secure() const noexcept { return secure_; }
-    /// True for a WebSocket handshake (`Upgrade: websocket`).
-    bool is_websocket() const noexcept { return websocket_; }
-
-    /// The path of the app's route named `name`, with one value per path parameter in the
-    /// pattern's order (numbers, strings or aster::uuid), as Starlette's `url_path_for`; the
-    /// name is looked up at run time. Mounted routes keep their own names. Throws
-    /// aster::no_match_found naming the route when the name, the count or a value does not fit.
-    /// (`app.url_path_for<"name">(...)` checks the same when the file compiles.)
-    /// @code
-    /// req.url_path_for("user", 7);    // "/users/7"
-    /// req.url_for("user", 7);         // "http://testserver/users/7"
-    /// @endcode
-    template <class... Params>
-    std::string url_path_for(std::string_view name, const Params&... params) const {
-        return reverse(name, nullptr, params...);
-    }
-    /// The absolute URL of the route named `name`: this request's scheme and Host, with `ws` or
-    /// `wss` for a WebSocket route. Throws no_match_found as url_path_for, and std::runtime_error
-    /// for a request without Host (HTTP/1.0 may omit it).
-    template <class... Params>
-    std::string url_for(std::string_view name, const Params&... params) const {
-        bool websocket = false;
-        std::string path = reverse(name, &websocket, params...);
-        return absolute_url(path, websocket);
-    }
-
-    int version_major() const noexcept { return version_major_; }
-    int version_minor() const noexcept { return version_minor_; }
-    bool keep_alive() const noexcept { return keep_alive_; }
-
-    /// The app's state (`aster::lifespan{.state = aster::state_of(object)}`, see lifespan.hpp),
-    /// shared by every request; throws std::logic_error when the app has no state of type T.
-    template <class T>
-    T& state() const {
-        if (state_ == nullptr || state_type_ != &detail::type_tag<T>)
-            throw std::logic_error("aster: request::state<T>(): the app has no state of this type "
-                                   "(give it as aster::lifespan{.state = aster::state_of(object)})");
-        return *static_cast<T*>(state_);
-    }
-
-private:
-    friend struct detail::request_access;
-
-    template <class... Params>
-    std::string reverse(std::string_view name, bool* websocket, const Params&... params) const {
-        std::array<std::string, sizeof...(Params)> values;
-        std::size_t i = 0;
-        (detail::append_path_text(values[i++], params), ...);
-        (void)i;
-        return detail::reverse_route(routes_, name, values, websocket);
-    }
-    std::string absolute_url(std::string_view path, bool websocket) const {
-        auto host = header("host");
-        if (!host || host->empty())
-            throw std::runtime_error("aster::request::url_for: the request has no Host header "
-                                     "to build an absolute URL from");
-        std::string out(websocket ? (secure_ ? "wss" : "ws") : (secure_ ? "https" : "http"));
-        out.append("://").append(*host).append(path);
-        return out;
-    }
-
-    std::string_view method_name_;
-    aster::method method_id_ = aster::method::get;
-    std::string_view target_, raw_path_, path_, query_;
-    aster::headers headers_;
-    mutable std::optional<aster::query_params> query_params_;
-    mutable const std::string* body_ = nullptr;     // the whole body, once buffered
-    mutable detail::body_source* source_ = nullptr; // set while the body is still streaming in
-    std::string* collected_ = nullptr;              // where body() gathers a streamed body
-    mutable bool body_taken_ = false, body_done_ = false; // what read_some() has handed out
-    const client_address* client_ = nullptr;
-    void* state_ = nullptr;
-    const void* state_type_ = nullptr;
-    detail::route_table routes_{}; // the app's, for url_path_for
-    std::array<path_parameter, max_path_params> path_params_{};
-    std::size_t path_param_count_ = 0;
-    std::string_view route_pattern_, route_label_;
-    const detail::metrics_registry* metrics_ = nullptr; // metrics_route reads it
-
-    [[noreturn]] void throw_no_path_param(std::string_view name) const {
-        std::string known;
-        for (const auto& p : path_params()) known.append(known.empty() ? "" : ", ").append(p.name);
-        throw std::invalid_argument(
-            "aster::request::path_param: " +
-            (route_pattern_.empty() ? std::string("no route has matched yet, so there is no '") +
-                                          std::string(name) + "'"
-                                    : "the route " + std::string(route_pattern_) +
-                                          " has no parameter '" + std::string(name) + "' (" +
-                                          (known.empty() ? std::string("it has none")
-                                                         : "it has: " + known) + ")"));
-    }
-    int version_major_ = 1, version_minor_ = 1;
-    bool keep_alive_ = true;
-    bool secure_ = false;    // per connection: set once when it starts
-    bool websocket_ = false; // per request
-};
-
-} // namespace aster
-
-#endif // ASTER_REQUEST_HPP
-// end aster/request.hpp
-// begin aster/response.hpp
-// SPDX-License-Identifier: MIT
-// `response`: status, headers and body (or a coroutine producing the body), plus the usual factories.
-#ifndef ASTER_RESPONSE_HPP
-#define ASTER_RESPONSE_HPP
-
-
-#include <concepts>
-#include <cstdint>
-#include <functional>
-#include <optional>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace aster {
-
-/// What a streaming response's producer writes its body through. Each `write` is one chunk on the
-/// wire; an empty chunk is skipped (it would end a chunked body early).
-class body_writer {
-public:
-    virtual task<> write(std::string_view chunk) = 0;
-
-protected:
-    ~body_writer() = default;
-};
-
-/// An HTTP response. Content-Length, Date and Connection are added when it is written.
-/// @code
-/// co_return aster::plain_text("created", aster::status::created).header("Location", "/items/7");
-/// @endcode
-class response {
-public:
-    using header_list = std::vector<std::pair<std::string, std::string>>;
-    using producer = std::function<task<>(body_writer&)>;
-    using background_task = std::function<task<>()>;
-
-    response() = default;
-    explicit response(aster::status code) noexcept : status_(code) {}
-    response(aster::status code, std::string body, std::string content_type = {})
-        : status_(code), body_(std::move(body)), owned_type_(std::move(content_type)) {}
-
-    aster::status status() const noexcept { return status_; }
-    response& set_status(aster::status code) & noexcept { return status_ = code, *this; }
-    response&& set_status(aster::status code) && noexcept { return std::move(set_status(code)); }
-
-    const std::string& body() const noexcept { return body_; }
-    response& set_body(std::string body) & { return body_ = std::move(body), *this; }
-    response&& set_body(std::string body) && { return std::move(set_body(std::move(body))); }
-
-    std::string_view content_type() const noexcept {
-        return static_type_.empty() ? std::string_view(owned_type_) : static_type_;
-    }
-    response& set_content_type(std::string type) & {
-        static_type_ = {};
-        owned_type_ = std::move(type);
-        return *this;
-    }
-
-    /// Appends a header. Names are kept as given; Content-Length and Date are the server's.
-    /// Throws std::invalid_argument for a line break in either, which would split the response.
-    response& header(std::string name, std::string value) & {
-        check_header(name, value);
-        headers_.emplace_back(std::move(name), std::move(value));
-        return *this;
-    }
-    response&& header(std::string name, std::string value) && {
-        return std::move(header(std::move(name), std::move(value)));
-    }
-    /// Replaces every header called `name` (case-insensitively) with one value.
-    response& set_header(std::string_view name, std::string value) &;
-    /// Removes every header called `name` (case-insensitively).
-    response& remove_header(std::string_view name) &;
-    const header_list& headers() const noexcept { return headers_; }
-    std::string_view header_value(std::string_view name) const noexcept;
-
-    /// Adds `Set-Cookie: name=value; ...`, as Starlette's `set_cookie` (see cookie_options).
-    /// @code
-    /// r.set_cookie("sid", token, {.max_age = 3600, .secure = true, .httponly = true});
-    /// @endcode
-    response& set_cookie(std::string_view name, std::string_view value,
-                         const cookie_options& options = {}) & {
-        return header("Set-Cookie", format_set_cookie(name, value, options));
-    }
-    response&& set_cookie(std::string_view name, std::string_view value,
-                          const cookie_options& options = {}) && {
-        return std::move(set_cookie(name, value, options));
-    }
-    /// Asks the browser to drop `name`; path, domain, secure and samesite must match the ones
-    /// it was set with.
-    response& delete_cookie(std::string_view name, const cookie_options& options = {}) & {
-        return header("Set-Cookie", format_delete_cookie(name, options));
-    }
-    response&& delete_cookie(std::string_view name, const cookie_options& options = {}) && {
-        return std::move(delete_cookie(name, options));
-    }
-
-    /// Runs `task` after the whole response has been written (Starlette's BackgroundTask); tasks
-    /// run in the order added, on the connection, before its next request is read. An exception
-    /// from a task is logged and does not affect the response or the other tasks.
-    /// @code
-    /// co_return aster::plain_text("queued").background([id] { return send_mail(id); });
-    /// @endcode
-    response& background(background_task task) & {
-        background_.push_back(std::move(task));
-        return *this;
-    }
-    response&& background(background_task task) && { return std::move(background(std::move(task))); }
-    const std::vector<background_task>& background_tasks() const noexcept { return background_; }
-    std::vector<background_task> take_background_tasks() noexcept { return std::move(background_); }
-
-    bool is_streaming() const noexcept { return static_cast<bool>(producer_); }
-    const producer& body_producer() const noexcept { return producer_; }
-    /// A streaming body of known size goes out with Content-Length instead of chunked; the
-    /// producer must write exactly that many bytes: a write past it is not sent, and a body
-    /// short of it or too long closes the connection. set_producer() clears it, so a
-    /// middleware that wraps a producer (compressing, say) never inherits a length that is
-    /// not the length of what it writes.
-    std::optional<std::uint64_t> stream_length() const noexcept { return stream_length_; }
-    response& set_stream_length(std::optional<std::uint64_t> n) & noexcept {
-        return stream_length_ = n, *this;
-    }
-
-    /// Conditional GET (RFC 9110 §13): when set, the server answers a GET or HEAD whose
-    /// If-None-Match matches this response's ETag (or, without If-None-Match, whose
-    /// If-Modified-Since is not older than its Last-Modified) with 304 and no body. It is
-    /// decided after every middleware ran, against the representation that would be sent (a
-    /// compressed one has its own ETag). file_response sets it.
-    bool is_conditional() const noexcept { return conditional_; }
-    response& conditional(bool on = true) & noexcept { return conditional_ = on, *this; }
-    response&& conditional(bool on = true) && noexcept { return std::move(conditional(on)); }
-
-    // Used by the factories: a content type that is a string literal costs no allocation.
-    static response with_static_type(aster::status code, std::string body, std::string_view type) {
-        response r(code, std::move(body));
-        r.static_type_ = type;
-        return r;
-    }
-    /// Makes the body a stream written by `p`; clears stream_length().
-    response& set_producer(producer p) & {
-        producer_ = std::move(p);
-        stream_length_.reset();
-        return *this;
-    }
-
-private:
-    static void check_header(std::string_view name, std::string_view value) {
-        if (!valid_field_name(name) || !valid_field_value(value))
-            throw std::invalid_argument("aster::response: header '" + std::string(name) +
-                                        "' has an invalid name or a control character in its value");
-    }
-
-    aster::status status_ = aster::status::ok;
-    std::string body_;
-    std::string_view static_type_;
-    std::string owned_type_;
-    header_list headers_;
-    producer producer_;
-    std::vector<background_task> background_;
-    std::optional<std::uint64_t> stream_length_;
-    bool conditional_ = false;
-};
-
-/// `text/plain; charset=utf-8`
-inline response plain_text(std::string body, status code = status::ok) {
-    return response::with_static_type(code, std::move(body), "text/plain; charset=utf-8");
-}
-
-/// `text/html; charset=utf-8`
-inline response html(std::string body, status code = status::ok) {
-    return response::with_static_type(code, std::move(body), "text/html; charset=utf-8");
-}
-
-/// An empty response with a Location header; 307 keeps the method, as Starlette's default.
-inline response redirect(std::string location, status code = status::temporary_redirect) {
-    response r(code);
-    r.header("Location", std::move(location));
-    return r;
-}
-
-/// A chunked response whose body `producer` writes piece by piece while the client reads.
-/// @code
-/// co_return aster::streaming([](aster::body_writer& out) -> aster::task<> {
-///     for (int i = 0; i < 3; ++i) co_await out.write(std::to_string(i) + "\n");
-/// });
-/// @endcode
-inline response streaming(response::producer producer,
-                          std::string content_type = "text/plain; charset=utf-8",
-                          status code = status::ok) {
-    response r(code, {}, std::move(content_type));
-    r.set_producer(std::move(producer));
-    return r;
-}
-
-/// `application/json`: `value.dump()` of any JSON value with a `dump()` (nlohmann::json), compact
-/// and UTF-8 as Starlette's JSONResponse; invalid UTF-8 in a string throws (500).
-/// @code
-/// co_return aster::json_response(nlohmann::json{{"id", 7}}, aster::status::created);
-/// @endcode
-template <class Json>
-    requires requires(const Json& j) { { j.dump() } -> std::convertible_to<std::string>; }
-response json_response(const Json& value, status code = status::ok) {
-    return response::with_static_type(code, value.dump(), "application/json");
-}
-
-} // namespace aster
-
-// begin aster/impl/response.hpp
-// SPDX-License-Identifier: MIT
-// Out-of-line members of aster::response.
-#ifndef ASTER_IMPL_RESPONSE_HPP
-#define ASTER_IMPL_RESPONSE_HPP
-
-
-#include <algorithm>
-
-namespace aster {
-
-inline response& response::set_header(std::string_view name, std::string value) & {
-    check_header(name, value);
-    remove_header(name);
-    headers_.emplace_back(std::string(name), std::move(value));
-    return *this;
-}
-
-inline response& response::remove_header(std::string_view name) & {
-    std::erase_if(headers_, [&](const auto& h) { return iequals(h.first, name); });
-    return *this;
-}
-
-inline std::string_view response::header_value(std::string_view name) const noexcept {
-    for (const auto& [n, v] : headers_)
-        if (iequals(n, name)) return v;
-    return {};
-}
-
-} // namespace aster
-
-#endif // ASTER_IMPL_RESPONSE_HPP
-// end aster/impl/response.hpp
-
-#endif // ASTER_RESPONSE_HPP
-// end aster/response.hpp
-// begin aster/websocket.hpp
-// SPDX-License-Identifier: MIT
-// `websocket`: what a WebSocket handler sees: accept, receive, send and close, with a state machine.
-#ifndef ASTER_WEBSOCKET_HPP
-#define ASTER_WEBSOCKET_HPP
-
-
-#include <cstdint>
-#include <exception>
-#include <span>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-#ifdef ASTER_HAS_JSON
-#include <nlohmann/json_fwd.hpp> // declarations only: JSON costs nothing until used
-#endif
-
-namespace aster {
-
-/// How a websocket_endpoint wants its messages: text only, binary only, JSON, or either kind.
-enum class encoding { text, bytes, json, any };
-
-/// Where a connection is: handshake pending, open, or closed (by either side).
-enum class websocket_state { connecting, connected, disconnected };
-
-constexpr std::string_view to_string(websocket_state s) noexcept {
-    switch (s) {
-    case websocket_state::connecting: return "connecting";
-    case websocket_state::connected: return "connected";
-    case websocket_state::disconnected: return "disconnected";
-    }
-    return "unknown";
-}
-
-/// One whole message. `data` stays valid until the next receive on the same websocket.
-struct websocket_message {
-    bool text = true;
-    std::string_view data;
-};
-
-using header_pairs = std::vector<std::pair<std::string, std::string>>;
-
-class websocket;
-
-namespace detail {
-struct websocket_access;
-
-// The protocol engine behind a websocket; implemented once per stream type.
-class websocket_transport {
-public:
-    virtual task<> accept(std::string_view subprotocol, const header_pairs& headers) = 0;
-    virtual task<> deny(response r) = 0;
-    virtual task<websocket_message> receive() = 0;
-    virtual task<> send(bool text, std::string_view payload) = 0;
-    virtual task<> close(std::uint16_t code, std::string_view reason) = 0;
-    virtual websocket_state state() const noexcept = 0;
-    virtual bool accepted() const noexcept = 0;
-    virtual std::uint16_t close_code() const noexcept = 0;
-    // A handler failed: log it once and hand it to the test client, if one listens.
-    virtual void report(std::exception_ptr error) = 0;
-
-protected:
-    ~websocket_transport() = default;
-};
-} // namespace detail
-
-/// A WebSocket connection as its handler sees it (Starlette's `WebSocket`).
-/// Call `accept` (or `close`/`deny` to refuse: the handshake then gets 403, or your response),
-/// then `receive*` and `send_*`. After either side closes, `receive*` throws
-/// `websocket_disconnect` with the close code; misuse throws `websocket_state_error`.
-/// Thread safety: use it from its connection's executor (other connections' handlers on the
-/// same thread may send to it, as a chat room does).
-/// @code
-/// aster::task<> echo(aster::websocket& ws) {
-///     co_await ws.accept();
-///     for (;;) co_await ws.send_text(co_await ws.receive_text());
-/// }
-/// @endcode
-class websocket {
-public:
-    websocket(detail::websocket_transport& transport, aster::request& upgrade,
-              std::vector<std::string_view> offered_subprotocols)
-        : transport_(&transport), request_(&upgrade),
-          subprotocols_(std::move(offered_subprotocols)) {}
-    websocket(const websocket&) = delete;
-    websocket& operator=(const websocket&) = delete;
-
-    /// The upgrade request: path, query, headers, cookies, path parameters.
-    const aster::request& request() const noexcept { return *request_; }
-    /// Reverse routing as request::url_path_for and url_for (Starlette's `websocket.url_for`);
-    /// url_for gives `ws://` or `wss://` for WebSocket routes, `http(s)://` for the others.
-    template <class... Params>
-    std::string url_path_for(std::string_view name, const Params&... params) const {
-        return request_->url_path_for(name, params...);
-    }
-    template <class... Params>
-    std::string url_for(std::string_view name, const Params&... params) const {
-        return request_->url_for(name, params...);
-    }
-    /// The subprotocols the client offered, in its order of preference.
-    std::span<const std::string_view> subprotocols() const noexcept { return subprotocols_; }
-    websocket_state state() const noexcept { return transport_->state(); }
-    /// True once `accept` ran, even after the connection closed.
-    bool accepted() const noexcept { return transport_->accepted(); }
-    /// The close code once disconnected: the peer's, or the one aster sent.
-    std::uint16_t close_code() const noexcept { return transport_->close_code(); }
-
-    /// Completes the handshake (101), choosing `subprotocol` (one the client offered, or none)
-    /// and adding `headers` to the response.
-    task<> accept(std::string_view subprotocol = {}, header_pairs headers = {}) {
-        return transport_->accept(subprotocol, headers);
-    }
-    /// Refuses the handshake with an HTTP response of your own, before accept.
-    task<> deny(response r) { return transport_->deny(std::move(r)); }
-
-    task<> send_text(std::string_view text) { return transport_->send(true, text); }
-    task<> send_bytes(std::string_view bytes) { return transport_->send(false, bytes); }
-
-    /// The next message of either kind; its data is valid until the next receive.
-    task<websocket_message> receive() { return transport_->receive(); }
-    /// The next message, which must be text: a binary one closes the connection with 1003.
-    task<std::string> receive_text() { return receive_kind(true); }
-    /// The next message, which must be binary: a text one closes the connection with 1003.
-    task<std::string> receive_bytes() { return receive_kind(false); }
-
-#ifdef ASTER_HAS_JSON
-    /// Sends `value` as a compact JSON text message. Include <nlohmann/json.hpp> to use it.
-    template <class Json = nlohmann::json>
-    task<> send_json(const Json& value) {
-        co_await send_text(value.dump());
-    }
-    /// The next message (text, or binary holding UTF-8) parsed as JSON; malformed JSON closes
-    /// the connection with 1003 and throws websocket_disconnect.
-    template <class Json = nlohmann::json>
-    task<Json> receive_json() {
-        auto message = co_await transport_->receive();
-        Json value = Json::parse(message.data, nullptr, false);
-        if (value.is_discarded()) {
-            co_await transport_->close(std::uint16_t(close_code::unsupported_data), {});
-            throw websocket_disconnect(close_code::unsupported_data, "malformed JSON");
-        }
-        co_return value;
-    }
-#endif
-
-    /// Starts the close handshake. Before accept, this refuses the handshake with 403.
-    task<> close(std::uint16_t code = 1000, std::string_view reason = {}) {
-        return transport_->close(code, reason);
-    }
-    task<> close(aster::close_code code, std::string_view reason = {}) {
-        return transport_->close(std::uint16_t(code), reason);
-    }
-
-private:
-    friend struct detail::websocket_access;
-
-    task<std::string> receive_kind(bool text) {
-        auto message = co_await transport_->receive();
-        if (message.text != text) {
-            co_await transport_->close(std::uint16_t(close_code::unsupported_data), {});
-            throw websocket_disconnect(close_code::unsupported_data,
-                                       text ? "expected a text message, got binary"
-                                            : "expected a binary message, got text");
-        }
-        co_return std::string(message.data);
-    }
-
-    detail::websocket_transport* transport_;
-    aster::request* request_;
-    std::vector<std::string_view> subprotocols_;
-};
-
-namespace detail {
-struct websocket_access {
-    static void report(websocket& ws, std::exception_ptr error) { ws.transport_->report(error); }
-};
-} // namespace detail
-
-} // namespace aster
-
-#endif // ASTER_WEBSOCKET_HPP
-// end aster/websocket.hpp
-// begin aster/endpoints.hpp
-// SPDX-License-Identifier: MIT
-// Class-based endpoints: `http_endpoint` with a member per method, found at compile time.
-#ifndef ASTER_ENDPOINTS_HPP
-#define ASTER_ENDPOINTS_HPP
-
-// begin aster/detail/handler_call.hpp
-// SPDX-License-Identifier: MIT
-// Compile-time checks that a handler fits its route pattern, and the call that converts path values.
-#ifndef ASTER_DETAIL_HANDLER_CALL_HPP
-#define ASTER_DETAIL_HANDLER_CALL_HPP
-
-// begin aster/detail/callable_traits.hpp
-// SPDX-License-Identifier: MIT
-// The return and parameter types of functions, lambdas and member functions, for signature checks.
-#ifndef ASTER_DETAIL_CALLABLE_TRAITS_HPP
-#define ASTER_DETAIL_CALLABLE_TRAITS_HPP
-
-
-#include <cstddef>
-#include <tuple>
-
-namespace aster::detail {
-
-template <class R, class... Args>
-struct signature {
-    using result = R;
-    using args = std::tuple<Args...>;
-    static constexpr std::size_t arity = sizeof...(Args);
-};
-
-template <class F>
-struct callable_traits : callable_traits<decltype(&F::operator())> {};
-
-template <class R, class... A>
-struct callable_traits<R (*)(A...)> : signature<R, A...> {};
-template <class R, class... A>
-struct callable_traits<R (*)(A...) noexcept> : signature<R, A...> {};
-template <class R, class... A>
-struct callable_traits<R(A...)> : signature<R, A...> {};
-
-#define ASTER_MEMBER_TRAITS(QUALIFIERS)                                                        \
-    template <class C, class R, class... A>                                                    \
-    struct callable_traits<R (C::*)(A...) QUALIFIERS> : signature<R, A...> {                   \
-        using object = C;                                                                      \
-    };
-ASTER_MEMBER_TRAITS()
-ASTER_MEMBER_TRAITS(const)
-ASTER_MEMBER_TRAITS(noexcept)
-ASTER_MEMBER_TRAITS(const noexcept)
-ASTER_MEMBER_TRAITS(&)
-ASTER_MEMBER_TRAITS(const&)
-#undef ASTER_MEMBER_TRAITS
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_CALLABLE_TRAITS_HPP
-// end aster/detail/callable_traits.hpp
-// begin aster/detail/request_access.hpp
-// SPDX-License-Identifier: MIT
-// The one door through which the parser and the router fill a request's private fields.
-#ifndef ASTER_DETAIL_REQUEST_ACCESS_HPP
-#define ASTER_DETAIL_REQUEST_ACCESS_HPP
-
-
-namespace aster::detail {
-
-struct metrics_registry;
-
-struct request_access {
-    static void reset(request& r) noexcept {
-        r.headers_.clear();
-        r.query_params_.reset();
-        r.path_param_count_ = 0;
-        r.method_name_ = r.target_ = r.raw_path_ = r.path_ = r.query_ = r.route_pattern_ = {};
-        r.route_label_ = {};
-    }
-    static aster::headers& headers(request& r) noexcept { return r.headers_; }
-    static void set_method(request& r, std::string_view name) noexcept {
-        r.method_name_ = name;
-        r.method_id_ = parse_method(name);
-    }
-    static void set_target(request& r, std::string_view target, std::string_view raw_path,
-                           std::string_view path, std::string_view query) noexcept {
-        r.target_ = target;
-        r.raw_path_ = raw_path;
-        r.path_ = path;
-        r.query_ = query;
-    }
-    static void set_version(request& r, int major, int minor, bool keep_alive) noexcept {
-        r.version_major_ = major;
-        r.version_minor_ = minor;
-        r.keep_alive_ = keep_alive;
-    }
-    static void set_state(request& r, void* state, const void* type) noexcept {
-        r.state_ = state;
-        r.state_type_ = type;
-    }
-    static void set_routes(request& r, route_table routes) noexcept { r.routes_ = routes; }
-    static void set_secure(request& r, bool secure) noexcept { r.secure_ = secure; }
-    static void set_websocket(request& r, bool websocket) noexcept { r.websocket_ = websocket; }
-    /// A buffered body (every request gets one when it is filled in).
-    static void set_body(request& r, const std::string* body) noexcept {
-        r.body_ = body;
-        r.source_ = nullptr;
-        r.body_taken_ = r.body_done_ = false;
-    }
-    /// A body that streams in from `source`; body() gathers it into `storage` (empty now).
-    static void set_stream(request& r, body_source* source, std::string* storage) noexcept {
-        set_body(r, storage);
-        r.source_ = source;
-        r.collected_ = storage;
-    }
-    /// True while the body is still streaming in (a plain handler must have it gathered first).
-    static bool body_streaming(const request& r) noexcept { return r.source_ != nullptr; }
-    static void set_client(request& r, const client_address* client) noexcept {
-        r.client_ = client;
-    }
-    static void set_path_param(request& r, std::size_t index, std::string_view name,
-                               std::string_view value) noexcept {
-        r.path_params_[index] = {name, value};
-        if (index >= r.path_param_count_) r.path_param_count_ = index + 1;
-    }
-    static void clear_path_params(request& r) noexcept { r.path_param_count_ = 0; }
-    static void set_route(request& r, std::string_view pattern, std::string_view label) noexcept {
-        r.route_pattern_ = pattern;
-        r.route_label_ = label;
-    }
-    /// The matched route's name, else its pattern (static strings); empty when none matched.
-    static std::string_view route_label(const request& r) noexcept { return r.route_label_; }
-    static void set_metrics(request& r, const metrics_registry* m) noexcept { r.metrics_ = m; }
-    static const metrics_registry* metrics(const request& r) noexcept { return r.metrics_; }
-};
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_REQUEST_ACCESS_HPP
-// end aster/detail/request_access.hpp
 
 #include <functional>
 #include <optional>
@@ -3045,6 +3086,72 @@ task<> run_websocket_endpoint(websocket& ws) {
 #ifndef ASTER_ROUTING_HPP
 #define ASTER_ROUTING_HPP
 
+// begin aster/detail/reverse_route.hpp
+// SPDX-License-Identifier: MIT
+// Reverse routing by name at run time: the path a route_table builds.
+#ifndef ASTER_DETAIL_REVERSE_ROUTE_HPP
+#define ASTER_DETAIL_REVERSE_ROUTE_HPP
+
+
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace aster::detail {
+
+template <class... Routes>
+inline constexpr std::array<route_info, sizeof...(Routes)> route_infos{
+    route_info{Routes::name.view(), Routes::pattern.view(), Routes::parsed.tokens.data(),
+               Routes::parsed.token_count, Routes::parsed.param_count, Routes::is_websocket}...};
+
+/// The path of the route named `name` with `values` (one per parameter, in the pattern's
+/// order), percent-encoded as the compile-time url_path_for does. Throws no_match_found when
+/// no route has the name, the count differs, or a value does not fit its convertor (an int
+/// parameter given "abc" or "-1", an empty str). `websocket`, when given, says whether the
+/// route is a WebSocket route.
+ASTER_DECL std::string reverse_route(route_table table, std::string_view name,
+                                     std::span<const std::string> values, bool* websocket) {
+    const route_info* found = nullptr;
+    for (std::size_t i = 0; i < table.size && !found; ++i)
+        if (!table.routes[i].name.empty() && table.routes[i].name == name) found = &table.routes[i];
+    if (!found)
+        throw no_match_found("aster: no route exists for name \"" + std::string(name) + "\"");
+    const route_info& r = *found;
+    const std::string which =
+        "aster: route \"" + std::string(name) + "\" (" + std::string(r.pattern) + ")";
+    if (values.size() != r.param_count)
+        throw no_match_found(which + " takes " + std::to_string(r.param_count) +
+                             " path parameter(s), not " + std::to_string(values.size()));
+    std::string out;
+    for (std::size_t t = 0; t < r.token_count; ++t) {
+        const pattern_token& token = r.tokens[t];
+        if (!token.is_param) {
+            out += token.text;
+            continue;
+        }
+        const std::string& raw = values[token.param_index];
+        // str encodes '/' too (one segment), path keeps it; the others must already fit.
+        std::string text = token.conv == convertor::str    ? percent_encode(raw, "")
+                           : token.conv == convertor::path ? percent_encode(raw, "/")
+                                                           : raw;
+        if (convertor_extent(token.conv, text) != text.size() ||
+            (text.empty() && token.conv != convertor::path))
+            throw no_match_found(which + ": parameter \"" + std::string(token.text) +
+                                 "\" cannot be \"" + raw + "\"");
+        out += text;
+    }
+    if (websocket) *websocket = r.websocket;
+    return out;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_REVERSE_ROUTE_HPP
+// end aster/detail/reverse_route.hpp
 // begin aster/detail/route_errors.hpp
 // SPDX-License-Identifier: MIT
 // Routing mistakes as compile errors that name the culprit. A static_assert's message is a fixed
@@ -3408,7 +3515,7 @@ public:
 
     /// Every route's name and pattern, for run-time reverse routing (request::url_path_for).
     static constexpr detail::route_table route_table() noexcept {
-        return {detail::route_infos<Routes...>.data(), size};
+        return {detail::route_infos<Routes...>.data(), size, &detail::reverse_route};
     }
 
     /// The path of the route named `Name`, with `params` in the pattern's order.
@@ -5495,15 +5602,9 @@ inline std::optional<std::time_t> parse_http_date(std::string_view s) {
 /// RFC 9110 §8.8.3.2 weak comparison of `etag` against a list of entity tags, or `*`.
 inline bool etag_matches(std::string_view list, std::string_view etag) noexcept {
     auto strip = [](std::string_view t) { return t.starts_with("W/") ? t.substr(2) : t; };
-    while (!list.empty()) {
-        auto comma = list.find(',');
-        auto item = list.substr(0, comma);
-        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (item == "*" || (!etag.empty() && strip(item) == strip(etag))) return true;
-    }
-    return false;
+    return for_each_list_item(list, [&](std::string_view item) {
+        return item == "*" || (!etag.empty() && strip(item) == strip(etag));
+    });
 }
 
 /// RFC 9110 §13.2.2 for a response that is_conditional(): a GET or HEAD whose If-None-Match
@@ -5848,39 +5949,6 @@ ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view he
 /// it, or nullopt when it is acceptable.
 ASTER_DECL std::optional<response> check_websocket_handshake(const request& req);
 
-namespace ws_handshake_detail {
-
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; }
-
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    return true;
-}
-
-// Calls f(item) for each trimmed, non-empty item; stops early when f returns true.
-template <class F>
-constexpr bool for_each_token(std::string_view list, F f) {
-    while (!list.empty()) {
-        std::size_t comma = list.find(',');
-        std::string_view item = trim_ows(list.substr(0, comma));
-        if (!item.empty() && f(item)) return true;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
-} // namespace ws_handshake_detail
 
 ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept {
     sha1_hasher h;
@@ -5901,14 +5969,14 @@ ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept {
 }
 
 ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
-    return ws_handshake_detail::for_each_token(header_value, [token](std::string_view item) {
-        return ws_handshake_detail::iequals(item, token);
+    return for_each_list_item(header_value, [token](std::string_view item) {
+        return iequals(item, token);
     });
 }
 
 ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value) {
     std::vector<std::string_view> items;
-    ws_handshake_detail::for_each_token(header_value, [&items](std::string_view item) {
+    for_each_list_item(header_value, [&items](std::string_view item) {
         items.push_back(item);
         return false;
     });
@@ -6231,17 +6299,6 @@ ASTER_ENGINE int request_parser::on_header_value(llhttp_t* p, const char* at, st
     return 0;
 }
 
-// RFC 9110 §5.6.2 tchar. llhttp 8 lets a space inside a field name through ("Bad Header: x"),
-// which proxies may read differently: a request-smuggling vector, so names are checked here.
-inline constexpr auto token_chars = [] {
-    std::array<bool, 256> table{};
-    for (int c = 'a'; c <= 'z'; ++c) table[std::size_t(c)] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) table[std::size_t(c)] = true;
-    for (int c = '0'; c <= '9'; ++c) table[std::size_t(c)] = true;
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
-    return table;
-}();
-
 // RFC 9110 §7.2 Host = uri-host [ ":" port ]: reg-name, IP literal or IPv4 characters only.
 inline constexpr auto host_chars = [] {
     std::array<bool, 256> table{};
@@ -6260,20 +6317,13 @@ struct transfer_codings {
     bool last_chunked = false, chunked_before_last = false, other = false;
 
     void add(std::string_view list) noexcept {
-        while (!list.empty()) {
-            auto comma = list.find(',');
-            auto item = list.substr(0, comma);
-            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-            while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-                item.remove_prefix(1);
-            while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
-                item.remove_suffix(1);
-            if (item.empty()) continue; // RFC 9110 §5.6.1: empty list elements are ignored
+        // Empty list elements are ignored (RFC 9110 §5.6.1).
+        for_each_list_item(list, [this](std::string_view item) {
             if (last_chunked) chunked_before_last = true;
             last_chunked = iequals(item, "chunked");
             if (!last_chunked) other = true;
             ++count;
-        }
+        });
     }
 };
 
@@ -6315,8 +6365,10 @@ ASTER_ENGINE int request_parser::check_head(const llhttp_t& p) noexcept {
     for (const auto& f : fields_) {
         auto name = view(f.name, request_begin_);
         if (name.empty()) return fail(status::bad_request, "Bad Request: empty header name");
+        // llhttp 8 lets a space inside a field name through ("Bad Header: x"), which proxies
+        // may read differently: a request-smuggling vector, so names are checked here.
         for (char c : name)
-            if (!token_chars[static_cast<unsigned char>(c)])
+            if (!is_tchar(c))
                 return fail(status::bad_request, "Bad Request: invalid header name");
         // The few names the parser itself cares about, told apart by length first.
         auto value = view(f.value, request_begin_);
@@ -7472,10 +7524,6 @@ public:
     bool malformed() const noexcept { return bad_; }
 
 private:
-    static constexpr bool is_tchar(char c) noexcept {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    }
     void skip_ows() noexcept {
         while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
     }
@@ -7575,14 +7623,12 @@ ASTER_DECL bool extension_reader::next_param(std::string_view& name, std::string
         skip_ows();
         has_value = true;
         if (i_ < s_.size() && s_[i_] == '"') {
-            std::size_t n = 0;
-            for (++i_; i_ < s_.size() && s_[i_] != '"'; ++i_) {
-                if (s_[i_] == '\\' && ++i_ == s_.size()) break; // quoted-pair
-                if (n < sizeof value_) value_[n] = s_[i_];
+            std::size_t n = 0; // a longer value is invalid anyway: keep its start only
+            const bool closed = read_quoted(s_, i_, [this, &n](char c) {
+                if (n < sizeof value_) value_[n] = c;
                 ++n;
-            }
-            if (i_ == s_.size()) return fail(); // no closing quote
-            ++i_;
+            });
+            if (!closed) return fail();
             value = std::string_view(value_, std::min(n, sizeof value_));
         } else {
             value = token();
@@ -8545,7 +8591,7 @@ public:
     /// Runs the route's handler on this connection and completes the close handshake.
     task<> run(const app_ref& app, std::size_t route_index);
 
-    task<> accept(std::string_view subprotocol, const header_pairs& headers) override;
+    task<> accept(std::string_view subprotocol, const header_list& headers) override;
     task<> deny(response r) override;
     task<websocket_message> receive() override;
     task<> send(bool text, std::string_view payload) override;
@@ -8644,9 +8690,6 @@ private:
     std::unique_ptr<deflate_codec> deflate_;
     message_buffer deflated_; // a compressed message being framed
 #endif
-
-    template <class S>
-    friend class http_connection;
 };
 
 } // namespace aster::detail
@@ -8713,7 +8756,7 @@ void ws_session<Stream>::report(std::exception_ptr error) {
 }
 
 template <class Stream>
-task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pairs& headers) {
+task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_list& headers) {
     if (state_ != websocket_state::connecting)
         throw websocket_state_error(std::string("aster::websocket::accept: already ") +
                                     (accepted_ ? "accepted" : "refused") +
@@ -11507,7 +11550,7 @@ class response_parser {
 public:
     struct message {
         int status = 0;
-        std::vector<std::pair<std::string, std::string>> headers;
+        header_list headers;
         std::string body;
         bool keep_alive = true;
     };
@@ -11638,7 +11681,7 @@ class websocket_session;
 /// A response as the test sees it: status, headers in order, body.
 struct test_response {
     int status_code = 0;
-    std::vector<std::pair<std::string, std::string>> headers;
+    header_list headers;
     std::string body;
 
     aster::status status() const noexcept { return aster::status(status_code); }
@@ -11893,7 +11936,7 @@ struct received_message {
 class websocket_session {
 public:
     websocket_session(detail::test_client_base& client, detail::test_connection connection,
-                      std::vector<std::pair<std::string, std::string>> handshake_headers,
+                      header_list handshake_headers,
                       std::optional<detail::deflate_params> deflate = std::nullopt);
     websocket_session(websocket_session&& other) noexcept;
     websocket_session& operator=(websocket_session&&) = delete;
@@ -11954,7 +11997,7 @@ public:
 
     /// The subprotocol the server chose, or empty.
     std::string subprotocol() const { return header("sec-websocket-protocol").value_or(""); }
-    const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
+    const header_list& headers() const noexcept { return headers_; }
     std::optional<std::string> header(std::string_view name) const;
     bool closed() const noexcept { return closed_; }
     /// The code of the close frame the server sent (0 while open; 1006 if it dropped).
@@ -11978,7 +12021,7 @@ private:
 
     detail::test_client_base* client_;
     detail::test_connection connection_;
-    std::vector<std::pair<std::string, std::string>> headers_;
+    header_list headers_;
     std::chrono::milliseconds timeout_;
     bool sent_close_ = false, closed_ = false;
     std::uint16_t close_code_ = 0;
@@ -11997,7 +12040,7 @@ private:
 
 inline websocket_session::websocket_session(
     detail::test_client_base& client, detail::test_connection connection,
-    std::vector<std::pair<std::string, std::string>> handshake_headers,
+    header_list handshake_headers,
     std::optional<detail::deflate_params> deflate)
     : client_(&client), connection_(std::move(connection)), headers_(std::move(handshake_headers)),
       timeout_(client.options_.timeout), deflate_(deflate) {
@@ -12233,7 +12276,7 @@ namespace aster {
 /// Per-request extras: `client.post("/items", {.body = "x", .headers = {{"X-Key", "1"}}})`.
 struct request_options {
     std::vector<std::pair<std::string, std::string>> params;  // appended to the query string
-    std::vector<std::pair<std::string, std::string>> headers; // sent after the defaults
+    header_list headers;                                      // sent after the defaults
     std::vector<std::pair<std::string, std::string>> cookies; // for this request only
     std::string body;
     std::string content_type;     // sets Content-Type when not empty
@@ -12244,7 +12287,7 @@ struct request_options {
 /// Extras for `websocket_connect`.
 struct websocket_connect_options {
     std::vector<std::string> subprotocols;                    // offered, in order
-    std::vector<std::pair<std::string, std::string>> headers; // sent with the handshake
+    header_list headers;                                      // sent with the handshake
     std::vector<std::pair<std::string, std::string>> cookies; // for this handshake only
     // Sent as Sec-WebSocket-Extensions when set, e.g. "permessage-deflate; client_max_window_bits"
     // (what browsers offer). An agreed permessage-deflate compresses both ways (needs zlib).
@@ -12996,7 +13039,7 @@ struct multipart_part {
     std::string name;                    // Content-Disposition `name`
     std::optional<std::string> filename; // set for file parts (`filename` or `filename*`)
     std::string content_type;            // empty when absent
-    std::vector<std::pair<std::string, std::string>> headers; // every header, as sent
+    header_list headers; // every header, as sent
 };
 
 /// Incremental `multipart/form-data` parser (RFC 7578, RFC 2046 §5.1): feed any split of the
@@ -13053,17 +13096,6 @@ namespace detail::form_impl {
     throw form_error(code, std::move(detail));
 }
 
-constexpr std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-constexpr bool is_token_char(char c) noexcept {
-    if (c <= 0x20 || c >= 0x7F) return false;
-    return std::string_view("\"(),/:;<=>?@[\\]{}").find(c) == std::string_view::npos;
-}
-
 // Header parameters `; key=value; key="quoted \" value"` after the first `;`, as
 // {lower-case key, value}. Nullopt when malformed.
 inline std::optional<std::vector<std::pair<std::string, std::string>>>
@@ -13081,7 +13113,7 @@ parse_parameters(std::string_view s) {
         skip_space();
         if (i == s.size()) return out; // a trailing ';' is common and harmless
         std::size_t start = i;
-        while (i < s.size() && is_token_char(s[i]) && s[i] != '=') ++i;
+        while (i < s.size() && is_tchar(s[i]) && s[i] != '=') ++i;
         std::string key(s.substr(start, i - start));
         for (auto& c : key)
             if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
@@ -13091,21 +13123,10 @@ parse_parameters(std::string_view s) {
         skip_space();
         std::string value;
         if (i < s.size() && s[i] == '"') {
-            ++i;
-            bool closed = false;
-            while (i < s.size()) {
-                char c = s[i++];
-                if (c == '"') {
-                    closed = true;
-                    break;
-                }
-                // Browsers do not escape (they percent-encode `"`), but RFC 9110 quoted-pair
-                // says `\"` is a quote; a backslash before anything else is kept, as
-                // Windows paths from old browsers contain them.
-                if (c == '\\' && i < s.size() && (s[i] == '"' || s[i] == '\\')) c = s[i++];
-                value += c;
-            }
-            if (!closed) return std::nullopt;
+            // Browsers do not escape (they percent-encode `"`), but RFC 9110 quoted-pair says
+            // `\"` is a quote; a backslash before anything else is kept, as Windows paths from
+            // old browsers contain them.
+            if (!read_quoted(s, i, [&value](char c) { value += c; }, true)) return std::nullopt;
         } else {
             start = i;
             while (i < s.size() && s[i] != ';' && s[i] != ' ' && s[i] != '\t') ++i;
@@ -13203,6 +13224,7 @@ ASTER_DECL void multipart_parser::emit(std::string_view bytes, handler& out) {
 
 ASTER_DECL void multipart_parser::begin_part(std::string_view block, handler& out) {
     using namespace detail::form_impl;
+    using detail::is_tchar, detail::trim_ows;
     multipart_part part;
     bool disposition = false;
     // RFC 7578 §4.8 / RFC 9112 §5.2: no obsolete line folding.
@@ -13220,8 +13242,8 @@ ASTER_DECL void multipart_parser::begin_part(std::string_view block, handler& ou
             fail(status::bad_request, "Malformed multipart part header line");
         auto name = line.substr(0, colon);
         for (char c : name)
-            if (!is_token_char(c)) fail(status::bad_request, "Malformed multipart part header name");
-        auto value = trim(line.substr(colon + 1));
+            if (!is_tchar(c)) fail(status::bad_request, "Malformed multipart part header name");
+        auto value = trim_ows(line.substr(colon + 1));
         for (char c : value)
             if (c == '\0' || c == '\r' || c == '\n')
                 fail(status::bad_request, "Malformed multipart part header value");
@@ -13232,7 +13254,7 @@ ASTER_DECL void multipart_parser::begin_part(std::string_view block, handler& ou
             if (disposition) fail(status::bad_request, "Two Content-Disposition headers in a part");
             disposition = true;
             auto semi = value.find(';');
-            if (!iequals(trim(value.substr(0, semi)), "form-data"))
+            if (!iequals(trim_ows(value.substr(0, semi)), "form-data"))
                 fail(status::bad_request, "Multipart part is not form-data");
             auto params = parse_parameters(semi == std::string_view::npos ? std::string_view{}
                                                                           : value.substr(semi));
@@ -13400,7 +13422,7 @@ class upload_file {
 public:
     std::string filename;
     std::string content_type;
-    std::vector<std::pair<std::string, std::string>> headers;
+    header_list headers;
 
     explicit upload_file(std::size_t spool_bytes = 1024 * 1024) : spool_bytes_(spool_bytes) {}
 
@@ -13531,7 +13553,7 @@ namespace detail::form_impl {
 
 // The media type of a Content-Type, without parameters.
 inline std::string_view media_type(std::string_view content_type) noexcept {
-    return trim(content_type.substr(0, content_type.find(';')));
+    return trim_ows(content_type.substr(0, content_type.find(';')));
 }
 
 // Builds form_data from a multipart_parser's events: text fields in memory, files in
@@ -13719,7 +13741,7 @@ public:
         std::sort(listed.begin(), listed.end());
         if (!allow_all_headers_) allow_headers_text_ = join(listed);
         for (auto& h : listed) {
-            for (auto& c : h) c = ascii_lower(c);
+            for (auto& c : h) c = detail::ascii_lower(c);
             lower_headers_.push_back(std::move(h));
         }
         methods_text_ = join(opt_.allow_methods);
@@ -13747,18 +13769,10 @@ public:
     }
 
 private:
-    static char ascii_lower(char c) noexcept {
-        return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    }
     static std::string join(const std::vector<std::string>& v) {
         std::string out;
         for (const auto& s : v) out.append(out.empty() ? "" : ", ").append(s);
         return out;
-    }
-    static std::string_view trim(std::string_view s) noexcept {
-        while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-        while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-        return s;
     }
     // Adds "Origin" to Vary, keeping what the route already varies on.
     static void allow_origin(response& res, std::string origin) {
@@ -13802,19 +13816,12 @@ private:
         } else {
             res.header("Access-Control-Allow-Headers", allow_headers_text_);
             if (requested) {
-                std::string_view rest = *requested;
-                while (true) {
-                    auto comma = rest.find(',');
-                    std::string_view one = trim(rest.substr(0, comma));
-                    // An empty entry ("a, , b" or a blank header) names nothing to refuse.
-                    if (!one.empty() && std::none_of(lower_headers_.begin(), lower_headers_.end(),
-                                                     [&](const std::string& h) { return iequals(h, one); })) {
-                        fail("headers");
-                        break;
-                    }
-                    if (comma == std::string_view::npos) break;
-                    rest.remove_prefix(comma + 1);
-                }
+                // An empty entry ("a, , b" or a blank header) names nothing to refuse.
+                const bool unknown = detail::for_each_list_item(*requested, [&](std::string_view one) {
+                    return std::none_of(lower_headers_.begin(), lower_headers_.end(),
+                                        [&](const std::string& h) { return iequals(h, one); });
+                });
+                if (unknown) fail("headers");
             }
         }
         if (opt_.allow_credentials) res.header("Access-Control-Allow-Credentials", "true");

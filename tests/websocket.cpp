@@ -22,7 +22,7 @@ task<> echo(websocket& ws) {
 }
 
 task<> room(websocket& ws, std::string_view name, std::int64_t n) {
-    aster::header_pairs extra{{"X-Room", std::string(name)}}; // (g++ 12 rejects a braced list inside co_await)
+    aster::header_list extra{{"X-Room", std::string(name)}}; // (g++ 12 rejects a braced list inside co_await)
     co_await ws.accept("chat", std::move(extra));
     co_await ws.send_text(std::string(name) + "#" + std::to_string(n) + " " +
                           std::string(ws.request().query_params().get("who", "?")));
@@ -319,7 +319,7 @@ TEST_CASE("websocket: receive_text on a binary message closes with 1003", "[webs
 
 namespace websocket_header_test {
 aster::task<> bad_header(aster::websocket& ws) {
-    aster::header_pairs headers{{"X-Id", std::string("a\0b", 3)}};
+    aster::header_list headers{{"X-Id", std::string("a\0b", 3)}};
     co_await ws.accept({}, headers);
 }
 constexpr aster::application app{aster::routes(aster::websocket_route<"/ws">(bad_header))};

@@ -161,7 +161,7 @@ aster::task<> echo(aster::websocket& ws) {
 constexpr aster::application echo_app{aster::routes(aster::websocket_route<"/ws">(echo))};
 
 aster::task<> own_extensions(aster::websocket& ws) {
-    aster::header_pairs headers{{"Sec-WebSocket-Extensions", "permessage-deflate"}};
+    aster::header_list headers{{"Sec-WebSocket-Extensions", "permessage-deflate"}};
     co_await ws.accept({}, headers);
 }
 

@@ -4,6 +4,7 @@
 #define ASTER_CONVERTORS_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/http_grammar.hpp>
 
 #include <array>
 #include <charconv>
@@ -29,13 +30,6 @@ struct uuid {
 };
 
 namespace detail {
-
-constexpr int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 

@@ -84,12 +84,6 @@ parse_set_cookie(std::string_view header_value,
 
 namespace detail::cookie_impl {
 
-constexpr std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 // Splits off the text before the next `;` and advances `rest` past it.
 constexpr std::string_view next_piece(std::string_view& rest) noexcept {
     auto semi = rest.find(';');
@@ -105,16 +99,10 @@ split_cookie(std::string_view piece) noexcept {
     bool bare = eq == std::string_view::npos;
     std::string_view name = bare ? std::string_view{} : piece.substr(0, eq);
     std::string_view value = bare ? piece : piece.substr(eq + 1);
-    value = trim(value);
+    value = trim_ows(value);
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
         value = value.substr(1, value.size() - 2);
-    return {trim(name), value};
-}
-
-// RFC 9110 §5.6.2 tchar, which RFC 6265 §4.1.1 uses for cookie-name.
-constexpr bool is_token_char(char c) noexcept {
-    if (c <= 0x20 || c >= 0x7F) return false;
-    return std::string_view("\"(),/:;<=>?@[\\]{}").find(c) == std::string_view::npos;
+    return {trim_ows(name), value};
 }
 
 // RFC 6265 §4.1.1 cookie-octet: visible ASCII except `"`, `,`, `;` and `\`.
@@ -243,9 +231,10 @@ ASTER_DECL std::optional<std::string_view> find_cookie(std::string_view header,
 ASTER_DECL std::string format_set_cookie(std::string_view name, std::string_view value,
                                          const cookie_options& options) {
     using namespace detail::cookie_impl;
+    using detail::is_tchar, detail::trim_ows;
     if (name.empty()) throw std::invalid_argument("aster: cookie name must not be empty");
     for (char c : name)
-        if (!is_token_char(c))
+        if (!is_tchar(c))
             throw std::invalid_argument("aster: cookie name '" + std::string(name) +
                                         "' has a character outside RFC 6265 token characters");
     auto inner = value;
@@ -295,20 +284,21 @@ ASTER_DECL std::string format_delete_cookie(std::string_view name, std::string_v
 ASTER_DECL std::optional<set_cookie>
 parse_set_cookie(std::string_view header_value, std::chrono::system_clock::time_point now) {
     using namespace detail::cookie_impl;
+    using detail::is_tchar, detail::trim_ows;
     auto pair = next_piece(header_value);
     auto eq = pair.find('=');
     if (eq == std::string_view::npos) return std::nullopt;
     set_cookie out;
-    out.name = trim(pair.substr(0, eq));
-    out.value = trim(pair.substr(eq + 1));
+    out.name = trim_ows(pair.substr(0, eq));
+    out.value = trim_ows(pair.substr(eq + 1));
     if (out.name.empty()) return std::nullopt;
 
     std::optional<std::chrono::sys_seconds> expires;
     while (!header_value.empty()) {
         auto attr = next_piece(header_value);
         auto aeq = attr.find('=');
-        auto key = trim(attr.substr(0, aeq));
-        auto val = aeq == std::string_view::npos ? std::string_view{} : trim(attr.substr(aeq + 1));
+        auto key = trim_ows(attr.substr(0, aeq));
+        auto val = aeq == std::string_view::npos ? std::string_view{} : trim_ows(attr.substr(aeq + 1));
         if (iequals(key, "max-age")) {
             if (auto n = parse_max_age(val)) out.max_age = n;
         } else if (iequals(key, "expires")) {

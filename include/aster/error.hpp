@@ -4,6 +4,7 @@
 #define ASTER_ERROR_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/headers.hpp>
 #include <aster/status.hpp>
 
 #include <cstdint>
@@ -20,7 +21,7 @@ namespace aster {
 /// @endcode
 class http_exception : public std::runtime_error {
 public:
-    using header_list = std::vector<std::pair<std::string, std::string>>;
+    using header_list = aster::header_list;
 
     explicit http_exception(aster::status code, std::string detail = {}, header_list headers = {})
         : std::runtime_error(detail.empty() ? std::string(reason(code)) : detail),

@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/error.hpp>
+#include <aster/detail/http_grammar.hpp>
 #include <aster/headers.hpp>
 #include <aster/status.hpp>
 #include <aster/url.hpp>
@@ -55,7 +56,7 @@ struct multipart_part {
     std::string name;                    // Content-Disposition `name`
     std::optional<std::string> filename; // set for file parts (`filename` or `filename*`)
     std::string content_type;            // empty when absent
-    std::vector<std::pair<std::string, std::string>> headers; // every header, as sent
+    header_list headers; // every header, as sent
 };
 
 /// Incremental `multipart/form-data` parser (RFC 7578, RFC 2046 §5.1): feed any split of the
@@ -112,17 +113,6 @@ namespace detail::form_impl {
     throw form_error(code, std::move(detail));
 }
 
-constexpr std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-constexpr bool is_token_char(char c) noexcept {
-    if (c <= 0x20 || c >= 0x7F) return false;
-    return std::string_view("\"(),/:;<=>?@[\\]{}").find(c) == std::string_view::npos;
-}
-
 // Header parameters `; key=value; key="quoted \" value"` after the first `;`, as
 // {lower-case key, value}. Nullopt when malformed.
 inline std::optional<std::vector<std::pair<std::string, std::string>>>
@@ -140,7 +130,7 @@ parse_parameters(std::string_view s) {
         skip_space();
         if (i == s.size()) return out; // a trailing ';' is common and harmless
         std::size_t start = i;
-        while (i < s.size() && is_token_char(s[i]) && s[i] != '=') ++i;
+        while (i < s.size() && is_tchar(s[i]) && s[i] != '=') ++i;
         std::string key(s.substr(start, i - start));
         for (auto& c : key)
             if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
@@ -150,21 +140,10 @@ parse_parameters(std::string_view s) {
         skip_space();
         std::string value;
         if (i < s.size() && s[i] == '"') {
-            ++i;
-            bool closed = false;
-            while (i < s.size()) {
-                char c = s[i++];
-                if (c == '"') {
-                    closed = true;
-                    break;
-                }
-                // Browsers do not escape (they percent-encode `"`), but RFC 9110 quoted-pair
-                // says `\"` is a quote; a backslash before anything else is kept, as
-                // Windows paths from old browsers contain them.
-                if (c == '\\' && i < s.size() && (s[i] == '"' || s[i] == '\\')) c = s[i++];
-                value += c;
-            }
-            if (!closed) return std::nullopt;
+            // Browsers do not escape (they percent-encode `"`), but RFC 9110 quoted-pair says
+            // `\"` is a quote; a backslash before anything else is kept, as Windows paths from
+            // old browsers contain them.
+            if (!read_quoted(s, i, [&value](char c) { value += c; }, true)) return std::nullopt;
         } else {
             start = i;
             while (i < s.size() && s[i] != ';' && s[i] != ' ' && s[i] != '\t') ++i;
@@ -262,6 +241,7 @@ ASTER_DECL void multipart_parser::emit(std::string_view bytes, handler& out) {
 
 ASTER_DECL void multipart_parser::begin_part(std::string_view block, handler& out) {
     using namespace detail::form_impl;
+    using detail::is_tchar, detail::trim_ows;
     multipart_part part;
     bool disposition = false;
     // RFC 7578 §4.8 / RFC 9112 §5.2: no obsolete line folding.
@@ -279,8 +259,8 @@ ASTER_DECL void multipart_parser::begin_part(std::string_view block, handler& ou
             fail(status::bad_request, "Malformed multipart part header line");
         auto name = line.substr(0, colon);
         for (char c : name)
-            if (!is_token_char(c)) fail(status::bad_request, "Malformed multipart part header name");
-        auto value = trim(line.substr(colon + 1));
+            if (!is_tchar(c)) fail(status::bad_request, "Malformed multipart part header name");
+        auto value = trim_ows(line.substr(colon + 1));
         for (char c : value)
             if (c == '\0' || c == '\r' || c == '\n')
                 fail(status::bad_request, "Malformed multipart part header value");
@@ -291,7 +271,7 @@ ASTER_DECL void multipart_parser::begin_part(std::string_view block, handler& ou
             if (disposition) fail(status::bad_request, "Two Content-Disposition headers in a part");
             disposition = true;
             auto semi = value.find(';');
-            if (!iequals(trim(value.substr(0, semi)), "form-data"))
+            if (!iequals(trim_ows(value.substr(0, semi)), "form-data"))
                 fail(status::bad_request, "Multipart part is not form-data");
             auto params = parse_parameters(semi == std::string_view::npos ? std::string_view{}
                                                                           : value.substr(semi));

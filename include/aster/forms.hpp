@@ -31,7 +31,7 @@ class upload_file {
 public:
     std::string filename;
     std::string content_type;
-    std::vector<std::pair<std::string, std::string>> headers;
+    header_list headers;
 
     explicit upload_file(std::size_t spool_bytes = 1024 * 1024) : spool_bytes_(spool_bytes) {}
 
@@ -162,7 +162,7 @@ namespace detail::form_impl {
 
 // The media type of a Content-Type, without parameters.
 inline std::string_view media_type(std::string_view content_type) noexcept {
-    return trim(content_type.substr(0, content_type.find(';')));
+    return trim_ows(content_type.substr(0, content_type.find(';')));
 }
 
 // Builds form_data from a multipart_parser's events: text fields in memory, files in

@@ -4,34 +4,32 @@
 #define ASTER_HEADERS_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/http_grammar.hpp>
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace aster {
 
+/// Header fields a program owns and sends: a response's, an exception's, a WebSocket accept's,
+/// the test client's. Name and value pairs in order; names may repeat.
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
 /// ASCII case-insensitive equality, as header names compare (RFC 9110 §5.1).
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-        if (x != y) return false;
-    }
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (detail::ascii_lower(a[i]) != detail::ascii_lower(b[i])) return false;
     return true;
 }
 
 /// A field name is a token (RFC 9110 §5.1, §5.6.2).
 constexpr bool valid_field_name(std::string_view name) noexcept {
-    if (name.empty()) return false;
-    for (char c : name)
-        if (c <= 0x20 || c >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(c) !=
-                                           std::string_view::npos)
-            return false;
-    return true;
+    return detail::is_token(name);
 }
 
 /// A field value holds no control character but HTAB (RFC 9110 §5.5): a line break would

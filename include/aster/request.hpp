@@ -4,7 +4,7 @@
 #define ASTER_REQUEST_HPP
 
 #include <aster/detail/config.hpp>
-#include <aster/detail/reverse_route.hpp>
+#include <aster/detail/route_table.hpp>
 #include <aster/cookies.hpp>
 #include <aster/error.hpp>
 #include <aster/headers.hpp>
@@ -248,7 +248,9 @@ private:
         std::size_t i = 0;
         (detail::append_path_text(values[i++], params), ...);
         (void)i;
-        return detail::reverse_route(routes_, name, values, websocket);
+        if (!routes_.reverse) // a request made outside an app (a unit test of a handler)
+            throw no_match_found("aster: no route exists for name \"" + std::string(name) + "\"");
+        return routes_.reverse(routes_, name, values, websocket);
     }
     std::string absolute_url(std::string_view path, bool websocket) const {
         auto host = header("host");

@@ -37,7 +37,7 @@ protected:
 /// @endcode
 class response {
 public:
-    using header_list = std::vector<std::pair<std::string, std::string>>;
+    using header_list = aster::header_list;
     using producer = std::function<task<>(body_writer&)>;
     using background_task = std::function<task<>()>;
 

@@ -342,7 +342,7 @@ public:
 
     /// Every route's name and pattern, for run-time reverse routing (request::url_path_for).
     static constexpr detail::route_table route_table() noexcept {
-        return {detail::route_infos<Routes...>.data(), size};
+        return {detail::route_infos<Routes...>.data(), size, &detail::reverse_route};
     }
 
     /// The path of the route named `Name`, with `params` in the pattern's order.

@@ -33,7 +33,7 @@ namespace aster {
 /// Per-request extras: `client.post("/items", {.body = "x", .headers = {{"X-Key", "1"}}})`.
 struct request_options {
     std::vector<std::pair<std::string, std::string>> params;  // appended to the query string
-    std::vector<std::pair<std::string, std::string>> headers; // sent after the defaults
+    header_list headers;                                      // sent after the defaults
     std::vector<std::pair<std::string, std::string>> cookies; // for this request only
     std::string body;
     std::string content_type;     // sets Content-Type when not empty
@@ -44,7 +44,7 @@ struct request_options {
 /// Extras for `websocket_connect`.
 struct websocket_connect_options {
     std::vector<std::string> subprotocols;                    // offered, in order
-    std::vector<std::pair<std::string, std::string>> headers; // sent with the handshake
+    header_list headers;                                      // sent with the handshake
     std::vector<std::pair<std::string, std::string>> cookies; // for this handshake only
     // Sent as Sec-WebSocket-Extensions when set, e.g. "permessage-deflate; client_max_window_bits"
     // (what browsers offer). An agreed permessage-deflate compresses both ways (needs zlib).

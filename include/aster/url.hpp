@@ -4,6 +4,7 @@
 #define ASTER_URL_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/http_grammar.hpp>
 
 #include <concepts>
 #include <cstddef>
@@ -114,13 +115,6 @@ encode_query(std::initializer_list<std::pair<std::string_view, std::string_view>
 
 namespace detail::url_impl {
 
-constexpr int hex_digit(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 constexpr bool is_unreserved(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '-' || c == '.' || c == '_' || c == '~';
@@ -146,13 +140,12 @@ inline void encode(std::string& out, std::string_view in, std::string_view safe,
 } // namespace detail::url_impl
 
 ASTER_DECL bool percent_decode_into(std::string_view in, std::string& out, bool plus_as_space) {
-    using detail::url_impl::hex_digit;
     bool changed = false;
     out.reserve(out.size() + in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
         char c = in[i];
         if (c == '%' && in.size() - i >= 3) {
-            int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+            int hi = detail::hex_value(in[i + 1]), lo = detail::hex_value(in[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 out += static_cast<char>(hi * 16 + lo);
                 i += 2;

@@ -45,7 +45,6 @@ struct websocket_message {
     std::string_view data;
 };
 
-using header_pairs = std::vector<std::pair<std::string, std::string>>;
 
 class websocket;
 
@@ -55,7 +54,7 @@ struct websocket_access;
 // The protocol engine behind a websocket; implemented once per stream type.
 class websocket_transport {
 public:
-    virtual task<> accept(std::string_view subprotocol, const header_pairs& headers) = 0;
+    virtual task<> accept(std::string_view subprotocol, const header_list& headers) = 0;
     virtual task<> deny(response r) = 0;
     virtual task<websocket_message> receive() = 0;
     virtual task<> send(bool text, std::string_view payload) = 0;
@@ -114,7 +113,7 @@ public:
 
     /// Completes the handshake (101), choosing `subprotocol` (one the client offered, or none)
     /// and adding `headers` to the response.
-    task<> accept(std::string_view subprotocol = {}, header_pairs headers = {}) {
+    task<> accept(std::string_view subprotocol = {}, header_list headers = {}) {
         return transport_->accept(subprotocol, headers);
     }
     /// Refuses the handshake with an HTTP response of your own, before accept.

@@ -4,7 +4,7 @@
 #define ASTER_DETAIL_APP_REF_HPP
 
 #include <aster/detail/config.hpp>
-#include <aster/detail/reverse_route.hpp>
+#include <aster/detail/route_table.hpp>
 #include <aster/task.hpp>
 
 #include <cstddef>

@@ -4,6 +4,7 @@
 #define ASTER_DETAIL_CONDITIONAL_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/http_grammar.hpp>
 #include <aster/method.hpp>
 #include <aster/request.hpp>
 #include <aster/response.hpp>
@@ -39,15 +40,9 @@ inline std::optional<std::time_t> parse_http_date(std::string_view s) {
 /// RFC 9110 §8.8.3.2 weak comparison of `etag` against a list of entity tags, or `*`.
 inline bool etag_matches(std::string_view list, std::string_view etag) noexcept {
     auto strip = [](std::string_view t) { return t.starts_with("W/") ? t.substr(2) : t; };
-    while (!list.empty()) {
-        auto comma = list.find(',');
-        auto item = list.substr(0, comma);
-        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (item == "*" || (!etag.empty() && strip(item) == strip(etag))) return true;
-    }
-    return false;
+    return for_each_list_item(list, [&](std::string_view item) {
+        return item == "*" || (!etag.empty() && strip(item) == strip(etag));
+    });
 }
 
 /// RFC 9110 §13.2.2 for a response that is_conditional(): a GET or HEAD whose If-None-Match

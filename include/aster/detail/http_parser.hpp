@@ -4,6 +4,7 @@
 #define ASTER_DETAIL_HTTP_PARSER_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/http_grammar.hpp>
 #include <aster/detail/request_access.hpp>
 #include <aster/detail/ws_handshake.hpp>
 #include <aster/options.hpp>

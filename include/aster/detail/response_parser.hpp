@@ -4,6 +4,7 @@
 #define ASTER_DETAIL_RESPONSE_PARSER_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/headers.hpp>
 
 #include <llhttp.h>
 
@@ -19,7 +20,7 @@ class response_parser {
 public:
     struct message {
         int status = 0;
-        std::vector<std::pair<std::string, std::string>> headers;
+        header_list headers;
         std::string body;
         bool keep_alive = true;
     };

@@ -4,6 +4,7 @@
 #define ASTER_DETAIL_WS_EXTENSIONS_HPP
 
 #include <aster/detail/config.hpp>
+#include <aster/detail/http_grammar.hpp>
 #include <aster/headers.hpp>
 #include <aster/options.hpp>
 
@@ -30,10 +31,6 @@ public:
     bool malformed() const noexcept { return bad_; }
 
 private:
-    static constexpr bool is_tchar(char c) noexcept {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    }
     void skip_ows() noexcept {
         while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
     }
@@ -133,14 +130,12 @@ ASTER_DECL bool extension_reader::next_param(std::string_view& name, std::string
         skip_ows();
         has_value = true;
         if (i_ < s_.size() && s_[i_] == '"') {
-            std::size_t n = 0;
-            for (++i_; i_ < s_.size() && s_[i_] != '"'; ++i_) {
-                if (s_[i_] == '\\' && ++i_ == s_.size()) break; // quoted-pair
-                if (n < sizeof value_) value_[n] = s_[i_];
+            std::size_t n = 0; // a longer value is invalid anyway: keep its start only
+            const bool closed = read_quoted(s_, i_, [this, &n](char c) {
+                if (n < sizeof value_) value_[n] = c;
                 ++n;
-            }
-            if (i_ == s_.size()) return fail(); // no closing quote
-            ++i_;
+            });
+            if (!closed) return fail();
             value = std::string_view(value_, std::min(n, sizeof value_));
         } else {
             value = token();

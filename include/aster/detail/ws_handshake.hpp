@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/detail/base64.hpp>
+#include <aster/detail/http_grammar.hpp>
 #include <aster/detail/sha1.hpp>
 #include <aster/request.hpp>
 #include <aster/response.hpp>
@@ -40,39 +41,6 @@ ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view he
 /// it, or nullopt when it is acceptable.
 ASTER_DECL std::optional<response> check_websocket_handshake(const request& req);
 
-namespace ws_handshake_detail {
-
-constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-constexpr std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c + 32) : c; }
-
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    return true;
-}
-
-// Calls f(item) for each trimmed, non-empty item; stops early when f returns true.
-template <class F>
-constexpr bool for_each_token(std::string_view list, F f) {
-    while (!list.empty()) {
-        std::size_t comma = list.find(',');
-        std::string_view item = trim_ows(list.substr(0, comma));
-        if (!item.empty() && f(item)) return true;
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
-} // namespace ws_handshake_detail
 
 ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept {
     sha1_hasher h;
@@ -93,14 +61,14 @@ ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept {
 }
 
 ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
-    return ws_handshake_detail::for_each_token(header_value, [token](std::string_view item) {
-        return ws_handshake_detail::iequals(item, token);
+    return for_each_list_item(header_value, [token](std::string_view item) {
+        return iequals(item, token);
     });
 }
 
 ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value) {
     std::vector<std::string_view> items;
-    ws_handshake_detail::for_each_token(header_value, [&items](std::string_view item) {
+    for_each_list_item(header_value, [&items](std::string_view item) {
         items.push_back(item);
         return false;
     });

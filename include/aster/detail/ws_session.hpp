@@ -51,7 +51,7 @@ public:
     /// Runs the route's handler on this connection and completes the close handshake.
     task<> run(const app_ref& app, std::size_t route_index);
 
-    task<> accept(std::string_view subprotocol, const header_pairs& headers) override;
+    task<> accept(std::string_view subprotocol, const header_list& headers) override;
     task<> deny(response r) override;
     task<websocket_message> receive() override;
     task<> send(bool text, std::string_view payload) override;
@@ -150,9 +150,6 @@ private:
     std::unique_ptr<deflate_codec> deflate_;
     message_buffer deflated_; // a compressed message being framed
 #endif
-
-    template <class S>
-    friend class http_connection;
 };
 
 } // namespace aster::detail

@@ -83,7 +83,7 @@ public:
         std::sort(listed.begin(), listed.end());
         if (!allow_all_headers_) allow_headers_text_ = join(listed);
         for (auto& h : listed) {
-            for (auto& c : h) c = ascii_lower(c);
+            for (auto& c : h) c = detail::ascii_lower(c);
             lower_headers_.push_back(std::move(h));
         }
         methods_text_ = join(opt_.allow_methods);
@@ -111,18 +111,10 @@ public:
     }
 
 private:
-    static char ascii_lower(char c) noexcept {
-        return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    }
     static std::string join(const std::vector<std::string>& v) {
         std::string out;
         for (const auto& s : v) out.append(out.empty() ? "" : ", ").append(s);
         return out;
-    }
-    static std::string_view trim(std::string_view s) noexcept {
-        while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-        while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-        return s;
     }
     // Adds "Origin" to Vary, keeping what the route already varies on.
     static void allow_origin(response& res, std::string origin) {
@@ -166,19 +158,12 @@ private:
         } else {
             res.header("Access-Control-Allow-Headers", allow_headers_text_);
             if (requested) {
-                std::string_view rest = *requested;
-                while (true) {
-                    auto comma = rest.find(',');
-                    std::string_view one = trim(rest.substr(0, comma));
-                    // An empty entry ("a, , b" or a blank header) names nothing to refuse.
-                    if (!one.empty() && std::none_of(lower_headers_.begin(), lower_headers_.end(),
-                                                     [&](const std::string& h) { return iequals(h, one); })) {
-                        fail("headers");
-                        break;
-                    }
-                    if (comma == std::string_view::npos) break;
-                    rest.remove_prefix(comma + 1);
-                }
+                // An empty entry ("a, , b" or a blank header) names nothing to refuse.
+                const bool unknown = detail::for_each_list_item(*requested, [&](std::string_view one) {
+                    return std::none_of(lower_headers_.begin(), lower_headers_.end(),
+                                        [&](const std::string& h) { return iequals(h, one); });
+                });
+                if (unknown) fail("headers");
             }
         }
         if (opt_.allow_credentials) res.header("Access-Control-Allow-Credentials", "true");

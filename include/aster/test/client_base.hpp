@@ -31,7 +31,7 @@ class websocket_session;
 /// A response as the test sees it: status, headers in order, body.
 struct test_response {
     int status_code = 0;
-    std::vector<std::pair<std::string, std::string>> headers;
+    header_list headers;
     std::string body;
 
     aster::status status() const noexcept { return aster::status(status_code); }

@@ -55,7 +55,7 @@ struct received_message {
 class websocket_session {
 public:
     websocket_session(detail::test_client_base& client, detail::test_connection connection,
-                      std::vector<std::pair<std::string, std::string>> handshake_headers,
+                      header_list handshake_headers,
                       std::optional<detail::deflate_params> deflate = std::nullopt);
     websocket_session(websocket_session&& other) noexcept;
     websocket_session& operator=(websocket_session&&) = delete;
@@ -116,7 +116,7 @@ public:
 
     /// The subprotocol the server chose, or empty.
     std::string subprotocol() const { return header("sec-websocket-protocol").value_or(""); }
-    const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
+    const header_list& headers() const noexcept { return headers_; }
     std::optional<std::string> header(std::string_view name) const;
     bool closed() const noexcept { return closed_; }
     /// The code of the close frame the server sent (0 while open; 1006 if it dropped).
@@ -140,7 +140,7 @@ private:
 
     detail::test_client_base* client_;
     detail::test_connection connection_;
-    std::vector<std::pair<std::string, std::string>> headers_;
+    header_list headers_;
     std::chrono::milliseconds timeout_;
     bool sent_close_ = false, closed_ = false;
     std::uint16_t close_code_ = 0;
@@ -159,7 +159,7 @@ private:
 
 inline websocket_session::websocket_session(
     detail::test_client_base& client, detail::test_connection connection,
-    std::vector<std::pair<std::string, std::string>> handshake_headers,
+    header_list handshake_headers,
     std::optional<detail::deflate_params> deflate)
     : client_(&client), connection_(std::move(connection)), headers_(std::move(handshake_headers)),
       timeout_(client.options_.timeout), deflate_(deflate) {

@@ -143,17 +143,6 @@ ASTER_ENGINE int request_parser::on_header_value(llhttp_t* p, const char* at, st
     return 0;
 }
 
-// RFC 9110 §5.6.2 tchar. llhttp 8 lets a space inside a field name through ("Bad Header: x"),
-// which proxies may read differently: a request-smuggling vector, so names are checked here.
-inline constexpr auto token_chars = [] {
-    std::array<bool, 256> table{};
-    for (int c = 'a'; c <= 'z'; ++c) table[std::size_t(c)] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) table[std::size_t(c)] = true;
-    for (int c = '0'; c <= '9'; ++c) table[std::size_t(c)] = true;
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
-    return table;
-}();
-
 // RFC 9110 §7.2 Host = uri-host [ ":" port ]: reg-name, IP literal or IPv4 characters only.
 inline constexpr auto host_chars = [] {
     std::array<bool, 256> table{};
@@ -172,20 +161,13 @@ struct transfer_codings {
     bool last_chunked = false, chunked_before_last = false, other = false;
 
     void add(std::string_view list) noexcept {
-        while (!list.empty()) {
-            auto comma = list.find(',');
-            auto item = list.substr(0, comma);
-            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-            while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-                item.remove_prefix(1);
-            while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
-                item.remove_suffix(1);
-            if (item.empty()) continue; // RFC 9110 §5.6.1: empty list elements are ignored
+        // Empty list elements are ignored (RFC 9110 §5.6.1).
+        for_each_list_item(list, [this](std::string_view item) {
             if (last_chunked) chunked_before_last = true;
             last_chunked = iequals(item, "chunked");
             if (!last_chunked) other = true;
             ++count;
-        }
+        });
     }
 };
 
@@ -227,8 +209,10 @@ ASTER_ENGINE int request_parser::check_head(const llhttp_t& p) noexcept {
     for (const auto& f : fields_) {
         auto name = view(f.name, request_begin_);
         if (name.empty()) return fail(status::bad_request, "Bad Request: empty header name");
+        // llhttp 8 lets a space inside a field name through ("Bad Header: x"), which proxies
+        // may read differently: a request-smuggling vector, so names are checked here.
         for (char c : name)
-            if (!token_chars[static_cast<unsigned char>(c)])
+            if (!is_tchar(c))
                 return fail(status::bad_request, "Bad Request: invalid header name");
         // The few names the parser itself cares about, told apart by length first.
         auto value = view(f.value, request_begin_);

@@ -58,7 +58,7 @@ void ws_session<Stream>::report(std::exception_ptr error) {
 }
 
 template <class Stream>
-task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_pairs& headers) {
+task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_list& headers) {
     if (state_ != websocket_state::connecting)
         throw websocket_state_error(std::string("aster::websocket::accept: already ") +
                                     (accepted_ ? "accepted" : "refused") +
