@@ -106,8 +106,8 @@ asio::awaitable<void> serve(tcp::socket socket, const fixed_response& response) 
         llhttp_errno_t err = llhttp_execute(&parser, in, n);
         bool failed = err != HPE_OK && !(err == HPE_PAUSED && state.close);
         if (!state.out.empty()) {
-            auto [write_ec, written] =
-                co_await asio::async_write(socket, asio::buffer(state.out), use_tuple);
+            auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(state.out),
+                                                                  use_tuple);
             state.out.clear();
             if (write_ec) break;
         }

@@ -63,7 +63,8 @@ std::string read_until(int fd, std::string_view marker, std::chrono::millisecond
     const auto until = clock_type::now() + limit;
     char buf[65536];
     while (in.find(marker) == std::string::npos) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until -
+                                                                          clock_type::now());
         if (left.count() <= 0) break;
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, int(left.count())) <= 0) break;
@@ -86,7 +87,8 @@ std::string frame(std::uint8_t opcode, std::string_view payload, bool fin, bool 
         f += char(payload.size() & 0xff);
     } else {
         f += char(0x80 | 127);
-        for (int shift = 56; shift >= 0; shift -= 8) f += char((std::uint64_t(payload.size()) >> shift) & 0xff);
+        for (int shift = 56; shift >= 0; shift -= 8)
+            f += char((std::uint64_t(payload.size()) >> shift) & 0xff);
     }
     const char mask[4] = {0x11, 0x22, 0x33, 0x44};
     f.append(mask, 4);
@@ -98,8 +100,10 @@ std::string frame(std::uint8_t opcode, std::string_view payload, bool fin, bool 
 
 int open_websocket(int port, bool deflate, const std::string& path = "/ws") {
     int fd = connect_to(port);
-    std::string head = "GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+    std::string head =
+        "GET " + path +
+        " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
     if (deflate) head += "Sec-WebSocket-Extensions: permessage-deflate\r\n";
     send_all(fd, head + "\r\n");
     auto answer = read_until(fd, "\r\n\r\n", std::chrono::seconds(5));

@@ -21,9 +21,9 @@ aster::task<> size_socket(aster::websocket& ws) {
     }
 }
 
-const aster::application app{aster::routes(
-    aster::route<"/hello">(echo::hello), aster::websocket_route<"/ws">(echo::echo_socket),
-    aster::websocket_route<"/ws-size">(size_socket))};
+const aster::application app{aster::routes(aster::route<"/hello">(echo::hello),
+                                           aster::websocket_route<"/ws">(echo::echo_socket),
+                                           aster::websocket_route<"/ws-size">(size_socket))};
 
 } // namespace
 

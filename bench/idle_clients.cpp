@@ -62,8 +62,8 @@ asio::awaitable<bool> http_exchange(tcp::socket& s, const settings& config) {
     auto [ec, n] = co_await asio::async_write(s, asio::buffer(request), use_tuple);
     if (ec) co_return false;
     std::string reply;
-    auto [read_ec, head] =
-        co_await asio::async_read_until(s, asio::dynamic_buffer(reply), "\r\n\r\n", use_tuple);
+    auto [read_ec, head] = co_await asio::async_read_until(s, asio::dynamic_buffer(reply),
+                                                           "\r\n\r\n", use_tuple);
     if (read_ec || !reply.starts_with("HTTP/1.1 200 ")) co_return false;
     std::string lower(reply.substr(0, head));
     for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -71,9 +71,10 @@ asio::awaitable<bool> http_exchange(tcp::socket& s, const settings& config) {
     if (at == std::string::npos) co_return false;
     std::size_t length = std::strtoul(lower.c_str() + at + 17, nullptr, 10);
     if (reply.size() < head + length) {
-        auto [body_ec, m] = co_await asio::async_read(
-            s, asio::dynamic_buffer(reply), asio::transfer_exactly(head + length - reply.size()),
-            use_tuple);
+        auto [body_ec,
+              m] = co_await asio::async_read(s, asio::dynamic_buffer(reply),
+                                             asio::transfer_exactly(head + length - reply.size()),
+                                             use_tuple);
         if (body_ec) co_return false;
     }
     co_return reply.size() == head + length;
@@ -98,14 +99,16 @@ asio::awaitable<bool> ws_echo(tcp::socket& s) {
 }
 
 asio::awaitable<bool> ws_handshake(tcp::socket& s, const settings& config) {
-    std::string request = "GET " + config.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                          "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    std::string request =
+        "GET " + config.path +
+        " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     auto [ec, n] = co_await asio::async_write(s, asio::buffer(request), use_tuple);
     if (ec) co_return false;
     std::string reply;
-    auto [read_ec, head] =
-        co_await asio::async_read_until(s, asio::dynamic_buffer(reply), "\r\n\r\n", use_tuple);
+    auto [read_ec, head] = co_await asio::async_read_until(s, asio::dynamic_buffer(reply),
+                                                           "\r\n\r\n", use_tuple);
     co_return !read_ec && reply.starts_with("HTTP/1.1 101 ") && reply.size() == head;
 }
 
@@ -145,15 +148,19 @@ private:
             tcp::socket& s = sockets_[i];
             s.open(tcp::v4());
             // The port is chosen at connect time, per (source, destination): more room.
-            s.set_option(asio::detail::socket_option::boolean<IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT>(true));
-            asio::ip::address_v4::bytes_type source{127, 0, 0, std::uint8_t(1 + i % config_.sources)};
+            s.set_option(
+                asio::detail::socket_option::boolean<IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT>(true));
+            asio::ip::address_v4::bytes_type source{127, 0, 0,
+                                                    std::uint8_t(1 + i % config_.sources)};
             s.bind(tcp::endpoint(asio::ip::address_v4(source), 0));
             auto [ec] = co_await s.async_connect(
                 tcp::endpoint(asio::ip::make_address("127.0.0.1"), config_.port), use_tuple);
             if (ec) throw std::runtime_error("connect #" + std::to_string(i) + ": " + ec.message());
             bool ok = config_.websocket ? co_await ws_handshake(s, config_) && co_await ws_echo(s)
                                         : co_await http_exchange(s, config_);
-            if (!ok) throw std::runtime_error("first exchange failed on connection #" + std::to_string(i));
+            if (!ok)
+                throw std::runtime_error("first exchange failed on connection #" +
+                                         std::to_string(i));
         }
     }
 

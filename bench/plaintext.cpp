@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The TechEmpower plaintext test on aster: GET /plaintext answers "Hello, World!" as text/plain.
 // ./plaintext [--metrics] [--host 127.0.0.1] [--port 8000]; one event loop, warnings and errors
-// only. --metrics adds metrics_route<"/metrics">, so every request is counted (bench/metrics_ab.sh).
+// only. --metrics adds metrics_route<"/metrics">, so every request is counted
+// (bench/metrics_ab.sh).
 #include <aster/aster.hpp>
 
 #include <chrono>
@@ -12,9 +13,7 @@
 
 namespace {
 
-aster::response plaintext(aster::request&) {
-    return aster::plain_text("Hello, World!");
-}
+aster::response plaintext(aster::request&) { return aster::plain_text("Hello, World!"); }
 
 constexpr auto routes = aster::routes(aster::route<"/plaintext">(plaintext));
 constexpr auto counted_routes = aster::routes(aster::route<"/plaintext">(plaintext),

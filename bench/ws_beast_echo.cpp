@@ -55,7 +55,8 @@ net::awaitable<void> session(tcp::socket socket) {
 net::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
     for (;;) {
         error_code ec;
-        tcp::socket socket = co_await acceptor.async_accept(net::redirect_error(net::use_awaitable, ec));
+        tcp::socket socket = co_await acceptor.async_accept(
+            net::redirect_error(net::use_awaitable, ec));
         if (ec) continue;
         net::co_spawn(acceptor.get_executor(), session(std::move(socket)), net::detached);
     }

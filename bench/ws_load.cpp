@@ -14,8 +14,9 @@
 // Prints one line: `messages/s R echoes N seconds S client_cpu P% server_cpu Q% ...`.
 // client_cpu is this process's CPU time over the window as a share of one core: near 100% means
 // the load generator, not the server, set the pace. server_cpu is the same for --server-pid
-// (read from /proc/PID/stat at both ends of the window), -1 without it. Exits 1 on any error, including an echo that differs from the
-// message sent (a wrong length, opcode, sequence number or byte).
+// (read from /proc/PID/stat at both ends of the window), -1 without it. Exits 1 on any error,
+// including an echo that differs from the message sent (a wrong length, opcode, sequence number or
+// byte).
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
 #include <asio/co_spawn.hpp>
@@ -158,7 +159,8 @@ public:
             if (!shared_.config.lockstep || in_flight_ == 0)
                 for (; in_flight_ < depth; ++in_flight_) append_frame(sent_++);
             if (!out_.empty()) {
-                auto [write_ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), use_tuple);
+                auto [write_ec, n] = co_await asio::async_write(socket_, asio::buffer(out_),
+                                                                use_tuple);
                 if (write_ec) fail("write: " + write_ec.message());
                 out_.clear();
             }
@@ -177,10 +179,11 @@ public:
 
 private:
     asio::awaitable<void> handshake() {
-        std::string request = "GET " + shared_.config.path + " HTTP/1.1\r\nHost: " +
-                              shared_.config.host + "\r\nUpgrade: websocket\r\n"
-                              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                              "Sec-WebSocket-Version: 13\r\n\r\n";
+        std::string request =
+            "GET " + shared_.config.path + " HTTP/1.1\r\nHost: " + shared_.config.host +
+            "\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n";
         auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(request), use_tuple);
         if (ec) fail("handshake write: " + ec.message());
         std::string reply;
@@ -208,7 +211,8 @@ private:
             header[h++] = unsigned(size & 0xff);
         } else {
             header[h++] = 0x80 | 127;
-            for (int shift = 56; shift >= 0; shift -= 8) header[h++] = unsigned((size >> shift) & 0xff);
+            for (int shift = 56; shift >= 0; shift -= 8)
+                header[h++] = unsigned((size >> shift) & 0xff);
         }
         std::uint32_t key = std::uint32_t(next_random(random_));
         std::memcpy(header + h, &key, 4);
@@ -255,7 +259,8 @@ private:
                 break;
             }
             if (!shared_.messages.matches(in_.data() + at + h, received_))
-                fail("echo " + std::to_string(received_) + ": payload differs from the message sent");
+                fail("echo " + std::to_string(received_) +
+                     ": payload differs from the message sent");
             ++received_;
             --in_flight_;
             ++shared_.echoes;
@@ -297,23 +302,25 @@ double process_cpu_seconds(long pid) {
     if (!p) return -1;
     unsigned long long utime = 0, stime = 0;
     // After ") ": state, then fields 4..13; utime and stime are fields 14 and 15.
-    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                    &stime) != 2)
         return -1;
     return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
 asio::awaitable<void> sleep_for(double seconds) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(std::chrono::duration_cast<clock_type::duration>(
-        std::chrono::duration<double>(seconds)));
+    timer.expires_after(
+        std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds)));
     co_await timer.async_wait(use_tuple);
 }
 
 asio::awaitable<void> measure(shared_state& shared, asio::io_context& ctx) {
     const auto& config = shared.config;
     for (int waited = 0; shared.ready < config.connections; ++waited) {
-        if (waited == 1000) fail("only " + std::to_string(shared.ready) + " of " +
-                                 std::to_string(config.connections) + " connections open after 10 s");
+        if (waited == 1000)
+            fail("only " + std::to_string(shared.ready) + " of " +
+                 std::to_string(config.connections) + " connections open after 10 s");
         co_await sleep_for(0.01);
     }
     co_await sleep_for(config.warmup);
@@ -375,7 +382,8 @@ settings parse_args(int argc, char** argv) {
         else throw std::invalid_argument("unknown option: " + std::string(arg));
     }
     if (s.connections == 0 || s.depth == 0 || s.size == 0 || s.duration <= 0)
-        throw std::invalid_argument("--connections, --depth, --size and --duration must be positive");
+        throw std::invalid_argument(
+            "--connections, --depth, --size and --duration must be positive");
     return s;
 }
 
@@ -389,7 +397,8 @@ int main(int argc, char** argv) {
         tcp::endpoint server(asio::ip::make_address(config.host), config.port);
         std::vector<std::unique_ptr<connection>> connections;
         for (std::size_t i = 0; i < config.connections; ++i) {
-            connections.push_back(std::make_unique<connection>(ctx, shared, 0x9e3779b97f4a7c15ull * (i + 1)));
+            connections.push_back(
+                std::make_unique<connection>(ctx, shared, 0x9e3779b97f4a7c15ull * (i + 1)));
             asio::co_spawn(ctx, connections.back()->run(server), asio::detached);
         }
         asio::co_spawn(ctx, measure(shared, ctx), asio::detached);

@@ -34,9 +34,10 @@
 // violation that AddressSanitizer reports as alloc-dealloc-mismatch). So the standard library's
 // configuration comes first, in every file that includes aster.
 #include <cstddef>
-#if defined(ASIO_VERSION) && defined(_GLIBCXX_HAVE_ALIGNED_ALLOC) && !defined(ASIO_HAS_STD_ALIGNED_ALLOC) \
-    && !defined(ASIO_DISABLE_STD_ALIGNED_ALLOC)
-#warning "Asio was included before any standard header: include <cstddef> (or aster) first in every file, or Asio's frame allocation differs between files"
+#if defined(ASIO_VERSION) && defined(_GLIBCXX_HAVE_ALIGNED_ALLOC) && \
+    !defined(ASIO_HAS_STD_ALIGNED_ALLOC) && !defined(ASIO_DISABLE_STD_ALIGNED_ALLOC)
+#warning \
+    "Asio was included before any standard header: include <cstddef> (or aster) first in every file, or Asio's frame allocation differs between files"
 #endif
 #if defined(ASTER_SEPARATE_COMPILATION)
 #define ASTER_HEADER_ONLY 0
@@ -165,21 +166,21 @@
       HTTP_511_NETWORK_AUTHENTICATION_REQUIRED)
 
 // RFC 6455 §7.4.1 plus the IANA registry entries Starlette also names (1012-1014).
-#define ASTER_CLOSE_CODE_LIST(X)                                                                 \
-    X(1000, normal_closure, WS_1000_NORMAL_CLOSURE)                                              \
-    X(1001, going_away, WS_1001_GOING_AWAY)                                                      \
-    X(1002, protocol_error, WS_1002_PROTOCOL_ERROR)                                              \
-    X(1003, unsupported_data, WS_1003_UNSUPPORTED_DATA)                                          \
-    X(1005, no_status_rcvd, WS_1005_NO_STATUS_RCVD)                                              \
-    X(1006, abnormal_closure, WS_1006_ABNORMAL_CLOSURE)                                          \
-    X(1007, invalid_frame_payload_data, WS_1007_INVALID_FRAME_PAYLOAD_DATA)                      \
-    X(1008, policy_violation, WS_1008_POLICY_VIOLATION)                                          \
-    X(1009, message_too_big, WS_1009_MESSAGE_TOO_BIG)                                            \
-    X(1010, mandatory_ext, WS_1010_MANDATORY_EXT)                                                \
-    X(1011, internal_error, WS_1011_INTERNAL_ERROR)                                              \
-    X(1012, service_restart, WS_1012_SERVICE_RESTART)                                            \
-    X(1013, try_again_later, WS_1013_TRY_AGAIN_LATER)                                            \
-    X(1014, bad_gateway, WS_1014_BAD_GATEWAY)                                                    \
+#define ASTER_CLOSE_CODE_LIST(X)                                            \
+    X(1000, normal_closure, WS_1000_NORMAL_CLOSURE)                         \
+    X(1001, going_away, WS_1001_GOING_AWAY)                                 \
+    X(1002, protocol_error, WS_1002_PROTOCOL_ERROR)                         \
+    X(1003, unsupported_data, WS_1003_UNSUPPORTED_DATA)                     \
+    X(1005, no_status_rcvd, WS_1005_NO_STATUS_RCVD)                         \
+    X(1006, abnormal_closure, WS_1006_ABNORMAL_CLOSURE)                     \
+    X(1007, invalid_frame_payload_data, WS_1007_INVALID_FRAME_PAYLOAD_DATA) \
+    X(1008, policy_violation, WS_1008_POLICY_VIOLATION)                     \
+    X(1009, message_too_big, WS_1009_MESSAGE_TOO_BIG)                       \
+    X(1010, mandatory_ext, WS_1010_MANDATORY_EXT)                           \
+    X(1011, internal_error, WS_1011_INTERNAL_ERROR)                         \
+    X(1012, service_restart, WS_1012_SERVICE_RESTART)                       \
+    X(1013, try_again_later, WS_1013_TRY_AGAIN_LATER)                       \
+    X(1014, bad_gateway, WS_1014_BAD_GATEWAY)                               \
     X(1015, tls_handshake, WS_1015_TLS_HANDSHAKE)
 
 namespace aster {
@@ -209,11 +210,13 @@ constexpr std::uint16_t code(close_code c) noexcept { return static_cast<std::ui
 /// The reason phrase of a status line ("Not Found"), or "Unknown" for a code not listed above.
 constexpr std::string_view reason(std::uint16_t value) noexcept {
     switch (value) {
-#define ASTER_STATUS_PHRASE(num, name, phrase, alias)                                            \
-    case num: return phrase;
+#define ASTER_STATUS_PHRASE(num, name, phrase, alias) \
+    case num:                                         \
+        return phrase;
         ASTER_HTTP_STATUS_LIST(ASTER_STATUS_PHRASE)
 #undef ASTER_STATUS_PHRASE
-    default: return "Unknown";
+    default:
+        return "Unknown";
     }
 }
 constexpr std::string_view reason(status s) noexcept { return reason(code(s)); }
@@ -225,8 +228,9 @@ constexpr bool is_valid(status s) noexcept { return reason(s) != "Unknown"; }
 /// so callers can fall back to printing the number.
 constexpr std::string_view to_string(close_code c) noexcept {
     switch (c) {
-#define ASTER_CLOSE_NAME(num, name, alias)                                                       \
-    case close_code::name: return #name;
+#define ASTER_CLOSE_NAME(num, name, alias) \
+    case close_code::name:                 \
+        return #name;
         ASTER_CLOSE_CODE_LIST(ASTER_CLOSE_NAME)
 #undef ASTER_CLOSE_NAME
     }
@@ -237,14 +241,14 @@ constexpr std::string_view to_string(close_code c) noexcept {
 /// output stream, so test frameworks (Catch2, doctest, GoogleTest) print these readably in every
 /// file alike. A template, so that this header needs no <ostream>.
 template <class Stream>
-    requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
+requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
 Stream& operator<<(Stream& os, status s) {
     os << static_cast<unsigned>(code(s)) << std::string_view(" ") << reason(s);
     return os;
 }
 
 template <class Stream>
-    requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
+requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
 Stream& operator<<(Stream& os, close_code c) {
     os << static_cast<unsigned>(code(c));
     if (auto name = to_string(c); !name.empty()) os << std::string_view(" ") << name;
@@ -326,7 +330,9 @@ constexpr bool is_token(std::string_view s) noexcept {
     return true;
 }
 
-constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+constexpr char ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
+}
 
 /// The value of a hex digit, or -1.
 constexpr int hex_value(char c) noexcept {
@@ -404,9 +410,7 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 /// A field name is a token (RFC 9110 §5.1, §5.6.2).
-constexpr bool valid_field_name(std::string_view name) noexcept {
-    return detail::is_token(name);
-}
+constexpr bool valid_field_name(std::string_view name) noexcept { return detail::is_token(name); }
 
 /// A field value holds no control character but HTAB (RFC 9110 §5.5): a line break would
 /// split the message, a NUL breaks the clients that see it.
@@ -478,8 +482,8 @@ public:
     using header_list = aster::header_list;
 
     explicit http_exception(aster::status code, std::string detail = {}, header_list headers = {})
-        : std::runtime_error(detail.empty() ? std::string(reason(code)) : detail),
-          status_(code), headers_(std::move(headers)) {}
+        : std::runtime_error(detail.empty() ? std::string(reason(code)) : detail), status_(code),
+          headers_(std::move(headers)) {}
 
     aster::status status() const noexcept { return status_; }
     std::string_view detail() const noexcept { return what(); }
@@ -585,11 +589,12 @@ constexpr method parse_method(std::string_view name) noexcept {
     return method::other;
 }
 
-/// The `Allow` header value for a set, in the fixed order GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS.
+/// The `Allow` header value for a set, in the fixed order GET, HEAD, POST, PUT, PATCH, DELETE,
+/// OPTIONS.
 inline std::string allow_header(method set) {
     static constexpr std::pair<method, std::string_view> order[] = {
-        {method::get, "GET"},     {method::head, "HEAD"},       {method::post, "POST"},
-        {method::put, "PUT"},     {method::patch, "PATCH"},     {method::delete_, "DELETE"},
+        {method::get, "GET"},        {method::head, "HEAD"},   {method::post, "POST"},
+        {method::put, "PUT"},        {method::patch, "PATCH"}, {method::delete_, "DELETE"},
         {method::options, "OPTIONS"}};
     std::string out;
     for (auto [m, name] : order) {
@@ -689,11 +694,11 @@ namespace detail {
 ASTER_DECL void append_query_pair(std::string& out, std::string_view key, std::string_view value);
 
 template <class R>
-concept query_pair_range =
-    std::ranges::input_range<R> && requires(std::ranges::range_reference_t<R> p) {
-        { p.first } -> std::convertible_to<std::string_view>;
-        { p.second } -> std::convertible_to<std::string_view>;
-    };
+concept query_pair_range = std::ranges::input_range<R> &&
+    requires(std::ranges::range_reference_t<R> p) {
+    { p.first } -> std::convertible_to<std::string_view>;
+    { p.second } -> std::convertible_to<std::string_view>;
+};
 } // namespace detail
 
 /// Builds a query string (without `?`) as Python's `urlencode` does: `a=1&b=x+y`; a space becomes
@@ -703,8 +708,7 @@ concept query_pair_range =
 /// aster::encode_query({{"q", "a b"}, {"page", "2"}});   // "q=a+b&page=2"
 /// @endcode
 template <class Pairs>
-    requires detail::query_pair_range<const Pairs&>
-std::string encode_query(const Pairs& pairs) {
+requires detail::query_pair_range<const Pairs&> std::string encode_query(const Pairs& pairs) {
     std::string out;
     for (const auto& p : pairs) detail::append_query_pair(out, p.first, p.second);
     return out;
@@ -721,8 +725,8 @@ encode_query(std::initializer_list<std::pair<std::string_view, std::string_view>
 namespace detail::url_impl {
 
 constexpr bool is_unreserved(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 inline void encode(std::string& out, std::string_view in, std::string_view safe,
@@ -1020,8 +1024,8 @@ ASTER_DECL std::vector<std::pair<std::string_view, std::string_view>>
 parse_cookie_header(std::string_view header) {
     std::vector<std::pair<std::string_view, std::string_view>> out;
     while (!header.empty()) {
-        auto [name, value] = detail::cookie_impl::split_cookie(
-            detail::cookie_impl::next_piece(header));
+        auto [name,
+              value] = detail::cookie_impl::split_cookie(detail::cookie_impl::next_piece(header));
         if (!name.empty() || !value.empty()) out.emplace_back(name, value);
     }
     return out;
@@ -1089,8 +1093,8 @@ ASTER_DECL std::string format_delete_cookie(std::string_view name, std::string_v
     return format_delete_cookie(name, std::move(options));
 }
 
-ASTER_DECL std::optional<set_cookie>
-parse_set_cookie(std::string_view header_value, std::chrono::system_clock::time_point now) {
+ASTER_DECL std::optional<set_cookie> parse_set_cookie(std::string_view header_value,
+                                                      std::chrono::system_clock::time_point now) {
     using namespace detail::cookie_impl;
     using detail::is_tchar, detail::trim_ows;
     auto pair = next_piece(header_value);
@@ -1106,7 +1110,8 @@ parse_set_cookie(std::string_view header_value, std::chrono::system_clock::time_
         auto attr = next_piece(header_value);
         auto aeq = attr.find('=');
         auto key = trim_ows(attr.substr(0, aeq));
-        auto val = aeq == std::string_view::npos ? std::string_view{} : trim_ows(attr.substr(aeq + 1));
+        auto val = aeq == std::string_view::npos ? std::string_view{}
+                                                 : trim_ows(attr.substr(aeq + 1));
         if (iequals(key, "max-age")) {
             if (auto n = parse_max_age(val)) out.max_age = n;
         } else if (iequals(key, "expires")) {
@@ -1115,8 +1120,7 @@ parse_set_cookie(std::string_view header_value, std::chrono::system_clock::time_
             out.path = val.starts_with('/') ? val : std::string_view{};
         }
     }
-    if (out.max_age)
-        out.expired = *out.max_age <= 0;
+    if (out.max_age) out.expired = *out.max_age <= 0;
     else if (expires)
         // Compared in seconds: year 9999 in nanoseconds would overflow.
         out.expired = *expires <= std::chrono::floor<std::chrono::seconds>(now);
@@ -1129,7 +1133,8 @@ parse_set_cookie(std::string_view header_value, std::chrono::system_clock::time_
 // end aster/cookies.hpp
 // begin aster/convertors.hpp
 // SPDX-License-Identifier: MIT
-// Typed path segments: {name} {n:int} {x:float} {u:uuid} {p:path} and the C++ types they convert to.
+// Typed path segments: {name} {n:int} {x:float} {u:uuid} {p:path} and the C++ types they convert
+// to.
 #ifndef ASTER_CONVERTORS_HPP
 #define ASTER_CONVERTORS_HPP
 
@@ -1167,13 +1172,11 @@ constexpr bool convertor_accepts() {
     using U = std::remove_cvref_t<T>;
     if constexpr (C == convertor::int_)
         return std::is_integral_v<U> && !std::is_same_v<U, bool> && !std::is_same_v<U, char>;
-    else if constexpr (C == convertor::float_)
-        return std::is_floating_point_v<U>;
+    else if constexpr (C == convertor::float_) return std::is_floating_point_v<U>;
     else if constexpr (C == convertor::uuid)
         return std::is_same_v<U, uuid> || std::is_same_v<U, std::string_view> ||
                std::is_same_v<U, std::string>;
-    else
-        return std::is_same_v<U, std::string_view> || std::is_same_v<U, std::string>;
+    else return std::is_same_v<U, std::string_view> || std::is_same_v<U, std::string>;
 }
 
 // The length of the longest prefix of `s` that the convertor's syntax accepts (Starlette regexes:
@@ -1261,7 +1264,8 @@ inline std::string uuid::to_string() const {
 // end aster/convertors.hpp
 // begin aster/request.hpp
 // SPDX-License-Identifier: MIT
-// `request`: what a handler sees of one HTTP request: method, path, query, headers, cookies, body, client.
+// `request`: what a handler sees of one HTTP request: method, path, query, headers, cookies, body,
+// client.
 #ifndef ASTER_REQUEST_HPP
 #define ASTER_REQUEST_HPP
 
@@ -1324,8 +1328,8 @@ void append_path_text(std::string& out, const T& value) {
         // Up to ~330 characters for a double (more for a long double): grow until it fits.
         std::string buf(64, '\0');
         for (;;) {
-            auto [end, ec] =
-                std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::fixed);
+            auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value,
+                                           std::chars_format::fixed);
             if (ec == std::errc{}) {
                 out.append(buf.data(), end);
                 return;
@@ -1352,7 +1356,8 @@ void append_path_text(std::string& out, const T& value) {
 // end aster/detail/route_table.hpp
 // begin aster/task.hpp
 // SPDX-License-Identifier: MIT
-// `aster::task<T>`: the coroutine type of every handler, an Asio awaitable, so handlers can co_await any Asio operation.
+// `aster::task<T>`: the coroutine type of every handler, an Asio awaitable, so handlers can
+// co_await any Asio operation.
 #ifndef ASTER_TASK_HPP
 #define ASTER_TASK_HPP
 
@@ -1418,7 +1423,7 @@ protected:
 };
 } // namespace detail
 
-class form_data;   // <aster/forms.hpp>
+class form_data;    // <aster/forms.hpp>
 struct form_limits; // <aster/forms.hpp>
 
 /// The peer's address: "127.0.0.1" and its port, or "testclient" and 50000 under test_client.
@@ -1529,8 +1534,9 @@ public:
     /// A body that is not JSON (empty included) throws http_exception 400 naming the error.
     template <class Json = nlohmann::json>
     task<Json> json() const {
-        static_assert(requires { Json::parse(std::string_view{}); },
-                      "aster::request::json(): include <aster/json.hpp> (nlohmann/json)");
+        static_assert(
+            requires { Json::parse(std::string_view{}); },
+            "aster::request::json(): include <aster/json.hpp> (nlohmann/json)");
         auto text = co_await body();
         try {
             co_return Json::parse(text);
@@ -1605,8 +1611,9 @@ public:
     template <class T>
     T& state() const {
         if (state_ == nullptr || state_type_ != &detail::type_tag<T>)
-            throw std::logic_error("aster: request::state<T>(): the app has no state of this type "
-                                   "(give it as aster::lifespan{.state = aster::state_of(object)})");
+            throw std::logic_error(
+                "aster: request::state<T>(): the app has no state of this type "
+                "(give it as aster::lifespan{.state = aster::state_of(object)})");
         return *static_cast<T*>(state_);
     }
 
@@ -1656,12 +1663,12 @@ private:
         for (const auto& p : path_params()) known.append(known.empty() ? "" : ", ").append(p.name);
         throw std::invalid_argument(
             "aster::request::path_param: " +
-            (route_pattern_.empty() ? std::string("no route has matched yet, so there is no '") +
-                                          std::string(name) + "'"
-                                    : "the route " + std::string(route_pattern_) +
-                                          " has no parameter '" + std::string(name) + "' (" +
-                                          (known.empty() ? std::string("it has none")
-                                                         : "it has: " + known) + ")"));
+            (route_pattern_.empty()
+                 ? std::string("no route has matched yet, so there is no '") + std::string(name) +
+                       "'"
+                 : "the route " + std::string(route_pattern_) + " has no parameter '" +
+                       std::string(name) + "' (" +
+                       (known.empty() ? std::string("it has none") : "it has: " + known) + ")"));
     }
     int version_major_ = 1, version_minor_ = 1;
     bool keep_alive_ = true;
@@ -1675,7 +1682,8 @@ private:
 // end aster/request.hpp
 // begin aster/response.hpp
 // SPDX-License-Identifier: MIT
-// `response`: status, headers and body (or a coroutine producing the body), plus the usual factories.
+// `response`: status, headers and body (or a coroutine producing the body), plus the usual
+// factories.
 #ifndef ASTER_RESPONSE_HPP
 #define ASTER_RESPONSE_HPP
 
@@ -1782,7 +1790,9 @@ public:
         background_.push_back(std::move(task));
         return *this;
     }
-    response&& background(background_task task) && { return std::move(background(std::move(task))); }
+    response&& background(background_task task) && {
+        return std::move(background(std::move(task)));
+    }
     const std::vector<background_task>& background_tasks() const noexcept { return background_; }
     std::vector<background_task> take_background_tasks() noexcept { return std::move(background_); }
 
@@ -1823,8 +1833,9 @@ public:
 private:
     static void check_header(std::string_view name, std::string_view value) {
         if (!valid_field_name(name) || !valid_field_value(value))
-            throw std::invalid_argument("aster::response: header '" + std::string(name) +
-                                        "' has an invalid name or a control character in its value");
+            throw std::invalid_argument(
+                "aster::response: header '" + std::string(name) +
+                "' has an invalid name or a control character in its value");
     }
 
     aster::status status_ = aster::status::ok;
@@ -1875,7 +1886,9 @@ inline response streaming(response::producer producer,
 /// co_return aster::json_response(nlohmann::json{{"id", 7}}, aster::status::created);
 /// @endcode
 template <class Json>
-    requires requires(const Json& j) { { j.dump() } -> std::convertible_to<std::string>; }
+requires requires(const Json& j) {
+    { j.dump() } -> std::convertible_to<std::string>;
+}
 response json_response(const Json& value, status code = status::ok) {
     return response::with_static_type(code, value.dump(), "application/json");
 }
@@ -1920,7 +1933,8 @@ inline std::string_view response::header_value(std::string_view name) const noex
 // end aster/response.hpp
 // begin aster/websocket.hpp
 // SPDX-License-Identifier: MIT
-// `websocket`: what a WebSocket handler sees: accept, receive, send and close, with a state machine.
+// `websocket`: what a WebSocket handler sees: accept, receive, send and close, with a state
+// machine.
 #ifndef ASTER_WEBSOCKET_HPP
 #define ASTER_WEBSOCKET_HPP
 
@@ -1947,9 +1961,12 @@ enum class websocket_state { connecting, connected, disconnected };
 
 constexpr std::string_view to_string(websocket_state s) noexcept {
     switch (s) {
-    case websocket_state::connecting: return "connecting";
-    case websocket_state::connected: return "connected";
-    case websocket_state::disconnected: return "disconnected";
+    case websocket_state::connecting:
+        return "connecting";
+    case websocket_state::connected:
+        return "connected";
+    case websocket_state::disconnected:
+        return "disconnected";
     }
     return "unknown";
 }
@@ -1959,7 +1976,6 @@ struct websocket_message {
     bool text = true;
     std::string_view data;
 };
-
 
 class websocket;
 
@@ -2109,7 +2125,8 @@ struct websocket_access {
 
 // begin aster/detail/handler_call.hpp
 // SPDX-License-Identifier: MIT
-// Compile-time checks that a handler fits its route pattern, and the call that converts path values.
+// Compile-time checks that a handler fits its route pattern, and the call that converts path
+// values.
 #ifndef ASTER_DETAIL_HANDLER_CALL_HPP
 #define ASTER_DETAIL_HANDLER_CALL_HPP
 
@@ -2142,10 +2159,10 @@ struct callable_traits<R (*)(A...) noexcept> : signature<R, A...> {};
 template <class R, class... A>
 struct callable_traits<R(A...)> : signature<R, A...> {};
 
-#define ASTER_MEMBER_TRAITS(QUALIFIERS)                                                        \
-    template <class C, class R, class... A>                                                    \
-    struct callable_traits<R (C::*)(A...) QUALIFIERS> : signature<R, A...> {                   \
-        using object = C;                                                                      \
+#define ASTER_MEMBER_TRAITS(QUALIFIERS)                                      \
+    template <class C, class R, class... A>                                  \
+    struct callable_traits<R (C::*)(A...) QUALIFIERS> : signature<R, A...> { \
+        using object = C;                                                    \
     };
 ASTER_MEMBER_TRAITS()
 ASTER_MEMBER_TRAITS(const)
@@ -2415,14 +2432,14 @@ constexpr parsed_pattern<MaxTokens> parse_pattern(std::string_view p) noexcept {
         i = close + 1;
         literal_start = i;
     }
-    if (literal_start < p.size())
-        out.tokens[out.token_count++] = {false, p.substr(literal_start)};
+    if (literal_start < p.size()) out.tokens[out.token_count++] = {false, p.substr(literal_start)};
     return out;
 }
 
 /// The parsed form of one pattern, computed once per distinct pattern.
 template <fixed_string Pattern>
-inline constexpr auto pattern_of = parse_pattern<max_pattern_tokens(Pattern.view())>(Pattern.view());
+inline constexpr auto
+    pattern_of = parse_pattern<max_pattern_tokens(Pattern.view())>(Pattern.view());
 
 // Two patterns match exactly the same paths when their tokens agree up to parameter names.
 template <std::size_t A, std::size_t B>
@@ -2510,8 +2527,8 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
         if (pp.tokens[t].is_param) param_token[k++] = t;
         else if (k > 0) literal_after[k - 1] += pp.tokens[t].text.size();
     }
-    const std::size_t start =
-        literals_end(pp, 0, k ? param_token[0] : pp.token_count, path, 0, steps);
+    const std::size_t start = literals_end(pp, 0, k ? param_token[0] : pp.token_count, path, 0,
+                                           steps);
     if (start == no_offset) return false;
     if (k == 0) return start == n;
     if (k > max_params) return false;
@@ -2525,8 +2542,9 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
     after[k - 1].single = n - tail;
     // Enough for five parameters on a path as long as the default header limit (16 KiB) allows;
     // beyond that the match allocates its bitsets (and fails as no match if it cannot).
-    constexpr std::size_t stack_words =
-        max_params < 2 ? 1 : (max_params < 5 ? max_params - 1 : 4) * 257;
+    constexpr std::size_t stack_words = max_params < 2
+                                            ? 1
+                                            : (max_params < 5 ? max_params - 1 : 4) * 257;
     const std::size_t words = n / 64 + 1;
     std::uint64_t stack_bits[stack_words];
     struct heap {
@@ -2565,8 +2583,12 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
             }
             bool ok = false;
             switch (conv) {
-            case convertor::str: ok = slash > q && nearest <= slash; break;
-            case convertor::int_: ok = digits > q && nearest <= digits; break;
+            case convertor::str:
+                ok = slash > q && nearest <= slash;
+                break;
+            case convertor::int_:
+                ok = digits > q && nearest <= digits;
+                break;
             case convertor::float_:
                 // "12.5" ends within "12" or after "12.5", never after "12.".
                 if (digits > q && digits != fraction_for) {
@@ -2584,7 +2606,9 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
                 ok = n - q >= 36 && next.contains(q + 36) && uuid::parse(path.substr(q, 36));
                 steps += ok ? 36 : 0;
                 break;
-            case convertor::path: ok = q < n ? nearest <= n : last && next.contains(n); break;
+            case convertor::path:
+                ok = q < n ? nearest <= n : last && next.contains(n);
+                break;
             }
             if (ok &&
                 literals_end(pp, param_token[j] + 1, p, path, q - literal, steps) != no_offset)
@@ -2677,8 +2701,8 @@ constexpr bool check_pattern() {
 }
 
 template <class R>
-constexpr bool is_response_result =
-    std::is_same_v<R, response> || std::is_same_v<R, task<response>>;
+constexpr bool is_response_result = std::is_same_v<R, response> ||
+                                    std::is_same_v<R, task<response>>;
 
 // Parameters after the request must match the pattern's convertors in number, order and type.
 template <fixed_string Pattern, class Args>
@@ -2690,7 +2714,8 @@ constexpr bool params_fit() {
         return []<std::size_t... I>(std::index_sequence<I...>) {
             return (convertor_accepts<pp.param(I).conv, std::tuple_element_t<I + 1, Args>>() &&
                     ...);
-        }(std::make_index_sequence<pp.param_count>{});
+        }
+        (std::make_index_sequence<pp.param_count>{});
     }
 }
 
@@ -2724,7 +2749,8 @@ template <class Args>
 bool values_convert(std::span<const std::string_view> values) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
         return (convert_segment<std::tuple_element_t<I + 1, Args>>(values[I]).has_value() && ...);
-    }(std::make_index_sequence<std::tuple_size_v<Args> - 1>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<Args> - 1>{});
 }
 
 inline task<response> ready_response(response r) { co_return r; }
@@ -2736,7 +2762,8 @@ response call_now(const F& f, request& req) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
         auto params = req.path_params();
         return f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
-    }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<args> - 1>{});
 }
 
 // A plain handler run from a coroutine (an endpoint's member) with a body still streaming in:
@@ -2760,7 +2787,8 @@ task<response> call_handler(F& f, request& req) {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             auto params = req.path_params();
             return f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
-        }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+        }
+        (std::make_index_sequence<std::tuple_size_v<args> - 1>{});
     }
 }
 
@@ -2785,11 +2813,11 @@ struct http_endpoint {};
 namespace detail {
 
 // One detector per member, since a member name can't be a template argument.
-#define ASTER_ENDPOINT_MEMBER(NAME)                                                            \
-    template <class E>                                                                         \
-    struct NAME##_member {                                                                     \
-        static constexpr bool present = requires { &E::NAME; };                                \
-        static constexpr auto pointer() { return &E::NAME; }                                   \
+#define ASTER_ENDPOINT_MEMBER(NAME)                             \
+    template <class E>                                          \
+    struct NAME##_member {                                      \
+        static constexpr bool present = requires { &E::NAME; }; \
+        static constexpr auto pointer() { return &E::NAME; }    \
     };
 ASTER_ENDPOINT_MEMBER(get)
 ASTER_ENDPOINT_MEMBER(head)
@@ -2816,9 +2844,9 @@ constexpr method endpoint_methods() {
 // The `Allow` header lists HEAD only when the endpoint defines it (Starlette does the same).
 template <class E>
 constexpr method endpoint_allow_list() {
-    return head_member<E>::present ? endpoint_methods<E>()
-                                   : method(std::uint16_t(endpoint_methods<E>()) &
-                                            ~std::uint16_t(method::head));
+    return head_member<E>::present
+               ? endpoint_methods<E>()
+               : method(std::uint16_t(endpoint_methods<E>()) & ~std::uint16_t(method::head));
 }
 
 template <fixed_string Pattern, class Member>
@@ -2844,8 +2872,7 @@ constexpr bool check_endpoint() {
                   "delete_, options");
     return check_member<Pattern, get_member<E>>() && check_member<Pattern, head_member<E>>() &&
            check_member<Pattern, post_member<E>>() && check_member<Pattern, put_member<E>>() &&
-           check_member<Pattern, patch_member<E>>() &&
-           check_member<Pattern, delete__member<E>>() &&
+           check_member<Pattern, patch_member<E>>() && check_member<Pattern, delete__member<E>>() &&
            check_member<Pattern, options_member<E>>();
 }
 
@@ -2865,8 +2892,7 @@ bool endpoint_values_convert(std::span<const std::string_view> values) {
         if constexpr (Member::present)
             return values_convert<typename callable_traits<decltype(Member::pointer())>::args>(
                 values);
-        else
-            return true;
+        else return true;
     };
     return check.template operator()<get_member<E>>() &&
            check.template operator()<head_member<E>>() &&
@@ -2931,7 +2957,8 @@ task<response> run_endpoint(request& req) {
 /// @code
 /// struct echo : aster::websocket_endpoint {
 ///     static constexpr auto encoding = aster::encoding::text;
-///     aster::task<> on_receive(aster::websocket& ws, std::string_view m) { co_await ws.send_text(m); }
+///     aster::task<> on_receive(aster::websocket& ws, std::string_view m) { co_await
+///     ws.send_text(m); }
 /// };
 /// @endcode
 struct websocket_endpoint {};
@@ -2964,15 +2991,24 @@ struct json_of {
 // Whether E has any member called on_connect (or on_disconnect), whatever its signature:
 // deriving from E and from a type with a member of that name makes the name ambiguous exactly
 // when E has one too. A hook aster would not call must not compile silently.
-struct on_connect_probe { int on_connect; };
-struct on_disconnect_probe { int on_disconnect; };
-template <class E> struct find_on_connect : E, on_connect_probe {};
-template <class E> struct find_on_disconnect : E, on_disconnect_probe {};
+struct on_connect_probe {
+    int on_connect;
+};
+struct on_disconnect_probe {
+    int on_disconnect;
+};
 template <class E>
-concept names_on_connect = !std::is_final_v<E> && !requires { &find_on_connect<E>::on_connect; };
+struct find_on_connect : E, on_connect_probe {};
 template <class E>
-concept names_on_disconnect =
-    !std::is_final_v<E> && !requires { &find_on_disconnect<E>::on_disconnect; };
+struct find_on_disconnect : E, on_disconnect_probe {};
+template <class E>
+concept names_on_connect = !std::is_final_v<E> && !requires {
+    &find_on_connect<E>::on_connect;
+};
+template <class E>
+concept names_on_disconnect = !std::is_final_v<E> && !requires {
+    &find_on_disconnect<E>::on_disconnect;
+};
 
 template <class E>
 constexpr bool check_websocket_endpoint() {
@@ -2983,15 +3019,17 @@ constexpr bool check_websocket_endpoint() {
                   "aster::websocket_endpoint: an endpoint must be default-constructible (one is "
                   "made per connection)");
     if constexpr (names_on_connect<E>)
-        static_assert(requires(E& e, websocket& ws) { e.on_connect(ws); },
-                      "aster::websocket_endpoint: on_connect must take (aster::websocket&) and "
-                      "nothing else: aster::task<> on_connect(aster::websocket& ws) (or a plain "
-                      "void function); read path parameters with ws.request().path_param(name)");
+        static_assert(
+            requires(E & e, websocket & ws) { e.on_connect(ws); },
+            "aster::websocket_endpoint: on_connect must take (aster::websocket&) and "
+            "nothing else: aster::task<> on_connect(aster::websocket& ws) (or a plain "
+            "void function); read path parameters with ws.request().path_param(name)");
     if constexpr (names_on_disconnect<E>)
-        static_assert(requires(E& e, websocket& ws, close_code c) { e.on_disconnect(ws, c); },
-                      "aster::websocket_endpoint: on_disconnect must take (aster::websocket&, "
-                      "aster::close_code): aster::task<> on_disconnect(aster::websocket& ws, "
-                      "aster::close_code code) (or a plain void function)");
+        static_assert(
+            requires(E & e, websocket & ws, close_code c) { e.on_disconnect(ws, c); },
+            "aster::websocket_endpoint: on_disconnect must take (aster::websocket&, "
+            "aster::close_code): aster::task<> on_disconnect(aster::websocket& ws, "
+            "aster::close_code code) (or a plain void function)");
     constexpr encoding enc = endpoint_encoding<E>();
 #ifndef ASTER_HAS_JSON
     static_assert(enc != encoding::json,
@@ -2999,22 +3037,24 @@ constexpr bool check_websocket_endpoint() {
                   "(<nlohmann/json.hpp> on the include path)");
 #endif
     if constexpr (enc == encoding::json) {
-        static_assert(requires(E& e, websocket& ws, const typename json_of<E>::type& m) {
-                          e.on_receive(ws, m);
-                      },
-                      "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
-                      "nlohmann::json&) for encoding json");
+        static_assert(
+            requires(E & e, websocket & ws, const typename json_of<E>::type& m) {
+                e.on_receive(ws, m);
+            },
+            "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
+            "nlohmann::json&) for encoding json");
     } else if constexpr (enc == encoding::any) {
-        static_assert(requires(E& e, websocket& ws, const websocket_message& m) {
-                          e.on_receive(ws, m);
-                      } || requires(E& e, websocket& ws, std::string_view m) { e.on_receive(ws, m); },
-                      "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
-                      "aster::websocket_message&) or on_receive(aster::websocket&, "
-                      "std::string_view) (encoding any)");
+        static_assert(
+            requires(E & e, websocket & ws, const websocket_message& m) { e.on_receive(ws, m); } ||
+                requires(E & e, websocket & ws, std::string_view m) { e.on_receive(ws, m); },
+            "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
+            "aster::websocket_message&) or on_receive(aster::websocket&, "
+            "std::string_view) (encoding any)");
     } else {
-        static_assert(requires(E& e, websocket& ws, std::string_view m) { e.on_receive(ws, m); },
-                      "aster::websocket_endpoint: define on_receive(aster::websocket&, "
-                      "std::string_view) for encoding text or bytes");
+        static_assert(
+            requires(E & e, websocket & ws, std::string_view m) { e.on_receive(ws, m); },
+            "aster::websocket_endpoint: define on_receive(aster::websocket&, "
+            "std::string_view) for encoding text or bytes");
     }
     return true;
 }
@@ -3024,8 +3064,7 @@ task<> run_websocket_endpoint(websocket& ws) {
     E endpoint{};
     if constexpr (requires { endpoint.on_connect(ws); })
         co_await call_hook([&] { return endpoint.on_connect(ws); });
-    else
-        co_await ws.accept();
+    else co_await ws.accept();
     if (!ws.accepted()) co_return; // refused: on_disconnect is for accepted connections only
 
     constexpr encoding enc = endpoint_encoding<E>();
@@ -3045,8 +3084,7 @@ task<> run_websocket_endpoint(websocket& ws) {
             } else if constexpr (enc == encoding::any) {
                 if constexpr (requires { endpoint.on_receive(ws, message); })
                     co_await call_hook([&] { return endpoint.on_receive(ws, message); });
-                else
-                    co_await call_hook([&] { return endpoint.on_receive(ws, message.data); });
+                else co_await call_hook([&] { return endpoint.on_receive(ws, message.data); });
             } else {
                 if (message.text != (enc == encoding::text)) {
                     co_await ws.close(close_code::unsupported_data); // on_disconnect sees 1003
@@ -3082,7 +3120,8 @@ task<> run_websocket_endpoint(websocket& ws) {
 // end aster/endpoints.hpp
 // begin aster/routing.hpp
 // SPDX-License-Identifier: MIT
-// The compile-time route table: route<"/pattern">(handler), route<"/p", Endpoint>(), mount, routes(...).
+// The compile-time route table: route<"/pattern">(handler), route<"/p", Endpoint>(), mount,
+// routes(...).
 #ifndef ASTER_ROUTING_HPP
 #define ASTER_ROUTING_HPP
 
@@ -3121,8 +3160,8 @@ ASTER_DECL std::string reverse_route(route_table table, std::string_view name,
     if (!found)
         throw no_match_found("aster: no route exists for name \"" + std::string(name) + "\"");
     const route_info& r = *found;
-    const std::string which =
-        "aster: route \"" + std::string(name) + "\" (" + std::string(r.pattern) + ")";
+    const std::string which = "aster: route \"" + std::string(name) + "\" (" +
+                              std::string(r.pattern) + ")";
     if (values.size() != r.param_count)
         throw no_match_found(which + " takes " + std::to_string(r.param_count) +
                              " path parameter(s), not " + std::to_string(values.size()));
@@ -3223,8 +3262,7 @@ struct route_base {
 template <fixed_string Pattern, method Methods, class Handler, fixed_string Name = "">
 struct function_route : detail::route_base<Pattern, Name> {
     using signature = detail::callable_traits<Handler>;
-    static constexpr method allowed =
-        any(Methods & method::get) ? Methods | method::head : Methods;
+    static constexpr method allowed = any(Methods & method::get) ? Methods | method::head : Methods;
     static constexpr method allow_list = allowed;
 
     Handler handler;
@@ -3235,8 +3273,8 @@ struct function_route : detail::route_base<Pattern, Name> {
     }
     template <fixed_string Prefix>
     constexpr auto mounted_at() const {
-        return function_route<detail::concat<Prefix, Pattern>(), Methods, Handler, Name>{
-            {}, handler};
+        return function_route<detail::concat<Prefix, Pattern>(), Methods, Handler, Name>{{},
+                                                                                         handler};
     }
     static bool values_convert(std::span<const std::string_view> values) {
         return detail::values_convert<typename signature::args>(values);
@@ -3287,7 +3325,9 @@ struct websocket_endpoint_route : detail::route_base<Pattern, Name> {
         return websocket_endpoint_route<detail::concat<Prefix, Pattern>(), Endpoint, Name>{};
     }
     static bool values_convert(std::span<const std::string_view>) { return true; }
-    task<> run(request&, websocket& ws) const { return detail::run_websocket_endpoint<Endpoint>(ws); }
+    task<> run(request&, websocket& ws) const {
+        return detail::run_websocket_endpoint<Endpoint>(ws);
+    }
 };
 
 /// A function WebSocket route: `websocket_route<"/ws/{room}">(fn)` with
@@ -3307,7 +3347,8 @@ struct websocket_function_route : detail::route_base<Pattern, Name> {
     }
     template <fixed_string Prefix>
     constexpr auto mounted_at() const {
-        return websocket_function_route<detail::concat<Prefix, Pattern>(), Handler, Name>{{}, handler};
+        return websocket_function_route<detail::concat<Prefix, Pattern>(), Handler, Name>{{},
+                                                                                          handler};
     }
     static bool values_convert(std::span<const std::string_view> values) {
         return detail::values_convert<typename signature::args>(values);
@@ -3318,7 +3359,8 @@ struct websocket_function_route : detail::route_base<Pattern, Name> {
             auto params = req.path_params();
             return handler(ws, *detail::convert_segment<std::tuple_element_t<I + 1, args>>(
                                    params[I].value)...);
-        }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+        }
+        (std::make_index_sequence<std::tuple_size_v<args> - 1>{});
     }
 };
 
@@ -3336,7 +3378,7 @@ constexpr auto websocket_route(Handler handler) {
     using args = typename sig::args;
     static_assert(std::is_same_v<typename sig::result, task<>>,
                   "aster::websocket_route: a WebSocket handler must return aster::task<>");
-    if constexpr (std::tuple_size_v<args> > 0) {
+    if constexpr (std::tuple_size_v < args >> 0) {
         static_assert(std::is_same_v<std::tuple_element_t<0, args>, websocket&>,
                       "aster::websocket_route: a WebSocket handler's first parameter must be "
                       "aster::websocket&");
@@ -3412,15 +3454,19 @@ constexpr std::size_t first_pair() {
     constexpr std::size_t n = sizeof...(R);
     std::size_t found = n * n;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ([&]<std::size_t... J>(std::index_sequence<J...>) {
-            constexpr std::size_t i = I;
-            ((found == n * n && J > i &&
-                      Conflict<std::tuple_element_t<i, list>, std::tuple_element_t<J, list>>::value
-                  ? void(found = i * n + J)
-                  : void()),
-             ...);
-        }(std::make_index_sequence<n>{}), ...);
-    }(std::make_index_sequence<n>{});
+        (
+            [&]<std::size_t... J>(std::index_sequence<J...>) {
+                constexpr std::size_t i = I;
+                ((found == n * n && J > i &&
+                          Conflict<std::tuple_element_t<i, list>,
+                                   std::tuple_element_t<J, list>>::value
+                      ? void(found = i * n + J)
+                      : void()),
+                 ...);
+            }(std::make_index_sequence<n>{}),
+            ...);
+    }
+    (std::make_index_sequence<n>{});
     return found;
 }
 
@@ -3433,7 +3479,8 @@ constexpr bool routes_are_distinct() {
     if constexpr (same < n * n) {
         using A = std::tuple_element_t<same / n, list>;
         using B = std::tuple_element_t<same % n, list>;
-        return duplicate_route<A::pattern, B::pattern>::give_one_of_them_another_pattern_or_other_methods();
+        return duplicate_route<A::pattern,
+                               B::pattern>::give_one_of_them_another_pattern_or_other_methods();
     }
     constexpr std::size_t named = first_pair<name_conflict, R...>();
     if constexpr (named < n * n) {
@@ -3539,10 +3586,13 @@ constexpr auto mount(const router<Routes...>& table) {
     static_assert(detail::check_pattern<Prefix>());
     static_assert(detail::pattern_of<Prefix>.param_count == 0,
                   "aster::mount: a mount prefix takes no parameters");
-    static_assert(!Prefix.view().ends_with('/'), "aster::mount: write the prefix without a trailing '/'");
+    static_assert(!Prefix.view().ends_with('/'),
+                  "aster::mount: write the prefix without a trailing '/'");
     return std::apply(
-        [](auto... r) { return router<decltype(r.template mounted_at<Prefix>())...>(
-                            r.template mounted_at<Prefix>()...); },
+        [](auto... r) {
+            return router<decltype(r.template mounted_at<Prefix>())...>(
+                r.template mounted_at<Prefix>()...);
+        },
         table.entries());
 }
 
@@ -3610,7 +3660,8 @@ void router<Routes...>::call_now(std::size_t index, request& req, response& out)
             if constexpr (!route_type::is_websocket)
                 if constexpr (route_type::runs_now) o = std::get<I>(self.routes_).call_now(r);
         }...};
-    }(std::index_sequence_for<Routes...>{});
+    }
+    (std::index_sequence_for<Routes...>{});
     table[index](*this, req, out);
 }
 
@@ -3655,7 +3706,8 @@ std::size_t router<Routes...>::match(request& req, response& out, bool* unmatche
              }
          }()) ||
          ...);
-    }(std::index_sequence_for<Routes...>{});
+    }
+    (std::index_sequence_for<Routes...>{});
 
     if (found != size) return found;
     if (allowed_elsewhere != method::none) {
@@ -3672,10 +3724,11 @@ std::size_t router<Routes...>::match(request& req, response& out, bool* unmatche
         bool other_matches = false;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             // Converting too: `/n/99999999999999999999/` must not redirect to a 404.
-            ((other_matches = other_matches ||
-                              (!Routes::is_websocket && detail::path_matches<Routes>(other, values))),
+            ((other_matches = other_matches || (!Routes::is_websocket &&
+                                                detail::path_matches<Routes>(other, values))),
              ...);
-        }(std::index_sequence_for<Routes...>{});
+        }
+        (std::index_sequence_for<Routes...>{});
         if (other_matches) {
             std::string location;
             std::string raw(req.raw_path());
@@ -3709,7 +3762,8 @@ task<response> router<Routes...>::invoke(std::size_t index, request& req) const 
             if constexpr (route_type::is_websocket) return detail::ready_response({});
             else return std::get<I>(self.routes_).invoke(r);
         }...};
-    }(std::index_sequence_for<Routes...>{});
+    }
+    (std::index_sequence_for<Routes...>{});
     return table[index](*this, req);
 }
 
@@ -3729,7 +3783,8 @@ std::size_t router<Routes...>::match_websocket(request& req) const {
              }
          }()) ||
          ...);
-    }(std::index_sequence_for<Routes...>{});
+    }
+    (std::index_sequence_for<Routes...>{});
     return found;
 }
 
@@ -3739,12 +3794,14 @@ task<> router<Routes...>::run_websocket(std::size_t index, request& req, websock
     // Plain functions handing back the handler's own task: no coroutine frame of their own
     // stays alive under a WebSocket for the connection's life.
     static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
-        return std::array<invoker, size>{+[](const router& self, request& r, websocket& w) -> task<> {
-            using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
-            if constexpr (route_type::is_websocket) return std::get<I>(self.routes_).run(r, w);
-            else return detail::no_websocket_route();
-        }...};
-    }(std::index_sequence_for<Routes...>{});
+        return std::array<invoker, size>{
+            +[](const router& self, request& r, websocket& w) -> task<> {
+                using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+                if constexpr (route_type::is_websocket) return std::get<I>(self.routes_).run(r, w);
+                else return detail::no_websocket_route();
+            }...};
+    }
+    (std::index_sequence_for<Routes...>{});
     return table[index](*this, req, ws);
 }
 
@@ -3753,7 +3810,8 @@ template <fixed_string Name, class... Params>
 std::string router<Routes...>::url_path_for(const Params&... params) const {
     constexpr std::size_t index = detail::index_of_name<Name, Routes...>();
     if constexpr (index == size)
-        static_assert(detail::url_path_for_unknown_name<Name>::name_a_route_so_with_named_or_correct_the_spelling(),
+        static_assert(detail::url_path_for_unknown_name<
+                          Name>::name_a_route_so_with_named_or_correct_the_spelling(),
                       "aster::url_path_for: no route has this name (the first error names it)");
     if constexpr (index < size) {
         using route_type = std::tuple_element_t<index, std::tuple<Routes...>>;
@@ -3764,9 +3822,9 @@ std::string router<Routes...>::url_path_for(const Params&... params) const {
         std::string out;
         auto append_param = [&](std::size_t wanted_index) {
             std::size_t i = 0;
-            ((i++ == wanted_index ? detail::append_path_value(out, pp.param(wanted_index).conv,
-                                                              params)
-                                  : void()),
+            ((i++ == wanted_index
+                  ? detail::append_path_value(out, pp.param(wanted_index).conv, params)
+                  : void()),
              ...);
         };
         for (std::size_t t = 0; t < pp.token_count; ++t) {
@@ -3835,13 +3893,15 @@ struct middleware_list {
 };
 
 /// @code
-/// aster::application app{routes, aster::middleware(timing{}, aster::trusted_host{{"example.com"}})};
+/// aster::application app{routes, aster::middleware(timing{},
+/// aster::trusted_host{{"example.com"}})};
 /// @endcode
 template <class... M>
 constexpr middleware_list<M...> middleware(M... m) {
-    static_assert((Middleware<M> && ...),
-                  "aster::middleware: each middleware needs "
-                  "`aster::task<aster::response> operator()(aster::request&, aster::call_next) const`");
+    static_assert(
+        (Middleware<M> && ...),
+        "aster::middleware: each middleware needs "
+        "`aster::task<aster::response> operator()(aster::request&, aster::call_next) const`");
     return {std::tuple<M...>(std::move(m)...)};
 }
 
@@ -3930,8 +3990,9 @@ constexpr status_handler<static_cast<status>(S), F> on_status(F fn) {
 /// `fn`: `aster::response fn(aster::request&, const E&)`.
 template <class E, class F>
 constexpr exception_handler<E, F> on_exception(F fn) {
-    static_assert(std::is_invocable_r_v<response, const F&, request&, const E&>,
-                  "aster::on_exception<E>: the handler needs `aster::response (aster::request&, const E&)`");
+    static_assert(
+        std::is_invocable_r_v<response, const F&, request&, const E&>,
+        "aster::on_exception<E>: the handler needs `aster::response (aster::request&, const E&)`");
     return {fn};
 }
 
@@ -4032,7 +4093,9 @@ struct exception_guard {
 
 private:
     template <status S, class F>
-    static constexpr status status_of(const status_handler<S, F>&) noexcept { return S; }
+    static constexpr status status_of(const status_handler<S, F>&) noexcept {
+        return S;
+    }
 
     template <class T>
     static bool by_type(request&, std::exception_ptr, const T&, std::optional<response>&) {
@@ -4104,7 +4167,8 @@ struct app_ref {
     bool (*streams_body)(const void* app, request& req) = nullptr;
     /// The WebSocket route for the request's path, with path parameters filled in, or `none`.
     std::size_t (*match_websocket)(const void* app, request& req) = nullptr;
-    task<> (*run_websocket)(const void* app, std::size_t index, request& req, websocket& ws) = nullptr;
+    task<> (*run_websocket)(const void* app, std::size_t index, request& req,
+                            websocket& ws) = nullptr;
     /// Middleware that may refuse a WebSocket handshake: true with the refusal in `out`.
     /// Null when no middleware looks at WebSockets.
     bool (*check_websocket)(const void* app, request& req, response& out) = nullptr;
@@ -4160,7 +4224,8 @@ app_ref make_app_ref(const Router& router) noexcept {
 
 // begin aster/log.hpp
 // SPDX-License-Identifier: MIT
-// Minimal levelled logging with a replaceable sink; the server and the connection report through it.
+// Minimal levelled logging with a replaceable sink; the server and the connection report through
+// it.
 #ifndef ASTER_LOG_HPP
 #define ASTER_LOG_HPP
 
@@ -4218,8 +4283,9 @@ inline void log(log_level level, std::string_view line) {
     if (config.timestamps) {
         const auto now = std::chrono::system_clock::now();
         const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-        const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                now.time_since_epoch()).count() % 1000;
+        const auto millis =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+            1000;
         std::tm parts{};
         gmtime_r(&seconds, &parts);
         std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &parts);
@@ -4344,10 +4410,10 @@ struct transfer_rate {
 
 /// What one connection accepts before answering with an error status.
 struct http_limits {
-    std::size_t max_header_bytes = 16 * 1024; // request line + headers; beyond: 431
-    std::size_t max_url_bytes = 8 * 1024;     // request-target; beyond: 414
+    std::size_t max_header_bytes = 16 * 1024;     // request line + headers; beyond: 431
+    std::size_t max_url_bytes = 8 * 1024;         // request-target; beyond: 414
     std::size_t max_body_bytes = 8 * 1024 * 1024; // whole body, chunked or not; beyond: 413
-    std::size_t max_headers = 100;            // header count; beyond: 431
+    std::size_t max_headers = 100;                // header count; beyond: 431
     // Time to receive a whole request head, from its first byte (or from the connection's
     // start): beyond it, 408 and close. Bounds slowloris clients.
     std::chrono::milliseconds header_timeout{10000};
@@ -4384,8 +4450,8 @@ struct websocket_deflate_options {
     bool server_no_context_takeover = false;
     // Ask the client to reset its compressor after every message; our decompressor then resets.
     bool client_no_context_takeover = false;
-    int mem_level = 5;     // zlib memLevel 1..9: the compressor's hash tables, 1 << (mem_level + 9)
-    int level = 6;         // zlib compression level 1..9 (6: zlib's default trade-off)
+    int mem_level = 5; // zlib memLevel 1..9: the compressor's hash tables, 1 << (mem_level + 9)
+    int level = 6;     // zlib compression level 1..9 (6: zlib's default trade-off)
     // Messages shorter than this are sent uncompressed: deflate saves nothing on a few bytes.
     std::size_t min_compress_bytes = 64;
 };
@@ -4420,7 +4486,7 @@ struct server_config {
     unsigned threads = 0;
     http_limits limits{};
     websocket_options websocket{};
-    bool handle_signals = true;     // SIGINT/SIGTERM stop the server, gracefully
+    bool handle_signals = true; // SIGINT/SIGTERM stop the server, gracefully
     // A graceful stop lets requests in flight finish and closes WebSockets with 1001; whatever
     // is still open after this long is cut.
     std::chrono::milliseconds shutdown_timeout{10000};
@@ -4486,7 +4552,8 @@ class help_requested : public std::runtime_error {
 namespace aster {
 
 inline std::string server_config::usage(std::string_view program) {
-    return "usage: " + std::string(program) + " [options]\n"
+    return "usage: " + std::string(program) +
+           " [options]\n"
            "  --host HOST              address to listen on (default 127.0.0.1)\n"
            "  --port PORT              port to listen on, 0 for any free one (default 8000)\n"
            "  --threads N              event loops, one per thread; 0: one per core (default)\n"
@@ -4507,10 +4574,12 @@ inline server_config server_config::parse_args(int argc, char** argv, server_con
         if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a number");
         for (char c : text) {
             if (c < '0' || c > '9' || value > max)
-                throw std::invalid_argument(std::string(flag) + ": not a number: " + std::string(text));
+                throw std::invalid_argument(std::string(flag) +
+                                            ": not a number: " + std::string(text));
             value = value * 10 + unsigned(c - '0');
         }
-        if (value > max) throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
+        if (value > max)
+            throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
         return value;
     };
     auto file = [](std::string_view flag, std::string_view text) {
@@ -4550,11 +4619,14 @@ inline server_config server_config::parse_args(int argc, char** argv, server_con
         else if (arg == "--tls-cert") cert = file(arg, value);
         else if (arg == "--tls-key") key = file(arg, value);
         else if (arg == "--log-level") config.log_level = level(value);
-        else if (arg == "--no-access-log" && eq == std::string_view::npos) config.access_log = false;
-        else if (arg == "--log-timestamps" && eq == std::string_view::npos) config.log_timestamps = true;
+        else if (arg == "--no-access-log" && eq == std::string_view::npos)
+            config.access_log = false;
+        else if (arg == "--log-timestamps" && eq == std::string_view::npos)
+            config.log_timestamps = true;
         else if (arg == "--reuse-port" && eq == std::string_view::npos) config.reuse_port = true;
-        else throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
-                                         " (--help lists the options)");
+        else
+            throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
+                                        " (--help lists the options)");
     }
     if (cert.empty() != key.empty())
         throw std::invalid_argument("--tls-cert and --tls-key go together");
@@ -4680,7 +4752,8 @@ public:
         return r;
     }
 
-    /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
+    /// The path of the route named `Name`; a missing name or a wrong parameter count does not
+    /// compile.
     template <fixed_string Name, class... Params>
     std::string url_path_for(const Params&... params) const {
         return router_.template url_path_for<Name>(params...);
@@ -4804,7 +4877,9 @@ namespace aster::detail {
 template <class T>
 class owned_counter {
 public:
-    void add(T n) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void add(T n) noexcept {
+        v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     T get() const noexcept { return v_.load(std::memory_order_relaxed); }
 
 private:
@@ -4825,11 +4900,13 @@ inline constexpr std::string_view unmatched_route = "<unmatched>";
 class loop_metrics {
 public:
     // Prometheus' default buckets, in seconds.
-    static constexpr std::array<double, 11> bounds{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
+    static constexpr std::array<double, 11> bounds{.005, .01, .025, .05, .1, .25,
+                                                   .5,   1,   2.5,  5,   10};
     static constexpr std::size_t route_slots = 256, request_slots = 2048, close_slots = 512;
 
     /// One answered request: `seconds` from its head to the last byte of its response.
-    void record_request(std::string_view route, method m, std::uint16_t status, double seconds) noexcept {
+    void record_request(std::string_view route, method m, std::uint16_t status,
+                        double seconds) noexcept {
         route_row& r = routes_[route_slot(route)];
         const std::uint32_t key = (std::uint32_t(&r - routes_.data()) + 1) << 16 |
                                   std::uint32_t(method_index(m)) << 12 | status;
@@ -4874,7 +4951,7 @@ private:
                                                          "PATCH", "DELETE", "OPTIONS", "OTHER"};
 
     static std::size_t method_index(method m) noexcept {
-        constexpr method order[] = {method::get,   method::head,   method::post,    method::put,
+        constexpr method order[] = {method::get,   method::head,    method::post,   method::put,
                                     method::patch, method::delete_, method::options};
         for (std::size_t i = 0; i < 7; ++i)
             if (m == order[i]) return i;
@@ -4943,16 +5020,21 @@ inline std::string render_metrics(const metrics_registry& registry) {
     };
     if (registry.gauges) {
         const metrics_gauges g = registry.gauges();
-        const std::tuple<std::string_view, std::string_view, std::string_view, std::size_t> rows[] = {
-            {"aster_connections", "gauge", "Connection coroutines alive.", g.connections},
-            {"aster_sockets", "gauge", "Accepted sockets not yet closed.", g.sockets},
-            {"aster_websockets", "gauge", "WebSocket sessions alive.", g.websockets},
-            {"aster_buffered_bytes", "gauge", "Output held for slow readers.", g.buffered_bytes},
-            {"aster_input_bytes", "gauge", "Read buffers held.", g.input_bytes},
-            {"aster_memory_budget_bytes", "gauge", "Memory budget reserved by large bodies and messages.", g.budget_bytes},
-            {"aster_memory_budget_refusals_total", "counter", "Bodies and messages refused for the memory budget.", g.budget_refusals},
-            {"aster_refused_connections_total", "counter", "Connections refused over a connection cap.", g.refused_connections},
-        };
+        const std::tuple<std::string_view, std::string_view, std::string_view, std::size_t> rows[] =
+            {
+                {"aster_connections", "gauge", "Connection coroutines alive.", g.connections},
+                {"aster_sockets", "gauge", "Accepted sockets not yet closed.", g.sockets},
+                {"aster_websockets", "gauge", "WebSocket sessions alive.", g.websockets},
+                {"aster_buffered_bytes", "gauge", "Output held for slow readers.",
+                 g.buffered_bytes},
+                {"aster_input_bytes", "gauge", "Read buffers held.", g.input_bytes},
+                {"aster_memory_budget_bytes", "gauge",
+                 "Memory budget reserved by large bodies and messages.", g.budget_bytes},
+                {"aster_memory_budget_refusals_total", "counter",
+                 "Bodies and messages refused for the memory budget.", g.budget_refusals},
+                {"aster_refused_connections_total", "counter",
+                 "Connections refused over a connection cap.", g.refused_connections},
+            };
         for (const auto& [name, type, help, value] : rows) {
             family(name, type, help);
             out.append(name).append(" ").append(std::to_string(value)).append("\n");
@@ -4971,7 +5053,8 @@ inline std::string render_metrics(const metrics_registry& registry) {
         auto label_of = [&](std::size_t slot) -> std::string {
             if (slot >= loop_metrics::route_slots) return "<overflow>";
             const char* p = loop->routes_[slot].label.load(std::memory_order_acquire);
-            return p ? std::string(p, loop->routes_[slot].label_size.load(std::memory_order_relaxed))
+            return p ? std::string(p,
+                                   loop->routes_[slot].label_size.load(std::memory_order_relaxed))
                      : std::string();
         };
         for (std::size_t slot = 0; slot <= loop_metrics::route_slots; ++slot) {
@@ -4979,7 +5062,8 @@ inline std::string render_metrics(const metrics_registry& registry) {
             std::string label = label_of(slot);
             if (label.empty()) continue;
             route_sum& sum = routes[label];
-            for (std::size_t b = 0; b < sum.buckets.size(); ++b) sum.buckets[b] += row.buckets[b].get();
+            for (std::size_t b = 0; b < sum.buckets.size(); ++b)
+                sum.buckets[b] += row.buckets[b].get();
             sum.seconds += row.seconds.get();
             sum.sessions += row.sessions.get();
             sum.in += row.messages_in.get();
@@ -4999,12 +5083,18 @@ inline std::string render_metrics(const metrics_registry& registry) {
                 loop->closes_[i].count.get();
         }
     }
-    family("aster_http_requests_total", "counter", "HTTP requests answered, by route, method and status.");
+    family("aster_http_requests_total", "counter",
+           "HTTP requests answered, by route, method and status.");
     for (const auto& [label, sum] : routes)
         for (const auto& [key, count] : sum.requests)
-            out.append("aster_http_requests_total{route=\"").append(quoted(label))
-                .append("\",method=\"").append(key.first).append("\",status=\"")
-                .append(std::to_string(key.second)).append("\"} ").append(std::to_string(count))
+            out.append("aster_http_requests_total{route=\"")
+                .append(quoted(label))
+                .append("\",method=\"")
+                .append(key.first)
+                .append("\",status=\"")
+                .append(std::to_string(key.second))
+                .append("\"} ")
+                .append(std::to_string(count))
                 .append("\n");
     family("aster_http_request_duration_seconds", "histogram",
            "From a request's head to the last byte of its response, by route.");
@@ -5016,33 +5106,55 @@ inline std::string render_metrics(const metrics_registry& registry) {
         const std::string route = "route=\"" + quoted(label) + "\"";
         for (std::size_t b = 0; b < sum.buckets.size(); ++b) {
             cumulative += sum.buckets[b];
-            out.append("aster_http_request_duration_seconds_bucket{").append(route).append(",le=\"")
+            out.append("aster_http_request_duration_seconds_bucket{")
+                .append(route)
+                .append(",le=\"")
                 .append(b < loop_metrics::bounds.size() ? number(loop_metrics::bounds[b]) : "+Inf")
-                .append("\"} ").append(std::to_string(cumulative)).append("\n");
+                .append("\"} ")
+                .append(std::to_string(cumulative))
+                .append("\n");
         }
-        out.append("aster_http_request_duration_seconds_sum{").append(route).append("} ")
-            .append(number(sum.seconds)).append("\n");
-        out.append("aster_http_request_duration_seconds_count{").append(route).append("} ")
-            .append(std::to_string(total)).append("\n");
+        out.append("aster_http_request_duration_seconds_sum{")
+            .append(route)
+            .append("} ")
+            .append(number(sum.seconds))
+            .append("\n");
+        out.append("aster_http_request_duration_seconds_count{")
+            .append(route)
+            .append("} ")
+            .append(std::to_string(total))
+            .append("\n");
     }
     const std::tuple<std::string_view, std::string_view, std::uint64_t route_sum::*> ws[] = {
-        {"aster_websocket_sessions_total", "WebSocket sessions ended, by route.", &route_sum::sessions},
-        {"aster_websocket_messages_received_total", "WebSocket messages received, by route.", &route_sum::in},
-        {"aster_websocket_messages_sent_total", "WebSocket messages sent, by route.", &route_sum::out},
+        {"aster_websocket_sessions_total", "WebSocket sessions ended, by route.",
+         &route_sum::sessions},
+        {"aster_websocket_messages_received_total", "WebSocket messages received, by route.",
+         &route_sum::in},
+        {"aster_websocket_messages_sent_total", "WebSocket messages sent, by route.",
+         &route_sum::out},
     };
     for (const auto& [name, help, field] : ws) {
         family(name, "counter", help);
         for (const auto& [label, sum] : routes)
             if (sum.sessions > 0)
-                out.append(name).append("{route=\"").append(quoted(label)).append("\"} ")
-                    .append(std::to_string(sum.*field)).append("\n");
+                out.append(name)
+                    .append("{route=\"")
+                    .append(quoted(label))
+                    .append("\"} ")
+                    .append(std::to_string(sum.*field))
+                    .append("\n");
     }
-    family("aster_websocket_closes_total", "counter", "WebSocket sessions ended, by route and close code.");
+    family("aster_websocket_closes_total", "counter",
+           "WebSocket sessions ended, by route and close code.");
     for (const auto& [label, sum] : routes)
         for (const auto& [code, count] : sum.closes)
-            out.append("aster_websocket_closes_total{route=\"").append(quoted(label))
-                .append("\",code=\"").append(std::to_string(code)).append("\"} ")
-                .append(std::to_string(count)).append("\n");
+            out.append("aster_websocket_closes_total{route=\"")
+                .append(quoted(label))
+                .append("\",code=\"")
+                .append(std::to_string(code))
+                .append("\"} ")
+                .append(std::to_string(count))
+                .append("\n");
     return out;
 }
 
@@ -5168,7 +5280,8 @@ public:
     void succeeded() {
         if (failures_ == 0) return;
         if (failures_ > 1 || pause_.count() > 0) {
-            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_);
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() -
+                                                                            started_);
             log(log_level::warning, "aster: accepting again after " + std::to_string(failures_) +
                                         " failed accept(s) over " + std::to_string(ms.count()) +
                                         " ms");
@@ -5228,7 +5341,8 @@ inline void ensure_descriptor_room(std::size_t max_connections) {
 // end aster/detail/accept_backoff.hpp
 // begin aster/detail/asio.hpp
 // SPDX-License-Identifier: MIT
-// The Asio pieces the protocol engines use, and nothing more: <asio.hpp> alone costs a second per TU.
+// The Asio pieces the protocol engines use, and nothing more: <asio.hpp> alone costs a second per
+// TU.
 #ifndef ASTER_DETAIL_ASIO_HPP
 #define ASTER_DETAIL_ASIO_HPP
 
@@ -5636,7 +5750,8 @@ inline void apply_preconditions(const request& req, response& res) {
 // end aster/detail/conditional.hpp
 // begin aster/detail/http_parser.hpp
 // SPDX-License-Identifier: MIT
-// Incremental HTTP/1.x request parsing over llhttp, recording where each piece lies in the read buffer.
+// Incremental HTTP/1.x request parsing over llhttp, recording where each piece lies in the read
+// buffer.
 #ifndef ASTER_DETAIL_HTTP_PARSER_HPP
 #define ASTER_DETAIL_HTTP_PARSER_HPP
 
@@ -5949,7 +6064,6 @@ ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view he
 /// it, or nullopt when it is acceptable.
 ASTER_DECL std::optional<response> check_websocket_handshake(const request& req);
 
-
 ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept {
     sha1_hasher h;
     h.update(sec_websocket_key);
@@ -5969,9 +6083,8 @@ ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept {
 }
 
 ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
-    return for_each_list_item(header_value, [token](std::string_view item) {
-        return iequals(item, token);
-    });
+    return for_each_list_item(header_value,
+                              [token](std::string_view item) { return iequals(item, token); });
 }
 
 ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value) {
@@ -6132,9 +6245,9 @@ private:
     std::size_t line_end_ = 0;
     std::size_t header_bytes_ = 0;
     // Chunked framing checks llhttp 8 leaves out (all offsets from the request's first byte).
-    std::size_t chunk_line_ = 0;     // where the next chunk-size line starts
-    std::size_t chunk_data_end_ = 0; // just past the current chunk's data
-    std::size_t extension_bytes_ = 0; // of the chunk-extension name or value being read
+    std::size_t chunk_line_ = 0;           // where the next chunk-size line starts
+    std::size_t chunk_data_end_ = 0;       // just past the current chunk's data
+    std::size_t extension_bytes_ = 0;      // of the chunk-extension name or value being read
     std::size_t line_extension_bytes_ = 0; // of every extension on this chunk line
     bool chunk_has_data_ = false;
     bool last_chunk_ = false;        // the last chunk's line was seen: trailers follow
@@ -6335,7 +6448,8 @@ ASTER_ENGINE int request_parser::check_head(const llhttp_t& p) noexcept {
         return fail(status::bad_request, "Bad Request: bare LF or folded line");
     const char* last = request_begin_ + line_end_;
     chunk_line_ = offset(static_cast<const char*>(
-                      std::memchr(last, '\n', std::size_t(feed_end_ - last)))) + 3;
+                      std::memchr(last, '\n', std::size_t(feed_end_ - last)))) +
+                  3;
 
     if (p.http_major == 0) return fail(status::bad_request, "Bad Request: HTTP/0.9 request");
     // RFC 9110 §15.6.6: an HTTP/2 request line over HTTP/1 framing is a version we do not speak.
@@ -6368,8 +6482,7 @@ ASTER_ENGINE int request_parser::check_head(const llhttp_t& p) noexcept {
         // llhttp 8 lets a space inside a field name through ("Bad Header: x"), which proxies
         // may read differently: a request-smuggling vector, so names are checked here.
         for (char c : name)
-            if (!is_tchar(c))
-                return fail(status::bad_request, "Bad Request: invalid header name");
+            if (!is_tchar(c)) return fail(status::bad_request, "Bad Request: invalid header name");
         // The few names the parser itself cares about, told apart by length first.
         auto value = view(f.value, request_begin_);
         if (name.size() == 4 && iequals(name, "host")) {
@@ -6398,8 +6511,7 @@ ASTER_ENGINE int request_parser::check_head(const llhttp_t& p) noexcept {
             return fail(status::bad_request, "Bad Request: Transfer-Encoding in HTTP/1.0");
         if (codings.count == 0 || !codings.last_chunked || codings.chunked_before_last)
             return fail(status::bad_request, "Bad Request: invalid Transfer-Encoding");
-        if (codings.other)
-            return fail(status::not_implemented, "Not Implemented: transfer coding");
+        if (codings.other) return fail(status::not_implemented, "Not Implemented: transfer coding");
     }
     return 0;
 }
@@ -6411,7 +6523,8 @@ ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
     // Refuse an oversized body before reading it, and before inviting it with 100 Continue.
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > self.limits_.max_body_bytes)
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
-    bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
+    bool has_body = (p->flags & F_CHUNKED) ||
+                    ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
     if (!has_body) self.wants_continue_ = false;
     // A body not all here yet (or a large one): the connection may stream it to the handler.
     // Upgrade requests are parsed whole, as before (a WebSocket handshake has no body).
@@ -6429,8 +6542,8 @@ ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
     return 0;
 }
 
-ASTER_ENGINE request_parser::result request_parser::feed(const char* request_begin, const char* data,
-                                                      std::size_t len) {
+ASTER_ENGINE request_parser::result request_parser::feed(const char* request_begin,
+                                                         const char* data, std::size_t len) {
     request_begin_ = request_begin;
     feed_end_ = data + len;
     llhttp_errno_t err = llhttp_execute(&parser_, data, len);
@@ -6603,8 +6716,8 @@ ASTER_ENGINE int request_parser::on_chunk_complete(llhttp_t* p) {
 // The line with the byte at `from` ends in CRLF and an empty line (CRLF) follows it.
 ASTER_ENGINE bool request_parser::blank_line_after(std::size_t from) const noexcept {
     const char* line = request_begin_ + from;
-    const auto* lf =
-        static_cast<const char*>(std::memchr(line, '\n', std::size_t(feed_end_ - line)));
+    const auto* lf = static_cast<const char*>(
+        std::memchr(line, '\n', std::size_t(feed_end_ - line)));
     return lf && lf[-1] == '\r' && feed_end_ - lf >= 3 && lf[1] == '\r' && lf[2] == '\n';
 }
 
@@ -6977,8 +7090,7 @@ private:
         if (held_) held_->sub(capacity_);
         if (capacity_ == pooled_block_size || capacity_ == large_block_size)
             block_pool::local().give(data_, capacity_);
-        else
-            delete[] data_;
+        else delete[] data_;
         data_ = nullptr;
         capacity_ = 0;
     }
@@ -7031,8 +7143,8 @@ std::size_t finish_read(Stream& stream, read_buffer& in, std::array<unsigned cha
             std::memcpy(in.data(), scratch.data(), n);
             if (n == N) { // probably more behind it
                 std::error_code more_ec;
-                std::size_t more =
-                    stream.read_some(net::buffer(in.data() + n, in.capacity() - n), more_ec);
+                std::size_t more = stream.read_some(net::buffer(in.data() + n, in.capacity() - n),
+                                                    more_ec);
                 if (!more_ec) n += more; // an error shows again on the next read
             }
         }
@@ -7317,8 +7429,8 @@ private:
             if (mapped_) {
                 p = ::mremap(data_, capacity_, wanted, MREMAP_MAYMOVE);
             } else {
-                p = ::mmap(nullptr, wanted, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                           -1, 0);
+                p = ::mmap(nullptr, wanted, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                           0);
                 if (p != MAP_FAILED && size_ > 0) std::memcpy(p, data_, size_);
                 if (p != MAP_FAILED) std::free(data_);
             }
@@ -7573,16 +7685,16 @@ ASTER_DECL bool read_deflate_params(extension_reader& r, deflate_offer& out) noe
 /// parameters are declined, as is one that demands server_max_window_bits=8 (zlib cannot make a
 /// raw deflate stream with a 256-byte window). A malformed list declines everything after the
 /// error; the handshake never fails over extensions.
-ASTER_DECL std::optional<deflate_params> negotiate_deflate(std::string_view offers,
-                                                           const websocket_deflate_options& options) noexcept;
+ASTER_DECL std::optional<deflate_params>
+negotiate_deflate(std::string_view offers, const websocket_deflate_options& options) noexcept;
 
 /// Appends the Sec-WebSocket-Extensions value that accepts `p`.
 ASTER_DECL void append_deflate_response(std::string& out, const deflate_params& p);
 
 /// Client side: checks the server's Sec-WebSocket-Extensions answer (RFC 7692 §7.1): exactly
 /// one permessage-deflate with valid parameters, client_max_window_bits only if offered.
-ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view answer,
-                                                                bool offered_client_window) noexcept;
+ASTER_DECL std::optional<deflate_params>
+parse_deflate_response(std::string_view answer, bool offered_client_window) noexcept;
 
 // --- definitions -------------------------------------------------------------------------------
 
@@ -7681,8 +7793,8 @@ ASTER_DECL bool read_deflate_params(extension_reader& r, deflate_offer& out) noe
     return !r.malformed();
 }
 
-ASTER_DECL std::optional<deflate_params> negotiate_deflate(std::string_view offers,
-                                                           const websocket_deflate_options& o) noexcept {
+ASTER_DECL std::optional<deflate_params>
+negotiate_deflate(std::string_view offers, const websocket_deflate_options& o) noexcept {
     extension_reader r(offers);
     std::string_view name;
     while (r.next_extension(name)) {
@@ -7694,18 +7806,23 @@ ASTER_DECL std::optional<deflate_params> negotiate_deflate(std::string_view offe
         p.server_max_window_bits = std::clamp(o.server_max_window_bits, 9, 15);
         if (offer.server_max_window_bits != 0) {
             if (offer.server_max_window_bits < 9) continue;
-            p.server_max_window_bits = std::min(p.server_max_window_bits, offer.server_max_window_bits);
+            p.server_max_window_bits = std::min(p.server_max_window_bits,
+                                                offer.server_max_window_bits);
         }
-        p.server_window_in_response = offer.server_max_window_bits != 0 || p.server_max_window_bits < 15;
+        p.server_window_in_response = offer.server_max_window_bits != 0 ||
+                                      p.server_max_window_bits < 15;
         // §7.1.1.1: a client's server_no_context_takeover must be honoured; §7.1.1.2: the server
         // may ask client_no_context_takeover even when the client did not offer it.
-        p.server_no_context_takeover = offer.server_no_context_takeover || o.server_no_context_takeover;
-        p.client_no_context_takeover = offer.client_no_context_takeover || o.client_no_context_takeover;
+        p.server_no_context_takeover = offer.server_no_context_takeover ||
+                                       o.server_no_context_takeover;
+        p.client_no_context_takeover = offer.client_no_context_takeover ||
+                                       o.client_no_context_takeover;
         // §7.1.2.2: only a client that sent client_max_window_bits may be given a window.
         if (offer.client_max_window_bits != 0) {
             p.client_max_window_bits = std::clamp(o.client_max_window_bits, 9, 15);
             if (offer.client_max_window_bits > 0)
-                p.client_max_window_bits = std::min(p.client_max_window_bits, offer.client_max_window_bits);
+                p.client_max_window_bits = std::min(p.client_max_window_bits,
+                                                    offer.client_max_window_bits);
             p.client_window_in_response = true;
         }
         return p;
@@ -7723,8 +7840,8 @@ ASTER_DECL void append_deflate_response(std::string& out, const deflate_params& 
         ws_deflate_detail::append_bits(out, "client_max_window_bits", p.client_max_window_bits);
 }
 
-ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view answer,
-                                                                bool offered_client_window) noexcept {
+ASTER_DECL std::optional<deflate_params>
+parse_deflate_response(std::string_view answer, bool offered_client_window) noexcept {
     extension_reader r(answer);
     std::string_view name;
     if (!r.next_extension(name) || !iequals(name, "permessage-deflate")) return std::nullopt;
@@ -7808,14 +7925,14 @@ public:
 private:
     static void* allocate(void* self, unsigned items, unsigned size) noexcept;
     static void release(void* self, void* p) noexcept;
-    status run_inflate(std::span<const std::uint8_t>& input, message_buffer& out,
-                       std::size_t limit, std::size_t out_budget);
+    status run_inflate(std::span<const std::uint8_t>& input, message_buffer& out, std::size_t limit,
+                       std::size_t out_budget);
     void restart_inflate() noexcept;
 
     int local_bits_, remote_bits_, mem_level_, level_;
     bool local_reset_, remote_reset_;
     bool deflating_ = false, inflating_ = false;
-    bool ended_ = false; // the last input ended the stream (BFINAL), nothing came since
+    bool ended_ = false;            // the last input ended the stream (BFINAL), nothing came since
     bool ended_in_message_ = false; // the stream ended once in the current message
     z_stream deflater_{}, inflater_{};
     std::size_t memory_ = 0;
@@ -7913,7 +8030,7 @@ ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view messag
     }
     const std::size_t used = out.size();
     if (used - start >= 4 && std::memcmp(out.data() + used - 4, deflate_tail, 4) == 0)
-        out.truncate(used - 4); // §7.2.1: remove the tail of the sync flush
+        out.truncate(used - 4);                 // §7.2.1: remove the tail of the sync flush
     if (local_reset_) deflateReset(&deflater_); // §7.1.1.1: no context takeover
     return status::ok;
 }
@@ -7962,8 +8079,7 @@ ASTER_DECL void deflate_codec::restart_inflate() noexcept {
 }
 
 ASTER_DECL deflate_codec::status deflate_codec::run_inflate(std::span<const std::uint8_t>& input,
-                                                            message_buffer& out,
-                                                            std::size_t limit,
+                                                            message_buffer& out, std::size_t limit,
                                                             std::size_t out_budget) {
     if (!input.empty()) ended_ = false;
     const std::size_t start = out.size();
@@ -8512,8 +8628,7 @@ ASTER_ENGINE ws_reader::event ws_reader::message_frame(const frame_header& h,
         pending_inflate_ = true;
         return inflate_step();
     }
-    if (assembly_.size() + payload.size() > s_.max_message_bytes)
-        return too_big();
+    if (assembly_.size() + payload.size() > s_.max_message_bytes) return too_big();
     // §8.1: fail as soon as the text cannot be UTF-8, even mid-message.
     if (text_ && !utf8_.feed(bytes)) return bad_data("invalid UTF-8");
     if (!assembly_.append(bytes, s_.max_message_bytes))
@@ -8659,7 +8774,7 @@ private:
     // Set when receive hands out the last whole message of what was read: the answer to it
     // (with everything queued before) is written at once, without a post or an async write.
     bool answer_now_ = false;
-    bool read_after_yield_ = false; // write_now sent an answer: see receive()
+    bool read_after_yield_ = false;    // write_now sent an answer: see receive()
     std::uint32_t batch_messages_ = 0; // handed out since the last read
     // Made on the first wait (backpressure, the close): an idle connection holds no timer.
     std::unique_ptr<async_event> writes_changed_;
@@ -8746,8 +8861,8 @@ void ws_session<Stream>::report(std::exception_ptr error) {
         std::rethrow_exception(error);
     } catch (const std::exception& e) {
         log_limited(log_level::error, "websocket handler exception",
-                    "exception in websocket handler for " + std::string(request_.target()) +
-                        ": " + e.what());
+                    "exception in websocket handler for " + std::string(request_.target()) + ": " +
+                        e.what());
     } catch (...) {
         log_limited(log_level::error, "websocket handler exception",
                     "unknown exception in websocket handler for " + std::string(request_.target()));
@@ -8764,15 +8879,18 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_lis
     if (!subprotocol.empty() &&
         std::find(offered_.begin(), offered_.end(), subprotocol) == offered_.end())
         throw std::invalid_argument("aster::websocket::accept: the client did not offer "
-                                    "subprotocol '" + std::string(subprotocol) + "'");
+                                    "subprotocol '" +
+                                    std::string(subprotocol) + "'");
     // Checked before anything is queued, so a refusal leaves no half-written head behind.
     for (const auto& [name, value] : headers) {
         if (!valid_field_name(name) || !valid_field_value(value))
-            throw std::invalid_argument("aster::websocket::accept: header '" + name +
-                                        "' has an invalid name or a control character in its value");
+            throw std::invalid_argument(
+                "aster::websocket::accept: header '" + name +
+                "' has an invalid name or a control character in its value");
         if (iequals(name, "sec-websocket-extensions"))
-            throw std::invalid_argument("aster::websocket::accept: aster negotiates "
-                                        "Sec-WebSocket-Extensions itself (websocket_options::deflate)");
+            throw std::invalid_argument(
+                "aster::websocket::accept: aster negotiates "
+                "Sec-WebSocket-Extensions itself (websocket_options::deflate)");
     }
     auto key = websocket_accept_key(*request_.header("sec-websocket-key"));
     pending_.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -8895,7 +9013,8 @@ task<websocket_message> ws_session<Stream>::receive() {
     reader_.trim(keep_buffer_up_to);
     for (;;) {
         std::size_t used = 0;
-        const auto e = reader_.read(std::span<std::uint8_t>(in_.data() + in_begin_, in_end_ - in_begin_), used);
+        const auto e = reader_.read(
+            std::span<std::uint8_t>(in_.data() + in_begin_, in_end_ - in_begin_), used);
         in_begin_ += used;
         switch (e) {
         case ws_reader::event::message:
@@ -8912,7 +9031,8 @@ task<websocket_message> ws_session<Stream>::receive() {
             // more from it until they drain (the payload stays put: only receive reads).
             const std::string_view payload = reader_.payload();
             while (!write_failed_ && queued() > 0 &&
-                   queued() + payload.size() + max_frame_header_size > options_.max_send_queue_bytes) {
+                   queued() + payload.size() + max_frame_header_size >
+                       options_.max_send_queue_bytes) {
                 start_write();
                 co_await writes_changed();
             }
@@ -9052,12 +9172,11 @@ void ws_session<Stream>::log_end() const {
     char duration[32];
     if (micros >= 1000000) std::snprintf(duration, sizeof duration, "%.1fs", double(micros) / 1e6);
     else std::snprintf(duration, sizeof duration, "%.1fms", double(micros) / 1000.0);
-    log(log_level::info, log_client_->host + ":" + std::to_string(log_client_->port) +
-                             " - \"WebSocket " + std::string(request_.target()) + "\" " +
-                             std::to_string(handshake_status_) + " " +
-                             (accepted_ ? std::to_string(code(close_code_)) : std::string("-")) + " " +
-                             duration + " in=" + std::to_string(messages_in_) +
-                             " out=" + std::to_string(messages_out_));
+    log(log_level::info,
+        log_client_->host + ":" + std::to_string(log_client_->port) + " - \"WebSocket " +
+            std::string(request_.target()) + "\" " + std::to_string(handshake_status_) + " " +
+            (accepted_ ? std::to_string(code(close_code_)) : std::string("-")) + " " + duration +
+            " in=" + std::to_string(messages_in_) + " out=" + std::to_string(messages_out_));
 }
 
 } // namespace aster::detail
@@ -9124,8 +9243,9 @@ template <class Stream>
 void ws_session<Stream>::queue_close(aster::close_code code, std::string_view reason) {
     std::uint8_t body[125];
     // §7.1.5: 1005 is a report of no code, and is sent as a close frame without a body.
-    std::size_t n = code == close_code::no_status_rcvd ? 0
-                                                       : encode_close_payload(body, aster::code(code), reason);
+    std::size_t n = code == close_code::no_status_rcvd
+                        ? 0
+                        : encode_close_payload(body, aster::code(code), reason);
     queue_frame(opcode::close, std::string_view(reinterpret_cast<const char*>(body), n));
 }
 
@@ -9188,17 +9308,18 @@ void ws_session<Stream>::start_write() {
     inflight_.swap(pending_);
     net::async_write(stream_, net::buffer(inflight_), count_progress{&sent_},
                      [this](std::error_code ec, std::size_t) {
-        writing_ = false;
-        inflight_.clear();
-        if (inflight_.capacity() > keep_buffer_up_to) std::string().swap(inflight_);
-        if (ec) {
-            write_failed_ = true;
-            pending_.clear();
-        }
-        account();
-        notify_writes();
-        start_write();
-    });
+                         writing_ = false;
+                         inflight_.clear();
+                         if (inflight_.capacity() > keep_buffer_up_to)
+                             std::string().swap(inflight_);
+                         if (ec) {
+                             write_failed_ = true;
+                             pending_.clear();
+                         }
+                         account();
+                         notify_writes();
+                         start_write();
+                     });
 }
 
 template <class Stream>
@@ -9389,7 +9510,8 @@ template <class Stream>
 void ws_session<Stream>::watch(std::chrono::steady_clock::time_point now) noexcept {
     if (state_ != websocket_state::connected) return; // a closing one has close_timeout
     if (sent_.too_slow(writing_, now, options_.min_send_rate))
-        give_up(close_code::policy_violation, "send rate too low"); // §7.4.1: a policy the peer broke
+        give_up(close_code::policy_violation,
+                "send rate too low"); // §7.4.1: a policy the peer broke
     else if (received_.too_slow(receiving_, now, options_.min_receive_rate))
         give_up(close_code::policy_violation, "receive rate too low");
 }
@@ -9404,7 +9526,8 @@ task<> ws_session<Stream>::keep_alive() {
         ping_timer_ = nullptr;
         if (stop_pinging_ || state_ != websocket_state::connected) break;
         if (awaiting_pong_) {
-            give_up(close_code::internal_error, "keepalive ping timeout"); // the peer is gone or stuck
+            give_up(close_code::internal_error,
+                    "keepalive ping timeout"); // the peer is gone or stuck
             break;
         }
         queue_frame(opcode::ping, "aster");
@@ -9470,9 +9593,8 @@ template <class Stream>
 class upgraded_websocket {
 public:
     upgraded_websocket(Stream& stream, const connection_options& options, app_ref app,
-                       request_parser& parser, std::string_view head,
-                       std::string_view already_read, client_address client,
-                       loop_counters* counters)
+                       request_parser& parser, std::string_view head, std::string_view already_read,
+                       client_address client, loop_counters* counters)
         : head_(new char[head.size()]), client_(std::move(client)), registry_(options.registry) {
         std::memcpy(head_.get(), head.data(), head.size());
         parser.fill(request_, head_.get());
@@ -9489,8 +9611,8 @@ public:
         request_access::set_routes(request_, app.routes);
         request_access::set_state(request_, app.state, app.state_type);
         route_ = app.match_websocket(app.app, request_); // path parameters view the copy
-        session_.emplace(stream, request_, options.websocket, already_read,
-                         options.exception_sink, counters, options.budget);
+        session_.emplace(stream, request_, options.websocket, already_read, options.exception_sink,
+                         counters, options.budget);
         if (options.access_log || logger().access_log) session_->log_session(&client_);
         if (options.metrics) session_->count_in(options.metrics);
         if (registry_) registry_->add(*session_);
@@ -9599,8 +9721,8 @@ private:
     request_parser parser_;
     client_address client_;
     request request_;
-    response response_;                 // reused: one per connection, not per request
-    std::size_t pending_route_ = 0;     // a coroutine route respond() still has to run
+    response response_;             // reused: one per connection, not per request
+    std::size_t pending_route_ = 0; // a coroutine route respond() still has to run
     // When the request's head was in: for the access log and metrics; zero when both are off.
     std::chrono::steady_clock::time_point started_{};
     bool logging_ = false; // this request goes to the access log
@@ -9616,7 +9738,7 @@ private:
     bool body_closes_ = false;      // the body left the connection unusable: answer, then close
     std::exception_ptr body_error_; // why the body failed, thrown again if read again
     std::array<unsigned char, 256> scratch_; // a typical request head fits: one read
-    std::string out_; // responses waiting for the end of this read batch
+    std::string out_;                        // responses waiting for the end of this read batch
     loop_counters* counters_ = options_.registry ? &options_.registry->counters : nullptr;
     bool shutting_down_ = false, idle_ = false;
     // The pace of a body being received and of output being written (watch()).
@@ -9661,12 +9783,14 @@ typename http_connection<Stream>::space http_connection<Stream>::ensure_space(st
     // any of it is read, and a large one is not copied at every doubling.
     std::size_t needed = end + 1;
     if (parser_.headers_complete())
-        if (auto rest = parser_.body_remaining()) needed = std::max(needed, end + std::size_t(*rest));
+        if (auto rest = parser_.body_remaining())
+            needed = std::max(needed, end + std::size_t(*rest));
     if (needed <= in_.capacity()) return space::ok;
     // The buffer holds one request (headers and body) plus whatever was pipelined after it.
     std::size_t cap = options_.limits.max_header_bytes + options_.limits.max_body_bytes + 64 * 1024;
     if (in_.capacity() >= cap) return space::too_large;
-    std::size_t wanted = std::max(needed, in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2);
+    std::size_t wanted = std::max(needed,
+                                  in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2);
     return in_.grow(end, std::min(wanted, cap)) ? space::ok : space::busy;
 }
 
@@ -9773,12 +9897,13 @@ task<> http_connection<Stream>::run() {
             head_clock_running = true;
         } else {
             deadline_.expires_after(limits.body_timeout); // silence between body reads
-            receiving_ = true; // and its pace (watch)
+            receiving_ = true;                            // and its pace (watch)
         }
         // A deadline that fired while a read's completion was queued cancelled no read: read
         // no more, or the next read would wait with no deadline at all (a slowloris's byte).
         std::tuple<std::error_code, std::size_t> got{net::error::timed_out, 0};
-        if (!deadline_.expired() && !too_slow_) got = co_await read_into(stream_, in_, end_, scratch_);
+        if (!deadline_.expired() && !too_slow_)
+            got = co_await read_into(stream_, in_, end_, scratch_);
         auto [ec, n] = got;
         idle_ = receiving_ = false;
         received_.add(n);
@@ -9920,8 +10045,7 @@ void http_connection<Stream>::append_response(const response& res, bool keep_ali
 // A request with `Upgrade: websocket`. Refusals are ordinary HTTP responses on a connection
 // that stays usable; an accepted handshake hands the connection to the WebSocket for good.
 template <class Stream>
-task<bool> http_connection<Stream>::upgrade(std::string_view head,
-                                                 std::string_view already_read) {
+task<bool> http_connection<Stream>::upgrade(std::string_view head, std::string_view already_read) {
     bool keep_alive = parser_.keep_alive();
     // Middleware sees the handshake before routing, as Starlette's pure ASGI middleware does.
     if (app_.check_websocket) {
@@ -10060,7 +10184,7 @@ task<> http_connection<Stream>::run_background(std::vector<response::background_
 
 template <class Stream>
 void http_connection<Stream>::log_access(const response& res,
-                                              std::chrono::steady_clock::time_point started) {
+                                         std::chrono::steady_clock::time_point started) {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
@@ -10078,11 +10202,11 @@ void http_connection<Stream>::log_access(const response& res,
 
 template <class Stream>
 task<bool> http_connection<Stream>::write_streaming(response& res, bool head_only,
-                                                         bool keep_alive) {
+                                                    bool keep_alive) {
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
     const auto length = res.stream_length();
-    const bool chunked =
-        !length && !(request_.version_major() == 1 && request_.version_minor() == 0);
+    const bool chunked = !length &&
+                         !(request_.version_major() == 1 && request_.version_minor() == 0);
     if (!chunked && !length) keep_alive = false;
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
     append_head(out_, res,
@@ -10255,8 +10379,8 @@ task<std::string_view> http_connection<Stream>::read_some() {
         body_error_ = std::make_exception_ptr(
             http_exception(status::bad_request, "Bad Request: chunk line too long"));
     else if (got == pull::timed_out)
-        body_error_ =
-            std::make_exception_ptr(http_exception(status::request_timeout, "Request Timeout"));
+        body_error_ = std::make_exception_ptr(
+            http_exception(status::request_timeout, "Request Timeout"));
     else
         body_error_ = std::make_exception_ptr(
             client_disconnect("aster: the client went away before the end of the request body"));
@@ -10298,8 +10422,7 @@ http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
         if (end_ == in_.capacity() || budget == 0) co_return pull::too_long;
         if (until == clock::time_point::max())
             deadline_.expires_after(options_.limits.body_timeout);
-        else
-            deadline_.expires_at(until);
+        else deadline_.expires_at(until);
         receiving_ = true;
         auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
         receiving_ = false;
@@ -10386,7 +10509,8 @@ task<> serve_stream(Transport transport, const app_ref& app, const connection_op
 template <class Stream>
 class borrowed_stream {
 public:
-    borrowed_stream(Stream& stream, client_address peer) : stream_(&stream), peer_(std::move(peer)) {}
+    borrowed_stream(Stream& stream, client_address peer)
+        : stream_(&stream), peer_(std::move(peer)) {}
     Stream& stream() noexcept { return *stream_; }
     const client_address& peer() const noexcept { return peer_; }
     task<> finish() { co_return; }
@@ -10508,9 +10632,9 @@ struct watchdog_state;
 /// What a server holds right now, summed over its loops (each loop's count is exact; the sum is
 /// a snapshot). Every count returns to zero once all clients are gone, however they left.
 struct server_stats {
-    std::size_t connections = 0;    // connection coroutines alive (HTTP, WebSocket, TLS, 503)
-    std::size_t sockets = 0;        // accepted sockets not yet closed
-    std::size_t websockets = 0;     // WebSocket sessions alive
+    std::size_t connections = 0; // connection coroutines alive (HTTP, WebSocket, TLS, 503)
+    std::size_t sockets = 0;     // accepted sockets not yet closed
+    std::size_t websockets = 0;  // WebSocket sessions alive
     // Output held for slow readers: HTTP responses being written plus WebSocket send queues.
     // Bounded per connection: see websocket_options::max_send_queue_bytes and the README.
     std::size_t buffered_bytes = 0;
@@ -10643,8 +10767,8 @@ void application<Router, middleware_list<M...>>::run(server_config config) const
 }
 
 template <class Router, class... M>
-task<> application<Router, middleware_list<M...>>::serve(server_config config,
-                                  std::function<void(std::uint16_t)> on_listening) const {
+task<> application<Router, middleware_list<M...>>::serve(
+    server_config config, std::function<void(std::uint16_t)> on_listening) const {
     return detail::serve_in_place(ref(), std::move(config), std::move(on_listening));
 }
 
@@ -10686,42 +10810,53 @@ inline std::string non_default_settings(const server_config& config) {
     };
     auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; };
     auto rate = [](const transfer_rate& r) {
-        return std::to_string(r.bytes_per_second) + "B/s per " + std::to_string(r.window.count()) + "ms";
+        return std::to_string(r.bytes_per_second) + "B/s per " + std::to_string(r.window.count()) +
+               "ms";
     };
     const server_config d{};
     const auto &l = config.limits, &dl = d.limits;
     const auto &w = config.websocket, &dw = d.websocket;
-    if (l.max_header_bytes != dl.max_header_bytes) add("max_header_bytes", std::to_string(l.max_header_bytes));
+    if (l.max_header_bytes != dl.max_header_bytes)
+        add("max_header_bytes", std::to_string(l.max_header_bytes));
     if (l.max_url_bytes != dl.max_url_bytes) add("max_url_bytes", std::to_string(l.max_url_bytes));
-    if (l.max_body_bytes != dl.max_body_bytes) add("max_body_bytes", std::to_string(l.max_body_bytes));
+    if (l.max_body_bytes != dl.max_body_bytes)
+        add("max_body_bytes", std::to_string(l.max_body_bytes));
     if (l.max_headers != dl.max_headers) add("max_headers", std::to_string(l.max_headers));
     if (l.header_timeout != dl.header_timeout) add("header_timeout", ms(l.header_timeout));
     if (l.body_timeout != dl.body_timeout) add("body_timeout", ms(l.body_timeout));
-    if (l.keep_alive_timeout != dl.keep_alive_timeout) add("keep_alive_timeout", ms(l.keep_alive_timeout));
+    if (l.keep_alive_timeout != dl.keep_alive_timeout)
+        add("keep_alive_timeout", ms(l.keep_alive_timeout));
     if (l.min_receive_rate.bytes_per_second != dl.min_receive_rate.bytes_per_second ||
         l.min_receive_rate.window != dl.min_receive_rate.window)
         add("min_receive_rate", rate(l.min_receive_rate));
     if (l.min_send_rate.bytes_per_second != dl.min_send_rate.bytes_per_second ||
         l.min_send_rate.window != dl.min_send_rate.window)
         add("min_send_rate", rate(l.min_send_rate));
-    if (w.max_message_bytes != dw.max_message_bytes) add("websocket.max_message_bytes", std::to_string(w.max_message_bytes));
-    if (w.max_send_queue_bytes != dw.max_send_queue_bytes) add("websocket.max_send_queue_bytes", std::to_string(w.max_send_queue_bytes));
+    if (w.max_message_bytes != dw.max_message_bytes)
+        add("websocket.max_message_bytes", std::to_string(w.max_message_bytes));
+    if (w.max_send_queue_bytes != dw.max_send_queue_bytes)
+        add("websocket.max_send_queue_bytes", std::to_string(w.max_send_queue_bytes));
     if (w.close_timeout != dw.close_timeout) add("websocket.close_timeout", ms(w.close_timeout));
     if (w.ping_interval != dw.ping_interval) add("websocket.ping_interval", ms(w.ping_interval));
     if (w.ping_timeout != dw.ping_timeout) add("websocket.ping_timeout", ms(w.ping_timeout));
-    if (w.deflate.enabled != dw.deflate.enabled) add("websocket.deflate", w.deflate.enabled ? "on" : "off");
-    if (config.shutdown_timeout != d.shutdown_timeout) add("shutdown_timeout", ms(config.shutdown_timeout));
-    if (config.max_connections != d.max_connections) add("max_connections", std::to_string(config.max_connections));
+    if (w.deflate.enabled != dw.deflate.enabled)
+        add("websocket.deflate", w.deflate.enabled ? "on" : "off");
+    if (config.shutdown_timeout != d.shutdown_timeout)
+        add("shutdown_timeout", ms(config.shutdown_timeout));
+    if (config.max_connections != d.max_connections)
+        add("max_connections", std::to_string(config.max_connections));
     if (config.max_connections_per_client != d.max_connections_per_client)
         add("max_connections_per_client", std::to_string(config.max_connections_per_client));
-    if (config.memory_budget != d.memory_budget) add("memory_budget", std::to_string(config.memory_budget));
+    if (config.memory_budget != d.memory_budget)
+        add("memory_budget", std::to_string(config.memory_budget));
     if (!config.access_log) add("access_log", "off");
     if (config.reuse_port) add("reuse_port", "on");
     return out;
 }
 
 /// "listening on http://127.0.0.1:8000 with 2 threads (settings: ...)".
-inline std::string listening_line(const server_config& config, std::uint16_t port, unsigned threads) {
+inline std::string listening_line(const server_config& config, std::uint16_t port,
+                                  unsigned threads) {
     std::string line = std::string("aster: listening on ") + (config.tls ? "https://" : "http://") +
                        config.host + ":" + std::to_string(port) + " with " +
                        std::to_string(threads) + (threads == 1 ? " thread" : " threads");
@@ -10850,7 +10985,8 @@ private:
 /// has read the last response.
 class tls_transport {
 public:
-    tls_transport(tls_stream& stream, client_address peer) : stream_(&stream), peer_(std::move(peer)) {}
+    tls_transport(tls_stream& stream, client_address peer)
+        : stream_(&stream), peer_(std::move(peer)) {}
     tls_stream& stream() noexcept { return *stream_; }
     const client_address& peer() const noexcept { return peer_; }
     task<> finish() {
@@ -10880,8 +11016,8 @@ ASTER_DECL task<> serve_tls(tcp_transport tcp, const app_ref& app,
         tls_handshake_guard guard(stream, options.registry);
         read_deadline<tls_stream> deadline(stream);
         deadline.expires_after(options.limits.header_timeout);
-        auto [handshake_ec] =
-            co_await stream.async_handshake(net::ssl::stream_base::server, use_tuple);
+        auto [handshake_ec] = co_await stream.async_handshake(net::ssl::stream_base::server,
+                                                              use_tuple);
         ec = handshake_ec;
         if (ec && deadline.expired()) ec = net::error::timed_out;
     }
@@ -10991,7 +11127,7 @@ ASTER_ENGINE task<> run_watchdog(std::shared_ptr<watchdog_state> state) {
 }
 
 ASTER_ENGINE std::shared_ptr<watchdog_state> start_watchdog(const net::any_io_executor& ex,
-                                                           connection_registry& registry) {
+                                                            connection_registry& registry) {
     auto state = std::make_shared<watchdog_state>(ex, registry);
     net::co_spawn(ex, run_watchdog(state), net::detached);
     return state;
@@ -11058,8 +11194,9 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
     if (app_.has_metrics)
         metrics_.gauges = [this] {
             const server_stats s = stats();
-            return detail::metrics_gauges{s.connections,    s.sockets,     s.websockets,
-                                          s.buffered_bytes, s.input_bytes, s.budget_bytes,
+            return detail::metrics_gauges{s.connections,     s.sockets,
+                                          s.websockets,      s.buffered_bytes,
+                                          s.input_bytes,     s.budget_bytes,
                                           s.budget_refusals, s.refused_connections};
         };
 }
@@ -11080,7 +11217,8 @@ ASTER_ENGINE void server::listen() {
             // second server on a busy port fails instead of taking half its requests.
             int fd = ::dup(loops_.front()->acceptor->native_handle());
             if (fd < 0)
-                throw std::system_error(errno, std::system_category(), "aster: dup of the listening socket");
+                throw std::system_error(errno, std::system_category(),
+                                        "aster: dup of the listening socket");
             acceptor.assign(endpoint.protocol(), fd);
         }
     }
@@ -11148,8 +11286,8 @@ ASTER_ENGINE void server::begin_shutdown(loop& l) {
     detail::stop_watchdog(l.watchdog);
     if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
     if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
-    log(log_level::info, "aster: waiting for " + std::to_string(l.connections.size()) +
-                             " connection(s) to finish");
+    log(log_level::info,
+        "aster: waiting for " + std::to_string(l.connections.size()) + " connection(s) to finish");
     l.shutdown_deadline.emplace(l.ctx);
     l.shutdown_deadline->expires_after(config_.shutdown_timeout);
     l.shutdown_deadline->async_wait([&l](std::error_code ec) {
@@ -11201,8 +11339,7 @@ ASTER_ENGINE task<> detail::accept_connections(net::ip::tcp::acceptor& acceptor,
             client = socket.remote_endpoint(peer_ec).address();
         }
         if (!gate.admit(client)) {
-            net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &counters),
-                          net::detached);
+            net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &counters), net::detached);
             continue;
         }
         net::co_spawn(executor, serve_tcp(std::move(socket), app, options, tls),
@@ -11217,7 +11354,7 @@ ASTER_ENGINE task<> detail::accept_connections(net::ip::tcp::acceptor& acceptor,
 // has ended: held by reference, they cost no room in the frame each connection keeps. Not a
 // coroutine: the connection's one frame is serve_stream's (serve_tls's with TLS).
 ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, const app_ref& app,
-                                     const connection_options& options, tls_context* tls) {
+                                      const connection_options& options, tls_context* tls) {
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
@@ -11237,13 +11374,13 @@ ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
     apply_logging(config);
     server srv(app, std::move(config));
     srv.listen();
-    log(log_level::info, listening_line(srv.config(), srv.port(), srv.threads()) +
-                             " (press Ctrl+C to quit)");
+    log(log_level::info,
+        listening_line(srv.config(), srv.port(), srv.threads()) + " (press Ctrl+C to quit)");
     srv.run();
 }
 
 ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
-                                          std::function<void(std::uint16_t)> on_listening) {
+                                           std::function<void(std::uint16_t)> on_listening) {
     using net::ip::tcp;
     // The stop arrives as a cancellation; the waits after it must still complete normally.
     co_await net::this_coro::throw_if_cancelled(false);
@@ -11272,9 +11409,9 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
         all_metrics.loops.push_back(metrics.get());
         all_metrics.gauges = [&registry, &budget, &gate] {
             const auto& c = registry.counters;
-            return metrics_gauges{c.connections.get(), c.sockets.get(), c.websockets.get(),
+            return metrics_gauges{c.connections.get(),    c.sockets.get(),     c.websockets.get(),
                                   c.buffered_bytes.get(), c.input_bytes.get(), budget.used(),
-                                  budget.refusals(), gate.refused()};
+                                  budget.refusals(),      gate.refused()};
         };
         options.metrics = metrics.get();
         options.all_metrics = &all_metrics;
@@ -11310,7 +11447,8 @@ ASTER_ENGINE task<> detail::drain(connection_registry& registry, net::steady_tim
     log(log_level::warning,
         "aster: shutdown timeout: cutting " + std::to_string(gate.open()) + " connection(s)");
     registry.abort_all();
-    while (gate.open() > 0) { // cut streams fail at once; a lingering close ends within linger_timeout
+    while (gate.open() >
+           0) { // cut streams fail at once; a lingering close ends within linger_timeout
         drained.expires_after(linger_timeout);
         co_await drained.async_wait(use_tuple);
     }
@@ -11468,8 +11606,8 @@ private:
         void complete(std::string& incoming, std::size_t limit, std::error_code ec) override {
             std::size_t n = 0;
             if (!ec) {
-                n = net::buffer_copy(
-                    buffers, net::buffer(incoming.data(), std::min(limit, incoming.size())));
+                n = net::buffer_copy(buffers, net::buffer(incoming.data(),
+                                                          std::min(limit, incoming.size())));
                 incoming.erase(0, n);
                 if (n == 0) ec = net::error::eof;
             }
@@ -11525,7 +11663,8 @@ private:
 // end aster/test/stream.hpp
 // begin aster/test_client.hpp
 // SPDX-License-Identifier: MIT
-// test_client: drives an app's real connection code over an in-memory stream, with no port and no thread.
+// test_client: drives an app's real connection code over an in-memory stream, with no port and no
+// thread.
 #ifndef ASTER_TEST_CLIENT_HPP
 #define ASTER_TEST_CLIENT_HPP
 
@@ -11577,8 +11716,7 @@ public:
             return used;
         }
         throw std::runtime_error(std::string("aster::test_client: invalid HTTP response: ") +
-                                 llhttp_errno_name(err) + " " +
-                                 llhttp_get_error_reason(&parser_));
+                                 llhttp_errno_name(err) + " " + llhttp_get_error_reason(&parser_));
     }
     /// The peer closed: a response delimited by the close is complete now.
     void finish() {
@@ -11657,7 +11795,8 @@ private:
 
 // begin aster/test/client_base.hpp
 // SPDX-License-Identifier: MIT
-// What test_client and its WebSocket sessions share: the io_context, options, in-memory connections.
+// What test_client and its WebSocket sessions share: the io_context, options, in-memory
+// connections.
 #ifndef ASTER_TEST_CLIENT_BASE_HPP
 #define ASTER_TEST_CLIENT_BASE_HPP
 
@@ -11742,7 +11881,9 @@ public:
 
     /// Cookies kept from Set-Cookie headers, sent with every later request.
     const std::map<std::string, std::string>& cookies() const noexcept { return cookies_; }
-    void set_cookie(std::string name, std::string value) { cookies_[std::move(name)] = std::move(value); }
+    void set_cookie(std::string name, std::string value) {
+        cookies_[std::move(name)] = std::move(value);
+    }
     test_client_options& settings() noexcept { return options_; }
     net::io_context& context() noexcept { return ctx_; }
 
@@ -11760,9 +11901,8 @@ protected:
     // at the deadline, or at once when `fail_when_stuck` and the server waits for bytes itself.
     void wait_for_bytes(test_connection& c, clock::time_point deadline, std::string_view what,
                         bool fail_when_stuck);
-    std::optional<response_parser::message> read_response(test_connection& c,
-                                                          response_parser& parser,
-                                                          std::string_view what);
+    std::optional<response_parser::message>
+    read_response(test_connection& c, response_parser& parser, std::string_view what);
     void rethrow_server_exception();
     void keep_cookies(const test_response& r);
     std::string cookie_header(const std::vector<std::pair<std::string, std::string>>& extra) const;
@@ -11825,7 +11965,8 @@ inline void test_client_base::wait_for_bytes(test_connection& c, clock::time_poi
 }
 
 inline std::optional<response_parser::message>
-test_client_base::read_response(test_connection& c, response_parser& parser, std::string_view what) {
+test_client_base::read_response(test_connection& c, response_parser& parser,
+                                std::string_view what) {
     const auto deadline = clock::now() + options_.timeout;
     for (;;) {
         if (!c.leftover.empty()) {
@@ -11925,7 +12066,7 @@ private:
 struct received_message {
     bool text = true;
     std::string data;
-    bool compressed = false; // it came with RSV1 (permessage-deflate) and was inflated
+    bool compressed = false;    // it came with RSV1 (permessage-deflate) and was inflated
     std::size_t wire_bytes = 0; // payload bytes as sent on the wire (compressed, if it was)
 };
 
@@ -12009,8 +12150,8 @@ public:
 private:
     // The reader's next event over what the server sent, waiting (bounded) for more; nullopt
     // once the server closed the connection. consume() then drops the bytes it used.
-    std::optional<detail::ws_reader::event> next_event(std::chrono::steady_clock::time_point deadline,
-                                                       std::string_view what);
+    std::optional<detail::ws_reader::event>
+    next_event(std::chrono::steady_clock::time_point deadline, std::string_view what);
     void consume() {
         connection_.leftover.erase(0, used_);
         used_ = 0;
@@ -12033,15 +12174,15 @@ private:
     std::unique_ptr<detail::deflate_codec> codec_;
 #endif
     // The same reader the server's session uses, on the client's side of the protocol.
-    std::unique_ptr<detail::ws_reader> reader_ =
-        std::make_unique<detail::ws_reader>(detail::ws_reader::settings{.from_client = false});
+    std::unique_ptr<detail::ws_reader> reader_ = std::make_unique<detail::ws_reader>(
+        detail::ws_reader::settings{.from_client = false});
     std::size_t used_ = 0; // bytes of leftover the reader's last event used
 };
 
-inline websocket_session::websocket_session(
-    detail::test_client_base& client, detail::test_connection connection,
-    header_list handshake_headers,
-    std::optional<detail::deflate_params> deflate)
+inline websocket_session::websocket_session(detail::test_client_base& client,
+                                            detail::test_connection connection,
+                                            header_list handshake_headers,
+                                            std::optional<detail::deflate_params> deflate)
     : client_(&client), connection_(std::move(connection)), headers_(std::move(handshake_headers)),
       timeout_(client.options_.timeout), deflate_(deflate) {
 #ifdef ASTER_HAS_ZLIB
@@ -12060,10 +12201,11 @@ inline websocket_session::websocket_session(websocket_session&& other) noexcept
       close_reason_(std::move(other.close_reason_)), pongs_(std::move(other.pongs_)),
       deflate_(other.deflate_), compress_(other.compress_)
 #ifdef ASTER_HAS_ZLIB
-      , codec_(std::move(other.codec_))
+      ,
+      codec_(std::move(other.codec_))
 #endif
-      , reader_(std::move(other.reader_)), used_(other.used_)
-{
+      ,
+      reader_(std::move(other.reader_)), used_(other.used_) {
 }
 
 inline websocket_session::~websocket_session() {
@@ -12083,14 +12225,16 @@ inline std::optional<std::string> websocket_session::header(std::string_view nam
 }
 
 inline void websocket_session::send_raw(std::string_view bytes) {
-    if (!client_ || !connection_.client) throw std::logic_error("aster::websocket_session: moved from");
+    if (!client_ || !connection_.client)
+        throw std::logic_error("aster::websocket_session: moved from");
     connection_.client->send(bytes);
 }
 
 inline std::string websocket_session::compress(std::string_view message) {
 #ifdef ASTER_HAS_ZLIB
-    if (!codec_) throw std::logic_error("aster::websocket_session::compress: permessage-deflate "
-                                        "was not agreed");
+    if (!codec_)
+        throw std::logic_error("aster::websocket_session::compress: permessage-deflate "
+                               "was not agreed");
     detail::message_buffer out;
     if (codec_->compress(message, out) != detail::deflate_codec::status::ok)
         throw std::runtime_error("aster::websocket_session: compression failed");
@@ -12128,13 +12272,15 @@ inline void websocket_session::send_frame(detail::opcode op, std::string_view pa
 }
 
 inline std::optional<detail::ws_reader::event>
-websocket_session::next_event(std::chrono::steady_clock::time_point deadline, std::string_view what) {
+websocket_session::next_event(std::chrono::steady_clock::time_point deadline,
+                              std::string_view what) {
     auto& buffer = connection_.leftover;
     for (;;) {
         std::size_t used = 0;
-        auto e = reader_->read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(buffer.data()) + used_,
-                                                       buffer.size() - used_),
-                               used);
+        auto e = reader_->read(
+            std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(buffer.data()) + used_,
+                                    buffer.size() - used_),
+            used);
         used_ += used;
         if (e == detail::ws_reader::event::inflating) continue; // a test waits for the whole
         if (e != detail::ws_reader::event::need_more) return e;
@@ -12216,13 +12362,15 @@ inline received_message websocket_session::receive() {
 
 inline std::string websocket_session::receive_text() {
     auto m = receive();
-    if (!m.text) throw std::runtime_error("aster::websocket_session: expected text, got a binary message");
+    if (!m.text)
+        throw std::runtime_error("aster::websocket_session: expected text, got a binary message");
     return std::move(m.data);
 }
 
 inline std::string websocket_session::receive_bytes() {
     auto m = receive();
-    if (m.text) throw std::runtime_error("aster::websocket_session: expected binary, got a text message");
+    if (m.text)
+        throw std::runtime_error("aster::websocket_session: expected binary, got a text message");
     return std::move(m.data);
 }
 
@@ -12231,7 +12379,8 @@ inline void websocket_session::close(std::uint16_t code, std::string_view reason
     if (!sent_close_) {
         std::uint8_t body[125];
         std::size_t n = detail::encode_close_payload(body, code, reason);
-        send_frame(detail::opcode::close, std::string_view(reinterpret_cast<const char*>(body), n), true);
+        send_frame(detail::opcode::close, std::string_view(reinterpret_cast<const char*>(body), n),
+                   true);
         sent_close_ = true;
     }
     // Wait for the server's close frame; data frames still in flight are dropped.
@@ -12279,8 +12428,8 @@ struct request_options {
     header_list headers;                                      // sent after the defaults
     std::vector<std::pair<std::string, std::string>> cookies; // for this request only
     std::string body;
-    std::string content_type;     // sets Content-Type when not empty
-    bool expect_continue = false; // send headers, wait for 100 Continue, then the body
+    std::string content_type;             // sets Content-Type when not empty
+    bool expect_continue = false;         // send headers, wait for 100 Continue, then the body
     std::optional<bool> follow_redirects; // overrides the client's setting
 };
 
@@ -12307,7 +12456,8 @@ struct websocket_connect_options {
 class test_client : public detail::test_client_base {
 public:
     template <class Router, class Middleware>
-    explicit test_client(const application<Router, Middleware>& app, test_client_options options = {})
+    explicit test_client(const application<Router, Middleware>& app,
+                         test_client_options options = {})
         : test_client(app.ref(), std::move(options)) {}
     /// Drives any route table behind an app_ref; the app must outlive the client.
     /// Runs the app's lifespan startup here, on the client's io_context (its exception
@@ -12322,13 +12472,27 @@ public:
     }
     ~test_client();
 
-    test_response get(std::string_view url, request_options o = {}) { return request("GET", url, std::move(o)); }
-    test_response head(std::string_view url, request_options o = {}) { return request("HEAD", url, std::move(o)); }
-    test_response post(std::string_view url, request_options o = {}) { return request("POST", url, std::move(o)); }
-    test_response put(std::string_view url, request_options o = {}) { return request("PUT", url, std::move(o)); }
-    test_response patch(std::string_view url, request_options o = {}) { return request("PATCH", url, std::move(o)); }
-    test_response delete_(std::string_view url, request_options o = {}) { return request("DELETE", url, std::move(o)); }
-    test_response options(std::string_view url, request_options o = {}) { return request("OPTIONS", url, std::move(o)); }
+    test_response get(std::string_view url, request_options o = {}) {
+        return request("GET", url, std::move(o));
+    }
+    test_response head(std::string_view url, request_options o = {}) {
+        return request("HEAD", url, std::move(o));
+    }
+    test_response post(std::string_view url, request_options o = {}) {
+        return request("POST", url, std::move(o));
+    }
+    test_response put(std::string_view url, request_options o = {}) {
+        return request("PUT", url, std::move(o));
+    }
+    test_response patch(std::string_view url, request_options o = {}) {
+        return request("PATCH", url, std::move(o));
+    }
+    test_response delete_(std::string_view url, request_options o = {}) {
+        return request("DELETE", url, std::move(o));
+    }
+    test_response options(std::string_view url, request_options o = {}) {
+        return request("OPTIONS", url, std::move(o));
+    }
 
     /// Sends one request and returns its response, following redirects if asked. `url` is a
     /// path (`/items?x=1`) or an absolute URL (`https://testserver:8443/items`), whose scheme
@@ -12357,7 +12521,8 @@ private:
     target split_url(std::string_view url) const;
     void spawn_server(detail::test_connection& c) override;
     void run_hook(task<> (*hook)(), std::string_view what);
-    test_response send_once(std::string_view method, std::string_view url, const request_options& o);
+    test_response send_once(std::string_view method, std::string_view url,
+                            const request_options& o);
 
     detail::app_ref app_;
     detail::test_connection http_;
@@ -12382,7 +12547,7 @@ namespace aster {
 namespace detail {
 
 ASTER_ENGINE task<> serve_test_connection(std::shared_ptr<test::stream> end, app_ref app,
-                                        std::shared_ptr<connection_options> options) {
+                                          std::shared_ptr<connection_options> options) {
     // Named first: g++ 12 mishandles a braced temporary passed by value to a coroutine inside
     // co_await (here a double free of its string).
     client_address client{"testclient", 50000};
@@ -12419,7 +12584,8 @@ ASTER_ENGINE test_client::~test_client() {
         run_hook(app_.shutdown, "shutdown");
     } catch (const std::exception& e) {
         // A destructor cannot throw; the test sees it in the log.
-        log(log_level::error, std::string("aster::test_client: lifespan shutdown failed: ") + e.what());
+        log(log_level::error,
+            std::string("aster::test_client: lifespan shutdown failed: ") + e.what());
     } catch (...) {
         log(log_level::error, "aster::test_client: lifespan shutdown failed");
     }
@@ -12458,7 +12624,7 @@ ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
 }
 
 ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::string_view url,
-                                          const request_options& o) {
+                                                  const request_options& o) {
     auto where = split_url(url);
     // One in-memory connection is either "TLS" or not: a change of scheme takes a new one.
     if (http_.open() && http_.secure != where.secure) close_connection(http_);
@@ -12483,7 +12649,8 @@ ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::
     head.append("User-Agent: testclient\r\n");
     if (auto cookies = cookie_header(o.cookies); !cookies.empty())
         head.append("Cookie: ").append(cookies).append("\r\n");
-    if (!o.content_type.empty()) head.append("Content-Type: ").append(o.content_type).append("\r\n");
+    if (!o.content_type.empty())
+        head.append("Content-Type: ").append(o.content_type).append("\r\n");
     for (const auto& [k, v] : o.headers) head.append(k).append(": ").append(v).append("\r\n");
     if (!o.body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
         head.append("Content-Length: ").append(std::to_string(o.body.size())).append("\r\n");
@@ -12509,7 +12676,8 @@ ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::
             close_connection(http_);
             rethrow_server_exception();
             throw std::runtime_error("aster::test_client: the app closed the connection without "
-                                     "answering " + what);
+                                     "answering " +
+                                     what);
         }
     }
     if (ctx_.stopped()) ctx_.restart();
@@ -12522,12 +12690,14 @@ ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::
 }
 
 ASTER_ENGINE test_response test_client::request(std::string_view method, std::string_view url,
-                                        request_options o) {
+                                                request_options o) {
     std::string current_method(method);
     auto where = split_url(url);
     test_response r = send_once(current_method, url, o);
     const bool follow = o.follow_redirects.value_or(options_.follow_redirects);
-    auto is_redirect = [](int s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; };
+    auto is_redirect = [](int s) {
+        return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+    };
     for (int hops = 0; follow && is_redirect(r.status_code); ++hops) {
         if (hops == 20)
             throw std::runtime_error("aster::test_client: more than 20 redirects from " +
@@ -12561,8 +12731,8 @@ ASTER_ENGINE test_response test_client::request(std::string_view method, std::st
     return r;
 }
 
-ASTER_ENGINE std::vector<test_response> test_client::exchange(std::string_view bytes, std::size_t count,
-                                                      bool head_requests) {
+ASTER_ENGINE std::vector<test_response>
+test_client::exchange(std::string_view bytes, std::size_t count, bool head_requests) {
     detail::test_connection c;
     open_connection(c);
     c.client->send(bytes);
@@ -12586,7 +12756,7 @@ ASTER_ENGINE std::vector<test_response> test_client::exchange(std::string_view b
 }
 
 ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view url,
-                                                      websocket_connect_options o) {
+                                                              websocket_connect_options o) {
     auto where = split_url(url);
     detail::test_connection c;
     c.secure = where.secure;
@@ -12599,8 +12769,8 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
     const std::string key = detail::base64_encode(std::span<const std::uint8_t>(nonce, 16));
     const std::string what = "websocket handshake to " + std::string(url);
     std::string head = "GET " + where.path + " HTTP/1.1\r\nHost: " + where.host +
-                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
-                       "\r\nSec-WebSocket-Version: 13\r\n";
+                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+                       key + "\r\nSec-WebSocket-Version: 13\r\n";
     if (!o.subprotocols.empty()) {
         head += "Sec-WebSocket-Protocol: ";
         for (std::size_t i = 0; i < o.subprotocols.size(); ++i)
@@ -12608,7 +12778,8 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
         head += "\r\n";
     }
     if (!o.extensions.empty()) head += "Sec-WebSocket-Extensions: " + o.extensions + "\r\n";
-    if (auto cookies = cookie_header(o.cookies); !cookies.empty()) head += "Cookie: " + cookies + "\r\n";
+    if (auto cookies = cookie_header(o.cookies); !cookies.empty())
+        head += "Cookie: " + cookies + "\r\n";
     for (const auto& [k, v] : o.headers) head += k + ": " + v + "\r\n";
     head += "\r\n";
     c.client->send(head);
@@ -12624,7 +12795,8 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
     if (!message) {
         close_connection(c);
         rethrow_server_exception();
-        throw std::runtime_error("aster::test_client: the app closed the connection during the " + what);
+        throw std::runtime_error("aster::test_client: the app closed the connection during the " +
+                                 what);
     }
     if (message->status != 101) {
         close_connection(c);
@@ -12656,8 +12828,9 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
 #endif
         if (!deflate) {
             close_connection(c);
-            throw std::runtime_error("aster::test_client: the server answered Sec-WebSocket-Extensions: " +
-                                     *answer + " to the offer '" + o.extensions + "' in the " + what);
+            throw std::runtime_error(
+                "aster::test_client: the server answered Sec-WebSocket-Extensions: " + *answer +
+                " to the offer '" + o.extensions + "' in the " + what);
         }
     }
     return websocket_session(*this, std::move(c), std::move(r.headers), deflate);
@@ -12694,8 +12867,8 @@ namespace aster {
 /// One event. `data` may hold line breaks (CRLF, CR or LF): each line becomes a `data:` field.
 struct server_sent_event {
     std::string data = {};
-    std::string event = {};                 // empty: the client's default "message"
-    std::optional<std::string> id = {};     // set (even empty): `id:` resets Last-Event-ID
+    std::string event = {};                  // empty: the client's default "message"
+    std::optional<std::string> id = {};      // set (even empty): `id:` resets Last-Event-ID
     std::optional<std::uint64_t> retry = {}; // reconnection time in milliseconds
 };
 
@@ -12705,7 +12878,8 @@ inline std::string format_event(const server_sent_event& e) {
     if (e.event.find_first_of("\r\n") != std::string::npos)
         throw std::invalid_argument("aster: server-sent event name must not contain line breaks");
     if (e.id && e.id->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-        throw std::invalid_argument("aster: server-sent event id must not contain line breaks or NUL");
+        throw std::invalid_argument(
+            "aster: server-sent event id must not contain line breaks or NUL");
     std::string out;
     if (!e.event.empty()) out.append("event: ").append(e.event).append("\n");
     std::string_view data = e.data;
@@ -12764,11 +12938,10 @@ inline task<> run_event_source(const std::function<task<>(event_writer&)>& produ
 /// @endcode
 inline response event_source_response(std::function<task<>(event_writer&)> producer) {
     // A plain lambda handing out a coroutine: the producer lives in the response meanwhile.
-    response r = streaming(
-        [producer = std::move(producer)](body_writer& out) {
-            return detail::run_event_source(producer, out);
-        },
-        "text/event-stream");
+    response r =
+        streaming([producer = std::move(producer)](
+                      body_writer& out) { return detail::run_event_source(producer, out); },
+                  "text/event-stream");
     r.header("Cache-Control", "no-cache");
     r.header("X-Accel-Buffering", "no"); // nginx would otherwise hold events back
     return r;
@@ -12780,7 +12953,8 @@ inline response event_source_response(std::function<task<>(event_writer&)> produ
 // end aster/event_source.hpp
 // begin aster/file_response.hpp
 // SPDX-License-Identifier: MIT
-// `file_response`: a file streamed in chunks, with ETag/Last-Modified, 304 and single byte ranges [responses.py].
+// `file_response`: a file streamed in chunks, with ETag/Last-Modified, 304 and single byte ranges
+// [responses.py].
 #ifndef ASTER_FILE_RESPONSE_HPP
 #define ASTER_FILE_RESPONSE_HPP
 
@@ -12805,10 +12979,10 @@ namespace aster {
 ASTER_DECL std::string_view mime_type(std::string_view path) noexcept;
 
 struct file_options {
-    std::string content_type = {}; // empty: mime_type(path)
-    std::string filename = {};     // set: Content-Disposition with this name
+    std::string content_type = {};                       // empty: mime_type(path)
+    std::string filename = {};                           // set: Content-Disposition with this name
     std::string content_disposition_type = "attachment"; // or "inline"
-    std::size_t chunk_size = 64 * 1024; // bytes read and written at a time
+    std::size_t chunk_size = 64 * 1024;                  // bytes read and written at a time
 };
 
 /// Serves the file at `path`, read in `chunk_size` pieces while the client reads (never whole
@@ -12855,7 +13029,7 @@ inline response build(const request* req, const std::string& path, const file_op
         throw http_exception(status::not_found);
     }
     auto file = std::make_shared<descriptor>(fd);
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw http_exception(status::not_found);
     const std::uint64_t size = std::uint64_t(st.st_size);
     char etag_buf[64];
@@ -12873,8 +13047,7 @@ inline response build(const request* req, const std::string& path, const file_op
     r.header("ETag", etag);
     r.header("Last-Modified", modified);
     if (!options.filename.empty())
-        r.header("Content-Disposition", options.content_disposition_type +
-                                            "; filename*=utf-8''" +
+        r.header("Content-Disposition", options.content_disposition_type + "; filename*=utf-8''" +
                                             percent_encode(options.filename, ""));
 
     std::uint64_t first = 0, length = size;
@@ -12891,7 +13064,8 @@ inline response build(const request* req, const std::string& path, const file_op
             while (!spec.empty() && spec.front() == ' ') spec.remove_prefix(1);
             while (!spec.empty() && spec.back() == ' ') spec.remove_suffix(1);
             auto dash = spec.find('-');
-            if (dash == std::string_view::npos) throw http_exception(status::bad_request, "Malformed range header.");
+            if (dash == std::string_view::npos)
+                throw http_exception(status::bad_request, "Malformed range header.");
             auto a = number(spec.substr(0, dash)), b = number(spec.substr(dash + 1));
             bool satisfiable = true;
             if (dash == 0) { // -n: the last n bytes
@@ -12945,23 +13119,51 @@ ASTER_DECL std::string_view mime_type(std::string_view path) noexcept {
         std::string_view ext, type;
     };
     static constexpr entry table[] = {
-        {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-        {"css", "text/css; charset=utf-8"}, {"js", "text/javascript; charset=utf-8"},
-        {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
-        {"map", "application/json"}, {"txt", "text/plain; charset=utf-8"},
-        {"md", "text/markdown; charset=utf-8"}, {"csv", "text/csv; charset=utf-8"},
-        {"xml", "application/xml"}, {"svg", "image/svg+xml"}, {"png", "image/png"},
-        {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"gif", "image/gif"},
-        {"webp", "image/webp"}, {"avif", "image/avif"}, {"ico", "image/vnd.microsoft.icon"},
-        {"bmp", "image/bmp"}, {"tif", "image/tiff"}, {"tiff", "image/tiff"},
-        {"woff", "font/woff"}, {"woff2", "font/woff2"}, {"ttf", "font/ttf"}, {"otf", "font/otf"},
-        {"wasm", "application/wasm"}, {"pdf", "application/pdf"}, {"zip", "application/zip"},
-        {"gz", "application/gzip"}, {"tar", "application/x-tar"}, {"mp3", "audio/mpeg"},
-        {"ogg", "audio/ogg"}, {"wav", "audio/wav"}, {"mp4", "video/mp4"},
-        {"webm", "video/webm"}, {"mpeg", "video/mpeg"}, {"webmanifest", "application/manifest+json"},
-        {"rss", "application/rss+xml"}, {"atom", "application/atom+xml"},
-        {"yaml", "application/yaml"}, {"yml", "application/yaml"}, {"toml", "application/toml"},
-        {"ics", "text/calendar; charset=utf-8"}, {"sh", "text/x-shellscript; charset=utf-8"},
+        {"html", "text/html; charset=utf-8"},
+        {"htm", "text/html; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"},
+        {"js", "text/javascript; charset=utf-8"},
+        {"mjs", "text/javascript; charset=utf-8"},
+        {"json", "application/json"},
+        {"map", "application/json"},
+        {"txt", "text/plain; charset=utf-8"},
+        {"md", "text/markdown; charset=utf-8"},
+        {"csv", "text/csv; charset=utf-8"},
+        {"xml", "application/xml"},
+        {"svg", "image/svg+xml"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"webp", "image/webp"},
+        {"avif", "image/avif"},
+        {"ico", "image/vnd.microsoft.icon"},
+        {"bmp", "image/bmp"},
+        {"tif", "image/tiff"},
+        {"tiff", "image/tiff"},
+        {"woff", "font/woff"},
+        {"woff2", "font/woff2"},
+        {"ttf", "font/ttf"},
+        {"otf", "font/otf"},
+        {"wasm", "application/wasm"},
+        {"pdf", "application/pdf"},
+        {"zip", "application/zip"},
+        {"gz", "application/gzip"},
+        {"tar", "application/x-tar"},
+        {"mp3", "audio/mpeg"},
+        {"ogg", "audio/ogg"},
+        {"wav", "audio/wav"},
+        {"mp4", "video/mp4"},
+        {"webm", "video/webm"},
+        {"mpeg", "video/mpeg"},
+        {"webmanifest", "application/manifest+json"},
+        {"rss", "application/rss+xml"},
+        {"atom", "application/atom+xml"},
+        {"yaml", "application/yaml"},
+        {"yml", "application/yaml"},
+        {"toml", "application/toml"},
+        {"ics", "text/calendar; charset=utf-8"},
+        {"sh", "text/x-shellscript; charset=utf-8"},
     };
     auto slash = path.find_last_of('/');
     auto name = slash == std::string_view::npos ? path : path.substr(slash + 1);
@@ -12988,7 +13190,8 @@ ASTER_DECL response file_response(const std::string& path, const file_options& o
 // end aster/file_response.hpp
 // begin aster/form_parser.hpp
 // SPDX-License-Identifier: MIT
-// Pure form-body parsers: urlencoded and incremental multipart/form-data, on byte buffers, no I/O [formparsers.py].
+// Pure form-body parsers: urlencoded and incremental multipart/form-data, on byte buffers, no I/O
+// [formparsers.py].
 #ifndef ASTER_FORM_PARSER_HPP
 #define ASTER_FORM_PARSER_HPP
 
@@ -13014,7 +13217,7 @@ struct form_limits {
     std::size_t max_file_bytes = std::numeric_limits<std::size_t>::max(); // one file; beyond: 413
     std::size_t max_body_bytes = std::numeric_limits<std::size_t>::max(); // the whole form; 413
     std::size_t max_part_header_bytes = 16 * 1024; // one part's header block; beyond: 413
-    std::size_t spool_bytes = 1024 * 1024; // a file part beyond this moves to a temp file
+    std::size_t spool_bytes = 1024 * 1024;         // a file part beyond this moves to a temp file
 };
 
 /// A form body refused: status 400 (malformed, too many parts) or 413 (too large), with a
@@ -13039,7 +13242,7 @@ struct multipart_part {
     std::string name;                    // Content-Disposition `name`
     std::optional<std::string> filename; // set for file parts (`filename` or `filename*`)
     std::string content_type;            // empty when absent
-    header_list headers; // every header, as sent
+    header_list headers;                 // every header, as sent
 };
 
 /// Incremental `multipart/form-data` parser (RFC 7578, RFC 2046 §5.1): feed any split of the
@@ -13126,7 +13329,9 @@ parse_parameters(std::string_view s) {
             // Browsers do not escape (they percent-encode `"`), but RFC 9110 quoted-pair says
             // `\"` is a quote; a backslash before anything else is kept, as Windows paths from
             // old browsers contain them.
-            if (!read_quoted(s, i, [&value](char c) { value += c; }, true)) return std::nullopt;
+            if (!read_quoted(
+                    s, i, [&value](char c) { value += c; }, true))
+                return std::nullopt;
         } else {
             start = i;
             while (i < s.size() && s[i] != ';' && s[i] != ' ' && s[i] != '\t') ++i;
@@ -13149,8 +13354,8 @@ ASTER_DECL std::vector<std::pair<std::string, std::string>>
 parse_urlencoded(std::string_view body, const form_limits& limits) {
     using detail::form_impl::fail;
     if (body.size() > limits.max_body_bytes)
-        fail(status::request_entity_too_large, "Form body exceeds " +
-                                                   std::to_string(limits.max_body_bytes) + " bytes");
+        fail(status::request_entity_too_large,
+             "Form body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
     std::vector<std::pair<std::string, std::string>> out;
     while (!body.empty()) {
         auto amp = body.find('&');
@@ -13162,19 +13367,18 @@ parse_urlencoded(std::string_view body, const form_limits& limits) {
                                           std::to_string(limits.max_fields) + ".");
         auto eq = piece.find('=');
         if (eq != std::string_view::npos && piece.size() - eq - 1 > 3 * limits.max_part_bytes)
-            fail(status::request_entity_too_large, "Form field exceeds " +
-                                                       std::to_string(limits.max_part_bytes) +
-                                                       " bytes");
+            fail(status::request_entity_too_large,
+                 "Form field exceeds " + std::to_string(limits.max_part_bytes) + " bytes");
         const auto name_too_long = [&] {
-            fail(status::request_entity_too_large, "Form field name exceeds " +
-                                                       std::to_string(limits.max_name_bytes) +
-                                                       " bytes");
+            fail(status::request_entity_too_large,
+                 "Form field name exceeds " + std::to_string(limits.max_name_bytes) + " bytes");
         };
         if (std::min(eq, piece.size()) > 3 * limits.max_name_bytes) name_too_long();
         std::pair<std::string, std::string> item;
         percent_decode_into(piece.substr(0, eq), item.first, true);
         if (item.first.size() > limits.max_name_bytes) name_too_long();
-        if (eq != std::string_view::npos) percent_decode_into(piece.substr(eq + 1), item.second, true);
+        if (eq != std::string_view::npos)
+            percent_decode_into(piece.substr(eq + 1), item.second, true);
         if (item.second.size() > limits.max_part_bytes)
             fail(status::request_entity_too_large, "Form field '" + item.first + "' exceeds " +
                                                        std::to_string(limits.max_part_bytes) +
@@ -13228,7 +13432,8 @@ ASTER_DECL void multipart_parser::begin_part(std::string_view block, handler& ou
     multipart_part part;
     bool disposition = false;
     // RFC 7578 §4.8 / RFC 9112 §5.2: no obsolete line folding.
-    if (block.find("\r\n ") != std::string_view::npos || block.find("\r\n\t") != std::string_view::npos)
+    if (block.find("\r\n ") != std::string_view::npos ||
+        block.find("\r\n\t") != std::string_view::npos)
         fail(status::bad_request, "Folded multipart part header");
     while (!block.empty()) {
         auto eol = block.find("\r\n");
@@ -13393,7 +13598,8 @@ ASTER_DECL void multipart_parser::finish() const {
 // end aster/form_parser.hpp
 // begin aster/forms.hpp
 // SPDX-License-Identifier: MIT
-// `co_await req.form()`: form_data with text fields and upload_file parts spooled to disk [datastructures.py].
+// `co_await req.form()`: form_data with text fields and upload_file parts spooled to disk
+// [datastructures.py].
 #ifndef ASTER_FORMS_HPP
 #define ASTER_FORMS_HPP
 
@@ -13435,7 +13641,8 @@ public:
     void write(std::string_view bytes) {
         if (!file_ && memory_.size() + bytes.size() > spool_bytes_) {
             file_.reset(std::tmpfile());
-            if (!file_) throw std::runtime_error("aster::upload_file: cannot create a temporary file");
+            if (!file_)
+                throw std::runtime_error("aster::upload_file: cannot create a temporary file");
             put(memory_);
             std::string().swap(memory_);
         }
@@ -13542,8 +13749,12 @@ public:
     auto begin() const noexcept { return items_.begin(); }
     auto end() const noexcept { return items_.end(); }
 
-    void add(std::string key, std::string value) { items_.emplace_back(std::move(key), std::move(value)); }
-    void add(std::string key, upload_file file) { items_.emplace_back(std::move(key), std::move(file)); }
+    void add(std::string key, std::string value) {
+        items_.emplace_back(std::move(key), std::move(value));
+    }
+    void add(std::string key, upload_file file) {
+        items_.emplace_back(std::move(key), std::move(file));
+    }
 
 private:
     std::vector<value_type> items_;
@@ -13642,7 +13853,8 @@ inline task<form_data> request::form() const { return form(form_limits{}); }
 // end aster/forms.hpp
 // begin aster/json.hpp
 // SPDX-License-Identifier: MIT
-// Optional nlohmann/json glue: `co_await req.json()` and `aster::json_response(value)` [responses.py].
+// Optional nlohmann/json glue: `co_await req.json()` and `aster::json_response(value)`
+// [responses.py].
 #ifndef ASTER_JSON_HPP
 #define ASTER_JSON_HPP
 
@@ -13706,11 +13918,11 @@ struct cors_options {
 
 /// Requests without an Origin pass untouched. An origin is allowed when it is listed in
 /// `allow_origins` or matches `allow_origin_regex` whole (an invalid regex throws
-/// std::invalid_argument here; origins over 1024 bytes never match it). A preflight (OPTIONS with Origin and
-/// Access-Control-Request-Method) is answered here, without calling the route: 200 "OK", or 400
-/// "Disallowed CORS origin, method, headers" (the failing parts). Other requests with an Origin
-/// run normally and get Access-Control-Allow-Origin ("*", or the origin itself with
-/// `Vary: Origin` when specific origins are listed, or credentials/cookies are involved),
+/// std::invalid_argument here; origins over 1024 bytes never match it). A preflight (OPTIONS with
+/// Origin and Access-Control-Request-Method) is answered here, without calling the route: 200 "OK",
+/// or 400 "Disallowed CORS origin, method, headers" (the failing parts). Other requests with an
+/// Origin run normally and get Access-Control-Allow-Origin ("*", or the origin itself with `Vary:
+/// Origin` when specific origins are listed, or credentials/cookies are involved),
 /// Access-Control-Allow-Credentials and Access-Control-Expose-Headers. The CORS-safelisted
 /// headers (Accept, Accept-Language, Content-Language, Content-Type) are always allowed.
 /// WebSockets are not affected (browsers do not apply CORS to them), as in Starlette. Unlike
@@ -13796,7 +14008,9 @@ private:
         auto requested = req.header("access-control-request-headers");
         response res = plain_text("OK");
         std::string failures;
-        auto fail = [&](std::string_view what) { failures.append(failures.empty() ? "" : ", ").append(what); };
+        auto fail = [&](std::string_view what) {
+            failures.append(failures.empty() ? "" : ", ").append(what);
+        };
 
         if (is_allowed_origin(origin)) {
             res.header("Access-Control-Allow-Origin", explicit_origin_ ? std::string(origin) : "*");
@@ -13817,10 +14031,11 @@ private:
             res.header("Access-Control-Allow-Headers", allow_headers_text_);
             if (requested) {
                 // An empty entry ("a, , b" or a blank header) names nothing to refuse.
-                const bool unknown = detail::for_each_list_item(*requested, [&](std::string_view one) {
-                    return std::none_of(lower_headers_.begin(), lower_headers_.end(),
-                                        [&](const std::string& h) { return iequals(h, one); });
-                });
+                const bool unknown =
+                    detail::for_each_list_item(*requested, [&](std::string_view one) {
+                        return std::none_of(lower_headers_.begin(), lower_headers_.end(),
+                                            [&](const std::string& h) { return iequals(h, one); });
+                    });
                 if (unknown) fail("headers");
             }
         }
@@ -13943,8 +14158,7 @@ struct gzip {
             // own, so a cache or a conditional request never mixes the two up.
             if (tag.size() >= 2 && tag.back() == '"')
                 res.set_header("ETag", std::string(tag.substr(0, tag.size() - 1)) + "-gzip\"");
-            else
-                res.remove_header("etag");
+            else res.remove_header("etag");
         }
         std::string_view vary = res.header_value("vary");
         if (vary.empty()) res.header("Vary", "Accept-Encoding");
@@ -14110,7 +14324,8 @@ private:
 // end aster/middleware/https_redirect.hpp
 // begin aster/middleware/trusted_host.hpp
 // SPDX-License-Identifier: MIT
-// trusted_host: refuses requests whose Host header is not allowed, as Starlette's TrustedHostMiddleware.
+// trusted_host: refuses requests whose Host header is not allowed, as Starlette's
+// TrustedHostMiddleware.
 #ifndef ASTER_MIDDLEWARE_TRUSTED_HOST_HPP
 #define ASTER_MIDDLEWARE_TRUSTED_HOST_HPP
 
@@ -14129,7 +14344,8 @@ namespace aster {
 /// WebSocket handshakes with a bad host are refused the same way (HTTP 400, before routing).
 /// Throws std::invalid_argument for a wildcard anywhere but a leading "*.".
 /// @code
-/// aster::application app{routes, aster::middleware(aster::trusted_host{{"example.com", "*.example.com"}})};
+/// aster::application app{routes, aster::middleware(aster::trusted_host{{"example.com",
+/// "*.example.com"}})};
 /// @endcode
 class trusted_host {
 public:
@@ -14140,7 +14356,8 @@ public:
             if (v == "*") allow_any_ = true;
             else if (v.find('*', v.starts_with("*.") ? 1 : 0) != std::string_view::npos)
                 throw std::invalid_argument("aster::trusted_host: domain wildcard patterns must "
-                                            "be like '*.example.com', not '" + p + "'");
+                                            "be like '*.example.com', not '" +
+                                            p + "'");
         }
     }
 
@@ -14183,7 +14400,8 @@ private:
 // end aster/middleware/trusted_host.hpp
 // begin aster/static_files.hpp
 // SPDX-License-Identifier: MIT
-// `static_files`: a directory served under a mount, through file_response, with no way out of it [staticfiles.py].
+// `static_files`: a directory served under a mount, through file_response, with no way out of it
+// [staticfiles.py].
 #ifndef ASTER_STATIC_FILES_HPP
 #define ASTER_STATIC_FILES_HPP
 
@@ -14198,7 +14416,8 @@ private:
 namespace aster {
 
 struct static_options {
-    bool html = false; // directories serve index.html (after a redirect to add '/'); misses 404.html
+    bool html =
+        false; // directories serve index.html (after a redirect to add '/'); misses 404.html
 };
 
 /// A directory to mount: `mount<"/static">(static_files{"public", {.html = true}})`. GET and
@@ -14243,7 +14462,7 @@ inline response serve_static(const static_files& files, request& req, std::strin
     auto not_found = [&]() -> response {
         if (files.options.html) {
             std::string page = root + "/404.html";
-            struct stat st{};
+            struct stat st {};
             if (::stat(page.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
                 response r = file_response(page);
                 r.set_status(status::not_found);
@@ -14255,7 +14474,7 @@ inline response serve_static(const static_files& files, request& req, std::strin
     std::string full = resolve(root + "/" + std::string(rest));
     // realpath followed every symlink: what it names must still lie under the root.
     if (full.empty() || (full != root && !full.starts_with(root + "/"))) return not_found();
-    struct stat st{};
+    struct stat st {};
     if (::stat(full.c_str(), &st) != 0) return not_found();
     if (S_ISDIR(st.st_mode)) {
         if (!files.options.html) return not_found();

@@ -115,7 +115,8 @@ private:
 class has_header : public Catch::MatcherBase<test_response> {
 public:
     explicit has_header(std::string name) : name_(std::move(name)) {}
-    has_header(std::string name, std::string value) : name_(std::move(name)), value_(std::move(value)) {}
+    has_header(std::string name, std::string value)
+        : name_(std::move(name)), value_(std::move(value)) {}
     bool match(const test_response& r) const override {
         if (!value_) return r.header(name_).has_value();
         for (const auto& v : r.header_values(name_))
@@ -185,7 +186,8 @@ struct StringMaker<aster::test_response> {
     static std::string convert(const aster::test_response& r) {
         using aster::test::detail::printable;
         std::string out = aster::test::detail::status_line(r.status_code) + "\n";
-        for (const auto& [name, value] : r.headers) out += printable(name) + ": " + printable(value) + "\n";
+        for (const auto& [name, value] : r.headers)
+            out += printable(name) + ": " + printable(value) + "\n";
         // The blank line holds a space: Catch's console reporter drops the indentation of the
         // line after an empty one.
         out += " \n";

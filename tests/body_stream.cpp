@@ -176,8 +176,8 @@ std::string chunked(std::string_view body, std::size_t chunk) {
     char size[32];
     for (std::size_t at = 0; at < body.size(); at += chunk) {
         auto piece = body.substr(at, chunk);
-        out +=
-            std::string(size, std::size_t(std::snprintf(size, sizeof size, "%zx", piece.size())));
+        out += std::string(size,
+                           std::size_t(std::snprintf(size, sizeof size, "%zx", piece.size())));
         out += "\r\n" + std::string(piece) + "\r\n";
     }
     return out + "0\r\n\r\n";
@@ -518,8 +518,8 @@ TEST_CASE("body_stream: body() after read_some is a logic error; read_some after
 
 TEST_CASE("body_stream: plain handlers still get the whole body", "[body_stream]") {
     const std::string body = pattern(1024 * 1024);
-    const std::string expected =
-        "plain " + std::to_string(body.size()) + " " + std::to_string(fnv(body));
+    const std::string expected = "plain " + std::to_string(body.size()) + " " +
+                                 std::to_string(fnv(body));
     const aster::http_limits limits{.max_body_bytes = 2 * 1024 * 1024};
     aster::test_client client{app, {.limits = limits}};
     CHECK(client.post("/plain", {.body = body}).text() == expected);
@@ -551,8 +551,8 @@ TEST_CASE("body_stream: max_body_bytes bounds a streamed body; a stalled one get
     CHECK(r[0].header("connection") == "close");
     using namespace std::chrono_literals;
     aster::test_client stalled{app, {.limits = {.body_timeout = 30ms}, .detect_stalls = false}};
-    auto s =
-        stalled.exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\nabc", 1);
+    auto s = stalled.exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\nabc",
+                              1);
     REQUIRE(s.size() == 1);
     CHECK(s[0].status_code == 408);
     CHECK(s[0].header("connection") == "close");
@@ -569,9 +569,8 @@ TEST_CASE("body_stream: max_body_bytes bounds a streamed body; a stalled one get
 TEST_CASE("body_stream: a client vanishing mid-body leaves nothing behind", "[body_stream]") {
     disconnects = 0;
     const std::string body = pattern(300 * 1024);
-    const std::string bytes =
-        "POST /watch HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
-        "\r\n\r\n" + body;
+    const std::string bytes = "POST /watch HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
     {
         wire w(app.ref());
         w.send(std::string_view(bytes).substr(0, bytes.size() / 2));
@@ -612,9 +611,8 @@ TEST_CASE("body_stream: a multi-MiB upload streams over loopback", "[body_stream
     aster::net::io_context ctx;
     aster::net::ip::tcp::socket socket(ctx);
     socket.connect({aster::net::ip::make_address("127.0.0.1"), srv.port()});
-    const std::string head =
-        "POST /measure HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
-        "\r\n\r\n";
+    const std::string head = "POST /measure HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n";
     aster::net::write(socket, aster::net::buffer(head));
     std::size_t peak_input = 0;
     for (std::size_t at = 0; at < body.size(); at += 256 * 1024) {

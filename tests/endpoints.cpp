@@ -27,7 +27,9 @@ struct everything : aster::http_endpoint {
     }
     response put(request&, std::int64_t) { return aster::plain_text("put"); }
     task<response> patch(request&, std::int64_t) { co_return aster::plain_text("patch"); }
-    task<response> delete_(request&, std::int64_t) { co_return response(aster::status::no_content); }
+    task<response> delete_(request&, std::int64_t) {
+        co_return response(aster::status::no_content);
+    }
     task<response> options(request&, std::int64_t) {
         co_return response(aster::status::no_content).header("Allow", "GET, POST");
     }
@@ -39,17 +41,18 @@ struct read_only : aster::http_endpoint {
 
 struct with_head : aster::http_endpoint {
     task<response> get(request&) { co_return aster::plain_text("from get"); }
-    task<response> head(request&) { co_return aster::plain_text("from head!").header("X-Head", "1"); }
+    task<response> head(request&) {
+        co_return aster::plain_text("from head!").header("X-Head", "1");
+    }
 };
 
 struct post_only : aster::http_endpoint {
     response post(request&) { return aster::plain_text("posted"); }
 };
 
-constexpr aster::application app{aster::routes(
-    aster::route<"/things/{id:int}", everything>(), aster::route<"/ro", read_only>(),
-    aster::route<"/head", with_head>(), aster::route<"/post", post_only>())};
-
+constexpr aster::application app{
+    aster::routes(aster::route<"/things/{id:int}", everything>(), aster::route<"/ro", read_only>(),
+                  aster::route<"/head", with_head>(), aster::route<"/post", post_only>())};
 
 TEST_CASE("endpoints: each method reaches its member, with path parameters", "[endpoints]") {
     aster::test_client client{app};

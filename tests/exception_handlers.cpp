@@ -25,7 +25,8 @@ response item(request&, std::string_view name) {
     if (name == "empty") throw out_of_stock("empty shelf");
     if (name == "old") throw discontinued("not made any more");
     if (name == "bug") throw std::logic_error("a bug");
-    if (name == "missing") return aster::plain_text("a handler's own 404", aster::status::not_found);
+    if (name == "missing")
+        return aster::plain_text("a handler's own 404", aster::status::not_found);
     return aster::plain_text("item " + std::string(name));
 }
 
@@ -60,9 +61,9 @@ constexpr auto table = aster::routes(aster::route<"/items/{name}">(item),
                                      aster::route<"/only-post", aster::method::post>(posted));
 
 constexpr aster::application app{
-    table, aster::exception_handlers(aster::on_status<404>(not_found),
-                                     aster::on_status<405>(not_allowed),
-                                     aster::on_exception<out_of_stock>(stock))};
+    table,
+    aster::exception_handlers(aster::on_status<404>(not_found), aster::on_status<405>(not_allowed),
+                              aster::on_exception<out_of_stock>(stock))};
 
 struct tag {
     aster::task<response> operator()(request& req, aster::call_next next) const {
@@ -72,8 +73,8 @@ struct tag {
     }
 };
 constexpr aster::application with_middleware{table, aster::middleware(tag{}),
-                                              aster::exception_handlers(
-                                                  aster::on_exception<out_of_stock>(stock))};
+                                             aster::exception_handlers(
+                                                 aster::on_exception<out_of_stock>(stock))};
 
 TEST_CASE("exception_handlers: by status, for http_exception", "[exception_handlers]") {
     aster::test_client client{app};
@@ -138,8 +139,8 @@ TEST_CASE("exception_handlers: inside the middleware, which sees the handled res
 
 response broken_handler(request&, const out_of_stock&) { throw std::logic_error("handler bug"); }
 
-constexpr aster::application broken{
-    table, aster::exception_handlers(aster::on_exception<out_of_stock>(broken_handler))};
+constexpr aster::application broken{table, aster::exception_handlers(
+                                               aster::on_exception<out_of_stock>(broken_handler))};
 
 TEST_CASE("exception_handlers: a handler that throws is answered with a 500",
           "[exception_handlers]") {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// file_response (conditional GET, ranges), static_files (traversal refused), server-sent events, background tasks.
+// file_response (conditional GET, ranges), static_files (traversal refused), server-sent events,
+// background tasks.
 #include <aster/aster.hpp>
 #include <aster/event_source.hpp>
 #include <aster/file_response.hpp>
@@ -28,7 +29,8 @@ using aster::request;
 using aster::response;
 using aster::task;
 
-// A temp tree: root/{hello.txt, big.bin, page.html, sub/index.html, 404.html, link_out -> ../outside}
+// A temp tree: root/{hello.txt, big.bin, page.html, sub/index.html, 404.html, link_out ->
+// ../outside}
 struct tree {
     fs::path base, root;
     std::string big;
@@ -52,7 +54,9 @@ struct tree {
         std::error_code ec;
         fs::remove_all(base, ec);
     }
-    static void write(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
+    static void write(const fs::path& p, const std::string& s) {
+        std::ofstream(p, std::ios::binary) << s;
+    }
 };
 
 tree& files() {
@@ -66,7 +70,8 @@ const std::string& root_dir() {
 
 response one_file(request& req) { return aster::file_response(req, root_dir() + "/hello.txt"); }
 response big_file(request& req) {
-    return aster::file_response(req, root_dir() + "/big.bin", {.filename = "big file.bin", .chunk_size = 4096});
+    return aster::file_response(req, root_dir() + "/big.bin",
+                                {.filename = "big file.bin", .chunk_size = 4096});
 }
 response plain_file(request&) { return aster::file_response(root_dir() + "/hello.txt"); }
 response missing_file(request& req) { return aster::file_response(req, root_dir() + "/nope.txt"); }
@@ -75,8 +80,8 @@ task<response> events(request&) {
     co_return aster::event_source_response([](aster::event_writer& out) -> task<> {
         co_await out.send_data("hello");
         // Named events: GCC 12 mishandles braced temporaries in a co_await's arguments.
-        const aster::server_sent_event update{.data = "a\nb\r\nc\rd", .event = "update", .id = "7",
-                                              .retry = 1500};
+        const aster::server_sent_event update{
+            .data = "a\nb\r\nc\rd", .event = "update", .id = "7", .retry = 1500};
         co_await out.send(update);
         co_await out.comment("keep-alive");
         const aster::server_sent_event reset{.data = "", .id = ""};
@@ -114,18 +119,18 @@ response failing_background(request&) {
 }
 
 const auto& app() {
-    static const aster::application a{aster::routes(
-        aster::route<"/file">(one_file), aster::route<"/big">(big_file),
-        aster::route<"/plain">(plain_file), aster::route<"/missing">(missing_file),
-        aster::route<"/events">(events), aster::route<"/bg">(with_background),
-        aster::route<"/bg-fail">(failing_background),
-        aster::mount<"/static">(aster::static_files{root_dir()}),
-        aster::mount<"/site">(aster::static_files{root_dir(), {.html = true}}))};
+    static const aster::application a{
+        aster::routes(aster::route<"/file">(one_file), aster::route<"/big">(big_file),
+                      aster::route<"/plain">(plain_file), aster::route<"/missing">(missing_file),
+                      aster::route<"/events">(events), aster::route<"/bg">(with_background),
+                      aster::route<"/bg-fail">(failing_background),
+                      aster::mount<"/static">(aster::static_files{root_dir()}),
+                      aster::mount<"/site">(aster::static_files{root_dir(), {.html = true}}))};
     return a;
 }
 
-
-TEST_CASE("file_response: headers, whole body streamed, HEAD, Content-Disposition", "[file_response]") {
+TEST_CASE("file_response: headers, whole body streamed, HEAD, Content-Disposition",
+          "[file_response]") {
     aster::test_client client{app()};
     auto r = client.get("/file");
     CHECK(r.status_code == 200);
@@ -171,8 +176,9 @@ TEST_CASE("file_response: If-None-Match and If-Modified-Since give 304", "[file_
     CHECK(client.get("/file", {.headers = {{"If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT"}}})
               .status_code == 200);
     // If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
-    CHECK(client.get("/file", {.headers = {{"If-None-Match", "\"stale\""},
-                                           {"If-Modified-Since", modified}}})
+    CHECK(client
+              .get("/file",
+                   {.headers = {{"If-None-Match", "\"stale\""}, {"If-Modified-Since", modified}}})
               .status_code == 200);
     // Without the request, no conditionals.
     CHECK(client.get("/plain", {.headers = {{"If-None-Match", "*"}}}).status_code == 200);
@@ -182,7 +188,9 @@ TEST_CASE("file_response: single byte ranges give 206; bad ones 416 or 400; seve
           "[file_response]") {
     aster::test_client client{app()};
     const std::string& big = files().big;
-    auto range = [&](std::string value) { return client.get("/big", {.headers = {{"Range", value}}}); };
+    auto range = [&](std::string value) {
+        return client.get("/big", {.headers = {{"Range", value}}});
+    };
     auto r = range("bytes=10-19");
     CHECK(r.status_code == 206);
     CHECK(r.text() == big.substr(10, 10));
@@ -208,8 +216,11 @@ TEST_CASE("file_response: single byte ranges give 206; bad ones 416 or 400; seve
     CHECK(several.text().size() == big.size());
     CHECK(range("items=0-1").status_code == 200);
     auto etag = *client.get("/big").header("etag");
-    CHECK(client.get("/big", {.headers = {{"Range", "bytes=0-0"}, {"If-Range", etag}}}).status_code == 206);
-    CHECK(client.get("/big", {.headers = {{"Range", "bytes=0-0"}, {"If-Range", "\"old\""}}}).status_code == 200);
+    CHECK(
+        client.get("/big", {.headers = {{"Range", "bytes=0-0"}, {"If-Range", etag}}}).status_code ==
+        206);
+    CHECK(client.get("/big", {.headers = {{"Range", "bytes=0-0"}, {"If-Range", "\"old\""}}})
+              .status_code == 200);
     auto head = client.head("/big", {.headers = {{"Range", "bytes=0-99"}}});
     CHECK(head.status_code == 206);
     CHECK(head.header("content-length") == "100");
@@ -223,7 +234,7 @@ TEST_CASE("static_files: serves files, 404 for misses, 405 for other methods", "
     CHECK(client.get("/static/sub/index.html").text() == "<p>sub index</p>");
     CHECK(client.get("/static/link_in").text() == "Hello, file!"); // a symlink inside is fine
     CHECK(client.get("/static/nope.txt").status_code == 404);
-    CHECK(client.get("/static/sub").status_code == 404);  // no html: directories are not served
+    CHECK(client.get("/static/sub").status_code == 404); // no html: directories are not served
     CHECK(client.get("/static/").status_code == 404);
     CHECK(client.head("/static/hello.txt").header("content-length") == "12");
     auto post = client.post("/static/hello.txt");
@@ -231,10 +242,12 @@ TEST_CASE("static_files: serves files, 404 for misses, 405 for other methods", "
     CHECK(post.header("allow") == "GET, HEAD");
     CHECK(client.get("/static/hello.txt", {.headers = {{"Range", "bytes=0-4"}}}).text() == "Hello");
     auto etag = *r.header("etag");
-    CHECK(client.get("/static/hello.txt", {.headers = {{"If-None-Match", etag}}}).status_code == 304);
+    CHECK(client.get("/static/hello.txt", {.headers = {{"If-None-Match", etag}}}).status_code ==
+          304);
 }
 
-TEST_CASE("static_files: html mode serves index.html, redirects /dir to /dir/, 404.html", "[static_files]") {
+TEST_CASE("static_files: html mode serves index.html, redirects /dir to /dir/, 404.html",
+          "[static_files]") {
     aster::test_client client{app(), {.follow_redirects = false}};
     auto r = client.get("/site/sub");
     CHECK(r.status_code == 307);
@@ -252,13 +265,13 @@ TEST_CASE("static_files: html mode serves index.html, redirects /dir to /dir/, 4
 
 TEST_CASE("static_files: no way out of the directory", "[static_files]") {
     aster::test_client client{app(), {.raise_server_exceptions = false, .follow_redirects = false}};
-    for (std::string target : {"/static/../secret.txt", "/static/%2e%2e/secret.txt",
-                               "/static/%2E%2E/secret.txt", "/static/sub/../../secret.txt",
-                               "/static/..%2fsecret.txt", "/static/sub%2f..%2f..%2fsecret.txt",
-                               "/static/..%5csecret.txt", "/static/..\\secret.txt",
-                               "/static//etc/passwd", "/static/%2fetc/passwd",
-                               "/static/link_out", "/static/hello.txt%00.png",
-                               "/static/./hello.txt", "/site/../secret.txt", "/site/link_out"}) {
+    for (std::string target :
+         {"/static/../secret.txt", "/static/%2e%2e/secret.txt", "/static/%2E%2E/secret.txt",
+          "/static/sub/../../secret.txt", "/static/..%2fsecret.txt",
+          "/static/sub%2f..%2f..%2fsecret.txt", "/static/..%5csecret.txt", "/static/..\\secret.txt",
+          "/static//etc/passwd", "/static/%2fetc/passwd", "/static/link_out",
+          "/static/hello.txt%00.png", "/static/./hello.txt", "/site/../secret.txt",
+          "/site/link_out"}) {
         INFO(target);
         auto r = client.get(target);
         CHECK(r.status_code != 200);
@@ -284,7 +297,8 @@ TEST_CASE("event_source_response: text/event-stream, fields, multi-line data spl
                       ": keep-alive\n\n"
                       "data: \nid: \n\n");
     CHECK_THROWS_AS(aster::format_event({.data = "x", .event = "a\nb"}), std::invalid_argument);
-    CHECK_THROWS_AS(aster::format_event({.data = "x", .id = std::string("a\0b", 3)}), std::invalid_argument);
+    CHECK_THROWS_AS(aster::format_event({.data = "x", .id = std::string("a\0b", 3)}),
+                    std::invalid_argument);
 }
 
 TEST_CASE("response::background: the client has the response before the task finishes",
@@ -297,7 +311,8 @@ TEST_CASE("response::background: the client has the response before the task fin
         aster::net::io_context ctx;
         tcp::socket socket(ctx);
         socket.connect(tcp::endpoint(aster::net::ip::make_address("127.0.0.1"), srv.port()));
-        aster::net::write(socket, aster::net::buffer(std::string("GET /bg HTTP/1.1\r\nHost: x\r\n\r\n")));
+        aster::net::write(socket,
+                          aster::net::buffer(std::string("GET /bg HTTP/1.1\r\nHost: x\r\n\r\n")));
         std::string got;
         char buf[1024];
         std::error_code ec;
@@ -307,7 +322,8 @@ TEST_CASE("response::background: the client has the response before the task fin
         CHECK(got.find("sent first") != std::string::npos);
         CHECK_FALSE(task_done); // the task is still waiting for us
         client_got = true;
-        for (int i = 0; i < 2000 && !task_done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        for (int i = 0; i < 2000 && !task_done; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
         CHECK(task_done);
         CHECK(task_saw_client);
     }
@@ -319,7 +335,9 @@ TEST_CASE("response::background: a task's exception is logged; later tasks and r
           "[background]") {
     std::vector<std::string> lines;
     auto saved = aster::logger().sink;
-    aster::logger().sink = [&](aster::log_level, std::string_view line) { lines.emplace_back(line); };
+    aster::logger().sink = [&](aster::log_level, std::string_view line) {
+        lines.emplace_back(line);
+    };
     aster::detail::log_limits::instance().reset(); // one request's lines, whatever came before
     order.clear();
     {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Request bodies: JSON, urlencoded and multipart forms (spooled files, limits, strict parsing), cookies set on responses.
+// Request bodies: JSON, urlencoded and multipart forms (spooled files, limits, strict parsing),
+// cookies set on responses.
 #include <aster/aster.hpp>
 #include <aster/forms.hpp>
 #include <aster/json.hpp>
@@ -17,8 +18,11 @@ using aster::task;
 
 // Echoes the form as `name=value` lines; files as `name=<file filename type size disk>`.
 task<response> echo_form(request& req) {
-    auto form = co_await req.form({.max_fields = 6, .max_files = 2, .max_part_bytes = 100,
-                                   .max_file_bytes = 4000, .spool_bytes = 1000});
+    auto form = co_await req.form({.max_fields = 6,
+                                   .max_files = 2,
+                                   .max_part_bytes = 100,
+                                   .max_file_bytes = 4000,
+                                   .spool_bytes = 1000});
     std::string out;
     for (auto& [name, value] : form) {
         out += name + "=";
@@ -50,21 +54,27 @@ task<response> echo_json(request& req) {
 
 response cookies(request&) {
     return aster::plain_text("ok")
-        .set_cookie("sid", "abc", {.max_age = 3600, .expires = "Wed, 21 Oct 2037 07:28:00 GMT",
-                                   .path = "/app", .domain = "example.com", .secure = true,
-                                   .httponly = true, .samesite = "strict", .partitioned = true})
+        .set_cookie("sid", "abc",
+                    {.max_age = 3600,
+                     .expires = "Wed, 21 Oct 2037 07:28:00 GMT",
+                     .path = "/app",
+                     .domain = "example.com",
+                     .secure = true,
+                     .httponly = true,
+                     .samesite = "strict",
+                     .partitioned = true})
         .set_cookie("plain", "1")
         .set_cookie("cross", "2", {.secure = true, .samesite = "none"})
         .delete_cookie("old", {.path = "/app", .domain = "example.com"});
 }
 
-constexpr aster::application app{aster::routes(
-    aster::route<"/form", aster::method::post>(echo_form),
-    aster::route<"/default", aster::method::post>(default_form),
+constexpr aster::application app{
+    aster::routes(aster::route<"/form", aster::method::post>(echo_form),
+                  aster::route<"/default", aster::method::post>(default_form),
 #ifdef ASTER_HAS_JSON
-    aster::route<"/json", aster::method::post>(echo_json),
+                  aster::route<"/json", aster::method::post>(echo_json),
 #endif
-    aster::route<"/cookies">(cookies))};
+                  aster::route<"/cookies">(cookies))};
 
 const std::string boundary = "----aster7MA4YWxkTrZu0gW";
 
@@ -98,7 +108,6 @@ struct recorder final : aster::multipart_parser::handler {
     void on_part_end() override { events.push_back("end"); }
 };
 
-
 TEST_CASE("forms: urlencoded bodies are multi-valued, percent- and plus-decoded", "[forms]") {
     aster::test_client client{app};
     auto r = client.post("/form", {.body = "a=1&b=x+y%21&a=2&flag&&c=%zz&%C3%A9=caf%C3%A9",
@@ -106,11 +115,13 @@ TEST_CASE("forms: urlencoded bodies are multi-valued, percent- and plus-decoded"
     INFO(r.text());
     REQUIRE(r.status_code == 200);
     CHECK(r.text() == "a=1\nb=x y!\na=2\nflag=\nc=%zz\n\xC3\xA9=caf\xC3\xA9\n");
-    auto d = client.post("/default", {.body = "a=1&a=2",
-                                      .content_type = "application/x-www-form-urlencoded; charset=utf-8"});
+    auto d = client.post("/default",
+                         {.body = "a=1&a=2",
+                          .content_type = "application/x-www-form-urlencoded; charset=utf-8"});
     CHECK(d.text() == "2 2");
     // Another content type is an empty form, as Starlette.
-    CHECK(client.post("/default", {.body = "a=1", .content_type = "text/plain"}).text() == "none 0");
+    CHECK(client.post("/default", {.body = "a=1", .content_type = "text/plain"}).text() ==
+          "none 0");
 }
 
 TEST_CASE("forms: urlencoded limits give 400 for too many fields and 413 for a large value",
@@ -194,13 +205,17 @@ TEST_CASE("forms: malformed multipart bodies give 400 with a reason", "[forms]")
         {mp, "--" + boundary + "\r\nContent-Type: text/plain\r\n\r\nx\r\n" + closing(),
          "without Content-Disposition"},
         {mp, "--" + boundary + "\r\n\r\nx\r\n" + closing(), "without Content-Disposition"},
-        {mp, "--" + boundary + "\r\nContent-Disposition: attachment; name=a\r\n\r\nx\r\n" + closing(),
+        {mp,
+         "--" + boundary + "\r\nContent-Disposition: attachment; name=a\r\n\r\nx\r\n" + closing(),
          "not form-data"},
         {mp, "--" + boundary + "\r\nContent-Disposition: form-data\r\n\r\nx\r\n" + closing(),
          "without a name"},
-        {mp, "--" + boundary + "\r\nContent-Disposition: form-data; name=\"a\r\n\r\nx\r\n" + closing(),
+        {mp,
+         "--" + boundary + "\r\nContent-Disposition: form-data; name=\"a\r\n\r\nx\r\n" + closing(),
          "Malformed Content-Disposition"},
-        {mp, "--" + boundary + "\r\nContent-Disposition: form-data;\r\n name=a\r\n\r\nx\r\n" + closing(),
+        {mp,
+         "--" + boundary + "\r\nContent-Disposition: form-data;\r\n name=a\r\n\r\nx\r\n" +
+             closing(),
          "Folded"},
     };
     for (const auto& c : cases) {
@@ -239,7 +254,8 @@ TEST_CASE("forms: multipart limits: fields and files 400, part and file sizes 41
 
 TEST_CASE("forms: the whole form has a size limit (413)", "[forms]") {
     aster::form_limits limits{.max_body_bytes = 64};
-    CHECK_THROWS_WITH(aster::parse_form("application/x-www-form-urlencoded", std::string(65, 'a'), limits),
+    CHECK_THROWS_WITH(aster::parse_form("application/x-www-form-urlencoded", std::string(65, 'a'),
+                                        limits),
                       "Form body exceeds 64 bytes");
     try {
         aster::parse_form("multipart/form-data; boundary=" + boundary,
@@ -282,8 +298,8 @@ TEST_CASE("multipart_parser: a refusal's status does not depend on how the body 
     limits.max_part_header_bytes = 5;
     const std::string cases[] = {
         "--" + boundary + "\r\n\"a\"\r\n\r\nl\r\n" + closing(), // no colon: 400
-        "--" + boundary + "\r\nX: 123\r\n\r\n" + closing(),        // block of 6: 413
-        "--" + boundary + "\r\nX: 12\r\n\r\n" + closing(),         // 5: no disposition, 400
+        "--" + boundary + "\r\nX: 123\r\n\r\n" + closing(),     // block of 6: 413
+        "--" + boundary + "\r\nX: 12\r\n\r\n" + closing(),      // 5: no disposition, 400
     };
     const aster::status expected[] = {aster::status::bad_request,
                                       aster::status::request_entity_too_large,
@@ -297,7 +313,8 @@ TEST_CASE("multipart_parser: a refusal's status does not depend on how the body 
                 const auto& body = cases[c];
                 if (step == 0) p.feed(body, r);
                 else
-                    for (std::size_t i = 0; i < body.size(); i += step) p.feed(body.substr(i, step), r);
+                    for (std::size_t i = 0; i < body.size(); i += step)
+                        p.feed(body.substr(i, step), r);
                 p.finish();
                 FAIL("no exception");
             } catch (const aster::form_error& e) {

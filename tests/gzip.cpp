@@ -52,7 +52,8 @@ constexpr auto table = aster::routes(aster::route<"/big">(big), aster::route<"/s
 const aster::request_options gzip_ok{.headers = {{"Accept-Encoding", "deflate, GZIP;q=0.8"}}};
 
 TEST_CASE("gzip: a large body is compressed when the client accepts gzip", "[gzip]") {
-    const aster::application app{table, aster::middleware(aster::gzip{.minimum_size = 500, .level = 6})};
+    const aster::application app{table,
+                                 aster::middleware(aster::gzip{.minimum_size = 500, .level = 6})};
     aster::test_client client{app};
     auto r = client.get("/big", gzip_ok);
     CHECK(r.status_code == 200);
@@ -115,8 +116,7 @@ TEST_CASE("gzip: streaming responses are compressed chunk by chunk", "[gzip]") {
     CHECK(plain.body == expected);
 }
 
-TEST_CASE("gzip: each chunk is flushed, so it can be inflated before the stream ends",
-          "[gzip]") {
+TEST_CASE("gzip: each chunk is flushed, so it can be inflated before the stream ends", "[gzip]") {
     const aster::application app{table, aster::middleware(aster::gzip{})};
     aster::test_client client{app};
     auto r = client.get("/stream", gzip_ok);

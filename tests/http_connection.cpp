@@ -26,14 +26,13 @@ aster::task<response> slow(request&) {
     co_return aster::plain_text("finally");
 }
 
-constexpr aster::application app{
-    aster::routes(aster::route<"/hello">(hello), aster::route<"/slow">(slow),
-                  aster::route<"/echo/{rest:path}", aster::method::get | aster::method::post>(echo))};
+constexpr aster::application app{aster::routes(
+    aster::route<"/hello">(hello), aster::route<"/slow">(slow),
+    aster::route<"/echo/{rest:path}", aster::method::get | aster::method::post>(echo))};
 
 const std::string request_text =
     "POST /echo/split?x=1 HTTP/1.1\r\nHost: testserver\r\nContent-Type: text/plain\r\n"
     "Content-Length: 11\r\nX-Long-Header: abcdefghijklmnopqrstuvwxyz\r\n\r\nhello world";
-
 
 TEST_CASE("http_connection: a request delivered one byte per read parses the same", "[http]") {
     aster::test_client whole{app};
@@ -70,7 +69,8 @@ TEST_CASE("http_connection: pipelined requests are all answered, in order", "[ht
         batch += "GET /echo/" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
     auto responses = client.exchange(batch, 16);
     REQUIRE(responses.size() == 16);
-    for (int i = 0; i < 16; ++i) CHECK(responses[i].text() == "GET /echo/" + std::to_string(i) + " []");
+    for (int i = 0; i < 16; ++i)
+        CHECK(responses[i].text() == "GET /echo/" + std::to_string(i) + " []");
     // Byte by byte too.
     aster::test_client slow{app, {.read_size = 1}};
     auto again = slow.exchange(batch, 16);
@@ -108,8 +108,8 @@ TEST_CASE("http_connection: HTTP/1.0 closes unless asked to keep alive", "[http]
 
 TEST_CASE("http_connection: HEAD answers headers only", "[http]") {
     aster::test_client client{app};
-    auto rs = client.exchange("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\nHEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n",
-                              2, true);
+    auto rs = client.exchange(
+        "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\nHEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n", 2, true);
     REQUIRE(rs.size() == 2);
     CHECK(rs[0].header("content-length") == "13");
     CHECK(rs[1].text().empty());
@@ -118,11 +118,12 @@ TEST_CASE("http_connection: HEAD answers headers only", "[http]") {
 TEST_CASE("http_connection: a request the parser rejects gets 400 and the connection closes",
           "[http]") {
     aster::test_client client{app};
-    for (std::string bad : {"GARBAGE\r\n\r\n", "GET /hello HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n",
-                            "GET /hello HTTP/9.9\r\nHost: t\r\n\r\n",
-                            "POST /echo/x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
-                            "POST /echo/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-                            "GET /hello HTTP/1.1\r\n\r\n" /* no Host */}) {
+    for (std::string bad :
+         {"GARBAGE\r\n\r\n", "GET /hello HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n",
+          "GET /hello HTTP/9.9\r\nHost: t\r\n\r\n",
+          "POST /echo/x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+          "POST /echo/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+          "GET /hello HTTP/1.1\r\n\r\n" /* no Host */}) {
         INFO(bad);
         auto rs = client.exchange(bad + "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", 2);
         REQUIRE(rs.size() == 1);
@@ -162,12 +163,17 @@ TEST_CASE("http_connection: a refused HEAD request is answered without a body", 
 }
 
 TEST_CASE("http_connection: limits answer 413, 414 and 431", "[http]") {
-    aster::test_client client{app, {.limits = {.max_header_bytes = 1024, .max_url_bytes = 256,
-                                               .max_body_bytes = 100, .max_headers = 10}}};
-    auto too_long_url = client.exchange("GET /echo/" + std::string(300, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n", 1);
+    aster::test_client client{app,
+                              {.limits = {.max_header_bytes = 1024,
+                                          .max_url_bytes = 256,
+                                          .max_body_bytes = 100,
+                                          .max_headers = 10}}};
+    auto too_long_url =
+        client.exchange("GET /echo/" + std::string(300, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n", 1);
     REQUIRE(too_long_url.size() == 1);
     CHECK(too_long_url[0].status_code == 414);
-    auto big_header = client.exchange("GET /hello HTTP/1.1\r\nHost: t\r\nX: " + std::string(2000, 'h') + "\r\n\r\n", 1);
+    auto big_header = client.exchange(
+        "GET /hello HTTP/1.1\r\nHost: t\r\nX: " + std::string(2000, 'h') + "\r\n\r\n", 1);
     REQUIRE(big_header.size() == 1);
     CHECK(big_header[0].status_code == 431);
     std::string many = "GET /hello HTTP/1.1\r\nHost: t\r\n";
@@ -176,7 +182,8 @@ TEST_CASE("http_connection: limits answer 413, 414 and 431", "[http]") {
     REQUIRE(many_headers.size() == 1);
     CHECK(many_headers[0].status_code == 431);
     // Refused from Content-Length alone, before any body byte arrives.
-    auto declared = client.exchange("POST /echo/x HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n", 1);
+    auto declared =
+        client.exchange("POST /echo/x HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n", 1);
     REQUIRE(declared.size() == 1);
     CHECK(declared[0].status_code == 413);
     std::string chunks = "POST /echo/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -213,7 +220,8 @@ TEST_CASE("http_connection: a request head that never completes gets 408", "[htt
 TEST_CASE("http_connection: a body that stops arriving gets 408", "[http][timeouts]") {
     using namespace std::chrono_literals;
     aster::test_client client{app, {.limits = {.body_timeout = 30ms}, .detect_stalls = false}};
-    auto rs = client.exchange("POST /echo/x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc", 1);
+    auto rs = client.exchange("POST /echo/x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc",
+                              1);
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].status_code == 408);
 }
@@ -231,8 +239,9 @@ TEST_CASE("http_connection: an idle kept-alive connection is closed quietly", "[
 
 TEST_CASE("http_connection: a slow handler is not timed out", "[http][timeouts]") {
     using namespace std::chrono_literals;
-    aster::test_client client{app, {.limits = {.header_timeout = 10ms, .body_timeout = 10ms,
-                                               .keep_alive_timeout = 10ms}}};
+    aster::test_client client{
+        app,
+        {.limits = {.header_timeout = 10ms, .body_timeout = 10ms, .keep_alive_timeout = 10ms}}};
     // The deadline is off while the handler runs; only client silence counts.
     CHECK(client.get("/slow").text() == "finally");
     CHECK(client.post("/echo/x", {.body = "fine"}).status_code == 200);

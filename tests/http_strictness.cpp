@@ -56,15 +56,15 @@ constexpr auto any_method = aster::method::get | aster::method::head | aster::me
 constexpr aster::application app{aster::routes(aster::route<"/ok", any_method>(ok),
                                                aster::route<"/leak", any_method>(leak),
                                                aster::route<"/smuggled", any_method>(leak))};
-constexpr aster::application streaming_app{
-    aster::routes(aster::route<"/ok", any_method>(ok_streamed),
-                  aster::route<"/leak", any_method>(leak),
-                  aster::route<"/smuggled", any_method>(leak))};
+constexpr aster::application streaming_app{aster::routes(
+    aster::route<"/ok", any_method>(ok_streamed), aster::route<"/leak", any_method>(leak),
+    aster::route<"/smuggled", any_method>(leak))};
 
 // Sent after every hostile request: if the server answers it, it kept reading after the error.
 constexpr std::string_view trailing_request = "GET /leak HTTP/1.1\r\nHost: t\r\n\r\n";
 // Sent after every accepted request: answered with 200, then the server closes.
-constexpr std::string_view closing_request = "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+constexpr std::string_view closing_request =
+    "GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
 
 struct hostile {
     std::string name;
@@ -85,31 +85,55 @@ std::string get_with(std::string_view header_lines) {
 std::vector<hostile> hostile_cases() {
     std::vector<hostile> c = {
         // Framing: Content-Length and Transfer-Encoding (RFC 9112 §6).
-        {"CL and TE", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-        {"TE and CL", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", 400},
-        {"CL.TE smuggle", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n", 400},
-        {"two different CLs", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400},
-        {"two identical CLs", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400},
+        {"CL and TE",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n0\r\n\r\n",
+         400},
+        {"TE and CL",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+         "5\r\n\r\n0\r\n\r\n",
+         400},
+        {"CL.TE smuggle",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n",
+         400},
+        {"two different CLs",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+         400},
+        {"two identical CLs",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+         400},
         {"CL list 5, 5", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 5, 5\r\n\r\nhello", 400},
         {"CL negative", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400},
         {"CL with sign", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\nhello", 400},
         {"CL empty", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: \r\n\r\n", 400},
         {"CL hex", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 0x5\r\n\r\nhello", 400},
-        {"CL over 2^64", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400},
-        {"CL 10^18 (no body sent)", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000000000000\r\n\r\n", 413},
-        {"CL 10^18 with Expect", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000000000000\r\n"
-                                 "Expect: 100-continue\r\n\r\n", 413},
-        {"TE xchunked", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400},
-        {"TE chunked, gzip", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400},
+        {"CL over 2^64",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400},
+        {"CL 10^18 (no body sent)",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000000000000\r\n\r\n", 413},
+        {"CL 10^18 with Expect",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000000000000\r\n"
+         "Expect: 100-continue\r\n\r\n",
+         413},
+        {"TE xchunked",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400},
+        {"TE chunked, gzip",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400},
         {"TE gzip", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
         {"TE identity", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n\r\n", 400},
         {"TE empty", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: \r\n\r\n", 400},
-        {"TE chunked, chunked", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400},
-        {"TE chunked on two lines", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-                                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-        {"TE chunked;param", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n", 400},
-        {"TE gzip, chunked", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+        {"TE chunked, chunked",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+         400},
+        {"TE chunked on two lines",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         400},
+        {"TE chunked;param",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n", 400},
+        {"TE gzip, chunked",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
         {"TE in HTTP/1.0", "POST /ok HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
         // Chunked bodies (RFC 9112 §7.1).
         {"chunk size not hex", post_chunked("zz\r\nab\r\n0\r\n\r\n"), 400},
@@ -200,20 +224,30 @@ std::vector<hostile> hostile_cases() {
         {"HTTP/1.1 lowercase", "GET /ok http/1.1\r\nHost: t\r\n\r\n", 400},
     };
     // Limits (defaults: 16 KiB head, 8 KiB target): refused as soon as they are crossed.
-    c.push_back({"1 MiB header block", "GET /ok HTTP/1.1\r\nHost: t\r\nX: " + std::string(1 << 20, 'h') + "\r\n\r\n", 431});
+    c.push_back({"1 MiB header block",
+                 "GET /ok HTTP/1.1\r\nHost: t\r\nX: " + std::string(1 << 20, 'h') + "\r\n\r\n",
+                 431});
     std::string many = "GET /ok HTTP/1.1\r\nHost: t\r\n";
     for (int i = 0; i < 200; ++i) many += "X-" + std::to_string(i) + ": 1\r\n";
     c.push_back({"200 header lines", many + "\r\n", 431});
-    c.push_back({"100 KiB target", "GET /ok?" + std::string(100 << 10, 'u') + " HTTP/1.1\r\nHost: t\r\n\r\n", 414});
+    c.push_back({"100 KiB target",
+                 "GET /ok?" + std::string(100 << 10, 'u') + " HTTP/1.1\r\nHost: t\r\n\r\n", 414});
     // One chunk line's extensions: at most max_header_bytes, gathered or streamed alike (a
     // gathered body once took 1 MiB and 7 MiB, a streamed one stopped at about 20 KiB).
-    c.push_back({"17 KiB of chunk extensions", post_chunked("5;x=" + std::string(17 << 10, 'e') + "\r\nhello\r\n0\r\n\r\n"), 400});
-    c.push_back({"1 MiB of chunk extensions", post_chunked("5;x=" + std::string(1 << 20, 'e') + "\r\nhello\r\n0\r\n\r\n"), 400});
-    c.push_back({"many short chunk extensions", post_chunked("5" + [] {
-        std::string exts;
-        while (exts.size() < (30 << 10)) exts += ";q=\"v\"";
-        return exts;
-    }() + "\r\nhello\r\n0\r\n\r\n"), 400});
+    c.push_back({"17 KiB of chunk extensions",
+                 post_chunked("5;x=" + std::string(17 << 10, 'e') + "\r\nhello\r\n0\r\n\r\n"),
+                 400});
+    c.push_back({"1 MiB of chunk extensions",
+                 post_chunked("5;x=" + std::string(1 << 20, 'e') + "\r\nhello\r\n0\r\n\r\n"), 400});
+    c.push_back({"many short chunk extensions",
+                 post_chunked("5" +
+                              [] {
+                                  std::string exts;
+                                  while (exts.size() < (30 << 10)) exts += ";q=\"v\"";
+                                  return exts;
+                              }() +
+                              "\r\nhello\r\n0\r\n\r\n"),
+                 400});
     return c;
 }
 
@@ -228,22 +262,39 @@ struct accepted {
 std::vector<accepted> accepted_cases() {
     return {
         {"absolute-form", "GET http://t/ok HTTP/1.1\r\nHost: t\r\n\r\n", 200, "ok /ok 0"},
-        {"absolute-form, any case, query", "GET HTTPS://T:8443/ok?x=1 HTTP/1.1\r\nHost: t\r\n\r\n", 200, "ok /ok 0"},
+        {"absolute-form, any case, query", "GET HTTPS://T:8443/ok?x=1 HTTP/1.1\r\nHost: t\r\n\r\n",
+         200, "ok /ok 0"},
         {"absolute-form without path", "GET http://t?x=1 HTTP/1.1\r\nHost: t\r\n\r\n", 404, ""},
         {"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", 404, ""},
-        {"chunk extensions", post_chunked("5;a=b\r\nhello\r\n2;q=\"x y\";r=s\r\n!!\r\n1;flag;k=\"\"\r\nz\r\n0;end\r\n\r\n"), 200, "ok /ok 8"},
-        {"8 KiB of chunk extensions", post_chunked("5;x=" + std::string(8 << 10, 'e') + "\r\nhello\r\n0\r\n\r\n"), 200, "ok /ok 5"},
-        {"chunked trailer (dropped)", post_chunked("5\r\nhello\r\n0\r\nX-Trailer: y\r\nHost: evil\r\n\r\n"), 200, "ok /ok 5 fields=2"},
-        {"TE Chunked, OWS, empty items", "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: , Chunked \r\n\r\n"
-                                         "3\r\nabc\r\n0\r\n\r\n", 200, "ok /ok 3"},
-        {"CL with leading zeros", "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 005\r\n\r\nhello", 200, "ok /ok 5"},
+        {"chunk extensions",
+         post_chunked(
+             "5;a=b\r\nhello\r\n2;q=\"x y\";r=s\r\n!!\r\n1;flag;k=\"\"\r\nz\r\n0;end\r\n\r\n"),
+         200, "ok /ok 8"},
+        {"8 KiB of chunk extensions",
+         post_chunked("5;x=" + std::string(8 << 10, 'e') + "\r\nhello\r\n0\r\n\r\n"), 200,
+         "ok /ok 5"},
+        {"chunked trailer (dropped)",
+         post_chunked("5\r\nhello\r\n0\r\nX-Trailer: y\r\nHost: evil\r\n\r\n"), 200,
+         "ok /ok 5 fields=2"},
+        {"TE Chunked, OWS, empty items",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: , Chunked \r\n\r\n"
+         "3\r\nabc\r\n0\r\n\r\n",
+         200, "ok /ok 3"},
+        {"CL with leading zeros",
+         "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 005\r\n\r\nhello", 200, "ok /ok 5"},
         {"TAB and obs-text in a value", get_with("X: a\tb \xc3\xa9\r\n"), 200, "ok /ok 0"},
         {"empty Host", "GET /ok HTTP/1.1\r\nHost:\r\n\r\n", 200, "ok /ok 0"},
         {"IPv6 Host", "GET /ok HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 200, "ok /ok 0"},
-        {"HTTP/1.0 without Host", "GET /ok HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200, "ok /ok 0"},
-        {"empty line before the request", "\r\nGET /ok HTTP/1.1\r\nHost: t\r\n\r\n", 200, "ok /ok 0"},
-        {"Upgrade: h2c ignored", get_with("Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n"), 200, "ok /ok 0"},
-        {"refused WebSocket upgrade", get_with("Connection: Upgrade\r\nUpgrade: websocket\r\n"), 404, ""},
+        {"HTTP/1.0 without Host", "GET /ok HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200,
+         "ok /ok 0"},
+        {"empty line before the request", "\r\nGET /ok HTTP/1.1\r\nHost: t\r\n\r\n", 200,
+         "ok /ok 0"},
+        {"Upgrade: h2c ignored",
+         get_with("Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: "
+                  "AAMAAABkAAQAoAAAAAIAAAAA\r\n"),
+         200, "ok /ok 0"},
+        {"refused WebSocket upgrade", get_with("Connection: Upgrade\r\nUpgrade: websocket\r\n"),
+         404, ""},
         {"PROPFIND reaches the app", "PROPFIND /ok HTTP/1.1\r\nHost: t\r\n\r\n", 200, "ok /ok 0"},
     };
 }
@@ -280,8 +331,7 @@ struct served {
 aster::task<> serve(aster::test::stream& end, const aster::detail::connection_options& options,
                     bool& done, aster::detail::app_ref ref) {
     aster::client_address client{"strictness", 1}; // named: g++ 12 and temporaries in co_await
-    co_await aster::detail::serve_stream(end, ref, options,
-                                             std::move(client));
+    co_await aster::detail::serve_stream(end, ref, options, std::move(client));
     end.close();
     done = true;
 }
@@ -333,7 +383,8 @@ struct wire_result {
 
 // Writes `payload` on a fresh connection while reading everything the server sends until it
 // closes; gives up after `limit`. A write the server refuses to finish reading is fine.
-wire_result over_tcp(std::uint16_t port, std::string_view payload, std::chrono::milliseconds limit) {
+wire_result over_tcp(std::uint16_t port, std::string_view payload,
+                     std::chrono::milliseconds limit) {
     namespace net = aster::net;
     using net::ip::tcp;
     net::io_context ctx;
@@ -353,8 +404,8 @@ wire_result over_tcp(std::uint16_t port, std::string_view payload, std::chrono::
         socket.async_read_some(net::buffer(buffer), [&](std::error_code ec, std::size_t n) {
             r.bytes.append(buffer.data(), n);
             if (!ec) return read_more();
-            r.closed_by_server = !r.timed_out && (ec == net::error::eof ||
-                                                  ec == net::error::connection_reset);
+            r.closed_by_server = !r.timed_out &&
+                                 (ec == net::error::eof || ec == net::error::connection_reset);
             deadline.cancel();
             socket.close(ec); // ends a write still in flight
         });
@@ -388,8 +439,8 @@ void report(const hostile& h, const char* how, int answered, bool closed) {
         return path ? std::fopen(path, "w") : nullptr;
     }();
     if (!out) return;
-    std::fprintf(out, "%s\t%s\t%d\t%d\t%s\n", h.name.c_str(), how,
-                 h.status, answered, closed ? "closed" : "open");
+    std::fprintf(out, "%s\t%s\t%d\t%d\t%s\n", h.name.c_str(), how, h.status, answered,
+                 closed ? "closed" : "open");
     std::fflush(out);
 }
 

@@ -157,10 +157,10 @@ TEST_CASE("lifespan: the server runs startup before accepting, shutdown after st
     CHECK(recorded() == std::vector<std::string>{"startup", "request", "request", "shutdown"});
 }
 
-TEST_CASE("lifespan: a throwing startup makes server::run() throw, serving nothing",
-          "[lifespan]") {
+TEST_CASE("lifespan: a throwing startup makes server::run() throw, serving nothing", "[lifespan]") {
     reset();
-    aster::server srv{failing, {.host = "127.0.0.1", .port = 0, .threads = 1, .handle_signals = false}};
+    aster::server srv{failing,
+                      {.host = "127.0.0.1", .port = 0, .threads = 1, .handle_signals = false}};
     CHECK_THROWS_WITH(srv.run(), "database unreachable");
     CHECK(recorded() == std::vector<std::string>{"startup"});
 }
@@ -232,9 +232,10 @@ aster::response wrong_type(aster::request& req) {
     return aster::plain_text(std::to_string(req.state<int>()));
 }
 
-constexpr auto table = aster::routes(aster::route<"/count">(count), aster::route<"/wrong">(wrong_type));
+constexpr auto table = aster::routes(aster::route<"/count">(count),
+                                     aster::route<"/wrong">(wrong_type));
 constexpr aster::application app{table,
-                                  aster::lifespan{.startup = fill, .state = aster::state_of(stock)}};
+                                 aster::lifespan{.startup = fill, .state = aster::state_of(stock)}};
 constexpr aster::application stateless{table};
 
 TEST_CASE("lifespan: handlers reach the app's state through req.state<T>()", "[lifespan]") {

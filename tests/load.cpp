@@ -30,8 +30,8 @@
 namespace load_test {
 
 namespace net = aster::net;
-using net::ip::tcp;
 using aster::detail::use_tuple;
+using net::ip::tcp;
 
 std::string id_text(aster::request&, std::int64_t id) { return std::to_string(id); }
 
@@ -72,10 +72,11 @@ aster::task<> closer(aster::websocket& ws) {
     co_await ws.close(4000);
 }
 
-constexpr aster::application app{aster::routes(
-    aster::route<"/item/{id:int}">(item), aster::route<"/kb">(kilobyte),
-    aster::route<"/slow">(slow), aster::websocket_route<"/ws">(echo),
-    aster::websocket_route<"/firehose">(firehose), aster::websocket_route<"/closer">(closer))};
+constexpr aster::application app{
+    aster::routes(aster::route<"/item/{id:int}">(item), aster::route<"/kb">(kilobyte),
+                  aster::route<"/slow">(slow), aster::websocket_route<"/ws">(echo),
+                  aster::websocket_route<"/firehose">(firehose),
+                  aster::websocket_route<"/closer">(closer))};
 
 // Raises the soft (and if need be the hard) limit on open files, or says why it cannot.
 void need_open_files(rlim_t wanted) {
@@ -118,33 +119,40 @@ TEST_CASE("load: 1,000 WebSockets x 100 numbered messages, every echo once and i
     std::vector<std::string> errors;
     auto started = std::chrono::steady_clock::now();
     for (int c = 0; c < connections; ++c) {
-        net::co_spawn(ctx, [&, c]() -> aster::task<> {
-            tcp::socket s(ctx);
-            try {
-                std::string in = co_await ws_open(s, server.endpoint(), "/ws");
-                // The writer runs ahead of the reader: up to all 100 in flight.
-                net::co_spawn(ctx, [&s, c]() -> aster::task<> {
+        net::co_spawn(
+            ctx,
+            [&, c]() -> aster::task<> {
+                tcp::socket s(ctx);
+                try {
+                    std::string in = co_await ws_open(s, server.endpoint(), "/ws");
+                    // The writer runs ahead of the reader: up to all 100 in flight.
+                    net::co_spawn(
+                        ctx,
+                        [&s, c]() -> aster::task<> {
+                            for (int m = 0; m < messages; ++m) {
+                                auto f = client_frame(0x1,
+                                                      std::to_string(c) + "/" + std::to_string(m));
+                                co_await net::async_write(s, net::buffer(f), net::use_awaitable);
+                            }
+                        },
+                        net::detached);
                     for (int m = 0; m < messages; ++m) {
-                        auto f = client_frame(0x1, std::to_string(c) + "/" + std::to_string(m));
-                        co_await net::async_write(s, net::buffer(f), net::use_awaitable);
+                        auto got = co_await read_frame(s, in);
+                        if (got != std::to_string(c) + "/" + std::to_string(m)) {
+                            errors.push_back("connection " + std::to_string(c) + " message " +
+                                             std::to_string(m) + ": got " + got);
+                            break;
+                        }
+                        ++in_order[c];
                     }
-                }, net::detached);
-                for (int m = 0; m < messages; ++m) {
-                    auto got = co_await read_frame(s, in);
-                    if (got != std::to_string(c) + "/" + std::to_string(m)) {
-                        errors.push_back("connection " + std::to_string(c) + " message " +
-                                         std::to_string(m) + ": got " + got);
-                        break;
-                    }
-                    ++in_order[c];
+                    auto bye = client_frame(0x8, std::string("\x03\xe8", 2));
+                    co_await net::async_write(s, net::buffer(bye), net::use_awaitable);
+                    co_await read_frame(s, in); // the close reply
+                } catch (const std::exception& e) {
+                    errors.push_back("connection " + std::to_string(c) + ": " + e.what());
                 }
-                auto bye = client_frame(0x8, std::string("\x03\xe8", 2));
-                co_await net::async_write(s, net::buffer(bye), net::use_awaitable);
-                co_await read_frame(s, in); // the close reply
-            } catch (const std::exception& e) {
-                errors.push_back("connection " + std::to_string(c) + ": " + e.what());
-            }
-        }, net::detached);
+            },
+            net::detached);
     }
     REQUIRE(run_clients(ctx, std::chrono::seconds(60)));
     auto took = std::chrono::steady_clock::now() - started;
@@ -194,37 +202,44 @@ void write_line(int fd, const std::string& line) {
     // A few hundred connects at a time: more would overflow the listen backlog.
     constexpr int workers = 200;
     for (int w = 0; w < workers; ++w) {
-        net::co_spawn(ctx, [&, w]() -> aster::task<> {
-            for (int i = w; i < connections; i += workers) {
-                auto [ec] = co_await sockets[i]->async_connect(endpoint, use_tuple);
-                if (ec) error = "connect " + std::to_string(i) + ": " + ec.message();
-                else ++connected;
-            }
-        }, net::detached);
+        net::co_spawn(
+            ctx,
+            [&, w]() -> aster::task<> {
+                for (int i = w; i < connections; i += workers) {
+                    auto [ec] = co_await sockets[i]->async_connect(endpoint, use_tuple);
+                    if (ec) error = "connect " + std::to_string(i) + ": " + ec.message();
+                    else ++connected;
+                }
+            },
+            net::detached);
     }
     ctx.run_for(std::chrono::seconds(60));
     write_line(out, "connected " + std::to_string(connected) + " " + error);
     read_line(in, std::chrono::seconds(60)); // the server has counted them: now ask
     ctx.restart();
     for (int i = 0; i < connections; ++i) {
-        net::co_spawn(ctx, [&, i]() -> aster::task<> {
-            auto& s = *sockets[i];
-            std::string req = "GET /item/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
-            std::string in;
-            try {
-                co_await net::async_write(s, net::buffer(req), net::use_awaitable);
-                // The body comes last: read until all of it is there.
-                std::string want = "item " + std::to_string(i);
-                while (in.size() < want.size() || in.compare(in.size() - want.size(), want.size(), want) != 0)
-                    co_await net::async_read(s, net::dynamic_buffer(in), net::transfer_at_least(1),
-                                             net::use_awaitable);
-                if (in.rfind("HTTP/1.1 200 OK\r\n", 0) == 0) ++served;
-                else error = std::to_string(i) + ": " + in.substr(0, 40);
-            } catch (const std::exception& e) {
-                error = std::to_string(i) + ": " + e.what();
-            }
-            s.close();
-        }, net::detached);
+        net::co_spawn(
+            ctx,
+            [&, i]() -> aster::task<> {
+                auto& s = *sockets[i];
+                std::string req = "GET /item/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+                std::string in;
+                try {
+                    co_await net::async_write(s, net::buffer(req), net::use_awaitable);
+                    // The body comes last: read until all of it is there.
+                    std::string want = "item " + std::to_string(i);
+                    while (in.size() < want.size() ||
+                           in.compare(in.size() - want.size(), want.size(), want) != 0)
+                        co_await net::async_read(s, net::dynamic_buffer(in),
+                                                 net::transfer_at_least(1), net::use_awaitable);
+                    if (in.rfind("HTTP/1.1 200 OK\r\n", 0) == 0) ++served;
+                    else error = std::to_string(i) + ": " + in.substr(0, 40);
+                } catch (const std::exception& e) {
+                    error = std::to_string(i) + ": " + e.what();
+                }
+                s.close();
+            },
+            net::detached);
     }
     ctx.run_for(std::chrono::seconds(60));
     write_line(out, "served " + std::to_string(served) + " " + error);
@@ -236,7 +251,7 @@ TEST_CASE("load: 10,000 idle connections are held, then every one is served", "[
     need_open_files(connections + 512); // the server's ends; the clients are in a child
     aster::server_config config;
     config.limits.header_timeout = std::chrono::seconds(120); // held idle on purpose
-    REQUIRE(config.max_connections >= connections);          // the default admits them all
+    REQUIRE(config.max_connections >= connections);           // the default admits them all
     int to_child[2], from_child[2];
     REQUIRE(::pipe(to_child) == 0);
     REQUIRE(::pipe(from_child) == 0);
@@ -285,14 +300,14 @@ TEST_CASE("faults: clients that vanish mid-request, mid-frame and mid-close leav
         bool reset;                  // RST (SO_LINGER 0) instead of FIN
     };
     const std::vector<vanishing> kinds = {
-        {"GET /item/1 HTTP/1.1\r\nHost: x\r\n", "", false},                  // mid-head
+        {"GET /item/1 HTTP/1.1\r\nHost: x\r\n", "", false}, // mid-head
         {"GET /item/1 HTTP/1.1\r\nHo", "", true},
         {"POST /kb HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc", "", true}, // mid-body
-        {"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", "", true},                 // mid-response
-        {"/ws", client_frame(0x1, "hello").substr(0, 4), false},              // mid-frame
+        {"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", "", true},     // mid-response
+        {"/ws", client_frame(0x1, "hello").substr(0, 4), false}, // mid-frame
         {"/ws", client_frame(0x1, "hello").substr(0, 9), true},
-        {"/ws", client_frame(0x8, std::string("\x03\xe8", 2)), true},        // mid-close (ours)
-        {"/closer", "", false},                                              // mid-close (theirs)
+        {"/ws", client_frame(0x8, std::string("\x03\xe8", 2)), true}, // mid-close (ours)
+        {"/closer", "", false},                                       // mid-close (theirs)
         {"/closer", "", true},
     };
     std::vector<std::unique_ptr<tcp::socket>> sockets;
@@ -301,34 +316,41 @@ TEST_CASE("faults: clients that vanish mid-request, mid-frame and mid-close leav
     for (const auto& k : kinds) {
         for (int i = 0; i < each; ++i) {
             sockets.push_back(std::make_unique<tcp::socket>(ctx));
-            net::co_spawn(ctx, [&, &s = *sockets.back()]() -> aster::task<> {
-                try {
-                    if (k.path_or_request[0] == '/') {
-                        co_await ws_open(s, server.endpoint(), k.path_or_request);
-                        if (!k.then_send.empty())
-                            co_await net::async_write(s, net::buffer(k.then_send), net::use_awaitable);
-                    } else {
-                        co_await s.async_connect(server.endpoint(), net::use_awaitable);
-                        co_await net::async_write(s, net::buffer(k.path_or_request), net::use_awaitable);
+            net::co_spawn(
+                ctx,
+                [&, &s = *sockets.back()]() -> aster::task<> {
+                    try {
+                        if (k.path_or_request[0] == '/') {
+                            co_await ws_open(s, server.endpoint(), k.path_or_request);
+                            if (!k.then_send.empty())
+                                co_await net::async_write(s, net::buffer(k.then_send),
+                                                          net::use_awaitable);
+                        } else {
+                            co_await s.async_connect(server.endpoint(), net::use_awaitable);
+                            co_await net::async_write(s, net::buffer(k.path_or_request),
+                                                      net::use_awaitable);
+                        }
+                        ++ready;
+                    } catch (const std::exception& e) {
+                        errors.push_back(k.path_or_request + ": " + e.what());
                     }
-                    ++ready;
-                } catch (const std::exception& e) {
-                    errors.push_back(k.path_or_request + ": " + e.what());
-                }
-            }, net::detached);
+                },
+                net::detached);
         }
     }
     REQUIRE(run_clients(ctx, std::chrono::seconds(20)));
     REQUIRE(errors.empty());
     REQUIRE(ready == int(kinds.size()) * each);
     // Everything is in the server's hands now (the ones that may already have finished aside).
-    auto live = server.wait_for([&](const aster::server_stats& s) { return s.websockets >= 4 * each; });
+    auto live = server.wait_for(
+        [&](const aster::server_stats& s) { return s.websockets >= 4 * each; });
     CHECK(live.connections >= std::size_t(4 * each));
     CHECK(live.websockets >= std::size_t(4 * each));
     // Vanish: the kernel sends FIN or RST, nothing more comes.
     for (std::size_t i = 0; i < sockets.size(); ++i) {
         std::error_code ignored;
-        if (kinds[i / each].reset) sockets[i]->set_option(net::socket_base::linger(true, 0), ignored);
+        if (kinds[i / each].reset)
+            sockets[i]->set_option(net::socket_base::linger(true, 0), ignored);
         sockets[i]->close(ignored);
     }
     auto after = server.wait_for(all_zero);
@@ -337,15 +359,22 @@ TEST_CASE("faults: clients that vanish mid-request, mid-frame and mid-close leav
     // And the server still serves.
     std::string echoed;
     ctx.restart();
-    net::co_spawn(ctx, [&]() -> aster::task<> {
-        tcp::socket s(ctx);
-        std::string in = co_await ws_open(s, server.endpoint(), "/ws");
-        auto f = client_frame(0x1, "still here");
-        co_await net::async_write(s, net::buffer(f), net::use_awaitable);
-        echoed = co_await read_frame(s, in);
-    }, [&](std::exception_ptr e) {
-        if (e) try { std::rethrow_exception(e); } catch (const std::exception& x) { echoed = x.what(); }
-    });
+    net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            tcp::socket s(ctx);
+            std::string in = co_await ws_open(s, server.endpoint(), "/ws");
+            auto f = client_frame(0x1, "still here");
+            co_await net::async_write(s, net::buffer(f), net::use_awaitable);
+            echoed = co_await read_frame(s, in);
+        },
+        [&](std::exception_ptr e) {
+            if (e) try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& x) {
+                    echoed = x.what();
+                }
+        });
     REQUIRE(run_clients(ctx, std::chrono::seconds(10)));
     CHECK(echoed == "still here");
 }
@@ -358,8 +387,9 @@ TEST_CASE("slow readers: a WebSocket that never reads holds at most max_send_que
     net::io_context ctx;
     tcp::socket s(ctx);
     std::string in;
-    net::co_spawn(ctx, [&]() -> aster::task<> { in = co_await ws_open(s, server.endpoint(), "/firehose"); },
-                  net::detached);
+    net::co_spawn(
+        ctx, [&]() -> aster::task<> { in = co_await ws_open(s, server.endpoint(), "/firehose"); },
+        net::detached);
     REQUIRE(run_clients(ctx, std::chrono::seconds(10)));
     firehose_sent = 0;
     // The handler sends as fast as it can; the client reads nothing, so the socket buffers fill
@@ -376,13 +406,16 @@ TEST_CASE("slow readers: a WebSocket that never reads holds at most max_send_que
     CHECK(held.buffered_bytes <= config.websocket.max_send_queue_bytes);
     // Nothing was lost: reading now yields every message, numbered in order.
     long expected = 0;
-    net::co_spawn(ctx, [&]() -> aster::task<> {
-        while (expected < before + 10) {
-            auto m = co_await read_frame(s, in);
-            if (m.substr(0, m.find(':')) != std::to_string(expected)) co_return;
-            ++expected;
-        }
-    }, net::detached);
+    net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            while (expected < before + 10) {
+                auto m = co_await read_frame(s, in);
+                if (m.substr(0, m.find(':')) != std::to_string(expected)) co_return;
+                ++expected;
+            }
+        },
+        net::detached);
     ctx.restart();
     REQUIRE(run_clients(ctx, std::chrono::seconds(20)));
     CHECK(expected == before + 10);
@@ -391,23 +424,26 @@ TEST_CASE("slow readers: a WebSocket that never reads holds at most max_send_que
     CHECK(all_zero(server.wait_for(all_zero)));
 }
 
-TEST_CASE("slow readers: a WebSocket that pings but never reads stops being read",
-          "[load]") {
+TEST_CASE("slow readers: a WebSocket that pings but never reads stops being read", "[load]") {
     aster::server_config config;
     config.websocket.max_send_queue_bytes = 16 * 1024;
     running_server server(config);
     net::io_context ctx;
     tcp::socket s(ctx);
     std::size_t written = 0;
-    net::co_spawn(ctx, [&]() -> aster::task<> {
-        co_await ws_open(s, server.endpoint(), "/ws");
-        std::string pings;
-        for (int i = 0; i < 256; ++i) pings += client_frame(0x9, std::string(125, 'p'));
-        for (;;) { // until the server stops reading and the buffers fill: then the timer ends it
-            co_await net::async_write(s, net::buffer(pings), net::use_awaitable);
-            written += pings.size();
-        }
-    }, net::detached);
+    net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            co_await ws_open(s, server.endpoint(), "/ws");
+            std::string pings;
+            for (int i = 0; i < 256; ++i) pings += client_frame(0x9, std::string(125, 'p'));
+            for (;
+                 ;) { // until the server stops reading and the buffers fill: then the timer ends it
+                co_await net::async_write(s, net::buffer(pings), net::use_awaitable);
+                written += pings.size();
+            }
+        },
+        net::detached);
     ctx.run_for(std::chrono::seconds(3));
     auto held = server.srv.stats();
     CAPTURE(written, held.buffered_bytes);
@@ -425,15 +461,18 @@ TEST_CASE("slow readers: a pipelining client that never reads stops being read",
     net::io_context ctx;
     tcp::socket s(ctx);
     std::size_t written = 0;
-    net::co_spawn(ctx, [&]() -> aster::task<> {
-        co_await s.async_connect(server.endpoint(), net::use_awaitable);
-        std::string batch;
-        for (int i = 0; i < 100; ++i) batch += "GET /kb HTTP/1.1\r\nHost: x\r\n\r\n";
-        for (;;) {
-            co_await net::async_write(s, net::buffer(batch), net::use_awaitable);
-            written += batch.size();
-        }
-    }, net::detached);
+    net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            co_await s.async_connect(server.endpoint(), net::use_awaitable);
+            std::string batch;
+            for (int i = 0; i < 100; ++i) batch += "GET /kb HTTP/1.1\r\nHost: x\r\n\r\n";
+            for (;;) {
+                co_await net::async_write(s, net::buffer(batch), net::use_awaitable);
+                written += batch.size();
+            }
+        },
+        net::detached);
     std::size_t peak = 0;
     for (int i = 0; i < 30; ++i) {
         ctx.run_for(std::chrono::milliseconds(100));

@@ -38,7 +38,8 @@ struct access_log_on {
 } // namespace logging_test
 
 TEST_CASE("access log: a line per WebSocket session, with its status, close code, duration and "
-          "messages", "[log]") {
+          "messages",
+          "[log]") {
     using namespace logging_test;
     test_support::captured_log logged(aster::log_level::info);
     access_log_on on;
@@ -59,16 +60,19 @@ TEST_CASE("access log: a line per WebSocket session, with its status, close code
             if (l.find("WebSocket") != std::string::npos) sessions += l + "\n";
     }
     INFO(sessions);
-    CHECK(std::regex_search(sessions, std::regex(
-        R"(testclient:50000 - "WebSocket /ws" 101 4001 [0-9.]+m?s in=2 out=2\n)")));
-    CHECK(std::regex_search(sessions, std::regex(R"("WebSocket /no" 403 - [0-9.]+m?s in=0 out=0\n)")));
+    CHECK(std::regex_search(
+        sessions,
+        std::regex(R"(testclient:50000 - "WebSocket /ws" 101 4001 [0-9.]+m?s in=2 out=2\n)")));
+    CHECK(std::regex_search(sessions,
+                            std::regex(R"("WebSocket /no" 403 - [0-9.]+m?s in=0 out=0\n)")));
 }
 
 TEST_CASE("log: a request the parser refuses is an info line with its status", "[log]") {
     using namespace logging_test;
     test_support::captured_log logged(aster::log_level::info);
     aster::test_client client{app};
-    auto r = client.exchange("GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 1);
+    auto r = client.exchange(
+        "GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 1);
     REQUIRE(r.size() == 1);
     CHECK(r[0].status_code == 400);
     CHECK(logged.contains("testclient:50000 - refused 400"));
@@ -113,6 +117,8 @@ TEST_CASE("log: timestamps put the UTC time in front of the default sink's lines
     close(pipe_ends[0]);
     REQUIRE(n > 0);
     std::string out(buf, std::size_t(n));
-    CHECK(std::regex_match(out, std::regex(
-        R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO: stamped line\nINFO: plain line\n)")));
+    CHECK(std::regex_match(
+        out,
+        std::regex(
+            R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO: stamped line\nINFO: plain line\n)")));
 }

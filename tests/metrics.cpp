@@ -82,7 +82,8 @@ std::map<std::string, std::vector<sample>> parse(const std::string& text) {
         CHECK(types.count(family) == 1); // a sample of a declared family
         sample s{{}, 0};
         std::string labels = m[3];
-        for (std::sregex_iterator it(labels.begin(), labels.end(), label_re), stop; it != stop; ++it)
+        for (std::sregex_iterator it(labels.begin(), labels.end(), label_re), stop; it != stop;
+             ++it)
             s.labels[(*it)[1]] = (*it)[2];
         std::string value = m[4];
         if (value == "+Inf") s.value = 1e300;
@@ -100,7 +101,8 @@ std::map<std::string, std::vector<sample>> parse(const std::string& text) {
         for (const auto& s : out[name + "_bucket"]) by_route[s.labels.at("route")].push_back(s);
         for (const auto& [route, buckets] : by_route) {
             INFO(name << " " << route);
-            for (std::size_t i = 1; i < buckets.size(); ++i) CHECK(buckets[i].value >= buckets[i - 1].value);
+            for (std::size_t i = 1; i < buckets.size(); ++i)
+                CHECK(buckets[i].value >= buckets[i - 1].value);
             CHECK(buckets.back().labels.at("le") == "+Inf");
             double count = -1;
             for (const auto& c : out[name + "_count"])
@@ -149,10 +151,13 @@ TEST_CASE("metrics_route: requests by route, method and status; latency; WebSock
     const std::string total = "aster_http_requests_total";
     CHECK(value_of(m, total, {{"route", "/hello"}, {"method", "GET"}, {"status", "200"}}) == 3);
     CHECK(value_of(m, total, {{"route", "user"}, {"method", "GET"}, {"status", "200"}}) == 1);
-    CHECK(value_of(m, total, {{"route", "<unmatched>"}, {"method", "GET"}, {"status", "404"}}) == 1);
-    CHECK(value_of(m, total, {{"route", "<unmatched>"}, {"method", "POST"}, {"status", "405"}}) == 1);
+    CHECK(value_of(m, total, {{"route", "<unmatched>"}, {"method", "GET"}, {"status", "404"}}) ==
+          1);
+    CHECK(value_of(m, total, {{"route", "<unmatched>"}, {"method", "POST"}, {"status", "405"}}) ==
+          1);
     CHECK(value_of(m, "aster_http_request_duration_seconds_count", {{"route", "/hello"}}) == 3);
-    CHECK(value_of(m, "aster_http_request_duration_seconds_bucket", {{"route", "/hello"}, {"le", "+Inf"}}) == 3);
+    CHECK(value_of(m, "aster_http_request_duration_seconds_bucket",
+                   {{"route", "/hello"}, {"le", "+Inf"}}) == 3);
     CHECK(value_of(m, "aster_http_request_duration_seconds_sum", {{"route", "/hello"}}) >= 0);
     CHECK(value_of(m, "aster_websocket_sessions_total", {{"route", "/ws"}}) == 1);
     CHECK(value_of(m, "aster_websocket_messages_received_total", {{"route", "/ws"}}) == 2);
@@ -160,7 +165,8 @@ TEST_CASE("metrics_route: requests by route, method and status; latency; WebSock
     CHECK(value_of(m, "aster_websocket_closes_total", {{"route", "/ws"}, {"code", "1000"}}) == 1);
     // The scrape itself is counted once it is written: the next one sees it.
     auto again = parse(client.get("/metrics").text());
-    CHECK(value_of(again, total, {{"route", "/metrics"}, {"method", "GET"}, {"status", "200"}}) == 1);
+    CHECK(value_of(again, total, {{"route", "/metrics"}, {"method", "GET"}, {"status", "200"}}) ==
+          1);
     // A client of its own: its counts start at zero.
     aster::test_client other{app};
     CHECK(value_of(parse(other.get("/metrics").text()), total, {{"route", "/hello"}}) == -1);

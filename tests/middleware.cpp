@@ -35,8 +35,7 @@ struct recorder {
     }
 };
 
-constexpr auto table = aster::routes(aster::route<"/hello">(hello),
-                                     aster::route<"/blocked">(hello),
+constexpr auto table = aster::routes(aster::route<"/hello">(hello), aster::route<"/blocked">(hello),
                                      aster::websocket_route<"/ws">(ws_echo));
 
 TEST_CASE("middleware: runs before and after the handler, outermost first", "[middleware]") {
@@ -96,8 +95,8 @@ TEST_CASE("middleware: an exception in a middleware is a 500 and reaches the tes
 }
 
 TEST_CASE("trusted_host: allowed names and wildcards pass, others get 400", "[middleware]") {
-    const aster::application app{
-        table, aster::middleware(aster::trusted_host{{"testserver", "*.example.com"}})};
+    const aster::application app{table, aster::middleware(
+                                            aster::trusted_host{{"testserver", "*.example.com"}})};
     aster::test_client client{app};
     CHECK(client.get("/hello").text() == "hello");
     CHECK(client.get("/hello", {.headers = {}}).status_code == 200);

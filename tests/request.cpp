@@ -42,19 +42,21 @@ aster::task<response> echo_body(request& r) {
 
 response params(request& r, std::string_view, std::int64_t) {
     std::string out;
-    for (const auto& p : r.path_params()) out += std::string(p.name) + "=" + std::string(p.value) + ";";
+    for (const auto& p : r.path_params())
+        out += std::string(p.name) + "=" + std::string(p.value) + ";";
     out += "lookup=" + std::string(r.path_param("n"));
     return aster::plain_text(out);
 }
 
 // A typo in a parameter's name: path_param throws, naming it and the route's pattern.
-response typo(request& r, std::int64_t) { return aster::plain_text(std::string(r.path_param("idd"))); }
+response typo(request& r, std::int64_t) {
+    return aster::plain_text(std::string(r.path_param("idd")));
+}
 
-constexpr aster::application app{aster::routes(
-    aster::route<"/describe/{rest:path}">(describe),
-    aster::route<"/echo", aster::method::post | aster::method::put>(echo_body),
-    aster::route<"/p/{word}/{n:int}">(params), aster::route<"/typo/{id:int}">(typo))};
-
+constexpr aster::application app{
+    aster::routes(aster::route<"/describe/{rest:path}">(describe),
+                  aster::route<"/echo", aster::method::post | aster::method::put>(echo_body),
+                  aster::route<"/p/{word}/{n:int}">(params), aster::route<"/typo/{id:int}">(typo))};
 
 TEST_CASE("request: method, target, path and raw query", "[request]") {
     aster::test_client client{app};
@@ -79,7 +81,8 @@ TEST_CASE("request: query parameters are decoded and multi-valued; the last wins
 
 TEST_CASE("request: headers are case-insensitive and multi-valued", "[request]") {
     aster::test_client client{app};
-    auto text = client.get("/describe/x", {.headers = {{"x-multi", "one"}, {"X-MULTI", "two"}}}).text();
+    auto text =
+        client.get("/describe/x", {.headers = {{"x-multi", "one"}, {"X-MULTI", "two"}}}).text();
     CHECK_THAT(text, Catch::Contains("x_multi=one,two\n"));
     CHECK_THAT(text, Catch::Contains("ua=testclient\n"));
 }
@@ -95,10 +98,12 @@ TEST_CASE("request: cookies, client address and version", "[request]") {
 TEST_CASE("request: Content-Length and chunked bodies", "[request]") {
     aster::test_client client{app};
     CHECK(client.post("/echo", {.body = "hello body"}).text() == "hello body");
-    CHECK(client.put("/echo", {.body = std::string(100000, 'x')}).text() == std::string(100000, 'x'));
-    auto chunked = client.exchange("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                   "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
-                                   1);
+    CHECK(client.put("/echo", {.body = std::string(100000, 'x')}).text() ==
+          std::string(100000, 'x'));
+    auto chunked =
+        client.exchange("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+                        1);
     REQUIRE(chunked.size() == 1);
     CHECK(chunked[0].text() == "hello world");
 }
@@ -117,8 +122,8 @@ aster::task<> ws_scheme(aster::websocket& ws) {
     co_await ws.send_text(std::string(ws.request().scheme()));
     co_await ws.close();
 }
-constexpr aster::application scheme_app{aster::routes(
-    aster::route<"/scheme">(scheme_of), aster::websocket_route<"/ws">(ws_scheme))};
+constexpr aster::application scheme_app{
+    aster::routes(aster::route<"/scheme">(scheme_of), aster::websocket_route<"/ws">(ws_scheme))};
 
 TEST_CASE("request: scheme is http, or https when test_client simulates TLS", "[request][scheme]") {
     aster::test_client plain{scheme_app};

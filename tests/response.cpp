@@ -23,10 +23,16 @@ response custom(request&) {
         .header("X-One", "1")
         .header("X-One", "2");
 }
-response teapot(request&) { return aster::plain_text("short and stout", aster::status::im_a_teapot); }
-response not_modified(request&) { return response(aster::status::not_modified).header("ETag", "\"v1\""); }
+response teapot(request&) {
+    return aster::plain_text("short and stout", aster::status::im_a_teapot);
+}
+response not_modified(request&) {
+    return response(aster::status::not_modified).header("ETag", "\"v1\"");
+}
 
-response missing(request&) { throw aster::http_exception{aster::status::not_found, "no such thing"}; }
+response missing(request&) {
+    throw aster::http_exception{aster::status::not_found, "no such thing"};
+}
 response forbidden(request&) {
     throw aster::http_exception{aster::status::unauthorized, {}, {{"WWW-Authenticate", "Bearer"}}};
 }
@@ -61,14 +67,13 @@ task<response> waits(request&) {
     co_return aster::plain_text("waited");
 }
 
-constexpr aster::application app{aster::routes(
-    aster::route<"/text">(text), aster::route<"/html">(page), aster::route<"/moved">(moved),
-    aster::route<"/custom">(custom), aster::route<"/teapot">(teapot),
-    aster::route<"/not-modified">(not_modified), aster::route<"/missing">(missing),
-    aster::route<"/forbidden">(forbidden), aster::route<"/broken">(broken),
-    aster::route<"/stream">(counting), aster::route<"/slow-stream">(slow_stream),
-    aster::route<"/waits">(waits))};
-
+constexpr aster::application app{
+    aster::routes(aster::route<"/text">(text), aster::route<"/html">(page),
+                  aster::route<"/moved">(moved), aster::route<"/custom">(custom),
+                  aster::route<"/teapot">(teapot), aster::route<"/not-modified">(not_modified),
+                  aster::route<"/missing">(missing), aster::route<"/forbidden">(forbidden),
+                  aster::route<"/broken">(broken), aster::route<"/stream">(counting),
+                  aster::route<"/slow-stream">(slow_stream), aster::route<"/waits">(waits))};
 
 TEST_CASE("response: plain text and HTML set type and length", "[response]") {
     aster::test_client client{app};
@@ -122,10 +127,13 @@ TEST_CASE("response: other exceptions propagate into the test by default", "[res
     CHECK(client.get("/text").status_code == 200);
 }
 
-TEST_CASE("response: with raise_server_exceptions off, an exception is a logged 500", "[response]") {
+TEST_CASE("response: with raise_server_exceptions off, an exception is a logged 500",
+          "[response]") {
     std::vector<std::string> lines;
     auto saved = aster::logger().sink;
-    aster::logger().sink = [&](aster::log_level, std::string_view line) { lines.emplace_back(line); };
+    aster::logger().sink = [&](aster::log_level, std::string_view line) {
+        lines.emplace_back(line);
+    };
     aster::detail::log_limits::instance().reset(); // one request's lines, whatever came before
     aster::test_client client{app, {.raise_server_exceptions = false}};
     auto r = client.get("/broken");
@@ -186,8 +194,8 @@ TEST_CASE("response: header injection is refused", "[response]") {
     CHECK_THROWS_AS(r.header("", "v"), std::invalid_argument);
     CHECK_THROWS_AS(r.header("N\xc3\xa4me", "v"), std::invalid_argument);
     CHECK(r.headers().empty());
-    r.header("X-Tab", "a\tb");            // HTAB is allowed inside a value
-    r.header("X-Utf8", "caf\xc3\xa9");    // so is obs-text
+    r.header("X-Tab", "a\tb");             // HTAB is allowed inside a value
+    r.header("X-Utf8", "caf\xc3\xa9");     // so is obs-text
     r.header("X-Token!#$%&'*+.^_`|~", ""); // every tchar, and an empty value
     CHECK(r.headers().size() == 3);
     r = aster::response();
@@ -200,7 +208,9 @@ TEST_CASE("response: header injection is refused", "[response]") {
 TEST_CASE("log: the access log writes one line per request when turned on", "[response][log]") {
     std::vector<std::string> lines;
     auto saved = aster::logger();
-    aster::logger().sink = [&](aster::log_level, std::string_view line) { lines.emplace_back(line); };
+    aster::logger().sink = [&](aster::log_level, std::string_view line) {
+        lines.emplace_back(line);
+    };
     aster::test_client client{app};
     client.get("/text");
     CHECK(lines.empty()); // off by default
@@ -209,7 +219,8 @@ TEST_CASE("log: the access log writes one line per request when turned on", "[re
     client.get("/missing");
     aster::logger() = saved;
     REQUIRE(lines.size() == 2);
-    CHECK_THAT(lines[0], Catch::StartsWith("testclient:50000 - \"GET /text?x=1 HTTP/1.1\" 200 10 "));
+    CHECK_THAT(lines[0],
+               Catch::StartsWith("testclient:50000 - \"GET /text?x=1 HTTP/1.1\" 200 10 "));
     CHECK_THAT(lines[0], Catch::EndsWith("ms"));
     CHECK_THAT(lines[1], Catch::Contains("\"GET /missing HTTP/1.1\" 404 13 "));
 }

@@ -118,12 +118,12 @@ struct footer {
 };
 
 // Not constexpr: the static files' directory is made when the tests start.
-const auto table =
-    aster::routes(aster::route<"/small">(small), aster::route<"/large">(large),
-                  aster::route<"/empty">(empty), aster::route<"/stream">(stream),
-                  aster::route<"/sized">(sized), aster::route<"/events">(events),
-                  aster::route<"/text">(text_file), aster::route<"/noise">(noise_file),
-                  aster::mount<"/static">(aster::static_files{dir()}));
+const auto table = aster::routes(aster::route<"/small">(small), aster::route<"/large">(large),
+                                 aster::route<"/empty">(empty), aster::route<"/stream">(stream),
+                                 aster::route<"/sized">(sized), aster::route<"/events">(events),
+                                 aster::route<"/text">(text_file),
+                                 aster::route<"/noise">(noise_file),
+                                 aster::mount<"/static">(aster::static_files{dir()}));
 
 // One request per response kind, with what its body must decode to (identity bytes).
 struct exchange_case {
@@ -161,8 +161,10 @@ void check_pipeline(const App& app, bool wraps_streams) {
     const auto all = cases();
     std::string bytes;
     for (const auto& c : all)
-        bytes += "GET " + c.target + " HTTP/1.1\r\nHost: testserver\r\nAccept-Encoding: gzip\r\n"
-                 "Origin: https://example.org\r\n" + c.extra_headers + "\r\n";
+        bytes += "GET " + c.target +
+                 " HTTP/1.1\r\nHost: testserver\r\nAccept-Encoding: gzip\r\n"
+                 "Origin: https://example.org\r\n" +
+                 c.extra_headers + "\r\n";
     bytes += "GET /small HTTP/1.1\r\nHost: testserver\r\nConnection: close\r\n\r\n";
     auto responses = client.exchange(bytes, all.size() + 1);
     REQUIRE(responses.size() == all.size() + 1);
@@ -172,7 +174,7 @@ void check_pipeline(const App& app, bool wraps_streams) {
         INFO(c.target << " " << c.extra_headers);
         CHECK(r.status_code == c.status);
         std::string body = r.header("content-encoding") == "gzip" ? test_support::gunzip(r.body)
-                                                                   : r.body;
+                                                                  : r.body;
         std::string expected = c.body;
         if (wraps_streams && c.streamed) expected += "-- footer\n";
         CHECK(body.size() == expected.size());
@@ -196,7 +198,8 @@ task<response> liar(request&) {
 } // namespace response_framing_test
 
 TEST_CASE("response framing: every response kind behind every middleware parses byte-exactly "
-          "on one kept-alive connection", "[framing][gzip]") {
+          "on one kept-alive connection",
+          "[framing][gzip]") {
     using namespace response_framing_test;
     SECTION("no middleware") { check_pipeline(aster::application{table}, false); }
     SECTION("gzip") {
@@ -204,9 +207,9 @@ TEST_CASE("response framing: every response kind behind every middleware parses 
                        false);
     }
     SECTION("cors and trusted_host") {
-        check_pipeline(aster::application{table, aster::middleware(
-                                                      aster::cors{{.allow_origins = {"*"}}},
-                                                      aster::trusted_host{{"testserver"}})},
+        check_pipeline(aster::application{table,
+                                          aster::middleware(aster::cors{{.allow_origins = {"*"}}},
+                                                            aster::trusted_host{{"testserver"}})},
                        false);
     }
     SECTION("a user's middleware that wraps streamed bodies") {
@@ -219,11 +222,13 @@ TEST_CASE("response framing: every response kind behind every middleware parses 
 
 TEST_CASE("response framing: HEAD answers pipelined behind every middleware", "[framing][gzip]") {
     using namespace response_framing_test;
-    const aster::application app{table, aster::middleware(aster::gzip{.minimum_size = 0}, footer{})};
+    const aster::application app{table,
+                                 aster::middleware(aster::gzip{.minimum_size = 0}, footer{})};
     aster::test_client client{app};
     std::string bytes;
     for (std::string_view t : {"/small", "/large", "/stream", "/sized", "/text", "/noise"})
-        bytes += "HEAD " + std::string(t) + " HTTP/1.1\r\nHost: testserver\r\nAccept-Encoding: gzip\r\n\r\n";
+        bytes += "HEAD " + std::string(t) +
+                 " HTTP/1.1\r\nHost: testserver\r\nAccept-Encoding: gzip\r\n\r\n";
     auto responses = client.exchange(bytes, 6, true);
     REQUIRE(responses.size() == 6);
     for (const auto& r : responses) {
@@ -250,7 +255,8 @@ TEST_CASE("gzip: ranges are served uncompressed from the file itself", "[framing
     using namespace response_framing_test;
     const aster::application app{table, aster::middleware(aster::gzip{})};
     aster::test_client client{app};
-    auto r = client.get("/text", {.headers = {{"Accept-Encoding", "gzip"}, {"Range", "bytes=10-19"}}});
+    auto r = client.get("/text",
+                        {.headers = {{"Accept-Encoding", "gzip"}, {"Range", "bytes=10-19"}}});
     CHECK(r.status_code == 206);
     CHECK_FALSE(r.header("content-encoding"));
     CHECK(r.header("content-range") == "bytes 10-19/" + std::to_string(data().text.size()));
@@ -258,7 +264,8 @@ TEST_CASE("gzip: ranges are served uncompressed from the file itself", "[framing
 }
 
 TEST_CASE("gzip: the compressed representation has its own ETag, and 304 compares against the "
-          "one that would be sent", "[framing][gzip]") {
+          "one that would be sent",
+          "[framing][gzip]") {
     using namespace response_framing_test;
     const aster::application app{table, aster::middleware(aster::gzip{})};
     aster::test_client client{app};
@@ -271,36 +278,42 @@ TEST_CASE("gzip: the compressed representation has its own ETag, and 304 compare
     CHECK(gz_tag == tag.substr(0, tag.size() - 1) + "-gzip\"");
 
     // A gzip client holding the compressed bytes: 304, naming the compressed tag.
-    auto fresh = client.get("/text", {.headers = {{"Accept-Encoding", "gzip"}, {"If-None-Match", gz_tag}}});
+    auto fresh = client.get("/text",
+                            {.headers = {{"Accept-Encoding", "gzip"}, {"If-None-Match", gz_tag}}});
     CHECK(fresh.status_code == 304);
     CHECK(fresh.body.empty());
     CHECK(fresh.header("etag") == gz_tag);
     CHECK(fresh.header("vary") == "Accept-Encoding");
     // A gzip client that holds the identity bytes would be sent gzip: not "not modified".
-    auto other = client.get("/text", {.headers = {{"Accept-Encoding", "gzip"}, {"If-None-Match", tag}}});
+    auto other = client.get("/text",
+                            {.headers = {{"Accept-Encoding", "gzip"}, {"If-None-Match", tag}}});
     CHECK(other.status_code == 200);
     CHECK(test_support::gunzip(other.body) == data().text);
     // Without gzip the identity tag matches and the compressed one does not.
     CHECK(client.get("/text", {.headers = {{"If-None-Match", tag}}}).status_code == 304);
     CHECK(client.get("/text", {.headers = {{"If-None-Match", gz_tag}}}).status_code == 200);
     // If-None-Match decides before Range (RFC 9110 §13.2.2).
-    auto ranged = client.get("/text", {.headers = {{"If-None-Match", tag}, {"Range", "bytes=0-9"}}});
+    auto ranged = client.get("/text",
+                             {.headers = {{"If-None-Match", tag}, {"Range", "bytes=0-9"}}});
     CHECK(ranged.status_code == 304);
     CHECK_FALSE(ranged.header("content-range"));
     // If-Modified-Since still works when there is no If-None-Match.
-    auto since = client.get("/text", {.headers = {{"Accept-Encoding", "gzip"},
-                                                   {"If-Modified-Since", *identity.header("last-modified")}}});
+    auto since = client.get(
+        "/text", {.headers = {{"Accept-Encoding", "gzip"},
+                              {"If-Modified-Since", *identity.header("last-modified")}}});
     CHECK(since.status_code == 304);
 }
 
 TEST_CASE("response: a producer that writes past its Content-Length is cut before those bytes "
-          "leave, and the connection closes", "[framing]") {
+          "leave, and the connection closes",
+          "[framing]") {
     using namespace response_framing_test;
-    const aster::application app{aster::routes(aster::route<"/liar">(liar),
-                                               aster::route<"/small">(response_framing_test::small))};
+    const aster::application app{aster::routes(
+        aster::route<"/liar">(liar), aster::route<"/small">(response_framing_test::small))};
     aster::test_client client{app, {.raise_server_exceptions = false}};
     auto responses = client.exchange("GET /liar HTTP/1.1\r\nHost: t\r\n\r\n"
-                                     "GET /small HTTP/1.1\r\nHost: t\r\n\r\n", 2);
+                                     "GET /small HTTP/1.1\r\nHost: t\r\n\r\n",
+                                     2);
     REQUIRE(responses.size() == 1); // the connection closed after the declared five bytes
     CHECK(responses[0].body == "12345");
 }

@@ -18,10 +18,14 @@ using aster::response;
 aster::task<response> hello(request&) { co_return aster::plain_text("hello"); }
 response plain(request&) { return aster::plain_text("plain"); }
 response user(request&, std::int64_t id) { return aster::plain_text("user " + std::to_string(id)); }
-response small_int(request&, std::uint8_t n) { return aster::plain_text("u8 " + std::to_string(n)); }
+response small_int(request&, std::uint8_t n) {
+    return aster::plain_text("u8 " + std::to_string(n));
+}
 response price(request&, double x) { return aster::plain_text("price " + std::to_string(x)); }
 response thing(request&, aster::uuid u) { return aster::plain_text("uuid " + u.to_string()); }
-response file(request&, std::string_view p) { return aster::plain_text("file [" + std::string(p) + "]"); }
+response file(request&, std::string_view p) {
+    return aster::plain_text("file [" + std::string(p) + "]");
+}
 response named(request&, std::string_view first, std::string last) {
     return aster::plain_text(std::string(first) + "|" + last);
 }
@@ -47,7 +51,6 @@ constexpr auto table = aster::routes(
     aster::mount<"/api">(api));
 
 constexpr aster::application app{table};
-
 
 TEST_CASE("routing: coroutine, plain and lambda handlers", "[routing]") {
     aster::test_client client{app};
@@ -160,7 +163,8 @@ TEST_CASE("routing: slash redirects only to paths that route, escaped ones too",
 
 // Found by tests/fuzz/routing.cpp: 1e+23 was written in exponent form, which {x:float} refuses.
 TEST_CASE("routing: url_path_for writes floats as digits a float convertor matches", "[routing]") {
-    constexpr aster::application prices{aster::routes(aster::route<"/p/{x:float}">(price).named<"p">())};
+    constexpr aster::application prices{
+        aster::routes(aster::route<"/p/{x:float}">(price).named<"p">())};
     CHECK(prices.url_path_for<"p">(1e23) == "/p/99999999999999991611392"); // its exact value
     CHECK(prices.url_path_for<"p">(2.5) == "/p/2.5");
     CHECK(prices.url_path_for<"p">(1e-7) == "/p/0.0000001");
@@ -315,7 +319,8 @@ TEST_CASE("routing: hostile paths take steps linear in their length", "[routing]
     CHECK(steps_for(four, "/" + dashes + "/x", true).values ==
           strings{dashes.substr(0, 7994), "-", "-", "-"});
     steps_for(four, "/" + dashes + "/" + dashes + "/x", false); // str does not span '/'
-    auto ten = steps_for(pattern_of<"/{a}-{b}-{c}-{d}-{e}-{f}-{g}-{h}-{i}-{j}">, "/" + dashes, true);
+    auto ten = steps_for(pattern_of<"/{a}-{b}-{c}-{d}-{e}-{f}-{g}-{h}-{i}-{j}">, "/" + dashes,
+                         true);
     CHECK(ten.values.at(0).size() == 7982);
     CHECK(ten.values.at(9) == "-");
     steps_for(pattern_of<"/{a:path}-{b:path}-{c:path}-{d:path}/x">, "/" + dashes + "/x", true);
@@ -328,7 +333,8 @@ TEST_CASE("routing: hostile paths take steps linear in their length", "[routing]
     CHECK(mixed.values == strings{"1", "1.1", "1", numbers.substr(0, 7992) + "1"});
     std::string uuids;
     for (int i = 0; i < 200; ++i) uuids += "123e4567-e89b-12d3-a456-426614174000-";
-    auto ids = steps_for(pattern_of<"/{a:path}-{b:uuid}-{c:uuid}-{d:path}">, "/" + uuids + "x", true);
+    auto ids = steps_for(pattern_of<"/{a:path}-{b:uuid}-{c:uuid}-{d:path}">, "/" + uuids + "x",
+                         true);
     CHECK(ids.values.at(3) == "x");
     // Longer than the stack bitsets hold (16 KiB, seven parameters): the heap takes over.
     const std::string slashes(20000, '/');

@@ -28,9 +28,7 @@ namespace server_test {
 using aster::request;
 using aster::response;
 
-response hello(request& r) {
-    return aster::plain_text("Hello from " + r.client().host);
-}
+response hello(request& r) { return aster::plain_text("Hello from " + r.client().host); }
 
 aster::task<response> slow(request&) {
     aster::net::steady_timer timer(co_await aster::net::this_coro::executor);
@@ -90,9 +88,10 @@ TEST_CASE("server: serves keep-alive and pipelined requests over loopback", "[se
     REQUIRE(srv.port() != 0);
     auto running = std::async(std::launch::async, [&] { srv.run(); });
 
-    auto reply = server_test::exchange(srv.port(), "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
-                                                   "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-                                                   "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto reply = server_test::exchange(
+        srv.port(), "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     CHECK(reply.find("HTTP/1.1 200 OK\r\n") == 0);
     CHECK(reply.find("Hello from 127.0.0.1") != std::string::npos);
     CHECK(reply.find("HTTP/1.1 404 Not Found\r\n") != std::string::npos);
@@ -103,7 +102,8 @@ TEST_CASE("server: serves keep-alive and pipelined requests over loopback", "[se
     auto bad = server_test::exchange(srv.port(), "NONSENSE\r\n\r\n");
     CHECK(bad.find("HTTP/1.1 400 Bad Request\r\n") == 0);
     // Still serving after a bad client.
-    CHECK(server_test::exchange(srv.port(), "GET /hello HTTP/1.0\r\n\r\n").find("200 OK") != std::string::npos);
+    CHECK(server_test::exchange(srv.port(), "GET /hello HTTP/1.0\r\n\r\n").find("200 OK") !=
+          std::string::npos);
 
     srv.stop();
     REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
@@ -114,7 +114,8 @@ TEST_CASE("server: several event loops share one port", "[server][mt]") {
     srv.listen();
     auto running = std::async(std::launch::async, [&] { srv.run(); });
     for (int i = 0; i < 8; ++i)
-        CHECK(server_test::exchange(srv.port(), "GET /hello HTTP/1.0\r\n\r\n").find("200 OK") != std::string::npos);
+        CHECK(server_test::exchange(srv.port(), "GET /hello HTTP/1.0\r\n\r\n").find("200 OK") !=
+              std::string::npos);
     srv.stop();
     REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
 }
@@ -125,7 +126,8 @@ TEST_CASE("server: a second server on a busy port is refused, unless both ask to
     aster::server first{app, {.port = 0, .threads = 2, .handle_signals = false}};
     first.listen();
     for (unsigned threads : {1u, 2u}) {
-        aster::server second{app, {.port = first.port(), .threads = threads, .handle_signals = false}};
+        aster::server second{app,
+                             {.port = first.port(), .threads = threads, .handle_signals = false}};
         CHECK_THROWS_WITH(second.listen(), Catch::Contains("another process listens there") &&
                                                Catch::Contains("--reuse-port"));
     }
@@ -133,30 +135,34 @@ TEST_CASE("server: a second server on a busy port is refused, unless both ask to
     aster::server sharing{app, {.port = first.port(), .handle_signals = false, .reuse_port = true}};
     CHECK_THROWS(sharing.listen());
     // Both asking (a restart without downtime): the second joins.
-    aster::server old_one{app, {.port = 0, .threads = 2, .handle_signals = false, .reuse_port = true}};
+    aster::server old_one{app,
+                          {.port = 0, .threads = 2, .handle_signals = false, .reuse_port = true}};
     old_one.listen();
-    aster::server new_one{app, {.port = old_one.port(), .handle_signals = false, .reuse_port = true}};
+    aster::server new_one{app,
+                          {.port = old_one.port(), .handle_signals = false, .reuse_port = true}};
     CHECK_NOTHROW(new_one.listen());
     CHECK(new_one.port() == old_one.port());
 }
 
 TEST_CASE("server_config: flags --host, --port, --threads and --shutdown-timeout", "[server]") {
-    const char* argv[] = {"prog", "--host", "0.0.0.0", "--port=9001", "--threads", "3",
-                          "--shutdown-timeout", "1500"};
+    const char* argv[] = {
+        "prog", "--host", "0.0.0.0", "--port=9001", "--threads", "3", "--shutdown-timeout", "1500"};
     auto c = aster::server_config::parse_args(8, const_cast<char**>(argv));
     CHECK(c.host == "0.0.0.0");
     CHECK(c.port == 9001);
     CHECK(c.threads == 3);
     CHECK(c.shutdown_timeout == std::chrono::milliseconds(1500));
     const char* bad[] = {"prog", "--port", "70000"};
-    CHECK_THROWS_WITH(aster::server_config::parse_args(3, const_cast<char**>(bad)), Catch::Contains("--port"));
+    CHECK_THROWS_WITH(aster::server_config::parse_args(3, const_cast<char**>(bad)),
+                      Catch::Contains("--port"));
     const char* unknown[] = {"prog", "--verbose"};
-    CHECK_THROWS_WITH(aster::server_config::parse_args(2, const_cast<char**>(unknown)), Catch::Contains("unknown option"));
+    CHECK_THROWS_WITH(aster::server_config::parse_args(2, const_cast<char**>(unknown)),
+                      Catch::Contains("unknown option"));
 }
 
 TEST_CASE("server_config: logging and port flags, --help", "[server]") {
-    const char* argv[] = {"prog", "--no-access-log", "--log-level", "warning", "--log-timestamps",
-                          "--reuse-port"};
+    const char* argv[] = {"prog",    "--no-access-log",  "--log-level",
+                          "warning", "--log-timestamps", "--reuse-port"};
     auto c = aster::server_config::parse_args(6, const_cast<char**>(argv));
     CHECK_FALSE(c.access_log);
     CHECK(c.log_level == aster::log_level::warning);
@@ -170,7 +176,8 @@ TEST_CASE("server_config: logging and port flags, --help", "[server]") {
     CHECK_THROWS_WITH(aster::server_config::parse_args(2, const_cast<char**>(bad_level)),
                       Catch::Contains("debug, info, warning, error, off"));
     const char* help[] = {"prog", "--help"};
-    CHECK_THROWS_AS(aster::server_config::parse_args(2, const_cast<char**>(help)), aster::help_requested);
+    CHECK_THROWS_AS(aster::server_config::parse_args(2, const_cast<char**>(help)),
+                    aster::help_requested);
     CHECK_THAT(aster::server_config::usage("prog"),
                Catch::Contains("usage: prog") && Catch::Contains("--reuse-port") &&
                    Catch::Contains("--no-access-log") && Catch::Contains("--tls-cert"));
@@ -221,7 +228,8 @@ TEST_CASE("server_config::from_args: --help prints the flags and exits 0, a bad 
     CHECK_THAT(help.out, Catch::Contains("usage: prog") && Catch::Contains("--port PORT"));
     auto bad = from_args_in_child({"prog", "--prot", "9000"});
     CHECK(bad.status == 2);
-    CHECK_THAT(bad.err, Catch::Contains("prog: unknown option: --prot") && Catch::Contains("usage: prog"));
+    CHECK_THAT(bad.err,
+               Catch::Contains("prog: unknown option: --prot") && Catch::Contains("usage: prog"));
     CHECK(from_args_in_child({"prog", "--port", "9000"}).status == 42);
 }
 
@@ -236,7 +244,8 @@ TEST_CASE("server_config: flags --tls-cert and --tls-key", "[server][tls]") {
                       Catch::Contains("--tls-cert and --tls-key go together"));
 #ifndef ASTER_HAS_TLS
     // A build without TLS says so instead of serving plain HTTP where https was asked for.
-    aster::server srv{server_test::app, aster::server_config::from_args(4, const_cast<char**>(argv))};
+    aster::server srv{server_test::app,
+                      aster::server_config::from_args(4, const_cast<char**>(argv))};
     CHECK_THROWS_WITH(srv.listen(), Catch::Contains("built without TLS"));
 #endif
 }
@@ -244,8 +253,9 @@ TEST_CASE("server_config: flags --tls-cert and --tls-key", "[server][tls]") {
 TEST_CASE("server: a graceful stop finishes requests in flight and closes WebSockets with 1001",
           "[server][shutdown][mt]") {
     using aster::net::ip::tcp;
-    aster::server srv{server_test::app, {.port = 0, .handle_signals = false,
-                                         .shutdown_timeout = std::chrono::seconds(5)}};
+    aster::server srv{
+        server_test::app,
+        {.port = 0, .handle_signals = false, .shutdown_timeout = std::chrono::seconds(5)}};
     srv.listen();
     auto running = std::async(std::launch::async, [&] { srv.run(); });
     aster::net::io_context ctx;
@@ -253,17 +263,22 @@ TEST_CASE("server: a graceful stop finishes requests in flight and closes WebSoc
 
     tcp::socket busy(ctx), idle(ctx), ws(ctx);
     idle.connect(endpoint);
-    aster::net::write(idle, aster::net::buffer(std::string_view("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")));
+    aster::net::write(idle, aster::net::buffer(
+                                std::string_view("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")));
     CHECK(server_test::read_until(idle, "Hello from").find("200 OK") != std::string::npos);
 
     ws.connect(endpoint);
-    aster::net::write(ws, aster::net::buffer(std::string_view(
-                              "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")));
-    CHECK(server_test::read_until(ws, "\r\n\r\n").find("101 Switching Protocols") != std::string::npos);
+    aster::net::write(
+        ws,
+        aster::net::buffer(std::string_view(
+            "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")));
+    CHECK(server_test::read_until(ws, "\r\n\r\n").find("101 Switching Protocols") !=
+          std::string::npos);
 
     busy.connect(endpoint);
-    aster::net::write(busy, aster::net::buffer(std::string_view("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")));
+    aster::net::write(busy, aster::net::buffer(
+                                std::string_view("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")));
     tcp::socket fresh(ctx); // connected, nothing sent yet: closed at once by the stop
     fresh.connect(endpoint);
     std::this_thread::sleep_for(std::chrono::milliseconds(100)); // the slow handler is running
@@ -294,7 +309,8 @@ TEST_CASE("server: a graceful stop finishes requests in flight and closes WebSoc
     CHECK(server_test::last_close_code == 1001);
 }
 
-TEST_CASE("server: connections beyond max_connections get 503 and are closed", "[server][limits][mt]") {
+TEST_CASE("server: connections beyond max_connections get 503 and are closed",
+          "[server][limits][mt]") {
     using aster::net::ip::tcp;
     aster::server srv{server_test::app, {.port = 0, .handle_signals = false, .max_connections = 1}};
     srv.listen();
@@ -304,7 +320,8 @@ TEST_CASE("server: connections beyond max_connections get 503 and are closed", "
     {
         tcp::socket first(ctx);
         first.connect(endpoint);
-        aster::net::write(first, aster::net::buffer(std::string_view("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")));
+        aster::net::write(first, aster::net::buffer(
+                                     std::string_view("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")));
         CHECK(server_test::read_until(first, "Hello from").find("200 OK") != std::string::npos);
         auto refused = server_test::exchange(srv.port(), "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
         CHECK(refused.find("HTTP/1.1 503 Service Unavailable\r\n") == 0);
@@ -313,7 +330,8 @@ TEST_CASE("server: connections beyond max_connections get 503 and are closed", "
     for (int i = 0; i < 200 && again.find("200 OK") == std::string::npos; ++i) {
         again = server_test::exchange(srv.port(), "GET /hello HTTP/1.0\r\n\r\n");
         if (again.find("200 OK") == std::string::npos)
-            std::this_thread::sleep_for(std::chrono::milliseconds(10)); // the server notices the close
+            std::this_thread::sleep_for(
+                std::chrono::milliseconds(10)); // the server notices the close
     }
     CHECK(again.find("200 OK") != std::string::npos);
     srv.stop();
@@ -334,7 +352,8 @@ aster::task<std::string> ask(std::uint16_t port, std::string bytes, std::string 
     std::string out;
     char buf[4096];
     while (out.find(marker) == std::string::npos) {
-        auto [ec, n] = co_await socket.async_read_some(aster::net::buffer(buf), aster::detail::use_tuple);
+        auto [ec, n] = co_await socket.async_read_some(aster::net::buffer(buf),
+                                                       aster::detail::use_tuple);
         out.append(buf, n);
         if (ec) break;
     }
@@ -343,16 +362,18 @@ aster::task<std::string> ask(std::uint16_t port, std::string bytes, std::string 
 
 } // namespace server_test
 
-TEST_CASE("application::serve: serves inside the caller's io_context; cancelling stops it gracefully",
-          "[server][serve]") {
+TEST_CASE(
+    "application::serve: serves inside the caller's io_context; cancelling stops it gracefully",
+    "[server][serve]") {
     using aster::net::ip::tcp;
     aster::net::io_context ctx;
     aster::net::cancellation_signal stop;
     std::uint16_t port = 0;
     bool served = false;
     std::exception_ptr error;
-    aster::net::co_spawn(ctx, server_test::app.serve({.host = "127.0.0.1", .port = 0},
-                                                     [&](std::uint16_t p) { port = p; }),
+    aster::net::co_spawn(ctx,
+                         server_test::app.serve({.host = "127.0.0.1", .port = 0},
+                                                [&](std::uint16_t p) { port = p; }),
                          aster::net::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e) {
                              served = true;
                              error = e;
@@ -366,16 +387,20 @@ TEST_CASE("application::serve: serves inside the caller's io_context; cancelling
                                               "Hello from", a);
             // A slow request in flight when the stop comes: it still gets its answer.
             aster::net::steady_timer pause(ctx);
-            aster::net::co_spawn(ctx, [&]() -> aster::task<> {
-                pause.expires_after(std::chrono::milliseconds(100));
-                co_await pause.async_wait(aster::net::use_awaitable);
-                stop.emit(aster::net::cancellation_type::terminal);
-            }, aster::net::detached);
+            aster::net::co_spawn(
+                ctx,
+                [&]() -> aster::task<> {
+                    pause.expires_after(std::chrono::milliseconds(100));
+                    co_await pause.async_wait(aster::net::use_awaitable);
+                    stop.emit(aster::net::cancellation_type::terminal);
+                },
+                aster::net::detached);
             slow = co_await server_test::ask(port, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",
                                              "finished anyway", b);
             // Stopped: no new connections.
             try {
-                after_stop = co_await server_test::ask(port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                after_stop = co_await server_test::ask(port,
+                                                       "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
                                                        "Hello from", c);
             } catch (const std::system_error& e) {
                 after_stop = "refused: " + e.code().message();
@@ -389,23 +414,29 @@ TEST_CASE("application::serve: serves inside the caller's io_context; cancelling
     CHECK(after_stop.find("refused") == 0);
     CHECK(served); // the serve coroutine returned once its connections ended
     std::string what;
-    if (error) try { std::rethrow_exception(error); } catch (const std::exception& e) { what = e.what(); }
+    if (error) try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            what = e.what();
+        }
     CHECK(what == "");
 }
 
-TEST_CASE("application::serve: connections that outlive shutdown_timeout are cut, the loop lives on",
-          "[server][serve]") {
+TEST_CASE(
+    "application::serve: connections that outlive shutdown_timeout are cut, the loop lives on",
+    "[server][serve]") {
     using aster::net::ip::tcp;
     aster::net::io_context ctx;
     aster::net::cancellation_signal stop;
     std::uint16_t port = 0;
     bool served = false;
-    aster::net::co_spawn(ctx,
-                         server_test::app.serve({.host = "127.0.0.1", .port = 0,
-                                                 .shutdown_timeout = std::chrono::milliseconds(200)},
-                                                [&](std::uint16_t p) { port = p; }),
-                         aster::net::bind_cancellation_slot(stop.slot(),
-                                                            [&](std::exception_ptr) { served = true; }));
+    aster::net::co_spawn(
+        ctx,
+        server_test::app.serve(
+            {.host = "127.0.0.1", .port = 0, .shutdown_timeout = std::chrono::milliseconds(200)},
+            [&](std::uint16_t p) { port = p; }),
+        aster::net::bind_cancellation_slot(stop.slot(),
+                                           [&](std::exception_ptr) { served = true; }));
     std::string stuck;
     tcp::socket s(ctx);
     auto started = std::chrono::steady_clock::now();
@@ -415,14 +446,18 @@ TEST_CASE("application::serve: connections that outlive shutdown_timeout are cut
         [&]() -> aster::task<> {
             // Half a body: the request stays in flight until the server gives up on it.
             aster::net::steady_timer pause(ctx);
-            aster::net::co_spawn(ctx, [&]() -> aster::task<> {
-                pause.expires_after(std::chrono::milliseconds(100));
-                co_await pause.async_wait(aster::net::use_awaitable);
-                started = std::chrono::steady_clock::now();
-                stop.emit(aster::net::cancellation_type::terminal);
-            }, aster::net::detached);
+            aster::net::co_spawn(
+                ctx,
+                [&]() -> aster::task<> {
+                    pause.expires_after(std::chrono::milliseconds(100));
+                    co_await pause.async_wait(aster::net::use_awaitable);
+                    started = std::chrono::steady_clock::now();
+                    stop.emit(aster::net::cancellation_type::terminal);
+                },
+                aster::net::detached);
             stuck = co_await server_test::ask(
-                port, "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab", "never", s);
+                port, "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab", "never",
+                s);
             stop_took = std::chrono::steady_clock::now() - started;
         },
         aster::net::detached);
@@ -439,7 +474,8 @@ TEST_CASE("server: with signal handling on, stopping and destroying the server i
     auto srv = std::make_unique<aster::server>(server_test::app, aster::server_config{.port = 0});
     srv->listen();
     auto running = std::async(std::launch::async, [&] { srv->run(); });
-    CHECK(server_test::exchange(srv->port(), "GET /hello HTTP/1.0\r\n\r\n").find("200 OK") != std::string::npos);
+    CHECK(server_test::exchange(srv->port(), "GET /hello HTTP/1.0\r\n\r\n").find("200 OK") !=
+          std::string::npos);
     srv->stop();
     REQUIRE(running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     srv.reset(); // destroys the signal set and the loops
@@ -448,10 +484,12 @@ TEST_CASE("server: with signal handling on, stopping and destroying the server i
 
 // The loops' io_contexts destroy the cut connections' coroutines, which unregister themselves:
 // the registry must still exist then.
-TEST_CASE("server: connections cut at shutdown_timeout are torn down cleanly", "[server][shutdown][mt]") {
+TEST_CASE("server: connections cut at shutdown_timeout are torn down cleanly",
+          "[server][shutdown][mt]") {
     using aster::net::ip::tcp;
     auto srv = std::make_unique<aster::server>(
-        server_test::app, aster::server_config{.port = 0, .handle_signals = false,
+        server_test::app, aster::server_config{.port = 0,
+                                               .handle_signals = false,
                                                .shutdown_timeout = std::chrono::milliseconds(200)});
     srv->listen();
     auto running = std::async(std::launch::async, [&] { srv->run(); });
@@ -459,8 +497,9 @@ TEST_CASE("server: connections cut at shutdown_timeout are torn down cleanly", "
     tcp::socket stuck(ctx);
     stuck.connect(tcp::endpoint(aster::net::ip::make_address("127.0.0.1"), srv->port()));
     // Half a body: in flight until the deadline cuts it.
-    aster::net::write(stuck, aster::net::buffer(std::string_view(
-                                 "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")));
+    aster::net::write(stuck,
+                      aster::net::buffer(std::string_view(
+                          "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")));
     for (int i = 0; i < 500 && srv->stats().connections == 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     CHECK(srv->stats().connections == 1);
@@ -491,16 +530,20 @@ TEST_CASE("server: the WebSocket close timeout holds against a peer that floods 
           "[server][websocket][mt]") {
     using aster::net::ip::tcp;
     aster::server srv{server_test::closing_app,
-                      {.port = 0, .threads = 1, .websocket = {.close_timeout = std::chrono::milliseconds(50)},
+                      {.port = 0,
+                       .threads = 1,
+                       .websocket = {.close_timeout = std::chrono::milliseconds(50)},
                        .handle_signals = false}};
     srv.listen();
     auto running = std::async(std::launch::async, [&] { srv.run(); });
     aster::net::io_context ctx;
     tcp::socket ws(ctx);
     ws.connect(tcp::endpoint(aster::net::ip::make_address("127.0.0.1"), srv.port()));
-    aster::net::write(ws, aster::net::buffer(std::string_view(
-                              "GET /close HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")));
+    aster::net::write(
+        ws,
+        aster::net::buffer(std::string_view(
+            "GET /close HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")));
     auto reply = server_test::read_until(ws, "\x03\xe8"); // the close frame with 1000
     REQUIRE(reply.find("101 Switching Protocols") != std::string::npos);
 
@@ -514,7 +557,8 @@ TEST_CASE("server: the WebSocket close timeout holds against a peer that floods 
     while (!ec && std::chrono::steady_clock::now() - started < std::chrono::seconds(4))
         aster::net::write(ws, aster::net::buffer(flood), ec);
     const auto lasted = std::chrono::steady_clock::now() - started;
-    INFO("lasted " << std::chrono::duration_cast<std::chrono::milliseconds>(lasted).count() << " ms");
+    INFO("lasted " << std::chrono::duration_cast<std::chrono::milliseconds>(lasted).count()
+                   << " ms");
     CHECK(ec); // the server closed the connection under the flood
     CHECK(lasted < std::chrono::seconds(2));
     srv.stop();

@@ -89,28 +89,36 @@ std::string trickle(tcp::endpoint ep, const std::string& head, const std::string
     tcp::socket s(ctx);
     std::string in;
     bool closed = false;
-    net::co_spawn(ctx, [&]() -> aster::task<> {
-        co_await s.async_connect(ep, net::use_awaitable);
-        co_await net::async_write(s, net::buffer(head), net::use_awaitable);
-        net::steady_timer t(s.get_executor());
-        for (char c : slow) {
-            if (closed) break;
-            t.expires_after(std::chrono::milliseconds(100));
-            co_await t.async_wait(net::use_awaitable);
-            auto [ec, n] = co_await net::async_write(s, net::buffer(&c, 1), aster::detail::use_tuple);
-            if (ec) break;
-        }
-    }, net::detached);
-    net::co_spawn(ctx, [&]() -> aster::task<> {
-        co_await net::this_coro::executor;
-        char buf[4096];
-        for (;;) {
-            auto [ec, n] = co_await s.async_read_some(net::buffer(buf), aster::detail::use_tuple);
-            in.append(buf, n);
-            if (ec) break;
-        }
-        closed = true;
-    }, net::detached);
+    net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            co_await s.async_connect(ep, net::use_awaitable);
+            co_await net::async_write(s, net::buffer(head), net::use_awaitable);
+            net::steady_timer t(s.get_executor());
+            for (char c : slow) {
+                if (closed) break;
+                t.expires_after(std::chrono::milliseconds(100));
+                co_await t.async_wait(net::use_awaitable);
+                auto [ec, n] = co_await net::async_write(s, net::buffer(&c, 1),
+                                                         aster::detail::use_tuple);
+                if (ec) break;
+            }
+        },
+        net::detached);
+    net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            co_await net::this_coro::executor;
+            char buf[4096];
+            for (;;) {
+                auto [ec, n] = co_await s.async_read_some(net::buffer(buf),
+                                                          aster::detail::use_tuple);
+                in.append(buf, n);
+                if (ec) break;
+            }
+            closed = true;
+        },
+        net::detached);
     ctx.run_for(limit);
     return in;
 }
@@ -120,13 +128,17 @@ std::string get_path(tcp::endpoint ep, std::string path, std::chrono::millisecon
     net::io_context ctx;
     tcp::socket s(ctx);
     std::string in;
-    net::co_spawn(ctx, [&]() -> aster::task<> {
-        co_await s.async_connect(ep, net::use_awaitable);
-        std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-        co_await net::async_write(s, net::buffer(req), net::use_awaitable);
-        auto [ec, n] = co_await net::async_read(s, net::dynamic_buffer(in), aster::detail::use_tuple);
-        (void)ec, (void)n;
-    }, net::detached);
+    net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            co_await s.async_connect(ep, net::use_awaitable);
+            std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            co_await net::async_write(s, net::buffer(req), net::use_awaitable);
+            auto [ec, n] = co_await net::async_read(s, net::dynamic_buffer(in),
+                                                    aster::detail::use_tuple);
+            (void)ec, (void)n;
+        },
+        net::detached);
     ctx.run_for(limit);
     return in;
 }
@@ -167,15 +179,16 @@ struct descriptor_hog {
 } // namespace server_defences_test
 
 TEST_CASE("descriptors: the soft limit is raised toward max_connections, with a warning past "
-          "the hard limit", "[server][defences]") {
+          "the hard limit",
+          "[server][defences]") {
     using aster::detail::plan_descriptors;
     auto fine = plan_descriptors(1024, 1048576, 10064);
     CHECK(fine.soft == 10064);
     CHECK(fine.warning.empty());
     auto short_of = plan_descriptors(1024, 4096, 10064);
     CHECK(short_of.soft == 4096);
-    CHECK_THAT(short_of.warning, Catch::Contains("max_connections cannot be reached") &&
-                                     Catch::Contains("4096"));
+    CHECK_THAT(short_of.warning,
+               Catch::Contains("max_connections cannot be reached") && Catch::Contains("4096"));
     CHECK(plan_descriptors(65536, 65536, 10064).soft == 65536); // never lowered
 
     rlimit saved{};
@@ -199,7 +212,8 @@ TEST_CASE("descriptors: the soft limit is raised toward max_connections, with a 
 }
 
 TEST_CASE("descriptors: out of them, accepts pause instead of spinning, and resume once they "
-          "free up", "[server][defences][mt]") {
+          "free up",
+          "[server][defences][mt]") {
     using namespace server_defences_test;
     captured_log logged(aster::log_level::warning);
     running_server server(app, {.threads = 1, .max_connections = 100});
@@ -229,13 +243,16 @@ TEST_CASE("descriptors: out of them, accepts pause instead of spinning, and resu
     }
     // Descriptors are back: every queued client is served.
     for (int i = 0; i < 4; ++i) {
-        net::co_spawn(ctx, [&, i]() -> aster::task<> {
-            std::string req = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-            co_await net::async_write(clients[i], net::buffer(req), net::use_awaitable);
-            auto [ec, n] = co_await net::async_read(clients[i], net::dynamic_buffer(replies[i]),
-                                                    aster::detail::use_tuple);
-            (void)ec, (void)n;
-        }, net::detached);
+        net::co_spawn(
+            ctx,
+            [&, i]() -> aster::task<> {
+                std::string req = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+                co_await net::async_write(clients[i], net::buffer(req), net::use_awaitable);
+                auto [ec, n] = co_await net::async_read(clients[i], net::dynamic_buffer(replies[i]),
+                                                        aster::detail::use_tuple);
+                (void)ec, (void)n;
+            },
+            net::detached);
     }
     ctx.run_for(std::chrono::seconds(5));
     for (const auto& r : replies) CHECK(r.find("HTTP/1.1 200 OK") == 0);
@@ -243,7 +260,8 @@ TEST_CASE("descriptors: out of them, accepts pause instead of spinning, and resu
 }
 
 TEST_CASE("permessage-deflate over loopback: a frame of empty final blocks is refused with 1007 "
-          "while the loop keeps serving", "[server][defences][deflate]") {
+          "while the loop keeps serving",
+          "[server][defences][deflate]") {
 #ifdef ASTER_HAS_ZLIB
     using namespace server_defences_test;
     running_server server(app, {.threads = 1});
@@ -257,14 +275,17 @@ TEST_CASE("permessage-deflate over loopback: a frame of empty final blocks is re
     tcp::socket s(ctx);
     std::uint16_t code = 0;
     std::promise<void> sent;
-    net::co_spawn(ctx, [&]() -> aster::task<> {
-        std::string in = co_await test_support::ws_open(s, server.endpoint(), "/ws",
-                                                        "Sec-WebSocket-Extensions: permessage-deflate\r\n");
-        co_await net::async_write(s, net::buffer(frame), net::use_awaitable);
-        sent.set_value();
-        auto f = co_await test_support::read_server_frame(s, in);
-        if (f.opcode == 0x8) code = f.close_code();
-    }, net::detached);
+    net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            std::string in = co_await test_support::ws_open(
+                s, server.endpoint(), "/ws", "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+            co_await net::async_write(s, net::buffer(frame), net::use_awaitable);
+            sent.set_value();
+            auto f = co_await test_support::read_server_frame(s, in);
+            if (f.opcode == 0x8) code = f.close_code();
+        },
+        net::detached);
     std::thread attacker([&] { ctx.run_for(std::chrono::seconds(10)); });
     // Once the server has the whole frame, the same loop answers another client, well within
     // a second.
@@ -288,7 +309,8 @@ TEST_CASE("rates: a request body trickled below min_receive_rate gets 408, a ste
         INFO(path);
         const auto start = std::chrono::steady_clock::now();
         auto answer = trickle(server.endpoint(),
-                              "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n",
+                              "POST " + path +
+                                  " HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n",
                               std::string(100, 'x'), std::chrono::seconds(8));
         CHECK(answer.find("HTTP/1.1 408 Request Timeout") == 0);
         CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(6));
@@ -304,19 +326,24 @@ TEST_CASE("rates: a request body trickled below min_receive_rate gets 408, a ste
     net::io_context ctx;
     tcp::socket s(ctx);
     std::string in;
-    net::co_spawn(ctx, [&]() -> aster::task<> {
-        co_await s.async_connect(server.endpoint(), net::use_awaitable);
-        std::string head = "POST /streamed HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n";
-        co_await net::async_write(s, net::buffer(head), net::use_awaitable);
-        net::steady_timer t(s.get_executor());
-        const std::string piece(2000, 'y');
-        for (int i = 0; i < 20; ++i) {
-            t.expires_after(std::chrono::milliseconds(100));
-            co_await t.async_wait(net::use_awaitable);
-            co_await net::async_write(s, net::buffer(piece), net::use_awaitable);
-        }
-        co_await net::async_read_until(s, net::dynamic_buffer(in), "got 40000", net::use_awaitable);
-    }, net::detached);
+    net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            co_await s.async_connect(server.endpoint(), net::use_awaitable);
+            std::string head =
+                "POST /streamed HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n";
+            co_await net::async_write(s, net::buffer(head), net::use_awaitable);
+            net::steady_timer t(s.get_executor());
+            const std::string piece(2000, 'y');
+            for (int i = 0; i < 20; ++i) {
+                t.expires_after(std::chrono::milliseconds(100));
+                co_await t.async_wait(net::use_awaitable);
+                co_await net::async_write(s, net::buffer(piece), net::use_awaitable);
+            }
+            co_await net::async_read_until(s, net::dynamic_buffer(in), "got 40000",
+                                           net::use_awaitable);
+        },
+        net::detached);
     ctx.run_for(std::chrono::seconds(8));
     CHECK(in.find("HTTP/1.1 200 OK") == 0);
     CHECK(in.find("got 40000") != std::string::npos);
@@ -333,7 +360,8 @@ TEST_CASE("rates: a client that stops reading a response is let go, and its memo
     std::string req = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
     net::write(s, net::buffer(req));
     // The 8 MiB answer fills the socket buffers and the rest waits in the server...
-    auto held = server.wait_for([](const aster::server_stats& st) { return st.buffered_bytes > 0; });
+    auto held = server.wait_for(
+        [](const aster::server_stats& st) { return st.buffered_bytes > 0; });
     CHECK(held.buffered_bytes > 0);
     // ...until the watchdog sees nothing drain for a window, and closes the connection.
     auto after = server.wait_for(
@@ -344,7 +372,8 @@ TEST_CASE("rates: a client that stops reading a response is let go, and its memo
 }
 
 TEST_CASE("rates: a WebSocket that stops reading is closed with 1008, one that trickles a "
-          "message too", "[server][defences][rates]") {
+          "message too",
+          "[server][defences][rates]") {
     using namespace server_defences_test;
     running_server server(app, quick_rates());
     firehose_code = 0;
@@ -356,7 +385,9 @@ TEST_CASE("rates: a WebSocket that stops reading is closed with 1008, one that t
         net::co_spawn(ctx, test_support::ws_open(s, server.endpoint(), "/firehose"), net::detached);
         ctx.run_for(std::chrono::seconds(5)); // the handshake; then it never reads again
         auto after = server.wait_for(
-            [](const aster::server_stats& st) { return st.buffered_bytes == 0 && st.websockets == 0; },
+            [](const aster::server_stats& st) {
+                return st.buffered_bytes == 0 && st.websockets == 0;
+            },
             std::chrono::seconds(8));
         CHECK(after.buffered_bytes == 0);
         CHECK(after.websockets == 0);
@@ -368,29 +399,37 @@ TEST_CASE("rates: a WebSocket that stops reading is closed with 1008, one that t
     std::uint16_t code = 0;
     // Outlives both coroutines: the trickle may still be writing when the close arrives.
     const std::string frame = test_support::client_frame(0x2, std::string(100000, 'm'));
-    net::co_spawn(ctx, [&]() -> aster::task<> {
-        std::string in = co_await test_support::ws_open(s, server.endpoint(), "/ws");
-        co_await net::async_write(s, net::buffer(frame.data(), 200), net::use_awaitable);
-        net::co_spawn(s.get_executor(), [&]() -> aster::task<> {
-            net::steady_timer t(s.get_executor());
-            for (std::size_t i = 200; i < 300; ++i) {
-                t.expires_after(std::chrono::milliseconds(100));
-                co_await t.async_wait(net::use_awaitable);
-                auto [ec, n] = co_await net::async_write(s, net::buffer(frame.data() + i, 1),
-                                                         aster::detail::use_tuple);
-                if (ec) break;
-            }
-        }, net::detached);
-        auto f = co_await test_support::read_server_frame(s, in);
-        if (f.opcode == 0x8) code = f.close_code();
-        s.close();
-    }, net::detached);
+    net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            std::string in = co_await test_support::ws_open(s, server.endpoint(), "/ws");
+            co_await net::async_write(s, net::buffer(frame.data(), 200), net::use_awaitable);
+            net::co_spawn(
+                s.get_executor(),
+                [&]() -> aster::task<> {
+                    net::steady_timer t(s.get_executor());
+                    for (std::size_t i = 200; i < 300; ++i) {
+                        t.expires_after(std::chrono::milliseconds(100));
+                        co_await t.async_wait(net::use_awaitable);
+                        auto [ec, n] = co_await net::async_write(s,
+                                                                 net::buffer(frame.data() + i, 1),
+                                                                 aster::detail::use_tuple);
+                        if (ec) break;
+                    }
+                },
+                net::detached);
+            auto f = co_await test_support::read_server_frame(s, in);
+            if (f.opcode == 0x8) code = f.close_code();
+            s.close();
+        },
+        net::detached);
     ctx.run_for(std::chrono::seconds(8));
     CHECK(code == 1008);
 }
 
 TEST_CASE("limits: max_connections_per_client refuses one host's connection past the cap with "
-          "503", "[server][defences]") {
+          "503",
+          "[server][defences]") {
     using namespace server_defences_test;
     running_server server(app, {.threads = 1, .max_connections_per_client = 2});
     net::io_context ctx;
@@ -406,7 +445,8 @@ TEST_CASE("limits: max_connections_per_client refuses one host's connection past
     CHECK(server.srv.stats().refused_connections == 1);
     first.close();
     server.wait_for([](const aster::server_stats& st) { return st.connections == 1; });
-    CHECK(get_path(server.endpoint(), "/hello", std::chrono::milliseconds(2000)).find("HTTP/1.1 200 OK") == 0);
+    CHECK(get_path(server.endpoint(), "/hello", std::chrono::milliseconds(2000))
+              .find("HTTP/1.1 200 OK") == 0);
 }
 
 TEST_CASE("limits: bodies and messages past the memory budget are refused, 503 and 1013",
@@ -453,19 +493,24 @@ TEST_CASE("limits: bodies and messages past the memory budget are refused, 503 a
         net::io_context ws_ctx;
         tcp::socket s(ws_ctx);
         std::uint16_t code = 0;
-        net::co_spawn(ws_ctx, [&]() -> aster::task<> {
-            std::string in = co_await test_support::ws_open(s, server.endpoint(), "/ws");
-            std::string wire;
-            if (fragmented) {
-                for (int i = 0; i < 40; ++i)
-                    wire += test_support::client_frame(i == 0 ? 0x2 : 0x0, std::string(50000, 'm'), false);
-            } else {
-                wire = test_support::client_frame(0x2, std::string(2 << 20, 'm')).substr(0, 1000);
-            }
-            co_await net::async_write(s, net::buffer(wire), net::use_awaitable);
-            auto f = co_await test_support::read_server_frame(s, in);
-            if (f.opcode == 0x8) code = f.close_code();
-        }, net::detached);
+        net::co_spawn(
+            ws_ctx,
+            [&]() -> aster::task<> {
+                std::string in = co_await test_support::ws_open(s, server.endpoint(), "/ws");
+                std::string wire;
+                if (fragmented) {
+                    for (int i = 0; i < 40; ++i)
+                        wire += test_support::client_frame(i == 0 ? 0x2 : 0x0,
+                                                           std::string(50000, 'm'), false);
+                } else {
+                    wire =
+                        test_support::client_frame(0x2, std::string(2 << 20, 'm')).substr(0, 1000);
+                }
+                co_await net::async_write(s, net::buffer(wire), net::use_awaitable);
+                auto f = co_await test_support::read_server_frame(s, in);
+                if (f.opcode == 0x8) code = f.close_code();
+            },
+            net::detached);
         ws_ctx.run_for(std::chrono::seconds(5));
         CHECK(code == 1013);
     }
@@ -488,14 +533,15 @@ aster::task<aster::response> endless(aster::request&) {
 
 aster::response fails(aster::request&) { throw std::runtime_error("provoked"); }
 
-constexpr aster::application more_app{aster::routes(
-    aster::websocket_route<"/ws">(waits_in_receive), aster::route<"/endless">(endless),
-    aster::route<"/fails">(fails))};
+constexpr aster::application more_app{aster::routes(aster::websocket_route<"/ws">(waits_in_receive),
+                                                    aster::route<"/endless">(endless),
+                                                    aster::route<"/fails">(fails))};
 
 } // namespace server_defences_test
 
 TEST_CASE("shutdown: a WebSocket waiting in receive() is let go after close_timeout, not "
-          "shutdown_timeout", "[server][defences]") {
+          "shutdown_timeout",
+          "[server][defences]") {
     using namespace server_defences_test;
     aster::server_config config;
     config.threads = 1;
@@ -515,7 +561,8 @@ TEST_CASE("shutdown: a WebSocket waiting in receive() is let go after close_time
 }
 
 TEST_CASE("logging: clients cannot flood the log: a dropped download is debug, repeated "
-          "errors are one a second with a count", "[server][defences]") {
+          "errors are one a second with a count",
+          "[server][defences]") {
     using namespace server_defences_test;
     captured_log logged(aster::log_level::info);
     running_server server(more_app, {.threads = 1});
@@ -535,15 +582,15 @@ TEST_CASE("logging: clients cannot flood the log: a dropped download is debug, r
     CHECK(logged.count("streaming response") == 0); // debug: below this log's level
     // Twenty handler exceptions within a second: one line, the rest counted later.
     for (int i = 0; i < 20; ++i)
-        CHECK(get_path(server.endpoint(), "/fails", std::chrono::seconds(2))
-                  .find("HTTP/1.1 500") == 0);
+        CHECK(get_path(server.endpoint(), "/fails", std::chrono::seconds(2)).find("HTTP/1.1 500") ==
+              0);
     CHECK(logged.count("exception in handler") <= 2);
 }
 
-TEST_CASE("log_limited: one line per kind per second, then the count of those dropped",
-          "[log]") {
+TEST_CASE("log_limited: one line per kind per second, then the count of those dropped", "[log]") {
     test_support::captured_log logged(aster::log_level::info);
-    for (int i = 0; i < 10; ++i) aster::log_limited(aster::log_level::info, "test kind a", "a line");
+    for (int i = 0; i < 10; ++i)
+        aster::log_limited(aster::log_level::info, "test kind a", "a line");
     aster::log_limited(aster::log_level::info, "test kind b", "b line");
     CHECK(logged.count("a line") == 1);
     CHECK(logged.count("b line") == 1);

@@ -45,13 +45,13 @@ task<response> sleepy(request&) {
     co_return aster::plain_text("too late");
 }
 
-constexpr aster::application app{aster::routes(
-    aster::route<"/login", aster::method::post>(login), aster::route<"/logout">(logout),
-    aster::route<"/whoami">(whoami), aster::route<"/query">(query),
-    aster::route<"/hop/{n:int}">(hop), aster::route<"/see-other", aster::method::post>(see_other),
-    aster::route<"/method", aster::method::get | aster::method::post>(method_name),
-    aster::route<"/loop">(loop), aster::route<"/sleepy">(sleepy))};
-
+constexpr aster::application app{
+    aster::routes(aster::route<"/login", aster::method::post>(login),
+                  aster::route<"/logout">(logout), aster::route<"/whoami">(whoami),
+                  aster::route<"/query">(query), aster::route<"/hop/{n:int}">(hop),
+                  aster::route<"/see-other", aster::method::post>(see_other),
+                  aster::route<"/method", aster::method::get | aster::method::post>(method_name),
+                  aster::route<"/loop">(loop), aster::route<"/sleepy">(sleepy))};
 
 TEST_CASE("test_client: cookies set by the app are kept and sent back", "[test_client]") {
     aster::test_client client{app};
@@ -68,7 +68,8 @@ TEST_CASE("test_client: cookies set by the app are kept and sent back", "[test_c
 
 TEST_CASE("test_client: params are encoded into the query string", "[test_client]") {
     aster::test_client client{app};
-    CHECK(client.get("/query", {.params = {{"a", "1"}, {"b", "x y&z"}}}).text() == "a=1&b=x%20y%26z");
+    CHECK(client.get("/query", {.params = {{"a", "1"}, {"b", "x y&z"}}}).text() ==
+          "a=1&b=x%20y%26z");
     CHECK(client.get("/query?k=v", {.params = {{"a", "1"}}}).text() == "k=v&a=1");
 }
 

@@ -156,10 +156,10 @@ struct ws_echo : aster::websocket_endpoint {
     void on_disconnect(aster::websocket&, aster::close_code code) { last_close_code = int(code); }
 };
 
-constexpr aster::application app{
-    aster::routes(aster::route<"/hello">(hello), aster::route<"/big">(big),
-                  aster::route<"/count", aster::method::post>(count),
-                  aster::websocket_route<"/ws", ws_echo>())};
+constexpr aster::application app{aster::routes(aster::route<"/hello">(hello),
+                                               aster::route<"/big">(big),
+                                               aster::route<"/count", aster::method::post>(count),
+                                               aster::websocket_route<"/ws", ws_echo>())};
 
 // What request::scheme() and url_for say, behind https_redirect.
 aster::response scheme(aster::request& r) {
@@ -315,12 +315,12 @@ TEST_CASE("tls: GET over https, and keep-alive on one TLS connection", "[tls][se
         CHECK(first.find("Connection: close") == std::string::npos);
 
         // The same TLS session answers again: a large body and then a pipelined pair.
-        co_await net::async_write(
-            *s,
-            net::buffer(std::string_view("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-                                         "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                         "Connection: close\r\n\r\n")),
-            net::use_awaitable);
+        co_await net::async_write(*s,
+                                  net::buffer(std::string_view(
+                                      "GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                                      "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                      "Connection: close\r\n\r\n")),
+                                  net::use_awaitable);
         auto second = co_await read_response(*s, buffer);
         CHECK(second.find("HTTP/1.1 200 OK\r\n") == 0);
         CHECK(second.size() > 100 * 1024);
@@ -509,9 +509,10 @@ TEST_CASE("tls: scheme is https and wss over TLS, and https_redirect lets it thr
     run_client([&]() -> net::awaitable<void> {
         auto s = co_await connect_tls(server.endpoint(), ctx);
         std::string buffer;
-        co_await net::async_write(
-            *s, net::buffer(std::string_view("GET /scheme HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n\r\n")),
-            net::use_awaitable);
+        co_await net::async_write(*s,
+                                  net::buffer(std::string_view(
+                                      "GET /scheme HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n\r\n")),
+                                  net::use_awaitable);
         auto reply = co_await read_response(*s, buffer);
         CHECK(reply.find("HTTP/1.1 200 OK\r\n") == 0);
         CHECK(reply.find("\r\n\r\nhttps https://127.0.0.1:8443/scheme") != std::string::npos);
@@ -541,12 +542,14 @@ TEST_CASE("tls: https_redirect answers plain HTTP and ws:// with 307 on a real s
     running_server server(redirecting_app, files, {}, false);
     run_client([&]() -> net::awaitable<void> {
         for (auto [request, location] :
-             {std::pair{"GET /scheme?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: close\r\n\r\n"sv,
-                        "Location: https://127.0.0.1:8080/scheme?x=1\r\n"sv},
-              std::pair{"GET /ws-scheme HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                        "Connection: Upgrade, close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                        "Sec-WebSocket-Version: 13\r\n\r\n"sv,
-                        "Location: wss://127.0.0.1/ws-scheme\r\n"sv}}) {
+             {std::pair{
+                  "GET /scheme?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: close\r\n\r\n"sv,
+                  "Location: https://127.0.0.1:8080/scheme?x=1\r\n"sv},
+              std::pair{
+                  "GET /ws-scheme HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade, close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n"sv,
+                  "Location: wss://127.0.0.1/ws-scheme\r\n"sv}}) {
             tcp::socket plain(co_await net::this_coro::executor);
             co_await plain.async_connect(server.endpoint(), net::use_awaitable);
             co_await net::async_write(plain, net::buffer(request), net::use_awaitable);

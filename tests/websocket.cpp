@@ -22,7 +22,8 @@ task<> echo(websocket& ws) {
 }
 
 task<> room(websocket& ws, std::string_view name, std::int64_t n) {
-    aster::header_list extra{{"X-Room", std::string(name)}}; // (g++ 12 rejects a braced list inside co_await)
+    aster::header_list extra{
+        {"X-Room", std::string(name)}}; // (g++ 12 rejects a braced list inside co_await)
     co_await ws.accept("chat", std::move(extra));
     co_await ws.send_text(std::string(name) + "#" + std::to_string(n) + " " +
                           std::string(ws.request().query_params().get("who", "?")));
@@ -30,7 +31,9 @@ task<> room(websocket& ws, std::string_view name, std::int64_t n) {
 }
 
 task<> refuse(websocket& ws) { co_await ws.close(1008, "policy"); }
-task<> deny(websocket& ws) { co_await ws.deny(aster::plain_text("go away", aster::status::unauthorized)); }
+task<> deny(websocket& ws) {
+    co_await ws.deny(aster::plain_text("go away", aster::status::unauthorized));
+}
 task<> forget(websocket&) { co_return; }
 task<> explode_early(websocket&) {
     throw std::runtime_error("on connect failed");
@@ -70,7 +73,8 @@ constexpr aster::application app{aster::routes(
     aster::websocket_route<"/server-closes">(server_closes),
     aster::websocket_route<"/text-only">(text_only), aster::route<"/plain">(plain))};
 
-std::string handshake(std::string_view path, std::string_view extra = "Sec-WebSocket-Version: 13\r\n") {
+std::string handshake(std::string_view path,
+                      std::string_view extra = "Sec-WebSocket-Version: 13\r\n") {
     return "GET " + std::string(path) +
            " HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
@@ -108,7 +112,8 @@ TEST_CASE("websocket: echoes text as text and binary as binary", "[websocket]") 
 
 TEST_CASE("websocket: path parameters, query, subprotocol and extra headers", "[websocket]") {
     aster::test_client client{app};
-    auto ws = client.websocket_connect("/room/lobby/7?who=ada", {.subprotocols = {"superchat", "chat"}});
+    auto ws = client.websocket_connect("/room/lobby/7?who=ada",
+                                       {.subprotocols = {"superchat", "chat"}});
     CHECK(ws.subprotocol() == "chat");
     CHECK(ws.header("x-room") == "lobby");
     CHECK(ws.receive_text() == "lobby#7 ada");
@@ -176,12 +181,14 @@ TEST_CASE("websocket: a server close reaches the client with its code and reason
 TEST_CASE("websocket: handshake errors are HTTP answers", "[websocket]") {
     aster::test_client client{app};
     auto no_key = client.exchange("GET /echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
-                                  "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n", 1);
+                                  "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                                  1);
     REQUIRE(no_key.size() == 1);
     CHECK(no_key[0].status_code == 400);
     auto short_key = client.exchange("GET /echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
                                      "Connection: Upgrade\r\nSec-WebSocket-Key: c2hvcnQ=\r\n"
-                                     "Sec-WebSocket-Version: 13\r\n\r\n", 1);
+                                     "Sec-WebSocket-Version: 13\r\n\r\n",
+                                     1);
     REQUIRE(short_key.size() == 1);
     CHECK(short_key[0].status_code == 400);
     auto old = client.exchange(handshake("/echo", "Sec-WebSocket-Version: 8\r\n"), 1);
@@ -228,7 +235,8 @@ TEST_CASE("websocket: protocol violations close with 1002", "[websocket][rfc6455
     CHECK(check([](auto& ws) { ws.send_frame(opcode(3), "x", true); }) == 1002);
     // A fragmented ping, and a ping longer than 125 bytes (§5.5).
     CHECK(check([](auto& ws) { ws.send_frame(opcode::ping, "x", false); }) == 1002);
-    CHECK(check([](auto& ws) { ws.send_frame(opcode::ping, std::string(126, 'p'), true); }) == 1002);
+    CHECK(check([](auto& ws) { ws.send_frame(opcode::ping, std::string(126, 'p'), true); }) ==
+          1002);
     // Continuation without a start, and a new message inside a fragmented one (§5.4).
     CHECK(check([](auto& ws) { ws.send_frame(opcode::continuation, "x", true); }) == 1002);
     CHECK(check([](auto& ws) {
@@ -237,7 +245,8 @@ TEST_CASE("websocket: protocol violations close with 1002", "[websocket][rfc6455
           }) == 1002);
 }
 
-TEST_CASE("websocket: invalid UTF-8 closes with 1007, failing fast mid-message", "[websocket][rfc6455]") {
+TEST_CASE("websocket: invalid UTF-8 closes with 1007, failing fast mid-message",
+          "[websocket][rfc6455]") {
     aster::test_client client{app, quiet};
     {
         auto ws = client.websocket_connect("/echo");
@@ -294,7 +303,8 @@ TEST_CASE("websocket: messages over the limit close with 1009", "[websocket][rfc
     }
     {
         auto ws = client.websocket_connect("/echo");
-        for (int i = 0; i < 3; ++i) ws.send_frame(i ? opcode::continuation : opcode::text, std::string(400, 'b'), false);
+        for (int i = 0; i < 3; ++i)
+            ws.send_frame(i ? opcode::continuation : opcode::text, std::string(400, 'b'), false);
         CHECK(close_code_after(ws) == 1009);
     }
 }

@@ -50,8 +50,10 @@ TEST_CASE("websocket conformance: an invalid close frame is the peer's close: TC
     // UTF-8 is answered with 1002. The peer has sent its close and will send nothing more
     // (§5.5.1), so the server must close TCP now (§7.1.1), not wait out close_timeout for a
     // second close frame.
-    aster::server srv{raw_echo_app, {.port = 0, .websocket = {.close_timeout = std::chrono::seconds(3)},
-                            .handle_signals = false}};
+    aster::server srv{raw_echo_app,
+                      {.port = 0,
+                       .websocket = {.close_timeout = std::chrono::seconds(3)},
+                       .handle_signals = false}};
     srv.listen();
     auto running = std::async(std::launch::async, [&] { srv.run(); });
     aster::net::io_context ctx;

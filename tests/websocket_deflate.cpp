@@ -54,7 +54,8 @@ TEST_CASE("permessage-deflate negotiation: parameters and the answer", "[websock
     CHECK(answer("PerMessage-Deflate ;  Server_Max_Window_Bits = \"10\"") ==
           "permessage-deflate; server_max_window_bits=10");
     // zlib's window: announced only when it is not the default 15 or the client named it.
-    aster::websocket_deflate_options wide{.server_max_window_bits = 15, .client_max_window_bits = 15};
+    aster::websocket_deflate_options wide{.server_max_window_bits = 15,
+                                          .client_max_window_bits = 15};
     CHECK(answer("permessage-deflate", wide) == "permessage-deflate");
     CHECK(answer("permessage-deflate; server_max_window_bits=15", wide) ==
           "permessage-deflate; server_max_window_bits=15");
@@ -128,10 +129,12 @@ TEST_CASE("permessage-deflate negotiation: the first acceptable offer wins, othe
     CHECK(answer(" , ,permessage-deflate,") == "permessage-deflate; server_max_window_bits=12");
 }
 
-TEST_CASE("permessage-deflate negotiation: a client checks the server's answer", "[websocket][deflate]") {
+TEST_CASE("permessage-deflate negotiation: a client checks the server's answer",
+          "[websocket][deflate]") {
     using aster::detail::parse_deflate_response;
     auto p = parse_deflate_response("permessage-deflate; server_no_context_takeover; "
-                                    "server_max_window_bits=10; client_max_window_bits=11", true);
+                                    "server_max_window_bits=10; client_max_window_bits=11",
+                                    true);
     REQUIRE(p);
     CHECK(p->server_no_context_takeover);
     CHECK(p->server_max_window_bits == 10);
@@ -188,7 +191,7 @@ std::string text_of(std::size_t size) {
     std::string s;
     std::mt19937 rng(7);
     static constexpr std::string_view words[] = {"deflate ", "window ", "context ", "takeover ",
-                                                 "héllo ", "✓ ", "🌍 ", "aster "};
+                                                 "héllo ",   "✓ ",      "🌍 ",       "aster "};
     while (s.size() < size) s += words[rng() % 8];
     s.resize(size);
     while (!aster::detail::is_valid_utf8(s)) s.pop_back();
@@ -222,8 +225,8 @@ std::string raw_deflate(std::string_view data, int flush, int window_bits = 15) 
 
 // One whole compressed message through the codec, slice after slice; its text in `out`.
 aster::detail::deflate_codec::status inflate_all(aster::detail::deflate_codec& codec,
-                                                  std::string_view wire, std::string& out,
-                                                  std::size_t limit) {
+                                                 std::string_view wire, std::string& out,
+                                                 std::size_t limit) {
     using status = aster::detail::deflate_codec::status;
     std::span<const std::uint8_t> rest(reinterpret_cast<const std::uint8_t*>(wire.data()),
                                        wire.size());
@@ -346,7 +349,8 @@ TEST_CASE("permessage-deflate: context takeover on and off", "[websocket][deflat
     SECTION("server_no_context_takeover asked by the client: every message alike") {
         aster::test_client client{echo_app};
         auto ws = client.websocket_connect(
-            "/ws", offering("permessage-deflate; server_no_context_takeover; client_max_window_bits"));
+            "/ws",
+            offering("permessage-deflate; server_no_context_takeover; client_max_window_bits"));
         REQUIRE(ws.deflate_agreed());
         CHECK(ws.header("sec-websocket-extensions") ==
               "permessage-deflate; server_no_context_takeover; server_max_window_bits=12; "
@@ -429,7 +433,8 @@ TEST_CASE("permessage-deflate: window bits", "[websocket][deflate]") {
     SECTION("9 bits each way, as offered") {
         aster::test_client client{echo_app};
         auto ws = client.websocket_connect(
-            "/ws", offering("permessage-deflate; server_max_window_bits=9; client_max_window_bits=9"));
+            "/ws",
+            offering("permessage-deflate; server_max_window_bits=9; client_max_window_bits=9"));
         REQUIRE(ws.deflate_agreed());
         CHECK(ws.header("sec-websocket-extensions") ==
               "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9");
@@ -453,7 +458,8 @@ TEST_CASE("permessage-deflate: window bits", "[websocket][deflate]") {
     SECTION("a client that did not let the server choose may use 15 bits") {
         aster::test_client client{echo_app};
         auto ws = client.websocket_connect("/ws", offering("permessage-deflate"));
-        ws.send_frame(aster::detail::opcode::binary, raw_deflate(data, Z_SYNC_FLUSH, 15), true, true);
+        ws.send_frame(aster::detail::opcode::binary, raw_deflate(data, Z_SYNC_FLUSH, 15), true,
+                      true);
         CHECK(ws.receive_bytes() == data);
     }
     SECTION("server_max_window_bits=8 is declined, the next offer taken") {
@@ -514,16 +520,16 @@ TEST_CASE("permessage-deflate: hostile compressed input", "[websocket][deflate]"
                 ws.send_frame(opcode::binary, bomb, true, true);
             } else {
                 for (std::size_t at = 0; at < bomb.size(); at += 1000)
-                    ws.send_frame(at == 0 ? opcode::binary : opcode::continuation, bomb.substr(at, 1000),
-                                  at + 1000 >= bomb.size(), at == 0);
+                    ws.send_frame(at == 0 ? opcode::binary : opcode::continuation,
+                                  bomb.substr(at, 1000), at + 1000 >= bomb.size(), at == 0);
             }
             CHECK_THROWS_MATCHES(ws.receive(), aster::websocket_disconnect, closed_with(1009));
         }
     }
     SECTION("data that is not DEFLATE closes with 1007") {
         aster::test_client client{echo_app};
-        for (std::string garbage : {std::string("\xff\xff\xff\xff\xff", 5),
-                                    std::string("\x07\x00\x00", 3)}) {
+        for (std::string garbage :
+             {std::string("\xff\xff\xff\xff\xff", 5), std::string("\x07\x00\x00", 3)}) {
             auto ws = client.websocket_connect("/ws", offering(std::string(browser_offer)));
             ws.send_frame(opcode::text, garbage, true, true);
             CHECK_THROWS_MATCHES(ws.receive(), aster::websocket_disconnect, closed_with(1007));
@@ -589,7 +595,8 @@ TEST_CASE("permessage-deflate: empty final blocks cannot make a CPU bomb", "[web
     ws2.send_frame(opcode::continuation, std::string("\x03\x00", 2), true);
     CHECK_THROWS_MATCHES(ws2.receive(), aster::websocket_disconnect, closed_with(1007));
     // One final block per message, message after message, stays fine.
-    auto ws3 = client.websocket_connect("/ws", offering("permessage-deflate; client_no_context_takeover"));
+    auto ws3 = client.websocket_connect("/ws",
+                                        offering("permessage-deflate; client_no_context_takeover"));
     for (int i = 0; i < 3; ++i) {
         ws3.send_frame(opcode::text, raw_deflate("again", Z_FINISH), true, true);
         CHECK(ws3.receive_text() == "again");
@@ -658,10 +665,11 @@ TEST_CASE("permessage-deflate: the codec's memory is lazy and within the documen
     struct shape {
         int server_bits, client_bits, mem_level;
     };
-    for (auto [server_bits, client_bits, mem_level] : {shape{12, 12, 5}, shape{15, 15, 8},
-                                                       shape{9, 9, 1}}) {
+    for (auto [server_bits, client_bits, mem_level] :
+         {shape{12, 12, 5}, shape{15, 15, 8}, shape{9, 9, 1}}) {
         INFO(server_bits << "/" << client_bits << "/" << mem_level);
-        deflate_params p{.server_max_window_bits = server_bits, .client_max_window_bits = client_bits};
+        deflate_params p{.server_max_window_bits = server_bits,
+                         .client_max_window_bits = client_bits};
         deflate_codec server(p, true, mem_level, 6), client(p, false, 8, 6);
         CHECK(server.memory() == 0); // nothing until the first compressed message
         aster::detail::message_buffer wire;
@@ -674,13 +682,15 @@ TEST_CASE("permessage-deflate: the codec's memory is lazy and within the documen
                                     (std::size_t(1) << (mem_level + 9));
         CHECK(deflate_memory >= formula);
         CHECK(deflate_memory <= formula + 6 * 1024);
-        REQUIRE(inflate_all(client, wire.view(), back, std::size_t(-1)) == deflate_codec::status::ok);
+        REQUIRE(inflate_all(client, wire.view(), back, std::size_t(-1)) ==
+                deflate_codec::status::ok);
         CHECK(back == text);
         // The other way: the server's inflater holds its window, 1 << client_bits, plus state.
         wire.clear();
         back.clear();
         REQUIRE(client.compress(text, wire) == deflate_codec::status::ok);
-        REQUIRE(inflate_all(server, wire.view(), back, std::size_t(-1)) == deflate_codec::status::ok);
+        REQUIRE(inflate_all(server, wire.view(), back, std::size_t(-1)) ==
+                deflate_codec::status::ok);
         CHECK(back == text);
         const std::size_t inflate_memory = server.memory() - deflate_memory;
         CHECK(inflate_memory >= (std::size_t(1) << std::max(client_bits, 9)));

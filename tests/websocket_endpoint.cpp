@@ -4,7 +4,6 @@
 
 #include <catch2/catch.hpp>
 
-
 #include <string>
 #include <vector>
 
@@ -61,9 +60,10 @@ struct gatekeeper : aster::websocket_endpoint {
     }
 };
 
-constexpr aster::application app{aster::routes(
-    aster::websocket_route<"/text/{who}", text_echo>(), aster::websocket_route<"/bytes", bytes_only>(),
-    aster::websocket_route<"/either", either>(), aster::websocket_route<"/gate", gatekeeper>())};
+constexpr aster::application app{aster::routes(aster::websocket_route<"/text/{who}", text_echo>(),
+                                               aster::websocket_route<"/bytes", bytes_only>(),
+                                               aster::websocket_route<"/either", either>(),
+                                               aster::websocket_route<"/gate", gatekeeper>())};
 
 aster::test_client_options lenient{.raise_server_exceptions = false};
 
@@ -180,7 +180,8 @@ TEST_CASE("websocket_endpoint: encoding any, default accept", "[websocket_endpoi
     CHECK(ws.receive_text() == "binary:b");
 }
 
-TEST_CASE("websocket_endpoint: refusing in on_connect skips on_disconnect", "[websocket_endpoint]") {
+TEST_CASE("websocket_endpoint: refusing in on_connect skips on_disconnect",
+          "[websocket_endpoint]") {
     events.clear();
     aster::test_client client{app};
     CHECK_THROWS_AS(client.websocket_connect("/gate?token=wrong"), aster::websocket_denial);

@@ -48,10 +48,12 @@ constexpr aster::application app{aster::routes(aster::websocket_route<"/idle", i
                                                aster::websocket_route<"/close">(close_at_once),
                                                aster::websocket_route<"/busy">(busy_then_receive))};
 
-TEST_CASE("websocket keep-alive: a peer that answers pings stays connected", "[websocket][keepalive]") {
+TEST_CASE("websocket keep-alive: a peer that answers pings stays connected",
+          "[websocket][keepalive]") {
     codes.clear();
-    aster::test_client client{app, {.websocket = {.ping_interval = std::chrono::milliseconds(5),
-                                                  .ping_timeout = std::chrono::milliseconds(200)}}};
+    aster::test_client client{app,
+                              {.websocket = {.ping_interval = std::chrono::milliseconds(5),
+                                             .ping_timeout = std::chrono::milliseconds(200)}}};
     auto ws = client.websocket_connect("/idle");
     ws.set_timeout(std::chrono::milliseconds(60));
     // Nothing arrives but pings, which the receive answers; it times out, the connection lives.
@@ -64,8 +66,9 @@ TEST_CASE("websocket keep-alive: a peer that answers pings stays connected", "[w
 
 TEST_CASE("websocket keep-alive: a silent peer is closed with 1011", "[websocket][keepalive]") {
     codes.clear();
-    aster::test_client client{app, {.websocket = {.ping_interval = std::chrono::milliseconds(5),
-                                                  .ping_timeout = std::chrono::milliseconds(20)}}};
+    aster::test_client client{app,
+                              {.websocket = {.ping_interval = std::chrono::milliseconds(5),
+                                             .ping_timeout = std::chrono::milliseconds(20)}}};
     auto ws = client.websocket_connect("/idle");
     // Let the server run without the client reading: its pings go unanswered.
     client.context().restart();
@@ -83,8 +86,9 @@ TEST_CASE("websocket keep-alive: a silent peer is closed with 1011", "[websocket
 TEST_CASE("websocket keep-alive: a ping timeout while the handler is busy ends its next receive",
           "[websocket][keepalive]") {
     busy_codes.clear();
-    aster::test_client client{app, {.websocket = {.ping_interval = std::chrono::milliseconds(5),
-                                                  .ping_timeout = std::chrono::milliseconds(20)}}};
+    aster::test_client client{app,
+                              {.websocket = {.ping_interval = std::chrono::milliseconds(5),
+                                             .ping_timeout = std::chrono::milliseconds(20)}}};
     auto ws = client.websocket_connect("/busy");
     // The peer never reads nor answers; the pinger gives up while the handler sleeps, so no
     // read is there to cancel: the receive after the sleep must not wait for the peer.
@@ -120,7 +124,9 @@ struct json_endpoint : aster::websocket_endpoint {
         nlohmann::json reply{{"got", value}}; // g++ 12: no braced lists inside co_await
         co_await ws.send_json(reply);
     }
-    void on_disconnect(websocket&, aster::close_code code) { seen.push_back(std::to_string(int(code))); }
+    void on_disconnect(websocket&, aster::close_code code) {
+        seen.push_back(std::to_string(int(code)));
+    }
 };
 
 task<> json_function(websocket& ws) {
@@ -130,8 +136,9 @@ task<> json_function(websocket& ws) {
     co_await ws.send_json(reply);
 }
 
-constexpr aster::application json_app{aster::routes(
-    aster::websocket_route<"/json", json_endpoint>(), aster::websocket_route<"/sum">(json_function))};
+constexpr aster::application json_app{
+    aster::routes(aster::websocket_route<"/json", json_endpoint>(),
+                  aster::websocket_route<"/sum">(json_function))};
 
 TEST_CASE("websocket json: encoding json decodes text and binary, malformed closes 1003",
           "[websocket][json]") {

@@ -40,7 +40,8 @@ struct chat_endpoint : aster::websocket_endpoint {
 
     aster::task<> on_connect(aster::websocket& ws) {
         auto wanted = ws.request().query_params().get("name").value_or("");
-        name = wanted.empty() ? "user-" + std::to_string(the_room().next_id++) : std::string(wanted);
+        name = wanted.empty() ? "user-" + std::to_string(the_room().next_id++)
+                              : std::string(wanted);
         co_await ws.accept();
         the_room().members.push_back(&ws);
         co_await the_room().broadcast("* " + name + " joined");
@@ -87,8 +88,8 @@ document.getElementById("form").onsubmit = (event) => {
 
 inline aster::response index(aster::request&) { return aster::html(std::string(page)); }
 
-inline constexpr auto routes =
-    aster::routes(aster::route<"/">(index), aster::websocket_route<"/ws", chat_endpoint>());
+inline constexpr auto routes = aster::routes(aster::route<"/">(index),
+                                             aster::websocket_route<"/ws", chat_endpoint>());
 
 inline const aster::application app{routes};
 

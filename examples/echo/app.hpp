@@ -14,7 +14,8 @@ inline aster::response hello(aster::request&) { return aster::plain_text("Hello,
 inline aster::task<aster::response> echo_body(aster::request& req) {
     auto body = co_await req.body();
     co_return aster::response(aster::status::ok, std::string(body),
-                              std::string(req.header("content-type").value_or("application/octet-stream")));
+                              std::string(
+                                  req.header("content-type").value_or("application/octet-stream")));
 }
 
 // Function style: the handler owns the loop. Messages up to 16 MiB (the default limit).

@@ -42,7 +42,9 @@ TEST_CASE("hello: an unknown path answers 404", "[example][hello]") {
 TEST_CASE("hello: the WebSocket answers OK! and on_disconnect sees 1000", "[example][hello]") {
     std::vector<std::string> lines;
     auto saved = aster::logger().sink;
-    aster::logger().sink = [&](aster::log_level, std::string_view line) { lines.emplace_back(line); };
+    aster::logger().sink = [&](aster::log_level, std::string_view line) {
+        lines.emplace_back(line);
+    };
     {
         aster::test_client client{hello::app};
         auto ws = client.websocket_connect("/ws");

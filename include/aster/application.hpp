@@ -102,7 +102,8 @@ public:
         return r;
     }
 
-    /// The path of the route named `Name`; a missing name or a wrong parameter count does not compile.
+    /// The path of the route named `Name`; a missing name or a wrong parameter count does not
+    /// compile.
     template <fixed_string Name, class... Params>
     std::string url_path_for(const Params&... params) const {
         return router_.template url_path_for<Name>(params...);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Typed path segments: {name} {n:int} {x:float} {u:uuid} {p:path} and the C++ types they convert to.
+// Typed path segments: {name} {n:int} {x:float} {u:uuid} {p:path} and the C++ types they convert
+// to.
 #ifndef ASTER_CONVERTORS_HPP
 #define ASTER_CONVERTORS_HPP
 
@@ -39,13 +40,11 @@ constexpr bool convertor_accepts() {
     using U = std::remove_cvref_t<T>;
     if constexpr (C == convertor::int_)
         return std::is_integral_v<U> && !std::is_same_v<U, bool> && !std::is_same_v<U, char>;
-    else if constexpr (C == convertor::float_)
-        return std::is_floating_point_v<U>;
+    else if constexpr (C == convertor::float_) return std::is_floating_point_v<U>;
     else if constexpr (C == convertor::uuid)
         return std::is_same_v<U, uuid> || std::is_same_v<U, std::string_view> ||
                std::is_same_v<U, std::string>;
-    else
-        return std::is_same_v<U, std::string_view> || std::is_same_v<U, std::string>;
+    else return std::is_same_v<U, std::string_view> || std::is_same_v<U, std::string>;
 }
 
 // The length of the longest prefix of `s` that the convertor's syntax accepts (Starlette regexes:

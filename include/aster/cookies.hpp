@@ -212,8 +212,8 @@ ASTER_DECL std::vector<std::pair<std::string_view, std::string_view>>
 parse_cookie_header(std::string_view header) {
     std::vector<std::pair<std::string_view, std::string_view>> out;
     while (!header.empty()) {
-        auto [name, value] = detail::cookie_impl::split_cookie(
-            detail::cookie_impl::next_piece(header));
+        auto [name,
+              value] = detail::cookie_impl::split_cookie(detail::cookie_impl::next_piece(header));
         if (!name.empty() || !value.empty()) out.emplace_back(name, value);
     }
     return out;
@@ -281,8 +281,8 @@ ASTER_DECL std::string format_delete_cookie(std::string_view name, std::string_v
     return format_delete_cookie(name, std::move(options));
 }
 
-ASTER_DECL std::optional<set_cookie>
-parse_set_cookie(std::string_view header_value, std::chrono::system_clock::time_point now) {
+ASTER_DECL std::optional<set_cookie> parse_set_cookie(std::string_view header_value,
+                                                      std::chrono::system_clock::time_point now) {
     using namespace detail::cookie_impl;
     using detail::is_tchar, detail::trim_ows;
     auto pair = next_piece(header_value);
@@ -298,7 +298,8 @@ parse_set_cookie(std::string_view header_value, std::chrono::system_clock::time_
         auto attr = next_piece(header_value);
         auto aeq = attr.find('=');
         auto key = trim_ows(attr.substr(0, aeq));
-        auto val = aeq == std::string_view::npos ? std::string_view{} : trim_ows(attr.substr(aeq + 1));
+        auto val = aeq == std::string_view::npos ? std::string_view{}
+                                                 : trim_ows(attr.substr(aeq + 1));
         if (iequals(key, "max-age")) {
             if (auto n = parse_max_age(val)) out.max_age = n;
         } else if (iequals(key, "expires")) {
@@ -307,8 +308,7 @@ parse_set_cookie(std::string_view header_value, std::chrono::system_clock::time_
             out.path = val.starts_with('/') ? val : std::string_view{};
         }
     }
-    if (out.max_age)
-        out.expired = *out.max_age <= 0;
+    if (out.max_age) out.expired = *out.max_age <= 0;
     else if (expires)
         // Compared in seconds: year 9999 in nanoseconds would overflow.
         out.expired = *expires <= std::chrono::floor<std::chrono::seconds>(now);

@@ -26,11 +26,11 @@ struct http_endpoint {};
 namespace detail {
 
 // One detector per member, since a member name can't be a template argument.
-#define ASTER_ENDPOINT_MEMBER(NAME)                                                            \
-    template <class E>                                                                         \
-    struct NAME##_member {                                                                     \
-        static constexpr bool present = requires { &E::NAME; };                                \
-        static constexpr auto pointer() { return &E::NAME; }                                   \
+#define ASTER_ENDPOINT_MEMBER(NAME)                             \
+    template <class E>                                          \
+    struct NAME##_member {                                      \
+        static constexpr bool present = requires { &E::NAME; }; \
+        static constexpr auto pointer() { return &E::NAME; }    \
     };
 ASTER_ENDPOINT_MEMBER(get)
 ASTER_ENDPOINT_MEMBER(head)
@@ -57,9 +57,9 @@ constexpr method endpoint_methods() {
 // The `Allow` header lists HEAD only when the endpoint defines it (Starlette does the same).
 template <class E>
 constexpr method endpoint_allow_list() {
-    return head_member<E>::present ? endpoint_methods<E>()
-                                   : method(std::uint16_t(endpoint_methods<E>()) &
-                                            ~std::uint16_t(method::head));
+    return head_member<E>::present
+               ? endpoint_methods<E>()
+               : method(std::uint16_t(endpoint_methods<E>()) & ~std::uint16_t(method::head));
 }
 
 template <fixed_string Pattern, class Member>
@@ -85,8 +85,7 @@ constexpr bool check_endpoint() {
                   "delete_, options");
     return check_member<Pattern, get_member<E>>() && check_member<Pattern, head_member<E>>() &&
            check_member<Pattern, post_member<E>>() && check_member<Pattern, put_member<E>>() &&
-           check_member<Pattern, patch_member<E>>() &&
-           check_member<Pattern, delete__member<E>>() &&
+           check_member<Pattern, patch_member<E>>() && check_member<Pattern, delete__member<E>>() &&
            check_member<Pattern, options_member<E>>();
 }
 
@@ -106,8 +105,7 @@ bool endpoint_values_convert(std::span<const std::string_view> values) {
         if constexpr (Member::present)
             return values_convert<typename callable_traits<decltype(Member::pointer())>::args>(
                 values);
-        else
-            return true;
+        else return true;
     };
     return check.template operator()<get_member<E>>() &&
            check.template operator()<head_member<E>>() &&
@@ -172,7 +170,8 @@ task<response> run_endpoint(request& req) {
 /// @code
 /// struct echo : aster::websocket_endpoint {
 ///     static constexpr auto encoding = aster::encoding::text;
-///     aster::task<> on_receive(aster::websocket& ws, std::string_view m) { co_await ws.send_text(m); }
+///     aster::task<> on_receive(aster::websocket& ws, std::string_view m) { co_await
+///     ws.send_text(m); }
 /// };
 /// @endcode
 struct websocket_endpoint {};
@@ -205,15 +204,24 @@ struct json_of {
 // Whether E has any member called on_connect (or on_disconnect), whatever its signature:
 // deriving from E and from a type with a member of that name makes the name ambiguous exactly
 // when E has one too. A hook aster would not call must not compile silently.
-struct on_connect_probe { int on_connect; };
-struct on_disconnect_probe { int on_disconnect; };
-template <class E> struct find_on_connect : E, on_connect_probe {};
-template <class E> struct find_on_disconnect : E, on_disconnect_probe {};
+struct on_connect_probe {
+    int on_connect;
+};
+struct on_disconnect_probe {
+    int on_disconnect;
+};
 template <class E>
-concept names_on_connect = !std::is_final_v<E> && !requires { &find_on_connect<E>::on_connect; };
+struct find_on_connect : E, on_connect_probe {};
 template <class E>
-concept names_on_disconnect =
-    !std::is_final_v<E> && !requires { &find_on_disconnect<E>::on_disconnect; };
+struct find_on_disconnect : E, on_disconnect_probe {};
+template <class E>
+concept names_on_connect = !std::is_final_v<E> && !requires {
+    &find_on_connect<E>::on_connect;
+};
+template <class E>
+concept names_on_disconnect = !std::is_final_v<E> && !requires {
+    &find_on_disconnect<E>::on_disconnect;
+};
 
 template <class E>
 constexpr bool check_websocket_endpoint() {
@@ -224,15 +232,17 @@ constexpr bool check_websocket_endpoint() {
                   "aster::websocket_endpoint: an endpoint must be default-constructible (one is "
                   "made per connection)");
     if constexpr (names_on_connect<E>)
-        static_assert(requires(E& e, websocket& ws) { e.on_connect(ws); },
-                      "aster::websocket_endpoint: on_connect must take (aster::websocket&) and "
-                      "nothing else: aster::task<> on_connect(aster::websocket& ws) (or a plain "
-                      "void function); read path parameters with ws.request().path_param(name)");
+        static_assert(
+            requires(E & e, websocket & ws) { e.on_connect(ws); },
+            "aster::websocket_endpoint: on_connect must take (aster::websocket&) and "
+            "nothing else: aster::task<> on_connect(aster::websocket& ws) (or a plain "
+            "void function); read path parameters with ws.request().path_param(name)");
     if constexpr (names_on_disconnect<E>)
-        static_assert(requires(E& e, websocket& ws, close_code c) { e.on_disconnect(ws, c); },
-                      "aster::websocket_endpoint: on_disconnect must take (aster::websocket&, "
-                      "aster::close_code): aster::task<> on_disconnect(aster::websocket& ws, "
-                      "aster::close_code code) (or a plain void function)");
+        static_assert(
+            requires(E & e, websocket & ws, close_code c) { e.on_disconnect(ws, c); },
+            "aster::websocket_endpoint: on_disconnect must take (aster::websocket&, "
+            "aster::close_code): aster::task<> on_disconnect(aster::websocket& ws, "
+            "aster::close_code code) (or a plain void function)");
     constexpr encoding enc = endpoint_encoding<E>();
 #ifndef ASTER_HAS_JSON
     static_assert(enc != encoding::json,
@@ -240,22 +250,24 @@ constexpr bool check_websocket_endpoint() {
                   "(<nlohmann/json.hpp> on the include path)");
 #endif
     if constexpr (enc == encoding::json) {
-        static_assert(requires(E& e, websocket& ws, const typename json_of<E>::type& m) {
-                          e.on_receive(ws, m);
-                      },
-                      "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
-                      "nlohmann::json&) for encoding json");
+        static_assert(
+            requires(E & e, websocket & ws, const typename json_of<E>::type& m) {
+                e.on_receive(ws, m);
+            },
+            "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
+            "nlohmann::json&) for encoding json");
     } else if constexpr (enc == encoding::any) {
-        static_assert(requires(E& e, websocket& ws, const websocket_message& m) {
-                          e.on_receive(ws, m);
-                      } || requires(E& e, websocket& ws, std::string_view m) { e.on_receive(ws, m); },
-                      "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
-                      "aster::websocket_message&) or on_receive(aster::websocket&, "
-                      "std::string_view) (encoding any)");
+        static_assert(
+            requires(E & e, websocket & ws, const websocket_message& m) { e.on_receive(ws, m); } ||
+                requires(E & e, websocket & ws, std::string_view m) { e.on_receive(ws, m); },
+            "aster::websocket_endpoint: define on_receive(aster::websocket&, const "
+            "aster::websocket_message&) or on_receive(aster::websocket&, "
+            "std::string_view) (encoding any)");
     } else {
-        static_assert(requires(E& e, websocket& ws, std::string_view m) { e.on_receive(ws, m); },
-                      "aster::websocket_endpoint: define on_receive(aster::websocket&, "
-                      "std::string_view) for encoding text or bytes");
+        static_assert(
+            requires(E & e, websocket & ws, std::string_view m) { e.on_receive(ws, m); },
+            "aster::websocket_endpoint: define on_receive(aster::websocket&, "
+            "std::string_view) for encoding text or bytes");
     }
     return true;
 }
@@ -265,8 +277,7 @@ task<> run_websocket_endpoint(websocket& ws) {
     E endpoint{};
     if constexpr (requires { endpoint.on_connect(ws); })
         co_await call_hook([&] { return endpoint.on_connect(ws); });
-    else
-        co_await ws.accept();
+    else co_await ws.accept();
     if (!ws.accepted()) co_return; // refused: on_disconnect is for accepted connections only
 
     constexpr encoding enc = endpoint_encoding<E>();
@@ -286,8 +297,7 @@ task<> run_websocket_endpoint(websocket& ws) {
             } else if constexpr (enc == encoding::any) {
                 if constexpr (requires { endpoint.on_receive(ws, message); })
                     co_await call_hook([&] { return endpoint.on_receive(ws, message); });
-                else
-                    co_await call_hook([&] { return endpoint.on_receive(ws, message.data); });
+                else co_await call_hook([&] { return endpoint.on_receive(ws, message.data); });
             } else {
                 if (message.text != (enc == encoding::text)) {
                     co_await ws.close(close_code::unsupported_data); // on_disconnect sees 1003

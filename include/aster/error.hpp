@@ -24,8 +24,8 @@ public:
     using header_list = aster::header_list;
 
     explicit http_exception(aster::status code, std::string detail = {}, header_list headers = {})
-        : std::runtime_error(detail.empty() ? std::string(reason(code)) : detail),
-          status_(code), headers_(std::move(headers)) {}
+        : std::runtime_error(detail.empty() ? std::string(reason(code)) : detail), status_(code),
+          headers_(std::move(headers)) {}
 
     aster::status status() const noexcept { return status_; }
     std::string_view detail() const noexcept { return what(); }

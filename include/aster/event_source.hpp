@@ -19,8 +19,8 @@ namespace aster {
 /// One event. `data` may hold line breaks (CRLF, CR or LF): each line becomes a `data:` field.
 struct server_sent_event {
     std::string data = {};
-    std::string event = {};                 // empty: the client's default "message"
-    std::optional<std::string> id = {};     // set (even empty): `id:` resets Last-Event-ID
+    std::string event = {};                  // empty: the client's default "message"
+    std::optional<std::string> id = {};      // set (even empty): `id:` resets Last-Event-ID
     std::optional<std::uint64_t> retry = {}; // reconnection time in milliseconds
 };
 
@@ -30,7 +30,8 @@ inline std::string format_event(const server_sent_event& e) {
     if (e.event.find_first_of("\r\n") != std::string::npos)
         throw std::invalid_argument("aster: server-sent event name must not contain line breaks");
     if (e.id && e.id->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-        throw std::invalid_argument("aster: server-sent event id must not contain line breaks or NUL");
+        throw std::invalid_argument(
+            "aster: server-sent event id must not contain line breaks or NUL");
     std::string out;
     if (!e.event.empty()) out.append("event: ").append(e.event).append("\n");
     std::string_view data = e.data;
@@ -89,11 +90,10 @@ inline task<> run_event_source(const std::function<task<>(event_writer&)>& produ
 /// @endcode
 inline response event_source_response(std::function<task<>(event_writer&)> producer) {
     // A plain lambda handing out a coroutine: the producer lives in the response meanwhile.
-    response r = streaming(
-        [producer = std::move(producer)](body_writer& out) {
-            return detail::run_event_source(producer, out);
-        },
-        "text/event-stream");
+    response r =
+        streaming([producer = std::move(producer)](
+                      body_writer& out) { return detail::run_event_source(producer, out); },
+                  "text/event-stream");
     r.header("Cache-Control", "no-cache");
     r.header("X-Accel-Buffering", "no"); // nginx would otherwise hold events back
     return r;

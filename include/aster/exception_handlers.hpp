@@ -46,8 +46,9 @@ constexpr status_handler<static_cast<status>(S), F> on_status(F fn) {
 /// `fn`: `aster::response fn(aster::request&, const E&)`.
 template <class E, class F>
 constexpr exception_handler<E, F> on_exception(F fn) {
-    static_assert(std::is_invocable_r_v<response, const F&, request&, const E&>,
-                  "aster::on_exception<E>: the handler needs `aster::response (aster::request&, const E&)`");
+    static_assert(
+        std::is_invocable_r_v<response, const F&, request&, const E&>,
+        "aster::on_exception<E>: the handler needs `aster::response (aster::request&, const E&)`");
     return {fn};
 }
 
@@ -148,7 +149,9 @@ struct exception_guard {
 
 private:
     template <status S, class F>
-    static constexpr status status_of(const status_handler<S, F>&) noexcept { return S; }
+    static constexpr status status_of(const status_handler<S, F>&) noexcept {
+        return S;
+    }
 
     template <class T>
     static bool by_type(request&, std::exception_ptr, const T&, std::optional<response>&) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `file_response`: a file streamed in chunks, with ETag/Last-Modified, 304 and single byte ranges [responses.py].
+// `file_response`: a file streamed in chunks, with ETag/Last-Modified, 304 and single byte ranges
+// [responses.py].
 #ifndef ASTER_FILE_RESPONSE_HPP
 #define ASTER_FILE_RESPONSE_HPP
 
@@ -29,10 +30,10 @@ namespace aster {
 ASTER_DECL std::string_view mime_type(std::string_view path) noexcept;
 
 struct file_options {
-    std::string content_type = {}; // empty: mime_type(path)
-    std::string filename = {};     // set: Content-Disposition with this name
+    std::string content_type = {};                       // empty: mime_type(path)
+    std::string filename = {};                           // set: Content-Disposition with this name
     std::string content_disposition_type = "attachment"; // or "inline"
-    std::size_t chunk_size = 64 * 1024; // bytes read and written at a time
+    std::size_t chunk_size = 64 * 1024;                  // bytes read and written at a time
 };
 
 /// Serves the file at `path`, read in `chunk_size` pieces while the client reads (never whole
@@ -79,7 +80,7 @@ inline response build(const request* req, const std::string& path, const file_op
         throw http_exception(status::not_found);
     }
     auto file = std::make_shared<descriptor>(fd);
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw http_exception(status::not_found);
     const std::uint64_t size = std::uint64_t(st.st_size);
     char etag_buf[64];
@@ -97,8 +98,7 @@ inline response build(const request* req, const std::string& path, const file_op
     r.header("ETag", etag);
     r.header("Last-Modified", modified);
     if (!options.filename.empty())
-        r.header("Content-Disposition", options.content_disposition_type +
-                                            "; filename*=utf-8''" +
+        r.header("Content-Disposition", options.content_disposition_type + "; filename*=utf-8''" +
                                             percent_encode(options.filename, ""));
 
     std::uint64_t first = 0, length = size;
@@ -115,7 +115,8 @@ inline response build(const request* req, const std::string& path, const file_op
             while (!spec.empty() && spec.front() == ' ') spec.remove_prefix(1);
             while (!spec.empty() && spec.back() == ' ') spec.remove_suffix(1);
             auto dash = spec.find('-');
-            if (dash == std::string_view::npos) throw http_exception(status::bad_request, "Malformed range header.");
+            if (dash == std::string_view::npos)
+                throw http_exception(status::bad_request, "Malformed range header.");
             auto a = number(spec.substr(0, dash)), b = number(spec.substr(dash + 1));
             bool satisfiable = true;
             if (dash == 0) { // -n: the last n bytes
@@ -169,23 +170,51 @@ ASTER_DECL std::string_view mime_type(std::string_view path) noexcept {
         std::string_view ext, type;
     };
     static constexpr entry table[] = {
-        {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-        {"css", "text/css; charset=utf-8"}, {"js", "text/javascript; charset=utf-8"},
-        {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
-        {"map", "application/json"}, {"txt", "text/plain; charset=utf-8"},
-        {"md", "text/markdown; charset=utf-8"}, {"csv", "text/csv; charset=utf-8"},
-        {"xml", "application/xml"}, {"svg", "image/svg+xml"}, {"png", "image/png"},
-        {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"gif", "image/gif"},
-        {"webp", "image/webp"}, {"avif", "image/avif"}, {"ico", "image/vnd.microsoft.icon"},
-        {"bmp", "image/bmp"}, {"tif", "image/tiff"}, {"tiff", "image/tiff"},
-        {"woff", "font/woff"}, {"woff2", "font/woff2"}, {"ttf", "font/ttf"}, {"otf", "font/otf"},
-        {"wasm", "application/wasm"}, {"pdf", "application/pdf"}, {"zip", "application/zip"},
-        {"gz", "application/gzip"}, {"tar", "application/x-tar"}, {"mp3", "audio/mpeg"},
-        {"ogg", "audio/ogg"}, {"wav", "audio/wav"}, {"mp4", "video/mp4"},
-        {"webm", "video/webm"}, {"mpeg", "video/mpeg"}, {"webmanifest", "application/manifest+json"},
-        {"rss", "application/rss+xml"}, {"atom", "application/atom+xml"},
-        {"yaml", "application/yaml"}, {"yml", "application/yaml"}, {"toml", "application/toml"},
-        {"ics", "text/calendar; charset=utf-8"}, {"sh", "text/x-shellscript; charset=utf-8"},
+        {"html", "text/html; charset=utf-8"},
+        {"htm", "text/html; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"},
+        {"js", "text/javascript; charset=utf-8"},
+        {"mjs", "text/javascript; charset=utf-8"},
+        {"json", "application/json"},
+        {"map", "application/json"},
+        {"txt", "text/plain; charset=utf-8"},
+        {"md", "text/markdown; charset=utf-8"},
+        {"csv", "text/csv; charset=utf-8"},
+        {"xml", "application/xml"},
+        {"svg", "image/svg+xml"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"webp", "image/webp"},
+        {"avif", "image/avif"},
+        {"ico", "image/vnd.microsoft.icon"},
+        {"bmp", "image/bmp"},
+        {"tif", "image/tiff"},
+        {"tiff", "image/tiff"},
+        {"woff", "font/woff"},
+        {"woff2", "font/woff2"},
+        {"ttf", "font/ttf"},
+        {"otf", "font/otf"},
+        {"wasm", "application/wasm"},
+        {"pdf", "application/pdf"},
+        {"zip", "application/zip"},
+        {"gz", "application/gzip"},
+        {"tar", "application/x-tar"},
+        {"mp3", "audio/mpeg"},
+        {"ogg", "audio/ogg"},
+        {"wav", "audio/wav"},
+        {"mp4", "video/mp4"},
+        {"webm", "video/webm"},
+        {"mpeg", "video/mpeg"},
+        {"webmanifest", "application/manifest+json"},
+        {"rss", "application/rss+xml"},
+        {"atom", "application/atom+xml"},
+        {"yaml", "application/yaml"},
+        {"yml", "application/yaml"},
+        {"toml", "application/toml"},
+        {"ics", "text/calendar; charset=utf-8"},
+        {"sh", "text/x-shellscript; charset=utf-8"},
     };
     auto slash = path.find_last_of('/');
     auto name = slash == std::string_view::npos ? path : path.substr(slash + 1);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Pure form-body parsers: urlencoded and incremental multipart/form-data, on byte buffers, no I/O [formparsers.py].
+// Pure form-body parsers: urlencoded and incremental multipart/form-data, on byte buffers, no I/O
+// [formparsers.py].
 #ifndef ASTER_FORM_PARSER_HPP
 #define ASTER_FORM_PARSER_HPP
 
@@ -31,7 +32,7 @@ struct form_limits {
     std::size_t max_file_bytes = std::numeric_limits<std::size_t>::max(); // one file; beyond: 413
     std::size_t max_body_bytes = std::numeric_limits<std::size_t>::max(); // the whole form; 413
     std::size_t max_part_header_bytes = 16 * 1024; // one part's header block; beyond: 413
-    std::size_t spool_bytes = 1024 * 1024; // a file part beyond this moves to a temp file
+    std::size_t spool_bytes = 1024 * 1024;         // a file part beyond this moves to a temp file
 };
 
 /// A form body refused: status 400 (malformed, too many parts) or 413 (too large), with a
@@ -56,7 +57,7 @@ struct multipart_part {
     std::string name;                    // Content-Disposition `name`
     std::optional<std::string> filename; // set for file parts (`filename` or `filename*`)
     std::string content_type;            // empty when absent
-    header_list headers; // every header, as sent
+    header_list headers;                 // every header, as sent
 };
 
 /// Incremental `multipart/form-data` parser (RFC 7578, RFC 2046 §5.1): feed any split of the
@@ -143,7 +144,9 @@ parse_parameters(std::string_view s) {
             // Browsers do not escape (they percent-encode `"`), but RFC 9110 quoted-pair says
             // `\"` is a quote; a backslash before anything else is kept, as Windows paths from
             // old browsers contain them.
-            if (!read_quoted(s, i, [&value](char c) { value += c; }, true)) return std::nullopt;
+            if (!read_quoted(
+                    s, i, [&value](char c) { value += c; }, true))
+                return std::nullopt;
         } else {
             start = i;
             while (i < s.size() && s[i] != ';' && s[i] != ' ' && s[i] != '\t') ++i;
@@ -166,8 +169,8 @@ ASTER_DECL std::vector<std::pair<std::string, std::string>>
 parse_urlencoded(std::string_view body, const form_limits& limits) {
     using detail::form_impl::fail;
     if (body.size() > limits.max_body_bytes)
-        fail(status::request_entity_too_large, "Form body exceeds " +
-                                                   std::to_string(limits.max_body_bytes) + " bytes");
+        fail(status::request_entity_too_large,
+             "Form body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
     std::vector<std::pair<std::string, std::string>> out;
     while (!body.empty()) {
         auto amp = body.find('&');
@@ -179,19 +182,18 @@ parse_urlencoded(std::string_view body, const form_limits& limits) {
                                           std::to_string(limits.max_fields) + ".");
         auto eq = piece.find('=');
         if (eq != std::string_view::npos && piece.size() - eq - 1 > 3 * limits.max_part_bytes)
-            fail(status::request_entity_too_large, "Form field exceeds " +
-                                                       std::to_string(limits.max_part_bytes) +
-                                                       " bytes");
+            fail(status::request_entity_too_large,
+                 "Form field exceeds " + std::to_string(limits.max_part_bytes) + " bytes");
         const auto name_too_long = [&] {
-            fail(status::request_entity_too_large, "Form field name exceeds " +
-                                                       std::to_string(limits.max_name_bytes) +
-                                                       " bytes");
+            fail(status::request_entity_too_large,
+                 "Form field name exceeds " + std::to_string(limits.max_name_bytes) + " bytes");
         };
         if (std::min(eq, piece.size()) > 3 * limits.max_name_bytes) name_too_long();
         std::pair<std::string, std::string> item;
         percent_decode_into(piece.substr(0, eq), item.first, true);
         if (item.first.size() > limits.max_name_bytes) name_too_long();
-        if (eq != std::string_view::npos) percent_decode_into(piece.substr(eq + 1), item.second, true);
+        if (eq != std::string_view::npos)
+            percent_decode_into(piece.substr(eq + 1), item.second, true);
         if (item.second.size() > limits.max_part_bytes)
             fail(status::request_entity_too_large, "Form field '" + item.first + "' exceeds " +
                                                        std::to_string(limits.max_part_bytes) +
@@ -245,7 +247,8 @@ ASTER_DECL void multipart_parser::begin_part(std::string_view block, handler& ou
     multipart_part part;
     bool disposition = false;
     // RFC 7578 §4.8 / RFC 9112 §5.2: no obsolete line folding.
-    if (block.find("\r\n ") != std::string_view::npos || block.find("\r\n\t") != std::string_view::npos)
+    if (block.find("\r\n ") != std::string_view::npos ||
+        block.find("\r\n\t") != std::string_view::npos)
         fail(status::bad_request, "Folded multipart part header");
     while (!block.empty()) {
         auto eol = block.find("\r\n");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `co_await req.form()`: form_data with text fields and upload_file parts spooled to disk [datastructures.py].
+// `co_await req.form()`: form_data with text fields and upload_file parts spooled to disk
+// [datastructures.py].
 #ifndef ASTER_FORMS_HPP
 #define ASTER_FORMS_HPP
 
@@ -44,7 +45,8 @@ public:
     void write(std::string_view bytes) {
         if (!file_ && memory_.size() + bytes.size() > spool_bytes_) {
             file_.reset(std::tmpfile());
-            if (!file_) throw std::runtime_error("aster::upload_file: cannot create a temporary file");
+            if (!file_)
+                throw std::runtime_error("aster::upload_file: cannot create a temporary file");
             put(memory_);
             std::string().swap(memory_);
         }
@@ -151,8 +153,12 @@ public:
     auto begin() const noexcept { return items_.begin(); }
     auto end() const noexcept { return items_.end(); }
 
-    void add(std::string key, std::string value) { items_.emplace_back(std::move(key), std::move(value)); }
-    void add(std::string key, upload_file file) { items_.emplace_back(std::move(key), std::move(file)); }
+    void add(std::string key, std::string value) {
+        items_.emplace_back(std::move(key), std::move(value));
+    }
+    void add(std::string key, upload_file file) {
+        items_.emplace_back(std::move(key), std::move(file));
+    }
 
 private:
     std::vector<value_type> items_;

@@ -28,9 +28,7 @@ constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 /// A field name is a token (RFC 9110 §5.1, §5.6.2).
-constexpr bool valid_field_name(std::string_view name) noexcept {
-    return detail::is_token(name);
-}
+constexpr bool valid_field_name(std::string_view name) noexcept { return detail::is_token(name); }
 
 /// A field value holds no control character but HTAB (RFC 9110 §5.5): a line break would
 /// split the message, a NUL breaks the clients that see it.

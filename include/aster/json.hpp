@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Optional nlohmann/json glue: `co_await req.json()` and `aster::json_response(value)` [responses.py].
+// Optional nlohmann/json glue: `co_await req.json()` and `aster::json_response(value)`
+// [responses.py].
 #ifndef ASTER_JSON_HPP
 #define ASTER_JSON_HPP
 

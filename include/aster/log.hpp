@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Minimal levelled logging with a replaceable sink; the server and the connection report through it.
+// Minimal levelled logging with a replaceable sink; the server and the connection report through
+// it.
 #ifndef ASTER_LOG_HPP
 #define ASTER_LOG_HPP
 
@@ -58,8 +59,9 @@ inline void log(log_level level, std::string_view line) {
     if (config.timestamps) {
         const auto now = std::chrono::system_clock::now();
         const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-        const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                now.time_since_epoch()).count() % 1000;
+        const auto millis =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+            1000;
         std::tm parts{};
         gmtime_r(&seconds, &parts);
         std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &parts);

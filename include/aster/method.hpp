@@ -43,11 +43,12 @@ constexpr method parse_method(std::string_view name) noexcept {
     return method::other;
 }
 
-/// The `Allow` header value for a set, in the fixed order GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS.
+/// The `Allow` header value for a set, in the fixed order GET, HEAD, POST, PUT, PATCH, DELETE,
+/// OPTIONS.
 inline std::string allow_header(method set) {
     static constexpr std::pair<method, std::string_view> order[] = {
-        {method::get, "GET"},     {method::head, "HEAD"},       {method::post, "POST"},
-        {method::put, "PUT"},     {method::patch, "PATCH"},     {method::delete_, "DELETE"},
+        {method::get, "GET"},        {method::head, "HEAD"},   {method::post, "POST"},
+        {method::put, "PUT"},        {method::patch, "PATCH"}, {method::delete_, "DELETE"},
         {method::options, "OPTIONS"}};
     std::string out;
     for (auto [m, name] : order) {

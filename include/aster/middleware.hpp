@@ -50,13 +50,15 @@ struct middleware_list {
 };
 
 /// @code
-/// aster::application app{routes, aster::middleware(timing{}, aster::trusted_host{{"example.com"}})};
+/// aster::application app{routes, aster::middleware(timing{},
+/// aster::trusted_host{{"example.com"}})};
 /// @endcode
 template <class... M>
 constexpr middleware_list<M...> middleware(M... m) {
-    static_assert((Middleware<M> && ...),
-                  "aster::middleware: each middleware needs "
-                  "`aster::task<aster::response> operator()(aster::request&, aster::call_next) const`");
+    static_assert(
+        (Middleware<M> && ...),
+        "aster::middleware: each middleware needs "
+        "`aster::task<aster::response> operator()(aster::request&, aster::call_next) const`");
     return {std::tuple<M...>(std::move(m)...)};
 }
 

@@ -29,10 +29,10 @@ struct transfer_rate {
 
 /// What one connection accepts before answering with an error status.
 struct http_limits {
-    std::size_t max_header_bytes = 16 * 1024; // request line + headers; beyond: 431
-    std::size_t max_url_bytes = 8 * 1024;     // request-target; beyond: 414
+    std::size_t max_header_bytes = 16 * 1024;     // request line + headers; beyond: 431
+    std::size_t max_url_bytes = 8 * 1024;         // request-target; beyond: 414
     std::size_t max_body_bytes = 8 * 1024 * 1024; // whole body, chunked or not; beyond: 413
-    std::size_t max_headers = 100;            // header count; beyond: 431
+    std::size_t max_headers = 100;                // header count; beyond: 431
     // Time to receive a whole request head, from its first byte (or from the connection's
     // start): beyond it, 408 and close. Bounds slowloris clients.
     std::chrono::milliseconds header_timeout{10000};
@@ -69,8 +69,8 @@ struct websocket_deflate_options {
     bool server_no_context_takeover = false;
     // Ask the client to reset its compressor after every message; our decompressor then resets.
     bool client_no_context_takeover = false;
-    int mem_level = 5;     // zlib memLevel 1..9: the compressor's hash tables, 1 << (mem_level + 9)
-    int level = 6;         // zlib compression level 1..9 (6: zlib's default trade-off)
+    int mem_level = 5; // zlib memLevel 1..9: the compressor's hash tables, 1 << (mem_level + 9)
+    int level = 6;     // zlib compression level 1..9 (6: zlib's default trade-off)
     // Messages shorter than this are sent uncompressed: deflate saves nothing on a few bytes.
     std::size_t min_compress_bytes = 64;
 };
@@ -105,7 +105,7 @@ struct server_config {
     unsigned threads = 0;
     http_limits limits{};
     websocket_options websocket{};
-    bool handle_signals = true;     // SIGINT/SIGTERM stop the server, gracefully
+    bool handle_signals = true; // SIGINT/SIGTERM stop the server, gracefully
     // A graceful stop lets requests in flight finish and closes WebSockets with 1001; whatever
     // is still open after this long is cut.
     std::chrono::milliseconds shutdown_timeout{10000};

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `request`: what a handler sees of one HTTP request: method, path, query, headers, cookies, body, client.
+// `request`: what a handler sees of one HTTP request: method, path, query, headers, cookies, body,
+// client.
 #ifndef ASTER_REQUEST_HPP
 #define ASTER_REQUEST_HPP
 
@@ -47,7 +48,7 @@ protected:
 };
 } // namespace detail
 
-class form_data;   // <aster/forms.hpp>
+class form_data;    // <aster/forms.hpp>
 struct form_limits; // <aster/forms.hpp>
 
 /// The peer's address: "127.0.0.1" and its port, or "testclient" and 50000 under test_client.
@@ -158,8 +159,9 @@ public:
     /// A body that is not JSON (empty included) throws http_exception 400 naming the error.
     template <class Json = nlohmann::json>
     task<Json> json() const {
-        static_assert(requires { Json::parse(std::string_view{}); },
-                      "aster::request::json(): include <aster/json.hpp> (nlohmann/json)");
+        static_assert(
+            requires { Json::parse(std::string_view{}); },
+            "aster::request::json(): include <aster/json.hpp> (nlohmann/json)");
         auto text = co_await body();
         try {
             co_return Json::parse(text);
@@ -234,8 +236,9 @@ public:
     template <class T>
     T& state() const {
         if (state_ == nullptr || state_type_ != &detail::type_tag<T>)
-            throw std::logic_error("aster: request::state<T>(): the app has no state of this type "
-                                   "(give it as aster::lifespan{.state = aster::state_of(object)})");
+            throw std::logic_error(
+                "aster: request::state<T>(): the app has no state of this type "
+                "(give it as aster::lifespan{.state = aster::state_of(object)})");
         return *static_cast<T*>(state_);
     }
 
@@ -285,12 +288,12 @@ private:
         for (const auto& p : path_params()) known.append(known.empty() ? "" : ", ").append(p.name);
         throw std::invalid_argument(
             "aster::request::path_param: " +
-            (route_pattern_.empty() ? std::string("no route has matched yet, so there is no '") +
-                                          std::string(name) + "'"
-                                    : "the route " + std::string(route_pattern_) +
-                                          " has no parameter '" + std::string(name) + "' (" +
-                                          (known.empty() ? std::string("it has none")
-                                                         : "it has: " + known) + ")"));
+            (route_pattern_.empty()
+                 ? std::string("no route has matched yet, so there is no '") + std::string(name) +
+                       "'"
+                 : "the route " + std::string(route_pattern_) + " has no parameter '" +
+                       std::string(name) + "' (" +
+                       (known.empty() ? std::string("it has none") : "it has: " + known) + ")"));
     }
     int version_major_ = 1, version_minor_ = 1;
     bool keep_alive_ = true;

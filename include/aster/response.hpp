@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `response`: status, headers and body (or a coroutine producing the body), plus the usual factories.
+// `response`: status, headers and body (or a coroutine producing the body), plus the usual
+// factories.
 #ifndef ASTER_RESPONSE_HPP
 #define ASTER_RESPONSE_HPP
 
@@ -111,7 +112,9 @@ public:
         background_.push_back(std::move(task));
         return *this;
     }
-    response&& background(background_task task) && { return std::move(background(std::move(task))); }
+    response&& background(background_task task) && {
+        return std::move(background(std::move(task)));
+    }
     const std::vector<background_task>& background_tasks() const noexcept { return background_; }
     std::vector<background_task> take_background_tasks() noexcept { return std::move(background_); }
 
@@ -152,8 +155,9 @@ public:
 private:
     static void check_header(std::string_view name, std::string_view value) {
         if (!valid_field_name(name) || !valid_field_value(value))
-            throw std::invalid_argument("aster::response: header '" + std::string(name) +
-                                        "' has an invalid name or a control character in its value");
+            throw std::invalid_argument(
+                "aster::response: header '" + std::string(name) +
+                "' has an invalid name or a control character in its value");
     }
 
     aster::status status_ = aster::status::ok;
@@ -204,7 +208,9 @@ inline response streaming(response::producer producer,
 /// co_return aster::json_response(nlohmann::json{{"id", 7}}, aster::status::created);
 /// @endcode
 template <class Json>
-    requires requires(const Json& j) { { j.dump() } -> std::convertible_to<std::string>; }
+requires requires(const Json& j) {
+    { j.dump() } -> std::convertible_to<std::string>;
+}
 response json_response(const Json& value, status code = status::ok) {
     return response::with_static_type(code, value.dump(), "application/json");
 }

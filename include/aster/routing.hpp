@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The compile-time route table: route<"/pattern">(handler), route<"/p", Endpoint>(), mount, routes(...).
+// The compile-time route table: route<"/pattern">(handler), route<"/p", Endpoint>(), mount,
+// routes(...).
 #ifndef ASTER_ROUTING_HPP
 #define ASTER_ROUTING_HPP
 
@@ -50,8 +51,7 @@ struct route_base {
 template <fixed_string Pattern, method Methods, class Handler, fixed_string Name = "">
 struct function_route : detail::route_base<Pattern, Name> {
     using signature = detail::callable_traits<Handler>;
-    static constexpr method allowed =
-        any(Methods & method::get) ? Methods | method::head : Methods;
+    static constexpr method allowed = any(Methods & method::get) ? Methods | method::head : Methods;
     static constexpr method allow_list = allowed;
 
     Handler handler;
@@ -62,8 +62,8 @@ struct function_route : detail::route_base<Pattern, Name> {
     }
     template <fixed_string Prefix>
     constexpr auto mounted_at() const {
-        return function_route<detail::concat<Prefix, Pattern>(), Methods, Handler, Name>{
-            {}, handler};
+        return function_route<detail::concat<Prefix, Pattern>(), Methods, Handler, Name>{{},
+                                                                                         handler};
     }
     static bool values_convert(std::span<const std::string_view> values) {
         return detail::values_convert<typename signature::args>(values);
@@ -114,7 +114,9 @@ struct websocket_endpoint_route : detail::route_base<Pattern, Name> {
         return websocket_endpoint_route<detail::concat<Prefix, Pattern>(), Endpoint, Name>{};
     }
     static bool values_convert(std::span<const std::string_view>) { return true; }
-    task<> run(request&, websocket& ws) const { return detail::run_websocket_endpoint<Endpoint>(ws); }
+    task<> run(request&, websocket& ws) const {
+        return detail::run_websocket_endpoint<Endpoint>(ws);
+    }
 };
 
 /// A function WebSocket route: `websocket_route<"/ws/{room}">(fn)` with
@@ -134,7 +136,8 @@ struct websocket_function_route : detail::route_base<Pattern, Name> {
     }
     template <fixed_string Prefix>
     constexpr auto mounted_at() const {
-        return websocket_function_route<detail::concat<Prefix, Pattern>(), Handler, Name>{{}, handler};
+        return websocket_function_route<detail::concat<Prefix, Pattern>(), Handler, Name>{{},
+                                                                                          handler};
     }
     static bool values_convert(std::span<const std::string_view> values) {
         return detail::values_convert<typename signature::args>(values);
@@ -145,7 +148,8 @@ struct websocket_function_route : detail::route_base<Pattern, Name> {
             auto params = req.path_params();
             return handler(ws, *detail::convert_segment<std::tuple_element_t<I + 1, args>>(
                                    params[I].value)...);
-        }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+        }
+        (std::make_index_sequence<std::tuple_size_v<args> - 1>{});
     }
 };
 
@@ -163,7 +167,7 @@ constexpr auto websocket_route(Handler handler) {
     using args = typename sig::args;
     static_assert(std::is_same_v<typename sig::result, task<>>,
                   "aster::websocket_route: a WebSocket handler must return aster::task<>");
-    if constexpr (std::tuple_size_v<args> > 0) {
+    if constexpr (std::tuple_size_v < args >> 0) {
         static_assert(std::is_same_v<std::tuple_element_t<0, args>, websocket&>,
                       "aster::websocket_route: a WebSocket handler's first parameter must be "
                       "aster::websocket&");
@@ -239,15 +243,19 @@ constexpr std::size_t first_pair() {
     constexpr std::size_t n = sizeof...(R);
     std::size_t found = n * n;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ([&]<std::size_t... J>(std::index_sequence<J...>) {
-            constexpr std::size_t i = I;
-            ((found == n * n && J > i &&
-                      Conflict<std::tuple_element_t<i, list>, std::tuple_element_t<J, list>>::value
-                  ? void(found = i * n + J)
-                  : void()),
-             ...);
-        }(std::make_index_sequence<n>{}), ...);
-    }(std::make_index_sequence<n>{});
+        (
+            [&]<std::size_t... J>(std::index_sequence<J...>) {
+                constexpr std::size_t i = I;
+                ((found == n * n && J > i &&
+                          Conflict<std::tuple_element_t<i, list>,
+                                   std::tuple_element_t<J, list>>::value
+                      ? void(found = i * n + J)
+                      : void()),
+                 ...);
+            }(std::make_index_sequence<n>{}),
+            ...);
+    }
+    (std::make_index_sequence<n>{});
     return found;
 }
 
@@ -260,7 +268,8 @@ constexpr bool routes_are_distinct() {
     if constexpr (same < n * n) {
         using A = std::tuple_element_t<same / n, list>;
         using B = std::tuple_element_t<same % n, list>;
-        return duplicate_route<A::pattern, B::pattern>::give_one_of_them_another_pattern_or_other_methods();
+        return duplicate_route<A::pattern,
+                               B::pattern>::give_one_of_them_another_pattern_or_other_methods();
     }
     constexpr std::size_t named = first_pair<name_conflict, R...>();
     if constexpr (named < n * n) {
@@ -366,10 +375,13 @@ constexpr auto mount(const router<Routes...>& table) {
     static_assert(detail::check_pattern<Prefix>());
     static_assert(detail::pattern_of<Prefix>.param_count == 0,
                   "aster::mount: a mount prefix takes no parameters");
-    static_assert(!Prefix.view().ends_with('/'), "aster::mount: write the prefix without a trailing '/'");
+    static_assert(!Prefix.view().ends_with('/'),
+                  "aster::mount: write the prefix without a trailing '/'");
     return std::apply(
-        [](auto... r) { return router<decltype(r.template mounted_at<Prefix>())...>(
-                            r.template mounted_at<Prefix>()...); },
+        [](auto... r) {
+            return router<decltype(r.template mounted_at<Prefix>())...>(
+                r.template mounted_at<Prefix>()...);
+        },
         table.entries());
 }
 

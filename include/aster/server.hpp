@@ -37,9 +37,9 @@ struct watchdog_state;
 /// What a server holds right now, summed over its loops (each loop's count is exact; the sum is
 /// a snapshot). Every count returns to zero once all clients are gone, however they left.
 struct server_stats {
-    std::size_t connections = 0;    // connection coroutines alive (HTTP, WebSocket, TLS, 503)
-    std::size_t sockets = 0;        // accepted sockets not yet closed
-    std::size_t websockets = 0;     // WebSocket sessions alive
+    std::size_t connections = 0; // connection coroutines alive (HTTP, WebSocket, TLS, 503)
+    std::size_t sockets = 0;     // accepted sockets not yet closed
+    std::size_t websockets = 0;  // WebSocket sessions alive
     // Output held for slow readers: HTTP responses being written plus WebSocket send queues.
     // Bounded per connection: see websocket_options::max_send_queue_bytes and the README.
     std::size_t buffered_bytes = 0;
@@ -172,8 +172,8 @@ void application<Router, middleware_list<M...>>::run(server_config config) const
 }
 
 template <class Router, class... M>
-task<> application<Router, middleware_list<M...>>::serve(server_config config,
-                                  std::function<void(std::uint16_t)> on_listening) const {
+task<> application<Router, middleware_list<M...>>::serve(
+    server_config config, std::function<void(std::uint16_t)> on_listening) const {
     return detail::serve_in_place(ref(), std::move(config), std::move(on_listening));
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `static_files`: a directory served under a mount, through file_response, with no way out of it [staticfiles.py].
+// `static_files`: a directory served under a mount, through file_response, with no way out of it
+// [staticfiles.py].
 #ifndef ASTER_STATIC_FILES_HPP
 #define ASTER_STATIC_FILES_HPP
 
@@ -17,7 +18,8 @@
 namespace aster {
 
 struct static_options {
-    bool html = false; // directories serve index.html (after a redirect to add '/'); misses 404.html
+    bool html =
+        false; // directories serve index.html (after a redirect to add '/'); misses 404.html
 };
 
 /// A directory to mount: `mount<"/static">(static_files{"public", {.html = true}})`. GET and
@@ -62,7 +64,7 @@ inline response serve_static(const static_files& files, request& req, std::strin
     auto not_found = [&]() -> response {
         if (files.options.html) {
             std::string page = root + "/404.html";
-            struct stat st{};
+            struct stat st {};
             if (::stat(page.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
                 response r = file_response(page);
                 r.set_status(status::not_found);
@@ -74,7 +76,7 @@ inline response serve_static(const static_files& files, request& req, std::strin
     std::string full = resolve(root + "/" + std::string(rest));
     // realpath followed every symlink: what it names must still lie under the root.
     if (full.empty() || (full != root && !full.starts_with(root + "/"))) return not_found();
-    struct stat st{};
+    struct stat st {};
     if (::stat(full.c_str(), &st) != 0) return not_found();
     if (S_ISDIR(st.st_mode)) {
         if (!files.options.html) return not_found();

@@ -85,21 +85,21 @@
       HTTP_511_NETWORK_AUTHENTICATION_REQUIRED)
 
 // RFC 6455 §7.4.1 plus the IANA registry entries Starlette also names (1012-1014).
-#define ASTER_CLOSE_CODE_LIST(X)                                                                 \
-    X(1000, normal_closure, WS_1000_NORMAL_CLOSURE)                                              \
-    X(1001, going_away, WS_1001_GOING_AWAY)                                                      \
-    X(1002, protocol_error, WS_1002_PROTOCOL_ERROR)                                              \
-    X(1003, unsupported_data, WS_1003_UNSUPPORTED_DATA)                                          \
-    X(1005, no_status_rcvd, WS_1005_NO_STATUS_RCVD)                                              \
-    X(1006, abnormal_closure, WS_1006_ABNORMAL_CLOSURE)                                          \
-    X(1007, invalid_frame_payload_data, WS_1007_INVALID_FRAME_PAYLOAD_DATA)                      \
-    X(1008, policy_violation, WS_1008_POLICY_VIOLATION)                                          \
-    X(1009, message_too_big, WS_1009_MESSAGE_TOO_BIG)                                            \
-    X(1010, mandatory_ext, WS_1010_MANDATORY_EXT)                                                \
-    X(1011, internal_error, WS_1011_INTERNAL_ERROR)                                              \
-    X(1012, service_restart, WS_1012_SERVICE_RESTART)                                            \
-    X(1013, try_again_later, WS_1013_TRY_AGAIN_LATER)                                            \
-    X(1014, bad_gateway, WS_1014_BAD_GATEWAY)                                                    \
+#define ASTER_CLOSE_CODE_LIST(X)                                            \
+    X(1000, normal_closure, WS_1000_NORMAL_CLOSURE)                         \
+    X(1001, going_away, WS_1001_GOING_AWAY)                                 \
+    X(1002, protocol_error, WS_1002_PROTOCOL_ERROR)                         \
+    X(1003, unsupported_data, WS_1003_UNSUPPORTED_DATA)                     \
+    X(1005, no_status_rcvd, WS_1005_NO_STATUS_RCVD)                         \
+    X(1006, abnormal_closure, WS_1006_ABNORMAL_CLOSURE)                     \
+    X(1007, invalid_frame_payload_data, WS_1007_INVALID_FRAME_PAYLOAD_DATA) \
+    X(1008, policy_violation, WS_1008_POLICY_VIOLATION)                     \
+    X(1009, message_too_big, WS_1009_MESSAGE_TOO_BIG)                       \
+    X(1010, mandatory_ext, WS_1010_MANDATORY_EXT)                           \
+    X(1011, internal_error, WS_1011_INTERNAL_ERROR)                         \
+    X(1012, service_restart, WS_1012_SERVICE_RESTART)                       \
+    X(1013, try_again_later, WS_1013_TRY_AGAIN_LATER)                       \
+    X(1014, bad_gateway, WS_1014_BAD_GATEWAY)                               \
     X(1015, tls_handshake, WS_1015_TLS_HANDSHAKE)
 
 namespace aster {
@@ -129,11 +129,13 @@ constexpr std::uint16_t code(close_code c) noexcept { return static_cast<std::ui
 /// The reason phrase of a status line ("Not Found"), or "Unknown" for a code not listed above.
 constexpr std::string_view reason(std::uint16_t value) noexcept {
     switch (value) {
-#define ASTER_STATUS_PHRASE(num, name, phrase, alias)                                            \
-    case num: return phrase;
+#define ASTER_STATUS_PHRASE(num, name, phrase, alias) \
+    case num:                                         \
+        return phrase;
         ASTER_HTTP_STATUS_LIST(ASTER_STATUS_PHRASE)
 #undef ASTER_STATUS_PHRASE
-    default: return "Unknown";
+    default:
+        return "Unknown";
     }
 }
 constexpr std::string_view reason(status s) noexcept { return reason(code(s)); }
@@ -145,8 +147,9 @@ constexpr bool is_valid(status s) noexcept { return reason(s) != "Unknown"; }
 /// so callers can fall back to printing the number.
 constexpr std::string_view to_string(close_code c) noexcept {
     switch (c) {
-#define ASTER_CLOSE_NAME(num, name, alias)                                                       \
-    case close_code::name: return #name;
+#define ASTER_CLOSE_NAME(num, name, alias) \
+    case close_code::name:                 \
+        return #name;
         ASTER_CLOSE_CODE_LIST(ASTER_CLOSE_NAME)
 #undef ASTER_CLOSE_NAME
     }
@@ -157,14 +160,14 @@ constexpr std::string_view to_string(close_code c) noexcept {
 /// output stream, so test frameworks (Catch2, doctest, GoogleTest) print these readably in every
 /// file alike. A template, so that this header needs no <ostream>.
 template <class Stream>
-    requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
+requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
 Stream& operator<<(Stream& os, status s) {
     os << static_cast<unsigned>(code(s)) << std::string_view(" ") << reason(s);
     return os;
 }
 
 template <class Stream>
-    requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
+requires requires(Stream& os, std::string_view text, unsigned number) { os << text << number; }
 Stream& operator<<(Stream& os, close_code c) {
     os << static_cast<unsigned>(code(c));
     if (auto name = to_string(c); !name.empty()) os << std::string_view(" ") << name;

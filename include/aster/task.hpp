@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `aster::task<T>`: the coroutine type of every handler, an Asio awaitable, so handlers can co_await any Asio operation.
+// `aster::task<T>`: the coroutine type of every handler, an Asio awaitable, so handlers can
+// co_await any Asio operation.
 #ifndef ASTER_TASK_HPP
 #define ASTER_TASK_HPP
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// test_client: drives an app's real connection code over an in-memory stream, with no port and no thread.
+// test_client: drives an app's real connection code over an in-memory stream, with no port and no
+// thread.
 #ifndef ASTER_TEST_CLIENT_HPP
 #define ASTER_TEST_CLIENT_HPP
 
@@ -36,8 +37,8 @@ struct request_options {
     header_list headers;                                      // sent after the defaults
     std::vector<std::pair<std::string, std::string>> cookies; // for this request only
     std::string body;
-    std::string content_type;     // sets Content-Type when not empty
-    bool expect_continue = false; // send headers, wait for 100 Continue, then the body
+    std::string content_type;             // sets Content-Type when not empty
+    bool expect_continue = false;         // send headers, wait for 100 Continue, then the body
     std::optional<bool> follow_redirects; // overrides the client's setting
 };
 
@@ -64,7 +65,8 @@ struct websocket_connect_options {
 class test_client : public detail::test_client_base {
 public:
     template <class Router, class Middleware>
-    explicit test_client(const application<Router, Middleware>& app, test_client_options options = {})
+    explicit test_client(const application<Router, Middleware>& app,
+                         test_client_options options = {})
         : test_client(app.ref(), std::move(options)) {}
     /// Drives any route table behind an app_ref; the app must outlive the client.
     /// Runs the app's lifespan startup here, on the client's io_context (its exception
@@ -79,13 +81,27 @@ public:
     }
     ~test_client();
 
-    test_response get(std::string_view url, request_options o = {}) { return request("GET", url, std::move(o)); }
-    test_response head(std::string_view url, request_options o = {}) { return request("HEAD", url, std::move(o)); }
-    test_response post(std::string_view url, request_options o = {}) { return request("POST", url, std::move(o)); }
-    test_response put(std::string_view url, request_options o = {}) { return request("PUT", url, std::move(o)); }
-    test_response patch(std::string_view url, request_options o = {}) { return request("PATCH", url, std::move(o)); }
-    test_response delete_(std::string_view url, request_options o = {}) { return request("DELETE", url, std::move(o)); }
-    test_response options(std::string_view url, request_options o = {}) { return request("OPTIONS", url, std::move(o)); }
+    test_response get(std::string_view url, request_options o = {}) {
+        return request("GET", url, std::move(o));
+    }
+    test_response head(std::string_view url, request_options o = {}) {
+        return request("HEAD", url, std::move(o));
+    }
+    test_response post(std::string_view url, request_options o = {}) {
+        return request("POST", url, std::move(o));
+    }
+    test_response put(std::string_view url, request_options o = {}) {
+        return request("PUT", url, std::move(o));
+    }
+    test_response patch(std::string_view url, request_options o = {}) {
+        return request("PATCH", url, std::move(o));
+    }
+    test_response delete_(std::string_view url, request_options o = {}) {
+        return request("DELETE", url, std::move(o));
+    }
+    test_response options(std::string_view url, request_options o = {}) {
+        return request("OPTIONS", url, std::move(o));
+    }
 
     /// Sends one request and returns its response, following redirects if asked. `url` is a
     /// path (`/items?x=1`) or an absolute URL (`https://testserver:8443/items`), whose scheme
@@ -114,7 +130,8 @@ private:
     target split_url(std::string_view url) const;
     void spawn_server(detail::test_connection& c) override;
     void run_hook(task<> (*hook)(), std::string_view what);
-    test_response send_once(std::string_view method, std::string_view url, const request_options& o);
+    test_response send_once(std::string_view method, std::string_view url,
+                            const request_options& o);
 
     detail::app_ref app_;
     detail::test_connection http_;

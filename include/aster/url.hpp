@@ -84,11 +84,11 @@ namespace detail {
 ASTER_DECL void append_query_pair(std::string& out, std::string_view key, std::string_view value);
 
 template <class R>
-concept query_pair_range =
-    std::ranges::input_range<R> && requires(std::ranges::range_reference_t<R> p) {
-        { p.first } -> std::convertible_to<std::string_view>;
-        { p.second } -> std::convertible_to<std::string_view>;
-    };
+concept query_pair_range = std::ranges::input_range<R> &&
+    requires(std::ranges::range_reference_t<R> p) {
+    { p.first } -> std::convertible_to<std::string_view>;
+    { p.second } -> std::convertible_to<std::string_view>;
+};
 } // namespace detail
 
 /// Builds a query string (without `?`) as Python's `urlencode` does: `a=1&b=x+y`; a space becomes
@@ -98,8 +98,7 @@ concept query_pair_range =
 /// aster::encode_query({{"q", "a b"}, {"page", "2"}});   // "q=a+b&page=2"
 /// @endcode
 template <class Pairs>
-    requires detail::query_pair_range<const Pairs&>
-std::string encode_query(const Pairs& pairs) {
+requires detail::query_pair_range<const Pairs&> std::string encode_query(const Pairs& pairs) {
     std::string out;
     for (const auto& p : pairs) detail::append_query_pair(out, p.first, p.second);
     return out;
@@ -116,8 +115,8 @@ encode_query(std::initializer_list<std::pair<std::string_view, std::string_view>
 namespace detail::url_impl {
 
 constexpr bool is_unreserved(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 inline void encode(std::string& out, std::string_view in, std::string_view safe,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `websocket`: what a WebSocket handler sees: accept, receive, send and close, with a state machine.
+// `websocket`: what a WebSocket handler sees: accept, receive, send and close, with a state
+// machine.
 #ifndef ASTER_WEBSOCKET_HPP
 #define ASTER_WEBSOCKET_HPP
 
@@ -32,9 +33,12 @@ enum class websocket_state { connecting, connected, disconnected };
 
 constexpr std::string_view to_string(websocket_state s) noexcept {
     switch (s) {
-    case websocket_state::connecting: return "connecting";
-    case websocket_state::connected: return "connected";
-    case websocket_state::disconnected: return "disconnected";
+    case websocket_state::connecting:
+        return "connecting";
+    case websocket_state::connected:
+        return "connected";
+    case websocket_state::disconnected:
+        return "disconnected";
     }
     return "unknown";
 }
@@ -44,7 +48,6 @@ struct websocket_message {
     bool text = true;
     std::string_view data;
 };
-
 
 class websocket;
 

@@ -24,7 +24,8 @@ void* operator new(std::size_t n) {
 void* operator new[](std::size_t n) { return operator new(n); }
 void* operator new(std::size_t n, std::align_val_t a) {
     allocations_test::count.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::aligned_alloc(std::size_t(a), (n + std::size_t(a) - 1) / std::size_t(a) * std::size_t(a)))
+    if (void* p = std::aligned_alloc(std::size_t(a),
+                                     (n + std::size_t(a) - 1) / std::size_t(a) * std::size_t(a)))
         return p;
     throw std::bad_alloc();
 }
@@ -73,10 +74,11 @@ struct echo : aster::websocket_endpoint {
 };
 
 // "/plaintext" is tried against the three-parameter route first: matching uses stack bitsets.
-constexpr aster::application app{aster::routes(
-    aster::route<"/{a}-{b}/{c}">(greeting), aster::route<"/plaintext">(plaintext),
-    aster::route<"/submit", aster::method::post>(submit),
-    aster::route<"/upload", aster::method::post>(upload), aster::websocket_route<"/ws", echo>())};
+constexpr aster::application app{aster::routes(aster::route<"/{a}-{b}/{c}">(greeting),
+                                               aster::route<"/plaintext">(plaintext),
+                                               aster::route<"/submit", aster::method::post>(submit),
+                                               aster::route<"/upload", aster::method::post>(upload),
+                                               aster::websocket_route<"/ws", echo>())};
 
 struct result {
     long warm_allocations = 0;
@@ -96,8 +98,8 @@ aster::task<> http_requests(aster::test::stream& s, const std::string_view (&req
                                          aster::net::use_awaitable);
         std::size_t have = 0;
         for (;;) {
-            have += co_await s.async_read_some(aster::net::buffer(buffer + have, sizeof buffer - have),
-                                               aster::net::use_awaitable);
+            have += co_await s.async_read_some(
+                aster::net::buffer(buffer + have, sizeof buffer - have), aster::net::use_awaitable);
             std::string_view seen(buffer, have);
             if (seen.size() >= 13 && seen.substr(seen.size() - 13) == "Hello, World!") break;
         }
@@ -162,8 +164,7 @@ result drive(Client client) {
         [&]() -> aster::task<> {
             const auto ref = app.ref();
             aster::client_address client{"test", 1}; // named: g++ 12 and temporaries in co_await
-            co_await aster::detail::serve_stream(server_end, ref, options,
-                                                     std::move(client));
+            co_await aster::detail::serve_stream(server_end, ref, options, std::move(client));
         },
         aster::net::detached);
     aster::net::co_spawn(ctx, client(client_end, 100, 1000, out), aster::net::detached);

@@ -3,5 +3,6 @@
 #include <aster/application.hpp>
 
 aster::response show(aster::request&, std::int64_t) { return aster::plain_text("x"); }
-constexpr aster::application app{aster::routes(aster::route<"/users/{id:int}">(show).named<"user">())};
+constexpr aster::application app{
+    aster::routes(aster::route<"/users/{id:int}">(show).named<"user">())};
 std::string path() { return app.url_path_for<"user">(); }

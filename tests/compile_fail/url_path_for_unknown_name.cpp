@@ -5,5 +5,6 @@
 #include <aster/aster.hpp>
 
 aster::response show(aster::request&, std::int64_t) { return aster::plain_text("x"); }
-constexpr aster::application app{aster::routes(aster::route<"/users/{id:int}">(show).named<"user">())};
+constexpr aster::application app{
+    aster::routes(aster::route<"/users/{id:int}">(show).named<"user">())};
 std::string path() { return app.url_path_for<"users">(1); }

@@ -406,12 +406,9 @@ TEST_CASE("utf8: matches a reference decoder on random near-valid input", "[utf8
         REQUIRE(ok == (expected.fail_index < 0));
         REQUIRE(pieces.complete() == expected.valid);
 
-        if (expected.valid)
-            ++valid_count;
-        else if (expected.fail_index >= 0)
-            ++invalid_count;
-        else
-            ++unfinished_count;
+        if (expected.valid) ++valid_count;
+        else if (expected.fail_index >= 0) ++invalid_count;
+        else ++unfinished_count;
     }
     // The generator must exercise all three outcomes substantially.
     INFO("valid " << valid_count << ", invalid " << invalid_count << ", unfinished "

@@ -37,7 +37,8 @@ std::vector<event_text> events(std::string wire, std::size_t limit = std::size_t
     std::size_t at = 0;
     for (;;) {
         std::size_t used = 0;
-        auto e = reader.read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(wire.data()) + at,
+        auto e = reader.read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(wire.data()) +
+                                                         at,
                                                      wire.size() - at),
                              used);
         at += used;
@@ -89,7 +90,8 @@ TEST_CASE("ws_reader: each broken rule gives its close code and its own reason",
     for (const auto& [wire, expected] : std::vector<broken>{
              {unmasked, "1002 client frame not masked"},
              {frame(opcode(3), "x"), "1002 unknown opcode"},
-             {frame(opcode::ping, std::string(126, 'p')), "1002 control frame payload over 125 bytes"},
+             {frame(opcode::ping, std::string(126, 'p')),
+              "1002 control frame payload over 125 bytes"},
              {frame(opcode::continuation, "x"), "1002 continuation frame without a message"},
              {frame(opcode::text, "a", false) + frame(opcode::text, "b"),
               "1002 new message inside a fragmented one"},

@@ -37,10 +37,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::size_t start = 0;
         for (;;) {
             auto semi = header.find(';', start);
-            auto piece = header.substr(start, semi == std::string_view::npos ? header.npos
-                                                                                : semi - start);
+            auto piece = header.substr(start,
+                                       semi == std::string_view::npos ? header.npos : semi - start);
             auto eq = piece.find('=');
-            std::string_view name = eq == piece.npos ? std::string_view() : trim(piece.substr(0, eq));
+            std::string_view name = eq == piece.npos ? std::string_view()
+                                                     : trim(piece.substr(0, eq));
             std::string_view value = trim(eq == piece.npos ? piece : piece.substr(eq + 1));
             if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
                 value = value.substr(1, value.size() - 2);
@@ -80,8 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         } catch (const std::invalid_argument&) {
             return 0;
         }
-        for (char c : out)
-            ASTER_FUZZ_CHECK(c != '\r' && c != '\n' && c != '\0', out);
+        for (char c : out) ASTER_FUZZ_CHECK(c != '\r' && c != '\n' && c != '\0', out);
         auto back = aster::parse_set_cookie(out);
         ASTER_FUZZ_CHECK(back.has_value(), out);
         ASTER_FUZZ_CHECK(back->name == name && back->value == value, out);

@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     aster_fuzz::input in(data, size);
     const std::uint8_t mode = in.byte();
     aster::form_limits limits;
-    if (in.flag()) {  // small limits, so every refusal path is reachable
+    if (in.flag()) { // small limits, so every refusal path is reachable
         limits.max_fields = in.byte() % 8;
         limits.max_files = in.byte() % 8;
         limits.max_part_bytes = in.byte();

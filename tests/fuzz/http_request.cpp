@@ -62,7 +62,9 @@ response stream_chunks(request& req) {
 
 struct item_endpoint : aster::http_endpoint {
     response get(request&, std::int64_t id) { return aster::plain_text(std::to_string(id)); }
-    task<response> delete_(request&, std::int64_t) { co_return response(aster::status::no_content); }
+    task<response> delete_(request&, std::int64_t) {
+        co_return response(aster::status::no_content);
+    }
 };
 
 task<> ws_echo(aster::websocket& ws) {
@@ -76,9 +78,12 @@ task<> ws_echo(aster::websocket& ws) {
 
 constexpr auto table = aster::routes(
     aster::route<"/">([](request&) { return aster::plain_text("root"); }),
-    aster::route<"/n/{n:int}">([](request&, int n) { return aster::plain_text(std::to_string(n)); }),
-    aster::route<"/x/{x:float}">([](request&, double x) { return aster::plain_text(std::to_string(x)); }),
-    aster::route<"/u/{u:uuid}">([](request&, aster::uuid u) { return aster::plain_text(u.to_string()); }),
+    aster::route<"/n/{n:int}">(
+        [](request&, int n) { return aster::plain_text(std::to_string(n)); }),
+    aster::route<"/x/{x:float}">(
+        [](request&, double x) { return aster::plain_text(std::to_string(x)); }),
+    aster::route<"/u/{u:uuid}">(
+        [](request&, aster::uuid u) { return aster::plain_text(u.to_string()); }),
     aster::route<"/p/{p:path}">([](request&, std::string_view p) -> task<response> {
         co_return aster::plain_text(std::string(p));
     }),

@@ -36,14 +36,30 @@ response ok(int route) {
 
 constexpr auto table = aster::routes(
     aster::route<"/">([](request&) { return ok(0); }).named<"root">(),
-    aster::route<"/n/{n:int}">([](request&, std::int64_t n) { seen.n = n; return ok(1); }).named<"n">(),
-    aster::route<"/small/{v:int}">([](request&, std::uint16_t v) { seen.small = v; return ok(2); })
-        .named<"small">(),
-    aster::route<"/x/{x:float}">([](request&, double x) { seen.x = x; return ok(3); }).named<"x">(),
-    aster::route<"/u/{u:uuid}">([](request&, aster::uuid u) { seen.u = u; return ok(4); }).named<"u">(),
-    aster::route<"/s/{s}">([](request&, std::string_view s) { seen.s = s; return ok(5); }).named<"s">(),
-    aster::route<"/p/{p:path}">([](request&, std::string_view p) { seen.p = p; return ok(6); })
-        .named<"p">(),
+    aster::route<"/n/{n:int}">([](request&, std::int64_t n) {
+        seen.n = n;
+        return ok(1);
+    }).named<"n">(),
+    aster::route<"/small/{v:int}">([](request&, std::uint16_t v) {
+        seen.small = v;
+        return ok(2);
+    }).named<"small">(),
+    aster::route<"/x/{x:float}">([](request&, double x) {
+        seen.x = x;
+        return ok(3);
+    }).named<"x">(),
+    aster::route<"/u/{u:uuid}">([](request&, aster::uuid u) {
+        seen.u = u;
+        return ok(4);
+    }).named<"u">(),
+    aster::route<"/s/{s}">([](request&, std::string_view s) {
+        seen.s = s;
+        return ok(5);
+    }).named<"s">(),
+    aster::route<"/p/{p:path}">([](request&, std::string_view p) {
+        seen.p = p;
+        return ok(6);
+    }).named<"p">(),
     aster::route<"/f/{s}.{x:float}">([](request&, std::string_view s, double x) {
         seen.s = s;
         seen.x = x;
@@ -106,17 +122,39 @@ routed route(std::string_view raw, aster::method m = aster::method::get) {
 std::string reverse(int r) {
     std::string out;
     switch (r) {
-    case 0: out = app.url_path_for<"root">(); break;
-    case 1: out = app.url_path_for<"n">(seen.n); break;
-    case 2: out = app.url_path_for<"small">(seen.small); break;
-    case 3: out = app.url_path_for<"x">(seen.x); break;
-    case 4: out = app.url_path_for<"u">(seen.u); break;
-    case 5: out = app.url_path_for<"s">(seen.s); break;
-    case 6: out = app.url_path_for<"p">(seen.p); break;
-    case 7: out = app.url_path_for<"file">(seen.s, seen.x); break;
-    case 8: out = app.url_path_for<"mixed">(seen.n, seen.s, seen.p); break;
-    case 9: out = app.url_path_for<"slash">(); break;
-    case 10: out = app.url_path_for<"post">(); break;
+    case 0:
+        out = app.url_path_for<"root">();
+        break;
+    case 1:
+        out = app.url_path_for<"n">(seen.n);
+        break;
+    case 2:
+        out = app.url_path_for<"small">(seen.small);
+        break;
+    case 3:
+        out = app.url_path_for<"x">(seen.x);
+        break;
+    case 4:
+        out = app.url_path_for<"u">(seen.u);
+        break;
+    case 5:
+        out = app.url_path_for<"s">(seen.s);
+        break;
+    case 6:
+        out = app.url_path_for<"p">(seen.p);
+        break;
+    case 7:
+        out = app.url_path_for<"file">(seen.s, seen.x);
+        break;
+    case 8:
+        out = app.url_path_for<"mixed">(seen.n, seen.s, seen.p);
+        break;
+    case 9:
+        out = app.url_path_for<"slash">();
+        break;
+    case 10:
+        out = app.url_path_for<"post">();
+        break;
     }
     return out;
 }
@@ -133,9 +171,15 @@ void check_values(int r, const routed& got, std::string_view path) {
         ASTER_FUZZ_CHECK(value == std::strtod(std::string(text).c_str(), nullptr), path);
     };
     switch (r) {
-    case 1: check_int(raw.at(0), std::uint64_t(seen.n)); break;
-    case 2: check_int(raw.at(0), seen.small); break;
-    case 3: check_float(raw.at(0), seen.x); break;
+    case 1:
+        check_int(raw.at(0), std::uint64_t(seen.n));
+        break;
+    case 2:
+        check_int(raw.at(0), seen.small);
+        break;
+    case 3:
+        check_float(raw.at(0), seen.x);
+        break;
     case 4: {
         std::string lower(raw.at(0));
         for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -143,14 +187,19 @@ void check_values(int r, const routed& got, std::string_view path) {
         break;
     }
     case 5:
-        ASTER_FUZZ_CHECK(!seen.s.empty() && seen.s.find('/') == std::string::npos && seen.s == raw.at(0), path);
+        ASTER_FUZZ_CHECK(
+            !seen.s.empty() && seen.s.find('/') == std::string::npos && seen.s == raw.at(0), path);
         break;
-    case 6: ASTER_FUZZ_CHECK(seen.p == raw.at(0), path); break;
+    case 6:
+        ASTER_FUZZ_CHECK(seen.p == raw.at(0), path);
+        break;
     case 7:
         ASTER_FUZZ_CHECK(!seen.s.empty() && seen.s.find('/') == std::string::npos, path);
         check_float(raw.at(1), seen.x);
         break;
-    case 8: check_int(raw.at(0), std::uint64_t(seen.n)); break;
+    case 8:
+        check_int(raw.at(0), std::uint64_t(seen.n));
+        break;
     }
 }
 
@@ -184,7 +233,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool post = in.flag();
     std::string path;
     for (char c : in.rest().substr(0, 2048)) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) path += aster::percent_encode({&c, 1}, "");
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+            path += aster::percent_encode({&c, 1}, "");
         else path += c;
     }
     differential(path);
@@ -194,7 +244,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // No handler: 404, 405 (a POST-only or GET-only path) or a slash redirect.
         auto s = got.status;
         ASTER_FUZZ_CHECK(s == aster::status::not_found || s == aster::status::method_not_allowed ||
-                         s == aster::status::temporary_redirect, path);
+                             s == aster::status::temporary_redirect,
+                         path);
         if (s == aster::status::temporary_redirect) {
             // The redirect goes to the other spelling, which must route somewhere.
             auto again = route(got.location, method);

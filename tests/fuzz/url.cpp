@@ -32,8 +32,8 @@ std::string reference_decode(std::string_view in, bool plus) {
 }
 
 bool unreserved(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 } // namespace
@@ -59,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         char c = encoded[i];
         if (c == '%') {
             ASTER_FUZZ_CHECK(i + 2 < encoded.size() && hex(encoded[i + 1]) >= 0 &&
-                             hex(encoded[i + 2]) >= 0, encoded);
+                                 hex(encoded[i + 2]) >= 0,
+                             encoded);
             ASTER_FUZZ_CHECK(!(encoded[i + 1] >= 'a') && !(encoded[i + 2] >= 'a'), encoded);
             i += 2;
         } else {
@@ -74,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<std::pair<std::string, std::string>> expected;
     for (std::size_t start = 0; start <= s.size();) {
         auto amp = s.find('&', start);
-        auto piece = s.substr(start, amp == std::string_view::npos ? s.size() - start : amp - start);
+        auto piece = s.substr(start,
+                              amp == std::string_view::npos ? s.size() - start : amp - start);
         if (!piece.empty()) {
             auto eq = piece.find('=');
             expected.emplace_back(reference_decode(piece.substr(0, eq), true),

@@ -41,8 +41,8 @@ void build_frames(aster_fuzz::input& in, std::string& out, std::vector<std::size
                                         std::uint8_t(key_seed ^ 0xC3)};
         bool masked = !(sel & 0x80) || (key_seed & 1); // mostly masked, sometimes not
         std::size_t n = aster::detail::encode_frame_header(header, (b0 & 0x80) != 0,
-                                                           aster::detail::opcode(b0 & 0x0F),
-                                                           length, masked ? &key : nullptr);
+                                                           aster::detail::opcode(b0 & 0x0F), length,
+                                                           masked ? &key : nullptr);
         header[0] = b0; // RSV bits and opcodes as sent
         out.append(reinterpret_cast<const char*>(header), n);
         std::string body(payload);
@@ -148,8 +148,11 @@ std::vector<expected_frame> model_echo(std::string_view in, std::size_t max_mess
         for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = char(payload[i] ^ key[i % 4]);
         in.remove_prefix(at + std::size_t(length));
         switch (op) {
-        case 9: out.push_back({10, payload}); break; // §5.5.2: pong with the same payload
-        case 10: break;
+        case 9:
+            out.push_back({10, payload});
+            break; // §5.5.2: pong with the same payload
+        case 10:
+            break;
         case 8: {
             // §5.5.1: empty, or a code that may be sent plus UTF-8: echoed; anything else 1002.
             if (payload.empty()) {

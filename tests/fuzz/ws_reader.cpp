@@ -32,9 +32,10 @@ std::vector<seen> read_all(std::string_view wire, const std::vector<std::size_t>
     std::size_t fed = 0, next_piece = 0, at = 0;
     for (;;) {
         std::size_t used = 0;
-        auto e = reader.read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(buffer.data()) + at,
-                                                     buffer.size() - at),
-                             used);
+        auto e =
+            reader.read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(buffer.data()) + at,
+                                                buffer.size() - at),
+                        used);
         at += used;
         if (e == ws_reader::event::need_more) {
             if (fed == wire.size()) break;

@@ -50,8 +50,7 @@ const aster::application everything{
                   aster::route<"/events">(events),
                   aster::mount<"/static">(aster::static_files{"/proc/self"}),
                   aster::metrics_route<"/metrics">()),
-    aster::middleware(aster::cors{{.allow_origins = {"*"}}},
-                      aster::trusted_host{{"testserver"}},
+    aster::middleware(aster::cors{{.allow_origins = {"*"}}}, aster::trusted_host{{"testserver"}},
 #ifdef ASTER_HAS_ZLIB
                       aster::gzip{},
 #endif
@@ -66,8 +65,9 @@ TEST_CASE("single header: forms, files, static files, events, middleware, metric
     CHECK_THAT(client.post("/form", {.body = "name=aster",
                                      .content_type = "application/x-www-form-urlencoded"}),
                has_status(200));
-    CHECK(client.post("/form", {.body = "name=aster",
-                                .content_type = "application/x-www-form-urlencoded"})
+    CHECK(client
+              .post("/form",
+                    {.body = "name=aster", .content_type = "application/x-www-form-urlencoded"})
               .text() == "aster");
     CHECK_THAT(client.get("/file"), has_status(200));
     CHECK(client.get("/events").text() == "data: tick\n\n");

@@ -84,7 +84,8 @@ inline std::string client_frame(std::uint8_t opcode, std::string_view payload, b
         f += char(payload.size() & 0xff);
     } else {
         f += char(0x80 | 127);
-        for (int shift = 56; shift >= 0; shift -= 8) f += char((std::uint64_t(payload.size()) >> shift) & 0xff);
+        for (int shift = 56; shift >= 0; shift -= 8)
+            f += char((std::uint64_t(payload.size()) >> shift) & 0xff);
     }
     const char mask[4] = {0x12, 0x34, 0x56, 0x78};
     f.append(mask, 4);
@@ -120,8 +121,9 @@ struct server_frame {
     std::string payload;
     /// The close code of a close frame (1005 when it has none).
     std::uint16_t close_code() const {
-        return payload.size() < 2 ? 1005
-                                  : std::uint16_t(std::uint8_t(payload[0]) << 8 | std::uint8_t(payload[1]));
+        return payload.size() < 2
+                   ? 1005
+                   : std::uint16_t(std::uint8_t(payload[0]) << 8 | std::uint8_t(payload[1]));
     }
 };
 

@@ -14,7 +14,8 @@ namespace catch_helpers_test {
 aster::response hello(aster::request&) { return aster::plain_text("Hello, World!"); }
 
 aster::response teapot(aster::request&) {
-    return aster::response(aster::status::im_a_teapot, R"({"b": [1, 2], "a": 1})", "application/json")
+    return aster::response(aster::status::im_a_teapot, R"({"b": [1, 2], "a": 1})",
+                           "application/json")
         .header("X-Tag", "one")
         .header("X-Tag", "two");
 }
@@ -66,15 +67,17 @@ TEST_CASE("test/catch: a long body is cut, at a character boundary", "[catch]") 
     using namespace aster::test;
     using namespace catch_helpers_test;
     auto printed = Catch::Detail::stringify(make_response(200, std::string(2000, 'a')));
-    CHECK(printed.ends_with("\n \n" + std::string(512, 'a') + "... (1488 more bytes, 2000 in all)\n"));
+    CHECK(printed.ends_with("\n \n" + std::string(512, 'a') +
+                            "... (1488 more bytes, 2000 in all)\n"));
 
     // "é" is two bytes, at 511 and 512: cut before it rather than in the middle.
     auto body = std::string(511, 'a') + "\xC3\xA9" + std::string(100, 'b');
     printed = Catch::Detail::stringify(make_response(200, body));
-    CHECK(printed.ends_with("\n \n" + std::string(511, 'a') + "... (102 more bytes, 613 in all)\n"));
+    CHECK(
+        printed.ends_with("\n \n" + std::string(511, 'a') + "... (102 more bytes, 613 in all)\n"));
 
-    CHECK(Catch::Detail::stringify(make_response(200, std::string(512, 'x'))).ends_with(
-        "\n \n" + std::string(512, 'x') + "\n"));
+    CHECK(Catch::Detail::stringify(make_response(200, std::string(512, 'x')))
+              .ends_with("\n \n" + std::string(512, 'x') + "\n"));
 }
 
 TEST_CASE("test/catch: control bytes and bytes that are not UTF-8 print escaped", "[catch]") {
@@ -104,7 +107,8 @@ TEST_CASE("test/catch: has_status", "[catch]") {
 
     // The whole text of a failure: the response, then what was expected.
     CHECK(expansion(make_response(200, "hi"), has_status(404)) ==
-          "200 OK\ncontent-type: text/plain; charset=utf-8\nX-Tag: a\n \nhi\n has status 404 Not Found");
+          "200 OK\ncontent-type: text/plain; charset=utf-8\nX-Tag: a\n \nhi\n has status 404 Not "
+          "Found");
 
     aster::test_client client{app};
     CHECK_THAT(client.get("/missing"), has_status(aster::status::not_found));
@@ -116,12 +120,13 @@ TEST_CASE("test/catch: has_header", "[catch]") {
     using namespace catch_helpers_test;
     aster::test_client client{app};
     auto r = client.get("/teapot");
-    CHECK(has_header("x-tag").match(r)); // any case
-    CHECK(has_header("X-TAG", "two").match(r)); // any of its values
+    CHECK(has_header("x-tag").match(r));              // any case
+    CHECK(has_header("X-TAG", "two").match(r));       // any of its values
     CHECK_FALSE(has_header("x-tag", "TWO").match(r)); // values exactly
     CHECK_FALSE(has_header("x-missing").match(r));
     CHECK(has_header("x-missing").describe() == "has header x-missing");
-    CHECK(has_header("Content-Type", "text/plain").describe() == "has header Content-Type: text/plain");
+    CHECK(has_header("Content-Type", "text/plain").describe() ==
+          "has header Content-Type: text/plain");
     CHECK_THAT(r, has_status(418) && has_header("content-type", "application/json"));
 }
 
@@ -136,7 +141,8 @@ TEST_CASE("test/catch: is_json compares parsed values", "[catch]") {
     CHECK_FALSE(is_json(R"({"a": 1})").match(r));
     CHECK_FALSE(is_json("1").match(make_response(200, "1 and more")));
     CHECK_FALSE(is_json("null").match(make_response(200, "")));
-    CHECK(is_json(R"({ "b": [1, 2], "a": 1 })").describe() == R"(is JSON equal to {"a":1,"b":[1,2]})");
+    CHECK(is_json(R"({ "b": [1, 2], "a": 1 })").describe() ==
+          R"(is JSON equal to {"a":1,"b":[1,2]})");
     CHECK_THROWS_AS(is_json("{oops"), std::invalid_argument);
     CHECK_THAT(r, is_json(R"({"a": 1, "b": [1, 2]})"));
 }
@@ -145,7 +151,8 @@ TEST_CASE("test/catch: is_json compares parsed values", "[catch]") {
 TEST_CASE("test/catch: closed_with and how a disconnect prints", "[catch]") {
     using namespace aster::test;
     using namespace catch_helpers_test;
-    CHECK(closed_with(aster::close_code::internal_error).describe() == "closed with 1011 internal_error");
+    CHECK(closed_with(aster::close_code::internal_error).describe() ==
+          "closed with 1011 internal_error");
     CHECK(closed_with(4001).describe() == "closed with 4001");
     CHECK(closed_with(1000).match(aster::websocket_disconnect(1000)));
     CHECK_FALSE(closed_with(1000).match(aster::websocket_disconnect(1001)));

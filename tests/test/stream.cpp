@@ -22,7 +22,8 @@ aster::task<std::string> read_all(aster::test::stream& s, std::size_t* reads) {
     std::string out;
     char buf[64];
     for (;;) {
-        auto [ec, n] = co_await s.async_read_some(aster::net::buffer(buf), aster::detail::use_tuple);
+        auto [ec, n] = co_await s.async_read_some(aster::net::buffer(buf),
+                                                  aster::detail::use_tuple);
         if (ec) co_return out;
         ++*reads;
         out.append(buf, n);
@@ -37,12 +38,18 @@ TEST_CASE("test::stream: bytes written to one end are read at the other", "[test
     a.connect(b);
     std::string got;
     std::size_t reads = 0;
-    aster::net::co_spawn(ctx, stream_test::read_all(b, &reads), [&](std::exception_ptr, std::string s) { got = s; });
-    aster::net::co_spawn(ctx, [&]() -> aster::task<> {
-        co_await aster::net::async_write(a, aster::net::buffer(std::string_view("hello ")), aster::net::use_awaitable);
-        co_await aster::net::async_write(a, aster::net::buffer(std::string_view("world")), aster::net::use_awaitable);
-        a.close();
-    }, aster::net::detached);
+    aster::net::co_spawn(ctx, stream_test::read_all(b, &reads),
+                         [&](std::exception_ptr, std::string s) { got = s; });
+    aster::net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            co_await aster::net::async_write(a, aster::net::buffer(std::string_view("hello ")),
+                                             aster::net::use_awaitable);
+            co_await aster::net::async_write(a, aster::net::buffer(std::string_view("world")),
+                                             aster::net::use_awaitable);
+            a.close();
+        },
+        aster::net::detached);
     ctx.run();
     CHECK(got == "hello world");
     CHECK(reads >= 1);
@@ -55,7 +62,8 @@ TEST_CASE("test::stream: read_size caps each read", "[test_stream]") {
     b.read_size(1);
     std::string got;
     std::size_t reads = 0;
-    aster::net::co_spawn(ctx, stream_test::read_all(b, &reads), [&](std::exception_ptr, std::string s) { got = s; });
+    aster::net::co_spawn(ctx, stream_test::read_all(b, &reads),
+                         [&](std::exception_ptr, std::string s) { got = s; });
     a.send("abcdef");
     a.close();
     ctx.run();
@@ -69,12 +77,17 @@ TEST_CASE("test::stream: fail_after injects connection_reset", "[test_stream]") 
     a.connect(b);
     a.fail_after(1);
     std::vector<std::error_code> results;
-    aster::net::co_spawn(ctx, [&]() -> aster::task<> {
-        for (int i = 0; i < 3; ++i) {
-            auto [ec, n] = co_await a.async_write_some(aster::net::buffer(std::string_view("x")), aster::detail::use_tuple);
-            results.push_back(ec);
-        }
-    }, aster::net::detached);
+    aster::net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            for (int i = 0; i < 3; ++i) {
+                auto [ec,
+                      n] = co_await a.async_write_some(aster::net::buffer(std::string_view("x")),
+                                                       aster::detail::use_tuple);
+                results.push_back(ec);
+            }
+        },
+        aster::net::detached);
     ctx.run();
     REQUIRE(results.size() == 3);
     CHECK_FALSE(results[0]);
@@ -89,13 +102,18 @@ TEST_CASE("test::stream: writing to a closed peer fails, reading a closed peer g
     a.connect(b);
     b.close();
     std::error_code write_ec, read_ec;
-    aster::net::co_spawn(ctx, [&]() -> aster::task<> {
-        auto [ec, n] = co_await a.async_write_some(aster::net::buffer(std::string_view("x")), aster::detail::use_tuple);
-        write_ec = ec;
-        char buf[4];
-        auto [ec2, n2] = co_await a.async_read_some(aster::net::buffer(buf), aster::detail::use_tuple);
-        read_ec = ec2;
-    }, aster::net::detached);
+    aster::net::co_spawn(
+        ctx,
+        [&]() -> aster::task<> {
+            auto [ec, n] = co_await a.async_write_some(aster::net::buffer(std::string_view("x")),
+                                                       aster::detail::use_tuple);
+            write_ec = ec;
+            char buf[4];
+            auto [ec2, n2] = co_await a.async_read_some(aster::net::buffer(buf),
+                                                        aster::detail::use_tuple);
+            read_ec = ec2;
+        },
+        aster::net::detached);
     ctx.run();
     CHECK(write_ec == aster::net::error::connection_reset);
     CHECK(read_ec == aster::net::error::eof);

@@ -58,7 +58,8 @@ public:
     void succeeded() {
         if (failures_ == 0) return;
         if (failures_ > 1 || pause_.count() > 0) {
-            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_);
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() -
+                                                                            started_);
             log(log_level::warning, "aster: accepting again after " + std::to_string(failures_) +
                                         " failed accept(s) over " + std::to_string(ms.count()) +
                                         " ms");

@@ -35,7 +35,8 @@ struct app_ref {
     bool (*streams_body)(const void* app, request& req) = nullptr;
     /// The WebSocket route for the request's path, with path parameters filled in, or `none`.
     std::size_t (*match_websocket)(const void* app, request& req) = nullptr;
-    task<> (*run_websocket)(const void* app, std::size_t index, request& req, websocket& ws) = nullptr;
+    task<> (*run_websocket)(const void* app, std::size_t index, request& req,
+                            websocket& ws) = nullptr;
     /// Middleware that may refuse a WebSocket handshake: true with the refusal in `out`.
     /// Null when no middleware looks at WebSockets.
     bool (*check_websocket)(const void* app, request& req, response& out) = nullptr;

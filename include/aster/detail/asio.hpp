@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The Asio pieces the protocol engines use, and nothing more: <asio.hpp> alone costs a second per TU.
+// The Asio pieces the protocol engines use, and nothing more: <asio.hpp> alone costs a second per
+// TU.
 #ifndef ASTER_DETAIL_ASIO_HPP
 #define ASTER_DETAIL_ASIO_HPP
 

@@ -27,10 +27,10 @@ struct callable_traits<R (*)(A...) noexcept> : signature<R, A...> {};
 template <class R, class... A>
 struct callable_traits<R(A...)> : signature<R, A...> {};
 
-#define ASTER_MEMBER_TRAITS(QUALIFIERS)                                                        \
-    template <class C, class R, class... A>                                                    \
-    struct callable_traits<R (C::*)(A...) QUALIFIERS> : signature<R, A...> {                   \
-        using object = C;                                                                      \
+#define ASTER_MEMBER_TRAITS(QUALIFIERS)                                      \
+    template <class C, class R, class... A>                                  \
+    struct callable_traits<R (C::*)(A...) QUALIFIERS> : signature<R, A...> { \
+        using object = C;                                                    \
     };
 ASTER_MEMBER_TRAITS()
 ASTER_MEMBER_TRAITS(const)

@@ -25,9 +25,10 @@
 // violation that AddressSanitizer reports as alloc-dealloc-mismatch). So the standard library's
 // configuration comes first, in every file that includes aster.
 #include <cstddef>
-#if defined(ASIO_VERSION) && defined(_GLIBCXX_HAVE_ALIGNED_ALLOC) && !defined(ASIO_HAS_STD_ALIGNED_ALLOC) \
-    && !defined(ASIO_DISABLE_STD_ALIGNED_ALLOC)
-#warning "Asio was included before any standard header: include <cstddef> (or aster) first in every file, or Asio's frame allocation differs between files"
+#if defined(ASIO_VERSION) && defined(_GLIBCXX_HAVE_ALIGNED_ALLOC) && \
+    !defined(ASIO_HAS_STD_ALIGNED_ALLOC) && !defined(ASIO_DISABLE_STD_ALIGNED_ALLOC)
+#warning \
+    "Asio was included before any standard header: include <cstddef> (or aster) first in every file, or Asio's frame allocation differs between files"
 #endif
 #if defined(ASTER_SEPARATE_COMPILATION)
 #define ASTER_HEADER_ONLY 0

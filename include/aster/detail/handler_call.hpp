@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Compile-time checks that a handler fits its route pattern, and the call that converts path values.
+// Compile-time checks that a handler fits its route pattern, and the call that converts path
+// values.
 #ifndef ASTER_DETAIL_HANDLER_CALL_HPP
 #define ASTER_DETAIL_HANDLER_CALL_HPP
 
@@ -40,8 +41,8 @@ constexpr bool check_pattern() {
 }
 
 template <class R>
-constexpr bool is_response_result =
-    std::is_same_v<R, response> || std::is_same_v<R, task<response>>;
+constexpr bool is_response_result = std::is_same_v<R, response> ||
+                                    std::is_same_v<R, task<response>>;
 
 // Parameters after the request must match the pattern's convertors in number, order and type.
 template <fixed_string Pattern, class Args>
@@ -53,7 +54,8 @@ constexpr bool params_fit() {
         return []<std::size_t... I>(std::index_sequence<I...>) {
             return (convertor_accepts<pp.param(I).conv, std::tuple_element_t<I + 1, Args>>() &&
                     ...);
-        }(std::make_index_sequence<pp.param_count>{});
+        }
+        (std::make_index_sequence<pp.param_count>{});
     }
 }
 
@@ -87,7 +89,8 @@ template <class Args>
 bool values_convert(std::span<const std::string_view> values) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
         return (convert_segment<std::tuple_element_t<I + 1, Args>>(values[I]).has_value() && ...);
-    }(std::make_index_sequence<std::tuple_size_v<Args> - 1>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<Args> - 1>{});
 }
 
 inline task<response> ready_response(response r) { co_return r; }
@@ -99,7 +102,8 @@ response call_now(const F& f, request& req) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
         auto params = req.path_params();
         return f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
-    }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<args> - 1>{});
 }
 
 // A plain handler run from a coroutine (an endpoint's member) with a body still streaming in:
@@ -123,7 +127,8 @@ task<response> call_handler(F& f, request& req) {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             auto params = req.path_params();
             return f(req, *convert_segment<std::tuple_element_t<I + 1, args>>(params[I].value)...);
-        }(std::make_index_sequence<std::tuple_size_v<args> - 1>{});
+        }
+        (std::make_index_sequence<std::tuple_size_v<args> - 1>{});
     }
 }
 

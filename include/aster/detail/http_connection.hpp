@@ -65,9 +65,8 @@ template <class Stream>
 class upgraded_websocket {
 public:
     upgraded_websocket(Stream& stream, const connection_options& options, app_ref app,
-                       request_parser& parser, std::string_view head,
-                       std::string_view already_read, client_address client,
-                       loop_counters* counters)
+                       request_parser& parser, std::string_view head, std::string_view already_read,
+                       client_address client, loop_counters* counters)
         : head_(new char[head.size()]), client_(std::move(client)), registry_(options.registry) {
         std::memcpy(head_.get(), head.data(), head.size());
         parser.fill(request_, head_.get());
@@ -84,8 +83,8 @@ public:
         request_access::set_routes(request_, app.routes);
         request_access::set_state(request_, app.state, app.state_type);
         route_ = app.match_websocket(app.app, request_); // path parameters view the copy
-        session_.emplace(stream, request_, options.websocket, already_read,
-                         options.exception_sink, counters, options.budget);
+        session_.emplace(stream, request_, options.websocket, already_read, options.exception_sink,
+                         counters, options.budget);
         if (options.access_log || logger().access_log) session_->log_session(&client_);
         if (options.metrics) session_->count_in(options.metrics);
         if (registry_) registry_->add(*session_);
@@ -194,8 +193,8 @@ private:
     request_parser parser_;
     client_address client_;
     request request_;
-    response response_;                 // reused: one per connection, not per request
-    std::size_t pending_route_ = 0;     // a coroutine route respond() still has to run
+    response response_;             // reused: one per connection, not per request
+    std::size_t pending_route_ = 0; // a coroutine route respond() still has to run
     // When the request's head was in: for the access log and metrics; zero when both are off.
     std::chrono::steady_clock::time_point started_{};
     bool logging_ = false; // this request goes to the access log
@@ -211,7 +210,7 @@ private:
     bool body_closes_ = false;      // the body left the connection unusable: answer, then close
     std::exception_ptr body_error_; // why the body failed, thrown again if read again
     std::array<unsigned char, 256> scratch_; // a typical request head fits: one read
-    std::string out_; // responses waiting for the end of this read batch
+    std::string out_;                        // responses waiting for the end of this read batch
     loop_counters* counters_ = options_.registry ? &options_.registry->counters : nullptr;
     bool shutting_down_ = false, idle_ = false;
     // The pace of a body being received and of output being written (watch()).

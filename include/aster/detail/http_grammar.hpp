@@ -42,7 +42,9 @@ constexpr bool is_token(std::string_view s) noexcept {
     return true;
 }
 
-constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
+constexpr char ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
+}
 
 /// The value of a hex digit, or -1.
 constexpr int hex_value(char c) noexcept {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Incremental HTTP/1.x request parsing over llhttp, recording where each piece lies in the read buffer.
+// Incremental HTTP/1.x request parsing over llhttp, recording where each piece lies in the read
+// buffer.
 #ifndef ASTER_DETAIL_HTTP_PARSER_HPP
 #define ASTER_DETAIL_HTTP_PARSER_HPP
 
@@ -134,9 +135,9 @@ private:
     std::size_t line_end_ = 0;
     std::size_t header_bytes_ = 0;
     // Chunked framing checks llhttp 8 leaves out (all offsets from the request's first byte).
-    std::size_t chunk_line_ = 0;     // where the next chunk-size line starts
-    std::size_t chunk_data_end_ = 0; // just past the current chunk's data
-    std::size_t extension_bytes_ = 0; // of the chunk-extension name or value being read
+    std::size_t chunk_line_ = 0;           // where the next chunk-size line starts
+    std::size_t chunk_data_end_ = 0;       // just past the current chunk's data
+    std::size_t extension_bytes_ = 0;      // of the chunk-extension name or value being read
     std::size_t line_extension_bytes_ = 0; // of every extension on this chunk line
     bool chunk_has_data_ = false;
     bool last_chunk_ = false;        // the last chunk's line was seen: trailers follow

@@ -28,7 +28,9 @@ namespace aster::detail {
 template <class T>
 class owned_counter {
 public:
-    void add(T n) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void add(T n) noexcept {
+        v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     T get() const noexcept { return v_.load(std::memory_order_relaxed); }
 
 private:
@@ -49,11 +51,13 @@ inline constexpr std::string_view unmatched_route = "<unmatched>";
 class loop_metrics {
 public:
     // Prometheus' default buckets, in seconds.
-    static constexpr std::array<double, 11> bounds{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
+    static constexpr std::array<double, 11> bounds{.005, .01, .025, .05, .1, .25,
+                                                   .5,   1,   2.5,  5,   10};
     static constexpr std::size_t route_slots = 256, request_slots = 2048, close_slots = 512;
 
     /// One answered request: `seconds` from its head to the last byte of its response.
-    void record_request(std::string_view route, method m, std::uint16_t status, double seconds) noexcept {
+    void record_request(std::string_view route, method m, std::uint16_t status,
+                        double seconds) noexcept {
         route_row& r = routes_[route_slot(route)];
         const std::uint32_t key = (std::uint32_t(&r - routes_.data()) + 1) << 16 |
                                   std::uint32_t(method_index(m)) << 12 | status;
@@ -98,7 +102,7 @@ private:
                                                          "PATCH", "DELETE", "OPTIONS", "OTHER"};
 
     static std::size_t method_index(method m) noexcept {
-        constexpr method order[] = {method::get,   method::head,   method::post,    method::put,
+        constexpr method order[] = {method::get,   method::head,    method::post,   method::put,
                                     method::patch, method::delete_, method::options};
         for (std::size_t i = 0; i < 7; ++i)
             if (m == order[i]) return i;
@@ -167,16 +171,21 @@ inline std::string render_metrics(const metrics_registry& registry) {
     };
     if (registry.gauges) {
         const metrics_gauges g = registry.gauges();
-        const std::tuple<std::string_view, std::string_view, std::string_view, std::size_t> rows[] = {
-            {"aster_connections", "gauge", "Connection coroutines alive.", g.connections},
-            {"aster_sockets", "gauge", "Accepted sockets not yet closed.", g.sockets},
-            {"aster_websockets", "gauge", "WebSocket sessions alive.", g.websockets},
-            {"aster_buffered_bytes", "gauge", "Output held for slow readers.", g.buffered_bytes},
-            {"aster_input_bytes", "gauge", "Read buffers held.", g.input_bytes},
-            {"aster_memory_budget_bytes", "gauge", "Memory budget reserved by large bodies and messages.", g.budget_bytes},
-            {"aster_memory_budget_refusals_total", "counter", "Bodies and messages refused for the memory budget.", g.budget_refusals},
-            {"aster_refused_connections_total", "counter", "Connections refused over a connection cap.", g.refused_connections},
-        };
+        const std::tuple<std::string_view, std::string_view, std::string_view, std::size_t> rows[] =
+            {
+                {"aster_connections", "gauge", "Connection coroutines alive.", g.connections},
+                {"aster_sockets", "gauge", "Accepted sockets not yet closed.", g.sockets},
+                {"aster_websockets", "gauge", "WebSocket sessions alive.", g.websockets},
+                {"aster_buffered_bytes", "gauge", "Output held for slow readers.",
+                 g.buffered_bytes},
+                {"aster_input_bytes", "gauge", "Read buffers held.", g.input_bytes},
+                {"aster_memory_budget_bytes", "gauge",
+                 "Memory budget reserved by large bodies and messages.", g.budget_bytes},
+                {"aster_memory_budget_refusals_total", "counter",
+                 "Bodies and messages refused for the memory budget.", g.budget_refusals},
+                {"aster_refused_connections_total", "counter",
+                 "Connections refused over a connection cap.", g.refused_connections},
+            };
         for (const auto& [name, type, help, value] : rows) {
             family(name, type, help);
             out.append(name).append(" ").append(std::to_string(value)).append("\n");
@@ -195,7 +204,8 @@ inline std::string render_metrics(const metrics_registry& registry) {
         auto label_of = [&](std::size_t slot) -> std::string {
             if (slot >= loop_metrics::route_slots) return "<overflow>";
             const char* p = loop->routes_[slot].label.load(std::memory_order_acquire);
-            return p ? std::string(p, loop->routes_[slot].label_size.load(std::memory_order_relaxed))
+            return p ? std::string(p,
+                                   loop->routes_[slot].label_size.load(std::memory_order_relaxed))
                      : std::string();
         };
         for (std::size_t slot = 0; slot <= loop_metrics::route_slots; ++slot) {
@@ -203,7 +213,8 @@ inline std::string render_metrics(const metrics_registry& registry) {
             std::string label = label_of(slot);
             if (label.empty()) continue;
             route_sum& sum = routes[label];
-            for (std::size_t b = 0; b < sum.buckets.size(); ++b) sum.buckets[b] += row.buckets[b].get();
+            for (std::size_t b = 0; b < sum.buckets.size(); ++b)
+                sum.buckets[b] += row.buckets[b].get();
             sum.seconds += row.seconds.get();
             sum.sessions += row.sessions.get();
             sum.in += row.messages_in.get();
@@ -223,12 +234,18 @@ inline std::string render_metrics(const metrics_registry& registry) {
                 loop->closes_[i].count.get();
         }
     }
-    family("aster_http_requests_total", "counter", "HTTP requests answered, by route, method and status.");
+    family("aster_http_requests_total", "counter",
+           "HTTP requests answered, by route, method and status.");
     for (const auto& [label, sum] : routes)
         for (const auto& [key, count] : sum.requests)
-            out.append("aster_http_requests_total{route=\"").append(quoted(label))
-                .append("\",method=\"").append(key.first).append("\",status=\"")
-                .append(std::to_string(key.second)).append("\"} ").append(std::to_string(count))
+            out.append("aster_http_requests_total{route=\"")
+                .append(quoted(label))
+                .append("\",method=\"")
+                .append(key.first)
+                .append("\",status=\"")
+                .append(std::to_string(key.second))
+                .append("\"} ")
+                .append(std::to_string(count))
                 .append("\n");
     family("aster_http_request_duration_seconds", "histogram",
            "From a request's head to the last byte of its response, by route.");
@@ -240,33 +257,55 @@ inline std::string render_metrics(const metrics_registry& registry) {
         const std::string route = "route=\"" + quoted(label) + "\"";
         for (std::size_t b = 0; b < sum.buckets.size(); ++b) {
             cumulative += sum.buckets[b];
-            out.append("aster_http_request_duration_seconds_bucket{").append(route).append(",le=\"")
+            out.append("aster_http_request_duration_seconds_bucket{")
+                .append(route)
+                .append(",le=\"")
                 .append(b < loop_metrics::bounds.size() ? number(loop_metrics::bounds[b]) : "+Inf")
-                .append("\"} ").append(std::to_string(cumulative)).append("\n");
+                .append("\"} ")
+                .append(std::to_string(cumulative))
+                .append("\n");
         }
-        out.append("aster_http_request_duration_seconds_sum{").append(route).append("} ")
-            .append(number(sum.seconds)).append("\n");
-        out.append("aster_http_request_duration_seconds_count{").append(route).append("} ")
-            .append(std::to_string(total)).append("\n");
+        out.append("aster_http_request_duration_seconds_sum{")
+            .append(route)
+            .append("} ")
+            .append(number(sum.seconds))
+            .append("\n");
+        out.append("aster_http_request_duration_seconds_count{")
+            .append(route)
+            .append("} ")
+            .append(std::to_string(total))
+            .append("\n");
     }
     const std::tuple<std::string_view, std::string_view, std::uint64_t route_sum::*> ws[] = {
-        {"aster_websocket_sessions_total", "WebSocket sessions ended, by route.", &route_sum::sessions},
-        {"aster_websocket_messages_received_total", "WebSocket messages received, by route.", &route_sum::in},
-        {"aster_websocket_messages_sent_total", "WebSocket messages sent, by route.", &route_sum::out},
+        {"aster_websocket_sessions_total", "WebSocket sessions ended, by route.",
+         &route_sum::sessions},
+        {"aster_websocket_messages_received_total", "WebSocket messages received, by route.",
+         &route_sum::in},
+        {"aster_websocket_messages_sent_total", "WebSocket messages sent, by route.",
+         &route_sum::out},
     };
     for (const auto& [name, help, field] : ws) {
         family(name, "counter", help);
         for (const auto& [label, sum] : routes)
             if (sum.sessions > 0)
-                out.append(name).append("{route=\"").append(quoted(label)).append("\"} ")
-                    .append(std::to_string(sum.*field)).append("\n");
+                out.append(name)
+                    .append("{route=\"")
+                    .append(quoted(label))
+                    .append("\"} ")
+                    .append(std::to_string(sum.*field))
+                    .append("\n");
     }
-    family("aster_websocket_closes_total", "counter", "WebSocket sessions ended, by route and close code.");
+    family("aster_websocket_closes_total", "counter",
+           "WebSocket sessions ended, by route and close code.");
     for (const auto& [label, sum] : routes)
         for (const auto& [code, count] : sum.closes)
-            out.append("aster_websocket_closes_total{route=\"").append(quoted(label))
-                .append("\",code=\"").append(std::to_string(code)).append("\"} ")
-                .append(std::to_string(count)).append("\n");
+            out.append("aster_websocket_closes_total{route=\"")
+                .append(quoted(label))
+                .append("\",code=\"")
+                .append(std::to_string(code))
+                .append("\"} ")
+                .append(std::to_string(count))
+                .append("\n");
     return out;
 }
 

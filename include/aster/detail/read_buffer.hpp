@@ -118,8 +118,7 @@ private:
         if (held_) held_->sub(capacity_);
         if (capacity_ == pooled_block_size || capacity_ == large_block_size)
             block_pool::local().give(data_, capacity_);
-        else
-            delete[] data_;
+        else delete[] data_;
         data_ = nullptr;
         capacity_ = 0;
     }
@@ -172,8 +171,8 @@ std::size_t finish_read(Stream& stream, read_buffer& in, std::array<unsigned cha
             std::memcpy(in.data(), scratch.data(), n);
             if (n == N) { // probably more behind it
                 std::error_code more_ec;
-                std::size_t more =
-                    stream.read_some(net::buffer(in.data() + n, in.capacity() - n), more_ec);
+                std::size_t more = stream.read_some(net::buffer(in.data() + n, in.capacity() - n),
+                                                    more_ec);
                 if (!more_ec) n += more; // an error shows again on the next read
             }
         }

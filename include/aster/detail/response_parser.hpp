@@ -47,8 +47,7 @@ public:
             return used;
         }
         throw std::runtime_error(std::string("aster::test_client: invalid HTTP response: ") +
-                                 llhttp_errno_name(err) + " " +
-                                 llhttp_get_error_reason(&parser_));
+                                 llhttp_errno_name(err) + " " + llhttp_get_error_reason(&parser_));
     }
     /// The peer closed: a response delimited by the close is complete now.
     void finish() {

@@ -37,8 +37,8 @@ ASTER_DECL std::string reverse_route(route_table table, std::string_view name,
     if (!found)
         throw no_match_found("aster: no route exists for name \"" + std::string(name) + "\"");
     const route_info& r = *found;
-    const std::string which =
-        "aster: route \"" + std::string(name) + "\" (" + std::string(r.pattern) + ")";
+    const std::string which = "aster: route \"" + std::string(name) + "\" (" +
+                              std::string(r.pattern) + ")";
     if (values.size() != r.param_count)
         throw no_match_found(which + " takes " + std::to_string(r.param_count) +
                              " path parameter(s), not " + std::to_string(values.size()));

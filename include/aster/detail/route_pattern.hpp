@@ -126,14 +126,14 @@ constexpr parsed_pattern<MaxTokens> parse_pattern(std::string_view p) noexcept {
         i = close + 1;
         literal_start = i;
     }
-    if (literal_start < p.size())
-        out.tokens[out.token_count++] = {false, p.substr(literal_start)};
+    if (literal_start < p.size()) out.tokens[out.token_count++] = {false, p.substr(literal_start)};
     return out;
 }
 
 /// The parsed form of one pattern, computed once per distinct pattern.
 template <fixed_string Pattern>
-inline constexpr auto pattern_of = parse_pattern<max_pattern_tokens(Pattern.view())>(Pattern.view());
+inline constexpr auto
+    pattern_of = parse_pattern<max_pattern_tokens(Pattern.view())>(Pattern.view());
 
 // Two patterns match exactly the same paths when their tokens agree up to parameter names.
 template <std::size_t A, std::size_t B>
@@ -221,8 +221,8 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
         if (pp.tokens[t].is_param) param_token[k++] = t;
         else if (k > 0) literal_after[k - 1] += pp.tokens[t].text.size();
     }
-    const std::size_t start =
-        literals_end(pp, 0, k ? param_token[0] : pp.token_count, path, 0, steps);
+    const std::size_t start = literals_end(pp, 0, k ? param_token[0] : pp.token_count, path, 0,
+                                           steps);
     if (start == no_offset) return false;
     if (k == 0) return start == n;
     if (k > max_params) return false;
@@ -236,8 +236,9 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
     after[k - 1].single = n - tail;
     // Enough for five parameters on a path as long as the default header limit (16 KiB) allows;
     // beyond that the match allocates its bitsets (and fails as no match if it cannot).
-    constexpr std::size_t stack_words =
-        max_params < 2 ? 1 : (max_params < 5 ? max_params - 1 : 4) * 257;
+    constexpr std::size_t stack_words = max_params < 2
+                                            ? 1
+                                            : (max_params < 5 ? max_params - 1 : 4) * 257;
     const std::size_t words = n / 64 + 1;
     std::uint64_t stack_bits[stack_words];
     struct heap {
@@ -276,8 +277,12 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
             }
             bool ok = false;
             switch (conv) {
-            case convertor::str: ok = slash > q && nearest <= slash; break;
-            case convertor::int_: ok = digits > q && nearest <= digits; break;
+            case convertor::str:
+                ok = slash > q && nearest <= slash;
+                break;
+            case convertor::int_:
+                ok = digits > q && nearest <= digits;
+                break;
             case convertor::float_:
                 // "12.5" ends within "12" or after "12.5", never after "12.".
                 if (digits > q && digits != fraction_for) {
@@ -295,7 +300,9 @@ constexpr bool match_tokens(const parsed_pattern<N>& pp, std::string_view path,
                 ok = n - q >= 36 && next.contains(q + 36) && uuid::parse(path.substr(q, 36));
                 steps += ok ? 36 : 0;
                 break;
-            case convertor::path: ok = q < n ? nearest <= n : last && next.contains(n); break;
+            case convertor::path:
+                ok = q < n ? nearest <= n : last && next.contains(n);
+                break;
             }
             if (ok &&
                 literals_end(pp, param_token[j] + 1, p, path, q - literal, steps) != no_offset)

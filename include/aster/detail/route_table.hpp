@@ -57,8 +57,8 @@ void append_path_text(std::string& out, const T& value) {
         // Up to ~330 characters for a double (more for a long double): grow until it fits.
         std::string buf(64, '\0');
         for (;;) {
-            auto [end, ec] =
-                std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::fixed);
+            auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value,
+                                           std::chars_format::fixed);
             if (ec == std::errc{}) {
                 out.append(buf.data(), end);
                 return;

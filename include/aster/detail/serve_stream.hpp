@@ -51,7 +51,8 @@ task<> serve_stream(Transport transport, const app_ref& app, const connection_op
 template <class Stream>
 class borrowed_stream {
 public:
-    borrowed_stream(Stream& stream, client_address peer) : stream_(&stream), peer_(std::move(peer)) {}
+    borrowed_stream(Stream& stream, client_address peer)
+        : stream_(&stream), peer_(std::move(peer)) {}
     Stream& stream() noexcept { return *stream_; }
     const client_address& peer() const noexcept { return peer_; }
     task<> finish() { co_return; }

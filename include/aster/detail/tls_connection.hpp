@@ -56,7 +56,8 @@ private:
 /// has read the last response.
 class tls_transport {
 public:
-    tls_transport(tls_stream& stream, client_address peer) : stream_(&stream), peer_(std::move(peer)) {}
+    tls_transport(tls_stream& stream, client_address peer)
+        : stream_(&stream), peer_(std::move(peer)) {}
     tls_stream& stream() noexcept { return *stream_; }
     const client_address& peer() const noexcept { return peer_; }
     task<> finish() {
@@ -86,8 +87,8 @@ ASTER_DECL task<> serve_tls(tcp_transport tcp, const app_ref& app,
         tls_handshake_guard guard(stream, options.registry);
         read_deadline<tls_stream> deadline(stream);
         deadline.expires_after(options.limits.header_timeout);
-        auto [handshake_ec] =
-            co_await stream.async_handshake(net::ssl::stream_base::server, use_tuple);
+        auto [handshake_ec] = co_await stream.async_handshake(net::ssl::stream_base::server,
+                                                              use_tuple);
         ec = handshake_ec;
         if (ec && deadline.expired()) ec = net::error::timed_out;
     }

@@ -70,14 +70,14 @@ public:
 private:
     static void* allocate(void* self, unsigned items, unsigned size) noexcept;
     static void release(void* self, void* p) noexcept;
-    status run_inflate(std::span<const std::uint8_t>& input, message_buffer& out,
-                       std::size_t limit, std::size_t out_budget);
+    status run_inflate(std::span<const std::uint8_t>& input, message_buffer& out, std::size_t limit,
+                       std::size_t out_budget);
     void restart_inflate() noexcept;
 
     int local_bits_, remote_bits_, mem_level_, level_;
     bool local_reset_, remote_reset_;
     bool deflating_ = false, inflating_ = false;
-    bool ended_ = false; // the last input ended the stream (BFINAL), nothing came since
+    bool ended_ = false;            // the last input ended the stream (BFINAL), nothing came since
     bool ended_in_message_ = false; // the stream ended once in the current message
     z_stream deflater_{}, inflater_{};
     std::size_t memory_ = 0;
@@ -175,7 +175,7 @@ ASTER_DECL deflate_codec::status deflate_codec::compress(std::string_view messag
     }
     const std::size_t used = out.size();
     if (used - start >= 4 && std::memcmp(out.data() + used - 4, deflate_tail, 4) == 0)
-        out.truncate(used - 4); // §7.2.1: remove the tail of the sync flush
+        out.truncate(used - 4);                 // §7.2.1: remove the tail of the sync flush
     if (local_reset_) deflateReset(&deflater_); // §7.1.1.1: no context takeover
     return status::ok;
 }
@@ -224,8 +224,7 @@ ASTER_DECL void deflate_codec::restart_inflate() noexcept {
 }
 
 ASTER_DECL deflate_codec::status deflate_codec::run_inflate(std::span<const std::uint8_t>& input,
-                                                            message_buffer& out,
-                                                            std::size_t limit,
+                                                            message_buffer& out, std::size_t limit,
                                                             std::size_t out_budget) {
     if (!input.empty()) ended_ = false;
     const std::size_t start = out.size();

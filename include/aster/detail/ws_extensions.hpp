@@ -80,16 +80,16 @@ ASTER_DECL bool read_deflate_params(extension_reader& r, deflate_offer& out) noe
 /// parameters are declined, as is one that demands server_max_window_bits=8 (zlib cannot make a
 /// raw deflate stream with a 256-byte window). A malformed list declines everything after the
 /// error; the handshake never fails over extensions.
-ASTER_DECL std::optional<deflate_params> negotiate_deflate(std::string_view offers,
-                                                           const websocket_deflate_options& options) noexcept;
+ASTER_DECL std::optional<deflate_params>
+negotiate_deflate(std::string_view offers, const websocket_deflate_options& options) noexcept;
 
 /// Appends the Sec-WebSocket-Extensions value that accepts `p`.
 ASTER_DECL void append_deflate_response(std::string& out, const deflate_params& p);
 
 /// Client side: checks the server's Sec-WebSocket-Extensions answer (RFC 7692 §7.1): exactly
 /// one permessage-deflate with valid parameters, client_max_window_bits only if offered.
-ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view answer,
-                                                                bool offered_client_window) noexcept;
+ASTER_DECL std::optional<deflate_params>
+parse_deflate_response(std::string_view answer, bool offered_client_window) noexcept;
 
 // --- definitions -------------------------------------------------------------------------------
 
@@ -188,8 +188,8 @@ ASTER_DECL bool read_deflate_params(extension_reader& r, deflate_offer& out) noe
     return !r.malformed();
 }
 
-ASTER_DECL std::optional<deflate_params> negotiate_deflate(std::string_view offers,
-                                                           const websocket_deflate_options& o) noexcept {
+ASTER_DECL std::optional<deflate_params>
+negotiate_deflate(std::string_view offers, const websocket_deflate_options& o) noexcept {
     extension_reader r(offers);
     std::string_view name;
     while (r.next_extension(name)) {
@@ -201,18 +201,23 @@ ASTER_DECL std::optional<deflate_params> negotiate_deflate(std::string_view offe
         p.server_max_window_bits = std::clamp(o.server_max_window_bits, 9, 15);
         if (offer.server_max_window_bits != 0) {
             if (offer.server_max_window_bits < 9) continue;
-            p.server_max_window_bits = std::min(p.server_max_window_bits, offer.server_max_window_bits);
+            p.server_max_window_bits = std::min(p.server_max_window_bits,
+                                                offer.server_max_window_bits);
         }
-        p.server_window_in_response = offer.server_max_window_bits != 0 || p.server_max_window_bits < 15;
+        p.server_window_in_response = offer.server_max_window_bits != 0 ||
+                                      p.server_max_window_bits < 15;
         // §7.1.1.1: a client's server_no_context_takeover must be honoured; §7.1.1.2: the server
         // may ask client_no_context_takeover even when the client did not offer it.
-        p.server_no_context_takeover = offer.server_no_context_takeover || o.server_no_context_takeover;
-        p.client_no_context_takeover = offer.client_no_context_takeover || o.client_no_context_takeover;
+        p.server_no_context_takeover = offer.server_no_context_takeover ||
+                                       o.server_no_context_takeover;
+        p.client_no_context_takeover = offer.client_no_context_takeover ||
+                                       o.client_no_context_takeover;
         // §7.1.2.2: only a client that sent client_max_window_bits may be given a window.
         if (offer.client_max_window_bits != 0) {
             p.client_max_window_bits = std::clamp(o.client_max_window_bits, 9, 15);
             if (offer.client_max_window_bits > 0)
-                p.client_max_window_bits = std::min(p.client_max_window_bits, offer.client_max_window_bits);
+                p.client_max_window_bits = std::min(p.client_max_window_bits,
+                                                    offer.client_max_window_bits);
             p.client_window_in_response = true;
         }
         return p;
@@ -230,8 +235,8 @@ ASTER_DECL void append_deflate_response(std::string& out, const deflate_params& 
         ws_deflate_detail::append_bits(out, "client_max_window_bits", p.client_max_window_bits);
 }
 
-ASTER_DECL std::optional<deflate_params> parse_deflate_response(std::string_view answer,
-                                                                bool offered_client_window) noexcept {
+ASTER_DECL std::optional<deflate_params>
+parse_deflate_response(std::string_view answer, bool offered_client_window) noexcept {
     extension_reader r(answer);
     std::string_view name;
     if (!r.next_extension(name) || !iequals(name, "permessage-deflate")) return std::nullopt;

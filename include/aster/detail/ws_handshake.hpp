@@ -41,7 +41,6 @@ ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view he
 /// it, or nullopt when it is acceptable.
 ASTER_DECL std::optional<response> check_websocket_handshake(const request& req);
 
-
 ASTER_DECL std::array<char, 28> websocket_accept_key(std::string_view sec_websocket_key) noexcept {
     sha1_hasher h;
     h.update(sec_websocket_key);
@@ -61,9 +60,8 @@ ASTER_DECL bool is_valid_websocket_key(std::string_view key) noexcept {
 }
 
 ASTER_DECL bool header_has_token(std::string_view header_value, std::string_view token) noexcept {
-    return for_each_list_item(header_value, [token](std::string_view item) {
-        return iequals(item, token);
-    });
+    return for_each_list_item(header_value,
+                              [token](std::string_view item) { return iequals(item, token); });
 }
 
 ASTER_DECL std::vector<std::string_view> split_header_tokens(std::string_view header_value) {

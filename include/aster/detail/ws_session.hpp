@@ -119,7 +119,7 @@ private:
     // Set when receive hands out the last whole message of what was read: the answer to it
     // (with everything queued before) is written at once, without a post or an async write.
     bool answer_now_ = false;
-    bool read_after_yield_ = false; // write_now sent an answer: see receive()
+    bool read_after_yield_ = false;    // write_now sent an answer: see receive()
     std::uint32_t batch_messages_ = 0; // handed out since the last read
     // Made on the first wait (backpressure, the close): an idle connection holds no timer.
     std::unique_ptr<async_event> writes_changed_;

@@ -14,7 +14,8 @@
 namespace aster {
 
 inline std::string server_config::usage(std::string_view program) {
-    return "usage: " + std::string(program) + " [options]\n"
+    return "usage: " + std::string(program) +
+           " [options]\n"
            "  --host HOST              address to listen on (default 127.0.0.1)\n"
            "  --port PORT              port to listen on, 0 for any free one (default 8000)\n"
            "  --threads N              event loops, one per thread; 0: one per core (default)\n"
@@ -35,10 +36,12 @@ inline server_config server_config::parse_args(int argc, char** argv, server_con
         if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a number");
         for (char c : text) {
             if (c < '0' || c > '9' || value > max)
-                throw std::invalid_argument(std::string(flag) + ": not a number: " + std::string(text));
+                throw std::invalid_argument(std::string(flag) +
+                                            ": not a number: " + std::string(text));
             value = value * 10 + unsigned(c - '0');
         }
-        if (value > max) throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
+        if (value > max)
+            throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
         return value;
     };
     auto file = [](std::string_view flag, std::string_view text) {
@@ -78,11 +81,14 @@ inline server_config server_config::parse_args(int argc, char** argv, server_con
         else if (arg == "--tls-cert") cert = file(arg, value);
         else if (arg == "--tls-key") key = file(arg, value);
         else if (arg == "--log-level") config.log_level = level(value);
-        else if (arg == "--no-access-log" && eq == std::string_view::npos) config.access_log = false;
-        else if (arg == "--log-timestamps" && eq == std::string_view::npos) config.log_timestamps = true;
+        else if (arg == "--no-access-log" && eq == std::string_view::npos)
+            config.access_log = false;
+        else if (arg == "--log-timestamps" && eq == std::string_view::npos)
+            config.log_timestamps = true;
         else if (arg == "--reuse-port" && eq == std::string_view::npos) config.reuse_port = true;
-        else throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
-                                         " (--help lists the options)");
+        else
+            throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
+                                        " (--help lists the options)");
     }
     if (cert.empty() != key.empty())
         throw std::invalid_argument("--tls-cert and --tls-key go together");

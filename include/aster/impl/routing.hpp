@@ -60,7 +60,8 @@ void router<Routes...>::call_now(std::size_t index, request& req, response& out)
             if constexpr (!route_type::is_websocket)
                 if constexpr (route_type::runs_now) o = std::get<I>(self.routes_).call_now(r);
         }...};
-    }(std::index_sequence_for<Routes...>{});
+    }
+    (std::index_sequence_for<Routes...>{});
     table[index](*this, req, out);
 }
 
@@ -105,7 +106,8 @@ std::size_t router<Routes...>::match(request& req, response& out, bool* unmatche
              }
          }()) ||
          ...);
-    }(std::index_sequence_for<Routes...>{});
+    }
+    (std::index_sequence_for<Routes...>{});
 
     if (found != size) return found;
     if (allowed_elsewhere != method::none) {
@@ -122,10 +124,11 @@ std::size_t router<Routes...>::match(request& req, response& out, bool* unmatche
         bool other_matches = false;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             // Converting too: `/n/99999999999999999999/` must not redirect to a 404.
-            ((other_matches = other_matches ||
-                              (!Routes::is_websocket && detail::path_matches<Routes>(other, values))),
+            ((other_matches = other_matches || (!Routes::is_websocket &&
+                                                detail::path_matches<Routes>(other, values))),
              ...);
-        }(std::index_sequence_for<Routes...>{});
+        }
+        (std::index_sequence_for<Routes...>{});
         if (other_matches) {
             std::string location;
             std::string raw(req.raw_path());
@@ -159,7 +162,8 @@ task<response> router<Routes...>::invoke(std::size_t index, request& req) const 
             if constexpr (route_type::is_websocket) return detail::ready_response({});
             else return std::get<I>(self.routes_).invoke(r);
         }...};
-    }(std::index_sequence_for<Routes...>{});
+    }
+    (std::index_sequence_for<Routes...>{});
     return table[index](*this, req);
 }
 
@@ -179,7 +183,8 @@ std::size_t router<Routes...>::match_websocket(request& req) const {
              }
          }()) ||
          ...);
-    }(std::index_sequence_for<Routes...>{});
+    }
+    (std::index_sequence_for<Routes...>{});
     return found;
 }
 
@@ -189,12 +194,14 @@ task<> router<Routes...>::run_websocket(std::size_t index, request& req, websock
     // Plain functions handing back the handler's own task: no coroutine frame of their own
     // stays alive under a WebSocket for the connection's life.
     static constexpr auto table = []<std::size_t... I>(std::index_sequence<I...>) {
-        return std::array<invoker, size>{+[](const router& self, request& r, websocket& w) -> task<> {
-            using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
-            if constexpr (route_type::is_websocket) return std::get<I>(self.routes_).run(r, w);
-            else return detail::no_websocket_route();
-        }...};
-    }(std::index_sequence_for<Routes...>{});
+        return std::array<invoker, size>{
+            +[](const router& self, request& r, websocket& w) -> task<> {
+                using route_type = std::tuple_element_t<I, std::tuple<Routes...>>;
+                if constexpr (route_type::is_websocket) return std::get<I>(self.routes_).run(r, w);
+                else return detail::no_websocket_route();
+            }...};
+    }
+    (std::index_sequence_for<Routes...>{});
     return table[index](*this, req, ws);
 }
 
@@ -203,7 +210,8 @@ template <fixed_string Name, class... Params>
 std::string router<Routes...>::url_path_for(const Params&... params) const {
     constexpr std::size_t index = detail::index_of_name<Name, Routes...>();
     if constexpr (index == size)
-        static_assert(detail::url_path_for_unknown_name<Name>::name_a_route_so_with_named_or_correct_the_spelling(),
+        static_assert(detail::url_path_for_unknown_name<
+                          Name>::name_a_route_so_with_named_or_correct_the_spelling(),
                       "aster::url_path_for: no route has this name (the first error names it)");
     if constexpr (index < size) {
         using route_type = std::tuple_element_t<index, std::tuple<Routes...>>;
@@ -214,9 +222,9 @@ std::string router<Routes...>::url_path_for(const Params&... params) const {
         std::string out;
         auto append_param = [&](std::size_t wanted_index) {
             std::size_t i = 0;
-            ((i++ == wanted_index ? detail::append_path_value(out, pp.param(wanted_index).conv,
-                                                              params)
-                                  : void()),
+            ((i++ == wanted_index
+                  ? detail::append_path_value(out, pp.param(wanted_index).conv, params)
+                  : void()),
              ...);
         };
         for (std::size_t t = 0; t < pp.token_count; ++t) {

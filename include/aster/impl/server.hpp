@@ -92,7 +92,7 @@ ASTER_ENGINE task<> run_watchdog(std::shared_ptr<watchdog_state> state) {
 }
 
 ASTER_ENGINE std::shared_ptr<watchdog_state> start_watchdog(const net::any_io_executor& ex,
-                                                           connection_registry& registry) {
+                                                            connection_registry& registry) {
     auto state = std::make_shared<watchdog_state>(ex, registry);
     net::co_spawn(ex, run_watchdog(state), net::detached);
     return state;
@@ -159,8 +159,9 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
     if (app_.has_metrics)
         metrics_.gauges = [this] {
             const server_stats s = stats();
-            return detail::metrics_gauges{s.connections,    s.sockets,     s.websockets,
-                                          s.buffered_bytes, s.input_bytes, s.budget_bytes,
+            return detail::metrics_gauges{s.connections,     s.sockets,
+                                          s.websockets,      s.buffered_bytes,
+                                          s.input_bytes,     s.budget_bytes,
                                           s.budget_refusals, s.refused_connections};
         };
 }
@@ -181,7 +182,8 @@ ASTER_ENGINE void server::listen() {
             // second server on a busy port fails instead of taking half its requests.
             int fd = ::dup(loops_.front()->acceptor->native_handle());
             if (fd < 0)
-                throw std::system_error(errno, std::system_category(), "aster: dup of the listening socket");
+                throw std::system_error(errno, std::system_category(),
+                                        "aster: dup of the listening socket");
             acceptor.assign(endpoint.protocol(), fd);
         }
     }
@@ -249,8 +251,8 @@ ASTER_ENGINE void server::begin_shutdown(loop& l) {
     detail::stop_watchdog(l.watchdog);
     if (&l == loops_[0].get() && signals_) signals_->cancel(ignored);
     if (l.connections.size() == 0) return; // nothing left: run() returns once work drains
-    log(log_level::info, "aster: waiting for " + std::to_string(l.connections.size()) +
-                             " connection(s) to finish");
+    log(log_level::info,
+        "aster: waiting for " + std::to_string(l.connections.size()) + " connection(s) to finish");
     l.shutdown_deadline.emplace(l.ctx);
     l.shutdown_deadline->expires_after(config_.shutdown_timeout);
     l.shutdown_deadline->async_wait([&l](std::error_code ec) {
@@ -302,8 +304,7 @@ ASTER_ENGINE task<> detail::accept_connections(net::ip::tcp::acceptor& acceptor,
             client = socket.remote_endpoint(peer_ec).address();
         }
         if (!gate.admit(client)) {
-            net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &counters),
-                          net::detached);
+            net::co_spawn(executor, refuse_busy(std::move(socket), !tls, &counters), net::detached);
             continue;
         }
         net::co_spawn(executor, serve_tcp(std::move(socket), app, options, tls),
@@ -318,7 +319,7 @@ ASTER_ENGINE task<> detail::accept_connections(net::ip::tcp::acceptor& acceptor,
 // has ended: held by reference, they cost no room in the frame each connection keeps. Not a
 // coroutine: the connection's one frame is serve_stream's (serve_tls's with TLS).
 ASTER_ENGINE task<> detail::serve_tcp(net::ip::tcp::socket socket, const app_ref& app,
-                                     const connection_options& options, tls_context* tls) {
+                                      const connection_options& options, tls_context* tls) {
     std::error_code ec;
     socket.set_option(net::ip::tcp::no_delay(true), ec);
     auto peer = socket.remote_endpoint(ec);
@@ -338,13 +339,13 @@ ASTER_ENGINE void detail::serve_app(app_ref app, server_config config) {
     apply_logging(config);
     server srv(app, std::move(config));
     srv.listen();
-    log(log_level::info, listening_line(srv.config(), srv.port(), srv.threads()) +
-                             " (press Ctrl+C to quit)");
+    log(log_level::info,
+        listening_line(srv.config(), srv.port(), srv.threads()) + " (press Ctrl+C to quit)");
     srv.run();
 }
 
 ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
-                                          std::function<void(std::uint16_t)> on_listening) {
+                                           std::function<void(std::uint16_t)> on_listening) {
     using net::ip::tcp;
     // The stop arrives as a cancellation; the waits after it must still complete normally.
     co_await net::this_coro::throw_if_cancelled(false);
@@ -373,9 +374,9 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
         all_metrics.loops.push_back(metrics.get());
         all_metrics.gauges = [&registry, &budget, &gate] {
             const auto& c = registry.counters;
-            return metrics_gauges{c.connections.get(), c.sockets.get(), c.websockets.get(),
+            return metrics_gauges{c.connections.get(),    c.sockets.get(),     c.websockets.get(),
                                   c.buffered_bytes.get(), c.input_bytes.get(), budget.used(),
-                                  budget.refusals(), gate.refused()};
+                                  budget.refusals(),      gate.refused()};
         };
         options.metrics = metrics.get();
         options.all_metrics = &all_metrics;
@@ -411,7 +412,8 @@ ASTER_ENGINE task<> detail::drain(connection_registry& registry, net::steady_tim
     log(log_level::warning,
         "aster: shutdown timeout: cutting " + std::to_string(gate.open()) + " connection(s)");
     registry.abort_all();
-    while (gate.open() > 0) { // cut streams fail at once; a lingering close ends within linger_timeout
+    while (gate.open() >
+           0) { // cut streams fail at once; a lingering close ends within linger_timeout
         drained.expires_after(linger_timeout);
         co_await drained.async_wait(use_tuple);
     }

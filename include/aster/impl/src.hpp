@@ -5,7 +5,8 @@
 #define ASTER_IMPL_SRC_HPP
 
 #if !defined(ASTER_SEPARATE_COMPILATION)
-#error "aster/impl/src.hpp is for ASTER_SEPARATE_COMPILATION builds; header-only builds need nothing"
+#error \
+    "aster/impl/src.hpp is for ASTER_SEPARATE_COMPILATION builds; header-only builds need nothing"
 #endif
 
 #include <aster/aster.hpp>

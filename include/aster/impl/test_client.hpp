@@ -13,7 +13,7 @@ namespace aster {
 namespace detail {
 
 ASTER_ENGINE task<> serve_test_connection(std::shared_ptr<test::stream> end, app_ref app,
-                                        std::shared_ptr<connection_options> options) {
+                                          std::shared_ptr<connection_options> options) {
     // Named first: g++ 12 mishandles a braced temporary passed by value to a coroutine inside
     // co_await (here a double free of its string).
     client_address client{"testclient", 50000};
@@ -50,7 +50,8 @@ ASTER_ENGINE test_client::~test_client() {
         run_hook(app_.shutdown, "shutdown");
     } catch (const std::exception& e) {
         // A destructor cannot throw; the test sees it in the log.
-        log(log_level::error, std::string("aster::test_client: lifespan shutdown failed: ") + e.what());
+        log(log_level::error,
+            std::string("aster::test_client: lifespan shutdown failed: ") + e.what());
     } catch (...) {
         log(log_level::error, "aster::test_client: lifespan shutdown failed");
     }
@@ -89,7 +90,7 @@ ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
 }
 
 ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::string_view url,
-                                          const request_options& o) {
+                                                  const request_options& o) {
     auto where = split_url(url);
     // One in-memory connection is either "TLS" or not: a change of scheme takes a new one.
     if (http_.open() && http_.secure != where.secure) close_connection(http_);
@@ -114,7 +115,8 @@ ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::
     head.append("User-Agent: testclient\r\n");
     if (auto cookies = cookie_header(o.cookies); !cookies.empty())
         head.append("Cookie: ").append(cookies).append("\r\n");
-    if (!o.content_type.empty()) head.append("Content-Type: ").append(o.content_type).append("\r\n");
+    if (!o.content_type.empty())
+        head.append("Content-Type: ").append(o.content_type).append("\r\n");
     for (const auto& [k, v] : o.headers) head.append(k).append(": ").append(v).append("\r\n");
     if (!o.body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
         head.append("Content-Length: ").append(std::to_string(o.body.size())).append("\r\n");
@@ -140,7 +142,8 @@ ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::
             close_connection(http_);
             rethrow_server_exception();
             throw std::runtime_error("aster::test_client: the app closed the connection without "
-                                     "answering " + what);
+                                     "answering " +
+                                     what);
         }
     }
     if (ctx_.stopped()) ctx_.restart();
@@ -153,12 +156,14 @@ ASTER_ENGINE test_response test_client::send_once(std::string_view method, std::
 }
 
 ASTER_ENGINE test_response test_client::request(std::string_view method, std::string_view url,
-                                        request_options o) {
+                                                request_options o) {
     std::string current_method(method);
     auto where = split_url(url);
     test_response r = send_once(current_method, url, o);
     const bool follow = o.follow_redirects.value_or(options_.follow_redirects);
-    auto is_redirect = [](int s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; };
+    auto is_redirect = [](int s) {
+        return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+    };
     for (int hops = 0; follow && is_redirect(r.status_code); ++hops) {
         if (hops == 20)
             throw std::runtime_error("aster::test_client: more than 20 redirects from " +
@@ -192,8 +197,8 @@ ASTER_ENGINE test_response test_client::request(std::string_view method, std::st
     return r;
 }
 
-ASTER_ENGINE std::vector<test_response> test_client::exchange(std::string_view bytes, std::size_t count,
-                                                      bool head_requests) {
+ASTER_ENGINE std::vector<test_response>
+test_client::exchange(std::string_view bytes, std::size_t count, bool head_requests) {
     detail::test_connection c;
     open_connection(c);
     c.client->send(bytes);
@@ -217,7 +222,7 @@ ASTER_ENGINE std::vector<test_response> test_client::exchange(std::string_view b
 }
 
 ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view url,
-                                                      websocket_connect_options o) {
+                                                              websocket_connect_options o) {
     auto where = split_url(url);
     detail::test_connection c;
     c.secure = where.secure;
@@ -230,8 +235,8 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
     const std::string key = detail::base64_encode(std::span<const std::uint8_t>(nonce, 16));
     const std::string what = "websocket handshake to " + std::string(url);
     std::string head = "GET " + where.path + " HTTP/1.1\r\nHost: " + where.host +
-                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
-                       "\r\nSec-WebSocket-Version: 13\r\n";
+                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+                       key + "\r\nSec-WebSocket-Version: 13\r\n";
     if (!o.subprotocols.empty()) {
         head += "Sec-WebSocket-Protocol: ";
         for (std::size_t i = 0; i < o.subprotocols.size(); ++i)
@@ -239,7 +244,8 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
         head += "\r\n";
     }
     if (!o.extensions.empty()) head += "Sec-WebSocket-Extensions: " + o.extensions + "\r\n";
-    if (auto cookies = cookie_header(o.cookies); !cookies.empty()) head += "Cookie: " + cookies + "\r\n";
+    if (auto cookies = cookie_header(o.cookies); !cookies.empty())
+        head += "Cookie: " + cookies + "\r\n";
     for (const auto& [k, v] : o.headers) head += k + ": " + v + "\r\n";
     head += "\r\n";
     c.client->send(head);
@@ -255,7 +261,8 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
     if (!message) {
         close_connection(c);
         rethrow_server_exception();
-        throw std::runtime_error("aster::test_client: the app closed the connection during the " + what);
+        throw std::runtime_error("aster::test_client: the app closed the connection during the " +
+                                 what);
     }
     if (message->status != 101) {
         close_connection(c);
@@ -287,8 +294,9 @@ ASTER_ENGINE websocket_session test_client::websocket_connect(std::string_view u
 #endif
         if (!deflate) {
             close_connection(c);
-            throw std::runtime_error("aster::test_client: the server answered Sec-WebSocket-Extensions: " +
-                                     *answer + " to the offer '" + o.extensions + "' in the " + what);
+            throw std::runtime_error(
+                "aster::test_client: the server answered Sec-WebSocket-Extensions: " + *answer +
+                " to the offer '" + o.extensions + "' in the " + what);
         }
     }
     return websocket_session(*this, std::move(c), std::move(r.headers), deflate);

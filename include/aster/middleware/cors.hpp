@@ -48,11 +48,11 @@ struct cors_options {
 
 /// Requests without an Origin pass untouched. An origin is allowed when it is listed in
 /// `allow_origins` or matches `allow_origin_regex` whole (an invalid regex throws
-/// std::invalid_argument here; origins over 1024 bytes never match it). A preflight (OPTIONS with Origin and
-/// Access-Control-Request-Method) is answered here, without calling the route: 200 "OK", or 400
-/// "Disallowed CORS origin, method, headers" (the failing parts). Other requests with an Origin
-/// run normally and get Access-Control-Allow-Origin ("*", or the origin itself with
-/// `Vary: Origin` when specific origins are listed, or credentials/cookies are involved),
+/// std::invalid_argument here; origins over 1024 bytes never match it). A preflight (OPTIONS with
+/// Origin and Access-Control-Request-Method) is answered here, without calling the route: 200 "OK",
+/// or 400 "Disallowed CORS origin, method, headers" (the failing parts). Other requests with an
+/// Origin run normally and get Access-Control-Allow-Origin ("*", or the origin itself with `Vary:
+/// Origin` when specific origins are listed, or credentials/cookies are involved),
 /// Access-Control-Allow-Credentials and Access-Control-Expose-Headers. The CORS-safelisted
 /// headers (Accept, Accept-Language, Content-Language, Content-Type) are always allowed.
 /// WebSockets are not affected (browsers do not apply CORS to them), as in Starlette. Unlike
@@ -138,7 +138,9 @@ private:
         auto requested = req.header("access-control-request-headers");
         response res = plain_text("OK");
         std::string failures;
-        auto fail = [&](std::string_view what) { failures.append(failures.empty() ? "" : ", ").append(what); };
+        auto fail = [&](std::string_view what) {
+            failures.append(failures.empty() ? "" : ", ").append(what);
+        };
 
         if (is_allowed_origin(origin)) {
             res.header("Access-Control-Allow-Origin", explicit_origin_ ? std::string(origin) : "*");
@@ -159,10 +161,11 @@ private:
             res.header("Access-Control-Allow-Headers", allow_headers_text_);
             if (requested) {
                 // An empty entry ("a, , b" or a blank header) names nothing to refuse.
-                const bool unknown = detail::for_each_list_item(*requested, [&](std::string_view one) {
-                    return std::none_of(lower_headers_.begin(), lower_headers_.end(),
-                                        [&](const std::string& h) { return iequals(h, one); });
-                });
+                const bool unknown =
+                    detail::for_each_list_item(*requested, [&](std::string_view one) {
+                        return std::none_of(lower_headers_.begin(), lower_headers_.end(),
+                                            [&](const std::string& h) { return iequals(h, one); });
+                    });
                 if (unknown) fail("headers");
             }
         }

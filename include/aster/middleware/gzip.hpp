@@ -64,8 +64,7 @@ struct gzip {
             // own, so a cache or a conditional request never mixes the two up.
             if (tag.size() >= 2 && tag.back() == '"')
                 res.set_header("ETag", std::string(tag.substr(0, tag.size() - 1)) + "-gzip\"");
-            else
-                res.remove_header("etag");
+            else res.remove_header("etag");
         }
         std::string_view vary = res.header_value("vary");
         if (vary.empty()) res.header("Vary", "Accept-Encoding");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// trusted_host: refuses requests whose Host header is not allowed, as Starlette's TrustedHostMiddleware.
+// trusted_host: refuses requests whose Host header is not allowed, as Starlette's
+// TrustedHostMiddleware.
 #ifndef ASTER_MIDDLEWARE_TRUSTED_HOST_HPP
 #define ASTER_MIDDLEWARE_TRUSTED_HOST_HPP
 
@@ -20,7 +21,8 @@ namespace aster {
 /// WebSocket handshakes with a bad host are refused the same way (HTTP 400, before routing).
 /// Throws std::invalid_argument for a wildcard anywhere but a leading "*.".
 /// @code
-/// aster::application app{routes, aster::middleware(aster::trusted_host{{"example.com", "*.example.com"}})};
+/// aster::application app{routes, aster::middleware(aster::trusted_host{{"example.com",
+/// "*.example.com"}})};
 /// @endcode
 class trusted_host {
 public:
@@ -31,7 +33,8 @@ public:
             if (v == "*") allow_any_ = true;
             else if (v.find('*', v.starts_with("*.") ? 1 : 0) != std::string_view::npos)
                 throw std::invalid_argument("aster::trusted_host: domain wildcard patterns must "
-                                            "be like '*.example.com', not '" + p + "'");
+                                            "be like '*.example.com', not '" +
+                                            p + "'");
         }
     }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// What test_client and its WebSocket sessions share: the io_context, options, in-memory connections.
+// What test_client and its WebSocket sessions share: the io_context, options, in-memory
+// connections.
 #ifndef ASTER_TEST_CLIENT_BASE_HPP
 #define ASTER_TEST_CLIENT_BASE_HPP
 
@@ -92,7 +93,9 @@ public:
 
     /// Cookies kept from Set-Cookie headers, sent with every later request.
     const std::map<std::string, std::string>& cookies() const noexcept { return cookies_; }
-    void set_cookie(std::string name, std::string value) { cookies_[std::move(name)] = std::move(value); }
+    void set_cookie(std::string name, std::string value) {
+        cookies_[std::move(name)] = std::move(value);
+    }
     test_client_options& settings() noexcept { return options_; }
     net::io_context& context() noexcept { return ctx_; }
 
@@ -110,9 +113,8 @@ protected:
     // at the deadline, or at once when `fail_when_stuck` and the server waits for bytes itself.
     void wait_for_bytes(test_connection& c, clock::time_point deadline, std::string_view what,
                         bool fail_when_stuck);
-    std::optional<response_parser::message> read_response(test_connection& c,
-                                                          response_parser& parser,
-                                                          std::string_view what);
+    std::optional<response_parser::message>
+    read_response(test_connection& c, response_parser& parser, std::string_view what);
     void rethrow_server_exception();
     void keep_cookies(const test_response& r);
     std::string cookie_header(const std::vector<std::pair<std::string, std::string>>& extra) const;
@@ -175,7 +177,8 @@ inline void test_client_base::wait_for_bytes(test_connection& c, clock::time_poi
 }
 
 inline std::optional<response_parser::message>
-test_client_base::read_response(test_connection& c, response_parser& parser, std::string_view what) {
+test_client_base::read_response(test_connection& c, response_parser& parser,
+                                std::string_view what) {
     const auto deadline = clock::now() + options_.timeout;
     for (;;) {
         if (!c.leftover.empty()) {

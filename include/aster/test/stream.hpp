@@ -143,8 +143,8 @@ private:
         void complete(std::string& incoming, std::size_t limit, std::error_code ec) override {
             std::size_t n = 0;
             if (!ec) {
-                n = net::buffer_copy(
-                    buffers, net::buffer(incoming.data(), std::min(limit, incoming.size())));
+                n = net::buffer_copy(buffers, net::buffer(incoming.data(),
+                                                          std::min(limit, incoming.size())));
                 incoming.erase(0, n);
                 if (n == 0) ec = net::error::eof;
             }

@@ -44,7 +44,7 @@ private:
 struct received_message {
     bool text = true;
     std::string data;
-    bool compressed = false; // it came with RSV1 (permessage-deflate) and was inflated
+    bool compressed = false;    // it came with RSV1 (permessage-deflate) and was inflated
     std::size_t wire_bytes = 0; // payload bytes as sent on the wire (compressed, if it was)
 };
 
@@ -128,8 +128,8 @@ public:
 private:
     // The reader's next event over what the server sent, waiting (bounded) for more; nullopt
     // once the server closed the connection. consume() then drops the bytes it used.
-    std::optional<detail::ws_reader::event> next_event(std::chrono::steady_clock::time_point deadline,
-                                                       std::string_view what);
+    std::optional<detail::ws_reader::event>
+    next_event(std::chrono::steady_clock::time_point deadline, std::string_view what);
     void consume() {
         connection_.leftover.erase(0, used_);
         used_ = 0;
@@ -152,15 +152,15 @@ private:
     std::unique_ptr<detail::deflate_codec> codec_;
 #endif
     // The same reader the server's session uses, on the client's side of the protocol.
-    std::unique_ptr<detail::ws_reader> reader_ =
-        std::make_unique<detail::ws_reader>(detail::ws_reader::settings{.from_client = false});
+    std::unique_ptr<detail::ws_reader> reader_ = std::make_unique<detail::ws_reader>(
+        detail::ws_reader::settings{.from_client = false});
     std::size_t used_ = 0; // bytes of leftover the reader's last event used
 };
 
-inline websocket_session::websocket_session(
-    detail::test_client_base& client, detail::test_connection connection,
-    header_list handshake_headers,
-    std::optional<detail::deflate_params> deflate)
+inline websocket_session::websocket_session(detail::test_client_base& client,
+                                            detail::test_connection connection,
+                                            header_list handshake_headers,
+                                            std::optional<detail::deflate_params> deflate)
     : client_(&client), connection_(std::move(connection)), headers_(std::move(handshake_headers)),
       timeout_(client.options_.timeout), deflate_(deflate) {
 #ifdef ASTER_HAS_ZLIB
@@ -179,10 +179,11 @@ inline websocket_session::websocket_session(websocket_session&& other) noexcept
       close_reason_(std::move(other.close_reason_)), pongs_(std::move(other.pongs_)),
       deflate_(other.deflate_), compress_(other.compress_)
 #ifdef ASTER_HAS_ZLIB
-      , codec_(std::move(other.codec_))
+      ,
+      codec_(std::move(other.codec_))
 #endif
-      , reader_(std::move(other.reader_)), used_(other.used_)
-{
+      ,
+      reader_(std::move(other.reader_)), used_(other.used_) {
 }
 
 inline websocket_session::~websocket_session() {
@@ -202,14 +203,16 @@ inline std::optional<std::string> websocket_session::header(std::string_view nam
 }
 
 inline void websocket_session::send_raw(std::string_view bytes) {
-    if (!client_ || !connection_.client) throw std::logic_error("aster::websocket_session: moved from");
+    if (!client_ || !connection_.client)
+        throw std::logic_error("aster::websocket_session: moved from");
     connection_.client->send(bytes);
 }
 
 inline std::string websocket_session::compress(std::string_view message) {
 #ifdef ASTER_HAS_ZLIB
-    if (!codec_) throw std::logic_error("aster::websocket_session::compress: permessage-deflate "
-                                        "was not agreed");
+    if (!codec_)
+        throw std::logic_error("aster::websocket_session::compress: permessage-deflate "
+                               "was not agreed");
     detail::message_buffer out;
     if (codec_->compress(message, out) != detail::deflate_codec::status::ok)
         throw std::runtime_error("aster::websocket_session: compression failed");
@@ -247,13 +250,15 @@ inline void websocket_session::send_frame(detail::opcode op, std::string_view pa
 }
 
 inline std::optional<detail::ws_reader::event>
-websocket_session::next_event(std::chrono::steady_clock::time_point deadline, std::string_view what) {
+websocket_session::next_event(std::chrono::steady_clock::time_point deadline,
+                              std::string_view what) {
     auto& buffer = connection_.leftover;
     for (;;) {
         std::size_t used = 0;
-        auto e = reader_->read(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(buffer.data()) + used_,
-                                                       buffer.size() - used_),
-                               used);
+        auto e = reader_->read(
+            std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(buffer.data()) + used_,
+                                    buffer.size() - used_),
+            used);
         used_ += used;
         if (e == detail::ws_reader::event::inflating) continue; // a test waits for the whole
         if (e != detail::ws_reader::event::need_more) return e;
@@ -335,13 +340,15 @@ inline received_message websocket_session::receive() {
 
 inline std::string websocket_session::receive_text() {
     auto m = receive();
-    if (!m.text) throw std::runtime_error("aster::websocket_session: expected text, got a binary message");
+    if (!m.text)
+        throw std::runtime_error("aster::websocket_session: expected text, got a binary message");
     return std::move(m.data);
 }
 
 inline std::string websocket_session::receive_bytes() {
     auto m = receive();
-    if (m.text) throw std::runtime_error("aster::websocket_session: expected binary, got a text message");
+    if (m.text)
+        throw std::runtime_error("aster::websocket_session: expected binary, got a text message");
     return std::move(m.data);
 }
 
@@ -350,7 +357,8 @@ inline void websocket_session::close(std::uint16_t code, std::string_view reason
     if (!sent_close_) {
         std::uint8_t body[125];
         std::size_t n = detail::encode_close_payload(body, code, reason);
-        send_frame(detail::opcode::close, std::string_view(reinterpret_cast<const char*>(body), n), true);
+        send_frame(detail::opcode::close, std::string_view(reinterpret_cast<const char*>(body), n),
+                   true);
         sent_close_ = true;
     }
     // Wait for the server's close frame; data frames still in flight are dropped.

@@ -24,10 +24,11 @@ namespace aster_fuzz {
     std::abort();
 }
 
-#define ASTER_FUZZ_CHECK(cond, ...)                                                            \
-    do {                                                                                       \
-        if (!(cond)) ::aster_fuzz::fail("CHECK(" #cond ") at line " ASTER_FUZZ_STR(__LINE__)   \
-                                        __VA_OPT__(, ) __VA_ARGS__);                           \
+#define ASTER_FUZZ_CHECK(cond, ...)                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ::aster_fuzz::fail("CHECK(" #cond ") at line " ASTER_FUZZ_STR(__LINE__) __VA_OPT__(, ) \
+                                   __VA_ARGS__);                                                   \
     } while (0)
 #define ASTER_FUZZ_STR(x) ASTER_FUZZ_STR2(x)
 #define ASTER_FUZZ_STR2(x) #x

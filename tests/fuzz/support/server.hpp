@@ -19,7 +19,7 @@
 namespace aster_fuzz {
 
 struct server_run {
-    std::string output;            // every byte the server wrote
+    std::string output;               // every byte the server wrote
     std::exception_ptr handler_error; // an exception a handler let escape (answered with 500)
 };
 
@@ -201,9 +201,11 @@ inline std::vector<server_frame> check_server_frames(std::string_view bytes,
         auto span = std::span<const std::uint8_t>(
             reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
         auto result = parse_frame_header(span, h, why, false, false);
-        if (result != frame_parse_result::ok) fail("the server wrote an invalid frame header", bytes);
+        if (result != frame_parse_result::ok)
+            fail("the server wrote an invalid frame header", bytes);
         if (!h.fin) fail("the server fragmented a message");
-        if (bytes.size() - h.header_size < h.payload_length) fail("the server's frame is cut short");
+        if (bytes.size() - h.header_size < h.payload_length)
+            fail("the server's frame is cut short");
         std::string payload(bytes.substr(h.header_size, std::size_t(h.payload_length)));
         bytes.remove_prefix(h.header_size + std::size_t(h.payload_length));
         if (h.op == opcode::text && !is_valid_utf8(payload)) fail("the server sent invalid UTF-8");
@@ -211,8 +213,10 @@ inline std::vector<server_frame> check_server_frames(std::string_view bytes,
             close_payload c;
             auto kind = parse_close_payload(
                 std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload.data()),
-                                              payload.size()), c);
-            if (kind == close_parse::invalid) fail("the server sent an invalid close frame", payload);
+                                              payload.size()),
+                c);
+            if (kind == close_parse::invalid)
+                fail("the server sent an invalid close frame", payload);
             close_code = kind == close_parse::empty ? 1005 : c.code;
         }
         frames.push_back({h.op, std::move(payload)});

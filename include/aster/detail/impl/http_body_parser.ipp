@@ -86,8 +86,8 @@ ASTER_ENGINE int request_parser::on_chunk_complete(llhttp_t* p) {
 // The line with the byte at `from` ends in CRLF and an empty line (CRLF) follows it.
 ASTER_ENGINE bool request_parser::blank_line_after(std::size_t from) const noexcept {
     const char* line = request_begin_ + from;
-    const auto* lf =
-        static_cast<const char*>(std::memchr(line, '\n', std::size_t(feed_end_ - line)));
+    const auto* lf = static_cast<const char*>(
+        std::memchr(line, '\n', std::size_t(feed_end_ - line)));
     return lf && lf[-1] == '\r' && feed_end_ - lf >= 3 && lf[1] == '\r' && lf[2] == '\n';
 }
 

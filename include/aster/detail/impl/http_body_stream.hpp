@@ -85,8 +85,8 @@ task<std::string_view> http_connection<Stream>::read_some() {
         body_error_ = std::make_exception_ptr(
             http_exception(status::bad_request, "Bad Request: chunk line too long"));
     else if (got == pull::timed_out)
-        body_error_ =
-            std::make_exception_ptr(http_exception(status::request_timeout, "Request Timeout"));
+        body_error_ = std::make_exception_ptr(
+            http_exception(status::request_timeout, "Request Timeout"));
     else
         body_error_ = std::make_exception_ptr(
             client_disconnect("aster: the client went away before the end of the request body"));
@@ -128,8 +128,7 @@ http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
         if (end_ == in_.capacity() || budget == 0) co_return pull::too_long;
         if (until == clock::time_point::max())
             deadline_.expires_after(options_.limits.body_timeout);
-        else
-            deadline_.expires_at(until);
+        else deadline_.expires_at(until);
         receiving_ = true;
         auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
         receiving_ = false;

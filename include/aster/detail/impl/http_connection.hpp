@@ -22,12 +22,14 @@ typename http_connection<Stream>::space http_connection<Stream>::ensure_space(st
     // any of it is read, and a large one is not copied at every doubling.
     std::size_t needed = end + 1;
     if (parser_.headers_complete())
-        if (auto rest = parser_.body_remaining()) needed = std::max(needed, end + std::size_t(*rest));
+        if (auto rest = parser_.body_remaining())
+            needed = std::max(needed, end + std::size_t(*rest));
     if (needed <= in_.capacity()) return space::ok;
     // The buffer holds one request (headers and body) plus whatever was pipelined after it.
     std::size_t cap = options_.limits.max_header_bytes + options_.limits.max_body_bytes + 64 * 1024;
     if (in_.capacity() >= cap) return space::too_large;
-    std::size_t wanted = std::max(needed, in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2);
+    std::size_t wanted = std::max(needed,
+                                  in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2);
     return in_.grow(end, std::min(wanted, cap)) ? space::ok : space::busy;
 }
 
@@ -134,12 +136,13 @@ task<> http_connection<Stream>::run() {
             head_clock_running = true;
         } else {
             deadline_.expires_after(limits.body_timeout); // silence between body reads
-            receiving_ = true; // and its pace (watch)
+            receiving_ = true;                            // and its pace (watch)
         }
         // A deadline that fired while a read's completion was queued cancelled no read: read
         // no more, or the next read would wait with no deadline at all (a slowloris's byte).
         std::tuple<std::error_code, std::size_t> got{net::error::timed_out, 0};
-        if (!deadline_.expired() && !too_slow_) got = co_await read_into(stream_, in_, end_, scratch_);
+        if (!deadline_.expired() && !too_slow_)
+            got = co_await read_into(stream_, in_, end_, scratch_);
         auto [ec, n] = got;
         idle_ = receiving_ = false;
         received_.add(n);
@@ -281,8 +284,7 @@ void http_connection<Stream>::append_response(const response& res, bool keep_ali
 // A request with `Upgrade: websocket`. Refusals are ordinary HTTP responses on a connection
 // that stays usable; an accepted handshake hands the connection to the WebSocket for good.
 template <class Stream>
-task<bool> http_connection<Stream>::upgrade(std::string_view head,
-                                                 std::string_view already_read) {
+task<bool> http_connection<Stream>::upgrade(std::string_view head, std::string_view already_read) {
     bool keep_alive = parser_.keep_alive();
     // Middleware sees the handshake before routing, as Starlette's pure ASGI middleware does.
     if (app_.check_websocket) {

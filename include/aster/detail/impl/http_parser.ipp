@@ -179,7 +179,8 @@ ASTER_ENGINE int request_parser::check_head(const llhttp_t& p) noexcept {
         return fail(status::bad_request, "Bad Request: bare LF or folded line");
     const char* last = request_begin_ + line_end_;
     chunk_line_ = offset(static_cast<const char*>(
-                      std::memchr(last, '\n', std::size_t(feed_end_ - last)))) + 3;
+                      std::memchr(last, '\n', std::size_t(feed_end_ - last)))) +
+                  3;
 
     if (p.http_major == 0) return fail(status::bad_request, "Bad Request: HTTP/0.9 request");
     // RFC 9110 §15.6.6: an HTTP/2 request line over HTTP/1 framing is a version we do not speak.
@@ -212,8 +213,7 @@ ASTER_ENGINE int request_parser::check_head(const llhttp_t& p) noexcept {
         // llhttp 8 lets a space inside a field name through ("Bad Header: x"), which proxies
         // may read differently: a request-smuggling vector, so names are checked here.
         for (char c : name)
-            if (!is_tchar(c))
-                return fail(status::bad_request, "Bad Request: invalid header name");
+            if (!is_tchar(c)) return fail(status::bad_request, "Bad Request: invalid header name");
         // The few names the parser itself cares about, told apart by length first.
         auto value = view(f.value, request_begin_);
         if (name.size() == 4 && iequals(name, "host")) {
@@ -242,8 +242,7 @@ ASTER_ENGINE int request_parser::check_head(const llhttp_t& p) noexcept {
             return fail(status::bad_request, "Bad Request: Transfer-Encoding in HTTP/1.0");
         if (codings.count == 0 || !codings.last_chunked || codings.chunked_before_last)
             return fail(status::bad_request, "Bad Request: invalid Transfer-Encoding");
-        if (codings.other)
-            return fail(status::not_implemented, "Not Implemented: transfer coding");
+        if (codings.other) return fail(status::not_implemented, "Not Implemented: transfer coding");
     }
     return 0;
 }
@@ -255,7 +254,8 @@ ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
     // Refuse an oversized body before reading it, and before inviting it with 100 Continue.
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > self.limits_.max_body_bytes)
         return self.fail(status::request_entity_too_large, "Request Entity Too Large");
-    bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
+    bool has_body = (p->flags & F_CHUNKED) ||
+                    ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
     if (!has_body) self.wants_continue_ = false;
     // A body not all here yet (or a large one): the connection may stream it to the handler.
     // Upgrade requests are parsed whole, as before (a WebSocket handshake has no body).
@@ -273,8 +273,8 @@ ASTER_ENGINE int request_parser::on_headers_complete(llhttp_t* p) {
     return 0;
 }
 
-ASTER_ENGINE request_parser::result request_parser::feed(const char* request_begin, const char* data,
-                                                      std::size_t len) {
+ASTER_ENGINE request_parser::result request_parser::feed(const char* request_begin,
+                                                         const char* data, std::size_t len) {
     request_begin_ = request_begin;
     feed_end_ = data + len;
     llhttp_errno_t err = llhttp_execute(&parser_, data, len);

@@ -71,7 +71,7 @@ task<> http_connection<Stream>::run_background(std::vector<response::background_
 
 template <class Stream>
 void http_connection<Stream>::log_access(const response& res,
-                                              std::chrono::steady_clock::time_point started) {
+                                         std::chrono::steady_clock::time_point started) {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
@@ -89,11 +89,11 @@ void http_connection<Stream>::log_access(const response& res,
 
 template <class Stream>
 task<bool> http_connection<Stream>::write_streaming(response& res, bool head_only,
-                                                         bool keep_alive) {
+                                                    bool keep_alive) {
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
     const auto length = res.stream_length();
-    const bool chunked =
-        !length && !(request_.version_major() == 1 && request_.version_minor() == 0);
+    const bool chunked = !length &&
+                         !(request_.version_major() == 1 && request_.version_minor() == 0);
     if (!chunked && !length) keep_alive = false;
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
     append_head(out_, res,

@@ -9,7 +9,8 @@ template <class Stream>
 void ws_session<Stream>::watch(std::chrono::steady_clock::time_point now) noexcept {
     if (state_ != websocket_state::connected) return; // a closing one has close_timeout
     if (sent_.too_slow(writing_, now, options_.min_send_rate))
-        give_up(close_code::policy_violation, "send rate too low"); // §7.4.1: a policy the peer broke
+        give_up(close_code::policy_violation,
+                "send rate too low"); // §7.4.1: a policy the peer broke
     else if (received_.too_slow(receiving_, now, options_.min_receive_rate))
         give_up(close_code::policy_violation, "receive rate too low");
 }
@@ -24,7 +25,8 @@ task<> ws_session<Stream>::keep_alive() {
         ping_timer_ = nullptr;
         if (stop_pinging_ || state_ != websocket_state::connected) break;
         if (awaiting_pong_) {
-            give_up(close_code::internal_error, "keepalive ping timeout"); // the peer is gone or stuck
+            give_up(close_code::internal_error,
+                    "keepalive ping timeout"); // the peer is gone or stuck
             break;
         }
         queue_frame(opcode::ping, "aster");

@@ -83,8 +83,7 @@ ASTER_ENGINE ws_reader::event ws_reader::message_frame(const frame_header& h,
         pending_inflate_ = true;
         return inflate_step();
     }
-    if (assembly_.size() + payload.size() > s_.max_message_bytes)
-        return too_big();
+    if (assembly_.size() + payload.size() > s_.max_message_bytes) return too_big();
     // §8.1: fail as soon as the text cannot be UTF-8, even mid-message.
     if (text_ && !utf8_.feed(bytes)) return bad_data("invalid UTF-8");
     if (!assembly_.append(bytes, s_.max_message_bytes))

@@ -57,8 +57,9 @@ template <class Stream>
 void ws_session<Stream>::queue_close(aster::close_code code, std::string_view reason) {
     std::uint8_t body[125];
     // §7.1.5: 1005 is a report of no code, and is sent as a close frame without a body.
-    std::size_t n = code == close_code::no_status_rcvd ? 0
-                                                       : encode_close_payload(body, aster::code(code), reason);
+    std::size_t n = code == close_code::no_status_rcvd
+                        ? 0
+                        : encode_close_payload(body, aster::code(code), reason);
     queue_frame(opcode::close, std::string_view(reinterpret_cast<const char*>(body), n));
 }
 
@@ -121,17 +122,18 @@ void ws_session<Stream>::start_write() {
     inflight_.swap(pending_);
     net::async_write(stream_, net::buffer(inflight_), count_progress{&sent_},
                      [this](std::error_code ec, std::size_t) {
-        writing_ = false;
-        inflight_.clear();
-        if (inflight_.capacity() > keep_buffer_up_to) std::string().swap(inflight_);
-        if (ec) {
-            write_failed_ = true;
-            pending_.clear();
-        }
-        account();
-        notify_writes();
-        start_write();
-    });
+                         writing_ = false;
+                         inflight_.clear();
+                         if (inflight_.capacity() > keep_buffer_up_to)
+                             std::string().swap(inflight_);
+                         if (ec) {
+                             write_failed_ = true;
+                             pending_.clear();
+                         }
+                         account();
+                         notify_writes();
+                         start_write();
+                     });
 }
 
 template <class Stream>

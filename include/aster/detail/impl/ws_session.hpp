@@ -48,8 +48,8 @@ void ws_session<Stream>::report(std::exception_ptr error) {
         std::rethrow_exception(error);
     } catch (const std::exception& e) {
         log_limited(log_level::error, "websocket handler exception",
-                    "exception in websocket handler for " + std::string(request_.target()) +
-                        ": " + e.what());
+                    "exception in websocket handler for " + std::string(request_.target()) + ": " +
+                        e.what());
     } catch (...) {
         log_limited(log_level::error, "websocket handler exception",
                     "unknown exception in websocket handler for " + std::string(request_.target()));
@@ -66,15 +66,18 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_lis
     if (!subprotocol.empty() &&
         std::find(offered_.begin(), offered_.end(), subprotocol) == offered_.end())
         throw std::invalid_argument("aster::websocket::accept: the client did not offer "
-                                    "subprotocol '" + std::string(subprotocol) + "'");
+                                    "subprotocol '" +
+                                    std::string(subprotocol) + "'");
     // Checked before anything is queued, so a refusal leaves no half-written head behind.
     for (const auto& [name, value] : headers) {
         if (!valid_field_name(name) || !valid_field_value(value))
-            throw std::invalid_argument("aster::websocket::accept: header '" + name +
-                                        "' has an invalid name or a control character in its value");
+            throw std::invalid_argument(
+                "aster::websocket::accept: header '" + name +
+                "' has an invalid name or a control character in its value");
         if (iequals(name, "sec-websocket-extensions"))
-            throw std::invalid_argument("aster::websocket::accept: aster negotiates "
-                                        "Sec-WebSocket-Extensions itself (websocket_options::deflate)");
+            throw std::invalid_argument(
+                "aster::websocket::accept: aster negotiates "
+                "Sec-WebSocket-Extensions itself (websocket_options::deflate)");
     }
     auto key = websocket_accept_key(*request_.header("sec-websocket-key"));
     pending_.append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -197,7 +200,8 @@ task<websocket_message> ws_session<Stream>::receive() {
     reader_.trim(keep_buffer_up_to);
     for (;;) {
         std::size_t used = 0;
-        const auto e = reader_.read(std::span<std::uint8_t>(in_.data() + in_begin_, in_end_ - in_begin_), used);
+        const auto e = reader_.read(
+            std::span<std::uint8_t>(in_.data() + in_begin_, in_end_ - in_begin_), used);
         in_begin_ += used;
         switch (e) {
         case ws_reader::event::message:
@@ -214,7 +218,8 @@ task<websocket_message> ws_session<Stream>::receive() {
             // more from it until they drain (the payload stays put: only receive reads).
             const std::string_view payload = reader_.payload();
             while (!write_failed_ && queued() > 0 &&
-                   queued() + payload.size() + max_frame_header_size > options_.max_send_queue_bytes) {
+                   queued() + payload.size() + max_frame_header_size >
+                       options_.max_send_queue_bytes) {
                 start_write();
                 co_await writes_changed();
             }
@@ -354,12 +359,11 @@ void ws_session<Stream>::log_end() const {
     char duration[32];
     if (micros >= 1000000) std::snprintf(duration, sizeof duration, "%.1fs", double(micros) / 1e6);
     else std::snprintf(duration, sizeof duration, "%.1fms", double(micros) / 1000.0);
-    log(log_level::info, log_client_->host + ":" + std::to_string(log_client_->port) +
-                             " - \"WebSocket " + std::string(request_.target()) + "\" " +
-                             std::to_string(handshake_status_) + " " +
-                             (accepted_ ? std::to_string(code(close_code_)) : std::string("-")) + " " +
-                             duration + " in=" + std::to_string(messages_in_) +
-                             " out=" + std::to_string(messages_out_));
+    log(log_level::info,
+        log_client_->host + ":" + std::to_string(log_client_->port) + " - \"WebSocket " +
+            std::string(request_.target()) + "\" " + std::to_string(handshake_status_) + " " +
+            (accepted_ ? std::to_string(code(close_code_)) : std::string("-")) + " " + duration +
+            " in=" + std::to_string(messages_in_) + " out=" + std::to_string(messages_out_));
 }
 
 } // namespace aster::detail
