@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The one test command: installs missing Debian packages, then builds and tests aster with
+# The one test command: installs missing Debian packages, checks the C++ is formatted as
+# .clang-format says (tools/format.sh), then builds and tests aster with
 # CMake (build/cmake) and with meson (build/meson), runs the whole suite again under ASan+UBSan
 # and the multi-threaded cases under TSan (tools/sanitize.sh), and runs every fuzz harness for a
 # bounded time (tools/fuzz.sh). Every stage always runs; the last line sums them up and the exit
@@ -9,14 +10,14 @@
 #   ./tools/test.sh                                  # every stage (CI runs exactly this)
 #   ASTER_STAGES="cmake meson" ./tools/test.sh       # a quicker round while developing
 #
-# Environment: ASTER_STAGES (default: cmake meson sanitize fuzz), ASTER_BUILD_DIR (default:
+# Environment: ASTER_STAGES (default: format cmake meson sanitize fuzz), ASTER_BUILD_DIR (default:
 # build), ASTER_JOBS (default: 2), ASTER_SKIP_DEPS=1, and those of the two scripts.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 
-stages="${ASTER_STAGES:-cmake meson sanitize fuzz}"
+stages="${ASTER_STAGES:-format cmake meson sanitize fuzz}"
 
 # shellcheck source=tools/install_deps.sh
 source "$root/tools/install_deps.sh"
@@ -81,6 +82,10 @@ declare -A result
 failed=0
 for stage in $stages; do
     case "$stage" in
+    format)
+        step format "$root/tools/format.sh" --check
+        status=$?
+        [[ $status -eq 0 ]] && result[$stage]="passed" || result[$stage]="failed" ;;
     cmake) cmake_result="not run"; run_cmake; status=$?; result[$stage]=$cmake_result ;;
     meson) meson_result="not run"; run_meson; status=$?; result[$stage]=$meson_result ;;
     sanitize | fuzz)
@@ -88,7 +93,7 @@ for stage in $stages; do
         step "$stage" env ASTER_SKIP_DEPS=1 "$root/tools/$stage.sh"
         status=$?
         [[ $status -eq 0 ]] && result[$stage]="passed" || result[$stage]="failed" ;;
-    *) echo "test.sh: unknown stage '$stage' (cmake, meson, sanitize, fuzz)" >&2; status=1
+    *) echo "test.sh: unknown stage '$stage' (format, cmake, meson, sanitize, fuzz)" >&2; status=1
        result[$stage]="unknown" ;;
     esac
     [[ $status -eq 0 ]] || failed=1
