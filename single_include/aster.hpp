@@ -11510,6 +11510,9 @@ public:
     void read_size(std::size_t n) noexcept { state_->read_size = std::max<std::size_t>(n, 1); }
     void write_size(std::size_t n) noexcept { state_->write_size = std::max<std::size_t>(n, 1); }
     void fail_after(std::size_t operations) noexcept { state_->fail_after = operations; }
+    /// True once an operation failed by fail_after: a fail loop stops at the first n whose run
+    /// completes without it.
+    bool failure_injected() const noexcept { return state_->failure_injected; }
 
     /// Closes this end: the peer reads what was already sent, then EOF; writes to it fail.
     void close() noexcept {
@@ -11632,11 +11635,12 @@ private:
         std::size_t write_size = std::numeric_limits<std::size_t>::max();
         std::size_t fail_after = std::numeric_limits<std::size_t>::max();
         bool closed = false;
+        bool failure_injected = false;
     };
 
     static bool consume_failure(end_state& s) noexcept {
         if (s.fail_after == std::numeric_limits<std::size_t>::max()) return false;
-        if (s.fail_after == 0) return true;
+        if (s.fail_after == 0) return s.failure_injected = true;
         --s.fail_after;
         return false;
     }
