@@ -11548,6 +11548,46 @@ public:
         wake(*peer);
     }
 
+    // The synchronous half of a socket in non-blocking mode, so the engine's fast paths (reads
+    // of what is there, answers written in place) run in memory as they do over TCP.
+
+    /// Recorded only: reads and writes of this stream never block; they would block instead.
+    void non_blocking(bool on, std::error_code& ec) noexcept {
+        state_->non_blocking = on;
+        ec = {};
+    }
+    bool non_blocking() const noexcept { return state_->non_blocking; }
+
+    /// Reads what has arrived (at most read_size bytes); would_block when nothing has and the
+    /// peer is open, eof once it has closed.
+    template <class MutableBuffers>
+    std::size_t read_some(const MutableBuffers& buffers, std::error_code& ec) {
+        auto& me = *state_;
+        auto peer = me.peer.lock();
+        ec = {};
+        if (me.closed) ec = net::error::bad_descriptor;
+        else if (consume_failure(me)) ec = net::error::connection_reset;
+        else if (me.incoming.empty() && (!peer || peer->closed)) ec = net::error::eof;
+        else if (me.incoming.empty()) ec = net::error::would_block;
+        if (ec) return 0;
+        const std::size_t n = net::buffer_copy(
+            buffers, net::buffer(me.incoming.data(), std::min(me.read_size, me.incoming.size())));
+        me.incoming.erase(0, n);
+        return n;
+    }
+
+    /// Writes at once (at most write_size bytes), as a socket with room in its send buffer.
+    template <class ConstBuffers>
+    std::size_t write_some(const ConstBuffers& buffers, std::error_code& ec) {
+        auto& me = *state_;
+        auto peer = me.peer.lock();
+        ec = {};
+        if (me.closed) ec = net::error::bad_descriptor;
+        else if (consume_failure(me) || !peer || peer->closed) ec = net::error::connection_reset;
+        if (ec) return 0;
+        return deliver(*peer, buffers, me.write_size);
+    }
+
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {
         return net::async_initiate<Token, void(std::error_code, std::size_t)>(
@@ -11577,13 +11617,7 @@ public:
                 if (me.closed) ec = net::error::bad_descriptor;
                 else if (consume_failure(me) || !peer || peer->closed)
                     ec = net::error::connection_reset;
-                else {
-                    std::size_t total = std::min(net::buffer_size(bufs), me.write_size);
-                    std::size_t old = peer->incoming.size();
-                    peer->incoming.resize(old + total);
-                    n = net::buffer_copy(net::buffer(peer->incoming.data() + old, total), bufs);
-                    wake(*peer);
-                }
+                else n = deliver(*peer, bufs, me.write_size);
                 auto ex = net::get_associated_executor(handler, get_executor());
                 net::post(ex, [h = std::move(handler), ec, n]() mutable { std::move(h)(ec, n); });
             },
@@ -11636,7 +11670,20 @@ private:
         std::size_t fail_after = std::numeric_limits<std::size_t>::max();
         bool closed = false;
         bool failure_injected = false;
+        bool non_blocking = false;
     };
+
+    // Appends up to `limit` bytes of `buffers` to the peer's input and wakes its reader.
+    template <class ConstBuffers>
+    static std::size_t deliver(end_state& peer, const ConstBuffers& buffers, std::size_t limit) {
+        const std::size_t total = std::min(net::buffer_size(buffers), limit);
+        const std::size_t old = peer.incoming.size();
+        peer.incoming.resize(old + total);
+        const std::size_t n = net::buffer_copy(net::buffer(peer.incoming.data() + old, total),
+                                               buffers);
+        wake(peer);
+        return n;
+    }
 
     static bool consume_failure(end_state& s) noexcept {
         if (s.fail_after == std::numeric_limits<std::size_t>::max()) return false;

@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <aster/detail/read_buffer.hpp>
+
 #include <asio/read.hpp>
 
 #include <string>
@@ -117,4 +119,51 @@ TEST_CASE("test::stream: writing to a closed peer fails, reading a closed peer g
     ctx.run();
     CHECK(write_ec == aster::net::error::connection_reset);
     CHECK(read_ec == aster::net::error::eof);
+}
+
+// The engine's fast paths (reads of what is there, answers written in place) are taken for
+// streams with these; test::stream has them, so test_client runs those paths as TCP does.
+static_assert(aster::detail::waitable_stream<aster::test::stream>);
+
+TEST_CASE("test::stream: synchronous reads would block, writes go out at once", "[test_stream]") {
+    aster::net::io_context ctx;
+    aster::test::stream a(ctx), b(ctx);
+    a.connect(b);
+    std::error_code ec;
+    b.non_blocking(true, ec);
+    CHECK_FALSE(ec);
+    CHECK(b.non_blocking());
+    char buf[8];
+    CHECK(b.read_some(aster::net::buffer(buf), ec) == 0);
+    CHECK(ec == aster::net::error::would_block);
+
+    a.write_size(3);
+    CHECK(a.write_some(aster::net::buffer(std::string_view("hello")), ec) == 3);
+    CHECK_FALSE(ec);
+    b.read_size(2);
+    CHECK(b.read_some(aster::net::buffer(buf), ec) == 2);
+    CHECK(std::string_view(buf, 2) == "he");
+    CHECK(b.read_some(aster::net::buffer(buf), ec) == 1);
+    CHECK(b.read_some(aster::net::buffer(buf), ec) == 0);
+    CHECK(ec == aster::net::error::would_block);
+
+    a.close();
+    CHECK(b.read_some(aster::net::buffer(buf), ec) == 0);
+    CHECK(ec == aster::net::error::eof);
+    CHECK(b.write_some(aster::net::buffer(std::string_view("x")), ec) == 0);
+    CHECK(ec == aster::net::error::connection_reset);
+}
+
+TEST_CASE("test::stream: fail_after counts synchronous reads and writes too", "[test_stream]") {
+    aster::net::io_context ctx;
+    aster::test::stream a(ctx), b(ctx);
+    a.connect(b);
+    std::error_code ec;
+    a.fail_after(1);
+    CHECK(a.write_some(aster::net::buffer(std::string_view("x")), ec) == 1);
+    CHECK_FALSE(a.failure_injected());
+    char buf[4];
+    CHECK(a.read_some(aster::net::buffer(buf), ec) == 0);
+    CHECK(ec == aster::net::error::connection_reset);
+    CHECK(a.failure_injected());
 }
