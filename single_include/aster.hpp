@@ -5623,61 +5623,6 @@ private:
 #ifndef ASTER_DETAIL_HTTP_CONNECTION_HPP
 #define ASTER_DETAIL_HTTP_CONNECTION_HPP
 
-// begin aster/detail/async_event.hpp
-// SPDX-License-Identifier: MIT
-// A broadcast wake-up for coroutines on one executor, built on a timer that never expires.
-#ifndef ASTER_DETAIL_ASYNC_EVENT_HPP
-#define ASTER_DETAIL_ASYNC_EVENT_HPP
-
-
-namespace aster::detail {
-
-/// `while (!ready) co_await event.wait();` on one side, `event.notify_all()` on the other.
-/// Single-threaded by design: both sides run on the same executor.
-class async_event {
-public:
-    template <class Executor>
-    explicit async_event(const Executor& ex) : timer_(ex) {
-        timer_.expires_at(net::steady_timer::time_point::max());
-    }
-
-    // The expiry is set once: setting it again would cancel the other waiters, and two
-    // coroutines waiting at once (a sender and the reader) would wake each other for ever.
-    // cancel() leaves the expiry alone, so a later wait waits again.
-    task<> wait() {
-        auto [ec] = co_await timer_.async_wait(use_tuple);
-        (void)ec; // cancelled is the wake-up
-    }
-    void notify_all() noexcept { timer_.cancel(); }
-
-private:
-    net::steady_timer timer_;
-};
-
-/// Cancels the stream's pending operations: sockets and test streams have `cancel()`, TLS
-/// streams reach theirs through `lowest_layer()`.
-template <class Stream>
-void cancel_stream(Stream& s) noexcept {
-    std::error_code ignored;
-    if constexpr (requires { s.cancel(ignored); }) s.cancel(ignored);
-    else if constexpr (requires { s.cancel(); }) s.cancel();
-    else s.lowest_layer().cancel(ignored);
-}
-
-/// Closes the stream for good, so pending and later operations fail: the cut at a shutdown
-/// deadline when the loop itself must keep running.
-template <class Stream>
-void close_stream(Stream& s) noexcept {
-    std::error_code ignored;
-    if constexpr (requires { s.lowest_layer(); }) s.lowest_layer().close(ignored);
-    else if constexpr (requires { s.close(ignored); }) s.close(ignored);
-    else s.close();
-}
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_ASYNC_EVENT_HPP
-// end aster/detail/async_event.hpp
 // begin aster/detail/conditional.hpp
 // SPDX-License-Identifier: MIT
 // Conditional requests (RFC 9110 §13): entity-tag lists, HTTP dates, and the 304 decision.
@@ -6980,6 +6925,119 @@ private:
 #ifndef ASTER_DETAIL_READ_BUFFER_HPP
 #define ASTER_DETAIL_READ_BUFFER_HPP
 
+// begin aster/detail/stream.hpp
+// SPDX-License-Identifier: MIT
+// The streams the engine runs on (a TCP socket, a TLS stream, test::stream), and the few
+// things it asks of them beyond reading and writing: cancel, close, and reads and writes
+// that never wait.
+#ifndef ASTER_DETAIL_STREAM_HPP
+#define ASTER_DETAIL_STREAM_HPP
+
+
+#include <cstddef>
+#include <system_error>
+
+namespace aster::detail {
+
+/// What every engine template runs on: reads and writes awaited on the stream's executor.
+template <class S>
+concept async_stream = requires(S& s, net::mutable_buffer in, net::const_buffer out) {
+    s.get_executor();
+    s.async_read_some(in, use_tuple);
+    s.async_write_some(out, use_tuple);
+};
+
+/// Streams that read and write without waiting once made non-blocking (TCP sockets and
+/// test::stream). The engine's fast paths need it: answering in place, the read after a
+/// yield, waiting on a small scratch instead of a pooled block. A TLS stream is not one: its
+/// records may need a write to read or a read to write.
+template <class S>
+concept waitable_stream = async_stream<S> && requires(S& s, std::error_code& ec) {
+    s.non_blocking(true, ec);
+    s.read_some(net::mutable_buffer(), ec);
+    s.write_some(net::const_buffer(), ec);
+};
+
+/// The layer that owns the descriptor: a TLS stream's socket, else the stream itself.
+template <async_stream S>
+auto& lowest_layer_of(S& s) noexcept {
+    if constexpr (requires { s.lowest_layer(); }) return s.lowest_layer();
+    else return s;
+}
+
+/// Ends the stream's pending operations with operation_aborted; the stream stays open.
+template <async_stream S>
+void cancel_stream(S& s) noexcept {
+    std::error_code ignored;
+    lowest_layer_of(s).cancel(ignored);
+}
+
+/// Closes the stream for good, so pending and later operations fail: the cut at a shutdown
+/// deadline when the loop itself must keep running.
+template <async_stream S>
+void close_stream(S& s) noexcept {
+    std::error_code ignored;
+    lowest_layer_of(s).close(ignored);
+}
+
+/// Puts a waitable stream in non-blocking mode, so try_read and try_write never wait; other
+/// streams are left as they are.
+template <async_stream S>
+void make_non_blocking(S& s) noexcept {
+    if constexpr (waitable_stream<S>) {
+        std::error_code ignored;
+        s.non_blocking(true, ignored);
+    }
+}
+
+/// What a read or write that never waits did: `n` bytes, or an error, or nothing because the
+/// stream would have had to wait (`blocked`, with `ec` clear).
+struct immediate_io {
+    std::error_code ec;
+    std::size_t n = 0;
+    bool blocked = false;
+};
+
+namespace stream_io {
+inline immediate_io result(std::error_code ec, std::size_t n) noexcept {
+    if (ec == net::error::would_block || ec == net::error::try_again) return {{}, 0, true};
+    return {ec, ec ? 0 : n, false};
+}
+} // namespace stream_io
+
+/// Reads what has arrived into `b`. A stream that cannot read without waiting is always
+/// blocked, so a caller's fast path folds away for it.
+template <async_stream S>
+immediate_io try_read(S& s, net::mutable_buffer b) {
+    if constexpr (waitable_stream<S>) {
+        std::error_code ec;
+        std::size_t n = s.read_some(b, ec);
+        return stream_io::result(ec, n);
+    } else {
+        (void)s;
+        (void)b;
+        return {{}, 0, true};
+    }
+}
+
+/// Writes what the stream takes now from `b`; blocked as try_read.
+template <async_stream S>
+immediate_io try_write(S& s, net::const_buffer b) {
+    if constexpr (waitable_stream<S>) {
+        std::error_code ec;
+        std::size_t n = s.write_some(b, ec);
+        return stream_io::result(ec, n);
+    } else {
+        (void)s;
+        (void)b;
+        return {{}, 0, true};
+    }
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_STREAM_HPP
+// end aster/detail/stream.hpp
 
 #include <array>
 #include <cstddef>
@@ -7101,19 +7159,11 @@ private:
     budget_share share_;
 };
 
-/// Streams read by read_into's two-step path (TCP sockets, put in non-blocking mode by their
-/// connection). TLS and test streams read with async_read_some into the block they hold.
-template <class Stream>
-concept waitable_stream = requires(Stream& s, std::error_code& ec) {
-    s.non_blocking(true, ec);
-    s.read_some(net::mutable_buffer(), ec);
-};
-
 /// The first step of read_into, as a plain function, for a coroutine that awaits the stream
 /// itself (one coroutine frame fewer on every waiting connection). Either the read is done
 /// already (false; its result in `ec` and `n`), or the caller awaits async_read_some into
 /// `target` (true) and hands the result to finish_read.
-template <class Stream, std::size_t N>
+template <async_stream Stream, std::size_t N>
 bool start_read(Stream& stream, read_buffer& in, std::size_t used,
                 std::array<unsigned char, N>& scratch, net::mutable_buffer& target,
                 std::error_code& ec, std::size_t& n) {
@@ -7123,30 +7173,26 @@ bool start_read(Stream& stream, read_buffer& in, std::size_t used,
             target = net::buffer(scratch);
             return true;
         }
-        n = stream.read_some(net::buffer(in.data() + used, in.capacity() - used), ec);
-        if (ec != net::error::would_block && ec != net::error::try_again) return false;
-        ec = {};
-        n = 0;
     }
     target = net::buffer(in.data() + used, in.capacity() - used);
-    return true;
+    immediate_io now = try_read(stream, target);
+    if (now.blocked) return true;
+    ec = now.ec;
+    n = now.n;
+    return false;
 }
 
 /// The bytes an awaited read brought in: `n` of them into `target`. Bytes read into the
 /// scratch move into a block taken now, with whatever else has arrived behind them.
-template <class Stream, std::size_t N>
+template <async_stream Stream, std::size_t N>
 std::size_t finish_read(Stream& stream, read_buffer& in, std::array<unsigned char, N>& scratch,
                         net::mutable_buffer target, std::size_t n) {
-    if constexpr (waitable_stream<Stream>) {
-        if (target.data() == scratch.data()) {
-            in.grow(0, pooled_block_size);
-            std::memcpy(in.data(), scratch.data(), n);
-            if (n == N) { // probably more behind it
-                std::error_code more_ec;
-                std::size_t more = stream.read_some(net::buffer(in.data() + n, in.capacity() - n),
-                                                    more_ec);
-                if (!more_ec) n += more; // an error shows again on the next read
-            }
+    if (target.data() == scratch.data()) {
+        in.grow(0, pooled_block_size);
+        std::memcpy(in.data(), scratch.data(), n);
+        if (n == N) { // probably more behind it; an error shows again on the next read
+            immediate_io more = try_read(stream, net::buffer(in.data() + n, in.capacity() - n));
+            n += more.n;
         }
     }
     return n;
@@ -7157,7 +7203,7 @@ std::size_t finish_read(Stream& stream, read_buffer& in, std::array<unsigned cha
 /// connection's small `scratch` (Asio tries the read at once and otherwise waits for it without
 /// re-arming epoll, which async_wait would do on every call) and takes a block only when bytes
 /// arrive. Otherwise it reads what is there and waits holding the block.
-template <class Stream, std::size_t N>
+template <async_stream Stream, std::size_t N>
 task<std::tuple<std::error_code, std::size_t>> read_into(Stream& stream, read_buffer& in,
                                                          std::size_t used,
                                                          std::array<unsigned char, N>& scratch) {
@@ -7190,7 +7236,7 @@ namespace aster::detail {
 
 /// Cancels the stream's pending operations once the deadline passes. Setting a new deadline per
 /// request costs a clock read; the timer is re-armed only when it fires or must fire earlier.
-template <class Stream>
+template <async_stream Stream>
 class read_deadline {
 public:
     using clock = std::chrono::steady_clock;
@@ -7325,6 +7371,41 @@ struct count_progress {
 #ifndef ASTER_DETAIL_WS_SESSION_HPP
 #define ASTER_DETAIL_WS_SESSION_HPP
 
+// begin aster/detail/async_event.hpp
+// SPDX-License-Identifier: MIT
+// A broadcast wake-up for coroutines on one executor, built on a timer that never expires.
+#ifndef ASTER_DETAIL_ASYNC_EVENT_HPP
+#define ASTER_DETAIL_ASYNC_EVENT_HPP
+
+
+namespace aster::detail {
+
+/// `while (!ready) co_await event.wait();` on one side, `event.notify_all()` on the other.
+/// Single-threaded by design: both sides run on the same executor.
+class async_event {
+public:
+    template <class Executor>
+    explicit async_event(const Executor& ex) : timer_(ex) {
+        timer_.expires_at(net::steady_timer::time_point::max());
+    }
+
+    // The expiry is set once: setting it again would cancel the other waiters, and two
+    // coroutines waiting at once (a sender and the reader) would wake each other for ever.
+    // cancel() leaves the expiry alone, so a later wait waits again.
+    task<> wait() {
+        auto [ec] = co_await timer_.async_wait(use_tuple);
+        (void)ec; // cancelled is the wake-up
+    }
+    void notify_all() noexcept { timer_.cancel(); }
+
+private:
+    net::steady_timer timer_;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_ASYNC_EVENT_HPP
+// end aster/detail/async_event.hpp
 // begin aster/detail/message_buffer.hpp
 // SPDX-License-Identifier: MIT
 // message_buffer: a WebSocket message being assembled, grown without zero-filling, up to a cap.
@@ -8693,7 +8774,7 @@ ASTER_ENGINE ws_reader::event ws_reader::inflate_step() {
 
 namespace aster::detail {
 
-template <class Stream>
+template <async_stream Stream>
 class ws_session final : public websocket_transport, public closable {
 public:
     ws_session(Stream& stream, request& upgrade, const websocket_options& options,
@@ -8824,7 +8905,7 @@ namespace aster::detail {
 // connections should cost little memory).
 inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
 
-template <class Stream>
+template <async_stream Stream>
 ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                                std::string_view already_read, std::exception_ptr* exception_sink,
                                loop_counters* counters, memory_budget* budget)
@@ -8842,20 +8923,17 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
         std::memcpy(in_.data(), already_read.data(), already_read.size());
         in_end_ = already_read.size();
     }
-    if constexpr (waitable_stream<Stream>) {
-        std::error_code ignored;
-        stream_.non_blocking(true, ignored); // read_more reads what is there, else waits
-    }
+    make_non_blocking(stream_); // read_more reads what is there, else waits
 }
 
-template <class Stream>
+template <async_stream Stream>
 ws_session<Stream>::~ws_session() {
     if (!counters_) return;
     counters_->buffered_bytes.sub(accounted_);
     counters_->websockets.sub();
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::report(std::exception_ptr error) {
     try {
         std::rethrow_exception(error);
@@ -8870,7 +8948,7 @@ void ws_session<Stream>::report(std::exception_ptr error) {
     if (exception_sink_ && !*exception_sink_) *exception_sink_ = error;
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_list& headers) {
     if (state_ != websocket_state::connecting)
         throw websocket_state_error(std::string("aster::websocket::accept: already ") +
@@ -8930,7 +9008,7 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_lis
     co_return;
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::deny(response r) {
     if (state_ != websocket_state::connecting)
         throw websocket_state_error("aster::websocket::deny: only before accept (state: " +
@@ -8939,7 +9017,7 @@ task<> ws_session<Stream>::deny(response r) {
     co_return;
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::deny_now(response& r) {
     handshake_status_ = std::uint16_t(r.status());
     append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
@@ -8949,7 +9027,7 @@ void ws_session<Stream>::deny_now(response& r) {
     schedule_flush();
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::send(bool text, std::string_view payload) {
     if (state_ == websocket_state::connecting)
         throw websocket_state_error("aster::websocket::send: call accept() before sending "
@@ -8969,7 +9047,7 @@ task<> ws_session<Stream>::send(bool text, std::string_view payload) {
     queue_message(text ? opcode::text : opcode::binary, payload);
 }
 
-template <class Stream>
+template <async_stream Stream>
 websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data) noexcept {
     ++messages_in_;
     if constexpr (waitable_stream<Stream>) {
@@ -8987,7 +9065,7 @@ websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data)
 
 // Before a read: compacts what is left, makes room, and sends the answers to everything
 // complete, so they go out before we wait.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::prepare_read() {
     if (in_begin_ == in_end_) {
         in_begin_ = in_end_ = 0;
@@ -9003,7 +9081,7 @@ void ws_session<Stream>::prepare_read() {
     start_write();
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<websocket_message> ws_session<Stream>::receive() {
     if (state_ == websocket_state::connecting)
         throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
@@ -9064,7 +9142,7 @@ task<websocket_message> ws_session<Stream>::receive() {
 
 // More bytes for the reader: room for the frame it waits for (reserved in the memory budget),
 // then one read, the fast paths first. False when the connection is over (the code is set).
-template <class Stream>
+template <async_stream Stream>
 task<bool> ws_session<Stream>::read_frame_bytes() {
     if (std::size_t needed = reader_.needed(); needed > in_.capacity() - in_begin_) {
         if (in_begin_ > 0) { // make room for the whole frame before reading on
@@ -9094,12 +9172,10 @@ task<bool> ws_session<Stream>::read_frame_bytes() {
             // idle connection waits with and then the rest (two reads).
             if (batch_messages_ > 1 && !gave_up_) {
                 in_.grow(0, pooled_block_size);
-                n = stream_.read_some(net::buffer(in_.data(), in_.capacity()), ec);
-                read_done = ec != net::error::would_block && ec != net::error::try_again;
-                if (!read_done) {
-                    ec = {};
-                    n = 0;
-                }
+                immediate_io now = try_read(stream_, net::buffer(in_.data(), in_.capacity()));
+                read_done = !now.blocked;
+                ec = now.ec;
+                n = now.n;
                 received_.add(n);
             }
         }
@@ -9139,7 +9215,7 @@ task<bool> ws_session<Stream>::read_frame_bytes() {
 
 // While the handler runs, this frame holds little: what is done after it lives in
 // finish_handler (plain) and close_down (a frame only once the handler is over).
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
     {
         websocket ws(*this, request_, offered_);
@@ -9163,7 +9239,7 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
 }
 
 // `127.0.0.1:50312 - "WebSocket /ws" 101 1000 2.5s in=3 out=3`, as uvicorn's access log.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::log_end() const {
     if (!log_enabled(log_level::info)) return;
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -9192,7 +9268,7 @@ void ws_session<Stream>::log_end() const {
 namespace aster::detail {
 
 // Per batch of frames, not per byte: one relaxed store when the queue's size changes.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::account() noexcept {
     if (!counters_) return;
     const std::size_t now = queued();
@@ -9201,13 +9277,13 @@ void ws_session<Stream>::account() noexcept {
     accounted_ = now;
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::writes_changed() {
     if (!writes_changed_) writes_changed_ = std::make_unique<async_event>(stream_.get_executor());
     return writes_changed_->wait();
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::queue_frame(opcode op, std::string_view payload, bool rsv1) {
     std::uint8_t header[14];
     std::size_t n = encode_frame_header(header, true, op, payload.size(), nullptr, rsv1);
@@ -9216,7 +9292,7 @@ void ws_session<Stream>::queue_frame(opcode op, std::string_view payload, bool r
     schedule_flush();
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::queue_message(opcode op, std::string_view payload) {
     ++messages_out_;
 #ifdef ASTER_HAS_ZLIB
@@ -9239,7 +9315,7 @@ void ws_session<Stream>::queue_message(opcode op, std::string_view payload) {
     queue_frame(op, payload);
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::queue_close(aster::close_code code, std::string_view reason) {
     std::uint8_t body[125];
     // §7.1.5: 1005 is a report of no code, and is sent as a close frame without a body.
@@ -9251,34 +9327,27 @@ void ws_session<Stream>::queue_close(aster::close_code code, std::string_view re
 
 // The answer to the last message of a read batch, with everything queued before it: one
 // write_some on the non-blocking socket; what it does not take goes out asynchronously.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::write_now() {
     answer_now_ = false;
-    if constexpr (waitable_stream<Stream>) { // (answer_now_ is never set for other streams)
-        std::error_code ec;
-        std::size_t n = stream_.write_some(net::buffer(pending_), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) {
-            ec = {};
-            n = 0;
-        }
-        sent_.add(n);
-        if (ec) {
-            write_failed_ = true;
-            pending_.clear();
-        } else if (n == pending_.size()) {
-            pending_.clear();
-            read_after_yield_ = true;
-        } else {
-            pending_.erase(0, n);
-            start_write();
-        }
+    immediate_io now = try_write(stream_, net::buffer(pending_));
+    sent_.add(now.n);
+    if (now.ec) {
+        write_failed_ = true;
+        pending_.clear();
+    } else if (now.n == pending_.size()) {
+        pending_.clear();
+        read_after_yield_ = true;
+    } else {
+        pending_.erase(0, now.n);
+        start_write();
     }
     account();
     notify_writes();
 }
 
 // Frames queued while a handler runs go out together once it yields: one write per batch.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::schedule_flush() {
     if constexpr (waitable_stream<Stream>) {
         if (answer_now_ && !writing_ && !write_failed_ && !pending_.empty()) {
@@ -9296,7 +9365,7 @@ void ws_session<Stream>::schedule_flush() {
     });
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::start_write() {
     if (writing_ || pending_.empty()) return;
     if (write_failed_) {
@@ -9322,7 +9391,7 @@ void ws_session<Stream>::start_write() {
                      });
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::drain_writes() {
     while (writing_ || flush_scheduled_ || (!pending_.empty() && !write_failed_)) {
         if (!writing_ && !flush_scheduled_) start_write();
@@ -9346,7 +9415,7 @@ namespace aster::detail {
 // The one way a session starts to close (RFC 6455 §7.1.2): our close frame goes out (unless one
 // did already, or the connection is gone), and from now on receive and send report `code` and
 // `reason`. `send_reason`: false when echoing a peer's close, whose reason we report only.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::begin_close(aster::close_code code, std::string_view reason,
                                      bool send_reason) {
     if (!sent_close_ && !connection_lost_) {
@@ -9358,7 +9427,7 @@ void ws_session<Stream>::begin_close(aster::close_code code, std::string_view re
     close_reason_ = std::string(reason.substr(0, 123));
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::begin_shutdown() {
     if (state_ != websocket_state::connected) return;
     begin_close(close_code::going_away, "server shutting down"); // §7.4.1
@@ -9368,7 +9437,7 @@ void ws_session<Stream>::begin_shutdown() {
     closing_deadline_->expires_after(options_.close_timeout);
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
     if (state_ == websocket_state::connecting) {
         // Closing before accept refuses the handshake: HTTP 403, as uvicorn answers.
@@ -9386,12 +9455,12 @@ task<> ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
     begin_close(aster::close_code(code), reason);
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::throw_closed(std::string_view) const {
     throw websocket_disconnect(close_code_, close_reason_);
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<bool> ws_session<Stream>::read_more() {
     prepare_read();
     auto [ec, n] = co_await read_into(stream_, in_, in_end_, scratch_);
@@ -9405,7 +9474,7 @@ task<bool> ws_session<Stream>::read_more() {
 
 // Ends a connection the peer is not keeping up with: the handler's receive or send reports
 // `code`, the close frame goes out if the peer still reads, and nothing waits on it any more.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::give_up(aster::close_code code, std::string_view reason) {
     if (state_ != websocket_state::connected || gave_up_) return;
     gave_up_ = true;
@@ -9413,7 +9482,7 @@ void ws_session<Stream>::give_up(aster::close_code code, std::string_view reason
     cancel_stream(stream_);
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::await_peer_close() {
     // §7.1.1: wait for the peer's close frame (discarding data) for a bounded time.
     auto armed = std::make_shared<bool>(true);
@@ -9461,7 +9530,7 @@ task<> ws_session<Stream>::await_peer_close() {
     deadline.cancel();
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     if (error) {
         report(error);
@@ -9484,7 +9553,7 @@ void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     }
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::close_down() {
     stop_keep_alive();
     while (pinging_) co_await writes_changed(); // the pinger uses this session
@@ -9506,7 +9575,7 @@ task<> ws_session<Stream>::close_down() {
 
 namespace aster::detail {
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::watch(std::chrono::steady_clock::time_point now) noexcept {
     if (state_ != websocket_state::connected) return; // a closing one has close_timeout
     if (sent_.too_slow(writing_, now, options_.min_send_rate))
@@ -9516,7 +9585,7 @@ void ws_session<Stream>::watch(std::chrono::steady_clock::time_point now) noexce
         give_up(close_code::policy_violation, "receive rate too low");
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::keep_alive() {
     net::steady_timer timer(stream_.get_executor());
     while (!stop_pinging_ && state_ == websocket_state::connected) {
@@ -9537,7 +9606,7 @@ task<> ws_session<Stream>::keep_alive() {
     notify_writes();
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::stop_keep_alive() {
     stop_pinging_ = true;
     if (ping_timer_) ping_timer_->cancel();
@@ -9589,7 +9658,7 @@ struct connection_options {
 /// What an upgraded connection keeps for the WebSocket's life: a copy of the request head,
 /// the request viewing it, and the session. It outlives the http_connection that made it, so
 /// the parser, buffers and response of HTTP are freed while the WebSocket runs.
-template <class Stream>
+template <async_stream Stream>
 class upgraded_websocket {
 public:
     upgraded_websocket(Stream& stream, const connection_options& options, app_ref app,
@@ -9643,7 +9712,7 @@ private:
 /// once the head is in and reads the body through this connection (the body_source of its
 /// request): pieces come straight from the read buffer, which keeps the head and one read's
 /// worth of room, so a streamed body costs one block whatever its size.
-template <class Stream>
+template <async_stream Stream>
 class http_connection final : public closable, private body_source {
 public:
     http_connection(Stream& stream, app_ref app, const connection_options& options,
@@ -9653,10 +9722,7 @@ public:
         if (options_.registry) options_.registry->add(*this);
         in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
         in_.charge_to(options_.budget);
-        if constexpr (waitable_stream<Stream>) {
-            std::error_code ignored;
-            stream_.non_blocking(true, ignored); // read_some reads what is there, else waits
-        }
+        make_non_blocking(stream_); // reads take what is there, else wait
     }
     ~http_connection() {
         if (options_.registry) options_.registry->remove(*this);
@@ -9775,7 +9841,7 @@ inline constexpr std::size_t copy_body_limit = 16 * 1024;
 // Pipelined responses are held for one write, but not beyond this many bytes.
 inline constexpr std::size_t max_pending_output = 64 * 1024;
 
-template <class Stream>
+template <async_stream Stream>
 typename http_connection<Stream>::space http_connection<Stream>::ensure_space(std::size_t end) {
     if constexpr (waitable_stream<Stream>)
         if (end == 0) return space::ok; // read_into takes a block when bytes arrive
@@ -9794,13 +9860,13 @@ typename http_connection<Stream>::space http_connection<Stream>::ensure_space(st
     return in_.grow(end, std::min(wanted, cap)) ? space::ok : space::busy;
 }
 
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::begin_shutdown() {
     shutting_down_ = true;
     if (idle_) cancel_stream(stream_); // nothing in flight: close now
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> http_connection<Stream>::run() {
     request_access::set_client(request_, &client_);
     request_access::set_secure(request_, options_.secure);
@@ -9919,7 +9985,7 @@ task<> http_connection<Stream>::run() {
     }
 }
 
-template <class Stream>
+template <async_stream Stream>
 bool http_connection<Stream>::may_keep_alive() const noexcept {
     return parser_.keep_alive() && !shutting_down_ && !body_closes_ &&
            !iequals(response_.header_value("connection"), "close");
@@ -9927,7 +9993,7 @@ bool http_connection<Stream>::may_keep_alive() const noexcept {
 
 // Starts the access log's clock and routes: a plain handler answers into response_ now, a
 // coroutine route is left in pending_route_ for respond().
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::route_request() {
     logging_ = (options_.access_log || logger().access_log) && log_enabled(log_level::info);
     started_ = logging_ || options_.metrics ? std::chrono::steady_clock::now()
@@ -9942,7 +10008,7 @@ void http_connection<Stream>::route_request() {
 }
 
 // Every exception a handler throws becomes a response here, whichever path ran it.
-template <class Stream>
+template <async_stream Stream>
 response http_connection<Stream>::failure(std::exception_ptr error) {
     try {
         std::rethrow_exception(error);
@@ -9968,7 +10034,7 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
 
 // Routing and plain-function handlers run without a coroutine; only a coroutine handler, a
 // streaming response or a large body needs respond(). Returns true when the answer is queued.
-template <class Stream>
+template <async_stream Stream>
 bool http_connection<Stream>::respond_now(bool& keep_alive) {
     route_request();
     if (pending_route_ != app_ref::none) return false;
@@ -9979,7 +10045,7 @@ bool http_connection<Stream>::respond_now(bool& keep_alive) {
     return true;
 }
 
-template <class Stream>
+template <async_stream Stream>
 bool http_connection<Stream>::queue_response(bool body_written_separately) {
     bool keep_alive = may_keep_alive();
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
@@ -9996,7 +10062,7 @@ bool http_connection<Stream>::queue_response(bool body_written_separately) {
     return keep_alive;
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<bool> http_connection<Stream>::respond() {
     if (pending_route_ != app_ref::none) {
         try {
@@ -10035,7 +10101,7 @@ task<bool> http_connection<Stream>::respond() {
     co_return keep_alive;
 }
 
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::append_response(const response& res, bool keep_alive) {
     append_head(out_, res, framing::length, res.body().size(),
                 keep_alive ? connection_header::none : connection_header::close);
@@ -10044,7 +10110,7 @@ void http_connection<Stream>::append_response(const response& res, bool keep_ali
 
 // A request with `Upgrade: websocket`. Refusals are ordinary HTTP responses on a connection
 // that stays usable; an accepted handshake hands the connection to the WebSocket for good.
-template <class Stream>
+template <async_stream Stream>
 task<bool> http_connection<Stream>::upgrade(std::string_view head, std::string_view already_read) {
     bool keep_alive = parser_.keep_alive();
     // Middleware sees the handshake before routing, as Starlette's pure ASGI middleware does.
@@ -10086,7 +10152,7 @@ task<bool> http_connection<Stream>::upgrade(std::string_view head, std::string_v
     co_return false;
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<bool> http_connection<Stream>::flush() {
     if (out_.empty()) co_return true;
     auto ec = co_await write_counted(net::buffer(out_), out_.size());
@@ -10095,7 +10161,7 @@ task<bool> http_connection<Stream>::flush() {
     co_return !ec;
 }
 
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::append_error(status code, std::string_view text) {
     if (log_enabled(log_level::info))
         log_limited(log_level::info, "refused request",
@@ -10122,7 +10188,7 @@ void http_connection<Stream>::append_error(status code, std::string_view text) {
 
 namespace aster::detail {
 
-template <class Stream>
+template <async_stream Stream>
 class http_connection<Stream>::chunk_writer final : public body_writer {
 public:
     chunk_writer(http_connection& conn, bool chunked, std::optional<std::uint64_t> length)
@@ -10165,7 +10231,7 @@ private:
 
 // After the response is on the wire (Starlette runs them after the last body message); the next
 // request on this connection waits for them, as under uvicorn.
-template <class Stream>
+template <async_stream Stream>
 task<> http_connection<Stream>::run_background(std::vector<response::background_task>& tasks) {
     for (auto& t : tasks) {
         try {
@@ -10182,7 +10248,7 @@ task<> http_connection<Stream>::run_background(std::vector<response::background_
     }
 }
 
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::log_access(const response& res,
                                          std::chrono::steady_clock::time_point started) {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -10200,7 +10266,7 @@ void http_connection<Stream>::log_access(const response& res,
     log(log_level::info, line);
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<bool> http_connection<Stream>::write_streaming(response& res, bool head_only,
                                                     bool keep_alive) {
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
@@ -10251,7 +10317,7 @@ task<bool> http_connection<Stream>::write_streaming(response& res, bool head_onl
 }
 
 // Metrics (when the app serves metrics_route): an answer is noted when queued...
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::note_response(const response& res) {
     if (!options_.metrics) return;
     std::string_view route = request_access::route_label(request_);
@@ -10260,7 +10326,7 @@ void http_connection<Stream>::note_response(const response& res) {
 }
 
 // ...and counted once its last byte is written (answers to a pipelined batch go out together).
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::record_written() {
     if (unwritten_.empty()) return;
     const auto now = std::chrono::steady_clock::now();
@@ -10272,7 +10338,7 @@ void http_connection<Stream>::record_written() {
 
 // Every write of output goes through here, so server_stats::buffered_bytes sees what a slow
 // reader holds: one add and one subtract per write, not per response.
-template <class Stream>
+template <async_stream Stream>
 template <class Buffers>
 task<std::error_code> http_connection<Stream>::write_counted(const Buffers& buffers,
                                                              std::size_t size) {
@@ -10313,7 +10379,7 @@ inline constexpr std::size_t stream_room = 4 * 1024;
 
 // At a head whose body is still arriving (or is large): when the request goes to a coroutine
 // route, gets the body ready to stream to it and returns true.
-template <class Stream>
+template <async_stream Stream>
 bool http_connection<Stream>::start_streaming() {
     if (!app_.streams_body) return false;
     parser_.fill(request_, in_.chars() + start_);
@@ -10346,7 +10412,7 @@ bool http_connection<Stream>::start_streaming() {
 }
 
 // request::read_some of a streamed body: the next piece, as a view into the read buffer.
-template <class Stream>
+template <async_stream Stream>
 task<std::string_view> http_connection<Stream>::read_some() {
     if (body_phase_ == body_phase::ended) co_return std::string_view();
     if (body_phase_ == body_phase::failed) std::rethrow_exception(body_error_);
@@ -10390,7 +10456,7 @@ task<std::string_view> http_connection<Stream>::read_some() {
 // Parses on to the next body piece, reading when every byte is parsed. `budget` is how many
 // more bytes it may read (the drain's bound); `until` a deadline for all of them, or max for
 // body_timeout per read.
-template <class Stream>
+template <async_stream Stream>
 task<typename http_connection<Stream>::pull>
 http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
                                    clock::time_point until) {
@@ -10437,7 +10503,7 @@ http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
 // After the handler of a streamed request. What it left unread is read and dropped when it is
 // at most drain_limit and arrives within body_timeout, so the connection can carry the next
 // request; otherwise the answer says Connection: close and the connection ends.
-template <class Stream>
+template <async_stream Stream>
 task<> http_connection<Stream>::finish_body() {
     const body_phase phase = std::exchange(body_phase_, body_phase::none);
     if (phase == body_phase::ended) co_return;
@@ -10481,7 +10547,7 @@ namespace aster::detail {
 /// the one coroutine frame a connection keeps.
 template <class T>
 concept transport = std::move_constructible<T> && requires(T& t) {
-    t.stream();
+    requires async_stream<std::remove_reference_t<decltype(t.stream())>>;
     { t.peer() } -> std::convertible_to<client_address>;
     { t.finish() } -> std::same_as<task<>>;
 };
@@ -10506,7 +10572,7 @@ task<> serve_stream(Transport transport, const app_ref& app, const connection_op
 }
 
 /// A stream its owner closes: the test client's end, a test's or a fuzzer's.
-template <class Stream>
+template <async_stream Stream>
 class borrowed_stream {
 public:
     borrowed_stream(Stream& stream, client_address peer)
@@ -10521,7 +10587,7 @@ private:
 };
 
 /// serve_stream over a borrowed stream.
-template <class Stream>
+template <async_stream Stream>
 task<> serve_stream(Stream& stream, const app_ref& app, const connection_options& options,
                     client_address peer) {
     return serve_stream(borrowed_stream<Stream>(stream, std::move(peer)), app, options);
@@ -11524,6 +11590,15 @@ public:
     /// Completes a pending read with operation_aborted; the connection stays open.
     void cancel() noexcept {
         if (state_) complete_read(*state_, net::error::operation_aborted);
+    }
+    /// The socket's spellings, which the engine uses for every stream.
+    void close(std::error_code& ec) noexcept {
+        close();
+        ec = {};
+    }
+    void cancel(std::error_code& ec) noexcept {
+        cancel();
+        ec = {};
     }
     bool is_open() const noexcept { return state_ && !state_->closed; }
     /// True when the other end has closed (after which this end reads EOF once data runs out).

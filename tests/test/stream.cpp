@@ -11,7 +11,9 @@
 #include <catch2/catch.hpp>
 
 #include <aster/detail/read_buffer.hpp>
+#include <aster/detail/stream.hpp>
 
+#include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 
 #include <string>
@@ -152,6 +154,51 @@ TEST_CASE("test::stream: synchronous reads would block, writes go out at once", 
     CHECK(ec == aster::net::error::eof);
     CHECK(b.write_some(aster::net::buffer(std::string_view("x")), ec) == 0);
     CHECK(ec == aster::net::error::connection_reset);
+}
+
+// Every engine template takes its stream through these: a type that misses one is rejected where
+// it is named, not deep inside the session.
+static_assert(aster::detail::waitable_stream<aster::test::stream>);
+static_assert(aster::detail::waitable_stream<aster::net::ip::tcp::socket>);
+static_assert(!aster::detail::async_stream<int>);
+static_assert(!aster::detail::async_stream<std::string>);
+
+TEST_CASE("stream customisation points: reads and writes that never wait, cancel, close",
+          "[test_stream]") {
+    using namespace aster::detail;
+    aster::net::io_context ctx;
+    aster::test::stream a(ctx), b(ctx);
+    a.connect(b);
+    make_non_blocking(b);
+    CHECK(b.non_blocking());
+    char buf[8];
+    immediate_io got = try_read(b, aster::net::buffer(buf));
+    CHECK(got.blocked);
+    CHECK_FALSE(got.ec);
+    CHECK(got.n == 0);
+
+    a.write_size(4);
+    immediate_io put = try_write(a, aster::net::buffer(std::string_view("hello")));
+    CHECK_FALSE(put.blocked);
+    CHECK(put.n == 4);
+    got = try_read(b, aster::net::buffer(buf));
+    CHECK(std::string_view(buf, got.n) == "hell");
+
+    // cancel ends a pending read and leaves the stream open; close ends it for good.
+    std::error_code pending;
+    b.async_read_some(aster::net::buffer(buf),
+                      [&](std::error_code ec, std::size_t) { pending = ec; });
+    ctx.poll();
+    cancel_stream(b);
+    ctx.restart();
+    ctx.poll();
+    CHECK(pending == aster::net::error::operation_aborted);
+    CHECK(b.is_open());
+    close_stream(b);
+    CHECK_FALSE(b.is_open());
+    put = try_write(a, aster::net::buffer(std::string_view("x")));
+    CHECK_FALSE(put.blocked);
+    CHECK(put.ec == aster::net::error::connection_reset);
 }
 
 TEST_CASE("test::stream: fail_after counts synchronous reads and writes too", "[test_stream]") {

@@ -30,26 +30,6 @@ private:
     net::steady_timer timer_;
 };
 
-/// Cancels the stream's pending operations: sockets and test streams have `cancel()`, TLS
-/// streams reach theirs through `lowest_layer()`.
-template <class Stream>
-void cancel_stream(Stream& s) noexcept {
-    std::error_code ignored;
-    if constexpr (requires { s.cancel(ignored); }) s.cancel(ignored);
-    else if constexpr (requires { s.cancel(); }) s.cancel();
-    else s.lowest_layer().cancel(ignored);
-}
-
-/// Closes the stream for good, so pending and later operations fail: the cut at a shutdown
-/// deadline when the loop itself must keep running.
-template <class Stream>
-void close_stream(Stream& s) noexcept {
-    std::error_code ignored;
-    if constexpr (requires { s.lowest_layer(); }) s.lowest_layer().close(ignored);
-    else if constexpr (requires { s.close(ignored); }) s.close(ignored);
-    else s.close();
-}
-
 } // namespace aster::detail
 
 #endif // ASTER_DETAIL_ASYNC_EVENT_HPP

@@ -6,7 +6,6 @@
 #include <aster/detail/config.hpp>
 #include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
-#include <aster/detail/async_event.hpp>
 #include <aster/detail/conditional.hpp>
 #include <aster/detail/http_parser.hpp>
 #include <aster/detail/connection_registry.hpp>
@@ -16,6 +15,7 @@
 #include <aster/detail/read_buffer.hpp>
 #include <aster/detail/read_deadline.hpp>
 #include <aster/detail/request_access.hpp>
+#include <aster/detail/stream.hpp>
 #include <aster/detail/transfer_watch.hpp>
 #include <aster/error.hpp>
 #include <aster/log.hpp>
@@ -61,7 +61,7 @@ struct connection_options {
 /// What an upgraded connection keeps for the WebSocket's life: a copy of the request head,
 /// the request viewing it, and the session. It outlives the http_connection that made it, so
 /// the parser, buffers and response of HTTP are freed while the WebSocket runs.
-template <class Stream>
+template <async_stream Stream>
 class upgraded_websocket {
 public:
     upgraded_websocket(Stream& stream, const connection_options& options, app_ref app,
@@ -115,7 +115,7 @@ private:
 /// once the head is in and reads the body through this connection (the body_source of its
 /// request): pieces come straight from the read buffer, which keeps the head and one read's
 /// worth of room, so a streamed body costs one block whatever its size.
-template <class Stream>
+template <async_stream Stream>
 class http_connection final : public closable, private body_source {
 public:
     http_connection(Stream& stream, app_ref app, const connection_options& options,
@@ -125,10 +125,7 @@ public:
         if (options_.registry) options_.registry->add(*this);
         in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
         in_.charge_to(options_.budget);
-        if constexpr (waitable_stream<Stream>) {
-            std::error_code ignored;
-            stream_.non_blocking(true, ignored); // read_some reads what is there, else waits
-        }
+        make_non_blocking(stream_); // reads take what is there, else wait
     }
     ~http_connection() {
         if (options_.registry) options_.registry->remove(*this);

@@ -7,6 +7,7 @@
 #include <aster/detail/asio.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/memory_budget.hpp>
+#include <aster/detail/stream.hpp>
 #include <aster/task.hpp>
 
 #include <array>
@@ -129,19 +130,11 @@ private:
     budget_share share_;
 };
 
-/// Streams read by read_into's two-step path (TCP sockets, put in non-blocking mode by their
-/// connection). TLS and test streams read with async_read_some into the block they hold.
-template <class Stream>
-concept waitable_stream = requires(Stream& s, std::error_code& ec) {
-    s.non_blocking(true, ec);
-    s.read_some(net::mutable_buffer(), ec);
-};
-
 /// The first step of read_into, as a plain function, for a coroutine that awaits the stream
 /// itself (one coroutine frame fewer on every waiting connection). Either the read is done
 /// already (false; its result in `ec` and `n`), or the caller awaits async_read_some into
 /// `target` (true) and hands the result to finish_read.
-template <class Stream, std::size_t N>
+template <async_stream Stream, std::size_t N>
 bool start_read(Stream& stream, read_buffer& in, std::size_t used,
                 std::array<unsigned char, N>& scratch, net::mutable_buffer& target,
                 std::error_code& ec, std::size_t& n) {
@@ -151,30 +144,26 @@ bool start_read(Stream& stream, read_buffer& in, std::size_t used,
             target = net::buffer(scratch);
             return true;
         }
-        n = stream.read_some(net::buffer(in.data() + used, in.capacity() - used), ec);
-        if (ec != net::error::would_block && ec != net::error::try_again) return false;
-        ec = {};
-        n = 0;
     }
     target = net::buffer(in.data() + used, in.capacity() - used);
-    return true;
+    immediate_io now = try_read(stream, target);
+    if (now.blocked) return true;
+    ec = now.ec;
+    n = now.n;
+    return false;
 }
 
 /// The bytes an awaited read brought in: `n` of them into `target`. Bytes read into the
 /// scratch move into a block taken now, with whatever else has arrived behind them.
-template <class Stream, std::size_t N>
+template <async_stream Stream, std::size_t N>
 std::size_t finish_read(Stream& stream, read_buffer& in, std::array<unsigned char, N>& scratch,
                         net::mutable_buffer target, std::size_t n) {
-    if constexpr (waitable_stream<Stream>) {
-        if (target.data() == scratch.data()) {
-            in.grow(0, pooled_block_size);
-            std::memcpy(in.data(), scratch.data(), n);
-            if (n == N) { // probably more behind it
-                std::error_code more_ec;
-                std::size_t more = stream.read_some(net::buffer(in.data() + n, in.capacity() - n),
-                                                    more_ec);
-                if (!more_ec) n += more; // an error shows again on the next read
-            }
+    if (target.data() == scratch.data()) {
+        in.grow(0, pooled_block_size);
+        std::memcpy(in.data(), scratch.data(), n);
+        if (n == N) { // probably more behind it; an error shows again on the next read
+            immediate_io more = try_read(stream, net::buffer(in.data() + n, in.capacity() - n));
+            n += more.n;
         }
     }
     return n;
@@ -185,7 +174,7 @@ std::size_t finish_read(Stream& stream, read_buffer& in, std::array<unsigned cha
 /// connection's small `scratch` (Asio tries the read at once and otherwise waits for it without
 /// re-arming epoll, which async_wait would do on every call) and takes a block only when bytes
 /// arrive. Otherwise it reads what is there and waits holding the block.
-template <class Stream, std::size_t N>
+template <async_stream Stream, std::size_t N>
 task<std::tuple<std::error_code, std::size_t>> read_into(Stream& stream, read_buffer& in,
                                                          std::size_t used,
                                                          std::array<unsigned char, N>& scratch) {

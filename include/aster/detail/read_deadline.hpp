@@ -5,7 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/detail/asio.hpp>
-#include <aster/detail/async_event.hpp>
+#include <aster/detail/stream.hpp>
 
 #include <chrono>
 #include <memory>
@@ -14,7 +14,7 @@ namespace aster::detail {
 
 /// Cancels the stream's pending operations once the deadline passes. Setting a new deadline per
 /// request costs a clock read; the timer is re-armed only when it fires or must fire earlier.
-template <class Stream>
+template <async_stream Stream>
 class read_deadline {
 public:
     using clock = std::chrono::steady_clock;

@@ -8,6 +8,7 @@
 #include <aster/detail/config.hpp>
 #include <aster/detail/app_ref.hpp>
 #include <aster/detail/http_connection.hpp>
+#include <aster/detail/stream.hpp>
 #include <aster/task.hpp>
 
 #include <concepts>
@@ -23,7 +24,7 @@ namespace aster::detail {
 /// the one coroutine frame a connection keeps.
 template <class T>
 concept transport = std::move_constructible<T> && requires(T& t) {
-    t.stream();
+    requires async_stream<std::remove_reference_t<decltype(t.stream())>>;
     { t.peer() } -> std::convertible_to<client_address>;
     { t.finish() } -> std::same_as<task<>>;
 };
@@ -48,7 +49,7 @@ task<> serve_stream(Transport transport, const app_ref& app, const connection_op
 }
 
 /// A stream its owner closes: the test client's end, a test's or a fuzzer's.
-template <class Stream>
+template <async_stream Stream>
 class borrowed_stream {
 public:
     borrowed_stream(Stream& stream, client_address peer)
@@ -63,7 +64,7 @@ private:
 };
 
 /// serve_stream over a borrowed stream.
-template <class Stream>
+template <async_stream Stream>
 task<> serve_stream(Stream& stream, const app_ref& app, const connection_options& options,
                     client_address peer) {
     return serve_stream(borrowed_stream<Stream>(stream, std::move(peer)), app, options);

@@ -11,7 +11,7 @@
 
 #include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
-#include <aster/detail/async_event.hpp>
+#include <aster/detail/stream.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_connection.hpp>
 #include <aster/detail/serve_stream.hpp>

@@ -8,6 +8,7 @@
 #include <aster/detail/app_ref.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/async_event.hpp>
+#include <aster/detail/stream.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
 #include <aster/detail/message_buffer.hpp>
@@ -38,7 +39,7 @@
 
 namespace aster::detail {
 
-template <class Stream>
+template <async_stream Stream>
 class ws_session final : public websocket_transport, public closable {
 public:
     ws_session(Stream& stream, request& upgrade, const websocket_options& options,

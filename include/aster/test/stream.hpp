@@ -62,6 +62,15 @@ public:
     void cancel() noexcept {
         if (state_) complete_read(*state_, net::error::operation_aborted);
     }
+    /// The socket's spellings, which the engine uses for every stream.
+    void close(std::error_code& ec) noexcept {
+        close();
+        ec = {};
+    }
+    void cancel(std::error_code& ec) noexcept {
+        cancel();
+        ec = {};
+    }
     bool is_open() const noexcept { return state_ && !state_->closed; }
     /// True when the other end has closed (after which this end reads EOF once data runs out).
     bool peer_closed() const noexcept {

@@ -19,7 +19,7 @@ inline constexpr std::size_t stream_room = 4 * 1024;
 
 // At a head whose body is still arriving (or is large): when the request goes to a coroutine
 // route, gets the body ready to stream to it and returns true.
-template <class Stream>
+template <async_stream Stream>
 bool http_connection<Stream>::start_streaming() {
     if (!app_.streams_body) return false;
     parser_.fill(request_, in_.chars() + start_);
@@ -52,7 +52,7 @@ bool http_connection<Stream>::start_streaming() {
 }
 
 // request::read_some of a streamed body: the next piece, as a view into the read buffer.
-template <class Stream>
+template <async_stream Stream>
 task<std::string_view> http_connection<Stream>::read_some() {
     if (body_phase_ == body_phase::ended) co_return std::string_view();
     if (body_phase_ == body_phase::failed) std::rethrow_exception(body_error_);
@@ -96,7 +96,7 @@ task<std::string_view> http_connection<Stream>::read_some() {
 // Parses on to the next body piece, reading when every byte is parsed. `budget` is how many
 // more bytes it may read (the drain's bound); `until` a deadline for all of them, or max for
 // body_timeout per read.
-template <class Stream>
+template <async_stream Stream>
 task<typename http_connection<Stream>::pull>
 http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
                                    clock::time_point until) {
@@ -143,7 +143,7 @@ http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
 // After the handler of a streamed request. What it left unread is read and dropped when it is
 // at most drain_limit and arrives within body_timeout, so the connection can carry the next
 // request; otherwise the answer says Connection: close and the connection ends.
-template <class Stream>
+template <async_stream Stream>
 task<> http_connection<Stream>::finish_body() {
     const body_phase phase = std::exchange(body_phase_, body_phase::none);
     if (phase == body_phase::ended) co_return;

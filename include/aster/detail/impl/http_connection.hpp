@@ -14,7 +14,7 @@ inline constexpr std::size_t copy_body_limit = 16 * 1024;
 // Pipelined responses are held for one write, but not beyond this many bytes.
 inline constexpr std::size_t max_pending_output = 64 * 1024;
 
-template <class Stream>
+template <async_stream Stream>
 typename http_connection<Stream>::space http_connection<Stream>::ensure_space(std::size_t end) {
     if constexpr (waitable_stream<Stream>)
         if (end == 0) return space::ok; // read_into takes a block when bytes arrive
@@ -33,13 +33,13 @@ typename http_connection<Stream>::space http_connection<Stream>::ensure_space(st
     return in_.grow(end, std::min(wanted, cap)) ? space::ok : space::busy;
 }
 
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::begin_shutdown() {
     shutting_down_ = true;
     if (idle_) cancel_stream(stream_); // nothing in flight: close now
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> http_connection<Stream>::run() {
     request_access::set_client(request_, &client_);
     request_access::set_secure(request_, options_.secure);
@@ -158,7 +158,7 @@ task<> http_connection<Stream>::run() {
     }
 }
 
-template <class Stream>
+template <async_stream Stream>
 bool http_connection<Stream>::may_keep_alive() const noexcept {
     return parser_.keep_alive() && !shutting_down_ && !body_closes_ &&
            !iequals(response_.header_value("connection"), "close");
@@ -166,7 +166,7 @@ bool http_connection<Stream>::may_keep_alive() const noexcept {
 
 // Starts the access log's clock and routes: a plain handler answers into response_ now, a
 // coroutine route is left in pending_route_ for respond().
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::route_request() {
     logging_ = (options_.access_log || logger().access_log) && log_enabled(log_level::info);
     started_ = logging_ || options_.metrics ? std::chrono::steady_clock::now()
@@ -181,7 +181,7 @@ void http_connection<Stream>::route_request() {
 }
 
 // Every exception a handler throws becomes a response here, whichever path ran it.
-template <class Stream>
+template <async_stream Stream>
 response http_connection<Stream>::failure(std::exception_ptr error) {
     try {
         std::rethrow_exception(error);
@@ -207,7 +207,7 @@ response http_connection<Stream>::failure(std::exception_ptr error) {
 
 // Routing and plain-function handlers run without a coroutine; only a coroutine handler, a
 // streaming response or a large body needs respond(). Returns true when the answer is queued.
-template <class Stream>
+template <async_stream Stream>
 bool http_connection<Stream>::respond_now(bool& keep_alive) {
     route_request();
     if (pending_route_ != app_ref::none) return false;
@@ -218,7 +218,7 @@ bool http_connection<Stream>::respond_now(bool& keep_alive) {
     return true;
 }
 
-template <class Stream>
+template <async_stream Stream>
 bool http_connection<Stream>::queue_response(bool body_written_separately) {
     bool keep_alive = may_keep_alive();
     const bool http10 = request_.version_major() == 1 && request_.version_minor() == 0;
@@ -235,7 +235,7 @@ bool http_connection<Stream>::queue_response(bool body_written_separately) {
     return keep_alive;
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<bool> http_connection<Stream>::respond() {
     if (pending_route_ != app_ref::none) {
         try {
@@ -274,7 +274,7 @@ task<bool> http_connection<Stream>::respond() {
     co_return keep_alive;
 }
 
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::append_response(const response& res, bool keep_alive) {
     append_head(out_, res, framing::length, res.body().size(),
                 keep_alive ? connection_header::none : connection_header::close);
@@ -283,7 +283,7 @@ void http_connection<Stream>::append_response(const response& res, bool keep_ali
 
 // A request with `Upgrade: websocket`. Refusals are ordinary HTTP responses on a connection
 // that stays usable; an accepted handshake hands the connection to the WebSocket for good.
-template <class Stream>
+template <async_stream Stream>
 task<bool> http_connection<Stream>::upgrade(std::string_view head, std::string_view already_read) {
     bool keep_alive = parser_.keep_alive();
     // Middleware sees the handshake before routing, as Starlette's pure ASGI middleware does.
@@ -325,7 +325,7 @@ task<bool> http_connection<Stream>::upgrade(std::string_view head, std::string_v
     co_return false;
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<bool> http_connection<Stream>::flush() {
     if (out_.empty()) co_return true;
     auto ec = co_await write_counted(net::buffer(out_), out_.size());
@@ -334,7 +334,7 @@ task<bool> http_connection<Stream>::flush() {
     co_return !ec;
 }
 
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::append_error(status code, std::string_view text) {
     if (log_enabled(log_level::info))
         log_limited(log_level::info, "refused request",

@@ -9,7 +9,7 @@
 
 namespace aster::detail {
 
-template <class Stream>
+template <async_stream Stream>
 class http_connection<Stream>::chunk_writer final : public body_writer {
 public:
     chunk_writer(http_connection& conn, bool chunked, std::optional<std::uint64_t> length)
@@ -52,7 +52,7 @@ private:
 
 // After the response is on the wire (Starlette runs them after the last body message); the next
 // request on this connection waits for them, as under uvicorn.
-template <class Stream>
+template <async_stream Stream>
 task<> http_connection<Stream>::run_background(std::vector<response::background_task>& tasks) {
     for (auto& t : tasks) {
         try {
@@ -69,7 +69,7 @@ task<> http_connection<Stream>::run_background(std::vector<response::background_
     }
 }
 
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::log_access(const response& res,
                                          std::chrono::steady_clock::time_point started) {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -87,7 +87,7 @@ void http_connection<Stream>::log_access(const response& res,
     log(log_level::info, line);
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<bool> http_connection<Stream>::write_streaming(response& res, bool head_only,
                                                     bool keep_alive) {
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
@@ -138,7 +138,7 @@ task<bool> http_connection<Stream>::write_streaming(response& res, bool head_onl
 }
 
 // Metrics (when the app serves metrics_route): an answer is noted when queued...
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::note_response(const response& res) {
     if (!options_.metrics) return;
     std::string_view route = request_access::route_label(request_);
@@ -147,7 +147,7 @@ void http_connection<Stream>::note_response(const response& res) {
 }
 
 // ...and counted once its last byte is written (answers to a pipelined batch go out together).
-template <class Stream>
+template <async_stream Stream>
 void http_connection<Stream>::record_written() {
     if (unwritten_.empty()) return;
     const auto now = std::chrono::steady_clock::now();
@@ -159,7 +159,7 @@ void http_connection<Stream>::record_written() {
 
 // Every write of output goes through here, so server_stats::buffered_bytes sees what a slow
 // reader holds: one add and one subtract per write, not per response.
-template <class Stream>
+template <async_stream Stream>
 template <class Buffers>
 task<std::error_code> http_connection<Stream>::write_counted(const Buffers& buffers,
                                                              std::size_t size) {

@@ -8,7 +8,7 @@ namespace aster::detail {
 // The one way a session starts to close (RFC 6455 §7.1.2): our close frame goes out (unless one
 // did already, or the connection is gone), and from now on receive and send report `code` and
 // `reason`. `send_reason`: false when echoing a peer's close, whose reason we report only.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::begin_close(aster::close_code code, std::string_view reason,
                                      bool send_reason) {
     if (!sent_close_ && !connection_lost_) {
@@ -20,7 +20,7 @@ void ws_session<Stream>::begin_close(aster::close_code code, std::string_view re
     close_reason_ = std::string(reason.substr(0, 123));
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::begin_shutdown() {
     if (state_ != websocket_state::connected) return;
     begin_close(close_code::going_away, "server shutting down"); // §7.4.1
@@ -30,7 +30,7 @@ void ws_session<Stream>::begin_shutdown() {
     closing_deadline_->expires_after(options_.close_timeout);
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
     if (state_ == websocket_state::connecting) {
         // Closing before accept refuses the handshake: HTTP 403, as uvicorn answers.
@@ -48,12 +48,12 @@ task<> ws_session<Stream>::close(std::uint16_t code, std::string_view reason) {
     begin_close(aster::close_code(code), reason);
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::throw_closed(std::string_view) const {
     throw websocket_disconnect(close_code_, close_reason_);
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<bool> ws_session<Stream>::read_more() {
     prepare_read();
     auto [ec, n] = co_await read_into(stream_, in_, in_end_, scratch_);
@@ -67,7 +67,7 @@ task<bool> ws_session<Stream>::read_more() {
 
 // Ends a connection the peer is not keeping up with: the handler's receive or send reports
 // `code`, the close frame goes out if the peer still reads, and nothing waits on it any more.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::give_up(aster::close_code code, std::string_view reason) {
     if (state_ != websocket_state::connected || gave_up_) return;
     gave_up_ = true;
@@ -75,7 +75,7 @@ void ws_session<Stream>::give_up(aster::close_code code, std::string_view reason
     cancel_stream(stream_);
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::await_peer_close() {
     // §7.1.1: wait for the peer's close frame (discarding data) for a bounded time.
     auto armed = std::make_shared<bool>(true);
@@ -123,7 +123,7 @@ task<> ws_session<Stream>::await_peer_close() {
     deadline.cancel();
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     if (error) {
         report(error);
@@ -146,7 +146,7 @@ void ws_session<Stream>::finish_handler(std::exception_ptr error) {
     }
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::close_down() {
     stop_keep_alive();
     while (pinging_) co_await writes_changed(); // the pinger uses this session

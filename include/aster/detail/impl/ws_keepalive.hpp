@@ -5,7 +5,7 @@
 
 namespace aster::detail {
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::watch(std::chrono::steady_clock::time_point now) noexcept {
     if (state_ != websocket_state::connected) return; // a closing one has close_timeout
     if (sent_.too_slow(writing_, now, options_.min_send_rate))
@@ -15,7 +15,7 @@ void ws_session<Stream>::watch(std::chrono::steady_clock::time_point now) noexce
         give_up(close_code::policy_violation, "receive rate too low");
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::keep_alive() {
     net::steady_timer timer(stream_.get_executor());
     while (!stop_pinging_ && state_ == websocket_state::connected) {
@@ -36,7 +36,7 @@ task<> ws_session<Stream>::keep_alive() {
     notify_writes();
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::stop_keep_alive() {
     stop_pinging_ = true;
     if (ping_timer_) ping_timer_->cancel();

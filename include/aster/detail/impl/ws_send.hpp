@@ -6,7 +6,7 @@
 namespace aster::detail {
 
 // Per batch of frames, not per byte: one relaxed store when the queue's size changes.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::account() noexcept {
     if (!counters_) return;
     const std::size_t now = queued();
@@ -15,13 +15,13 @@ void ws_session<Stream>::account() noexcept {
     accounted_ = now;
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::writes_changed() {
     if (!writes_changed_) writes_changed_ = std::make_unique<async_event>(stream_.get_executor());
     return writes_changed_->wait();
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::queue_frame(opcode op, std::string_view payload, bool rsv1) {
     std::uint8_t header[14];
     std::size_t n = encode_frame_header(header, true, op, payload.size(), nullptr, rsv1);
@@ -30,7 +30,7 @@ void ws_session<Stream>::queue_frame(opcode op, std::string_view payload, bool r
     schedule_flush();
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::queue_message(opcode op, std::string_view payload) {
     ++messages_out_;
 #ifdef ASTER_HAS_ZLIB
@@ -53,7 +53,7 @@ void ws_session<Stream>::queue_message(opcode op, std::string_view payload) {
     queue_frame(op, payload);
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::queue_close(aster::close_code code, std::string_view reason) {
     std::uint8_t body[125];
     // §7.1.5: 1005 is a report of no code, and is sent as a close frame without a body.
@@ -65,34 +65,27 @@ void ws_session<Stream>::queue_close(aster::close_code code, std::string_view re
 
 // The answer to the last message of a read batch, with everything queued before it: one
 // write_some on the non-blocking socket; what it does not take goes out asynchronously.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::write_now() {
     answer_now_ = false;
-    if constexpr (waitable_stream<Stream>) { // (answer_now_ is never set for other streams)
-        std::error_code ec;
-        std::size_t n = stream_.write_some(net::buffer(pending_), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) {
-            ec = {};
-            n = 0;
-        }
-        sent_.add(n);
-        if (ec) {
-            write_failed_ = true;
-            pending_.clear();
-        } else if (n == pending_.size()) {
-            pending_.clear();
-            read_after_yield_ = true;
-        } else {
-            pending_.erase(0, n);
-            start_write();
-        }
+    immediate_io now = try_write(stream_, net::buffer(pending_));
+    sent_.add(now.n);
+    if (now.ec) {
+        write_failed_ = true;
+        pending_.clear();
+    } else if (now.n == pending_.size()) {
+        pending_.clear();
+        read_after_yield_ = true;
+    } else {
+        pending_.erase(0, now.n);
+        start_write();
     }
     account();
     notify_writes();
 }
 
 // Frames queued while a handler runs go out together once it yields: one write per batch.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::schedule_flush() {
     if constexpr (waitable_stream<Stream>) {
         if (answer_now_ && !writing_ && !write_failed_ && !pending_.empty()) {
@@ -110,7 +103,7 @@ void ws_session<Stream>::schedule_flush() {
     });
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::start_write() {
     if (writing_ || pending_.empty()) return;
     if (write_failed_) {
@@ -136,7 +129,7 @@ void ws_session<Stream>::start_write() {
                      });
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::drain_writes() {
     while (writing_ || flush_scheduled_ || (!pending_.empty() && !write_failed_)) {
         if (!writing_ && !flush_scheduled_) start_write();

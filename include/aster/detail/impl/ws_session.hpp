@@ -11,7 +11,7 @@ namespace aster::detail {
 // connections should cost little memory).
 inline constexpr std::size_t keep_buffer_up_to = 16 * 1024;
 
-template <class Stream>
+template <async_stream Stream>
 ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                                std::string_view already_read, std::exception_ptr* exception_sink,
                                loop_counters* counters, memory_budget* budget)
@@ -29,20 +29,17 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
         std::memcpy(in_.data(), already_read.data(), already_read.size());
         in_end_ = already_read.size();
     }
-    if constexpr (waitable_stream<Stream>) {
-        std::error_code ignored;
-        stream_.non_blocking(true, ignored); // read_more reads what is there, else waits
-    }
+    make_non_blocking(stream_); // read_more reads what is there, else waits
 }
 
-template <class Stream>
+template <async_stream Stream>
 ws_session<Stream>::~ws_session() {
     if (!counters_) return;
     counters_->buffered_bytes.sub(accounted_);
     counters_->websockets.sub();
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::report(std::exception_ptr error) {
     try {
         std::rethrow_exception(error);
@@ -57,7 +54,7 @@ void ws_session<Stream>::report(std::exception_ptr error) {
     if (exception_sink_ && !*exception_sink_) *exception_sink_ = error;
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_list& headers) {
     if (state_ != websocket_state::connecting)
         throw websocket_state_error(std::string("aster::websocket::accept: already ") +
@@ -117,7 +114,7 @@ task<> ws_session<Stream>::accept(std::string_view subprotocol, const header_lis
     co_return;
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::deny(response r) {
     if (state_ != websocket_state::connecting)
         throw websocket_state_error("aster::websocket::deny: only before accept (state: " +
@@ -126,7 +123,7 @@ task<> ws_session<Stream>::deny(response r) {
     co_return;
 }
 
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::deny_now(response& r) {
     handshake_status_ = std::uint16_t(r.status());
     append_head(pending_, r, framing::length, r.body().size(), connection_header::close);
@@ -136,7 +133,7 @@ void ws_session<Stream>::deny_now(response& r) {
     schedule_flush();
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::send(bool text, std::string_view payload) {
     if (state_ == websocket_state::connecting)
         throw websocket_state_error("aster::websocket::send: call accept() before sending "
@@ -156,7 +153,7 @@ task<> ws_session<Stream>::send(bool text, std::string_view payload) {
     queue_message(text ? opcode::text : opcode::binary, payload);
 }
 
-template <class Stream>
+template <async_stream Stream>
 websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data) noexcept {
     ++messages_in_;
     if constexpr (waitable_stream<Stream>) {
@@ -174,7 +171,7 @@ websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data)
 
 // Before a read: compacts what is left, makes room, and sends the answers to everything
 // complete, so they go out before we wait.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::prepare_read() {
     if (in_begin_ == in_end_) {
         in_begin_ = in_end_ = 0;
@@ -190,7 +187,7 @@ void ws_session<Stream>::prepare_read() {
     start_write();
 }
 
-template <class Stream>
+template <async_stream Stream>
 task<websocket_message> ws_session<Stream>::receive() {
     if (state_ == websocket_state::connecting)
         throw websocket_state_error("aster::websocket::receive: call accept() before receiving "
@@ -251,7 +248,7 @@ task<websocket_message> ws_session<Stream>::receive() {
 
 // More bytes for the reader: room for the frame it waits for (reserved in the memory budget),
 // then one read, the fast paths first. False when the connection is over (the code is set).
-template <class Stream>
+template <async_stream Stream>
 task<bool> ws_session<Stream>::read_frame_bytes() {
     if (std::size_t needed = reader_.needed(); needed > in_.capacity() - in_begin_) {
         if (in_begin_ > 0) { // make room for the whole frame before reading on
@@ -281,12 +278,10 @@ task<bool> ws_session<Stream>::read_frame_bytes() {
             // idle connection waits with and then the rest (two reads).
             if (batch_messages_ > 1 && !gave_up_) {
                 in_.grow(0, pooled_block_size);
-                n = stream_.read_some(net::buffer(in_.data(), in_.capacity()), ec);
-                read_done = ec != net::error::would_block && ec != net::error::try_again;
-                if (!read_done) {
-                    ec = {};
-                    n = 0;
-                }
+                immediate_io now = try_read(stream_, net::buffer(in_.data(), in_.capacity()));
+                read_done = !now.blocked;
+                ec = now.ec;
+                n = now.n;
                 received_.add(n);
             }
         }
@@ -326,7 +321,7 @@ task<bool> ws_session<Stream>::read_frame_bytes() {
 
 // While the handler runs, this frame holds little: what is done after it lives in
 // finish_handler (plain) and close_down (a frame only once the handler is over).
-template <class Stream>
+template <async_stream Stream>
 task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
     {
         websocket ws(*this, request_, offered_);
@@ -350,7 +345,7 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
 }
 
 // `127.0.0.1:50312 - "WebSocket /ws" 101 1000 2.5s in=3 out=3`, as uvicorn's access log.
-template <class Stream>
+template <async_stream Stream>
 void ws_session<Stream>::log_end() const {
     if (!log_enabled(log_level::info)) return;
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
