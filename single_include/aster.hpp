@@ -6843,6 +6843,18 @@ inline void append_head(std::string& out, const response& res, framing body_fram
 
 #endif // ASTER_DETAIL_HTTP_WRITER_HPP
 // end aster/detail/http_writer.hpp
+// begin aster/detail/input_window.hpp
+// SPDX-License-Identifier: MIT
+// input_window: a connection's read buffer and where in it the work stands.
+#ifndef ASTER_DETAIL_INPUT_WINDOW_HPP
+#define ASTER_DETAIL_INPUT_WINDOW_HPP
+
+// begin aster/detail/read_buffer.hpp
+// SPDX-License-Identifier: MIT
+// read_buffer: a connection's input bytes, in blocks shared through a per-thread pool.
+#ifndef ASTER_DETAIL_READ_BUFFER_HPP
+#define ASTER_DETAIL_READ_BUFFER_HPP
+
 // begin aster/detail/memory_budget.hpp
 // SPDX-License-Identifier: MIT
 // memory_budget: the bytes all of a server's connections may hold for bodies and messages.
@@ -6919,12 +6931,6 @@ private:
 
 #endif // ASTER_DETAIL_MEMORY_BUDGET_HPP
 // end aster/detail/memory_budget.hpp
-// begin aster/detail/read_buffer.hpp
-// SPDX-License-Identifier: MIT
-// read_buffer: a connection's input bytes, in blocks shared through a per-thread pool.
-#ifndef ASTER_DETAIL_READ_BUFFER_HPP
-#define ASTER_DETAIL_READ_BUFFER_HPP
-
 // begin aster/detail/stream.hpp
 // SPDX-License-Identifier: MIT
 // The streams the engine runs on (a TCP socket, a TLS stream, test::stream), and the few
@@ -7222,6 +7228,99 @@ task<std::tuple<std::error_code, std::size_t>> read_into(Stream& stream, read_bu
 
 #endif // ASTER_DETAIL_READ_BUFFER_HPP
 // end aster/detail/read_buffer.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+namespace aster::detail {
+
+/// The bytes a connection has read and not yet handled, in its read buffer:
+///
+///     0 ........ begin ......... parsed .......... end ......... capacity
+///       handled    the message in    read, not yet     room to read
+///                  progress, parsed  parsed
+///
+/// A parser takes bytes (`took`), a read brings them (`arrived`), a handled message moves
+/// `begin` (`done`, `consume`), and `compact` moves what is held to the front before a read.
+/// A view into the buffer (the request's fields) stays valid until compact, erase or grow.
+class input_window {
+public:
+    read_buffer& buffer() noexcept { return buffer_; }
+    unsigned char* data() noexcept { return buffer_.data(); }
+    char* chars() noexcept { return buffer_.chars(); }
+    std::size_t capacity() const noexcept { return buffer_.capacity(); }
+
+    std::size_t begin() const noexcept { return begin_; }
+    std::size_t parsed() const noexcept { return parsed_; }
+    std::size_t end() const noexcept { return end_; }
+
+    /// Nothing of a message is held: between messages, or before the first.
+    bool holds_nothing() const noexcept { return begin_ == end_; }
+    bool has_unparsed() const noexcept { return parsed_ < end_; }
+    /// The message in progress, as far as it is parsed.
+    std::string_view parsed_bytes() noexcept { return {chars() + begin_, parsed_ - begin_}; }
+    /// What was read and not parsed yet.
+    std::string_view unparsed_bytes() noexcept { return {chars() + parsed_, end_ - parsed_}; }
+    /// Everything held, for a reader that parses and consumes in one step.
+    std::span<std::uint8_t> held() noexcept { return {data() + begin_, end_ - begin_}; }
+
+    void took(std::size_t n) noexcept { parsed_ += n; }
+    void arrived(std::size_t n) noexcept { end_ += n; }
+    /// The message in progress is handled: the next one starts where parsing stands.
+    void done() noexcept { begin_ = parsed_; }
+    /// `n` bytes from `begin` were parsed and handled at once.
+    void consume(std::size_t n) noexcept {
+        begin_ += n;
+        if (parsed_ < begin_) parsed_ = begin_;
+    }
+
+    /// Moves what is held to the front of the buffer, so the room behind it is all there is.
+    void compact() noexcept {
+        if (begin_ == 0) return;
+        std::memmove(data(), data() + begin_, end_ - begin_);
+        parsed_ -= begin_;
+        end_ -= begin_;
+        begin_ = 0;
+    }
+    /// Drops the bytes [first, last) of the message in progress (a streamed body's pieces the
+    /// parser is done with), moving what follows them back.
+    void erase(std::size_t first, std::size_t last) noexcept {
+        std::memmove(data() + first, data() + last, end_ - last);
+        parsed_ -= last - first;
+        end_ -= last - first;
+    }
+
+    /// Makes the capacity at least `wanted`, keeping everything read; false when the memory
+    /// budget refuses it (read_buffer::grow).
+    bool grow(std::size_t wanted) { return buffer_.grow(end_, wanted); }
+    /// Gives the buffer back once nothing is held.
+    void release() noexcept {
+        begin_ = parsed_ = end_ = 0;
+        buffer_.release();
+    }
+    /// Starts the window with `bytes` (what another reader already took from the stream).
+    /// False, holding nothing, when the memory budget refuses the room for them.
+    [[nodiscard]] bool assign(std::string_view bytes) {
+        begin_ = parsed_ = end_ = 0;
+        if (bytes.empty()) return true;
+        if (!buffer_.grow(0, bytes.size())) return false;
+        std::memcpy(data(), bytes.data(), bytes.size());
+        end_ = bytes.size();
+        return true;
+    }
+
+private:
+    read_buffer buffer_;
+    std::size_t begin_ = 0, parsed_ = 0, end_ = 0;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_INPUT_WINDOW_HPP
+// end aster/detail/input_window.hpp
 // begin aster/detail/read_deadline.hpp
 // SPDX-License-Identifier: MIT
 // A deadline on a stream's reads: moving it is a store, the one timer re-arms itself lazily.
@@ -8845,9 +8944,8 @@ private:
     std::exception_ptr* exception_sink_;
     std::vector<std::string_view> offered_;
 
-    read_buffer in_; // held only while a frame is being read or handled
+    input_window in_; // its buffer held only while a frame is being read or handled
     std::array<unsigned char, 64> scratch_;
-    std::size_t in_begin_ = 0, in_end_ = 0;
     ws_reader reader_{{.from_client = true, .max_message_bytes = options_.max_message_bytes}};
 
     std::string pending_, inflight_; // queued frames; frames being written
@@ -8912,17 +9010,14 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
       counters_(counters) {
     if (counters_) counters_->websockets.add();
-    in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
-    in_.charge_to(budget);
+    in_.buffer().count_in(counters_ ? &counters_->input_bytes : nullptr);
+    in_.buffer().charge_to(budget);
     reader_.charge_to(budget, large_block_size);
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
-    if (!already_read.empty()) {
-        in_.grow(0, already_read.size());
-        std::memcpy(in_.data(), already_read.data(), already_read.size());
-        in_end_ = already_read.size();
-    }
+    // Over the memory budget, the session ends at its first read, as when the pinger gives up.
+    if (!in_.assign(already_read)) gave_up_ = true;
     make_non_blocking(stream_); // read_more reads what is there, else waits
 }
 
@@ -9053,7 +9148,7 @@ websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data)
     if constexpr (waitable_stream<Stream>) {
         ++batch_messages_;
         // Nothing whole left to handle: what the handler sends next ends this read batch.
-        std::span<const std::uint8_t> rest(in_.data() + in_begin_, in_end_ - in_begin_);
+        std::span<const std::uint8_t> rest = in_.held();
         frame_header h{};
         frame_error why{};
         answer_now_ = parse_frame_header(rest, h, why, true, reader_.compressing()) ==
@@ -9067,17 +9162,11 @@ websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data)
 // complete, so they go out before we wait.
 template <async_stream Stream>
 void ws_session<Stream>::prepare_read() {
-    if (in_begin_ == in_end_) {
-        in_begin_ = in_end_ = 0;
-        if (in_.capacity() > large_block_size) in_.release(); // a huge frame is done with
-    }
-    if (in_begin_ > 0) {
-        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-        in_end_ -= in_begin_;
-        in_begin_ = 0;
-    }
-    if (in_end_ == in_.capacity() && !(waitable_stream<Stream> && in_end_ == 0))
-        in_.grow(in_end_, std::max(pooled_block_size, in_end_ * 2));
+    if (in_.holds_nothing() && in_.capacity() > large_block_size)
+        in_.release(); // a huge frame is done with
+    in_.compact();
+    if (in_.end() == in_.capacity() && !(waitable_stream<Stream> && in_.end() == 0))
+        in_.grow(std::max(pooled_block_size, in_.end() * 2));
     start_write();
 }
 
@@ -9091,9 +9180,8 @@ task<websocket_message> ws_session<Stream>::receive() {
     reader_.trim(keep_buffer_up_to);
     for (;;) {
         std::size_t used = 0;
-        const auto e = reader_.read(
-            std::span<std::uint8_t>(in_.data() + in_begin_, in_end_ - in_begin_), used);
-        in_begin_ += used;
+        const auto e = reader_.read(in_.held(), used);
+        in_.consume(used);
         switch (e) {
         case ws_reader::event::message:
             co_return hand_out(reader_.text(), reader_.data());
@@ -9144,13 +9232,9 @@ task<websocket_message> ws_session<Stream>::receive() {
 // then one read, the fast paths first. False when the connection is over (the code is set).
 template <async_stream Stream>
 task<bool> ws_session<Stream>::read_frame_bytes() {
-    if (std::size_t needed = reader_.needed(); needed > in_.capacity() - in_begin_) {
-        if (in_begin_ > 0) { // make room for the whole frame before reading on
-            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-            in_end_ -= in_begin_;
-            in_begin_ = 0;
-        }
-        if (!in_.grow(in_end_, needed)) { // the memory budget is spent
+    if (std::size_t needed = reader_.needed(); needed > in_.capacity() - in_.begin()) {
+        in_.compact();           // room for the whole frame before reading on
+        if (!in_.grow(needed)) { // the memory budget is spent
             begin_close(close_code::try_again_later, "server busy, try again later");
             co_return false;
         }
@@ -9164,14 +9248,14 @@ task<bool> ws_session<Stream>::read_frame_bytes() {
         // An answer just went out and the peer's next message follows it: reading at once
         // would only find the socket empty (one wasted system call). Let the loop's other
         // ready work run first; by then the message has usually arrived.
-        if (read_after_yield_ && in_begin_ == in_end_) {
+        if (read_after_yield_ && in_.holds_nothing()) {
             read_after_yield_ = false;
             co_await net::post(stream_.get_executor(), net::use_awaitable);
             // The last read brought several messages: the peer pipelines and its next batch
             // is most likely in. One read straight into a block, rather than the scratch an
             // idle connection waits with and then the rest (two reads).
             if (batch_messages_ > 1 && !gave_up_) {
-                in_.grow(0, pooled_block_size);
+                in_.grow(pooled_block_size);
                 immediate_io now = try_read(stream_, net::buffer(in_.data(), in_.capacity()));
                 read_done = !now.blocked;
                 ec = now.ec;
@@ -9187,13 +9271,13 @@ task<bool> ws_session<Stream>::read_frame_bytes() {
         // never end.
         if (gave_up_) {
             ec = net::error::operation_aborted;
-        } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+        } else if (start_read(stream_, in_.buffer(), in_.end(), scratch_, target, ec, n)) {
             // A message (or frame) begun and not finished: its pace is watched.
-            receiving_ = reader_.in_message() || in_begin_ < in_end_;
+            receiving_ = reader_.in_message() || !in_.holds_nothing();
             auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
             receiving_ = false;
             ec = read_ec;
-            n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
+            n = read_ec ? 0 : finish_read(stream_, in_.buffer(), scratch_, target, read_n);
         }
         received_.add(n);
     }
@@ -9209,7 +9293,7 @@ task<bool> ws_session<Stream>::read_frame_bytes() {
         }
         co_return false;
     }
-    in_end_ += n;
+    in_.arrived(n);
     co_return true;
 }
 
@@ -9463,12 +9547,12 @@ void ws_session<Stream>::throw_closed(std::string_view) const {
 template <async_stream Stream>
 task<bool> ws_session<Stream>::read_more() {
     prepare_read();
-    auto [ec, n] = co_await read_into(stream_, in_, in_end_, scratch_);
+    auto [ec, n] = co_await read_into(stream_, in_.buffer(), in_.end(), scratch_);
     if (ec) {
         connection_lost_ = true;
         co_return false;
     }
-    in_end_ += n;
+    in_.arrived(n);
     co_return true;
 }
 
@@ -9493,7 +9577,7 @@ task<> ws_session<Stream>::await_peer_close() {
     });
     for (bool done = false; !done;) {
         for (;;) {
-            std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
+            std::span<const std::uint8_t> available = in_.held();
             frame_header h{};
             frame_error why{};
             auto result = parse_frame_header(available, h, why, true, reader_.compressing());
@@ -9513,7 +9597,7 @@ task<> ws_session<Stream>::await_peer_close() {
                 }
                 break;
             }
-            in_begin_ += total;
+            in_.consume(total);
             if (h.op == opcode::close) {
                 received_close_ = true;
                 done = true;
@@ -9720,8 +9804,8 @@ public:
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
           client_(std::move(client)) {
         if (options_.registry) options_.registry->add(*this);
-        in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
-        in_.charge_to(options_.budget);
+        in_.buffer().count_in(counters_ ? &counters_->input_bytes : nullptr);
+        in_.buffer().charge_to(options_.budget);
         make_non_blocking(stream_); // reads take what is there, else wait
     }
     ~http_connection() {
@@ -9779,7 +9863,7 @@ private:
     task<> run_background(std::vector<response::background_task>& tasks);
     void append_error(status code, std::string_view text);
     enum class space : std::uint8_t { ok, too_large, busy };
-    space ensure_space(std::size_t end);
+    space ensure_space();
 
     Stream& stream_;
     app_ref app_;
@@ -9793,9 +9877,7 @@ private:
     std::chrono::steady_clock::time_point started_{};
     bool logging_ = false; // this request goes to the access log
     read_deadline<Stream> deadline_{stream_};
-    read_buffer in_; // released while waiting between requests
-    // In in_: where the current request starts, the parse position, the end of the data.
-    std::size_t start_ = 0, parsed_ = 0, end_ = 0;
+    input_window in_; // its buffer released while waiting between requests
     // A body streamed to its handler: where it starts (its head lies before) and how it went.
     std::size_t body_start_ = 0;
     body_phase body_phase_ = body_phase::none;
@@ -9842,7 +9924,8 @@ inline constexpr std::size_t copy_body_limit = 16 * 1024;
 inline constexpr std::size_t max_pending_output = 64 * 1024;
 
 template <async_stream Stream>
-typename http_connection<Stream>::space http_connection<Stream>::ensure_space(std::size_t end) {
+typename http_connection<Stream>::space http_connection<Stream>::ensure_space() {
+    const std::size_t end = in_.end();
     if constexpr (waitable_stream<Stream>)
         if (end == 0) return space::ok; // read_into takes a block when bytes arrive
     // A body of known length gets all its room at once: the memory budget refuses it before
@@ -9857,7 +9940,7 @@ typename http_connection<Stream>::space http_connection<Stream>::ensure_space(st
     if (in_.capacity() >= cap) return space::too_large;
     std::size_t wanted = std::max(needed,
                                   in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2);
-    return in_.grow(end, std::min(wanted, cap)) ? space::ok : space::busy;
+    return in_.grow(std::min(wanted, cap)) ? space::ok : space::busy;
 }
 
 template <async_stream Stream>
@@ -9877,10 +9960,11 @@ task<> http_connection<Stream>::run() {
     const auto& limits = options_.limits;
     bool answered_one = false, head_clock_running = false;
     for (;;) {
-        while (parsed_ < end_) {
+        while (in_.has_unparsed()) {
             char* base = in_.chars();
-            auto result = parser_.feed(base + start_, base + parsed_, end_ - parsed_);
-            parsed_ += result.consumed;
+            auto result = parser_.feed(base + in_.begin(), base + in_.parsed(),
+                                       in_.end() - in_.parsed());
+            in_.took(result.consumed);
             if (result.outcome == request_parser::state::need_more) break;
             if (result.outcome == request_parser::state::failed) {
                 append_error(parser_.error_status(), parser_.error_reason());
@@ -9904,21 +9988,20 @@ task<> http_connection<Stream>::run() {
                     co_return;
                 }
                 parser_.next();
-                start_ = parsed_;
+                in_.done();
                 continue;
             }
-            parser_.fill(request_, base + start_);
+            parser_.fill(request_, base + in_.begin());
             deadline_.clear();
             answered_one = true;
             head_clock_running = false;
             if (parser_.websocket_upgrade()) {
-                if (!co_await upgrade(std::string_view(base + start_, parsed_ - start_),
-                                      std::string_view(base + parsed_, end_ - parsed_))) {
+                if (!co_await upgrade(in_.parsed_bytes(), in_.unparsed_bytes())) {
                     co_await flush();
                     co_return;
                 }
                 parser_.next();
-                start_ = parsed_;
+                in_.done();
                 continue;
             }
             bool keep_alive = false;
@@ -9929,19 +10012,14 @@ task<> http_connection<Stream>::run() {
                 co_return;
             }
             parser_.next();
-            start_ = parsed_;
+            in_.done();
         }
         // RFC 9110 §10.1.1: invite the body only once the headers were accepted.
         if (parser_.take_continue()) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
         // Everything this read brought in has been answered: one write for all of it.
         if (!co_await flush()) co_return;
-        if (start_ > 0) {
-            std::memmove(in_.data(), in_.data() + start_, end_ - start_);
-            parsed_ -= start_;
-            end_ -= start_;
-            start_ = 0;
-        }
-        if (auto room = ensure_space(end_); room != space::ok) {
+        in_.compact();
+        if (auto room = ensure_space(); room != space::ok) {
             if (room == space::busy) // the server's memory budget, not this request, is full
                 append_error(status::service_unavailable, "Service Unavailable");
             else
@@ -9951,14 +10029,14 @@ task<> http_connection<Stream>::run() {
             co_await flush();
             co_return;
         }
-        const bool idle = start_ == end_ && answered_one;
+        const bool idle = in_.holds_nothing() && answered_one;
         // Nothing of a request has arrived (a keep-alive wait, or a fresh connection that has
         // sent nothing yet): a graceful stop may close it at once.
-        if (start_ == end_ && shutting_down_) co_return;
-        idle_ = start_ == end_;
+        if (in_.holds_nothing() && shutting_down_) co_return;
+        idle_ = in_.holds_nothing();
         if (idle) {
             deadline_.expires_after(limits.keep_alive_timeout);
-        } else if (!parser_.headers_complete() || start_ == end_) {
+        } else if (!parser_.headers_complete() || in_.holds_nothing()) {
             if (!head_clock_running) deadline_.expires_after(limits.header_timeout);
             head_clock_running = true;
         } else {
@@ -9969,7 +10047,7 @@ task<> http_connection<Stream>::run() {
         // no more, or the next read would wait with no deadline at all (a slowloris's byte).
         std::tuple<std::error_code, std::size_t> got{net::error::timed_out, 0};
         if (!deadline_.expired() && !too_slow_)
-            got = co_await read_into(stream_, in_, end_, scratch_);
+            got = co_await read_into(stream_, in_.buffer(), in_.end(), scratch_);
         auto [ec, n] = got;
         idle_ = receiving_ = false;
         received_.add(n);
@@ -9981,7 +10059,7 @@ task<> http_connection<Stream>::run() {
             }
             co_return;
         }
-        end_ += n;
+        in_.arrived(n);
     }
 }
 
@@ -10382,7 +10460,7 @@ inline constexpr std::size_t stream_room = 4 * 1024;
 template <async_stream Stream>
 bool http_connection<Stream>::start_streaming() {
     if (!app_.streams_body) return false;
-    parser_.fill(request_, in_.chars() + start_);
+    parser_.fill(request_, in_.chars() + in_.begin());
     try {
         if (!app_.streams_body(app_.app, request_)) return false;
     } catch (...) {
@@ -10390,20 +10468,15 @@ bool http_connection<Stream>::start_streaming() {
     }
     // The head goes to the front of the buffer with room behind it, and stays put while the
     // handler runs (the request views it); the body passes through the room a read at a time.
-    if (start_ > 0) {
-        std::memmove(in_.data(), in_.data() + start_, end_ - start_);
-        parsed_ -= start_;
-        end_ -= start_;
-        start_ = 0;
-    }
-    const std::size_t wanted = parsed_ + options_.limits.max_header_bytes + stream_room;
+    in_.compact();
+    const std::size_t wanted = in_.parsed() + options_.limits.max_header_bytes + stream_room;
     // Beyond the memory budget (a huge max_header_bytes): gathered instead, and refused then.
-    if (!in_.grow(end_, std::max(wanted, large_block_size))) return false;
+    if (!in_.grow(std::max(wanted, large_block_size))) return false;
     parser_.fill(request_, in_.chars());
-    body_start_ = parsed_;
+    body_start_ = in_.parsed();
     // RFC 9110 §10.1.1: a client that asked waits for 100 Continue, sent when the handler
     // first reads; not when some of the body came anyway.
-    continue_due_ = parser_.take_continue() && end_ == parsed_;
+    continue_due_ = parser_.take_continue() && !in_.has_unparsed();
     piece_out_ = body_closes_ = false;
     body_phase_ = body_phase::streaming;
     request_access::set_stream(request_, this, &parser_.body_storage());
@@ -10466,8 +10539,8 @@ http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
             parser_.resume();
         }
         char* base = in_.chars();
-        auto result = parser_.feed(base, base + parsed_, end_ - parsed_);
-        parsed_ += result.consumed;
+        auto result = parser_.feed(base, base + in_.parsed(), in_.end() - in_.parsed());
+        in_.took(result.consumed);
         if (result.outcome == request_parser::state::body_piece) {
             piece_out_ = true;
             piece = parser_.body_piece();
@@ -10477,26 +10550,24 @@ http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
         if (result.outcome == request_parser::state::failed) co_return pull::failed;
         // Every byte is parsed. Drop the body bytes the parser is done with, so the buffer
         // holds the head and what one read brings, however long the body.
-        const std::size_t keep = std::min(parsed_, parser_.keep_from());
+        const std::size_t keep = std::min(in_.parsed(), parser_.keep_from());
         if (keep > body_start_) {
-            std::memmove(base + body_start_, base + keep, end_ - keep);
+            in_.erase(body_start_, keep);
             parser_.discard(body_start_, keep - body_start_);
-            parsed_ -= keep - body_start_;
-            end_ -= keep - body_start_;
         }
         // Full of one chunk line (a flood of extensions or zeros), or past the drain's bound.
-        if (end_ == in_.capacity() || budget == 0) co_return pull::too_long;
+        if (in_.end() == in_.capacity() || budget == 0) co_return pull::too_long;
         if (until == clock::time_point::max())
             deadline_.expires_after(options_.limits.body_timeout);
         else deadline_.expires_at(until);
         receiving_ = true;
-        auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
+        auto [ec, n] = co_await read_into(stream_, in_.buffer(), in_.end(), scratch_);
         receiving_ = false;
         deadline_.clear(); // the handler's own time is not the client's
         if (ec) co_return deadline_.expired() || too_slow_ ? pull::timed_out : pull::gone;
         received_.add(n);
         budget -= std::min(budget, n);
-        end_ += n;
+        in_.arrived(n);
     }
 }
 

@@ -10,6 +10,7 @@
 #include <aster/detail/http_parser.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
+#include <aster/detail/input_window.hpp>
 #include <aster/detail/memory_budget.hpp>
 #include <aster/detail/metrics_registry.hpp>
 #include <aster/detail/read_buffer.hpp>
@@ -123,8 +124,8 @@ public:
         : stream_(stream), app_(app), options_(options), parser_(options_.limits),
           client_(std::move(client)) {
         if (options_.registry) options_.registry->add(*this);
-        in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
-        in_.charge_to(options_.budget);
+        in_.buffer().count_in(counters_ ? &counters_->input_bytes : nullptr);
+        in_.buffer().charge_to(options_.budget);
         make_non_blocking(stream_); // reads take what is there, else wait
     }
     ~http_connection() {
@@ -182,7 +183,7 @@ private:
     task<> run_background(std::vector<response::background_task>& tasks);
     void append_error(status code, std::string_view text);
     enum class space : std::uint8_t { ok, too_large, busy };
-    space ensure_space(std::size_t end);
+    space ensure_space();
 
     Stream& stream_;
     app_ref app_;
@@ -196,9 +197,7 @@ private:
     std::chrono::steady_clock::time_point started_{};
     bool logging_ = false; // this request goes to the access log
     read_deadline<Stream> deadline_{stream_};
-    read_buffer in_; // released while waiting between requests
-    // In in_: where the current request starts, the parse position, the end of the data.
-    std::size_t start_ = 0, parsed_ = 0, end_ = 0;
+    input_window in_; // its buffer released while waiting between requests
     // A body streamed to its handler: where it starts (its head lies before) and how it went.
     std::size_t body_start_ = 0;
     body_phase body_phase_ = body_phase::none;

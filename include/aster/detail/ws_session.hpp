@@ -11,6 +11,7 @@
 #include <aster/detail/stream.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
+#include <aster/detail/input_window.hpp>
 #include <aster/detail/message_buffer.hpp>
 #include <aster/detail/metrics_registry.hpp>
 #include <aster/detail/read_buffer.hpp>
@@ -110,9 +111,8 @@ private:
     std::exception_ptr* exception_sink_;
     std::vector<std::string_view> offered_;
 
-    read_buffer in_; // held only while a frame is being read or handled
+    input_window in_; // its buffer held only while a frame is being read or handled
     std::array<unsigned char, 64> scratch_;
-    std::size_t in_begin_ = 0, in_end_ = 0;
     ws_reader reader_{{.from_client = true, .max_message_bytes = options_.max_message_bytes}};
 
     std::string pending_, inflight_; // queued frames; frames being written

@@ -22,7 +22,7 @@ inline constexpr std::size_t stream_room = 4 * 1024;
 template <async_stream Stream>
 bool http_connection<Stream>::start_streaming() {
     if (!app_.streams_body) return false;
-    parser_.fill(request_, in_.chars() + start_);
+    parser_.fill(request_, in_.chars() + in_.begin());
     try {
         if (!app_.streams_body(app_.app, request_)) return false;
     } catch (...) {
@@ -30,20 +30,15 @@ bool http_connection<Stream>::start_streaming() {
     }
     // The head goes to the front of the buffer with room behind it, and stays put while the
     // handler runs (the request views it); the body passes through the room a read at a time.
-    if (start_ > 0) {
-        std::memmove(in_.data(), in_.data() + start_, end_ - start_);
-        parsed_ -= start_;
-        end_ -= start_;
-        start_ = 0;
-    }
-    const std::size_t wanted = parsed_ + options_.limits.max_header_bytes + stream_room;
+    in_.compact();
+    const std::size_t wanted = in_.parsed() + options_.limits.max_header_bytes + stream_room;
     // Beyond the memory budget (a huge max_header_bytes): gathered instead, and refused then.
-    if (!in_.grow(end_, std::max(wanted, large_block_size))) return false;
+    if (!in_.grow(std::max(wanted, large_block_size))) return false;
     parser_.fill(request_, in_.chars());
-    body_start_ = parsed_;
+    body_start_ = in_.parsed();
     // RFC 9110 §10.1.1: a client that asked waits for 100 Continue, sent when the handler
     // first reads; not when some of the body came anyway.
-    continue_due_ = parser_.take_continue() && end_ == parsed_;
+    continue_due_ = parser_.take_continue() && !in_.has_unparsed();
     piece_out_ = body_closes_ = false;
     body_phase_ = body_phase::streaming;
     request_access::set_stream(request_, this, &parser_.body_storage());
@@ -106,8 +101,8 @@ http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
             parser_.resume();
         }
         char* base = in_.chars();
-        auto result = parser_.feed(base, base + parsed_, end_ - parsed_);
-        parsed_ += result.consumed;
+        auto result = parser_.feed(base, base + in_.parsed(), in_.end() - in_.parsed());
+        in_.took(result.consumed);
         if (result.outcome == request_parser::state::body_piece) {
             piece_out_ = true;
             piece = parser_.body_piece();
@@ -117,26 +112,24 @@ http_connection<Stream>::pull_body(std::string_view& piece, std::size_t& budget,
         if (result.outcome == request_parser::state::failed) co_return pull::failed;
         // Every byte is parsed. Drop the body bytes the parser is done with, so the buffer
         // holds the head and what one read brings, however long the body.
-        const std::size_t keep = std::min(parsed_, parser_.keep_from());
+        const std::size_t keep = std::min(in_.parsed(), parser_.keep_from());
         if (keep > body_start_) {
-            std::memmove(base + body_start_, base + keep, end_ - keep);
+            in_.erase(body_start_, keep);
             parser_.discard(body_start_, keep - body_start_);
-            parsed_ -= keep - body_start_;
-            end_ -= keep - body_start_;
         }
         // Full of one chunk line (a flood of extensions or zeros), or past the drain's bound.
-        if (end_ == in_.capacity() || budget == 0) co_return pull::too_long;
+        if (in_.end() == in_.capacity() || budget == 0) co_return pull::too_long;
         if (until == clock::time_point::max())
             deadline_.expires_after(options_.limits.body_timeout);
         else deadline_.expires_at(until);
         receiving_ = true;
-        auto [ec, n] = co_await read_into(stream_, in_, end_, scratch_);
+        auto [ec, n] = co_await read_into(stream_, in_.buffer(), in_.end(), scratch_);
         receiving_ = false;
         deadline_.clear(); // the handler's own time is not the client's
         if (ec) co_return deadline_.expired() || too_slow_ ? pull::timed_out : pull::gone;
         received_.add(n);
         budget -= std::min(budget, n);
-        end_ += n;
+        in_.arrived(n);
     }
 }
 

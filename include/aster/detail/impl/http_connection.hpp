@@ -15,7 +15,8 @@ inline constexpr std::size_t copy_body_limit = 16 * 1024;
 inline constexpr std::size_t max_pending_output = 64 * 1024;
 
 template <async_stream Stream>
-typename http_connection<Stream>::space http_connection<Stream>::ensure_space(std::size_t end) {
+typename http_connection<Stream>::space http_connection<Stream>::ensure_space() {
+    const std::size_t end = in_.end();
     if constexpr (waitable_stream<Stream>)
         if (end == 0) return space::ok; // read_into takes a block when bytes arrive
     // A body of known length gets all its room at once: the memory budget refuses it before
@@ -30,7 +31,7 @@ typename http_connection<Stream>::space http_connection<Stream>::ensure_space(st
     if (in_.capacity() >= cap) return space::too_large;
     std::size_t wanted = std::max(needed,
                                   in_.capacity() == 0 ? pooled_block_size : in_.capacity() * 2);
-    return in_.grow(end, std::min(wanted, cap)) ? space::ok : space::busy;
+    return in_.grow(std::min(wanted, cap)) ? space::ok : space::busy;
 }
 
 template <async_stream Stream>
@@ -50,10 +51,11 @@ task<> http_connection<Stream>::run() {
     const auto& limits = options_.limits;
     bool answered_one = false, head_clock_running = false;
     for (;;) {
-        while (parsed_ < end_) {
+        while (in_.has_unparsed()) {
             char* base = in_.chars();
-            auto result = parser_.feed(base + start_, base + parsed_, end_ - parsed_);
-            parsed_ += result.consumed;
+            auto result = parser_.feed(base + in_.begin(), base + in_.parsed(),
+                                       in_.end() - in_.parsed());
+            in_.took(result.consumed);
             if (result.outcome == request_parser::state::need_more) break;
             if (result.outcome == request_parser::state::failed) {
                 append_error(parser_.error_status(), parser_.error_reason());
@@ -77,21 +79,20 @@ task<> http_connection<Stream>::run() {
                     co_return;
                 }
                 parser_.next();
-                start_ = parsed_;
+                in_.done();
                 continue;
             }
-            parser_.fill(request_, base + start_);
+            parser_.fill(request_, base + in_.begin());
             deadline_.clear();
             answered_one = true;
             head_clock_running = false;
             if (parser_.websocket_upgrade()) {
-                if (!co_await upgrade(std::string_view(base + start_, parsed_ - start_),
-                                      std::string_view(base + parsed_, end_ - parsed_))) {
+                if (!co_await upgrade(in_.parsed_bytes(), in_.unparsed_bytes())) {
                     co_await flush();
                     co_return;
                 }
                 parser_.next();
-                start_ = parsed_;
+                in_.done();
                 continue;
             }
             bool keep_alive = false;
@@ -102,19 +103,14 @@ task<> http_connection<Stream>::run() {
                 co_return;
             }
             parser_.next();
-            start_ = parsed_;
+            in_.done();
         }
         // RFC 9110 §10.1.1: invite the body only once the headers were accepted.
         if (parser_.take_continue()) out_.append("HTTP/1.1 100 Continue\r\n\r\n");
         // Everything this read brought in has been answered: one write for all of it.
         if (!co_await flush()) co_return;
-        if (start_ > 0) {
-            std::memmove(in_.data(), in_.data() + start_, end_ - start_);
-            parsed_ -= start_;
-            end_ -= start_;
-            start_ = 0;
-        }
-        if (auto room = ensure_space(end_); room != space::ok) {
+        in_.compact();
+        if (auto room = ensure_space(); room != space::ok) {
             if (room == space::busy) // the server's memory budget, not this request, is full
                 append_error(status::service_unavailable, "Service Unavailable");
             else
@@ -124,14 +120,14 @@ task<> http_connection<Stream>::run() {
             co_await flush();
             co_return;
         }
-        const bool idle = start_ == end_ && answered_one;
+        const bool idle = in_.holds_nothing() && answered_one;
         // Nothing of a request has arrived (a keep-alive wait, or a fresh connection that has
         // sent nothing yet): a graceful stop may close it at once.
-        if (start_ == end_ && shutting_down_) co_return;
-        idle_ = start_ == end_;
+        if (in_.holds_nothing() && shutting_down_) co_return;
+        idle_ = in_.holds_nothing();
         if (idle) {
             deadline_.expires_after(limits.keep_alive_timeout);
-        } else if (!parser_.headers_complete() || start_ == end_) {
+        } else if (!parser_.headers_complete() || in_.holds_nothing()) {
             if (!head_clock_running) deadline_.expires_after(limits.header_timeout);
             head_clock_running = true;
         } else {
@@ -142,7 +138,7 @@ task<> http_connection<Stream>::run() {
         // no more, or the next read would wait with no deadline at all (a slowloris's byte).
         std::tuple<std::error_code, std::size_t> got{net::error::timed_out, 0};
         if (!deadline_.expired() && !too_slow_)
-            got = co_await read_into(stream_, in_, end_, scratch_);
+            got = co_await read_into(stream_, in_.buffer(), in_.end(), scratch_);
         auto [ec, n] = got;
         idle_ = receiving_ = false;
         received_.add(n);
@@ -154,7 +150,7 @@ task<> http_connection<Stream>::run() {
             }
             co_return;
         }
-        end_ += n;
+        in_.arrived(n);
     }
 }
 

@@ -56,12 +56,12 @@ void ws_session<Stream>::throw_closed(std::string_view) const {
 template <async_stream Stream>
 task<bool> ws_session<Stream>::read_more() {
     prepare_read();
-    auto [ec, n] = co_await read_into(stream_, in_, in_end_, scratch_);
+    auto [ec, n] = co_await read_into(stream_, in_.buffer(), in_.end(), scratch_);
     if (ec) {
         connection_lost_ = true;
         co_return false;
     }
-    in_end_ += n;
+    in_.arrived(n);
     co_return true;
 }
 
@@ -86,7 +86,7 @@ task<> ws_session<Stream>::await_peer_close() {
     });
     for (bool done = false; !done;) {
         for (;;) {
-            std::span<const std::uint8_t> available(in_.data() + in_begin_, in_end_ - in_begin_);
+            std::span<const std::uint8_t> available = in_.held();
             frame_header h{};
             frame_error why{};
             auto result = parse_frame_header(available, h, why, true, reader_.compressing());
@@ -106,7 +106,7 @@ task<> ws_session<Stream>::await_peer_close() {
                 }
                 break;
             }
-            in_begin_ += total;
+            in_.consume(total);
             if (h.op == opcode::close) {
                 received_close_ = true;
                 done = true;

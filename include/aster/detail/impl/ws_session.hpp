@@ -18,17 +18,14 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
     : stream_(stream), request_(upgrade), options_(options), exception_sink_(exception_sink),
       counters_(counters) {
     if (counters_) counters_->websockets.add();
-    in_.count_in(counters_ ? &counters_->input_bytes : nullptr);
-    in_.charge_to(budget);
+    in_.buffer().count_in(counters_ ? &counters_->input_bytes : nullptr);
+    in_.buffer().charge_to(budget);
     reader_.charge_to(budget, large_block_size);
     for (const auto& f : upgrade.headers())
         if (iequals(f.name, "sec-websocket-protocol"))
             for (auto p : split_header_tokens(f.value)) offered_.push_back(p);
-    if (!already_read.empty()) {
-        in_.grow(0, already_read.size());
-        std::memcpy(in_.data(), already_read.data(), already_read.size());
-        in_end_ = already_read.size();
-    }
+    // Over the memory budget, the session ends at its first read, as when the pinger gives up.
+    if (!in_.assign(already_read)) gave_up_ = true;
     make_non_blocking(stream_); // read_more reads what is there, else waits
 }
 
@@ -159,7 +156,7 @@ websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data)
     if constexpr (waitable_stream<Stream>) {
         ++batch_messages_;
         // Nothing whole left to handle: what the handler sends next ends this read batch.
-        std::span<const std::uint8_t> rest(in_.data() + in_begin_, in_end_ - in_begin_);
+        std::span<const std::uint8_t> rest = in_.held();
         frame_header h{};
         frame_error why{};
         answer_now_ = parse_frame_header(rest, h, why, true, reader_.compressing()) ==
@@ -173,17 +170,11 @@ websocket_message ws_session<Stream>::hand_out(bool text, std::string_view data)
 // complete, so they go out before we wait.
 template <async_stream Stream>
 void ws_session<Stream>::prepare_read() {
-    if (in_begin_ == in_end_) {
-        in_begin_ = in_end_ = 0;
-        if (in_.capacity() > large_block_size) in_.release(); // a huge frame is done with
-    }
-    if (in_begin_ > 0) {
-        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-        in_end_ -= in_begin_;
-        in_begin_ = 0;
-    }
-    if (in_end_ == in_.capacity() && !(waitable_stream<Stream> && in_end_ == 0))
-        in_.grow(in_end_, std::max(pooled_block_size, in_end_ * 2));
+    if (in_.holds_nothing() && in_.capacity() > large_block_size)
+        in_.release(); // a huge frame is done with
+    in_.compact();
+    if (in_.end() == in_.capacity() && !(waitable_stream<Stream> && in_.end() == 0))
+        in_.grow(std::max(pooled_block_size, in_.end() * 2));
     start_write();
 }
 
@@ -197,9 +188,8 @@ task<websocket_message> ws_session<Stream>::receive() {
     reader_.trim(keep_buffer_up_to);
     for (;;) {
         std::size_t used = 0;
-        const auto e = reader_.read(
-            std::span<std::uint8_t>(in_.data() + in_begin_, in_end_ - in_begin_), used);
-        in_begin_ += used;
+        const auto e = reader_.read(in_.held(), used);
+        in_.consume(used);
         switch (e) {
         case ws_reader::event::message:
             co_return hand_out(reader_.text(), reader_.data());
@@ -250,13 +240,9 @@ task<websocket_message> ws_session<Stream>::receive() {
 // then one read, the fast paths first. False when the connection is over (the code is set).
 template <async_stream Stream>
 task<bool> ws_session<Stream>::read_frame_bytes() {
-    if (std::size_t needed = reader_.needed(); needed > in_.capacity() - in_begin_) {
-        if (in_begin_ > 0) { // make room for the whole frame before reading on
-            std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-            in_end_ -= in_begin_;
-            in_begin_ = 0;
-        }
-        if (!in_.grow(in_end_, needed)) { // the memory budget is spent
+    if (std::size_t needed = reader_.needed(); needed > in_.capacity() - in_.begin()) {
+        in_.compact();           // room for the whole frame before reading on
+        if (!in_.grow(needed)) { // the memory budget is spent
             begin_close(close_code::try_again_later, "server busy, try again later");
             co_return false;
         }
@@ -270,14 +256,14 @@ task<bool> ws_session<Stream>::read_frame_bytes() {
         // An answer just went out and the peer's next message follows it: reading at once
         // would only find the socket empty (one wasted system call). Let the loop's other
         // ready work run first; by then the message has usually arrived.
-        if (read_after_yield_ && in_begin_ == in_end_) {
+        if (read_after_yield_ && in_.holds_nothing()) {
             read_after_yield_ = false;
             co_await net::post(stream_.get_executor(), net::use_awaitable);
             // The last read brought several messages: the peer pipelines and its next batch
             // is most likely in. One read straight into a block, rather than the scratch an
             // idle connection waits with and then the rest (two reads).
             if (batch_messages_ > 1 && !gave_up_) {
-                in_.grow(0, pooled_block_size);
+                in_.grow(pooled_block_size);
                 immediate_io now = try_read(stream_, net::buffer(in_.data(), in_.capacity()));
                 read_done = !now.blocked;
                 ec = now.ec;
@@ -293,13 +279,13 @@ task<bool> ws_session<Stream>::read_frame_bytes() {
         // never end.
         if (gave_up_) {
             ec = net::error::operation_aborted;
-        } else if (start_read(stream_, in_, in_end_, scratch_, target, ec, n)) {
+        } else if (start_read(stream_, in_.buffer(), in_.end(), scratch_, target, ec, n)) {
             // A message (or frame) begun and not finished: its pace is watched.
-            receiving_ = reader_.in_message() || in_begin_ < in_end_;
+            receiving_ = reader_.in_message() || !in_.holds_nothing();
             auto [read_ec, read_n] = co_await stream_.async_read_some(target, use_tuple);
             receiving_ = false;
             ec = read_ec;
-            n = read_ec ? 0 : finish_read(stream_, in_, scratch_, target, read_n);
+            n = read_ec ? 0 : finish_read(stream_, in_.buffer(), scratch_, target, read_n);
         }
         received_.add(n);
     }
@@ -315,7 +301,7 @@ task<bool> ws_session<Stream>::read_frame_bytes() {
         }
         co_return false;
     }
-    in_end_ += n;
+    in_.arrived(n);
     co_return true;
 }
 
