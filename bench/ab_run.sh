@@ -98,7 +98,8 @@ for scenario in $SCENARIOS; do
         measure old "$scenario"
         measure new "$scenario"
         o=${rate[old.$scenario]% } n=${rate[new.$scenario]% }
-        echo "  $scenario round $round: old ${o##* }/s new ${n##* }/s"
+        oc=${cpu[old.$scenario]% } nc=${cpu[new.$scenario]% }
+        echo "  $scenario round $round: old ${o##* }/s ${oc##* } us, new ${n##* }/s ${nc##* } us"
     done
 done
 echo
@@ -111,3 +112,11 @@ for scenario in $SCENARIOS; do
         "$(awk -v a="$nc" -v b="$oc" 'BEGIN { print (b > 0 ? a / b : 0) }')"
 done
 echo "(medians of $ROUNDS alternating rounds; us: server CPU per request or message)"
+echo
+echo "server CPU per request or message, each side's rounds from lowest to highest:"
+for scenario in $SCENARIOS; do
+    for build in old new; do
+        printf '%-10s %s  %s\n' "$scenario" "$build" \
+            "$(tr ' ' '\n' <<<"${cpu[$build.$scenario]}" | grep -v '^$' | sort -g | tr '\n' ' ')"
+    done
+done
