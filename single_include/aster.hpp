@@ -1387,6 +1387,566 @@ struct is_task<net::awaitable<T, E>> : std::true_type {
 
 #endif // ASTER_TASK_HPP
 // end aster/task.hpp
+// begin aster/topics.hpp
+// SPDX-License-Identifier: MIT
+// Topics: publish/subscribe between the WebSockets of one server or test_client.
+#ifndef ASTER_TOPICS_HPP
+#define ASTER_TOPICS_HPP
+
+// begin aster/options.hpp
+// SPDX-License-Identifier: MIT
+// Limits and server settings as aggregates with designated-initialiser defaults.
+#ifndef ASTER_OPTIONS_HPP
+#define ASTER_OPTIONS_HPP
+
+// begin aster/log.hpp
+// SPDX-License-Identifier: MIT
+// Minimal levelled logging with a replaceable sink; the server and the connection report through
+// it.
+#ifndef ASTER_LOG_HPP
+#define ASTER_LOG_HPP
+
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster {
+
+enum class log_level { debug = 0, info = 1, warning = 2, error = 3, off = 4 };
+
+/// Process-wide log settings. Set them before serving; they are read without locks.
+/// @code
+/// aster::logger().level = aster::log_level::warning;
+/// aster::logger().sink = [](aster::log_level, std::string_view line) { my_log(line); };
+/// @endcode
+struct log_config {
+    log_level level = log_level::info;
+    std::function<void(log_level, std::string_view)> sink; // empty: one line to stderr
+    // One info line per HTTP request, as uvicorn writes them:
+    // `127.0.0.1:50312 - "GET /hello HTTP/1.1" 200 13 0.1ms`, everywhere, test_client's requests
+    // included (a server also has its own switch, server_config::access_log, on by default).
+    // Off, it costs one branch.
+    bool access_log = false;
+    // The default sink starts each line with the UTC time, `2026-12-07T15:47:59.123Z`.
+    bool timestamps = false;
+};
+
+inline log_config& logger() noexcept {
+    static log_config config;
+    return config;
+}
+
+inline bool log_enabled(log_level level) noexcept {
+    return level >= logger().level && logger().level != log_level::off;
+}
+
+inline void log(log_level level, std::string_view line) {
+    if (!log_enabled(level)) return;
+    auto& config = logger();
+    if (config.sink) {
+        config.sink(level, line);
+        return;
+    }
+    static constexpr const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR", ""};
+    char stamp[32] = "";
+    if (config.timestamps) {
+        const auto now = std::chrono::system_clock::now();
+        const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+        const auto millis =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+            1000;
+        std::tm parts{};
+        gmtime_r(&seconds, &parts);
+        std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &parts);
+        std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ ", int(millis));
+    }
+    std::fprintf(stderr, "%s%s: %.*s\n", stamp, names[int(level)], int(line.size()), line.data());
+}
+
+/// Logs `line`, but at most one line of its `kind` (a string literal naming the call site) per
+/// second: a line a client can provoke at will (a failing handler, a download it drops) cannot
+/// flood the log. The next line logged after some were dropped says how many. Thread-safe.
+/// @code
+/// aster::log_limited(aster::log_level::error, "report export", "export failed: " + why);
+/// @endcode
+namespace detail {
+
+// The seconds and counts log_limited keeps per kind; reset() forgets them (for tests that
+// check what one request logs).
+class log_limits {
+public:
+    static log_limits& instance() {
+        static log_limits limits;
+        return limits;
+    }
+    // True when a line of `kind` may go out now; `dropped` then says how many did not.
+    bool admit(const char* kind, std::size_t& dropped) {
+        const std::time_t now = std::time(nullptr);
+        std::lock_guard lock(mutex_);
+        auto it = std::find_if(kinds_.begin(), kinds_.end(),
+                               [&](const entry& e) { return e.kind == kind; });
+        if (it == kinds_.end()) {
+            kinds_.push_back({kind, now, 0});
+            return true;
+        }
+        if (it->second == now) {
+            ++it->dropped;
+            return false;
+        }
+        dropped = std::exchange(it->dropped, 0);
+        it->second = now;
+        return true;
+    }
+    void reset() {
+        std::lock_guard lock(mutex_);
+        kinds_.clear();
+    }
+
+private:
+    struct entry {
+        const char* kind;
+        std::time_t second;
+        std::size_t dropped;
+    };
+    std::mutex mutex_;
+    std::vector<entry> kinds_;
+};
+
+} // namespace detail
+
+inline void log_limited(log_level level, const char* kind, std::string_view line) {
+    if (!log_enabled(level)) return;
+    std::size_t dropped = 0;
+    if (!detail::log_limits::instance().admit(kind, dropped)) return;
+    if (dropped == 0) return log(level, line);
+    log(level, std::string(line) + " (" + std::to_string(dropped) +
+                   " more like it in the last second(s) not logged)");
+}
+
+} // namespace aster
+
+#endif // ASTER_LOG_HPP
+// end aster/log.hpp
+// begin aster/tls.hpp
+// SPDX-License-Identifier: MIT
+// TLS settings for serving https and wss; plain data, so it costs nothing without OpenSSL.
+#ifndef ASTER_TLS_HPP
+#define ASTER_TLS_HPP
+
+
+#include <string>
+
+namespace aster {
+
+/// The certificate and key a server presents when `server_config::tls` is set. HTTP and
+/// WebSocket routes then answer over TLS (https, wss) on the same port, through the same
+/// connection code. TLS 1.2 is the minimum; ciphers are OpenSSL's defaults.
+/// Serving TLS needs a build with ASTER_HAS_TLS (CMake `aster::tls` or `aster::compiled`
+/// when OpenSSL was found, meson `aster_tls_dep`); without it, `server::listen()` throws.
+/// @code
+/// app.run({.port = 8443, .tls = aster::tls_options{.certificate_chain_file = "cert.pem",
+///                                                  .private_key_file = "key.pem"}});
+/// @endcode
+struct tls_options {
+    std::string certificate_chain_file; // PEM: the server's certificate, then intermediates
+    std::string private_key_file;       // PEM, unencrypted (a server restarts unattended)
+};
+
+} // namespace aster
+
+#endif // ASTER_TLS_HPP
+// end aster/tls.hpp
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+/// A transfer in progress (a request body, a WebSocket message, a response or send queue being
+/// written) must move at least `bytes_per_second` on average over each `window`: a peer that
+/// trickles, or stops reading, cannot hold the connection's buffers for ever. A large upload
+/// or download at a steady pace is not cut, however long it takes. Checked about once a
+/// second by the server; 0 bytes per second turns the check off.
+struct transfer_rate {
+    std::size_t bytes_per_second = 240; // Kestrel's default minimum data rate
+    std::chrono::milliseconds window{20000};
+};
+
+/// What one connection accepts before answering with an error status.
+struct http_limits {
+    std::size_t max_header_bytes = 16 * 1024;     // request line + headers; beyond: 431
+    std::size_t max_url_bytes = 8 * 1024;         // request-target; beyond: 414
+    std::size_t max_body_bytes = 8 * 1024 * 1024; // whole body, chunked or not; beyond: 413
+    std::size_t max_headers = 100;                // header count; beyond: 431
+    // Time to receive a whole request head, from its first byte (or from the connection's
+    // start): beyond it, 408 and close. Bounds slowloris clients.
+    std::chrono::milliseconds header_timeout{10000};
+    // Longest silence while a body is arriving: beyond it, 408 and close.
+    std::chrono::milliseconds body_timeout{30000};
+    // Longest silence between requests on a kept-alive connection: beyond it, a quiet close.
+    std::chrono::milliseconds keep_alive_timeout{5000};
+    // A body (or its trailers) arriving slower than this: 408 and close.
+    transfer_rate min_receive_rate{};
+    // A response written slower than this (the client does not read it): the connection closes.
+    transfer_rate min_send_rate{};
+};
+
+/// permessage-deflate (RFC 7692): what aster accepts when a client offers compression. It takes
+/// effect only when zlib is present (ASTER_HAS_ZLIB); without zlib offers are declined.
+/// Memory, per connection that uses compression (measured; allocated on the first compressed
+/// message each way, so idle and uncompressed connections pay nothing):
+///   compressor   (1 << (server_max_window_bits + 2)) + (1 << (mem_level + 9)) + 5.8 KiB
+///   decompressor (1 << window) + 7 KiB, window = the client's negotiated bits (15 when the
+///                client does not let the server choose)
+/// The defaults (12, 12, 5) give 48.8 KiB; zlib's usual (15, 15, 8) 300.8 KiB. The README's
+/// WebSockets section has the details.
+struct websocket_deflate_options {
+    bool enabled = true; // negotiate when offered (browsers and Python's websockets offer it)
+    // Our compressor's window, 9..15 (zlib has no raw 8-bit window, so an offer that demands
+    // server_max_window_bits=8 is declined). 12 (4 KiB) keeps most of the gain at an eighth of
+    // the memory of 15, as Python's websockets chooses.
+    int server_max_window_bits = 12;
+    // The window asked of a client that lets the server choose (it sent client_max_window_bits),
+    // 9..15: our decompressor's window.
+    int client_max_window_bits = 12;
+    // Reset our compressor after every message (worse ratio, no state carried between
+    // messages). Also agreed whenever the client asks for it.
+    bool server_no_context_takeover = false;
+    // Ask the client to reset its compressor after every message; our decompressor then resets.
+    bool client_no_context_takeover = false;
+    int mem_level = 5; // zlib memLevel 1..9: the compressor's hash tables, 1 << (mem_level + 9)
+    int level = 6;     // zlib compression level 1..9 (6: zlib's default trade-off)
+    // Messages shorter than this are sent uncompressed: deflate saves nothing on a few bytes.
+    std::size_t min_compress_bytes = 64;
+};
+
+/// What a subscriber whose send queue is past websocket_options::max_topic_queue_bytes gets
+/// from a publish: closed with 1013 (try again later; the default: a reader that cannot keep
+/// up hears so and may reconnect), the message dropped (and counted), or an awaiting
+/// publisher on the subscriber's loop waits until it has room, up to publish_options'
+/// wait_timeout (then the message is dropped for it).
+enum class backpressure : std::uint8_t { close, drop, wait };
+
+/// WebSocket limits and timing, per connection.
+struct websocket_options {
+    std::size_t max_message_bytes = 16 * 1024 * 1024; // whole message; beyond: close 1009
+    // Bytes queued for a slow reader. A send that finds more than this queued waits until the
+    // queue drains below it (backpressure), so memory per connection stays bounded.
+    std::size_t max_send_queue_bytes = 16 * 1024 * 1024 + 64 * 1024;
+    std::chrono::milliseconds close_timeout{5000}; // wait this long for the peer's close reply
+    // Keep-alive: ping every ping_interval; a peer that does not answer within ping_timeout is
+    // closed with 1011, so a vanished peer does not hold its connection for ever. 20 s each, as
+    // uvicorn and Python's websockets; 0 turns pings off. Pongs are read while the handler
+    // receives, as endpoints always do.
+    std::chrono::milliseconds ping_interval{20000};
+    std::chrono::milliseconds ping_timeout{20000};
+    // A message arriving slower than this (counted from its first byte to its last), or a send
+    // queue drained slower (the peer does not read): closed with 1008.
+    transfer_rate min_receive_rate{};
+    transfer_rate min_send_rate{};
+    // Compression, when zlib is present and the client offers it. max_message_bytes bounds the
+    // decompressed size (a zip bomb is closed with 1009 as soon as it inflates past it).
+    websocket_deflate_options deflate{};
+    // Topics (websocket::subscribe): a subscriber with more than this queued and unsent is
+    // treated by `topic_backpressure`, unless it chose a policy when it subscribed. Topic
+    // frames are shared, not copied, so this bounds what one slow reader makes the server keep.
+    std::size_t max_topic_queue_bytes = 1024 * 1024;
+    backpressure topic_backpressure = backpressure::close;
+};
+
+/// `app.run({.host = "0.0.0.0", .port = 8080})`.
+struct server_config {
+    std::string host = "127.0.0.1"; // loopback unless asked: safe default for a dev server
+    std::uint16_t port = 8000;      // 0 picks a free port; see server::port()
+    // Event loops, one per thread, each with its own acceptor; 0 (the default): one per core.
+    unsigned threads = 0;
+    http_limits limits{};
+    websocket_options websocket{};
+    bool handle_signals = true; // SIGINT/SIGTERM stop the server, gracefully
+    // A graceful stop lets requests in flight finish and closes WebSockets with 1001; whatever
+    // is still open after this long is cut.
+    std::chrono::milliseconds shutdown_timeout{10000};
+    // Open connections across all loops. One more is answered `503 Service Unavailable` and
+    // closed at once, so a flood cannot exhaust file descriptors or memory.
+    std::size_t max_connections = 10000;
+    // Open connections from one client address; one more gets 503 at once. 0 (the default):
+    // no limit, since behind a proxy or NAT every client shares one address. Without a proxy
+    // it stops one host from taking all of max_connections.
+    std::size_t max_connections_per_client = 0;
+    // Bytes all connections together may hold for large request bodies and WebSocket messages
+    // (those that need more than a pooled 64 KiB buffer). One that would pass it is refused:
+    // HTTP 503 before its body is read, WebSocket close 1013 (try again later).
+    std::size_t memory_budget = std::size_t(1) << 30;
+    // Set: serve https and wss only, on this port (see tls.hpp).
+    std::optional<tls_options> tls{};
+    // Logging, set on aster's logger when the server starts: one line per request and per
+    // WebSocket session, as uvicorn writes them (on by default; off for benchmarks), the level
+    // (unset: left as logger() has it), and a UTC timestamp in front of each line.
+    bool access_log = true;
+    std::optional<aster::log_level> log_level{};
+    bool log_timestamps = false;
+    // Share the port with other processes that ask for it too (SO_REUSEPORT), for restarts
+    // without downtime. Off: a port another process listens on is refused ("address already in
+    // use"), so two servers never split one port's requests by accident.
+    bool reuse_port = false;
+
+    /// The command line of a server program: `--host H`, `--port P` (also `--port=P`),
+    /// `--threads N`, `--shutdown-timeout MS`, `--tls-cert FILE --tls-key FILE`,
+    /// `--no-access-log`, `--log-level LEVEL`, `--log-timestamps`, `--reuse-port`. `--help`
+    /// prints usage() and exits with 0; a bad flag prints why, and the usage, to stderr and
+    /// exits with 2.
+    static server_config from_args(int argc, char** argv);
+    static server_config from_args(int argc, char** argv, server_config defaults);
+    /// The same, for programs that handle errors themselves: throws std::invalid_argument
+    /// naming a bad flag, and aster::help_requested (whose what() is the usage) for `--help`.
+    static server_config parse_args(int argc, char** argv);
+    static server_config parse_args(int argc, char** argv, server_config defaults);
+    /// The flags above, one per line, for `program`.
+    static std::string usage(std::string_view program);
+};
+
+/// parse_args() met `-h` or `--help`; what() is the usage text.
+class help_requested : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+} // namespace aster
+
+// begin aster/impl/command_line.hpp
+// SPDX-License-Identifier: MIT
+// Bodies of server_config's command line: from_args, parse_args, usage.
+#ifndef ASTER_IMPL_COMMAND_LINE_HPP
+#define ASTER_IMPL_COMMAND_LINE_HPP
+
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+inline std::string server_config::usage(std::string_view program) {
+    return "usage: " + std::string(program) +
+           " [options]\n"
+           "  --host HOST              address to listen on (default 127.0.0.1)\n"
+           "  --port PORT              port to listen on, 0 for any free one (default 8000)\n"
+           "  --threads N              event loops, one per thread; 0: one per core (default)\n"
+           "  --shutdown-timeout MS    on SIGINT/SIGTERM, cut what is still open after MS\n"
+           "  --tls-cert FILE          serve https and wss with this certificate chain (PEM)...\n"
+           "  --tls-key FILE           ...and this private key (PEM)\n"
+           "  --no-access-log          no line per request and per WebSocket session\n"
+           "  --log-level LEVEL        debug, info (default), warning, error or off\n"
+           "  --log-timestamps         a UTC timestamp at the start of each log line\n"
+           "  --reuse-port             share the port with other processes (restarts without\n"
+           "                           downtime); otherwise a port in use is refused\n"
+           "  -h, --help               this text\n";
+}
+
+inline server_config server_config::parse_args(int argc, char** argv, server_config config) {
+    auto number = [](std::string_view flag, std::string_view text, unsigned long max) {
+        unsigned long value = 0;
+        if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a number");
+        for (char c : text) {
+            if (c < '0' || c > '9' || value > max)
+                throw std::invalid_argument(std::string(flag) +
+                                            ": not a number: " + std::string(text));
+            value = value * 10 + unsigned(c - '0');
+        }
+        if (value > max)
+            throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
+        return value;
+    };
+    auto file = [](std::string_view flag, std::string_view text) {
+        if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a file name");
+        return std::string(text);
+    };
+    auto level = [](std::string_view text) {
+        constexpr std::string_view names[] = {"debug", "info", "warning", "error", "off"};
+        for (int i = 0; i < 5; ++i)
+            if (text == names[i]) return aster::log_level(i);
+        throw std::invalid_argument("--log-level: one of debug, info, warning, error, off, not '" +
+                                    std::string(text) + "'");
+    };
+    const std::string_view program = argc > 0 ? argv[0] : "server";
+    std::string cert, key;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i], value;
+        auto eq = arg.find('=');
+        const bool takes_value = [&] {
+            for (std::string_view f : {"--host", "--port", "--threads", "--shutdown-timeout",
+                                       "--tls-cert", "--tls-key", "--log-level"})
+                if (arg.substr(0, eq) == f) return true;
+            return false;
+        }();
+        if (eq != std::string_view::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+        } else if (takes_value && i + 1 < argc) {
+            value = argv[++i];
+        }
+        if (arg == "-h" || arg == "--help") throw help_requested(usage(program));
+        else if (arg == "--host") config.host = std::string(value);
+        else if (arg == "--port") config.port = std::uint16_t(number(arg, value, 65535));
+        else if (arg == "--threads") config.threads = unsigned(number(arg, value, 1024));
+        else if (arg == "--shutdown-timeout")
+            config.shutdown_timeout = std::chrono::milliseconds(number(arg, value, 86'400'000));
+        else if (arg == "--tls-cert") cert = file(arg, value);
+        else if (arg == "--tls-key") key = file(arg, value);
+        else if (arg == "--log-level") config.log_level = level(value);
+        else if (arg == "--no-access-log" && eq == std::string_view::npos)
+            config.access_log = false;
+        else if (arg == "--log-timestamps" && eq == std::string_view::npos)
+            config.log_timestamps = true;
+        else if (arg == "--reuse-port" && eq == std::string_view::npos) config.reuse_port = true;
+        else
+            throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
+                                        " (--help lists the options)");
+    }
+    if (cert.empty() != key.empty())
+        throw std::invalid_argument("--tls-cert and --tls-key go together");
+    if (!cert.empty()) config.tls = tls_options{std::move(cert), std::move(key)};
+    return config;
+}
+
+inline server_config server_config::parse_args(int argc, char** argv) {
+    return parse_args(argc, argv, server_config{});
+}
+
+inline server_config server_config::from_args(int argc, char** argv) {
+    return from_args(argc, argv, server_config{});
+}
+
+inline server_config server_config::from_args(int argc, char** argv, server_config config) {
+    const std::string program = argc > 0 ? argv[0] : "server";
+    try {
+        return parse_args(argc, argv, std::move(config));
+    } catch (const help_requested& help) {
+        std::fputs(help.what(), stdout);
+        std::exit(0);
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "%s: %s\n%s", program.c_str(), e.what(), usage(program).c_str());
+        std::exit(2);
+    }
+}
+
+} // namespace aster
+
+#endif // ASTER_IMPL_COMMAND_LINE_HPP
+// end aster/impl/command_line.hpp
+
+#endif // ASTER_OPTIONS_HPP
+// end aster/options.hpp
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+struct publish_options {
+    bool binary = false;    // a binary message; text by default
+    bool to_sender = false; // a websocket's own publish skips it unless this is set
+    // How long `co_await publish` waits for each subscriber under backpressure::wait.
+    std::chrono::milliseconds wait_timeout{1000};
+};
+
+/// Topic counts of a server or test_client, over all its loops (a snapshot).
+struct topic_stats {
+    std::size_t topics = 0;        // topics with a subscriber, counted once per loop that has one
+    std::size_t subscriptions = 0; // (connection, topic) pairs
+    // Since the start: publishes, messages queued to subscribers, and messages a subscriber
+    // did not get (dropped under backpressure, or it was closed with 1013).
+    std::size_t published = 0, delivered = 0, dropped = 0;
+    std::size_t waiting = 0; // publishers waiting now for a subscriber's room (backpressure::wait)
+};
+
+/// A topic name is 1 to 256 bytes with no control characters (bytes below 0x20, and 0x7f).
+inline constexpr std::size_t max_topic_name_bytes = 256;
+
+/// Throws std::invalid_argument, naming the problem, when `topic` is not a valid topic name.
+inline void check_topic_name(std::string_view topic) {
+    if (topic.empty()) throw std::invalid_argument("aster topics: a topic name may not be empty");
+    if (topic.size() > max_topic_name_bytes)
+        throw std::invalid_argument("aster topics: a topic name has at most " +
+                                    std::to_string(max_topic_name_bytes) + " bytes, not " +
+                                    std::to_string(topic.size()));
+    for (char c : topic)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            throw std::invalid_argument("aster topics: a topic name may not hold control "
+                                        "characters");
+}
+
+namespace detail {
+class topic_subscriber;
+
+/// Every loop's topics of one server or test_client: publishes from any thread, at once.
+class topic_hub_interface {
+public:
+    virtual void publish_anywhere(std::string_view topic, std::string_view message,
+                                  const publish_options& options) = 0;
+    virtual topic_stats stats() const noexcept = 0;
+
+protected:
+    ~topic_hub_interface() = default;
+};
+
+/// Where a request or a websocket publishes: the topics of its connection's event loop.
+class topic_publisher {
+public:
+    /// Delivers to this loop's subscribers now and hands the message to every other loop.
+    /// Waits only for subscribers under backpressure::wait on this loop.
+    virtual task<> publish(std::string_view topic, std::string_view message,
+                           const publish_options& options, const topic_subscriber* sender) = 0;
+    virtual topic_hub_interface& hub() noexcept = 0;
+
+protected:
+    ~topic_publisher() = default;
+};
+} // namespace detail
+
+/// The topics of one server or test_client, as a value to keep: `publish` may be called from
+/// any thread, also from a plain function, and returns at once (a subscriber under
+/// backpressure::wait that has no room drops the message, counted). Valid while its owner is.
+class topics {
+public:
+    topics() = default;
+    explicit topics(detail::topic_hub_interface* hub) noexcept : hub_(hub) {}
+
+    void publish(std::string_view topic, std::string_view message,
+                 const publish_options& options = {}) const {
+        if (!hub_) throw std::logic_error("aster::topics: not attached to a server or test_client");
+        hub_->publish_anywhere(topic, message, options);
+    }
+    /// Counts over every loop; from any thread.
+    topic_stats stats() const noexcept { return hub_ ? hub_->stats() : topic_stats{}; }
+    explicit operator bool() const noexcept { return hub_ != nullptr; }
+
+private:
+    detail::topic_hub_interface* hub_ = nullptr;
+};
+
+} // namespace aster
+
+#endif // ASTER_TOPICS_HPP
+// end aster/topics.hpp
 
 #include <array>
 #include <cstdint>
@@ -1478,6 +2038,25 @@ public:
             if (n == name) return v;
         return std::nullopt;
     }
+
+    /// Sends `message` to every WebSocket subscribed to `topic`, on every event loop of the
+    /// server or test_client serving this request (websocket::publish, from HTTP).
+    task<> publish(std::string_view topic, std::string_view message,
+                   const publish_options& options = {}) const {
+        return publisher().publish(topic, message, options, nullptr);
+    }
+#ifdef ASTER_HAS_JSON
+    /// publish() of `value` as compact JSON text.
+    template <class Json = nlohmann::json>
+    task<> publish_json(std::string_view topic, const Json& value,
+                        publish_options options = {}) const {
+        options.binary = false;
+        std::string text = value.dump();
+        co_await publisher().publish(topic, text, options, nullptr);
+    }
+#endif
+    /// The server's topics, to keep and publish from a plain function or another thread.
+    aster::topics topics() const { return aster::topics(&publisher().hub()); }
 
     /// The next piece of the body as it arrives (Starlette's `request.stream()`): a view valid
     /// until the next call, empty once the body has ended; chunked bodies come dechunked. A
@@ -1657,6 +2236,14 @@ private:
     std::size_t path_param_count_ = 0;
     std::string_view route_pattern_, route_label_;
     const detail::metrics_registry* metrics_ = nullptr; // metrics_route reads it
+    detail::topic_publisher* topics_ = nullptr;         // its connection's loop's topics
+
+    detail::topic_publisher& publisher() const {
+        if (!topics_)
+            throw std::logic_error("aster::request: topics need a request served by a server or "
+                                   "test_client");
+        return *topics_;
+    }
 
     [[noreturn]] void throw_no_path_param(std::string_view name) const {
         std::string known;
@@ -1941,6 +2528,7 @@ inline std::string_view response::header_value(std::string_view name) const noex
 
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -1995,6 +2583,12 @@ public:
     virtual std::uint16_t close_code() const noexcept = 0;
     // A handler failed: log it once and hand it to the test client, if one listens.
     virtual void report(std::exception_ptr error) = 0;
+    virtual void subscribe(std::string_view topic, std::optional<backpressure> policy) = 0;
+    virtual void unsubscribe(std::string_view topic) = 0;
+    virtual std::span<const std::string> subscriptions() const noexcept = 0;
+    virtual task<> publish(std::string_view topic, std::string_view message,
+                           const publish_options& options) = 0;
+    virtual aster::topics topics() noexcept = 0;
 
 protected:
     ~websocket_transport() = default;
@@ -2087,6 +2681,40 @@ public:
     task<> close(aster::close_code code, std::string_view reason = {}) {
         return transport_->close(std::uint16_t(code), reason);
     }
+
+    /// Receives what is published to `topic` from now on (Starlette's broadcaster, built in).
+    /// Past websocket_options::max_topic_queue_bytes of unsent output, a publish does what
+    /// `policy` says; without one, websocket_options::topic_backpressure (close with 1013).
+    /// Subscribing twice changes nothing. Throws std::invalid_argument for a bad topic name
+    /// and websocket_state_error once the connection is closed. The connection leaves every
+    /// topic when its handler (or on_disconnect) returns; a closing one receives nothing more.
+    void subscribe(std::string_view topic) { transport_->subscribe(topic, std::nullopt); }
+    void subscribe(std::string_view topic, backpressure policy) {
+        transport_->subscribe(topic, policy);
+    }
+    void unsubscribe(std::string_view topic) { transport_->unsubscribe(topic); }
+    /// The topics this connection is subscribed to, in the order it subscribed.
+    std::span<const std::string> subscriptions() const noexcept {
+        return transport_->subscriptions();
+    }
+    /// Sends `message` to every subscriber of `topic` on every event loop of the server, but
+    /// not to this connection unless `options.to_sender`. Waits only when a subscriber on this
+    /// loop is full under backpressure::wait. Delivery is at most once.
+    task<> publish(std::string_view topic, std::string_view message,
+                   const publish_options& options = {}) {
+        return transport_->publish(topic, message, options);
+    }
+#ifdef ASTER_HAS_JSON
+    /// publish() of `value` as compact JSON text.
+    template <class Json = nlohmann::json>
+    task<> publish_json(std::string_view topic, const Json& value, publish_options options = {}) {
+        options.binary = false;
+        std::string text = value.dump();
+        co_await transport_->publish(topic, text, options);
+    }
+#endif
+    /// The server's (or test_client's) topics, to publish from a plain function or a thread.
+    aster::topics topics() noexcept { return transport_->topics(); }
 
 private:
     friend struct detail::websocket_access;
@@ -2249,6 +2877,8 @@ struct request_access {
     /// The matched route's name, else its pattern (static strings); empty when none matched.
     static std::string_view route_label(const request& r) noexcept { return r.route_label_; }
     static void set_metrics(request& r, const metrics_registry* m) noexcept { r.metrics_ = m; }
+    static void set_topics(request& r, topic_publisher* t) noexcept { r.topics_ = t; }
+    static topic_publisher* topics(const request& r) noexcept { return r.topics_; }
     static const metrics_registry* metrics(const request& r) noexcept { return r.metrics_; }
 };
 
@@ -4216,452 +4846,6 @@ app_ref make_app_ref(const Router& router) noexcept {
 
 #endif // ASTER_DETAIL_APP_REF_HPP
 // end aster/detail/app_ref.hpp
-// begin aster/options.hpp
-// SPDX-License-Identifier: MIT
-// Limits and server settings as aggregates with designated-initialiser defaults.
-#ifndef ASTER_OPTIONS_HPP
-#define ASTER_OPTIONS_HPP
-
-// begin aster/log.hpp
-// SPDX-License-Identifier: MIT
-// Minimal levelled logging with a replaceable sink; the server and the connection report through
-// it.
-#ifndef ASTER_LOG_HPP
-#define ASTER_LOG_HPP
-
-
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <functional>
-#include <mutex>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace aster {
-
-enum class log_level { debug = 0, info = 1, warning = 2, error = 3, off = 4 };
-
-/// Process-wide log settings. Set them before serving; they are read without locks.
-/// @code
-/// aster::logger().level = aster::log_level::warning;
-/// aster::logger().sink = [](aster::log_level, std::string_view line) { my_log(line); };
-/// @endcode
-struct log_config {
-    log_level level = log_level::info;
-    std::function<void(log_level, std::string_view)> sink; // empty: one line to stderr
-    // One info line per HTTP request, as uvicorn writes them:
-    // `127.0.0.1:50312 - "GET /hello HTTP/1.1" 200 13 0.1ms`, everywhere, test_client's requests
-    // included (a server also has its own switch, server_config::access_log, on by default).
-    // Off, it costs one branch.
-    bool access_log = false;
-    // The default sink starts each line with the UTC time, `2026-12-07T15:47:59.123Z`.
-    bool timestamps = false;
-};
-
-inline log_config& logger() noexcept {
-    static log_config config;
-    return config;
-}
-
-inline bool log_enabled(log_level level) noexcept {
-    return level >= logger().level && logger().level != log_level::off;
-}
-
-inline void log(log_level level, std::string_view line) {
-    if (!log_enabled(level)) return;
-    auto& config = logger();
-    if (config.sink) {
-        config.sink(level, line);
-        return;
-    }
-    static constexpr const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR", ""};
-    char stamp[32] = "";
-    if (config.timestamps) {
-        const auto now = std::chrono::system_clock::now();
-        const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-        const auto millis =
-            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-            1000;
-        std::tm parts{};
-        gmtime_r(&seconds, &parts);
-        std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &parts);
-        std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ ", int(millis));
-    }
-    std::fprintf(stderr, "%s%s: %.*s\n", stamp, names[int(level)], int(line.size()), line.data());
-}
-
-/// Logs `line`, but at most one line of its `kind` (a string literal naming the call site) per
-/// second: a line a client can provoke at will (a failing handler, a download it drops) cannot
-/// flood the log. The next line logged after some were dropped says how many. Thread-safe.
-/// @code
-/// aster::log_limited(aster::log_level::error, "report export", "export failed: " + why);
-/// @endcode
-namespace detail {
-
-// The seconds and counts log_limited keeps per kind; reset() forgets them (for tests that
-// check what one request logs).
-class log_limits {
-public:
-    static log_limits& instance() {
-        static log_limits limits;
-        return limits;
-    }
-    // True when a line of `kind` may go out now; `dropped` then says how many did not.
-    bool admit(const char* kind, std::size_t& dropped) {
-        const std::time_t now = std::time(nullptr);
-        std::lock_guard lock(mutex_);
-        auto it = std::find_if(kinds_.begin(), kinds_.end(),
-                               [&](const entry& e) { return e.kind == kind; });
-        if (it == kinds_.end()) {
-            kinds_.push_back({kind, now, 0});
-            return true;
-        }
-        if (it->second == now) {
-            ++it->dropped;
-            return false;
-        }
-        dropped = std::exchange(it->dropped, 0);
-        it->second = now;
-        return true;
-    }
-    void reset() {
-        std::lock_guard lock(mutex_);
-        kinds_.clear();
-    }
-
-private:
-    struct entry {
-        const char* kind;
-        std::time_t second;
-        std::size_t dropped;
-    };
-    std::mutex mutex_;
-    std::vector<entry> kinds_;
-};
-
-} // namespace detail
-
-inline void log_limited(log_level level, const char* kind, std::string_view line) {
-    if (!log_enabled(level)) return;
-    std::size_t dropped = 0;
-    if (!detail::log_limits::instance().admit(kind, dropped)) return;
-    if (dropped == 0) return log(level, line);
-    log(level, std::string(line) + " (" + std::to_string(dropped) +
-                   " more like it in the last second(s) not logged)");
-}
-
-} // namespace aster
-
-#endif // ASTER_LOG_HPP
-// end aster/log.hpp
-// begin aster/tls.hpp
-// SPDX-License-Identifier: MIT
-// TLS settings for serving https and wss; plain data, so it costs nothing without OpenSSL.
-#ifndef ASTER_TLS_HPP
-#define ASTER_TLS_HPP
-
-
-#include <string>
-
-namespace aster {
-
-/// The certificate and key a server presents when `server_config::tls` is set. HTTP and
-/// WebSocket routes then answer over TLS (https, wss) on the same port, through the same
-/// connection code. TLS 1.2 is the minimum; ciphers are OpenSSL's defaults.
-/// Serving TLS needs a build with ASTER_HAS_TLS (CMake `aster::tls` or `aster::compiled`
-/// when OpenSSL was found, meson `aster_tls_dep`); without it, `server::listen()` throws.
-/// @code
-/// app.run({.port = 8443, .tls = aster::tls_options{.certificate_chain_file = "cert.pem",
-///                                                  .private_key_file = "key.pem"}});
-/// @endcode
-struct tls_options {
-    std::string certificate_chain_file; // PEM: the server's certificate, then intermediates
-    std::string private_key_file;       // PEM, unencrypted (a server restarts unattended)
-};
-
-} // namespace aster
-
-#endif // ASTER_TLS_HPP
-// end aster/tls.hpp
-
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-
-namespace aster {
-
-/// A transfer in progress (a request body, a WebSocket message, a response or send queue being
-/// written) must move at least `bytes_per_second` on average over each `window`: a peer that
-/// trickles, or stops reading, cannot hold the connection's buffers for ever. A large upload
-/// or download at a steady pace is not cut, however long it takes. Checked about once a
-/// second by the server; 0 bytes per second turns the check off.
-struct transfer_rate {
-    std::size_t bytes_per_second = 240; // Kestrel's default minimum data rate
-    std::chrono::milliseconds window{20000};
-};
-
-/// What one connection accepts before answering with an error status.
-struct http_limits {
-    std::size_t max_header_bytes = 16 * 1024;     // request line + headers; beyond: 431
-    std::size_t max_url_bytes = 8 * 1024;         // request-target; beyond: 414
-    std::size_t max_body_bytes = 8 * 1024 * 1024; // whole body, chunked or not; beyond: 413
-    std::size_t max_headers = 100;                // header count; beyond: 431
-    // Time to receive a whole request head, from its first byte (or from the connection's
-    // start): beyond it, 408 and close. Bounds slowloris clients.
-    std::chrono::milliseconds header_timeout{10000};
-    // Longest silence while a body is arriving: beyond it, 408 and close.
-    std::chrono::milliseconds body_timeout{30000};
-    // Longest silence between requests on a kept-alive connection: beyond it, a quiet close.
-    std::chrono::milliseconds keep_alive_timeout{5000};
-    // A body (or its trailers) arriving slower than this: 408 and close.
-    transfer_rate min_receive_rate{};
-    // A response written slower than this (the client does not read it): the connection closes.
-    transfer_rate min_send_rate{};
-};
-
-/// permessage-deflate (RFC 7692): what aster accepts when a client offers compression. It takes
-/// effect only when zlib is present (ASTER_HAS_ZLIB); without zlib offers are declined.
-/// Memory, per connection that uses compression (measured; allocated on the first compressed
-/// message each way, so idle and uncompressed connections pay nothing):
-///   compressor   (1 << (server_max_window_bits + 2)) + (1 << (mem_level + 9)) + 5.8 KiB
-///   decompressor (1 << window) + 7 KiB, window = the client's negotiated bits (15 when the
-///                client does not let the server choose)
-/// The defaults (12, 12, 5) give 48.8 KiB; zlib's usual (15, 15, 8) 300.8 KiB. The README's
-/// WebSockets section has the details.
-struct websocket_deflate_options {
-    bool enabled = true; // negotiate when offered (browsers and Python's websockets offer it)
-    // Our compressor's window, 9..15 (zlib has no raw 8-bit window, so an offer that demands
-    // server_max_window_bits=8 is declined). 12 (4 KiB) keeps most of the gain at an eighth of
-    // the memory of 15, as Python's websockets chooses.
-    int server_max_window_bits = 12;
-    // The window asked of a client that lets the server choose (it sent client_max_window_bits),
-    // 9..15: our decompressor's window.
-    int client_max_window_bits = 12;
-    // Reset our compressor after every message (worse ratio, no state carried between
-    // messages). Also agreed whenever the client asks for it.
-    bool server_no_context_takeover = false;
-    // Ask the client to reset its compressor after every message; our decompressor then resets.
-    bool client_no_context_takeover = false;
-    int mem_level = 5; // zlib memLevel 1..9: the compressor's hash tables, 1 << (mem_level + 9)
-    int level = 6;     // zlib compression level 1..9 (6: zlib's default trade-off)
-    // Messages shorter than this are sent uncompressed: deflate saves nothing on a few bytes.
-    std::size_t min_compress_bytes = 64;
-};
-
-/// WebSocket limits and timing, per connection.
-struct websocket_options {
-    std::size_t max_message_bytes = 16 * 1024 * 1024; // whole message; beyond: close 1009
-    // Bytes queued for a slow reader. A send that finds more than this queued waits until the
-    // queue drains below it (backpressure), so memory per connection stays bounded.
-    std::size_t max_send_queue_bytes = 16 * 1024 * 1024 + 64 * 1024;
-    std::chrono::milliseconds close_timeout{5000}; // wait this long for the peer's close reply
-    // Keep-alive: ping every ping_interval; a peer that does not answer within ping_timeout is
-    // closed with 1011, so a vanished peer does not hold its connection for ever. 20 s each, as
-    // uvicorn and Python's websockets; 0 turns pings off. Pongs are read while the handler
-    // receives, as endpoints always do.
-    std::chrono::milliseconds ping_interval{20000};
-    std::chrono::milliseconds ping_timeout{20000};
-    // A message arriving slower than this (counted from its first byte to its last), or a send
-    // queue drained slower (the peer does not read): closed with 1008.
-    transfer_rate min_receive_rate{};
-    transfer_rate min_send_rate{};
-    // Compression, when zlib is present and the client offers it. max_message_bytes bounds the
-    // decompressed size (a zip bomb is closed with 1009 as soon as it inflates past it).
-    websocket_deflate_options deflate{};
-};
-
-/// `app.run({.host = "0.0.0.0", .port = 8080})`.
-struct server_config {
-    std::string host = "127.0.0.1"; // loopback unless asked: safe default for a dev server
-    std::uint16_t port = 8000;      // 0 picks a free port; see server::port()
-    // Event loops, one per thread, each with its own acceptor; 0 (the default): one per core.
-    unsigned threads = 0;
-    http_limits limits{};
-    websocket_options websocket{};
-    bool handle_signals = true; // SIGINT/SIGTERM stop the server, gracefully
-    // A graceful stop lets requests in flight finish and closes WebSockets with 1001; whatever
-    // is still open after this long is cut.
-    std::chrono::milliseconds shutdown_timeout{10000};
-    // Open connections across all loops. One more is answered `503 Service Unavailable` and
-    // closed at once, so a flood cannot exhaust file descriptors or memory.
-    std::size_t max_connections = 10000;
-    // Open connections from one client address; one more gets 503 at once. 0 (the default):
-    // no limit, since behind a proxy or NAT every client shares one address. Without a proxy
-    // it stops one host from taking all of max_connections.
-    std::size_t max_connections_per_client = 0;
-    // Bytes all connections together may hold for large request bodies and WebSocket messages
-    // (those that need more than a pooled 64 KiB buffer). One that would pass it is refused:
-    // HTTP 503 before its body is read, WebSocket close 1013 (try again later).
-    std::size_t memory_budget = std::size_t(1) << 30;
-    // Set: serve https and wss only, on this port (see tls.hpp).
-    std::optional<tls_options> tls{};
-    // Logging, set on aster's logger when the server starts: one line per request and per
-    // WebSocket session, as uvicorn writes them (on by default; off for benchmarks), the level
-    // (unset: left as logger() has it), and a UTC timestamp in front of each line.
-    bool access_log = true;
-    std::optional<aster::log_level> log_level{};
-    bool log_timestamps = false;
-    // Share the port with other processes that ask for it too (SO_REUSEPORT), for restarts
-    // without downtime. Off: a port another process listens on is refused ("address already in
-    // use"), so two servers never split one port's requests by accident.
-    bool reuse_port = false;
-
-    /// The command line of a server program: `--host H`, `--port P` (also `--port=P`),
-    /// `--threads N`, `--shutdown-timeout MS`, `--tls-cert FILE --tls-key FILE`,
-    /// `--no-access-log`, `--log-level LEVEL`, `--log-timestamps`, `--reuse-port`. `--help`
-    /// prints usage() and exits with 0; a bad flag prints why, and the usage, to stderr and
-    /// exits with 2.
-    static server_config from_args(int argc, char** argv);
-    static server_config from_args(int argc, char** argv, server_config defaults);
-    /// The same, for programs that handle errors themselves: throws std::invalid_argument
-    /// naming a bad flag, and aster::help_requested (whose what() is the usage) for `--help`.
-    static server_config parse_args(int argc, char** argv);
-    static server_config parse_args(int argc, char** argv, server_config defaults);
-    /// The flags above, one per line, for `program`.
-    static std::string usage(std::string_view program);
-};
-
-/// parse_args() met `-h` or `--help`; what() is the usage text.
-class help_requested : public std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-} // namespace aster
-
-// begin aster/impl/command_line.hpp
-// SPDX-License-Identifier: MIT
-// Bodies of server_config's command line: from_args, parse_args, usage.
-#ifndef ASTER_IMPL_COMMAND_LINE_HPP
-#define ASTER_IMPL_COMMAND_LINE_HPP
-
-
-#include <cstdio>
-#include <cstdlib>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-
-namespace aster {
-
-inline std::string server_config::usage(std::string_view program) {
-    return "usage: " + std::string(program) +
-           " [options]\n"
-           "  --host HOST              address to listen on (default 127.0.0.1)\n"
-           "  --port PORT              port to listen on, 0 for any free one (default 8000)\n"
-           "  --threads N              event loops, one per thread; 0: one per core (default)\n"
-           "  --shutdown-timeout MS    on SIGINT/SIGTERM, cut what is still open after MS\n"
-           "  --tls-cert FILE          serve https and wss with this certificate chain (PEM)...\n"
-           "  --tls-key FILE           ...and this private key (PEM)\n"
-           "  --no-access-log          no line per request and per WebSocket session\n"
-           "  --log-level LEVEL        debug, info (default), warning, error or off\n"
-           "  --log-timestamps         a UTC timestamp at the start of each log line\n"
-           "  --reuse-port             share the port with other processes (restarts without\n"
-           "                           downtime); otherwise a port in use is refused\n"
-           "  -h, --help               this text\n";
-}
-
-inline server_config server_config::parse_args(int argc, char** argv, server_config config) {
-    auto number = [](std::string_view flag, std::string_view text, unsigned long max) {
-        unsigned long value = 0;
-        if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a number");
-        for (char c : text) {
-            if (c < '0' || c > '9' || value > max)
-                throw std::invalid_argument(std::string(flag) +
-                                            ": not a number: " + std::string(text));
-            value = value * 10 + unsigned(c - '0');
-        }
-        if (value > max)
-            throw std::invalid_argument(std::string(flag) + ": out of range: " + std::string(text));
-        return value;
-    };
-    auto file = [](std::string_view flag, std::string_view text) {
-        if (text.empty()) throw std::invalid_argument(std::string(flag) + " needs a file name");
-        return std::string(text);
-    };
-    auto level = [](std::string_view text) {
-        constexpr std::string_view names[] = {"debug", "info", "warning", "error", "off"};
-        for (int i = 0; i < 5; ++i)
-            if (text == names[i]) return aster::log_level(i);
-        throw std::invalid_argument("--log-level: one of debug, info, warning, error, off, not '" +
-                                    std::string(text) + "'");
-    };
-    const std::string_view program = argc > 0 ? argv[0] : "server";
-    std::string cert, key;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i], value;
-        auto eq = arg.find('=');
-        const bool takes_value = [&] {
-            for (std::string_view f : {"--host", "--port", "--threads", "--shutdown-timeout",
-                                       "--tls-cert", "--tls-key", "--log-level"})
-                if (arg.substr(0, eq) == f) return true;
-            return false;
-        }();
-        if (eq != std::string_view::npos) {
-            value = arg.substr(eq + 1);
-            arg = arg.substr(0, eq);
-        } else if (takes_value && i + 1 < argc) {
-            value = argv[++i];
-        }
-        if (arg == "-h" || arg == "--help") throw help_requested(usage(program));
-        else if (arg == "--host") config.host = std::string(value);
-        else if (arg == "--port") config.port = std::uint16_t(number(arg, value, 65535));
-        else if (arg == "--threads") config.threads = unsigned(number(arg, value, 1024));
-        else if (arg == "--shutdown-timeout")
-            config.shutdown_timeout = std::chrono::milliseconds(number(arg, value, 86'400'000));
-        else if (arg == "--tls-cert") cert = file(arg, value);
-        else if (arg == "--tls-key") key = file(arg, value);
-        else if (arg == "--log-level") config.log_level = level(value);
-        else if (arg == "--no-access-log" && eq == std::string_view::npos)
-            config.access_log = false;
-        else if (arg == "--log-timestamps" && eq == std::string_view::npos)
-            config.log_timestamps = true;
-        else if (arg == "--reuse-port" && eq == std::string_view::npos) config.reuse_port = true;
-        else
-            throw std::invalid_argument("unknown option: " + std::string(argv[i]) +
-                                        " (--help lists the options)");
-    }
-    if (cert.empty() != key.empty())
-        throw std::invalid_argument("--tls-cert and --tls-key go together");
-    if (!cert.empty()) config.tls = tls_options{std::move(cert), std::move(key)};
-    return config;
-}
-
-inline server_config server_config::parse_args(int argc, char** argv) {
-    return parse_args(argc, argv, server_config{});
-}
-
-inline server_config server_config::from_args(int argc, char** argv) {
-    return from_args(argc, argv, server_config{});
-}
-
-inline server_config server_config::from_args(int argc, char** argv, server_config config) {
-    const std::string program = argc > 0 ? argv[0] : "server";
-    try {
-        return parse_args(argc, argv, std::move(config));
-    } catch (const help_requested& help) {
-        std::fputs(help.what(), stdout);
-        std::exit(0);
-    } catch (const std::invalid_argument& e) {
-        std::fprintf(stderr, "%s: %s\n%s", program.c_str(), e.what(), usage(program).c_str());
-        std::exit(2);
-    }
-}
-
-} // namespace aster
-
-#endif // ASTER_IMPL_COMMAND_LINE_HPP
-// end aster/impl/command_line.hpp
-
-#endif // ASTER_OPTIONS_HPP
-// end aster/options.hpp
 
 #include <cstdint>
 #include <functional>
@@ -7396,6 +7580,658 @@ private:
 
 #endif // ASTER_DETAIL_READ_DEADLINE_HPP
 // end aster/detail/read_deadline.hpp
+// begin aster/detail/topic_registry.hpp
+// SPDX-License-Identifier: MIT
+// topic_registry: the topics of one event loop, their subscribers, and delivery to them.
+#ifndef ASTER_DETAIL_TOPIC_REGISTRY_HPP
+#define ASTER_DETAIL_TOPIC_REGISTRY_HPP
+
+// begin aster/detail/shared_frame_queue.hpp
+// SPDX-License-Identifier: MIT
+// shared_frame_queue: topic frames in a WebSocket's send queue, held by reference.
+#ifndef ASTER_DETAIL_SHARED_FRAME_QUEUE_HPP
+#define ASTER_DETAIL_SHARED_FRAME_QUEUE_HPP
+
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aster::detail {
+
+using shared_frame = std::shared_ptr<const std::string>;
+
+/// A session's own frames are copied into one string; a topic's frame is shared by every
+/// subscriber, so the queue holds a reference and the place it goes: after the first `at`
+/// bytes of the own frames queued with it. A write gathers both, in order, in one call.
+class shared_frame_queue {
+public:
+    bool has_pending() const noexcept { return !pending_.empty(); }
+    /// Bytes of shared frames queued and being written.
+    std::size_t bytes() const noexcept { return pending_bytes_ + inflight_bytes_; }
+
+    void push(std::size_t at, shared_frame frame) {
+        pending_bytes_ += frame->size();
+        pending_.push_back({at, std::move(frame)});
+    }
+
+    /// Moves what is queued to the write starting now, whose own bytes are `own`, and returns
+    /// the buffers of that write, in queue order.
+    const std::vector<net::const_buffer>& start_write(std::string_view own) {
+        inflight_.swap(pending_);
+        inflight_bytes_ = pending_bytes_;
+        pending_bytes_ = 0;
+        gather_.clear();
+        std::size_t done = 0;
+        for (const splice& s : inflight_) {
+            if (s.at > done) gather_.push_back(net::buffer(own.data() + done, s.at - done));
+            gather_.push_back(net::buffer(*s.frame));
+            done = s.at;
+        }
+        if (own.size() > done) gather_.push_back(net::buffer(own.data() + done, own.size() - done));
+        return gather_;
+    }
+    /// The write ended (done or failed): its frames are released.
+    void finish_write() noexcept {
+        inflight_.clear();
+        inflight_bytes_ = 0;
+    }
+    /// The connection failed: nothing queued will go out.
+    void clear() noexcept {
+        pending_.clear();
+        pending_bytes_ = 0;
+    }
+
+private:
+    struct splice {
+        std::size_t at;
+        shared_frame frame;
+    };
+    std::vector<splice> pending_, inflight_;
+    std::size_t pending_bytes_ = 0, inflight_bytes_ = 0;
+    std::vector<net::const_buffer> gather_;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_SHARED_FRAME_QUEUE_HPP
+// end aster/detail/shared_frame_queue.hpp
+// begin aster/detail/ws_frame.hpp
+// SPDX-License-Identifier: MIT
+// WebSocket frame header codec, masking and close payloads (RFC 6455 §5, §7.4); pure, no I/O.
+#ifndef ASTER_DETAIL_WS_FRAME_HPP
+#define ASTER_DETAIL_WS_FRAME_HPP
+
+// begin aster/detail/utf8.hpp
+// SPDX-License-Identifier: MIT
+// Incremental, fail-fast UTF-8 validation for WebSocket text (RFC 6455 §8.1, RFC 3629 §4).
+#ifndef ASTER_DETAIL_UTF8_HPP
+#define ASTER_DETAIL_UTF8_HPP
+
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+namespace aster::detail {
+
+/// Validates UTF-8 fed in pieces (e.g. the frames of one message), keeping only the state of a
+/// code point cut between pieces. Accepts exactly the well-formed sequences of Unicode Table 3-7:
+/// no overlongs, no surrogates (U+D800..DFFF), nothing above U+10FFFF.
+/// feed() fails as soon as the bytes so far cannot begin valid UTF-8, so a bad message is
+/// rejected without waiting for its end (RFC 6455 §8.1); a failure sticks until reset().
+class utf8_validator {
+public:
+    /// False once the bytes fed since reset() are not a prefix of any valid UTF-8 string.
+    bool feed(std::span<const std::uint8_t> data) noexcept;
+    bool feed(std::string_view data) noexcept {
+        return feed({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
+    }
+    /// True when nothing failed and no code point is left unfinished.
+    bool complete() const noexcept { return need_ == 0 && !failed_; }
+    bool failed() const noexcept { return failed_; }
+    void reset() noexcept { *this = utf8_validator{}; }
+
+private:
+    bool fail() noexcept {
+        failed_ = true;
+        return false;
+    }
+
+    std::uint8_t need_ = 0;  // continuation bytes still expected in the current code point
+    std::uint8_t lo_ = 0x80; // allowed range of the next continuation byte: Table 3-7 narrows
+    std::uint8_t hi_ = 0xBF; // it only for the byte after E0, ED, F0 and F4
+    bool failed_ = false;
+};
+
+/// True when `s` is whole, well-formed UTF-8.
+ASTER_DECL bool is_valid_utf8(std::string_view s) noexcept;
+
+/// Length of the longest prefix of `s` that is whole, well-formed UTF-8 (byte at a time: meant
+/// for short strings such as close reasons).
+ASTER_DECL std::size_t utf8_valid_prefix(std::string_view s) noexcept;
+
+ASTER_DECL bool utf8_validator::feed(std::span<const std::uint8_t> data) noexcept {
+    if (failed_) return false;
+    const std::uint8_t* p = data.data();
+    const std::uint8_t* const end = p + data.size();
+    constexpr std::uint64_t high_bits = 0x8080808080808080u;
+    // A code point cut by the previous piece: finish it byte by byte.
+    while (need_ > 0 && p != end) {
+        std::uint8_t b = *p++;
+        if (b < lo_ || b > hi_) return fail();
+        lo_ = 0x80;
+        hi_ = 0xBF;
+        --need_;
+    }
+    while (p != end) {
+        // ASCII fast path: 8 bytes per step, then 32 once a word was all ASCII, so ASCII text
+        // costs about what a copy does while short runs between other letters stay cheap.
+        if (end - p >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            if (std::uint64_t high = word & high_bits; high != 0) {
+                if constexpr (std::endian::native == std::endian::little)
+                    p += std::countr_zero(high) / 8; // skip the ASCII bytes before the lead
+            } else {
+                p += 8;
+                for (std::uint64_t w[4]; end - p >= 32; p += 32) {
+                    std::memcpy(w, p, 32);
+                    if (((w[0] | w[1] | w[2] | w[3]) & high_bits) != 0) break;
+                }
+                continue;
+            }
+        }
+        if (p == end) break;
+        std::uint8_t b = *p++;
+        if (b < 0x80) continue;
+        // Table 3-7: the lead byte fixes the length and the range of the second byte.
+        std::uint8_t need, lo = 0x80, hi = 0xBF;
+        if (b < 0xC2 || b > 0xF4) { // C0, C1 would be overlong; F5..FF beyond U+10FFFF
+            return fail();
+        } else if (b < 0xE0) {
+            need = 1;
+        } else if (b < 0xF0) {
+            need = 2;
+            if (b == 0xE0) lo = 0xA0; // below: overlong (< U+0800)
+            if (b == 0xED) hi = 0x9F; // above: surrogates U+D800..DFFF
+        } else {
+            need = 3;
+            if (b == 0xF0) lo = 0x90; // below: overlong (< U+10000)
+            if (b == 0xF4) hi = 0x8F; // above: beyond U+10FFFF
+        }
+        if (std::size_t(end - p) < need) { // the code point continues in the next piece
+            while (p != end) {
+                if (*p < lo || *p > hi) return fail();
+                ++p;
+                lo = 0x80;
+                hi = 0xBF;
+                --need;
+            }
+            need_ = need;
+            lo_ = lo;
+            hi_ = hi;
+            break;
+        }
+        // The whole sequence is here: check it in place, saving no state.
+        if (p[0] < lo || p[0] > hi) return fail();
+        if (need >= 2 && (p[1] & 0xC0) != 0x80) return fail();
+        if (need == 3 && (p[2] & 0xC0) != 0x80) return fail();
+        p += need;
+    }
+    return true;
+}
+
+ASTER_DECL bool is_valid_utf8(std::string_view s) noexcept {
+    utf8_validator v;
+    return v.feed(s) && v.complete();
+}
+
+ASTER_DECL std::size_t utf8_valid_prefix(std::string_view s) noexcept {
+    utf8_validator v;
+    std::size_t good = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (!v.feed(s.substr(i, 1))) break;
+        if (v.complete()) good = i + 1;
+    }
+    return good;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_UTF8_HPP
+// end aster/detail/utf8.hpp
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+namespace aster::detail {
+
+/// Frame opcodes (RFC 6455 §5.2, §11.8); 3–7 and 11–15 are reserved.
+enum class opcode : std::uint8_t {
+    continuation = 0,
+    text = 1,
+    binary = 2,
+    close = 8,
+    ping = 9,
+    pong = 10,
+};
+
+/// Control frames are those with the high opcode bit set (§5.5).
+constexpr bool is_control(opcode op) noexcept { return (std::uint8_t(op) & 0x8) != 0; }
+
+/// A decoded frame header. `op` is meaningful only after a successful parse; `raw_opcode` keeps
+/// the 4 bits as sent. `mask` is all zero for an unmasked frame.
+struct frame_header {
+    bool fin = false;
+    bool rsv1 = false, rsv2 = false, rsv3 = false;
+    opcode op = opcode::continuation;
+    std::uint8_t raw_opcode = 0;
+    bool masked = false;
+    std::uint64_t payload_length = 0;
+    std::array<std::uint8_t, 4> mask{};
+    std::size_t header_size = 0; // 2 to 14 bytes
+};
+
+enum class frame_parse_result { ok, need_more, protocol_error };
+
+/// Why parse_frame_header() answered protocol_error (each is a close with 1002, §7.4.1).
+enum class frame_error : std::uint8_t {
+    none,
+    reserved_bits,      // RSV bit set without an extension defining it (§5.2)
+    unknown_opcode,     // 3–7 or 11–15 (§5.2)
+    fragmented_control, // control frame with FIN clear (§5.5)
+    control_too_long,   // control payload above 125 bytes (§5.5)
+    non_minimal_length, // length not in the shortest form (§5.2)
+    length_too_large,   // 64-bit length with the most significant bit set (§5.2)
+    mask_required,      // unmasked frame from a client (§5.1)
+    mask_forbidden,     // masked frame from a server (§5.1)
+};
+
+/// A short English description, suitable as a close reason.
+constexpr std::string_view describe(frame_error e) noexcept {
+    switch (e) {
+    case frame_error::none:
+        return "no error";
+    case frame_error::reserved_bits:
+        return "reserved bit set";
+    case frame_error::unknown_opcode:
+        return "unknown opcode";
+    case frame_error::fragmented_control:
+        return "fragmented control frame";
+    case frame_error::control_too_long:
+        return "control frame payload over 125 bytes";
+    case frame_error::non_minimal_length:
+        return "payload length not minimally encoded";
+    case frame_error::length_too_large:
+        return "payload length has the top bit set";
+    case frame_error::mask_required:
+        return "client frame not masked";
+    case frame_error::mask_forbidden:
+        return "server frame masked";
+    }
+    return "unknown frame error";
+}
+
+/// Reads one frame header (2–14 bytes) from the front of `data`; the payload is not touched.
+/// need_more: `data` ends inside the header. protocol_error: `why` names the rule broken,
+/// reported as soon as the bytes that break it are present. `out` is complete only on ok.
+/// `expect_masked`: true on a server (client frames must be masked), false on a client (server
+/// frames must not be), §5.1. `allow_rsv1`: permessage-deflate owns RSV1, which it allows on the
+/// first frame of a text or binary message only (RFC 7692 §6.1).
+ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> data,
+                                                 frame_header& out, frame_error& why,
+                                                 bool expect_masked = true,
+                                                 bool allow_rsv1 = false) noexcept;
+
+/// XORs `payload` with the masking key in place (§5.3). `offset` is the position of
+/// payload[0] within the whole frame payload, so a payload can be unmasked in pieces.
+ASTER_DECL void unmask(std::span<std::uint8_t> payload, std::array<std::uint8_t, 4> key,
+                       std::size_t offset = 0) noexcept;
+
+/// The longest frame header: 2 bytes, 8 of extended length, a 4-byte mask (§5.2).
+inline constexpr std::size_t max_frame_header_size = 14;
+
+/// Writes a frame header with the shortest length encoding into `out` (room for 14 bytes) and
+/// returns its size. With `mask`, sets the MASK bit and appends the key; the caller masks the
+/// payload.
+ASTER_DECL std::size_t encode_frame_header(std::uint8_t* out, bool fin, opcode op,
+                                           std::uint64_t payload_length,
+                                           const std::array<std::uint8_t, 4>* mask = nullptr,
+                                           bool rsv1 = false) noexcept;
+
+/// Close codes a peer may put in a close frame (§7.4.1, §7.4.2, IANA registry): 1000–1003,
+/// 1007–1014 and 3000–4999. 1005, 1006 and 1015 are for reporting only and never sent.
+constexpr bool is_valid_close_code_on_wire(std::uint16_t code) noexcept {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+/// A parsed close payload; `reason` views the payload bytes.
+struct close_payload {
+    std::uint16_t code = 1005;
+    std::string_view reason;
+};
+
+enum class close_parse {
+    ok,
+    empty,   // no body: no status code present, reported as 1005 (§7.1.5)
+    invalid, // bad length, code or reason: fail the connection with 1002 (§7.4.1)
+};
+
+/// Parses a close frame body (§5.5.1): empty, or a 2-byte big-endian code that is valid on the
+/// wire plus a UTF-8 reason, at most 125 bytes in all. Fills `out` on ok and empty.
+ASTER_DECL close_parse parse_close_payload(std::span<const std::uint8_t> payload,
+                                           close_payload& out) noexcept;
+
+/// Writes a close body into `out` (room for 125 bytes): the code, then the longest prefix of
+/// `reason` that fits in 123 bytes and is whole valid UTF-8. Returns the body size.
+ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t code,
+                                            std::string_view reason) noexcept;
+
+ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> data,
+                                                 frame_header& out, frame_error& why,
+                                                 bool expect_masked, bool allow_rsv1) noexcept {
+    why = frame_error::none;
+    auto fail = [&why](frame_error e) {
+        why = e;
+        return frame_parse_result::protocol_error;
+    };
+    const std::size_t n = data.size();
+    if (n < 1) return frame_parse_result::need_more;
+
+    // Byte 0: FIN, RSV1-3, opcode. Checked before more bytes arrive, to fail fast.
+    const std::uint8_t b0 = data[0];
+    out.fin = (b0 & 0x80) != 0;
+    out.rsv1 = (b0 & 0x40) != 0;
+    out.rsv2 = (b0 & 0x20) != 0;
+    out.rsv3 = (b0 & 0x10) != 0;
+    out.raw_opcode = b0 & 0x0F;
+    out.op = static_cast<opcode>(out.raw_opcode);
+    // §5.2: a nonzero RSV bit without a negotiated extension defining it fails the connection.
+    if ((out.rsv1 && !allow_rsv1) || out.rsv2 || out.rsv3) return fail(frame_error::reserved_bits);
+    if ((out.raw_opcode >= 3 && out.raw_opcode <= 7) || out.raw_opcode >= 11)
+        return fail(frame_error::unknown_opcode);
+    const bool control = is_control(out.op);
+    // RFC 7692 §6.1: the extension's RSV1 ("compressed") marks only the first frame of a data
+    // message; on a control frame or a continuation it fails the connection.
+    if (out.rsv1 && (control || out.op == opcode::continuation))
+        return fail(frame_error::reserved_bits);
+    if (control && !out.fin) return fail(frame_error::fragmented_control); // §5.5
+    if (n < 2) return frame_parse_result::need_more;
+
+    // Byte 1: MASK and the 7-bit length.
+    const std::uint8_t b1 = data[1];
+    out.masked = (b1 & 0x80) != 0;
+    if (expect_masked && !out.masked) return fail(frame_error::mask_required);
+    if (!expect_masked && out.masked) return fail(frame_error::mask_forbidden);
+    const std::uint8_t len7 = b1 & 0x7F;
+    if (control && len7 > 125) return fail(frame_error::control_too_long); // §5.5
+
+    std::size_t size = 2;
+    if (len7 == 126) {
+        if (n < 4) return frame_parse_result::need_more;
+        out.payload_length = std::uint64_t(data[2]) << 8 | data[3];
+        size = 4;
+        // §5.2: "the minimal number of bytes MUST be used"; 0–125 fit in the 7-bit field.
+        if (out.payload_length < 126) return fail(frame_error::non_minimal_length);
+    } else if (len7 == 127) {
+        // §5.2: the most significant bit of the 64-bit length MUST be 0.
+        if (n >= 3 && (data[2] & 0x80)) return fail(frame_error::length_too_large);
+        if (n < 10) return frame_parse_result::need_more;
+        std::uint64_t len = 0;
+        for (std::size_t i = 2; i < 10; ++i) len = len << 8 | data[i];
+        out.payload_length = len;
+        size = 10;
+        if (len <= 0xFFFF) return fail(frame_error::non_minimal_length);
+    } else {
+        out.payload_length = len7;
+    }
+
+    out.mask = {};
+    if (out.masked) {
+        if (n < size + 4) return frame_parse_result::need_more;
+        std::memcpy(out.mask.data(), data.data() + size, 4);
+        size += 4;
+    }
+    out.header_size = size;
+    return frame_parse_result::ok;
+}
+
+ASTER_DECL void unmask(std::span<std::uint8_t> payload, std::array<std::uint8_t, 4> key,
+                       std::size_t offset) noexcept {
+    // The key repeated from position `offset`; built byte-wise and loaded with memcpy, so the
+    // 64-bit XOR below applies key[(offset + i) % 4] to byte i on any endianness.
+    std::uint8_t rotated[8];
+    for (std::size_t i = 0; i < 8; ++i) rotated[i] = key[(offset + i) & 3];
+    std::uint64_t wide;
+    std::memcpy(&wide, rotated, 8);
+
+    std::uint8_t* p = payload.data();
+    std::size_t n = payload.size();
+    for (; n >= 8; p += 8, n -= 8) { // 8 is a multiple of 4: the key phase does not move
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        word ^= wide;
+        std::memcpy(p, &word, 8);
+    }
+    for (std::size_t i = 0; i < n; ++i) p[i] ^= rotated[i];
+}
+
+ASTER_DECL std::size_t encode_frame_header(std::uint8_t* out, bool fin, opcode op,
+                                           std::uint64_t payload_length,
+                                           const std::array<std::uint8_t, 4>* mask,
+                                           bool rsv1) noexcept {
+    out[0] = std::uint8_t((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | std::uint8_t(op));
+    const std::uint8_t mask_bit = mask ? 0x80 : 0;
+    std::size_t size;
+    // §5.2: the shortest of the 7-bit, 16-bit and 64-bit forms.
+    if (payload_length < 126) {
+        out[1] = std::uint8_t(mask_bit | payload_length);
+        size = 2;
+    } else if (payload_length <= 0xFFFF) {
+        out[1] = mask_bit | 126;
+        out[2] = std::uint8_t(payload_length >> 8);
+        out[3] = std::uint8_t(payload_length);
+        size = 4;
+    } else {
+        out[1] = mask_bit | 127;
+        for (int i = 0; i < 8; ++i) out[2 + i] = std::uint8_t(payload_length >> (56 - 8 * i));
+        size = 10;
+    }
+    if (mask) {
+        std::memcpy(out + size, mask->data(), 4);
+        size += 4;
+    }
+    return size;
+}
+
+ASTER_DECL close_parse parse_close_payload(std::span<const std::uint8_t> payload,
+                                           close_payload& out) noexcept {
+    out = close_payload{};
+    if (payload.empty()) return close_parse::empty; // §5.5.1: the body is optional
+    // §5.5.1: a body starts with a 2-byte code; §5.5: control payloads are at most 125 bytes.
+    if (payload.size() < 2 || payload.size() > 125) return close_parse::invalid;
+    std::uint16_t code = std::uint16_t(payload[0] << 8 | payload[1]);
+    if (!is_valid_close_code_on_wire(code)) return close_parse::invalid; // §7.4
+    std::string_view reason(reinterpret_cast<const char*>(payload.data()) + 2, payload.size() - 2);
+    if (!is_valid_utf8(reason)) return close_parse::invalid; // §5.5.1, §8.1
+    out.code = code;
+    out.reason = reason;
+    return close_parse::ok;
+}
+
+ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t code,
+                                            std::string_view reason) noexcept {
+    out[0] = std::uint8_t(code >> 8);
+    out[1] = std::uint8_t(code);
+    // §5.5: 125 bytes in all; cut at a code point boundary so the peer does not fail us (§8.1).
+    std::size_t n = utf8_valid_prefix(reason.substr(0, 123));
+    if (n > 0) std::memcpy(out + 2, reason.data(), n);
+    return 2 + n;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_WS_FRAME_HPP
+// end aster/detail/ws_frame.hpp
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace aster::detail {
+
+/// A whole WebSocket frame, built once per publish and held by every subscriber's send queue
+/// (and every loop) that sends it. Server frames are not masked, so one frame serves every
+/// subscriber. Topic messages go uncompressed also to permessage-deflate connections (RSV1 clear,
+/// RFC 7692 §6): compressing per subscriber would undo the sharing.
+inline shared_frame make_topic_frame(std::string_view message, bool binary) {
+    std::uint8_t header[max_frame_header_size];
+    const std::size_t n = encode_frame_header(header, true, binary ? opcode::binary : opcode::text,
+                                              message.size());
+    auto frame = std::make_shared<std::string>();
+    frame->reserve(n + message.size());
+    frame->append(reinterpret_cast<const char*>(header), n);
+    frame->append(message);
+    return frame;
+}
+
+/// What a publish did at one subscriber.
+enum class delivery : std::uint8_t {
+    queued,  // in its send queue
+    skipped, // its close has begun: it receives no more topic messages
+    dropped, // backpressure::drop, or a wait that could not or did not happen
+    closed,  // backpressure::close: it is being closed with 1013
+    full     // backpressure::wait: the publisher may wait for room
+};
+
+/// A connection that receives topic messages: a WebSocket session.
+class topic_subscriber {
+public:
+    /// Queues `frame`; past the connection's topic queue limit, does what `policy` says.
+    virtual delivery deliver(const shared_frame& frame, backpressure policy) = 0;
+    virtual bool has_room_for(std::size_t bytes) const noexcept = 0;
+
+protected:
+    ~topic_subscriber() = default;
+};
+
+/// Counts for server_stats: written by the registry's loop only, read from anywhere.
+struct topic_counts {
+    live_count topics, subscriptions, delivered, dropped, waiting;
+};
+
+class topic_hub;
+
+/// One event loop's topics. Everything but counts() runs on that loop's thread; other loops
+/// and other threads reach it through topic_hub, which posts to it.
+class topic_registry final : public topic_publisher {
+public:
+    using executor_type = net::any_io_executor;
+
+    topic_registry(topic_hub& hub, executor_type executor) : hub_(&hub), executor_(executor) {}
+    topic_registry(const topic_registry&) = delete;
+    topic_registry& operator=(const topic_registry&) = delete;
+
+    executor_type get_executor() const noexcept { return executor_; }
+    /// True on the thread running this loop now.
+    bool runs_here() const noexcept {
+        auto* io = executor_.target<net::io_context::executor_type>();
+        return io && io->running_in_this_thread();
+    }
+    const topic_counts& counts() const noexcept { return counts_; }
+
+    /// False when `who` is subscribed already (its policy then stays as it was).
+    bool subscribe(std::string_view topic, topic_subscriber& who, backpressure policy);
+    /// False when `who` was not subscribed.
+    bool unsubscribe(std::string_view topic, topic_subscriber& who);
+
+    task<> publish(std::string_view topic, std::string_view message, const publish_options& options,
+                   const topic_subscriber* sender) override;
+    topic_hub_interface& hub() noexcept override;
+
+    /// Hands `frame` to this loop's subscribers of `topic` but `skip`. Subscribers that are
+    /// full under backpressure::wait go to `full` when given (an awaiting publisher waits for
+    /// them), else their copy is dropped.
+    void deliver(std::string_view topic, const shared_frame& frame, const topic_subscriber* skip,
+                 std::vector<std::uint64_t>* full);
+
+    /// A subscriber's queue drained: publishers waiting for room look again.
+    void room_made() noexcept {
+        for (net::steady_timer* t : waiters_) t->cancel();
+    }
+    bool has_waiters() const noexcept { return !waiters_.empty(); }
+
+private:
+    struct member {
+        topic_subscriber* who;
+        backpressure policy;
+        std::uint64_t serial; // tells a subscription from a later one at the same address
+    };
+    struct name_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    using topic_map =
+        std::unordered_map<std::string, std::vector<member>, name_hash, std::equal_to<>>;
+
+    // A publisher waiting for room, counted and woken by room_made while it exists; also
+    // when the loop is torn down mid-wait, so room_made never reaches a destroyed timer.
+    class waiting_publisher {
+    public:
+        waiting_publisher(topic_registry& registry, net::steady_timer& timer)
+            : registry_(registry), timer_(timer) {
+            registry_.counts_.waiting.add();
+            registry_.waiters_.push_back(&timer_);
+        }
+        ~waiting_publisher() {
+            std::erase(registry_.waiters_, &timer_);
+            registry_.counts_.waiting.sub();
+        }
+        waiting_publisher(const waiting_publisher&) = delete;
+        waiting_publisher& operator=(const waiting_publisher&) = delete;
+
+    private:
+        topic_registry& registry_;
+        net::steady_timer& timer_;
+    };
+
+    task<> wait_for_room(std::string topic, shared_frame frame, std::vector<std::uint64_t> full,
+                         std::chrono::milliseconds timeout);
+    topic_subscriber* find(std::string_view topic, std::uint64_t serial) const;
+    void count(delivery d) noexcept;
+
+    topic_hub* hub_;
+    executor_type executor_;
+    topic_map topics_;
+    std::uint64_t next_serial_ = 0;
+    std::vector<net::steady_timer*> waiters_; // publishers waiting for room, on their timers
+    topic_counts counts_;
+};
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_TOPIC_REGISTRY_HPP
+// end aster/detail/topic_registry.hpp
 // begin aster/detail/transfer_watch.hpp
 // SPDX-License-Identifier: MIT
 // transfer_watch: bytes one direction of a connection moved, checked against a minimum rate.
@@ -7638,148 +8474,6 @@ private:
 
 #endif // ASTER_DETAIL_MESSAGE_BUFFER_HPP
 // end aster/detail/message_buffer.hpp
-// begin aster/detail/utf8.hpp
-// SPDX-License-Identifier: MIT
-// Incremental, fail-fast UTF-8 validation for WebSocket text (RFC 6455 §8.1, RFC 3629 §4).
-#ifndef ASTER_DETAIL_UTF8_HPP
-#define ASTER_DETAIL_UTF8_HPP
-
-
-#include <bit>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <span>
-#include <string_view>
-
-namespace aster::detail {
-
-/// Validates UTF-8 fed in pieces (e.g. the frames of one message), keeping only the state of a
-/// code point cut between pieces. Accepts exactly the well-formed sequences of Unicode Table 3-7:
-/// no overlongs, no surrogates (U+D800..DFFF), nothing above U+10FFFF.
-/// feed() fails as soon as the bytes so far cannot begin valid UTF-8, so a bad message is
-/// rejected without waiting for its end (RFC 6455 §8.1); a failure sticks until reset().
-class utf8_validator {
-public:
-    /// False once the bytes fed since reset() are not a prefix of any valid UTF-8 string.
-    bool feed(std::span<const std::uint8_t> data) noexcept;
-    bool feed(std::string_view data) noexcept {
-        return feed({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
-    }
-    /// True when nothing failed and no code point is left unfinished.
-    bool complete() const noexcept { return need_ == 0 && !failed_; }
-    bool failed() const noexcept { return failed_; }
-    void reset() noexcept { *this = utf8_validator{}; }
-
-private:
-    bool fail() noexcept {
-        failed_ = true;
-        return false;
-    }
-
-    std::uint8_t need_ = 0;  // continuation bytes still expected in the current code point
-    std::uint8_t lo_ = 0x80; // allowed range of the next continuation byte: Table 3-7 narrows
-    std::uint8_t hi_ = 0xBF; // it only for the byte after E0, ED, F0 and F4
-    bool failed_ = false;
-};
-
-/// True when `s` is whole, well-formed UTF-8.
-ASTER_DECL bool is_valid_utf8(std::string_view s) noexcept;
-
-/// Length of the longest prefix of `s` that is whole, well-formed UTF-8 (byte at a time: meant
-/// for short strings such as close reasons).
-ASTER_DECL std::size_t utf8_valid_prefix(std::string_view s) noexcept;
-
-ASTER_DECL bool utf8_validator::feed(std::span<const std::uint8_t> data) noexcept {
-    if (failed_) return false;
-    const std::uint8_t* p = data.data();
-    const std::uint8_t* const end = p + data.size();
-    constexpr std::uint64_t high_bits = 0x8080808080808080u;
-    // A code point cut by the previous piece: finish it byte by byte.
-    while (need_ > 0 && p != end) {
-        std::uint8_t b = *p++;
-        if (b < lo_ || b > hi_) return fail();
-        lo_ = 0x80;
-        hi_ = 0xBF;
-        --need_;
-    }
-    while (p != end) {
-        // ASCII fast path: 8 bytes per step, then 32 once a word was all ASCII, so ASCII text
-        // costs about what a copy does while short runs between other letters stay cheap.
-        if (end - p >= 8) {
-            std::uint64_t word;
-            std::memcpy(&word, p, 8);
-            if (std::uint64_t high = word & high_bits; high != 0) {
-                if constexpr (std::endian::native == std::endian::little)
-                    p += std::countr_zero(high) / 8; // skip the ASCII bytes before the lead
-            } else {
-                p += 8;
-                for (std::uint64_t w[4]; end - p >= 32; p += 32) {
-                    std::memcpy(w, p, 32);
-                    if (((w[0] | w[1] | w[2] | w[3]) & high_bits) != 0) break;
-                }
-                continue;
-            }
-        }
-        if (p == end) break;
-        std::uint8_t b = *p++;
-        if (b < 0x80) continue;
-        // Table 3-7: the lead byte fixes the length and the range of the second byte.
-        std::uint8_t need, lo = 0x80, hi = 0xBF;
-        if (b < 0xC2 || b > 0xF4) { // C0, C1 would be overlong; F5..FF beyond U+10FFFF
-            return fail();
-        } else if (b < 0xE0) {
-            need = 1;
-        } else if (b < 0xF0) {
-            need = 2;
-            if (b == 0xE0) lo = 0xA0; // below: overlong (< U+0800)
-            if (b == 0xED) hi = 0x9F; // above: surrogates U+D800..DFFF
-        } else {
-            need = 3;
-            if (b == 0xF0) lo = 0x90; // below: overlong (< U+10000)
-            if (b == 0xF4) hi = 0x8F; // above: beyond U+10FFFF
-        }
-        if (std::size_t(end - p) < need) { // the code point continues in the next piece
-            while (p != end) {
-                if (*p < lo || *p > hi) return fail();
-                ++p;
-                lo = 0x80;
-                hi = 0xBF;
-                --need;
-            }
-            need_ = need;
-            lo_ = lo;
-            hi_ = hi;
-            break;
-        }
-        // The whole sequence is here: check it in place, saving no state.
-        if (p[0] < lo || p[0] > hi) return fail();
-        if (need >= 2 && (p[1] & 0xC0) != 0x80) return fail();
-        if (need == 3 && (p[2] & 0xC0) != 0x80) return fail();
-        p += need;
-    }
-    return true;
-}
-
-ASTER_DECL bool is_valid_utf8(std::string_view s) noexcept {
-    utf8_validator v;
-    return v.feed(s) && v.complete();
-}
-
-ASTER_DECL std::size_t utf8_valid_prefix(std::string_view s) noexcept {
-    utf8_validator v;
-    std::size_t good = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (!v.feed(s.substr(i, 1))) break;
-        if (v.complete()) good = i + 1;
-    }
-    return good;
-}
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_UTF8_HPP
-// end aster/detail/utf8.hpp
 // begin aster/detail/ws_deflate.hpp
 // SPDX-License-Identifier: MIT
 // permessage-deflate (RFC 7692 §7.2): the zlib codec that compresses and inflates messages.
@@ -8330,290 +9024,6 @@ ASTER_DECL deflate_codec::status deflate_codec::run_inflate(std::span<const std:
 
 #endif // ASTER_DETAIL_WS_DEFLATE_HPP
 // end aster/detail/ws_deflate.hpp
-// begin aster/detail/ws_frame.hpp
-// SPDX-License-Identifier: MIT
-// WebSocket frame header codec, masking and close payloads (RFC 6455 §5, §7.4); pure, no I/O.
-#ifndef ASTER_DETAIL_WS_FRAME_HPP
-#define ASTER_DETAIL_WS_FRAME_HPP
-
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <span>
-#include <string_view>
-
-namespace aster::detail {
-
-/// Frame opcodes (RFC 6455 §5.2, §11.8); 3–7 and 11–15 are reserved.
-enum class opcode : std::uint8_t {
-    continuation = 0,
-    text = 1,
-    binary = 2,
-    close = 8,
-    ping = 9,
-    pong = 10,
-};
-
-/// Control frames are those with the high opcode bit set (§5.5).
-constexpr bool is_control(opcode op) noexcept { return (std::uint8_t(op) & 0x8) != 0; }
-
-/// A decoded frame header. `op` is meaningful only after a successful parse; `raw_opcode` keeps
-/// the 4 bits as sent. `mask` is all zero for an unmasked frame.
-struct frame_header {
-    bool fin = false;
-    bool rsv1 = false, rsv2 = false, rsv3 = false;
-    opcode op = opcode::continuation;
-    std::uint8_t raw_opcode = 0;
-    bool masked = false;
-    std::uint64_t payload_length = 0;
-    std::array<std::uint8_t, 4> mask{};
-    std::size_t header_size = 0; // 2 to 14 bytes
-};
-
-enum class frame_parse_result { ok, need_more, protocol_error };
-
-/// Why parse_frame_header() answered protocol_error (each is a close with 1002, §7.4.1).
-enum class frame_error : std::uint8_t {
-    none,
-    reserved_bits,      // RSV bit set without an extension defining it (§5.2)
-    unknown_opcode,     // 3–7 or 11–15 (§5.2)
-    fragmented_control, // control frame with FIN clear (§5.5)
-    control_too_long,   // control payload above 125 bytes (§5.5)
-    non_minimal_length, // length not in the shortest form (§5.2)
-    length_too_large,   // 64-bit length with the most significant bit set (§5.2)
-    mask_required,      // unmasked frame from a client (§5.1)
-    mask_forbidden,     // masked frame from a server (§5.1)
-};
-
-/// A short English description, suitable as a close reason.
-constexpr std::string_view describe(frame_error e) noexcept {
-    switch (e) {
-    case frame_error::none:
-        return "no error";
-    case frame_error::reserved_bits:
-        return "reserved bit set";
-    case frame_error::unknown_opcode:
-        return "unknown opcode";
-    case frame_error::fragmented_control:
-        return "fragmented control frame";
-    case frame_error::control_too_long:
-        return "control frame payload over 125 bytes";
-    case frame_error::non_minimal_length:
-        return "payload length not minimally encoded";
-    case frame_error::length_too_large:
-        return "payload length has the top bit set";
-    case frame_error::mask_required:
-        return "client frame not masked";
-    case frame_error::mask_forbidden:
-        return "server frame masked";
-    }
-    return "unknown frame error";
-}
-
-/// Reads one frame header (2–14 bytes) from the front of `data`; the payload is not touched.
-/// need_more: `data` ends inside the header. protocol_error: `why` names the rule broken,
-/// reported as soon as the bytes that break it are present. `out` is complete only on ok.
-/// `expect_masked`: true on a server (client frames must be masked), false on a client (server
-/// frames must not be), §5.1. `allow_rsv1`: permessage-deflate owns RSV1, which it allows on the
-/// first frame of a text or binary message only (RFC 7692 §6.1).
-ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> data,
-                                                 frame_header& out, frame_error& why,
-                                                 bool expect_masked = true,
-                                                 bool allow_rsv1 = false) noexcept;
-
-/// XORs `payload` with the masking key in place (§5.3). `offset` is the position of
-/// payload[0] within the whole frame payload, so a payload can be unmasked in pieces.
-ASTER_DECL void unmask(std::span<std::uint8_t> payload, std::array<std::uint8_t, 4> key,
-                       std::size_t offset = 0) noexcept;
-
-/// The longest frame header: 2 bytes, 8 of extended length, a 4-byte mask (§5.2).
-inline constexpr std::size_t max_frame_header_size = 14;
-
-/// Writes a frame header with the shortest length encoding into `out` (room for 14 bytes) and
-/// returns its size. With `mask`, sets the MASK bit and appends the key; the caller masks the
-/// payload.
-ASTER_DECL std::size_t encode_frame_header(std::uint8_t* out, bool fin, opcode op,
-                                           std::uint64_t payload_length,
-                                           const std::array<std::uint8_t, 4>* mask = nullptr,
-                                           bool rsv1 = false) noexcept;
-
-/// Close codes a peer may put in a close frame (§7.4.1, §7.4.2, IANA registry): 1000–1003,
-/// 1007–1014 and 3000–4999. 1005, 1006 and 1015 are for reporting only and never sent.
-constexpr bool is_valid_close_code_on_wire(std::uint16_t code) noexcept {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
-           (code >= 3000 && code <= 4999);
-}
-
-/// A parsed close payload; `reason` views the payload bytes.
-struct close_payload {
-    std::uint16_t code = 1005;
-    std::string_view reason;
-};
-
-enum class close_parse {
-    ok,
-    empty,   // no body: no status code present, reported as 1005 (§7.1.5)
-    invalid, // bad length, code or reason: fail the connection with 1002 (§7.4.1)
-};
-
-/// Parses a close frame body (§5.5.1): empty, or a 2-byte big-endian code that is valid on the
-/// wire plus a UTF-8 reason, at most 125 bytes in all. Fills `out` on ok and empty.
-ASTER_DECL close_parse parse_close_payload(std::span<const std::uint8_t> payload,
-                                           close_payload& out) noexcept;
-
-/// Writes a close body into `out` (room for 125 bytes): the code, then the longest prefix of
-/// `reason` that fits in 123 bytes and is whole valid UTF-8. Returns the body size.
-ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t code,
-                                            std::string_view reason) noexcept;
-
-ASTER_DECL frame_parse_result parse_frame_header(std::span<const std::uint8_t> data,
-                                                 frame_header& out, frame_error& why,
-                                                 bool expect_masked, bool allow_rsv1) noexcept {
-    why = frame_error::none;
-    auto fail = [&why](frame_error e) {
-        why = e;
-        return frame_parse_result::protocol_error;
-    };
-    const std::size_t n = data.size();
-    if (n < 1) return frame_parse_result::need_more;
-
-    // Byte 0: FIN, RSV1-3, opcode. Checked before more bytes arrive, to fail fast.
-    const std::uint8_t b0 = data[0];
-    out.fin = (b0 & 0x80) != 0;
-    out.rsv1 = (b0 & 0x40) != 0;
-    out.rsv2 = (b0 & 0x20) != 0;
-    out.rsv3 = (b0 & 0x10) != 0;
-    out.raw_opcode = b0 & 0x0F;
-    out.op = static_cast<opcode>(out.raw_opcode);
-    // §5.2: a nonzero RSV bit without a negotiated extension defining it fails the connection.
-    if ((out.rsv1 && !allow_rsv1) || out.rsv2 || out.rsv3) return fail(frame_error::reserved_bits);
-    if ((out.raw_opcode >= 3 && out.raw_opcode <= 7) || out.raw_opcode >= 11)
-        return fail(frame_error::unknown_opcode);
-    const bool control = is_control(out.op);
-    // RFC 7692 §6.1: the extension's RSV1 ("compressed") marks only the first frame of a data
-    // message; on a control frame or a continuation it fails the connection.
-    if (out.rsv1 && (control || out.op == opcode::continuation))
-        return fail(frame_error::reserved_bits);
-    if (control && !out.fin) return fail(frame_error::fragmented_control); // §5.5
-    if (n < 2) return frame_parse_result::need_more;
-
-    // Byte 1: MASK and the 7-bit length.
-    const std::uint8_t b1 = data[1];
-    out.masked = (b1 & 0x80) != 0;
-    if (expect_masked && !out.masked) return fail(frame_error::mask_required);
-    if (!expect_masked && out.masked) return fail(frame_error::mask_forbidden);
-    const std::uint8_t len7 = b1 & 0x7F;
-    if (control && len7 > 125) return fail(frame_error::control_too_long); // §5.5
-
-    std::size_t size = 2;
-    if (len7 == 126) {
-        if (n < 4) return frame_parse_result::need_more;
-        out.payload_length = std::uint64_t(data[2]) << 8 | data[3];
-        size = 4;
-        // §5.2: "the minimal number of bytes MUST be used"; 0–125 fit in the 7-bit field.
-        if (out.payload_length < 126) return fail(frame_error::non_minimal_length);
-    } else if (len7 == 127) {
-        // §5.2: the most significant bit of the 64-bit length MUST be 0.
-        if (n >= 3 && (data[2] & 0x80)) return fail(frame_error::length_too_large);
-        if (n < 10) return frame_parse_result::need_more;
-        std::uint64_t len = 0;
-        for (std::size_t i = 2; i < 10; ++i) len = len << 8 | data[i];
-        out.payload_length = len;
-        size = 10;
-        if (len <= 0xFFFF) return fail(frame_error::non_minimal_length);
-    } else {
-        out.payload_length = len7;
-    }
-
-    out.mask = {};
-    if (out.masked) {
-        if (n < size + 4) return frame_parse_result::need_more;
-        std::memcpy(out.mask.data(), data.data() + size, 4);
-        size += 4;
-    }
-    out.header_size = size;
-    return frame_parse_result::ok;
-}
-
-ASTER_DECL void unmask(std::span<std::uint8_t> payload, std::array<std::uint8_t, 4> key,
-                       std::size_t offset) noexcept {
-    // The key repeated from position `offset`; built byte-wise and loaded with memcpy, so the
-    // 64-bit XOR below applies key[(offset + i) % 4] to byte i on any endianness.
-    std::uint8_t rotated[8];
-    for (std::size_t i = 0; i < 8; ++i) rotated[i] = key[(offset + i) & 3];
-    std::uint64_t wide;
-    std::memcpy(&wide, rotated, 8);
-
-    std::uint8_t* p = payload.data();
-    std::size_t n = payload.size();
-    for (; n >= 8; p += 8, n -= 8) { // 8 is a multiple of 4: the key phase does not move
-        std::uint64_t word;
-        std::memcpy(&word, p, 8);
-        word ^= wide;
-        std::memcpy(p, &word, 8);
-    }
-    for (std::size_t i = 0; i < n; ++i) p[i] ^= rotated[i];
-}
-
-ASTER_DECL std::size_t encode_frame_header(std::uint8_t* out, bool fin, opcode op,
-                                           std::uint64_t payload_length,
-                                           const std::array<std::uint8_t, 4>* mask,
-                                           bool rsv1) noexcept {
-    out[0] = std::uint8_t((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | std::uint8_t(op));
-    const std::uint8_t mask_bit = mask ? 0x80 : 0;
-    std::size_t size;
-    // §5.2: the shortest of the 7-bit, 16-bit and 64-bit forms.
-    if (payload_length < 126) {
-        out[1] = std::uint8_t(mask_bit | payload_length);
-        size = 2;
-    } else if (payload_length <= 0xFFFF) {
-        out[1] = mask_bit | 126;
-        out[2] = std::uint8_t(payload_length >> 8);
-        out[3] = std::uint8_t(payload_length);
-        size = 4;
-    } else {
-        out[1] = mask_bit | 127;
-        for (int i = 0; i < 8; ++i) out[2 + i] = std::uint8_t(payload_length >> (56 - 8 * i));
-        size = 10;
-    }
-    if (mask) {
-        std::memcpy(out + size, mask->data(), 4);
-        size += 4;
-    }
-    return size;
-}
-
-ASTER_DECL close_parse parse_close_payload(std::span<const std::uint8_t> payload,
-                                           close_payload& out) noexcept {
-    out = close_payload{};
-    if (payload.empty()) return close_parse::empty; // §5.5.1: the body is optional
-    // §5.5.1: a body starts with a 2-byte code; §5.5: control payloads are at most 125 bytes.
-    if (payload.size() < 2 || payload.size() > 125) return close_parse::invalid;
-    std::uint16_t code = std::uint16_t(payload[0] << 8 | payload[1]);
-    if (!is_valid_close_code_on_wire(code)) return close_parse::invalid; // §7.4
-    std::string_view reason(reinterpret_cast<const char*>(payload.data()) + 2, payload.size() - 2);
-    if (!is_valid_utf8(reason)) return close_parse::invalid; // §5.5.1, §8.1
-    out.code = code;
-    out.reason = reason;
-    return close_parse::ok;
-}
-
-ASTER_DECL std::size_t encode_close_payload(std::uint8_t* out, std::uint16_t code,
-                                            std::string_view reason) noexcept {
-    out[0] = std::uint8_t(code >> 8);
-    out[1] = std::uint8_t(code);
-    // §5.5: 125 bytes in all; cut at a code point boundary so the peer does not fail us (§8.1).
-    std::size_t n = utf8_valid_prefix(reason.substr(0, 123));
-    if (n > 0) std::memcpy(out + 2, reason.data(), n);
-    return 2 + n;
-}
-
-} // namespace aster::detail
-
-#endif // ASTER_DETAIL_WS_FRAME_HPP
-// end aster/detail/ws_frame.hpp
 // begin aster/detail/ws_reader.hpp
 // SPDX-License-Identifier: MIT
 // ws_reader: one end's incoming WebSocket bytes made messages and control frames, with no I/O
@@ -8873,8 +9283,14 @@ ASTER_ENGINE ws_reader::event ws_reader::inflate_step() {
 
 namespace aster::detail {
 
+/// A session's topics, made on its first subscribe: the names, and the shared frames queued.
+struct ws_topic_state {
+    std::vector<std::string> subscriptions;
+    shared_frame_queue queue;
+};
+
 template <async_stream Stream>
-class ws_session final : public websocket_transport, public closable {
+class ws_session final : public websocket_transport, public closable, public topic_subscriber {
 public:
     ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                std::string_view already_read, std::exception_ptr* exception_sink,
@@ -8895,6 +9311,14 @@ public:
     bool accepted() const noexcept override { return accepted_; }
     std::uint16_t close_code() const noexcept override { return code(close_code_); }
     void report(std::exception_ptr error) override;
+    void subscribe(std::string_view topic, std::optional<backpressure> policy) override;
+    void unsubscribe(std::string_view topic) override;
+    std::span<const std::string> subscriptions() const noexcept override;
+    task<> publish(std::string_view topic, std::string_view message,
+                   const publish_options& options) override;
+    aster::topics topics() noexcept override;
+    delivery deliver(const shared_frame& frame, backpressure policy) override;
+    bool has_room_for(std::size_t bytes) const noexcept override;
     /// Graceful stop: close with 1001; the handler's receive then reports 1001.
     void begin_shutdown() override;
     void abort() noexcept override { close_stream(stream_); }
@@ -8909,6 +9333,8 @@ public:
     }
     /// Counts the session, its messages and its close code in `metrics` when it ends.
     void count_in(loop_metrics* metrics) noexcept { metrics_ = metrics; }
+    /// Subscribes and publishes through `topics`, its loop's registry; may be null.
+    void join_topics(topic_registry* topics) noexcept { topics_ = topics; }
 
 private:
     void prepare_read();
@@ -8929,7 +9355,17 @@ private:
     void schedule_flush();
     void write_now();
     websocket_message hand_out(bool text, std::string_view data) noexcept;
-    std::size_t queued() const noexcept { return pending_.size() + inflight_.size(); }
+    std::size_t queued() const noexcept {
+        return pending_.size() + inflight_.size() + (topic_ ? topic_->queue.bytes() : 0);
+    }
+    bool shared_pending() const noexcept { return topic_ && topic_->queue.has_pending(); }
+    bool has_unsent() const noexcept { return !pending_.empty() || shared_pending(); }
+    void drop_unsent() noexcept {
+        pending_.clear();
+        if (topic_) topic_->queue.clear();
+    }
+    void leave_topics() noexcept;
+    void close_slow_subscriber();
     void account() noexcept;
     void start_write();
     task<> drain_writes();
@@ -8955,6 +9391,8 @@ private:
     bool answer_now_ = false;
     bool read_after_yield_ = false;    // write_now sent an answer: see receive()
     std::uint32_t batch_messages_ = 0; // handed out since the last read
+    topic_registry* topics_ = nullptr;
+    std::unique_ptr<ws_topic_state> topic_; // none until the first subscribe
     // Made on the first wait (backpressure, the close): an idle connection holds no timer.
     std::unique_ptr<async_event> writes_changed_;
     loop_counters* counters_;
@@ -9023,6 +9461,7 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
 
 template <async_stream Stream>
 ws_session<Stream>::~ws_session() {
+    leave_topics();
     if (!counters_) return;
     counters_->buffered_bytes.sub(accounted_);
     counters_->websockets.sub();
@@ -9311,6 +9750,7 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
         } catch (...) {
             error = std::current_exception();
         }
+        leave_topics(); // on_disconnect has seen them
         finish_handler(error);
     }
     co_await close_down();
@@ -9434,7 +9874,7 @@ void ws_session<Stream>::write_now() {
 template <async_stream Stream>
 void ws_session<Stream>::schedule_flush() {
     if constexpr (waitable_stream<Stream>) {
-        if (answer_now_ && !writing_ && !write_failed_ && !pending_.empty()) {
+        if (answer_now_ && !writing_ && !write_failed_ && !pending_.empty() && !shared_pending()) {
             write_now();
             if (pending_.empty() || writing_) return;
         }
@@ -9451,33 +9891,41 @@ void ws_session<Stream>::schedule_flush() {
 
 template <async_stream Stream>
 void ws_session<Stream>::start_write() {
-    if (writing_ || pending_.empty()) return;
+    if (writing_ || !has_unsent()) return;
     if (write_failed_) {
-        pending_.clear();
+        drop_unsent();
         account();
         return;
     }
     writing_ = true;
     inflight_.swap(pending_);
-    net::async_write(stream_, net::buffer(inflight_), count_progress{&sent_},
-                     [this](std::error_code ec, std::size_t) {
-                         writing_ = false;
-                         inflight_.clear();
-                         if (inflight_.capacity() > keep_buffer_up_to)
-                             std::string().swap(inflight_);
-                         if (ec) {
-                             write_failed_ = true;
-                             pending_.clear();
-                         }
-                         account();
-                         notify_writes();
-                         start_write();
-                     });
+    auto done = [this](std::error_code ec, std::size_t) {
+        writing_ = false;
+        inflight_.clear();
+        if (topic_) topic_->queue.finish_write();
+        if (inflight_.capacity() > keep_buffer_up_to) std::string().swap(inflight_);
+        if (ec) {
+            write_failed_ = true;
+            drop_unsent();
+        }
+        account();
+        notify_writes();
+        if (topics_ && topics_->has_waiters()) topics_->room_made();
+        start_write();
+    };
+    if (shared_pending()) {
+        // Own frames and topic frames in queue order, one gathering write.
+        const auto& buffers = topic_->queue.start_write(inflight_);
+        net::async_write(stream_, std::span<const net::const_buffer>(buffers),
+                         count_progress{&sent_}, std::move(done));
+    } else {
+        net::async_write(stream_, net::buffer(inflight_), count_progress{&sent_}, std::move(done));
+    }
 }
 
 template <async_stream Stream>
 task<> ws_session<Stream>::drain_writes() {
-    while (writing_ || flush_scheduled_ || (!pending_.empty() && !write_failed_)) {
+    while (writing_ || flush_scheduled_ || (has_unsent() && !write_failed_)) {
         if (!writing_ && !flush_scheduled_) start_write();
         if (!writing_ && !flush_scheduled_) break;
         co_await writes_changed();
@@ -9700,6 +10148,108 @@ void ws_session<Stream>::stop_keep_alive() {
 
 #endif // ASTER_DETAIL_IMPL_WS_KEEPALIVE_HPP
 // end aster/detail/impl/ws_keepalive.hpp
+// begin aster/detail/impl/ws_topics.hpp
+// SPDX-License-Identifier: MIT
+// ws_session's topics: subscriptions, publishing, and topic frames arriving from a publish.
+#ifndef ASTER_DETAIL_IMPL_WS_TOPICS_HPP
+#define ASTER_DETAIL_IMPL_WS_TOPICS_HPP
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace aster::detail {
+
+template <async_stream Stream>
+void ws_session<Stream>::subscribe(std::string_view topic, std::optional<backpressure> policy) {
+    check_topic_name(topic);
+    if (state_ == websocket_state::disconnected)
+        throw websocket_state_error("aster::websocket::subscribe: the connection is closed "
+                                    "(state: disconnected)");
+    if (!topics_)
+        throw std::logic_error("aster::websocket::subscribe: topics need a session served by a "
+                               "server or test_client");
+    if (!topic_) topic_ = std::make_unique<ws_topic_state>();
+    if (topics_->subscribe(topic, *this, policy.value_or(options_.topic_backpressure)))
+        topic_->subscriptions.emplace_back(topic);
+}
+
+template <async_stream Stream>
+void ws_session<Stream>::unsubscribe(std::string_view topic) {
+    if (!topic_ || !topics_ || !topics_->unsubscribe(topic, *this)) return;
+    std::erase(topic_->subscriptions, topic);
+}
+
+template <async_stream Stream>
+std::span<const std::string> ws_session<Stream>::subscriptions() const noexcept {
+    if (!topic_) return {};
+    return topic_->subscriptions;
+}
+
+// Right after the handler (and so on_disconnect) returns, and at the latest when the session
+// is destroyed: each subscription ends once.
+template <async_stream Stream>
+void ws_session<Stream>::leave_topics() noexcept {
+    if (!topic_ || !topics_) return;
+    for (const std::string& t : topic_->subscriptions) topics_->unsubscribe(t, *this);
+    topic_->subscriptions.clear();
+}
+
+template <async_stream Stream>
+task<> ws_session<Stream>::publish(std::string_view topic, std::string_view message,
+                                   const publish_options& options) {
+    if (!topics_)
+        throw std::logic_error("aster::websocket::publish: topics need a session served by a "
+                               "server or test_client");
+    return topics_->publish(topic, message, options, this);
+}
+
+template <async_stream Stream>
+aster::topics ws_session<Stream>::topics() noexcept {
+    return aster::topics(topics_ ? &topics_->hub() : nullptr);
+}
+
+template <async_stream Stream>
+bool ws_session<Stream>::has_room_for(std::size_t bytes) const noexcept {
+    const std::size_t now = queued();
+    return now == 0 || now + bytes <= options_.max_topic_queue_bytes;
+}
+
+template <async_stream Stream>
+delivery ws_session<Stream>::deliver(const shared_frame& frame, backpressure policy) {
+    if (state_ != websocket_state::connected || write_failed_ || !topic_) return delivery::skipped;
+    if (!has_room_for(frame->size())) {
+        switch (policy) {
+        case backpressure::drop:
+            return delivery::dropped;
+        case backpressure::wait:
+            return delivery::full;
+        case backpressure::close:
+            close_slow_subscriber();
+            return delivery::closed;
+        }
+    }
+    topic_->queue.push(pending_.size(), frame);
+    ++messages_out_;
+    schedule_flush();
+    return delivery::queued;
+}
+
+// backpressure::close: what is not yet being written is dropped and the close frame (1013)
+// queued behind the write in flight, as a graceful stop does; a handler waiting in receive()
+// reads for the peer's reply for close_timeout at most, and then the connection ends.
+template <async_stream Stream>
+void ws_session<Stream>::close_slow_subscriber() {
+    drop_unsent();
+    begin_close(close_code::try_again_later, "too slow for its topics");
+    closing_deadline_ = std::make_unique<read_deadline<Stream>>(stream_);
+    closing_deadline_->expires_after(options_.close_timeout);
+    account();
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_WS_TOPICS_HPP
+// end aster/detail/impl/ws_topics.hpp
 #endif
 
 #endif // ASTER_DETAIL_WS_SESSION_HPP
@@ -9737,6 +10287,8 @@ struct connection_options {
     // When the app serves metrics_route: this loop's counters, and every loop's for a scrape.
     loop_metrics* metrics = nullptr;
     const metrics_registry* all_metrics = nullptr;
+    // This loop's topics (websocket::subscribe, publish); may be null.
+    topic_registry* topics = nullptr;
 };
 
 /// What an upgraded connection keeps for the WebSocket's life: a copy of the request head,
@@ -9763,11 +10315,13 @@ public:
         request_access::set_secure(request_, options.secure);
         request_access::set_routes(request_, app.routes);
         request_access::set_state(request_, app.state, app.state_type);
+        request_access::set_topics(request_, options.topics);
         route_ = app.match_websocket(app.app, request_); // path parameters view the copy
         session_.emplace(stream, request_, options.websocket, already_read, options.exception_sink,
                          counters, options.budget);
         if (options.access_log || logger().access_log) session_->log_session(&client_);
         if (options.metrics) session_->count_in(options.metrics);
+        session_->join_topics(options.topics);
         if (registry_) registry_->add(*session_);
     }
     ~upgraded_websocket() {
@@ -9956,6 +10510,7 @@ task<> http_connection<Stream>::run() {
     request_access::set_routes(request_, app_.routes);
     request_access::set_state(request_, app_.state, app_.state_type);
     request_access::set_metrics(request_, options_.all_metrics);
+    request_access::set_topics(request_, options_.topics);
     parser_.pause_before_bodies(app_.streams_body != nullptr);
     const auto& limits = options_.limits;
     bool answered_one = false, head_clock_running = false;
@@ -10746,6 +11301,221 @@ private:
 
 #endif // ASTER_DETAIL_TCP_TRANSPORT_HPP
 // end aster/detail/tcp_transport.hpp
+// begin aster/detail/topic_hub.hpp
+// SPDX-License-Identifier: MIT
+// topic_hub: the topics of every event loop of one server or test_client.
+#ifndef ASTER_DETAIL_TOPIC_HUB_HPP
+#define ASTER_DETAIL_TOPIC_HUB_HPP
+
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace aster::detail {
+
+/// One registry per event loop. A publish is delivered on its own loop at once and crosses to
+/// each other loop once (a post carrying the shared frame), not once per subscriber; posts to
+/// one io_context run in order, so one publisher's messages to a topic arrive in publish order
+/// on every loop.
+class topic_hub final : public topic_hub_interface {
+public:
+    topic_hub() = default;
+    topic_hub(const topic_hub&) = delete;
+    topic_hub& operator=(const topic_hub&) = delete;
+
+    /// Adds a loop's registry; all loops are added before any connection runs.
+    topic_registry& add_loop(topic_registry::executor_type executor) {
+        loops_.push_back(std::make_unique<topic_registry>(*this, executor));
+        return *loops_.back();
+    }
+
+    /// After `from` delivered a publish itself, each other loop delivers it; null: every loop.
+    void forward(const topic_registry* from, std::string_view topic, const shared_frame& frame);
+    /// From any thread: delivered at once when called on one of the loops, posted to the rest.
+    void publish_anywhere(std::string_view topic, std::string_view message,
+                          const publish_options& options) override;
+
+    void count_publish() noexcept { published_.fetch_add(1, std::memory_order_relaxed); }
+    topic_stats stats() const noexcept override;
+
+private:
+    std::vector<std::unique_ptr<topic_registry>> loops_;
+    std::atomic<std::size_t> published_{0};
+};
+
+} // namespace aster::detail
+
+#if ASTER_HEADER_ONLY
+// begin aster/detail/impl/topics.ipp
+// SPDX-License-Identifier: MIT
+// Bodies of topic_registry and topic_hub.
+#ifndef ASTER_DETAIL_IMPL_TOPICS_IPP
+#define ASTER_DETAIL_IMPL_TOPICS_IPP
+
+#include <algorithm>
+
+namespace aster::detail {
+
+ASTER_ENGINE bool topic_registry::subscribe(std::string_view topic, topic_subscriber& who,
+                                            backpressure policy) {
+    check_topic_name(topic);
+    auto it = topics_.find(topic);
+    if (it == topics_.end()) {
+        it = topics_.emplace(std::string(topic), std::vector<member>{}).first;
+        counts_.topics.add();
+    }
+    for (const member& m : it->second)
+        if (m.who == &who) return false;
+    it->second.push_back({&who, policy, ++next_serial_});
+    counts_.subscriptions.add();
+    return true;
+}
+
+ASTER_ENGINE bool topic_registry::unsubscribe(std::string_view topic, topic_subscriber& who) {
+    auto it = topics_.find(topic);
+    if (it == topics_.end()) return false;
+    auto& members = it->second;
+    auto m = std::find_if(members.begin(), members.end(),
+                          [&](const member& x) { return x.who == &who; });
+    if (m == members.end()) return false;
+    *m = members.back(); // delivery order among subscribers is not promised
+    members.pop_back();
+    counts_.subscriptions.sub();
+    if (members.empty()) {
+        topics_.erase(it);
+        counts_.topics.sub();
+    }
+    return true;
+}
+
+ASTER_ENGINE void topic_registry::count(delivery d) noexcept {
+    if (d == delivery::queued) counts_.delivered.add();
+    else if (d == delivery::dropped || d == delivery::closed) counts_.dropped.add();
+}
+
+// A subscriber's deliver only queues (its writes start on a post or are synchronous writes):
+// nothing here resumes a coroutine, so no subscription changes while the list is walked.
+ASTER_ENGINE void topic_registry::deliver(std::string_view topic, const shared_frame& frame,
+                                          const topic_subscriber* skip,
+                                          std::vector<std::uint64_t>* full) {
+    auto it = topics_.find(topic);
+    if (it == topics_.end()) return;
+    for (const member& m : it->second) {
+        if (m.who == skip) continue;
+        delivery d = m.who->deliver(frame, m.policy);
+        if (d == delivery::full) {
+            if (full) {
+                full->push_back(m.serial);
+                continue;
+            }
+            d = delivery::dropped; // nobody waits: another loop's publish, or a fire-and-forget
+        }
+        count(d);
+    }
+}
+
+ASTER_ENGINE topic_subscriber* topic_registry::find(std::string_view topic,
+                                                    std::uint64_t serial) const {
+    auto it = topics_.find(topic);
+    if (it == topics_.end()) return nullptr;
+    for (const member& m : it->second)
+        if (m.serial == serial) return m.who;
+    return nullptr;
+}
+
+ASTER_ENGINE task<> topic_registry::publish(std::string_view topic, std::string_view message,
+                                            const publish_options& options,
+                                            const topic_subscriber* sender) {
+    check_topic_name(topic);
+    shared_frame frame = make_topic_frame(message, options.binary);
+    hub_->count_publish();
+    std::vector<std::uint64_t> full;
+    deliver(topic, frame, options.to_sender ? nullptr : sender, &full);
+    hub_->forward(this, topic, frame);
+    if (!full.empty())
+        co_await wait_for_room(std::string(topic), std::move(frame), std::move(full),
+                               options.wait_timeout);
+}
+
+// The publisher waits for each full subscriber in turn, all against one deadline; a subscriber
+// that leaves meanwhile is passed over. Other publishers and the loop go on.
+ASTER_ENGINE task<> topic_registry::wait_for_room(std::string topic, shared_frame frame,
+                                                  std::vector<std::uint64_t> full,
+                                                  std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    net::steady_timer timer(executor_);
+    waiting_publisher registered(*this, timer);
+    for (std::uint64_t serial : full) {
+        for (;;) {
+            topic_subscriber* who = find(topic, serial);
+            if (!who) break;
+            if (who->has_room_for(frame->size())) {
+                count(who->deliver(frame, backpressure::drop));
+                break;
+            }
+            if (std::chrono::steady_clock::now() >= deadline) {
+                count(delivery::dropped);
+                break;
+            }
+            timer.expires_at(deadline);
+            auto [ec] = co_await timer.async_wait(use_tuple);
+            (void)ec; // cancelled: room_made; expired: the deadline, seen above
+        }
+    }
+}
+
+ASTER_ENGINE topic_hub_interface& topic_registry::hub() noexcept { return *hub_; }
+
+ASTER_ENGINE void topic_hub::forward(const topic_registry* from, std::string_view topic,
+                                     const shared_frame& frame) {
+    for (auto& loop : loops_) {
+        if (loop.get() == from) continue;
+        net::post(loop->get_executor(), [to = loop.get(), name = std::string(topic), frame] {
+            to->deliver(name, frame, nullptr, nullptr);
+        });
+    }
+}
+
+ASTER_ENGINE void topic_hub::publish_anywhere(std::string_view topic, std::string_view message,
+                                              const publish_options& options) {
+    check_topic_name(topic);
+    shared_frame frame = make_topic_frame(message, options.binary);
+    count_publish();
+    for (auto& loop : loops_) {
+        if (loop->runs_here()) {
+            loop->deliver(topic, frame, nullptr, nullptr);
+            forward(loop.get(), topic, frame);
+            return;
+        }
+    }
+    forward(nullptr, topic, frame);
+}
+
+ASTER_ENGINE topic_stats topic_hub::stats() const noexcept {
+    topic_stats t;
+    t.published = published_.load(std::memory_order_relaxed);
+    for (const auto& loop : loops_) {
+        const topic_counts& c = loop->counts();
+        t.topics += c.topics.get();
+        t.subscriptions += c.subscriptions.get();
+        t.delivered += c.delivered.get();
+        t.dropped += c.dropped.get();
+        t.waiting += c.waiting.get();
+    }
+    return t;
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_TOPICS_IPP
+// end aster/detail/impl/topics.ipp
+#endif
+
+#endif // ASTER_DETAIL_TOPIC_HUB_HPP
+// end aster/detail/topic_hub.hpp
 
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
@@ -10785,6 +11555,13 @@ struct server_stats {
     // Connections refused since the start: over max_connections, or over
     // max_connections_per_client.
     std::size_t refused_connections = 0;
+    // Topics, as topic_stats says.
+    std::size_t topics = 0;
+    std::size_t subscriptions = 0;
+    std::size_t published = 0;
+    std::size_t delivered = 0;
+    std::size_t dropped = 0;
+    std::size_t waiting = 0;
 };
 
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
@@ -10826,6 +11603,13 @@ public:
     void stop() noexcept;
     /// Live counts; callable from any thread, costs nothing until called.
     server_stats stats() const noexcept;
+    /// Publishes to the subscribers of `topic` on every loop; from any thread, returns at once.
+    void publish(std::string_view topic, std::string_view message,
+                 const publish_options& options = {}) {
+        topics_.publish_anywhere(topic, message, options);
+    }
+    /// The server's topics as a value to keep (for a thread of your own, say).
+    aster::topics topics() noexcept { return aster::topics(&topics_); }
 
 private:
     struct loop {
@@ -10859,6 +11643,8 @@ private:
     detail::memory_budget budget_;
     detail::admission admission_;
     detail::metrics_registry metrics_;
+    // Before loops_: sessions leave their topics as the loops' contexts destroy them.
+    detail::topic_hub topics_;
     std::vector<std::unique_ptr<loop>> loops_;
     // After loops_, so it is destroyed first: it lives on loop 0's io_context.
     std::optional<net::signal_set> signals_;
@@ -11321,6 +12107,7 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
         auto& l = *loops_.back();
         l.options = options_;
         l.options.registry = &l.connections;
+        l.options.topics = &topics_.add_loop(l.ctx.get_executor());
         if (app_.has_metrics) {
             l.metrics = std::make_unique<detail::loop_metrics>();
             l.options.metrics = l.metrics.get();
@@ -11407,6 +12194,13 @@ ASTER_ENGINE server_stats server::stats() const noexcept {
     total.budget_bytes = budget_.used();
     total.budget_refusals = budget_.refusals();
     total.refused_connections = admission_.refused();
+    const topic_stats t = topics_.stats();
+    total.topics = t.topics;
+    total.subscriptions = t.subscriptions;
+    total.published = t.published;
+    total.delivered = t.delivered;
+    total.dropped = t.dropped;
+    total.waiting = t.waiting;
     return total;
 }
 
@@ -11536,8 +12330,10 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     connection_registry registry;
     memory_budget budget(config.memory_budget);
     admission gate(config.max_connections, config.max_connections_per_client);
+    topic_hub topics; // before the connections, which leave their topics as they end
     connection_options options{config.limits, config.websocket, nullptr, &registry};
     options.budget = &budget;
+    options.topics = &topics.add_loop(executor);
     options.access_log = config.access_log;
     std::unique_ptr<loop_metrics> metrics;
     metrics_registry all_metrics;
@@ -12084,11 +12880,21 @@ public:
     test_client_options& settings() noexcept { return options_; }
     net::io_context& context() noexcept { return ctx_; }
 
+    /// Publishes to the app's subscribers of `topic` in this client (each client has topics of
+    /// its own). Delivered when the client next runs, as when a session receives.
+    void publish(std::string_view topic, std::string_view message,
+                 const publish_options& options = {}) {
+        topics_.publish_anywhere(topic, message, options);
+    }
+    /// The client's topics, as a value to keep.
+    aster::topics topics() noexcept { return aster::topics(&topics_); }
+
 protected:
     friend class aster::websocket_session;
     using clock = std::chrono::steady_clock;
 
-    explicit test_client_base(test_client_options options) : options_(std::move(options)) {}
+    explicit test_client_base(test_client_options options)
+        : options_(std::move(options)), topic_loop_(&topics_.add_loop(ctx_.get_executor())) {}
     virtual ~test_client_base() = default;
 
     virtual void spawn_server(test_connection& c) = 0;
@@ -12107,7 +12913,10 @@ protected:
     std::array<std::uint8_t, 4> next_mask() noexcept;
 
     test_client_options options_;
+    // Before ctx_: sessions leave their topics as ctx_ destroys them.
+    detail::topic_hub topics_;
     net::io_context ctx_;
+    detail::topic_registry* topic_loop_;
     std::exception_ptr server_exception_;
     std::map<std::string, std::string> cookies_;
     std::uint32_t mask_state_ = 0x9E3779B9u;
@@ -12811,6 +13620,7 @@ ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
     auto options = std::make_shared<detail::connection_options>(
         detail::connection_options{options_.limits, options_.websocket, &server_exception_});
     options->secure = c.secure;
+    options->topics = topic_loop_;
     options->metrics = metrics_.get();
     options->all_metrics = metrics_ ? &all_metrics_ : nullptr;
     net::co_spawn(ctx_, detail::serve_test_connection(c.server, app_, options),

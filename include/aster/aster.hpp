@@ -15,6 +15,7 @@
 #include <aster/request.hpp>
 #include <aster/response.hpp>
 #include <aster/websocket.hpp>
+#include <aster/topics.hpp>
 #include <aster/endpoints.hpp>
 #include <aster/routing.hpp>
 #include <aster/middleware.hpp>

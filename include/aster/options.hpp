@@ -75,6 +75,13 @@ struct websocket_deflate_options {
     std::size_t min_compress_bytes = 64;
 };
 
+/// What a subscriber whose send queue is past websocket_options::max_topic_queue_bytes gets
+/// from a publish: closed with 1013 (try again later; the default: a reader that cannot keep
+/// up hears so and may reconnect), the message dropped (and counted), or an awaiting
+/// publisher on the subscriber's loop waits until it has room, up to publish_options'
+/// wait_timeout (then the message is dropped for it).
+enum class backpressure : std::uint8_t { close, drop, wait };
+
 /// WebSocket limits and timing, per connection.
 struct websocket_options {
     std::size_t max_message_bytes = 16 * 1024 * 1024; // whole message; beyond: close 1009
@@ -95,6 +102,11 @@ struct websocket_options {
     // Compression, when zlib is present and the client offers it. max_message_bytes bounds the
     // decompressed size (a zip bomb is closed with 1009 as soon as it inflates past it).
     websocket_deflate_options deflate{};
+    // Topics (websocket::subscribe): a subscriber with more than this queued and unsent is
+    // treated by `topic_backpressure`, unless it chose a policy when it subscribed. Topic
+    // frames are shared, not copied, so this bounds what one slow reader makes the server keep.
+    std::size_t max_topic_queue_bytes = 1024 * 1024;
+    backpressure topic_backpressure = backpressure::close;
 };
 
 /// `app.run({.host = "0.0.0.0", .port = 8080})`.

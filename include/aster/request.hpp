@@ -11,6 +11,7 @@
 #include <aster/headers.hpp>
 #include <aster/method.hpp>
 #include <aster/task.hpp>
+#include <aster/topics.hpp>
 #include <aster/url.hpp>
 
 #include <array>
@@ -103,6 +104,25 @@ public:
             if (n == name) return v;
         return std::nullopt;
     }
+
+    /// Sends `message` to every WebSocket subscribed to `topic`, on every event loop of the
+    /// server or test_client serving this request (websocket::publish, from HTTP).
+    task<> publish(std::string_view topic, std::string_view message,
+                   const publish_options& options = {}) const {
+        return publisher().publish(topic, message, options, nullptr);
+    }
+#ifdef ASTER_HAS_JSON
+    /// publish() of `value` as compact JSON text.
+    template <class Json = nlohmann::json>
+    task<> publish_json(std::string_view topic, const Json& value,
+                        publish_options options = {}) const {
+        options.binary = false;
+        std::string text = value.dump();
+        co_await publisher().publish(topic, text, options, nullptr);
+    }
+#endif
+    /// The server's topics, to keep and publish from a plain function or another thread.
+    aster::topics topics() const { return aster::topics(&publisher().hub()); }
 
     /// The next piece of the body as it arrives (Starlette's `request.stream()`): a view valid
     /// until the next call, empty once the body has ended; chunked bodies come dechunked. A
@@ -282,6 +302,14 @@ private:
     std::size_t path_param_count_ = 0;
     std::string_view route_pattern_, route_label_;
     const detail::metrics_registry* metrics_ = nullptr; // metrics_route reads it
+    detail::topic_publisher* topics_ = nullptr;         // its connection's loop's topics
+
+    detail::topic_publisher& publisher() const {
+        if (!topics_)
+            throw std::logic_error("aster::request: topics need a request served by a server or "
+                                   "test_client");
+        return *topics_;
+    }
 
     [[noreturn]] void throw_no_path_param(std::string_view name) const {
         std::string known;

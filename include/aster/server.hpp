@@ -12,8 +12,10 @@
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/serve_stream.hpp>
 #include <aster/detail/tcp_transport.hpp>
+#include <aster/detail/topic_hub.hpp>
 #include <aster/log.hpp>
 #include <aster/options.hpp>
+#include <aster/topics.hpp>
 
 #include <asio/ip/tcp.hpp>
 #include <asio/signal_set.hpp>
@@ -53,6 +55,13 @@ struct server_stats {
     // Connections refused since the start: over max_connections, or over
     // max_connections_per_client.
     std::size_t refused_connections = 0;
+    // Topics, as topic_stats says.
+    std::size_t topics = 0;
+    std::size_t subscriptions = 0;
+    std::size_t published = 0;
+    std::size_t delivered = 0;
+    std::size_t dropped = 0;
+    std::size_t waiting = 0;
 };
 
 /// Serves an app over TCP. `listen()` binds (so `port()` is known, also for port 0), `run()`
@@ -94,6 +103,13 @@ public:
     void stop() noexcept;
     /// Live counts; callable from any thread, costs nothing until called.
     server_stats stats() const noexcept;
+    /// Publishes to the subscribers of `topic` on every loop; from any thread, returns at once.
+    void publish(std::string_view topic, std::string_view message,
+                 const publish_options& options = {}) {
+        topics_.publish_anywhere(topic, message, options);
+    }
+    /// The server's topics as a value to keep (for a thread of your own, say).
+    aster::topics topics() noexcept { return aster::topics(&topics_); }
 
 private:
     struct loop {
@@ -127,6 +143,8 @@ private:
     detail::memory_budget budget_;
     detail::admission admission_;
     detail::metrics_registry metrics_;
+    // Before loops_: sessions leave their topics as the loops' contexts destroy them.
+    detail::topic_hub topics_;
     std::vector<std::unique_ptr<loop>> loops_;
     // After loops_, so it is destroyed first: it lives on loop 0's io_context.
     std::optional<net::signal_set> signals_;

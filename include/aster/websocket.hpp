@@ -10,9 +10,11 @@
 #include <aster/response.hpp>
 #include <aster/status.hpp>
 #include <aster/task.hpp>
+#include <aster/topics.hpp>
 
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,6 +69,12 @@ public:
     virtual std::uint16_t close_code() const noexcept = 0;
     // A handler failed: log it once and hand it to the test client, if one listens.
     virtual void report(std::exception_ptr error) = 0;
+    virtual void subscribe(std::string_view topic, std::optional<backpressure> policy) = 0;
+    virtual void unsubscribe(std::string_view topic) = 0;
+    virtual std::span<const std::string> subscriptions() const noexcept = 0;
+    virtual task<> publish(std::string_view topic, std::string_view message,
+                           const publish_options& options) = 0;
+    virtual aster::topics topics() noexcept = 0;
 
 protected:
     ~websocket_transport() = default;
@@ -159,6 +167,40 @@ public:
     task<> close(aster::close_code code, std::string_view reason = {}) {
         return transport_->close(std::uint16_t(code), reason);
     }
+
+    /// Receives what is published to `topic` from now on (Starlette's broadcaster, built in).
+    /// Past websocket_options::max_topic_queue_bytes of unsent output, a publish does what
+    /// `policy` says; without one, websocket_options::topic_backpressure (close with 1013).
+    /// Subscribing twice changes nothing. Throws std::invalid_argument for a bad topic name
+    /// and websocket_state_error once the connection is closed. The connection leaves every
+    /// topic when its handler (or on_disconnect) returns; a closing one receives nothing more.
+    void subscribe(std::string_view topic) { transport_->subscribe(topic, std::nullopt); }
+    void subscribe(std::string_view topic, backpressure policy) {
+        transport_->subscribe(topic, policy);
+    }
+    void unsubscribe(std::string_view topic) { transport_->unsubscribe(topic); }
+    /// The topics this connection is subscribed to, in the order it subscribed.
+    std::span<const std::string> subscriptions() const noexcept {
+        return transport_->subscriptions();
+    }
+    /// Sends `message` to every subscriber of `topic` on every event loop of the server, but
+    /// not to this connection unless `options.to_sender`. Waits only when a subscriber on this
+    /// loop is full under backpressure::wait. Delivery is at most once.
+    task<> publish(std::string_view topic, std::string_view message,
+                   const publish_options& options = {}) {
+        return transport_->publish(topic, message, options);
+    }
+#ifdef ASTER_HAS_JSON
+    /// publish() of `value` as compact JSON text.
+    template <class Json = nlohmann::json>
+    task<> publish_json(std::string_view topic, const Json& value, publish_options options = {}) {
+        options.binary = false;
+        std::string text = value.dump();
+        co_await transport_->publish(topic, text, options);
+    }
+#endif
+    /// The server's (or test_client's) topics, to publish from a plain function or a thread.
+    aster::topics topics() noexcept { return transport_->topics(); }
 
 private:
     friend struct detail::websocket_access;

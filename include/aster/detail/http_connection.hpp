@@ -17,6 +17,7 @@
 #include <aster/detail/read_deadline.hpp>
 #include <aster/detail/request_access.hpp>
 #include <aster/detail/stream.hpp>
+#include <aster/detail/topic_registry.hpp>
 #include <aster/detail/transfer_watch.hpp>
 #include <aster/error.hpp>
 #include <aster/log.hpp>
@@ -57,6 +58,8 @@ struct connection_options {
     // When the app serves metrics_route: this loop's counters, and every loop's for a scrape.
     loop_metrics* metrics = nullptr;
     const metrics_registry* all_metrics = nullptr;
+    // This loop's topics (websocket::subscribe, publish); may be null.
+    topic_registry* topics = nullptr;
 };
 
 /// What an upgraded connection keeps for the WebSocket's life: a copy of the request head,
@@ -83,11 +86,13 @@ public:
         request_access::set_secure(request_, options.secure);
         request_access::set_routes(request_, app.routes);
         request_access::set_state(request_, app.state, app.state_type);
+        request_access::set_topics(request_, options.topics);
         route_ = app.match_websocket(app.app, request_); // path parameters view the copy
         session_.emplace(stream, request_, options.websocket, already_read, options.exception_sink,
                          counters, options.budget);
         if (options.access_log || logger().access_log) session_->log_session(&client_);
         if (options.metrics) session_->count_in(options.metrics);
+        session_->join_topics(options.topics);
         if (registry_) registry_->add(*session_);
     }
     ~upgraded_websocket() {

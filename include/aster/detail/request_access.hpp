@@ -72,6 +72,8 @@ struct request_access {
     /// The matched route's name, else its pattern (static strings); empty when none matched.
     static std::string_view route_label(const request& r) noexcept { return r.route_label_; }
     static void set_metrics(request& r, const metrics_registry* m) noexcept { r.metrics_ = m; }
+    static void set_topics(request& r, topic_publisher* t) noexcept { r.topics_ = t; }
+    static topic_publisher* topics(const request& r) noexcept { return r.topics_; }
     static const metrics_registry* metrics(const request& r) noexcept { return r.metrics_; }
 };
 

@@ -9,6 +9,7 @@
 #include <aster/detail/asio.hpp>
 #include <aster/detail/async_event.hpp>
 #include <aster/detail/stream.hpp>
+#include <aster/detail/topic_registry.hpp>
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
 #include <aster/detail/input_window.hpp>
@@ -17,6 +18,7 @@
 #include <aster/detail/read_buffer.hpp>
 #include <aster/detail/read_deadline.hpp>
 #include <aster/detail/request_access.hpp>
+#include <aster/detail/shared_frame_queue.hpp>
 #include <aster/detail/transfer_watch.hpp>
 #include <aster/detail/utf8.hpp>
 #include <aster/detail/ws_deflate.hpp>
@@ -40,8 +42,14 @@
 
 namespace aster::detail {
 
+/// A session's topics, made on its first subscribe: the names, and the shared frames queued.
+struct ws_topic_state {
+    std::vector<std::string> subscriptions;
+    shared_frame_queue queue;
+};
+
 template <async_stream Stream>
-class ws_session final : public websocket_transport, public closable {
+class ws_session final : public websocket_transport, public closable, public topic_subscriber {
 public:
     ws_session(Stream& stream, request& upgrade, const websocket_options& options,
                std::string_view already_read, std::exception_ptr* exception_sink,
@@ -62,6 +70,14 @@ public:
     bool accepted() const noexcept override { return accepted_; }
     std::uint16_t close_code() const noexcept override { return code(close_code_); }
     void report(std::exception_ptr error) override;
+    void subscribe(std::string_view topic, std::optional<backpressure> policy) override;
+    void unsubscribe(std::string_view topic) override;
+    std::span<const std::string> subscriptions() const noexcept override;
+    task<> publish(std::string_view topic, std::string_view message,
+                   const publish_options& options) override;
+    aster::topics topics() noexcept override;
+    delivery deliver(const shared_frame& frame, backpressure policy) override;
+    bool has_room_for(std::size_t bytes) const noexcept override;
     /// Graceful stop: close with 1001; the handler's receive then reports 1001.
     void begin_shutdown() override;
     void abort() noexcept override { close_stream(stream_); }
@@ -76,6 +92,8 @@ public:
     }
     /// Counts the session, its messages and its close code in `metrics` when it ends.
     void count_in(loop_metrics* metrics) noexcept { metrics_ = metrics; }
+    /// Subscribes and publishes through `topics`, its loop's registry; may be null.
+    void join_topics(topic_registry* topics) noexcept { topics_ = topics; }
 
 private:
     void prepare_read();
@@ -96,7 +114,17 @@ private:
     void schedule_flush();
     void write_now();
     websocket_message hand_out(bool text, std::string_view data) noexcept;
-    std::size_t queued() const noexcept { return pending_.size() + inflight_.size(); }
+    std::size_t queued() const noexcept {
+        return pending_.size() + inflight_.size() + (topic_ ? topic_->queue.bytes() : 0);
+    }
+    bool shared_pending() const noexcept { return topic_ && topic_->queue.has_pending(); }
+    bool has_unsent() const noexcept { return !pending_.empty() || shared_pending(); }
+    void drop_unsent() noexcept {
+        pending_.clear();
+        if (topic_) topic_->queue.clear();
+    }
+    void leave_topics() noexcept;
+    void close_slow_subscriber();
     void account() noexcept;
     void start_write();
     task<> drain_writes();
@@ -122,6 +150,8 @@ private:
     bool answer_now_ = false;
     bool read_after_yield_ = false;    // write_now sent an answer: see receive()
     std::uint32_t batch_messages_ = 0; // handed out since the last read
+    topic_registry* topics_ = nullptr;
+    std::unique_ptr<ws_topic_state> topic_; // none until the first subscribe
     // Made on the first wait (backpressure, the close): an idle connection holds no timer.
     std::unique_ptr<async_event> writes_changed_;
     loop_counters* counters_;
@@ -160,6 +190,7 @@ private:
 #include <aster/detail/impl/ws_send.hpp>
 #include <aster/detail/impl/ws_close.hpp>
 #include <aster/detail/impl/ws_keepalive.hpp>
+#include <aster/detail/impl/ws_topics.hpp>
 #endif
 
 #endif // ASTER_DETAIL_WS_SESSION_HPP

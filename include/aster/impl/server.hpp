@@ -149,6 +149,7 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
         auto& l = *loops_.back();
         l.options = options_;
         l.options.registry = &l.connections;
+        l.options.topics = &topics_.add_loop(l.ctx.get_executor());
         if (app_.has_metrics) {
             l.metrics = std::make_unique<detail::loop_metrics>();
             l.options.metrics = l.metrics.get();
@@ -235,6 +236,13 @@ ASTER_ENGINE server_stats server::stats() const noexcept {
     total.budget_bytes = budget_.used();
     total.budget_refusals = budget_.refusals();
     total.refused_connections = admission_.refused();
+    const topic_stats t = topics_.stats();
+    total.topics = t.topics;
+    total.subscriptions = t.subscriptions;
+    total.published = t.published;
+    total.delivered = t.delivered;
+    total.dropped = t.dropped;
+    total.waiting = t.waiting;
     return total;
 }
 
@@ -364,8 +372,10 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     connection_registry registry;
     memory_budget budget(config.memory_budget);
     admission gate(config.max_connections, config.max_connections_per_client);
+    topic_hub topics; // before the connections, which leave their topics as they end
     connection_options options{config.limits, config.websocket, nullptr, &registry};
     options.budget = &budget;
+    options.topics = &topics.add_loop(executor);
     options.access_log = config.access_log;
     std::unique_ptr<loop_metrics> metrics;
     metrics_registry all_metrics;

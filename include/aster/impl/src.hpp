@@ -18,6 +18,8 @@
 #include <aster/detail/impl/ws_send.hpp>
 #include <aster/detail/impl/ws_close.hpp>
 #include <aster/detail/impl/ws_keepalive.hpp>
+#include <aster/detail/impl/ws_topics.hpp>
+#include <aster/detail/impl/topics.ipp>
 #include <aster/detail/impl/http_connection.hpp>
 #include <aster/detail/impl/http_respond.hpp>
 #include <aster/detail/impl/http_body_stream.hpp>

@@ -80,6 +80,7 @@ ASTER_ENGINE void test_client::spawn_server(detail::test_connection& c) {
     auto options = std::make_shared<detail::connection_options>(
         detail::connection_options{options_.limits, options_.websocket, &server_exception_});
     options->secure = c.secure;
+    options->topics = topic_loop_;
     options->metrics = metrics_.get();
     options->all_metrics = metrics_ ? &all_metrics_ : nullptr;
     net::co_spawn(ctx_, detail::serve_test_connection(c.server, app_, options),

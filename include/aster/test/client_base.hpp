@@ -7,11 +7,13 @@
 #include <aster/detail/config.hpp>
 #include <aster/detail/asio.hpp>
 #include <aster/detail/response_parser.hpp>
+#include <aster/detail/topic_hub.hpp>
 #include <aster/cookies.hpp>
 #include <aster/headers.hpp>
 #include <aster/options.hpp>
 #include <aster/status.hpp>
 #include <aster/test/stream.hpp>
+#include <aster/topics.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -99,11 +101,21 @@ public:
     test_client_options& settings() noexcept { return options_; }
     net::io_context& context() noexcept { return ctx_; }
 
+    /// Publishes to the app's subscribers of `topic` in this client (each client has topics of
+    /// its own). Delivered when the client next runs, as when a session receives.
+    void publish(std::string_view topic, std::string_view message,
+                 const publish_options& options = {}) {
+        topics_.publish_anywhere(topic, message, options);
+    }
+    /// The client's topics, as a value to keep.
+    aster::topics topics() noexcept { return aster::topics(&topics_); }
+
 protected:
     friend class aster::websocket_session;
     using clock = std::chrono::steady_clock;
 
-    explicit test_client_base(test_client_options options) : options_(std::move(options)) {}
+    explicit test_client_base(test_client_options options)
+        : options_(std::move(options)), topic_loop_(&topics_.add_loop(ctx_.get_executor())) {}
     virtual ~test_client_base() = default;
 
     virtual void spawn_server(test_connection& c) = 0;
@@ -122,7 +134,10 @@ protected:
     std::array<std::uint8_t, 4> next_mask() noexcept;
 
     test_client_options options_;
+    // Before ctx_: sessions leave their topics as ctx_ destroys them.
+    detail::topic_hub topics_;
     net::io_context ctx_;
+    detail::topic_registry* topic_loop_;
     std::exception_ptr server_exception_;
     std::map<std::string, std::string> cookies_;
     std::uint32_t mask_state_ = 0x9E3779B9u;

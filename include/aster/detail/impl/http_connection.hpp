@@ -47,6 +47,7 @@ task<> http_connection<Stream>::run() {
     request_access::set_routes(request_, app_.routes);
     request_access::set_state(request_, app_.state, app_.state_type);
     request_access::set_metrics(request_, options_.all_metrics);
+    request_access::set_topics(request_, options_.topics);
     parser_.pause_before_bodies(app_.streams_body != nullptr);
     const auto& limits = options_.limits;
     bool answered_one = false, head_clock_running = false;

@@ -88,7 +88,7 @@ void ws_session<Stream>::write_now() {
 template <async_stream Stream>
 void ws_session<Stream>::schedule_flush() {
     if constexpr (waitable_stream<Stream>) {
-        if (answer_now_ && !writing_ && !write_failed_ && !pending_.empty()) {
+        if (answer_now_ && !writing_ && !write_failed_ && !pending_.empty() && !shared_pending()) {
             write_now();
             if (pending_.empty() || writing_) return;
         }
@@ -105,33 +105,41 @@ void ws_session<Stream>::schedule_flush() {
 
 template <async_stream Stream>
 void ws_session<Stream>::start_write() {
-    if (writing_ || pending_.empty()) return;
+    if (writing_ || !has_unsent()) return;
     if (write_failed_) {
-        pending_.clear();
+        drop_unsent();
         account();
         return;
     }
     writing_ = true;
     inflight_.swap(pending_);
-    net::async_write(stream_, net::buffer(inflight_), count_progress{&sent_},
-                     [this](std::error_code ec, std::size_t) {
-                         writing_ = false;
-                         inflight_.clear();
-                         if (inflight_.capacity() > keep_buffer_up_to)
-                             std::string().swap(inflight_);
-                         if (ec) {
-                             write_failed_ = true;
-                             pending_.clear();
-                         }
-                         account();
-                         notify_writes();
-                         start_write();
-                     });
+    auto done = [this](std::error_code ec, std::size_t) {
+        writing_ = false;
+        inflight_.clear();
+        if (topic_) topic_->queue.finish_write();
+        if (inflight_.capacity() > keep_buffer_up_to) std::string().swap(inflight_);
+        if (ec) {
+            write_failed_ = true;
+            drop_unsent();
+        }
+        account();
+        notify_writes();
+        if (topics_ && topics_->has_waiters()) topics_->room_made();
+        start_write();
+    };
+    if (shared_pending()) {
+        // Own frames and topic frames in queue order, one gathering write.
+        const auto& buffers = topic_->queue.start_write(inflight_);
+        net::async_write(stream_, std::span<const net::const_buffer>(buffers),
+                         count_progress{&sent_}, std::move(done));
+    } else {
+        net::async_write(stream_, net::buffer(inflight_), count_progress{&sent_}, std::move(done));
+    }
 }
 
 template <async_stream Stream>
 task<> ws_session<Stream>::drain_writes() {
-    while (writing_ || flush_scheduled_ || (!pending_.empty() && !write_failed_)) {
+    while (writing_ || flush_scheduled_ || (has_unsent() && !write_failed_)) {
         if (!writing_ && !flush_scheduled_) start_write();
         if (!writing_ && !flush_scheduled_) break;
         co_await writes_changed();

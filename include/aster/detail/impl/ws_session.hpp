@@ -31,6 +31,7 @@ ws_session<Stream>::ws_session(Stream& stream, request& upgrade, const websocket
 
 template <async_stream Stream>
 ws_session<Stream>::~ws_session() {
+    leave_topics();
     if (!counters_) return;
     counters_->buffered_bytes.sub(accounted_);
     counters_->websockets.sub();
@@ -319,6 +320,7 @@ task<> ws_session<Stream>::run(const app_ref& app, std::size_t route_index) {
         } catch (...) {
             error = std::current_exception();
         }
+        leave_topics(); // on_disconnect has seen them
         finish_handler(error);
     }
     co_await close_down();
