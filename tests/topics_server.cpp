@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <sstream>
 #include <string>
@@ -18,6 +19,12 @@ using aster::task;
 using aster::websocket;
 using clock_type = std::chrono::steady_clock;
 
+// How far the subscriber that keeps up has read ("ack N" from its client): a paced publisher
+// stays within a window of it, so that subscriber never falls behind however loaded the
+// machine is, and only the stalled one meets the backpressure policy.
+std::atomic<long> feed_acked{-1};
+constexpr long ack_window = 32; // messages: 512 KiB of 16 KiB, under the 1 MiB topic limit
+
 // Subscribes to "feed" with the policy its path names; answers "alive" to "ping".
 task<> subscriber(websocket& ws, std::string_view policy) {
     co_await ws.accept();
@@ -28,24 +35,32 @@ task<> subscriber(websocket& ws, std::string_view policy) {
     for (;;) {
         const std::string m = co_await ws.receive_text(); // (g++ 12: not inside the if)
         if (m == "ping") co_await ws.send_text("alive");
+        else if (m.starts_with("ack ")) feed_acked = std::stol(m.substr(4));
     }
 }
 
-// "<count> <bytes> <timeout ms> <stop early>": publishes `count` numbered messages of `bytes`
-// to "feed", letting the loop run between them as a real publisher would, and answers
-// "done <first publish that waited past half the timeout, or -1> <its milliseconds>". With
-// `stop early`, it stops at that publish.
+// "<count> <bytes> <timeout ms> <stop early> <paced>": publishes `count` numbered messages of
+// `bytes` to "feed" (when `paced`, each within ack_window of what the subscriber that keeps up
+// acknowledged), and
+// answers "done <first publish that waited past half the timeout, or -1> <its milliseconds>".
+// With `stop early`, it stops at that publish.
 task<> publisher(websocket& ws) {
     co_await ws.accept();
     for (;;) {
         std::istringstream cmd(co_await ws.receive_text());
-        int count = 0, stop_early = 0;
+        int count = 0, stop_early = 0, paced = 0;
         std::size_t bytes = 0;
         long timeout_ms = 0;
-        cmd >> count >> bytes >> timeout_ms >> stop_early;
+        cmd >> count >> bytes >> timeout_ms >> stop_early >> paced;
         std::string payload(bytes, 'x');
         long waited_at = -1, waited_ms = 0;
+        feed_acked = -1;
+        aster::net::steady_timer pace(co_await aster::net::this_coro::executor);
         for (int i = 0; i < count; ++i) {
+            for (int spins = 0; paced && i - feed_acked > ack_window && spins < 20000; ++spins) {
+                pace.expires_after(std::chrono::milliseconds(1));
+                co_await pace.async_wait(aster::net::use_awaitable);
+            }
             const std::string label = std::to_string(i) + ":";
             payload.replace(0, label.size(), label);
             const auto started = clock_type::now();
@@ -59,8 +74,6 @@ task<> publisher(websocket& ws) {
                 waited_ms = took;
                 if (stop_early) break;
             }
-            co_await aster::net::post(co_await aster::net::this_coro::executor,
-                                      aster::net::use_awaitable);
         }
         co_await ws.send_text("done " + std::to_string(waited_at) + " " +
                               std::to_string(waited_ms));
@@ -86,13 +99,19 @@ task<> open_stalled(tcp::socket& s, tcp::endpoint ep, const char* policy, std::s
     if (first != "subscribed") throw std::runtime_error("not subscribed: " + first);
 }
 
-// Reads topic messages until `count` arrived, checking that they come in order.
-task<> read_feed(tcp::socket& s, std::string& in, long count, long& received, bool& in_order) {
+// Reads topic messages until `count` arrived, checking that they come in order; with `ack`,
+// tells the server how far it got every 8 messages.
+task<> read_feed(tcp::socket& s, std::string& in, long count, long& received, bool& in_order,
+                 bool ack = true) {
     while (received < count) {
         std::string m = co_await read_frame(s, in);
         if (m == "subscribed") continue;
         if (number(m) != received) in_order = false;
         ++received;
+        if (ack && received % 8 == 0) {
+            const std::string frame = client_frame(1, "ack " + std::to_string(received - 1));
+            co_await net::async_write(s, net::buffer(frame), net::use_awaitable);
+        }
     }
 }
 
@@ -119,7 +138,7 @@ TEST_CASE("topics: a subscriber that never reads is closed with 1013, the others
             co_await open_stalled(stalled, server.endpoint(), "close", stalled_in);
             keep_in = co_await ws_open(keeping_up, server.endpoint(), "/sub/close");
             pub_in = co_await ws_open(pub, server.endpoint(), "/pub");
-            co_await net::async_write(pub, net::buffer(client_frame(1, "800 16384 1000 0")),
+            co_await net::async_write(pub, net::buffer(client_frame(1, "800 16384 1000 0 1")),
                                       net::use_awaitable);
             co_await read_feed(keeping_up, keep_in, messages, received, in_order);
             done = co_await read_frame(pub, pub_in);
@@ -151,7 +170,7 @@ TEST_CASE("topics: under drop, a subscriber that never reads misses messages and
             co_await open_stalled(stalled, server.endpoint(), "drop", stalled_in);
             keep_in = co_await ws_open(keeping_up, server.endpoint(), "/sub/drop");
             pub_in = co_await ws_open(pub, server.endpoint(), "/pub");
-            co_await net::async_write(pub, net::buffer(client_frame(1, "800 16384 1000 0")),
+            co_await net::async_write(pub, net::buffer(client_frame(1, "800 16384 1000 0 1")),
                                       net::use_awaitable);
             co_await read_feed(keeping_up, keep_in, messages, received, in_order);
             done = co_await read_frame(pub, pub_in);
@@ -208,7 +227,7 @@ TEST_CASE("topics: under wait, the publisher waits for room up to its timeout", 
             net::co_spawn(ctx, read_feed(keeping_up, keep_in, messages, received, in_order),
                           net::detached);
             pub_in = co_await ws_open(pub, server.endpoint(), "/pub");
-            co_await net::async_write(pub, net::buffer(client_frame(1, "800 16384 300 1")),
+            co_await net::async_write(pub, net::buffer(client_frame(1, "800 16384 300 1 1")),
                                       net::use_awaitable);
             done = co_await read_frame(pub, pub_in);
         },
@@ -238,7 +257,7 @@ TEST_CASE("topics: under wait, a publisher resumes once the subscriber reads; th
         [&]() -> task<> {
             co_await open_stalled(stalled, server.endpoint(), "wait", stalled_in);
             pub_in = co_await ws_open(pub, server.endpoint(), "/pub");
-            co_await net::async_write(pub, net::buffer(client_frame(1, "800 16384 20000 0")),
+            co_await net::async_write(pub, net::buffer(client_frame(1, "800 16384 20000 0 0")),
                                       net::use_awaitable);
         },
         net::detached);
@@ -270,7 +289,7 @@ TEST_CASE("topics: under wait, a publisher resumes once the subscriber reads; th
     net::co_spawn(
         ctx,
         [&]() -> task<> {
-            co_await read_feed(stalled, stalled_in, messages, received, in_order);
+            co_await read_feed(stalled, stalled_in, messages, received, in_order, false);
             done = co_await read_frame(pub, pub_in);
         },
         net::detached);
@@ -303,7 +322,7 @@ TEST_CASE("topics: across two event loops every subscriber gets every message in
             [&, i]() -> task<> {
                 ins[i] = co_await ws_open(subs[i], server.endpoint(), "/sub/close");
                 ++opened;
-                co_await read_feed(subs[i], ins[i], count, received[i], in_order);
+                co_await read_feed(subs[i], ins[i], count, received[i], in_order, false);
                 // Then one publish from outside the loops.
                 std::string m = co_await read_frame(subs[i], ins[i]);
                 if (m != "from outside") in_order = false;
@@ -315,7 +334,7 @@ TEST_CASE("topics: across two event loops every subscriber gets every message in
             pub_in = co_await ws_open(pub, server.endpoint(), "/pub");
             while (opened < subscribers || server.srv.stats().subscriptions < subscribers)
                 co_await net::post(ctx, net::use_awaitable);
-            co_await net::async_write(pub, net::buffer(client_frame(1, "300 64 1000 0")),
+            co_await net::async_write(pub, net::buffer(client_frame(1, "300 64 1000 0 0")),
                                       net::use_awaitable);
             (void)co_await read_frame(pub, pub_in); // "done"
             server.srv.publish("feed", "from outside");
