@@ -1,57 +1,40 @@
 // SPDX-License-Identifier: MIT
-// Chat: GET / serves a page; /ws broadcasts each message to everyone, announcing joins and leaves.
+// Chat rooms: GET / serves a page; /ws/{room} joins a room (a topic), announces joins and
+// leaves, and sends each message to everyone in the room, on any number of threads.
 #pragma once
 
 #include <aster/aster.hpp>
 
-#include <algorithm>
+#include <atomic>
 #include <string>
-#include <vector>
 
 namespace chat {
 
-// The room lives on the server's one event loop (run this example with one thread), so a plain
-// vector needs no lock. Each connection removes itself in on_disconnect.
-struct room {
-    std::vector<aster::websocket*> members;
-    int next_id = 1;
-
-    aster::task<> broadcast(std::string text) {
-        auto recipients = members; // a send may suspend while others join or leave
-        for (auto* member : recipients) {
-            if (std::find(members.begin(), members.end(), member) == members.end()) continue;
-            try {
-                co_await member->send_text(text);
-            } catch (const aster::websocket_disconnect&) {
-                // That member is leaving; its own on_disconnect cleans up.
-            }
-        }
-    }
-};
-
-inline room& the_room() {
-    static room r;
-    return r;
+// Names for users who give none; any thread may take one.
+inline std::string next_guest_name() {
+    static std::atomic<int> next{1};
+    return "user-" + std::to_string(next.fetch_add(1, std::memory_order_relaxed));
 }
 
+// A room is the topic "room:<name>". A member that cannot keep up is closed with 1013 (the
+// default backpressure) instead of stalling the room.
 struct chat_endpoint : aster::websocket_endpoint {
     static constexpr auto encoding = aster::encoding::text;
-    std::string name;
+    std::string name, topic;
 
     aster::task<> on_connect(aster::websocket& ws) {
         auto wanted = ws.request().query_params().get("name").value_or("");
-        name = wanted.empty() ? "user-" + std::to_string(the_room().next_id++)
-                              : std::string(wanted);
+        name = wanted.empty() ? next_guest_name() : std::string(wanted);
+        topic = "room:" + std::string(ws.request().path_param("room"));
         co_await ws.accept();
-        the_room().members.push_back(&ws);
-        co_await the_room().broadcast("* " + name + " joined");
+        ws.subscribe(topic);
+        co_await ws.publish(topic, "* " + name + " joined", {.to_sender = true});
     }
-    aster::task<> on_receive(aster::websocket&, std::string_view message) {
-        co_await the_room().broadcast(name + ": " + std::string(message));
+    aster::task<> on_receive(aster::websocket& ws, std::string_view message) {
+        co_await ws.publish(topic, name + ": " + std::string(message), {.to_sender = true});
     }
     aster::task<> on_disconnect(aster::websocket& ws, aster::close_code) {
-        std::erase(the_room().members, &ws);
-        co_await the_room().broadcast("* " + name + " left");
+        co_await ws.publish(topic, "* " + name + " left");
     }
 };
 
@@ -65,7 +48,10 @@ inline constexpr std::string_view page = R"html(<!doctype html>
 <ul id="log"></ul>
 <script>
 const params = new URLSearchParams(location.search);
-const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" +
+const room = params.get("room") || "lobby";
+document.title = "aster chat: " + room;
+const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/" +
+            encodeURIComponent(room) +
             (params.get("name") ? "?name=" + encodeURIComponent(params.get("name")) : "");
 const socket = new WebSocket(url);
 const log = document.getElementById("log");
@@ -89,7 +75,7 @@ document.getElementById("form").onsubmit = (event) => {
 inline aster::response index(aster::request&) { return aster::html(std::string(page)); }
 
 inline constexpr auto routes = aster::routes(aster::route<"/">(index),
-                                             aster::websocket_route<"/ws", chat_endpoint>());
+                                             aster::websocket_route<"/ws/{room}", chat_endpoint>());
 
 inline const aster::application app{routes};
 

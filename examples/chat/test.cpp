@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The chat example's tests: three users talking through one in-process client.
+// The chat example's tests: users in two rooms of one in-process client.
 #include "app.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,12 +15,12 @@ TEST_CASE("chat: GET / serves the page", "[example][chat]") {
 
 TEST_CASE("chat: three users see joins, messages and leaves", "[example][chat]") {
     aster::test_client client{chat::app};
-    auto ada = client.websocket_connect("/ws?name=ada");
+    auto ada = client.websocket_connect("/ws/lobby?name=ada");
     CHECK(ada.receive_text() == "* ada joined");
-    auto bob = client.websocket_connect("/ws?name=bob");
+    auto bob = client.websocket_connect("/ws/lobby?name=bob");
     CHECK(ada.receive_text() == "* bob joined");
     CHECK(bob.receive_text() == "* bob joined");
-    auto cy = client.websocket_connect("/ws?name=cy");
+    auto cy = client.websocket_connect("/ws/lobby?name=cy");
     for (auto* s : {&ada, &bob, &cy}) CHECK(s->receive_text() == "* cy joined");
 
     bob.send_text("hello all");
@@ -31,8 +31,37 @@ TEST_CASE("chat: three users see joins, messages and leaves", "[example][chat]")
     bob.close();
     CHECK(ada.receive_text() == "* bob left");
     CHECK(cy.receive_text() == "* bob left");
-    CHECK(chat::the_room().members.size() == 2);
+    CHECK(client.topics().stats().subscriptions == 2);
     ada.send_text("bye");
     CHECK(cy.receive_text() == "ada: bye");
     CHECK(ada.receive_text() == "ada: bye");
+}
+
+TEST_CASE("chat: rooms are apart", "[example][chat]") {
+    aster::test_client client{chat::app};
+    auto ada = client.websocket_connect("/ws/red?name=ada");
+    CHECK(ada.receive_text() == "* ada joined");
+    auto bob = client.websocket_connect("/ws/blue?name=bob");
+    CHECK(bob.receive_text() == "* bob joined");
+    auto cy = client.websocket_connect("/ws/red?name=cy");
+    CHECK(ada.receive_text() == "* cy joined");
+    CHECK(cy.receive_text() == "* cy joined");
+
+    bob.send_text("anyone in blue?");
+    CHECK(bob.receive_text() == "bob: anyone in blue?");
+    ada.send_text("red only");
+    CHECK(cy.receive_text() == "ada: red only");
+    CHECK(ada.receive_text() == "ada: red only");
+    // bob heard nothing from red: his next message is his own.
+    bob.send_text("still alone");
+    CHECK(bob.receive_text() == "bob: still alone");
+    auto stats = client.topics().stats();
+    CHECK(stats.topics == 2);
+    CHECK(stats.subscriptions == 3);
+}
+
+TEST_CASE("chat: a guest without a name gets one", "[example][chat]") {
+    aster::test_client client{chat::app};
+    auto guest = client.websocket_connect("/ws/lobby");
+    CHECK_THAT(guest.receive_text(), Catch::StartsWith("* user-") && Catch::EndsWith(" joined"));
 }
