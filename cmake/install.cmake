@@ -118,6 +118,10 @@ if(ASTER_WITH_ZLIB)
     string(APPEND _aster_cflags " -DASTER_HAS_ZLIB")
     string(APPEND _aster_libs " -lz")
 endif()
+if(ASTER_WITH_REDIS)
+    string(APPEND _aster_cflags " -DASTER_HAS_REDIS")
+    string(APPEND _aster_libs " -lhiredis")
+endif()
 
 # aster_pkg_config(NAME DESCRIPTION REQUIRES CFLAGS LIBS): one .pc file from the shared template.
 function(aster_pkg_config name description requires cflags libs)

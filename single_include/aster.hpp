@@ -1535,6 +1535,104 @@ inline void log_limited(log_level level, const char* kind, std::string_view line
 
 #endif // ASTER_LOG_HPP
 // end aster/log.hpp
+// begin aster/redis.hpp
+// SPDX-License-Identifier: MIT
+// The Redis broker's settings, for topics shared by processes and machines; plain data, so it
+// costs nothing without hiredis.
+#ifndef ASTER_REDIS_HPP
+#define ASTER_REDIS_HPP
+
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace aster {
+
+/// `server_config::broker = aster::redis_broker{"redis://127.0.0.1:6379/0"}` (or `--redis URL`):
+/// every process with the same Redis and channel prefix shares its topics through Redis
+/// pub/sub. Needs a build with ASTER_HAS_REDIS (CMake ASTER_REDIS=ON, meson -Dredis=enabled;
+/// hiredis); without it, a server given a broker throws. No TLS to Redis (hiredis 0.14 has
+/// none): keep Redis on a trusted network. See docs/topics.md.
+struct redis_broker {
+    // redis://[user:password@]host[:port][/db]; host is an IP address or a name.
+    std::string url = "redis://127.0.0.1:6379/0";
+    // Topic "t" is the Redis channel prefix + "t": several apps may share one Redis.
+    std::string channel_prefix = "aster:";
+    // Publishes made while Redis is unreachable wait for it up to this many bytes; beyond,
+    // they are dropped (counted in topic_stats::broker_dropped). Local delivery goes on.
+    std::size_t max_queued_bytes = 8 * 1024 * 1024;
+    // Reconnecting: the first retry after `retry_min`, doubling up to `retry_max`.
+    std::chrono::milliseconds retry_min{100};
+    std::chrono::milliseconds retry_max{5000};
+    std::chrono::milliseconds connect_timeout{2000};
+};
+
+/// A redis:// URL taken apart.
+struct redis_address {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 6379;
+    std::string username, password;
+    unsigned db = 0;
+
+    /// Throws std::invalid_argument naming what is wrong.
+    static redis_address parse(std::string_view url) {
+        constexpr std::string_view scheme = "redis://";
+        if (url.substr(0, scheme.size()) != scheme)
+            throw std::invalid_argument("redis URL must start with redis:// (not rediss://: no "
+                                        "TLS to Redis): " +
+                                        std::string(url));
+        redis_address a;
+        std::string_view rest = url.substr(scheme.size());
+        if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+            std::string_view auth = rest.substr(0, at);
+            rest = rest.substr(at + 1);
+            if (auto colon = auth.find(':'); colon != std::string_view::npos) {
+                a.username = std::string(auth.substr(0, colon));
+                a.password = std::string(auth.substr(colon + 1));
+            } else {
+                a.password = std::string(auth); // redis://secret@host: a password only
+            }
+        }
+        std::string_view path;
+        if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+            path = rest.substr(slash + 1);
+            rest = rest.substr(0, slash);
+        }
+        auto number = [&](std::string_view text, unsigned long max, const char* what) {
+            unsigned long v = 0;
+            if (text.empty() || text.size() > 10)
+                throw std::invalid_argument(std::string("redis URL: bad ") + what + ": " +
+                                            std::string(url));
+            for (char c : text) {
+                if (c < '0' || c > '9')
+                    throw std::invalid_argument(std::string("redis URL: bad ") + what + ": " +
+                                                std::string(url));
+                v = v * 10 + unsigned(c - '0');
+            }
+            if (v > max)
+                throw std::invalid_argument(std::string("redis URL: bad ") + what + ": " +
+                                            std::string(url));
+            return v;
+        };
+        if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+            a.port = std::uint16_t(number(rest.substr(colon + 1), 65535, "port"));
+            rest = rest.substr(0, colon);
+        }
+        if (rest.empty()) throw std::invalid_argument("redis URL: no host: " + std::string(url));
+        a.host = std::string(rest);
+        if (!path.empty()) a.db = unsigned(number(path, 1u << 20, "database number"));
+        return a;
+    }
+};
+
+} // namespace aster
+
+#endif // ASTER_REDIS_HPP
+// end aster/redis.hpp
 // begin aster/tls.hpp
 // SPDX-License-Identifier: MIT
 // TLS settings for serving https and wss; plain data, so it costs nothing without OpenSSL.
@@ -1692,6 +1790,8 @@ struct server_config {
     std::size_t memory_budget = std::size_t(1) << 30;
     // Set: serve https and wss only, on this port (see tls.hpp).
     std::optional<tls_options> tls{};
+    // Set: topics are shared with every process using the same Redis (see redis.hpp).
+    std::optional<redis_broker> broker{};
     // Logging, set on aster's logger when the server starts: one line per request and per
     // WebSocket session, as uvicorn writes them (on by default; off for benchmarks), the level
     // (unset: left as logger() has it), and a UTC timestamp in front of each line.
@@ -1705,7 +1805,8 @@ struct server_config {
 
     /// The command line of a server program: `--host H`, `--port P` (also `--port=P`),
     /// `--threads N`, `--shutdown-timeout MS`, `--tls-cert FILE --tls-key FILE`,
-    /// `--no-access-log`, `--log-level LEVEL`, `--log-timestamps`, `--reuse-port`. `--help`
+    /// `--no-access-log`, `--log-level LEVEL`, `--log-timestamps`, `--redis URL`,
+    /// `--reuse-port`. `--help`
     /// prints usage() and exits with 0; a bad flag prints why, and the usage, to stderr and
     /// exits with 2.
     static server_config from_args(int argc, char** argv);
@@ -1752,6 +1853,8 @@ inline std::string server_config::usage(std::string_view program) {
            "  --no-access-log          no line per request and per WebSocket session\n"
            "  --log-level LEVEL        debug, info (default), warning, error or off\n"
            "  --log-timestamps         a UTC timestamp at the start of each log line\n"
+           "  --redis URL              share topics through Redis: "
+           "redis://[user:pass@]host[:port][/db]\n"
            "  --reuse-port             share the port with other processes (restarts without\n"
            "                           downtime); otherwise a port in use is refused\n"
            "  -h, --help               this text\n";
@@ -1789,7 +1892,7 @@ inline server_config server_config::parse_args(int argc, char** argv, server_con
         auto eq = arg.find('=');
         const bool takes_value = [&] {
             for (std::string_view f : {"--host", "--port", "--threads", "--shutdown-timeout",
-                                       "--tls-cert", "--tls-key", "--log-level"})
+                                       "--tls-cert", "--tls-key", "--log-level", "--redis"})
                 if (arg.substr(0, eq) == f) return true;
             return false;
         }();
@@ -1808,7 +1911,10 @@ inline server_config server_config::parse_args(int argc, char** argv, server_con
         else if (arg == "--tls-cert") cert = file(arg, value);
         else if (arg == "--tls-key") key = file(arg, value);
         else if (arg == "--log-level") config.log_level = level(value);
-        else if (arg == "--no-access-log" && eq == std::string_view::npos)
+        else if (arg == "--redis") {
+            redis_address::parse(value); // a bad URL fails here, naming what is wrong
+            config.broker = redis_broker{.url = std::string(value)};
+        } else if (arg == "--no-access-log" && eq == std::string_view::npos)
             config.access_log = false;
         else if (arg == "--log-timestamps" && eq == std::string_view::npos)
             config.log_timestamps = true;
@@ -1876,6 +1982,8 @@ struct topic_stats {
     // did not get (dropped under backpressure, or it was closed with 1013).
     std::size_t published = 0, delivered = 0, dropped = 0;
     std::size_t waiting = 0; // publishers waiting now for a subscriber's room (backpressure::wait)
+    std::size_t broker_dropped = 0; // publishes not sent to Redis: it was away, the queue full
+    bool broker_connected = false;  // the Redis link is up (false without one)
 };
 
 /// A topic name is 1 to 256 bytes with no control characters (bytes below 0x20, and 0x7f).
@@ -9391,8 +9499,6 @@ private:
     bool answer_now_ = false;
     bool read_after_yield_ = false;    // write_now sent an answer: see receive()
     std::uint32_t batch_messages_ = 0; // handed out since the last read
-    topic_registry* topics_ = nullptr;
-    std::unique_ptr<ws_topic_state> topic_; // none until the first subscribe
     // Made on the first wait (backpressure, the close): an idle connection holds no timer.
     std::unique_ptr<async_event> writes_changed_;
     loop_counters* counters_;
@@ -9417,6 +9523,9 @@ private:
     transfer_watch received_, sent_;
     bool receiving_ = false;
     std::string close_reason_;
+    // Topics, last: the per-message fields above keep their places (and cache lines).
+    topic_registry* topics_ = nullptr;
+    std::unique_ptr<ws_topic_state> topic_; // none until the first subscribe
 #ifdef ASTER_HAS_ZLIB
     // Set by accept() when permessage-deflate is agreed; zlib's state inside comes on first use.
     std::unique_ptr<deflate_codec> deflate_;
@@ -11311,10 +11420,29 @@ private:
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace aster::detail {
+
+/// What carries topics to other processes (redis_link). Every call may come from any thread.
+class topic_broker {
+public:
+    virtual ~topic_broker() = default;
+    virtual void start() = 0;
+    virtual void stop() noexcept = 0;
+    /// A publish made in this process (and delivered in it already).
+    virtual void publish(std::string_view topic, std::string_view message, bool binary) = 0;
+    /// The first subscriber of `topic` in this process came, or the last left.
+    virtual void watch(std::string_view topic) = 0;
+    virtual void unwatch(std::string_view topic) = 0;
+    /// Publishes dropped because the broker was away too long.
+    virtual std::size_t dropped() const noexcept = 0;
+    virtual bool connected() const noexcept = 0;
+};
 
 /// One registry per event loop. A publish is delivered on its own loop at once and crosses to
 /// each other loop once (a post carrying the shared frame), not once per subscriber; posts to
@@ -11341,9 +11469,26 @@ public:
     void count_publish() noexcept { published_.fetch_add(1, std::memory_order_relaxed); }
     topic_stats stats() const noexcept override;
 
+    /// Shares topics with other processes from now on; before any connection runs.
+    void attach(std::unique_ptr<topic_broker> broker) { broker_ = std::move(broker); }
+    topic_broker* broker() const noexcept { return broker_.get(); }
+    /// A publish made here goes to the broker too, if there is one.
+    void publish_remote(std::string_view topic, std::string_view message, bool binary) {
+        if (broker_) broker_->publish(topic, message, binary);
+    }
+    /// A message from another process: framed once, delivered on every loop.
+    void deliver_remote(std::string_view topic, std::string_view message, bool binary);
+    /// A loop's first subscriber of `topic` came, or its last left: the broker hears of the
+    /// process's first and last (counted over loops).
+    void topic_opened(std::string_view topic);
+    void topic_closed(std::string_view topic);
+
 private:
     std::vector<std::unique_ptr<topic_registry>> loops_;
     std::atomic<std::size_t> published_{0};
+    std::unique_ptr<topic_broker> broker_;
+    std::mutex loops_per_topic_mutex_;
+    std::unordered_map<std::string, unsigned> loops_per_topic_; // with a broker only
 };
 
 } // namespace aster::detail
@@ -11366,6 +11511,7 @@ ASTER_ENGINE bool topic_registry::subscribe(std::string_view topic, topic_subscr
     if (it == topics_.end()) {
         it = topics_.emplace(std::string(topic), std::vector<member>{}).first;
         counts_.topics.add();
+        hub_->topic_opened(topic);
     }
     for (const member& m : it->second)
         if (m.who == &who) return false;
@@ -11385,6 +11531,7 @@ ASTER_ENGINE bool topic_registry::unsubscribe(std::string_view topic, topic_subs
     members.pop_back();
     counts_.subscriptions.sub();
     if (members.empty()) {
+        hub_->topic_closed(it->first);
         topics_.erase(it);
         counts_.topics.sub();
     }
@@ -11435,6 +11582,7 @@ ASTER_ENGINE task<> topic_registry::publish(std::string_view topic, std::string_
     std::vector<std::uint64_t> full;
     deliver(topic, frame, options.to_sender ? nullptr : sender, &full);
     hub_->forward(this, topic, frame);
+    hub_->publish_remote(topic, message, options.binary);
     if (!full.empty())
         co_await wait_for_room(std::string(topic), std::move(frame), std::move(full),
                                options.wait_timeout);
@@ -11484,6 +11632,7 @@ ASTER_ENGINE void topic_hub::publish_anywhere(std::string_view topic, std::strin
     check_topic_name(topic);
     shared_frame frame = make_topic_frame(message, options.binary);
     count_publish();
+    publish_remote(topic, message, options.binary);
     for (auto& loop : loops_) {
         if (loop->runs_here()) {
             loop->deliver(topic, frame, nullptr, nullptr);
@@ -11492,6 +11641,30 @@ ASTER_ENGINE void topic_hub::publish_anywhere(std::string_view topic, std::strin
         }
     }
     forward(nullptr, topic, frame);
+}
+
+ASTER_ENGINE void topic_hub::deliver_remote(std::string_view topic, std::string_view message,
+                                            bool binary) {
+    if (topic.empty() || topic.size() > max_topic_name_bytes) return; // not one of ours
+    forward(nullptr, topic, make_topic_frame(message, binary));
+}
+
+ASTER_ENGINE void topic_hub::topic_opened(std::string_view topic) {
+    if (!broker_) return;
+    std::lock_guard lock(loops_per_topic_mutex_);
+    auto [it, added] = loops_per_topic_.try_emplace(std::string(topic), 0u);
+    if (it->second++ == 0) broker_->watch(topic);
+}
+
+ASTER_ENGINE void topic_hub::topic_closed(std::string_view topic) {
+    if (!broker_) return;
+    std::lock_guard lock(loops_per_topic_mutex_);
+    auto it = loops_per_topic_.find(std::string(topic));
+    if (it == loops_per_topic_.end()) return;
+    if (--it->second == 0) {
+        loops_per_topic_.erase(it);
+        broker_->unwatch(topic);
+    }
 }
 
 ASTER_ENGINE topic_stats topic_hub::stats() const noexcept {
@@ -11504,6 +11677,10 @@ ASTER_ENGINE topic_stats topic_hub::stats() const noexcept {
         t.delivered += c.delivered.get();
         t.dropped += c.dropped.get();
         t.waiting += c.waiting.get();
+    }
+    if (broker_) {
+        t.broker_dropped = broker_->dropped();
+        t.broker_connected = broker_->connected();
     }
     return t;
 }
@@ -11965,6 +12142,447 @@ ASTER_DECL task<> serve_tls(tcp_transport tcp, const app_ref& app,
 
 #endif // ASTER_DETAIL_TLS_CONNECTION_HPP
 // end aster/detail/tls_connection.hpp
+// begin aster/detail/redis_link.hpp
+// SPDX-License-Identifier: MIT
+// redis_link: a process's topics shared with other processes through Redis pub/sub, over Asio
+// sockets with hiredis's RESP reader and command formatter.
+#ifndef ASTER_DETAIL_REDIS_LINK_HPP
+#define ASTER_DETAIL_REDIS_LINK_HPP
+
+
+#ifdef ASTER_HAS_REDIS
+
+
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <hiredis/hiredis.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aster::detail {
+
+/// One RESP command, formatted by hiredis.
+inline std::string redis_command(std::initializer_list<std::string_view> args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lengths;
+    for (auto a : args) {
+        argv.push_back(a.data());
+        lengths.push_back(a.size());
+    }
+    char* out = nullptr;
+    const int n = redisFormatCommandArgv(&out, int(argv.size()), argv.data(), lengths.data());
+    if (n < 0 || !out) throw std::bad_alloc();
+    std::string command(out, std::size_t(n));
+    std::free(out);
+    return command;
+}
+
+/// hiredis's RESP reader: bytes in, replies out.
+class redis_reader {
+public:
+    struct reply_free {
+        void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+    };
+    using reply = std::unique_ptr<redisReply, reply_free>;
+
+    redis_reader() : reader_(redisReaderCreate()) {
+        if (!reader_) throw std::bad_alloc();
+    }
+    ~redis_reader() { redisReaderFree(reader_); }
+    redis_reader(const redis_reader&) = delete;
+    redis_reader& operator=(const redis_reader&) = delete;
+
+    /// False when the stream is not RESP: the connection must end.
+    bool feed(const char* data, std::size_t n) {
+        return redisReaderFeed(reader_, data, n) == REDIS_OK;
+    }
+    /// The next whole reply, if one is in; false in `ok` on a protocol error.
+    reply next(bool& ok) {
+        void* r = nullptr;
+        ok = redisReaderGetReply(reader_, &r) == REDIS_OK;
+        return reply(static_cast<redisReply*>(r));
+    }
+
+private:
+    redisReader* reader_;
+};
+
+/// What a topic message carries through Redis: who published it (a random 128-bit id per
+/// process; process ids collide across containers), whether it is binary, the message.
+inline constexpr std::size_t redis_header_size = 17;
+
+/// Two connections to Redis, both on one event loop: one publishes (a bounded queue while
+/// Redis is away, dropped and counted beyond it), one subscribes to a channel per topic that
+/// has subscribers in this process. Each reconnects with backoff; the subscriber subscribes
+/// again to everything. A process delivers its own publishes itself and skips their echo.
+class redis_link final : public topic_broker {
+public:
+    redis_link(topic_hub& hub, net::any_io_executor executor, redis_broker settings)
+        : hub_(hub), executor_(executor), settings_(std::move(settings)),
+          address_(redis_address::parse(settings_.url)), pub_(executor), sub_(executor),
+          outbox_ready_(executor) {
+        std::random_device random;
+        for (std::size_t i = 0; i < id_.size(); i += 4) {
+            const auto r = random();
+            std::memcpy(id_.data() + i, &r, 4);
+        }
+    }
+
+    void start() override;
+    void stop() noexcept override;
+    void publish(std::string_view topic, std::string_view message, bool binary) override;
+    void watch(std::string_view topic) override;
+    void unwatch(std::string_view topic) override;
+    std::size_t dropped() const noexcept override {
+        return dropped_.load(std::memory_order_relaxed);
+    }
+    bool connected() const noexcept override {
+        return pub_up_.load(std::memory_order_relaxed) && sub_up_.load(std::memory_order_relaxed);
+    }
+
+private:
+    struct connection {
+        explicit connection(net::any_io_executor ex) : socket(ex) {}
+        net::ip::tcp::socket socket;
+        std::unique_ptr<redis_reader> reader;
+        std::string in;
+    };
+
+    struct connect_attempt {
+        bool armed = true, timed_out = false;
+    };
+
+    task<> run_publisher();
+    task<> run_subscriber();
+    task<> drain_replies();
+    task<bool> open(connection& c);
+    task<redis_reader::reply> read_reply(connection& c);
+    task<> pause(std::chrono::milliseconds& delay);
+    void send_subscription(std::string_view verb, std::string_view topic);
+    void flush_subscriptions();
+    void on_message(const redisReply& r);
+    std::string channel(std::string_view topic) const {
+        return settings_.channel_prefix + std::string(topic);
+    }
+
+    topic_hub& hub_;
+    net::any_io_executor executor_;
+    redis_broker settings_;
+    redis_address address_;
+    std::array<char, 16> id_{};
+    connection pub_, sub_;
+    bool stopping_ = false;
+    std::atomic<bool> pub_up_{false}, sub_up_{false};
+    // Publisher: formatted PUBLISH commands waiting for the connection.
+    std::deque<std::string> outbox_;
+    std::size_t outbox_bytes_ = 0;
+    async_event outbox_ready_;
+    std::atomic<std::size_t> dropped_{0};
+    // Subscriber: the channels this process wants, and commands not yet written.
+    std::set<std::string, std::less<>> topics_;
+    std::string sub_out_, sub_inflight_;
+    bool sub_writing_ = false;
+    std::vector<net::steady_timer*> timers_; // pauses and connect deadlines now running
+};
+
+} // namespace aster::detail
+
+#if ASTER_HEADER_ONLY
+// begin aster/detail/impl/redis_link.ipp
+// SPDX-License-Identifier: MIT
+// Bodies of redis_link.
+#ifndef ASTER_DETAIL_IMPL_REDIS_LINK_IPP
+#define ASTER_DETAIL_IMPL_REDIS_LINK_IPP
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+#include <algorithm>
+
+namespace aster::detail {
+
+ASTER_ENGINE void redis_link::start() {
+    net::co_spawn(executor_, run_publisher(), net::detached);
+    net::co_spawn(executor_, run_subscriber(), net::detached);
+}
+
+// On the link's loop: everything waiting ends, and the two connections do not come back.
+ASTER_ENGINE void redis_link::stop() noexcept {
+    net::post(executor_, [this] {
+        stopping_ = true;
+        std::error_code ignored;
+        pub_.socket.close(ignored);
+        sub_.socket.close(ignored);
+        for (net::steady_timer* t : timers_) t->cancel();
+        outbox_ready_.notify_all();
+    });
+}
+
+ASTER_ENGINE void redis_link::publish(std::string_view topic, std::string_view message,
+                                      bool binary) {
+    std::string payload;
+    payload.reserve(redis_header_size + message.size());
+    payload.append(id_.data(), id_.size());
+    payload.push_back(binary ? 'b' : 't');
+    payload.append(message);
+    std::string command = redis_command({"PUBLISH", channel(topic), payload});
+    net::post(executor_, [this, command = std::move(command)]() mutable {
+        if (stopping_) return;
+        if (outbox_bytes_ + command.size() > settings_.max_queued_bytes) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        outbox_bytes_ += command.size();
+        outbox_.push_back(std::move(command));
+        outbox_ready_.notify_all();
+    });
+}
+
+ASTER_ENGINE void redis_link::watch(std::string_view topic) {
+    net::post(executor_, [this, t = std::string(topic)] {
+        if (topics_.insert(t).second) send_subscription("SUBSCRIBE", t);
+    });
+}
+
+ASTER_ENGINE void redis_link::unwatch(std::string_view topic) {
+    net::post(executor_, [this, t = std::string(topic)] {
+        if (topics_.erase(t)) send_subscription("UNSUBSCRIBE", t);
+    });
+}
+
+// While the subscriber is down, nothing is sent: it subscribes to the whole set when it is up.
+ASTER_ENGINE void redis_link::send_subscription(std::string_view verb, std::string_view topic) {
+    if (!sub_up_.load(std::memory_order_relaxed)) return;
+    sub_out_ += redis_command({verb, channel(topic)});
+    flush_subscriptions();
+}
+
+ASTER_ENGINE void redis_link::flush_subscriptions() {
+    if (sub_writing_ || sub_out_.empty() || !sub_up_.load(std::memory_order_relaxed)) return;
+    sub_writing_ = true;
+    sub_inflight_.swap(sub_out_);
+    net::async_write(sub_.socket, net::buffer(sub_inflight_),
+                     [this](std::error_code ec, std::size_t) {
+                         sub_writing_ = false;
+                         sub_inflight_.clear();
+                         if (ec) {
+                             std::error_code ignored;
+                             sub_.socket.close(ignored); // the reader sees it and reconnects
+                             return;
+                         }
+                         flush_subscriptions();
+                     });
+}
+
+ASTER_ENGINE task<> redis_link::pause(std::chrono::milliseconds& delay) {
+    net::steady_timer timer(executor_);
+    timer.expires_after(delay);
+    timers_.push_back(&timer);
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    (void)ec;
+    std::erase(timers_, &timer);
+    delay = std::min(delay * 2, settings_.retry_max);
+}
+
+ASTER_ENGINE task<redis_reader::reply> redis_link::read_reply(connection& c) {
+    for (;;) {
+        bool ok = true;
+        auto r = c.reader->next(ok);
+        if (!ok) co_return nullptr;
+        if (r) co_return r;
+        char buffer[4096];
+        auto [ec, n] = co_await c.socket.async_read_some(net::buffer(buffer), use_tuple);
+        if (ec || !c.reader->feed(buffer, n)) co_return nullptr;
+    }
+}
+
+// Connects (within connect_timeout), then AUTH and SELECT as the URL asks. False, with the
+// socket closed, when any of it fails.
+ASTER_ENGINE task<bool> redis_link::open(connection& c) {
+    std::error_code ec;
+    c.socket.close(ec);
+    c.reader = std::make_unique<redis_reader>();
+    net::steady_timer deadline(executor_);
+    deadline.expires_after(settings_.connect_timeout);
+    timers_.push_back(&deadline);
+    // The handler may run after this frame is gone: it holds only what outlives it.
+    auto state = std::make_shared<connect_attempt>();
+    deadline.async_wait([this, state, socket = &c.socket](std::error_code e) {
+        if (!state->armed) return;
+        if (e && !stopping_) return; // cancelled because the attempt ended; at a stop, cut it
+        state->timed_out = true;
+        std::error_code ignored;
+        socket->close(ignored);
+    });
+    const bool& timed_out = state->timed_out;
+    bool ok = false;
+    do {
+        net::ip::tcp::resolver resolver(executor_);
+        auto [resolve_ec, endpoints] = co_await resolver.async_resolve(
+            address_.host, std::to_string(address_.port), use_tuple);
+        if (resolve_ec || stopping_ || timed_out) break;
+        auto [connect_ec, endpoint] = co_await net::async_connect(c.socket, endpoints, use_tuple);
+        if (connect_ec || stopping_ || timed_out) break;
+        std::error_code ignored;
+        c.socket.set_option(net::ip::tcp::no_delay(true), ignored);
+        std::string hello;
+        if (!address_.password.empty())
+            hello += address_.username.empty()
+                         ? redis_command({"AUTH", address_.password})
+                         : redis_command({"AUTH", address_.username, address_.password});
+        if (address_.db != 0) hello += redis_command({"SELECT", std::to_string(address_.db)});
+        if (hello.empty()) {
+            ok = true;
+            break;
+        }
+        auto [write_ec, written] = co_await net::async_write(c.socket, net::buffer(hello),
+                                                             use_tuple);
+        (void)written;
+        if (write_ec) break;
+        const int answers = int(!address_.password.empty()) + int(address_.db != 0);
+        ok = true;
+        for (int i = 0; i < answers && ok; ++i) {
+            auto r = co_await read_reply(c);
+            if (!r || r->type == REDIS_REPLY_ERROR) {
+                log_limited(log_level::warning, "redis refused",
+                            std::string("redis: ") +
+                                (r ? std::string(r->str, r->len) : std::string("connection lost")));
+                ok = false;
+            }
+        }
+    } while (false);
+    state->armed = false;
+    deadline.cancel();
+    std::erase(timers_, &deadline);
+    if (!ok || timed_out || stopping_) {
+        c.socket.close(ec);
+        co_return false;
+    }
+    co_return true;
+}
+
+// PUBLISH commands go out in batches; the replies (subscriber counts) are read and dropped by
+// drain_replies, which also notices the connection end. A batch that was being written when
+// the connection broke is lost: delivery is at most once.
+ASTER_ENGINE task<> redis_link::run_publisher() {
+    auto delay = settings_.retry_min;
+    bool logged_down = false;
+    while (!stopping_) {
+        if (!co_await open(pub_)) {
+            if (!logged_down && !stopping_)
+                log(log_level::warning, "redis: cannot reach " + address_.host + ":" +
+                                            std::to_string(address_.port) + ", retrying");
+            logged_down = true;
+            co_await pause(delay);
+            continue;
+        }
+        if (logged_down) log(log_level::info, "redis: connected again");
+        logged_down = false;
+        delay = settings_.retry_min;
+        pub_up_.store(true, std::memory_order_relaxed);
+        net::co_spawn(executor_, drain_replies(), net::detached);
+        std::string batch;
+        while (pub_up_.load(std::memory_order_relaxed) && !stopping_) {
+            if (outbox_.empty()) {
+                co_await outbox_ready_.wait();
+                continue;
+            }
+            batch.clear();
+            while (!outbox_.empty() && batch.size() < 64 * 1024) {
+                batch += outbox_.front();
+                outbox_bytes_ -= outbox_.front().size();
+                outbox_.pop_front();
+            }
+            auto [ec, n] = co_await net::async_write(pub_.socket, net::buffer(batch), use_tuple);
+            (void)n;
+            if (ec) break;
+        }
+        pub_up_.store(false, std::memory_order_relaxed);
+        std::error_code ignored;
+        pub_.socket.close(ignored);
+    }
+}
+
+ASTER_ENGINE task<> redis_link::drain_replies() {
+    for (;;) {
+        char buffer[4096];
+        auto [ec, n] = co_await pub_.socket.async_read_some(net::buffer(buffer), use_tuple);
+        bool ok = !ec && pub_.reader->feed(buffer, n);
+        while (ok) {
+            auto r = pub_.reader->next(ok);
+            if (!r) break;
+        }
+        if (!ok) break;
+    }
+    pub_up_.store(false, std::memory_order_relaxed);
+    outbox_ready_.notify_all(); // the writer looks again and reconnects
+}
+
+ASTER_ENGINE task<> redis_link::run_subscriber() {
+    auto delay = settings_.retry_min;
+    while (!stopping_) {
+        if (!co_await open(sub_)) {
+            co_await pause(delay);
+            continue;
+        }
+        delay = settings_.retry_min;
+        sub_up_.store(true, std::memory_order_relaxed);
+        sub_out_.clear();
+        for (const std::string& t : topics_) sub_out_ += redis_command({"SUBSCRIBE", channel(t)});
+        flush_subscriptions();
+        for (;;) {
+            auto r = co_await read_reply(sub_);
+            if (!r) break;
+            on_message(*r);
+        }
+        sub_up_.store(false, std::memory_order_relaxed);
+        std::error_code ignored;
+        sub_.socket.close(ignored);
+    }
+}
+
+// ["message", channel, payload]; subscribe confirmations and anything else are ignored.
+ASTER_ENGINE void redis_link::on_message(const redisReply& r) {
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 3) return;
+    const redisReply* kind = r.element[0];
+    const redisReply* chan = r.element[1];
+    const redisReply* body = r.element[2];
+    if (kind->type != REDIS_REPLY_STRING || std::string_view(kind->str, kind->len) != "message")
+        return;
+    std::string_view name(chan->str, chan->len), payload(body->str, body->len);
+    if (name.substr(0, settings_.channel_prefix.size()) != settings_.channel_prefix) return;
+    if (payload.size() < redis_header_size) return;
+    if (std::memcmp(payload.data(), id_.data(), id_.size()) == 0) return; // our own, delivered
+    hub_.deliver_remote(name.substr(settings_.channel_prefix.size()),
+                        payload.substr(redis_header_size), payload[16] == 'b');
+}
+
+} // namespace aster::detail
+
+#endif // ASTER_DETAIL_IMPL_REDIS_LINK_IPP
+// end aster/detail/impl/redis_link.ipp
+#endif
+
+#endif // ASTER_HAS_REDIS
+
+#endif // ASTER_DETAIL_REDIS_LINK_HPP
+// end aster/detail/redis_link.hpp
 
 #include <cerrno>
 
@@ -12115,6 +12733,16 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
             metrics_.loops.push_back(l.metrics.get());
         }
     }
+    if (config_.broker) {
+#ifdef ASTER_HAS_REDIS
+        topics_.attach(std::make_unique<detail::redis_link>(topics_, loops_[0]->ctx.get_executor(),
+                                                            *config_.broker));
+#else
+        throw std::invalid_argument("aster: server_config::broker needs a build with Redis "
+                                    "(ASTER_HAS_REDIS: CMake -DASTER_REDIS=ON, meson "
+                                    "-Dredis=enabled)");
+#endif
+    }
     if (app_.has_metrics)
         metrics_.gauges = [this] {
             const server_stats s = stats();
@@ -12152,7 +12780,8 @@ ASTER_ENGINE void server::listen() {
 ASTER_ENGINE void server::run() {
     detail::apply_logging(config_);
     if (!loops_[0]->acceptor) listen();
-    detail::run_hook(loops_[0]->ctx, app_.startup); // before any accept
+    detail::run_hook(loops_[0]->ctx, app_.startup);       // before any accept
+    if (auto* broker = topics_.broker()) broker->start(); // on loop 0
     for (auto& l : loops_) {
         if (l->acceptor)
             net::co_spawn(l->ctx,
@@ -12206,6 +12835,7 @@ ASTER_ENGINE server_stats server::stats() const noexcept {
 
 ASTER_ENGINE void server::stop() noexcept {
     if (stopped_.exchange(true)) return;
+    if (auto* broker = topics_.broker()) broker->stop();
     for (auto& l : loops_) net::post(l->ctx, [this, l = l.get()] { begin_shutdown(*l); });
 }
 
@@ -12315,6 +12945,9 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     using net::ip::tcp;
     // The stop arrives as a cancellation; the waits after it must still complete normally.
     co_await net::this_coro::throw_if_cancelled(false);
+    if (config.broker)
+        throw std::invalid_argument("aster: a Redis broker needs aster::server (app.run), not "
+                                    "app.serve()");
     auto executor = co_await net::this_coro::executor;
     tcp::acceptor acceptor(executor);
     std::shared_ptr<tls_context> tls = load_tls(config);

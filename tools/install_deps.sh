@@ -17,10 +17,12 @@
 ASTER_PACKAGES_EXAMPLE=(g++ cmake ninja-build pkg-config ccache libasio-dev node-llhttp)
 # test: both builds and every test: Catch2, meson, the extras (JSON; zlib for permessage-deflate
 # and gzip; OpenSSL for https and wss, and openssl to make the TLS test's certificate) and the
-# interop peers (Python's websockets and Prometheus client, Chromium driven by Node), and
-# clang-format for the format check.
+# interop peers (Python's websockets and Prometheus client, Chromium driven by Node),
+# clang-format for the format check, and hiredis with a Redis server for topics across
+# processes.
 ASTER_PACKAGES_TEST=(catch2 meson python3 nlohmann-json3-dev zlib1g-dev libssl-dev openssl
-                     python3-websockets python3-prometheus-client chromium clang-format)
+                     python3-websockets python3-prometheus-client chromium clang-format
+                     libhiredis-dev redis-server)
 # sanitize, fuzz: clang with its sanitizer and libFuzzer runtimes.
 ASTER_PACKAGES_SANITIZE=(clang libclang-rt-14-dev)
 ASTER_PACKAGES_FUZZ=()

@@ -50,7 +50,7 @@ step() {
 # suite still runs in under a minute; here the optimiser only costs compile time.
 configure() {
     local dir="$1" flags="$2"
-    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DASTER_REDIS=ON \
         -DCMAKE_C_FLAGS="-O0 $flags" -DCMAKE_CXX_FLAGS="-O0 $flags" \
         -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags"
 }

@@ -55,7 +55,8 @@ step() {
 run_cmake() {
     local dir="$build_dir/cmake"
     step "cmake configure" cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-        -DCMAKE_EXPORT_COMPILE_COMMANDS=ON || { cmake_result="configure failed"; return 1; }
+        -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DASTER_REDIS=ON \
+        || { cmake_result="configure failed"; return 1; }
     step "cmake build" cmake --build "$dir" -j "$jobs" || { cmake_result="build failed"; return 1; }
     step "ctest" ctest --test-dir "$dir" --output-on-failure -j "$jobs" \
         || { cmake_result="tests failed"; return 1; }
@@ -66,11 +67,12 @@ run_meson() {
     local dir="$build_dir/meson"
     if [[ -f "$dir/meson-private/coredata.dat" ]]; then
         # A tree left by another meson version cannot be reconfigured; start it afresh then.
-        step "meson setup" meson setup --reconfigure "$dir" \
-            || step "meson setup (wiped)" meson setup --wipe "$dir" \
+        step "meson setup" meson setup --reconfigure -Dredis=enabled "$dir" \
+            || step "meson setup (wiped)" meson setup --wipe -Dredis=enabled "$dir" \
             || { meson_result="setup failed"; return 1; }
     else
-        step "meson setup" meson setup "$dir" || { meson_result="setup failed"; return 1; }
+        step "meson setup" meson setup -Dredis=enabled "$dir" \
+            || { meson_result="setup failed"; return 1; }
     fi
     step "meson compile" meson compile -C "$dir" -j "$jobs" || { meson_result="build failed"; return 1; }
     step "meson test" meson test -C "$dir" --print-errorlogs --num-processes "$jobs" \

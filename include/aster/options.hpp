@@ -5,6 +5,7 @@
 
 #include <aster/detail/config.hpp>
 #include <aster/log.hpp>
+#include <aster/redis.hpp>
 #include <aster/tls.hpp>
 
 #include <chrono>
@@ -134,6 +135,8 @@ struct server_config {
     std::size_t memory_budget = std::size_t(1) << 30;
     // Set: serve https and wss only, on this port (see tls.hpp).
     std::optional<tls_options> tls{};
+    // Set: topics are shared with every process using the same Redis (see redis.hpp).
+    std::optional<redis_broker> broker{};
     // Logging, set on aster's logger when the server starts: one line per request and per
     // WebSocket session, as uvicorn writes them (on by default; off for benchmarks), the level
     // (unset: left as logger() has it), and a UTC timestamp in front of each line.
@@ -147,7 +150,8 @@ struct server_config {
 
     /// The command line of a server program: `--host H`, `--port P` (also `--port=P`),
     /// `--threads N`, `--shutdown-timeout MS`, `--tls-cert FILE --tls-key FILE`,
-    /// `--no-access-log`, `--log-level LEVEL`, `--log-timestamps`, `--reuse-port`. `--help`
+    /// `--no-access-log`, `--log-level LEVEL`, `--log-timestamps`, `--redis URL`,
+    /// `--reuse-port`. `--help`
     /// prints usage() and exits with 0; a bad flag prints why, and the usage, to stderr and
     /// exits with 2.
     static server_config from_args(int argc, char** argv);

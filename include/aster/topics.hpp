@@ -31,6 +31,8 @@ struct topic_stats {
     // did not get (dropped under backpressure, or it was closed with 1013).
     std::size_t published = 0, delivered = 0, dropped = 0;
     std::size_t waiting = 0; // publishers waiting now for a subscriber's room (backpressure::wait)
+    std::size_t broker_dropped = 0; // publishes not sent to Redis: it was away, the queue full
+    bool broker_connected = false;  // the Redis link is up (false without one)
 };
 
 /// A topic name is 1 to 256 bytes with no control characters (bytes below 0x20, and 0x7f).

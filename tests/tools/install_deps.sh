@@ -22,8 +22,9 @@ lacks() { # purpose package...
 }
 has example g++ cmake ninja-build libasio-dev node-llhttp
 lacks example chromium nodejs npm clang clang-format libclang-rt-14-dev wrk catch2 meson python3-websockets python3-prometheus-client \
-    libboost1.74-dev nlohmann-json3-dev libssl-dev zlib1g-dev
-has test clang-format catch2 meson chromium python3-websockets python3-prometheus-client nodejs npm libssl-dev zlib1g-dev libasio-dev
+    libboost1.74-dev nlohmann-json3-dev libssl-dev zlib1g-dev libhiredis-dev redis-server
+has test clang-format catch2 meson chromium python3-websockets python3-prometheus-client nodejs npm libssl-dev zlib1g-dev libasio-dev \
+    libhiredis-dev redis-server
 lacks test clang libclang-rt-14-dev wrk libboost1.74-dev
 has sanitize clang libclang-rt-14-dev catch2
 has fuzz clang libclang-rt-14-dev

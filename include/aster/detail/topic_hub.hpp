@@ -11,10 +11,29 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace aster::detail {
+
+/// What carries topics to other processes (redis_link). Every call may come from any thread.
+class topic_broker {
+public:
+    virtual ~topic_broker() = default;
+    virtual void start() = 0;
+    virtual void stop() noexcept = 0;
+    /// A publish made in this process (and delivered in it already).
+    virtual void publish(std::string_view topic, std::string_view message, bool binary) = 0;
+    /// The first subscriber of `topic` in this process came, or the last left.
+    virtual void watch(std::string_view topic) = 0;
+    virtual void unwatch(std::string_view topic) = 0;
+    /// Publishes dropped because the broker was away too long.
+    virtual std::size_t dropped() const noexcept = 0;
+    virtual bool connected() const noexcept = 0;
+};
 
 /// One registry per event loop. A publish is delivered on its own loop at once and crosses to
 /// each other loop once (a post carrying the shared frame), not once per subscriber; posts to
@@ -41,9 +60,26 @@ public:
     void count_publish() noexcept { published_.fetch_add(1, std::memory_order_relaxed); }
     topic_stats stats() const noexcept override;
 
+    /// Shares topics with other processes from now on; before any connection runs.
+    void attach(std::unique_ptr<topic_broker> broker) { broker_ = std::move(broker); }
+    topic_broker* broker() const noexcept { return broker_.get(); }
+    /// A publish made here goes to the broker too, if there is one.
+    void publish_remote(std::string_view topic, std::string_view message, bool binary) {
+        if (broker_) broker_->publish(topic, message, binary);
+    }
+    /// A message from another process: framed once, delivered on every loop.
+    void deliver_remote(std::string_view topic, std::string_view message, bool binary);
+    /// A loop's first subscriber of `topic` came, or its last left: the broker hears of the
+    /// process's first and last (counted over loops).
+    void topic_opened(std::string_view topic);
+    void topic_closed(std::string_view topic);
+
 private:
     std::vector<std::unique_ptr<topic_registry>> loops_;
     std::atomic<std::size_t> published_{0};
+    std::unique_ptr<topic_broker> broker_;
+    std::mutex loops_per_topic_mutex_;
+    std::unordered_map<std::string, unsigned> loops_per_topic_; // with a broker only
 };
 
 } // namespace aster::detail

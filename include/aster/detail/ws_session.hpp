@@ -150,8 +150,6 @@ private:
     bool answer_now_ = false;
     bool read_after_yield_ = false;    // write_now sent an answer: see receive()
     std::uint32_t batch_messages_ = 0; // handed out since the last read
-    topic_registry* topics_ = nullptr;
-    std::unique_ptr<ws_topic_state> topic_; // none until the first subscribe
     // Made on the first wait (backpressure, the close): an idle connection holds no timer.
     std::unique_ptr<async_event> writes_changed_;
     loop_counters* counters_;
@@ -176,6 +174,9 @@ private:
     transfer_watch received_, sent_;
     bool receiving_ = false;
     std::string close_reason_;
+    // Topics, last: the per-message fields above keep their places (and cache lines).
+    topic_registry* topics_ = nullptr;
+    std::unique_ptr<ws_topic_state> topic_; // none until the first subscribe
 #ifdef ASTER_HAS_ZLIB
     // Set by accept() when permessage-deflate is agreed; zlib's state inside comes on first use.
     std::unique_ptr<deflate_codec> deflate_;

@@ -25,6 +25,8 @@ inline std::string server_config::usage(std::string_view program) {
            "  --no-access-log          no line per request and per WebSocket session\n"
            "  --log-level LEVEL        debug, info (default), warning, error or off\n"
            "  --log-timestamps         a UTC timestamp at the start of each log line\n"
+           "  --redis URL              share topics through Redis: "
+           "redis://[user:pass@]host[:port][/db]\n"
            "  --reuse-port             share the port with other processes (restarts without\n"
            "                           downtime); otherwise a port in use is refused\n"
            "  -h, --help               this text\n";
@@ -62,7 +64,7 @@ inline server_config server_config::parse_args(int argc, char** argv, server_con
         auto eq = arg.find('=');
         const bool takes_value = [&] {
             for (std::string_view f : {"--host", "--port", "--threads", "--shutdown-timeout",
-                                       "--tls-cert", "--tls-key", "--log-level"})
+                                       "--tls-cert", "--tls-key", "--log-level", "--redis"})
                 if (arg.substr(0, eq) == f) return true;
             return false;
         }();
@@ -81,7 +83,10 @@ inline server_config server_config::parse_args(int argc, char** argv, server_con
         else if (arg == "--tls-cert") cert = file(arg, value);
         else if (arg == "--tls-key") key = file(arg, value);
         else if (arg == "--log-level") config.log_level = level(value);
-        else if (arg == "--no-access-log" && eq == std::string_view::npos)
+        else if (arg == "--redis") {
+            redis_address::parse(value); // a bad URL fails here, naming what is wrong
+            config.broker = redis_broker{.url = std::string(value)};
+        } else if (arg == "--no-access-log" && eq == std::string_view::npos)
             config.access_log = false;
         else if (arg == "--log-timestamps" && eq == std::string_view::npos)
             config.log_timestamps = true;

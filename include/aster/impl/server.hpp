@@ -7,6 +7,7 @@
 #include <aster/server.hpp>
 #include <aster/detail/server_settings.hpp>
 #include <aster/detail/tls_connection.hpp>
+#include <aster/detail/redis_link.hpp>
 
 #include <cerrno>
 
@@ -157,6 +158,16 @@ ASTER_ENGINE server::server(detail::app_ref app, server_config config)
             metrics_.loops.push_back(l.metrics.get());
         }
     }
+    if (config_.broker) {
+#ifdef ASTER_HAS_REDIS
+        topics_.attach(std::make_unique<detail::redis_link>(topics_, loops_[0]->ctx.get_executor(),
+                                                            *config_.broker));
+#else
+        throw std::invalid_argument("aster: server_config::broker needs a build with Redis "
+                                    "(ASTER_HAS_REDIS: CMake -DASTER_REDIS=ON, meson "
+                                    "-Dredis=enabled)");
+#endif
+    }
     if (app_.has_metrics)
         metrics_.gauges = [this] {
             const server_stats s = stats();
@@ -194,7 +205,8 @@ ASTER_ENGINE void server::listen() {
 ASTER_ENGINE void server::run() {
     detail::apply_logging(config_);
     if (!loops_[0]->acceptor) listen();
-    detail::run_hook(loops_[0]->ctx, app_.startup); // before any accept
+    detail::run_hook(loops_[0]->ctx, app_.startup);       // before any accept
+    if (auto* broker = topics_.broker()) broker->start(); // on loop 0
     for (auto& l : loops_) {
         if (l->acceptor)
             net::co_spawn(l->ctx,
@@ -248,6 +260,7 @@ ASTER_ENGINE server_stats server::stats() const noexcept {
 
 ASTER_ENGINE void server::stop() noexcept {
     if (stopped_.exchange(true)) return;
+    if (auto* broker = topics_.broker()) broker->stop();
     for (auto& l : loops_) net::post(l->ctx, [this, l = l.get()] { begin_shutdown(*l); });
 }
 
@@ -357,6 +370,9 @@ ASTER_ENGINE task<> detail::serve_in_place(app_ref app, server_config config,
     using net::ip::tcp;
     // The stop arrives as a cancellation; the waits after it must still complete normally.
     co_await net::this_coro::throw_if_cancelled(false);
+    if (config.broker)
+        throw std::invalid_argument("aster: a Redis broker needs aster::server (app.run), not "
+                                    "app.serve()");
     auto executor = co_await net::this_coro::executor;
     tcp::acceptor acceptor(executor);
     std::shared_ptr<tls_context> tls = load_tls(config);

@@ -20,6 +20,10 @@
 #include <aster/detail/impl/ws_keepalive.hpp>
 #include <aster/detail/impl/ws_topics.hpp>
 #include <aster/detail/impl/topics.ipp>
+#include <aster/detail/redis_link.hpp> // empty without ASTER_HAS_REDIS
+#ifdef ASTER_HAS_REDIS
+#include <aster/detail/impl/redis_link.ipp>
+#endif
 #include <aster/detail/impl/http_connection.hpp>
 #include <aster/detail/impl/http_respond.hpp>
 #include <aster/detail/impl/http_body_stream.hpp>

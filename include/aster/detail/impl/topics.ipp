@@ -14,6 +14,7 @@ ASTER_ENGINE bool topic_registry::subscribe(std::string_view topic, topic_subscr
     if (it == topics_.end()) {
         it = topics_.emplace(std::string(topic), std::vector<member>{}).first;
         counts_.topics.add();
+        hub_->topic_opened(topic);
     }
     for (const member& m : it->second)
         if (m.who == &who) return false;
@@ -33,6 +34,7 @@ ASTER_ENGINE bool topic_registry::unsubscribe(std::string_view topic, topic_subs
     members.pop_back();
     counts_.subscriptions.sub();
     if (members.empty()) {
+        hub_->topic_closed(it->first);
         topics_.erase(it);
         counts_.topics.sub();
     }
@@ -83,6 +85,7 @@ ASTER_ENGINE task<> topic_registry::publish(std::string_view topic, std::string_
     std::vector<std::uint64_t> full;
     deliver(topic, frame, options.to_sender ? nullptr : sender, &full);
     hub_->forward(this, topic, frame);
+    hub_->publish_remote(topic, message, options.binary);
     if (!full.empty())
         co_await wait_for_room(std::string(topic), std::move(frame), std::move(full),
                                options.wait_timeout);
@@ -132,6 +135,7 @@ ASTER_ENGINE void topic_hub::publish_anywhere(std::string_view topic, std::strin
     check_topic_name(topic);
     shared_frame frame = make_topic_frame(message, options.binary);
     count_publish();
+    publish_remote(topic, message, options.binary);
     for (auto& loop : loops_) {
         if (loop->runs_here()) {
             loop->deliver(topic, frame, nullptr, nullptr);
@@ -140,6 +144,30 @@ ASTER_ENGINE void topic_hub::publish_anywhere(std::string_view topic, std::strin
         }
     }
     forward(nullptr, topic, frame);
+}
+
+ASTER_ENGINE void topic_hub::deliver_remote(std::string_view topic, std::string_view message,
+                                            bool binary) {
+    if (topic.empty() || topic.size() > max_topic_name_bytes) return; // not one of ours
+    forward(nullptr, topic, make_topic_frame(message, binary));
+}
+
+ASTER_ENGINE void topic_hub::topic_opened(std::string_view topic) {
+    if (!broker_) return;
+    std::lock_guard lock(loops_per_topic_mutex_);
+    auto [it, added] = loops_per_topic_.try_emplace(std::string(topic), 0u);
+    if (it->second++ == 0) broker_->watch(topic);
+}
+
+ASTER_ENGINE void topic_hub::topic_closed(std::string_view topic) {
+    if (!broker_) return;
+    std::lock_guard lock(loops_per_topic_mutex_);
+    auto it = loops_per_topic_.find(std::string(topic));
+    if (it == loops_per_topic_.end()) return;
+    if (--it->second == 0) {
+        loops_per_topic_.erase(it);
+        broker_->unwatch(topic);
+    }
 }
 
 ASTER_ENGINE topic_stats topic_hub::stats() const noexcept {
@@ -152,6 +180,10 @@ ASTER_ENGINE topic_stats topic_hub::stats() const noexcept {
         t.delivered += c.delivered.get();
         t.dropped += c.dropped.get();
         t.waiting += c.waiting.get();
+    }
+    if (broker_) {
+        t.broker_dropped = broker_->dropped();
+        t.broker_connected = broker_->connected();
     }
     return t;
 }
