@@ -5,6 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#ifdef ASTER_HAS_JSON
+#include <nlohmann/json.hpp>
+#endif
+
 #include <string>
 #include <vector>
 
@@ -34,6 +38,15 @@ task<> room(websocket& ws, std::string_view name) {
             co_await ws.send_text("joined");
         } else if (m.starts_with("all ")) {
             co_await ws.publish(topic, m.substr(4), {.to_sender = true});
+        } else if (m.starts_with("echo ")) {
+            co_await ws.send_text(m.substr(5)); // to this connection only: compressed if agreed
+#ifdef ASTER_HAS_JSON
+        } else if (m == "json") {
+            nlohmann::json value; // (g++ 12: no braced list inside co_await)
+            value["n"] = 1;
+            value["room"] = topic;
+            co_await ws.publish_json(topic, value);
+#endif
         } else if (m.starts_with("bin ")) {
             co_await ws.publish(topic, m.substr(4), {.binary = true});
         } else if (m.starts_with("bad ")) {
@@ -211,5 +224,34 @@ TEST_CASE("topics: a request outside a server has no topics", "[topics]") {
     CHECK_FALSE(none);
     CHECK_THROWS_AS(none.publish("t", "x"), std::logic_error);
 }
+
+#ifdef ASTER_HAS_ZLIB
+TEST_CASE("topics: a deflate subscriber gets topic messages uncompressed, its own compressed",
+          "[topics]") {
+    aster::test_client client{app};
+    auto a = client.websocket_connect("/room/z", {.extensions = "permessage-deflate"});
+    auto b = client.websocket_connect("/room/z", {.extensions = "permessage-deflate"});
+    REQUIRE(a.deflate_agreed());
+    const std::string text(500, 'z');
+    b.send_text(text); // published to the room: one shared frame, RSV1 clear
+    auto shared = a.receive();
+    CHECK(shared.data == text);
+    CHECK_FALSE(shared.compressed);
+    a.send_text("echo " + text); // sent to a alone: compressed
+    auto own = a.receive();
+    CHECK(own.data == text);
+    CHECK(own.compressed);
+}
+#endif
+
+#ifdef ASTER_HAS_JSON
+TEST_CASE("topics: publish_json", "[topics]") {
+    aster::test_client client{app};
+    auto a = client.websocket_connect("/room/j");
+    auto b = client.websocket_connect("/room/j");
+    a.send_text("json");
+    CHECK(b.receive_json() == nlohmann::json{{"n", 1}, {"room", "room:j"}});
+}
+#endif
 
 } // namespace topics_test
