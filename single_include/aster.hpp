@@ -11472,6 +11472,8 @@ public:
     /// Shares topics with other processes from now on; before any connection runs.
     void attach(std::unique_ptr<topic_broker> broker) { broker_ = std::move(broker); }
     topic_broker* broker() const noexcept { return broker_.get(); }
+    /// Destroys the broker: once its loop has stopped, before that loop's io_context goes.
+    void detach_broker() noexcept { broker_.reset(); }
     /// A publish made here goes to the broker too, if there is one.
     void publish_remote(std::string_view topic, std::string_view message, bool binary) {
         if (broker_) broker_->publish(topic, message, binary);
@@ -11763,7 +11765,12 @@ public:
     server(detail::app_ref app, server_config config);
     server(const server&) = delete;
     server& operator=(const server&) = delete;
-    ~server() { stop(); }
+    ~server() {
+        stop();
+        // The broker's sockets and timers belong to loop 0's io_context, and sessions that
+        // the loops destroy would still tell it of topics they leave: it goes first.
+        topics_.detach_broker();
+    }
 
     /// Binds every loop's acceptor and loads the TLS certificate and key, if any. Throws
     /// std::system_error naming the address or file on failure, std::invalid_argument when TLS

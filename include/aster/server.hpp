@@ -86,7 +86,12 @@ public:
     server(detail::app_ref app, server_config config);
     server(const server&) = delete;
     server& operator=(const server&) = delete;
-    ~server() { stop(); }
+    ~server() {
+        stop();
+        // The broker's sockets and timers belong to loop 0's io_context, and sessions that
+        // the loops destroy would still tell it of topics they leave: it goes first.
+        topics_.detach_broker();
+    }
 
     /// Binds every loop's acceptor and loads the TLS certificate and key, if any. Throws
     /// std::system_error naming the address or file on failure, std::invalid_argument when TLS

@@ -63,6 +63,8 @@ public:
     /// Shares topics with other processes from now on; before any connection runs.
     void attach(std::unique_ptr<topic_broker> broker) { broker_ = std::move(broker); }
     topic_broker* broker() const noexcept { return broker_.get(); }
+    /// Destroys the broker: once its loop has stopped, before that loop's io_context goes.
+    void detach_broker() noexcept { broker_.reset(); }
     /// A publish made here goes to the broker too, if there is one.
     void publish_remote(std::string_view topic, std::string_view message, bool binary) {
         if (broker_) broker_->publish(topic, message, binary);
