@@ -17,7 +17,7 @@
 #include <aster/detail/read_deadline.hpp>
 #include <aster/detail/request_access.hpp>
 #include <aster/detail/stream.hpp>
-#include <aster/detail/topic_registry.hpp>
+#include <aster/detail/topic_hub.hpp> // the registry, and its bodies with the hub
 #include <aster/detail/transfer_watch.hpp>
 #include <aster/error.hpp>
 #include <aster/log.hpp>

@@ -9,7 +9,7 @@
 #include <aster/detail/asio.hpp>
 #include <aster/detail/async_event.hpp>
 #include <aster/detail/stream.hpp>
-#include <aster/detail/topic_registry.hpp>
+#include <aster/detail/topic_hub.hpp> // the registry, and its bodies with the hub
 #include <aster/detail/connection_registry.hpp>
 #include <aster/detail/http_writer.hpp>
 #include <aster/detail/input_window.hpp>
