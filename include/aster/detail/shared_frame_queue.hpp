@@ -32,25 +32,32 @@ public:
     }
 
     /// Moves what is queued to the write starting now, whose own bytes are `own`, and returns
-    /// the buffers of that write, in queue order.
+    /// the buffers of that write, in queue order. Pieces under `copy_below` bytes are copied
+    /// into one run instead: a buffer per 20-byte frame costs the kernel more than the copy,
+    /// and Asio splits a write at 64 buffers. Larger frames go out from the shared bytes.
     const std::vector<net::const_buffer>& start_write(std::string_view own) {
         inflight_.swap(pending_);
         inflight_bytes_ = pending_bytes_;
         pending_bytes_ = 0;
-        gather_.clear();
+        flat_.clear();
+        pieces_.clear();
         std::size_t done = 0;
         for (const splice& s : inflight_) {
-            if (s.at > done) gather_.push_back(net::buffer(own.data() + done, s.at - done));
-            gather_.push_back(net::buffer(*s.frame));
+            if (s.at > done) add(own.substr(done, s.at - done));
+            add(*s.frame);
             done = s.at;
         }
-        if (own.size() > done) gather_.push_back(net::buffer(own.data() + done, own.size() - done));
+        if (own.size() > done) add(own.substr(done));
+        gather_.clear();
+        for (const piece& p : pieces_)
+            gather_.emplace_back(p.shared ? p.shared : flat_.data() + p.offset, p.size);
         return gather_;
     }
     /// The write ended (done or failed): its frames are released.
     void finish_write() noexcept {
         inflight_.clear();
         inflight_bytes_ = 0;
+        if (flat_.capacity() > keep_flat_up_to) std::string().swap(flat_);
     }
     /// The connection failed: nothing queued will go out.
     void clear() noexcept {
@@ -59,12 +66,34 @@ public:
     }
 
 private:
+    static constexpr std::size_t copy_below = 512;
+    static constexpr std::size_t keep_flat_up_to = 64 * 1024;
+
     struct splice {
         std::size_t at;
         shared_frame frame;
     };
+    // A run in flat_ (shared == nullptr) or bytes referenced where they are.
+    struct piece {
+        const char* shared;
+        std::size_t offset, size;
+    };
+
+    void add(std::string_view bytes) {
+        if (bytes.size() >= copy_below) {
+            pieces_.push_back({bytes.data(), 0, bytes.size()});
+            return;
+        }
+        if (pieces_.empty() || pieces_.back().shared)
+            pieces_.push_back({nullptr, flat_.size(), 0}); // offsets: flat_ may move as it grows
+        flat_.append(bytes);
+        pieces_.back().size += bytes.size();
+    }
+
     std::vector<splice> pending_, inflight_;
     std::size_t pending_bytes_ = 0, inflight_bytes_ = 0;
+    std::string flat_;
+    std::vector<piece> pieces_;
     std::vector<net::const_buffer> gather_;
 };
 

@@ -130,8 +130,11 @@ void ws_session<Stream>::start_write() {
     if (shared_pending()) {
         // Own frames and topic frames in queue order, one gathering write.
         const auto& buffers = topic_->queue.start_write(inflight_);
-        net::async_write(stream_, std::span<const net::const_buffer>(buffers),
-                         count_progress{&sent_}, std::move(done));
+        if (buffers.size() == 1) // small frames: one run, and a plain send
+            net::async_write(stream_, buffers.front(), count_progress{&sent_}, std::move(done));
+        else
+            net::async_write(stream_, std::span<const net::const_buffer>(buffers),
+                             count_progress{&sent_}, std::move(done));
     } else {
         net::async_write(stream_, net::buffer(inflight_), count_progress{&sent_}, std::move(done));
     }
