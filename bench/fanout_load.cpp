@@ -3,7 +3,8 @@
 // sends 32-byte binary messages (a sequence number and the send time) at a fixed rate, or as
 // fast as every subscriber keeps up; every subscriber checks it gets each message once and in
 // order, and the time from send to receipt goes into a histogram. Subscribers may be spread
-// over several servers (--ports), the publisher uses the first.
+// over several servers (--ports), the publisher uses the first. What the publisher receives (a
+// server whose publishers also get their messages) is read and ignored.
 //
 //   ./fanout_load --ports 8000[,8001] [--subscribers 1000] [--rate 1000 | --rate 0 --window 64]
 //                 [--duration 5] [--warmup 1] [--server-pid PID[,PID...]]
@@ -12,13 +13,21 @@
 // received yet. Prints one line: `messages/s M deliveries/s D p50_us A p99_us B max_us C
 // client_cpu P% server_cpu Q% server_us_per_delivery U subscribers S rate R`. server_cpu sums
 // the --server-pid processes. Exits 1 on any error, including a lost or reordered message.
-#include "ws_client.hpp"
+//
+// One thread on epoll, without Asio: the subscribers' reads are most of its work (one recv per
+// ready socket per wake), and a generator near its core's limit measures itself.
+#include "load_support.hpp"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <memory>
 
 namespace {
@@ -36,6 +45,7 @@ struct settings {
 };
 
 constexpr std::size_t message_size = 32;
+constexpr std::size_t frame_size = 2 + message_size; // as the server sends it: no mask
 
 // Send-to-receipt times in 10 us buckets up to 1 s, and what is beyond.
 class latency_histogram {
@@ -71,158 +81,259 @@ private:
     std::int64_t max_ns_ = 0;
 };
 
-class run_state {
-public:
-    explicit run_state(const settings& s) : config(s), seen(s.window, 0) {}
+// A connected socket that finished the WebSocket handshake; bytes after the answer stay in
+// `extra`.
+int open_websocket(const settings& config, long port, const char* path, std::string& extra) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) fail(std::string("socket: ") + std::strerror(errno));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::inet_pton(AF_INET, config.host.c_str(), &address.sin_addr) != 1)
+        fail("not an IPv4 address: " + config.host);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+        fail("connect to port " + std::to_string(port) + ": " + std::strerror(errno));
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const std::string request = std::string("GET ") + path +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                "Sec-WebSocket-Version: 13\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size()))
+        fail("handshake write failed");
+    std::string reply;
+    char chunk[1024];
+    std::size_t end;
+    while ((end = reply.find("\r\n\r\n")) == std::string::npos) {
+        const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+        if (n <= 0) fail("handshake read: the server closed or failed");
+        reply.append(chunk, std::size_t(n));
+    }
+    if (!reply.starts_with("HTTP/1.1 101 ") ||
+        reply.find("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == std::string::npos) // RFC 6455 §1.3
+        fail("handshake refused: " + reply.substr(0, reply.find("\r\n")));
+    extra = reply.substr(end + 4);
+    return fd;
+}
 
-    const settings& config;
-    std::size_t ready = 0;
-    bool stopping = false;
-    bool measuring = false;
-    // Messages before `base` were sent while subscribers were still joining: not counted.
-    std::uint64_t base = ~std::uint64_t(0);
-    std::uint64_t next = 0;        // the next sequence number to send
-    std::uint64_t oldest = 0;      // every subscriber has every message before this (from base)
-    std::vector<std::size_t> seen; // per message in the window: subscribers that have it
-    std::uint64_t deliveries = 0, published = 0;
-    std::size_t synced = 0; // subscribers that received anything
-    latency_histogram latency;
-    ws_client* publisher = nullptr;
-
-    void publish(std::size_t count) {
-        const std::int64_t now = now_ns();
-        for (std::size_t i = 0; i < count; ++i) {
-            unsigned char m[message_size] = {};
-            const std::uint64_t seq = next++;
-            std::memcpy(m, &seq, 8);
-            std::memcpy(m + 8, &now, 8);
-            publisher->append_frame(m, message_size);
-        }
-        published += count;
-        publisher->flush();
-    }
-    // Fills the window: as fast as it goes, never more than `window` unreceived messages.
-    void top_up() {
-        if (config.rate != 0 || base == ~std::uint64_t(0)) return;
-        if (next < oldest + config.window) publish(oldest + config.window - next);
-    }
-    void received(std::uint64_t seq) {
-        if (config.rate != 0 || seq < base) return; // paced: no window to keep
-        if (seq >= oldest + config.window) fail("a message beyond the window arrived");
-        if (++seen[seq % config.window] < config.subscribers) return;
-        // Only the oldest can complete first: every subscriber receives in order.
-        while (oldest < next && seen[oldest % config.window] == config.subscribers) {
-            seen[oldest % config.window] = 0;
-            ++oldest;
-        }
-        top_up();
-    }
+struct subscriber {
+    int fd = -1;
+    std::uint64_t last = 0;
+    bool has_last = false;
+    std::array<unsigned char, frame_size> tail{}; // a frame cut by TCP, kept for the next read
+    std::size_t tail_size = 0;
 };
 
-class subscriber {
+class generator {
 public:
-    subscriber(asio::io_context& ctx, run_state& run, std::size_t id)
-        : ws_(ctx, 0x9e3779b97f4a7c15ull * (id + 1)), run_(run), id_(id) {}
+    explicit generator(const settings& s) : config_(s), seen_(s.window, 0) {}
 
-    asio::awaitable<void> run(tcp::endpoint server) {
-        co_await ws_.open(server, "/");
-        ++run_.ready;
-        co_await ws_.read_frames(run_.stopping,
-                                 [this](const unsigned char* d, std::size_t n) { on_frame(d, n); });
+    void connect_all() {
+        std::string extra;
+        subscribers_.resize(config_.subscribers);
+        for (std::size_t i = 0; i < subscribers_.size(); ++i) {
+            subscribers_[i].fd = open_websocket(config_, config_.ports[i % config_.ports.size()],
+                                                "/", extra);
+            if (!extra.empty()) fail("a subscriber got bytes before anything was published");
+        }
+        publisher_ = open_websocket(config_, config_.ports[0], "/publisher", extra);
+        epoll_ = ::epoll_create1(0);
+        timer_ = ::timerfd_create(CLOCK_MONOTONIC, 0);
+        if (epoll_ < 0 || timer_ < 0)
+            fail("epoll or timerfd: " + std::string(std::strerror(errno)));
+        const itimerspec every_ms{{0, 1'000'000}, {0, 1'000'000}};
+        ::timerfd_settime(timer_, 0, &every_ms, nullptr);
+        watch(timer_, ~std::uint64_t(0));
+        watch(publisher_, ~std::uint64_t(0) - 1);
+        for (std::size_t i = 0; i < subscribers_.size(); ++i) watch(subscribers_[i].fd, i);
+    }
+
+    void run() {
+        // Until every subscriber has received something, it may not have joined the topic yet
+        // (on another process, Redis may not have its subscription): probe every 10 ms.
+        run_until(now_ns() + 10'000'000'000, [&](std::int64_t now) {
+            if (synced_ == subscribers_.size()) return true;
+            if (now >= next_probe_) {
+                publish(1);
+                next_probe_ = now + 10'000'000;
+            }
+            return false;
+        });
+        if (synced_ != subscribers_.size())
+            fail("only " + std::to_string(synced_) + " of " + std::to_string(subscribers_.size()) +
+                 " subscribers receive after 10 s");
+        run_for(50'000'000); // the probes still on their way arrive
+        base_ = oldest_ = next_;
+        started_ = now_ns();
+        first_paced_ = next_;
+        top_up();
+        run_for(std::int64_t(config_.warmup * 1e9));
+        measuring_ = true;
+        const std::uint64_t published = published_;
+        const std::int64_t start = now_ns();
+        const double cpu_start = cpu_seconds();
+        const double server_start = processes_cpu_seconds(config_.server_pids);
+        run_for(std::int64_t(config_.duration * 1e9));
+        measuring_ = false;
+        const double seconds = double(now_ns() - start) / 1e9;
+        const double cpu = cpu_seconds() - cpu_start;
+        const double server_end = processes_cpu_seconds(config_.server_pids);
+        const double server_cpu = config_.server_pids.empty() || server_start < 0 || server_end < 0
+                                      ? -1
+                                      : server_end - server_start;
+        const auto deliveries = double(deliveries_);
+        std::printf("messages/s %.0f deliveries/s %.0f p50_us %.0f p99_us %.0f max_us %.0f "
+                    "client_cpu %.0f%% server_cpu %.0f%% server_us_per_delivery %.4f "
+                    "subscribers %zu rate %.0f\n",
+                    double(published_ - published) / seconds, deliveries / seconds,
+                    latency_.quantile_us(0.5), latency_.quantile_us(0.99), latency_.max_us(),
+                    cpu * 100 / seconds, server_cpu < 0 ? -1.0 : server_cpu * 100 / seconds,
+                    server_cpu < 0 || deliveries == 0 ? -1.0 : server_cpu * 1e6 / deliveries,
+                    config_.subscribers, config_.rate);
+        std::fflush(stdout);
     }
 
 private:
-    void on_frame(const unsigned char* data, std::size_t size) {
-        if (size != message_size) fail("a message of " + std::to_string(size) + " bytes");
+    static constexpr std::uint64_t timer_key = ~std::uint64_t(0);
+    static constexpr std::uint64_t publisher_key = ~std::uint64_t(0) - 1;
+
+    void watch(int fd, std::uint64_t key) {
+        epoll_event e{};
+        e.events = EPOLLIN;
+        e.data.u64 = key;
+        if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &e) != 0)
+            fail(std::string("epoll_ctl: ") + std::strerror(errno));
+    }
+
+    void run_for(std::int64_t ns) {
+        run_until(now_ns() + ns, [](std::int64_t) { return false; });
+    }
+
+    // Serves events until `deadline` or until done(now) says so.
+    template <class Done>
+    void run_until(std::int64_t deadline, Done done) {
+        std::array<epoll_event, 1024> events;
+        for (;;) {
+            const std::int64_t now = now_ns();
+            if (now >= deadline || done(now)) return;
+            const int n = ::epoll_wait(epoll_, events.data(), int(events.size()), 2);
+            if (n < 0 && errno != EINTR) fail(std::string("epoll_wait: ") + std::strerror(errno));
+            for (int i = 0; i < n; ++i) {
+                const std::uint64_t key = events[std::size_t(i)].data.u64;
+                if (key == timer_key) on_tick();
+                else if (key == publisher_key) drain_publisher();
+                else read_subscriber(subscribers_[key]);
+            }
+            top_up();
+            flush_publisher();
+        }
+    }
+
+    void on_tick() {
+        std::uint64_t expirations;
+        if (::read(timer_, &expirations, sizeof expirations) < 0) return;
+        if (config_.rate == 0 || started_ == 0) return;
+        // What the rate owes since the start, sent together.
+        const double elapsed = double(now_ns() - started_) / 1e9;
+        const auto owed = first_paced_ + std::uint64_t(elapsed * config_.rate) + 1;
+        if (owed > next_) publish(owed - next_);
+    }
+
+    // A server whose publishers are subscribers too (uWebSockets' app-level publish) sends the
+    // publisher its own messages: read and ignore them.
+    void drain_publisher() {
+        const ssize_t n = ::recv(publisher_, in_.data(), in_.size(), 0);
+        if (n <= 0) fail("the publisher's connection closed or failed");
+    }
+
+    void read_subscriber(subscriber& s) {
+        std::memcpy(in_.data(), s.tail.data(), s.tail_size);
+        const ssize_t n = ::recv(s.fd, in_.data() + s.tail_size, in_.size() - s.tail_size, 0);
+        if (n <= 0) fail("a subscriber's connection closed or failed");
+        const std::size_t end = s.tail_size + std::size_t(n);
+        std::size_t at = 0;
+        const std::int64_t now = measuring_ ? now_ns() : 0;
+        for (; at + frame_size <= end; at += frame_size) {
+            const unsigned char* frame = in_.data() + at;
+            if (frame[0] != 0x82 || frame[1] != message_size)
+                fail("expected a 32-byte binary frame, got bytes " + std::to_string(frame[0]) +
+                     " " + std::to_string(frame[1]));
+            on_message(s, frame + 2, now);
+        }
+        s.tail_size = end - at;
+        std::memcpy(s.tail.data(), in_.data() + at, s.tail_size);
+    }
+
+    void on_message(subscriber& s, const unsigned char* m, std::int64_t now) {
         std::uint64_t seq;
         std::int64_t sent;
-        std::memcpy(&seq, data, 8);
-        std::memcpy(&sent, data + 8, 8);
-        if (has_last_ && seq != last_ + 1)
-            fail("subscriber " + std::to_string(id_) + " got message " + std::to_string(seq) +
-                 " after " + std::to_string(last_) + " (lost or reordered)");
-        if (!has_last_) ++run_.synced;
-        has_last_ = true;
-        last_ = seq;
-        if (seq < run_.base) return;
-        if (run_.measuring) {
-            ++run_.deliveries;
-            run_.latency.add(now_ns() - sent);
+        std::memcpy(&seq, m, 8);
+        std::memcpy(&sent, m + 8, 8);
+        if (s.has_last && seq != s.last + 1)
+            fail("a subscriber got message " + std::to_string(seq) + " after " +
+                 std::to_string(s.last) + " (lost or reordered)");
+        if (!s.has_last) ++synced_;
+        s.has_last = true;
+        s.last = seq;
+        if (seq < base_) return;
+        if (measuring_) {
+            ++deliveries_;
+            latency_.add(now - sent);
         }
-        run_.received(seq);
+        if (config_.rate != 0) return; // paced: no window to keep
+        if (seq >= oldest_ + config_.window) fail("a message beyond the window arrived");
+        if (++seen_[seq % config_.window] < subscribers_.size()) return;
+        // Only the oldest can complete first: every subscriber receives in order.
+        while (oldest_ < next_ && seen_[oldest_ % config_.window] == subscribers_.size()) {
+            seen_[oldest_ % config_.window] = 0;
+            ++oldest_;
+        }
     }
 
-    ws_client ws_;
-    run_state& run_;
-    std::size_t id_;
-    bool has_last_ = false;
-    std::uint64_t last_ = 0;
+    // As fast as it goes: never more than `window` messages some subscriber lacks.
+    void top_up() {
+        if (config_.rate != 0 || started_ == 0) return;
+        if (next_ < oldest_ + config_.window) publish(oldest_ + config_.window - next_);
+    }
+
+    void publish(std::uint64_t count) {
+        const std::int64_t now = now_ns();
+        for (std::uint64_t i = 0; i < count; ++i) {
+            unsigned char frame[6 + message_size] = {0x82, 0x80 | message_size};
+            const std::uint64_t seq = next_++;
+            unsigned char m[message_size] = {};
+            std::memcpy(m, &seq, 8);
+            std::memcpy(m + 8, &now, 8);
+            const std::uint32_t key = std::uint32_t(seq * 0x9e3779b9u) | 1;
+            std::memcpy(frame + 2, &key, 4);
+            for (std::size_t b = 0; b < message_size; ++b) frame[6 + b] = m[b] ^ frame[2 + b % 4];
+            out_.append(reinterpret_cast<const char*>(frame), sizeof frame);
+        }
+        published_ += count;
+    }
+
+    void flush_publisher() {
+        if (out_.empty()) return;
+        const ssize_t n = ::send(publisher_, out_.data(), out_.size(), MSG_NOSIGNAL);
+        if (n < 0) fail(std::string("publisher write: ") + std::strerror(errno));
+        out_.erase(0, std::size_t(n)); // blocking socket: all of it, unless interrupted
+    }
+
+    const settings& config_;
+    std::vector<subscriber> subscribers_;
+    int publisher_ = -1, epoll_ = -1, timer_ = -1;
+    std::array<unsigned char, 64 * 1024> in_{};
+    std::string out_;
+    std::size_t synced_ = 0;
+    std::int64_t next_probe_ = 0, started_ = 0;
+    // Messages before base_ were probes: not counted.
+    std::uint64_t base_ = ~std::uint64_t(0), next_ = 0, oldest_ = 0, first_paced_ = 0;
+    std::vector<std::size_t> seen_; // per message in the window: subscribers that have it
+    std::uint64_t deliveries_ = 0, published_ = 0;
+    bool measuring_ = false;
+    latency_histogram latency_;
 };
-
-// Paced publishing: every millisecond, what the rate owes since the start.
-asio::awaitable<void> pace(run_state& run) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    const auto start = clock_type::now();
-    const std::uint64_t first = run.next;
-    auto tick = start;
-    while (!run.stopping) {
-        tick += std::chrono::milliseconds(1);
-        timer.expires_at(tick);
-        co_await timer.async_wait(use_tuple);
-        const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
-        const auto owed = std::uint64_t(elapsed * run.config.rate) + 1;
-        if (first + owed > run.next) run.publish(first + owed - run.next);
-    }
-}
-
-asio::awaitable<void> measure(run_state& run, asio::io_context& ctx) {
-    const auto& config = run.config;
-    for (int waited = 0; run.ready < config.subscribers + 1; ++waited) {
-        if (waited == 3000)
-            fail("only " + std::to_string(run.ready) + " of " +
-                 std::to_string(config.subscribers + 1) + " connections open after 30 s");
-        co_await sleep_for(0.01);
-    }
-    // Until every subscriber has received something, it may not have joined the topic yet
-    // (on another process, Redis may not have its subscription): probe every 10 ms.
-    for (int waited = 0; run.synced < config.subscribers; ++waited) {
-        if (waited == 1000)
-            fail("only " + std::to_string(run.synced) + " of " +
-                 std::to_string(config.subscribers) + " subscribers receive after 10 s");
-        run.publish(1);
-        co_await sleep_for(0.01);
-    }
-    co_await sleep_for(0.05); // the probes still on their way arrive
-    run.base = run.oldest = run.next;
-    if (config.rate == 0) run.top_up();
-    else asio::co_spawn(ctx, pace(run), asio::detached);
-    co_await sleep_for(config.warmup);
-    run.measuring = true;
-    const std::uint64_t published = run.published;
-    const auto start = clock_type::now();
-    const double cpu_start = cpu_seconds();
-    const double server_start = processes_cpu_seconds(config.server_pids);
-    co_await sleep_for(config.duration);
-    run.measuring = false;
-    const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-    const double cpu = cpu_seconds() - cpu_start;
-    const double server_end = processes_cpu_seconds(config.server_pids);
-    const double server_cpu = config.server_pids.empty() || server_start < 0 || server_end < 0
-                                  ? -1
-                                  : server_end - server_start;
-    const auto deliveries = double(run.deliveries);
-    std::printf("messages/s %.0f deliveries/s %.0f p50_us %.0f p99_us %.0f max_us %.0f "
-                "client_cpu %.0f%% server_cpu %.0f%% server_us_per_delivery %.4f "
-                "subscribers %zu rate %.0f\n",
-                double(run.published - published) / seconds, deliveries / seconds,
-                run.latency.quantile_us(0.5), run.latency.quantile_us(0.99), run.latency.max_us(),
-                cpu * 100 / seconds, server_cpu < 0 ? -1.0 : server_cpu * 100 / seconds,
-                server_cpu < 0 || deliveries == 0 ? -1.0 : server_cpu * 1e6 / deliveries,
-                config.subscribers, config.rate);
-    std::fflush(stdout);
-    run.stopping = true;
-    ctx.stop();
-}
 
 settings parse_args(int argc, char** argv) {
     settings s;
@@ -251,33 +362,9 @@ int main(int argc, char** argv) {
     bench::program_name = "fanout_load";
     try {
         const settings config = parse_args(argc, argv);
-        asio::io_context ctx{1};
-        auto run = std::make_unique<run_state>(config);
-        const auto address = asio::ip::make_address(config.host);
-        auto endpoint = [&](std::size_t i) {
-            return tcp::endpoint(address, static_cast<unsigned short>(
-                                              config.ports[i % config.ports.size()]));
-        };
-        std::vector<std::unique_ptr<subscriber>> subscribers;
-        for (std::size_t i = 0; i < config.subscribers; ++i) {
-            subscribers.push_back(std::make_unique<subscriber>(ctx, *run, i));
-            asio::co_spawn(ctx, subscribers.back()->run(endpoint(i)), asio::detached);
-        }
-        ws_client publisher(ctx, 7);
-        run->publisher = &publisher;
-        asio::co_spawn(
-            ctx,
-            [&]() -> asio::awaitable<void> {
-                co_await publisher.open(endpoint(0), "/publisher");
-                ++run->ready;
-                co_await publisher.read_frames(run->stopping,
-                                               [](const unsigned char*, std::size_t) {
-                                                   fail("the publisher received a message");
-                                               });
-            },
-            asio::detached);
-        asio::co_spawn(ctx, measure(*run, ctx), asio::detached);
-        ctx.run();
+        auto g = std::make_unique<generator>(config);
+        g->connect_all();
+        g->run();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "fanout_load: %s\n", e.what());
         return 1;

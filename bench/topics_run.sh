@@ -17,14 +17,15 @@
 #   left out and the script says so.
 # fanout: one publisher, SUBSCRIBERS subscribers, 32-byte messages at each of FANOUT
 #   ("THREADS:RATE", RATE 0 = as fast as every subscriber keeps up), by bench/fanout_load: server
-#   CPU per delivery, deliveries per second, p50/p99 publish-to-receive latency.
+#   CPU per delivery, deliveries per second, p50/p99 publish-to-receive latency; uws:RATE runs
+#   uWebSockets' topics at that rate for comparison.
 # redis: the fan-out at REDIS_RATE with the subscribers spread over two aster processes sharing a
 #   redis-server (started here on a free port, no persistence, stopped by its pid) against one
 #   process without Redis; both aster processes on the server core, Redis on the load core.
 #
 # Environment (defaults in brackets): ROUNDS [3], DURATION [5], WARMUP [1], QUIET_WAIT [30],
 # SECTIONS ["broadcast fanout redis"], CLIENTS ["100 500"], SUBSCRIBERS [1000],
-# FANOUT ["1:100 1:1000 1:0 2:1000 2:0"], REDIS_RATE [1000], BT_PRINTS [3] (broadcast_test
+# FANOUT ["1:100 1:1000 1:0 2:1000 2:0 uws:1000 uws:0"], REDIS_RATE [1000], BT_PRINTS [3] (broadcast_test
 # prints every 4 s: the window is this many prints), SERVER_CPU [0], CLIENT_CPU [1],
 # BASE_PORT [18600], BUILD_DIR [build/bench], UWS [1], UWS_BUILD [$BUILD_DIR/uws],
 # LLHTTP_SRC, LLHTTP_INCLUDE.
@@ -39,7 +40,7 @@ QUIET_WAIT=${QUIET_WAIT:-30}
 SECTIONS=${SECTIONS:-broadcast fanout redis}
 CLIENTS=${CLIENTS:-100 500}
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
-FANOUT=${FANOUT:-1:100 1:1000 1:0 2:1000 2:0}
+FANOUT=${FANOUT:-1:100 1:1000 1:0 2:1000 2:0 uws:1000 uws:0}
 REDIS_RATE=${REDIS_RATE:-1000}
 BT_PRINTS=${BT_PRINTS:-3}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -64,7 +65,7 @@ for section in $SECTIONS; do
     [[ $section =~ ^(broadcast|fanout|redis)$ ]] || die "unknown section '$section' (broadcast fanout redis)"
 done
 for config in $FANOUT; do
-    [[ $config =~ ^[12]:[0-9]+$ ]] || die "FANOUT entries are THREADS:RATE with 1 or 2 threads, not '$config'"
+    [[ $config =~ ^(1|2|uws):[0-9]+$ ]] || die "FANOUT entries are THREADS:RATE (1 or 2 threads) or uws:RATE, not '$config'"
 done
 has_section() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
@@ -117,7 +118,7 @@ for program in broadcast_beast_server broadcast_load fanout_load; do
         die "cannot build bench/$program.cpp"
 done
 uws_note=
-if has_section broadcast && [[ $UWS == 1 ]]; then
+if [[ $UWS == 1 ]] && { has_section broadcast || [[ $FANOUT == *uws* ]]; }; then
     if OUT=$UWS_BUILD bench/uws_build.sh >"$BUILD_DIR/logs/uws_build.txt" 2>&1; then
         uws_note="uWebSockets $(grep -o 'uWebSockets [0-9a-f]*' "$BUILD_DIR/logs/uws_build.txt" | cut -c13-24), uSockets $(grep -o 'uSockets [0-9a-f]*' "$BUILD_DIR/logs/uws_build.txt" | cut -c10-21)"
     else
@@ -312,11 +313,15 @@ fanout_measure() { # KEY ROUND RATE PORTS PIDS
         "$round" "$ROUNDS" "$key" "$messages" "$deliveries" "$p50" "$p99" "${cpu%\%}" "$us" "$load"
 }
 
-fanout_one() { # THREADS RATE ROUND
-    start_server aster "$1"
+fanout_one() { # THREADS|uws RATE ROUND
+    if [[ $1 == uws ]]; then
+        start_server uws
+    else
+        start_server aster "$1"
+    fi
     wait_quiet
-    fanout_measure "fanout.t$1.r$2" "$3" "$2" "$server_port" "$server_pid"
-    kill -0 "$server_pid" 2>/dev/null || die "aster died during the fan-out"
+    fanout_measure "fanout.${1/#[12]/t$1}.r$2" "$3" "$2" "$server_port" "$server_pid"
+    kill -0 "$server_pid" 2>/dev/null || die "the server died during the fan-out ($1:$2)"
     stop_all
 }
 
@@ -373,7 +378,7 @@ broadcast_servers=(aster loop beast)
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'); $(g++ --version | head -n1); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg); servers on cpu $SERVER_CPU, load on cpu $CLIENT_CPU; $ROUNDS rounds"
 [[ -n $uws_note ]] && echo "== $uws_note"
-((UWS == 1)) || ! has_section broadcast || echo "== (uws rows left out)"
+((UWS == 1)) || echo "== (uws rows left out)"
 for ((round = 1; round <= ROUNDS; round++)); do
     if has_section broadcast; then
         for n in $CLIENTS; do
@@ -386,7 +391,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
         done
     fi
     if has_section fanout; then
-        for config in $FANOUT; do fanout_one "${config%%:*}" "${config##*:}" "$round"; done
+        for config in $FANOUT; do
+            [[ ${config%%:*} == uws && $UWS != 1 ]] && continue # said above: not measured
+            fanout_one "${config%%:*}" "${config##*:}" "$round"
+        done
     fi
     if has_section redis; then
         [[ -n $redis_pid ]] || redis_start
@@ -423,7 +431,13 @@ if has_section fanout || has_section redis; then
     echo
     printf '%-14s %9s %13s %8s %8s %11s %12s %9s\n' fan-out "msg/s" "deliveries/s" "p50 us" "p99 us" "server cpu" "us/delivery" "load cpu"
     keys=()
-    if has_section fanout; then for config in $FANOUT; do keys+=("fanout.t${config%%:*}.r${config##*:}"); done; fi
+    if has_section fanout; then
+        for config in $FANOUT; do
+            threads=${config%%:*}
+            [[ $threads == uws && $UWS != 1 ]] && continue
+            keys+=("fanout.${threads/#[12]/t$threads}.r${config##*:}")
+        done
+    fi
     if has_section redis; then keys+=(redis.one redis.two); fi
     for key in "${keys[@]}"; do
         printf '%-14s %9s %13s %8s %8s %10s%% %12s %8s%%\n' "$key" \

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// What the topic benchmarks' load generators share: a WebSocket client connection over
-// standalone Asio that does its own handshake, builds masked frames in place and hands every
-// whole frame the server sent to a callback; CPU time of this and of other processes.
+// A WebSocket client connection over standalone Asio for the topic benchmarks' load generators:
+// it does its own handshake, builds masked frames in place and hands every whole frame the
+// server sent to a callback.
 #pragma once
+
+#include "load_support.hpp"
 
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
@@ -22,10 +24,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #endif
 
-#include <sys/resource.h>
-
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -39,7 +37,6 @@
 namespace bench {
 
 using asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
 
 #if ASIO_VERSION >= 102300
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -47,86 +44,11 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 #endif
 
-inline const char* program_name = "load";
-
-[[noreturn]] inline void fail(const std::string& why) {
-    std::fprintf(stderr, "%s: %s\n", program_name, why.c_str());
-    std::exit(1);
-}
-
-inline double cpu_seconds() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-           double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
-// CPU seconds (user + system) a process has used so far, from /proc/PID/stat; -1 if unknown.
-inline double process_cpu_seconds(long pid) {
-    std::string path = "/proc/" + std::to_string(pid) + "/stat";
-    std::FILE* f = std::fopen(path.c_str(), "r");
-    if (!f) return -1;
-    char line[1024];
-    std::size_t n = std::fread(line, 1, sizeof line - 1, f);
-    std::fclose(f);
-    line[n] = '\0';
-    const char* p = std::strrchr(line, ')'); // the command name may hold spaces
-    if (!p) return -1;
-    unsigned long long utime = 0, stime = 0;
-    // After ") ": state, then fields 4..13; utime and stime are fields 14 and 15.
-    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                    &stime) != 2)
-        return -1;
-    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
-}
-
-// The summed CPU seconds of `pids`; -1 if any is unknown.
-inline double processes_cpu_seconds(const std::vector<long>& pids) {
-    double total = 0;
-    for (long pid : pids) {
-        const double s = process_cpu_seconds(pid);
-        if (s < 0) return -1;
-        total += s;
-    }
-    return total;
-}
-
-// "1,2,3" as numbers.
-inline std::vector<long> parse_list(std::string_view flag, std::string_view text) {
-    std::vector<long> out;
-    while (!text.empty()) {
-        const auto comma = text.find(',');
-        const std::string item(text.substr(0, comma));
-        char* end = nullptr;
-        const long value = std::strtol(item.c_str(), &end, 10);
-        if (item.empty() || *end != '\0' || value < 0)
-            throw std::invalid_argument(std::string(flag) +
-                                        ": not a list of numbers: " + std::string(text));
-        out.push_back(value);
-        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    }
-    return out;
-}
-
-inline double parse_number(std::string_view flag, const char* text) {
-    char* end = nullptr;
-    const double value = std::strtod(text, &end);
-    if (*text == '\0' || *end != '\0' || value < 0)
-        throw std::invalid_argument(std::string(flag) + ": not a number: " + text);
-    return value;
-}
-
 inline asio::awaitable<void> sleep_for(double seconds) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     timer.expires_after(
         std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds)));
     co_await timer.async_wait(use_tuple);
-}
-
-inline std::int64_t now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               clock_type::now().time_since_epoch())
-        .count();
 }
 
 /// One client WebSocket: connect and handshake, masked binary frames appended to an output
