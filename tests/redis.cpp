@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -327,6 +329,43 @@ TEST_CASE("redis: a bad URL is refused with a reason", "[redis]") {
     CHECK(parsed.host == "10.0.0.1");
     CHECK(parsed.port == 7000);
     CHECK(parsed.db == 3);
+}
+
+TEST_CASE("redis: a server stops at once while its Redis does not answer", "[redis]") {
+    // A "Redis" that accepts and never answers: both connections of the link wait for the
+    // answer to their AUTH, inside a connection attempt, when the stop comes.
+    net::io_context ctx;
+    tcp::acceptor silent(ctx, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    aster::server_config config;
+    config.threads = 1;
+    config.broker = aster::redis_broker{.url = "redis://:silent-pw@127.0.0.1:" +
+                                               std::to_string(silent.local_endpoint().port()),
+                                        .retry_min = std::chrono::seconds(30),
+                                        .retry_max = std::chrono::seconds(30),
+                                        .connect_timeout = std::chrono::seconds(30)};
+    std::optional<test_support::running_server> server(std::in_place, app, config);
+    tcp::socket first(ctx), second(ctx);
+    int asked = 0;
+    net::co_spawn(
+        ctx,
+        [&]() -> task<> {
+            for (tcp::socket* s : {&first, &second}) {
+                co_await silent.async_accept(*s, net::use_awaitable);
+                std::string in;
+                co_await net::async_read_until(*s, net::dynamic_buffer(in), "silent-pw",
+                                               net::use_awaitable);
+                ++asked;
+            }
+        },
+        net::detached);
+    ctx.run_for(std::chrono::seconds(10));
+    REQUIRE(asked == 2);
+    const auto stop_requested = clock_type::now();
+    server->srv.stop();
+    // Not the 30 s of retry_min: nothing waits for a retry that will not be made.
+    CHECK(server->done.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    CHECK(clock_type::now() - stop_requested < std::chrono::seconds(5));
+    server.reset();
 }
 
 } // namespace redis_test

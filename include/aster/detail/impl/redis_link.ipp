@@ -88,6 +88,9 @@ ASTER_ENGINE void redis_link::flush_subscriptions() {
 }
 
 ASTER_ENGINE task<> redis_link::pause(std::chrono::milliseconds& delay) {
+    // After stop() nothing would cancel this timer: a stop during a connection attempt would
+    // hold the loop, and so a server's run(), for up to retry_max.
+    if (stopping_) co_return;
     net::steady_timer timer(executor_);
     timer.expires_after(delay);
     timers_.push_back(&timer);
