@@ -8378,6 +8378,7 @@ private:
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -8401,6 +8402,13 @@ public:
     /// Publishes dropped because the broker was away too long.
     virtual std::size_t dropped() const noexcept = 0;
     virtual bool connected() const noexcept = 0;
+    /// Asks for a round trip through the broker behind everything asked of it so far (the
+    /// subscription changes, the publishes); synced(ticket) says when it is back. For tests,
+    /// whose loop runs only while they wait.
+    virtual std::uint64_t sync() = 0;
+    virtual bool synced(std::uint64_t ticket) const noexcept = 0;
+    /// After stop(): true once nothing of the broker is left on its loop, so it may go.
+    virtual bool stopped() const noexcept = 0;
 };
 
 /// One registry per event loop. A publish is delivered on its own loop at once and crosses to
@@ -12199,7 +12207,9 @@ ASTER_DECL task<> serve_tls(tcp_transport tcp, const app_ref& app,
 
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -12266,6 +12276,10 @@ inline constexpr std::size_t redis_header_size = 17;
 /// Redis is away, dropped and counted beyond it), one subscribes to a channel per topic that
 /// has subscribers in this process. Each reconnects with backoff; the subscriber subscribes
 /// again to everything. A process delivers its own publishes itself and skips their echo.
+/// sync() is `PING <ticket>` on the publisher, behind the queued publishes, then on the
+/// subscriber once the publisher's answer is in: Redis answers in order on each connection,
+/// so when the subscriber's PONG arrives, Redis has taken every earlier publish, pushed what
+/// it sent to this process ahead of the PONG, and confirmed every earlier (UN)SUBSCRIBE.
 class redis_link final : public topic_broker {
 public:
     redis_link(topic_hub& hub, net::any_io_executor executor, redis_broker settings)
@@ -12290,6 +12304,11 @@ public:
     bool connected() const noexcept override {
         return pub_up_.load(std::memory_order_relaxed) && sub_up_.load(std::memory_order_relaxed);
     }
+    std::uint64_t sync() override;
+    bool synced(std::uint64_t ticket) const noexcept override {
+        return sub_answered_.load(std::memory_order_acquire) >= ticket;
+    }
+    bool stopped() const noexcept override { return running_.load(std::memory_order_acquire) == 0; }
 
 private:
     struct connection {
@@ -12309,6 +12328,10 @@ private:
     task<bool> open(connection& c);
     task<redis_reader::reply> read_reply(connection& c);
     task<> pause(std::chrono::milliseconds& delay);
+    void spawn(task<> coroutine);
+    void queue_ping();
+    void ping_subscriber();
+    static bool ping_answer(const redisReply& r, std::uint64_t& ticket) noexcept;
     void send_subscription(std::string_view verb, std::string_view topic);
     void flush_subscriptions();
     void on_message(const redisReply& r);
@@ -12334,6 +12357,10 @@ private:
     std::string sub_out_, sub_inflight_;
     bool sub_writing_ = false;
     std::vector<net::steady_timer*> timers_; // pauses and connect deadlines now running
+    // sync(): the last ticket handed out, and the last answered on each connection.
+    std::atomic<std::uint64_t> sync_asked_{0}, pub_answered_{0}, sub_answered_{0};
+    std::uint64_t pinged_ = 0;    // the newest ticket queued on the publisher (on the loop)
+    std::atomic<int> running_{0}; // coroutines of the link not finished yet
 };
 
 } // namespace aster::detail
@@ -12353,12 +12380,22 @@ private:
 #include <asio/write.hpp>
 
 #include <algorithm>
+#include <exception>
+#include <system_error>
 
 namespace aster::detail {
 
 ASTER_ENGINE void redis_link::start() {
-    net::co_spawn(executor_, run_publisher(), net::detached);
-    net::co_spawn(executor_, run_subscriber(), net::detached);
+    spawn(run_publisher());
+    spawn(run_subscriber());
+}
+
+// Counted: an owner whose loop runs only while it waits (test_client) runs it until the link
+// has wound down, then destroys it.
+ASTER_ENGINE void redis_link::spawn(task<> coroutine) {
+    running_.fetch_add(1, std::memory_order_relaxed);
+    net::co_spawn(executor_, std::move(coroutine),
+                  [this](std::exception_ptr) { running_.fetch_sub(1, std::memory_order_release); });
 }
 
 // On the link's loop: everything waiting ends, and the two connections do not come back.
@@ -12391,6 +12428,51 @@ ASTER_ENGINE void redis_link::publish(std::string_view topic, std::string_view m
         outbox_.push_back(std::move(command));
         outbox_ready_.notify_all();
     });
+}
+
+ASTER_ENGINE std::uint64_t redis_link::sync() {
+    const std::uint64_t ticket = sync_asked_.fetch_add(1, std::memory_order_relaxed) + 1;
+    // Posted as watch and publish are: behind what they posted before.
+    net::post(executor_, [this, ticket] {
+        if (stopping_) return;
+        pinged_ = std::max(pinged_, ticket);
+        queue_ping();
+    });
+    return ticket;
+}
+
+// PING <pinged_> behind the publishes queued so far. Never dropped for room: it is small, and
+// a sync waiting for it would otherwise wait for nothing.
+ASTER_ENGINE void redis_link::queue_ping() {
+    std::string command = redis_command({"PING", std::to_string(pinged_)});
+    outbox_bytes_ += command.size();
+    outbox_.push_back(std::move(command));
+    outbox_ready_.notify_all();
+}
+
+// The publisher's answer is in: the subscriber's PING goes behind it. While the subscriber is
+// down it is sent on reconnection, after the SUBSCRIBEs.
+ASTER_ENGINE void redis_link::ping_subscriber() {
+    if (!sub_up_.load(std::memory_order_relaxed)) return;
+    sub_out_ += redis_command(
+        {"PING", std::to_string(pub_answered_.load(std::memory_order_relaxed))});
+    flush_subscriptions();
+}
+
+// PING <n> answers "n" (a bulk string), or ["pong", "n"] on a connection subscribed to a
+// channel; nothing else this link sends is answered with either.
+ASTER_ENGINE bool redis_link::ping_answer(const redisReply& r, std::uint64_t& ticket) noexcept {
+    const redisReply* text = &r;
+    if (r.type == REDIS_REPLY_ARRAY) {
+        if (r.elements != 2 || r.element[0]->type != REDIS_REPLY_STRING ||
+            std::string_view(r.element[0]->str, r.element[0]->len) != "pong")
+            return false;
+        text = r.element[1];
+    }
+    if (text->type != REDIS_REPLY_STRING) return false;
+    const char* end = text->str + text->len;
+    auto [at, ec] = std::from_chars(text->str, end, ticket);
+    return ec == std::errc() && at == end;
 }
 
 ASTER_ENGINE void redis_link::watch(std::string_view topic) {
@@ -12431,7 +12513,7 @@ ASTER_ENGINE void redis_link::flush_subscriptions() {
 
 ASTER_ENGINE task<> redis_link::pause(std::chrono::milliseconds& delay) {
     // After stop() nothing would cancel this timer: a stop during a connection attempt would
-    // hold the loop, and so a server's run(), for up to retry_max.
+    // hold the loop (a server's run(), a test_client's destructor) for up to retry_max.
     if (stopping_) co_return;
     net::steady_timer timer(executor_);
     timer.expires_after(delay);
@@ -12538,7 +12620,9 @@ ASTER_ENGINE task<> redis_link::run_publisher() {
         logged_down = false;
         delay = settings_.retry_min;
         pub_up_.store(true, std::memory_order_relaxed);
-        net::co_spawn(executor_, drain_replies(), net::detached);
+        spawn(drain_replies());
+        // A sync whose PING went down with the last connection asks again.
+        if (pinged_ > pub_answered_.load(std::memory_order_relaxed)) queue_ping();
         std::string batch;
         while (pub_up_.load(std::memory_order_relaxed) && !stopping_) {
             if (outbox_.empty()) {
@@ -12569,6 +12653,11 @@ ASTER_ENGINE task<> redis_link::drain_replies() {
         while (ok) {
             auto r = pub_.reader->next(ok);
             if (!r) break;
+            std::uint64_t ticket = 0;
+            if (ping_answer(*r, ticket) && ticket > pub_answered_.load(std::memory_order_relaxed)) {
+                pub_answered_.store(ticket, std::memory_order_relaxed);
+                ping_subscriber();
+            }
         }
         if (!ok) break;
     }
@@ -12587,11 +12676,20 @@ ASTER_ENGINE task<> redis_link::run_subscriber() {
         sub_up_.store(true, std::memory_order_relaxed);
         sub_out_.clear();
         for (const std::string& t : topics_) sub_out_ += redis_command({"SUBSCRIBE", channel(t)});
+        if (pub_answered_.load(std::memory_order_relaxed) >
+            sub_answered_.load(std::memory_order_relaxed))
+            ping_subscriber();
         flush_subscriptions();
         for (;;) {
             auto r = co_await read_reply(sub_);
             if (!r) break;
-            on_message(*r);
+            std::uint64_t ticket = 0;
+            if (ping_answer(*r, ticket)) {
+                if (ticket > sub_answered_.load(std::memory_order_relaxed))
+                    sub_answered_.store(ticket, std::memory_order_release);
+            } else {
+                on_message(*r);
+            }
         }
         sub_up_.store(false, std::memory_order_relaxed);
         std::error_code ignored;
@@ -13523,6 +13621,12 @@ struct test_client_options {
     // Fail at once, instead of at the timeout, when the server waits for request bytes the
     // test never sends. Turn off to test the server's own timeouts (408).
     bool detect_stalls = true;
+    // Set: the client's topics are shared through Redis, as a server's with
+    // server_config::broker (needs ASTER_HAS_REDIS; without it the client throws
+    // std::invalid_argument). The link runs on the client's io_context, so only while the test
+    // waits: sync_broker() waits for it. Two clients given the same Redis stand for two
+    // processes.
+    std::optional<redis_broker> broker{};
 };
 
 /// Thrown when the app does not answer within the client's timeout, or cannot answer at all.
@@ -13563,6 +13667,14 @@ public:
     }
     /// The client's topics, as a value to keep.
     aster::topics topics() noexcept { return aster::topics(&topics_); }
+    /// With test_client_options::broker: runs the client until Redis has answered a round trip
+    /// behind everything the client asked of it so far (the app runs first until it waits).
+    /// Then every topic with a subscriber here is subscribed in Redis, every publish made here
+    /// has reached Redis (and so every client subscribed by then), and what Redis sent here
+    /// before has been read. Call it after subscribing and after publishing, before another
+    /// client waits for the messages. Throws test_timeout after `timeout` (Redis away),
+    /// std::logic_error without a broker.
+    void sync_broker();
 
 protected:
     friend class aster::websocket_session;
@@ -13572,6 +13684,10 @@ protected:
         : options_(std::move(options)), topic_loop_(&topics_.add_loop(ctx_.get_executor())) {}
     virtual ~test_client_base() = default;
 
+    // Stops the broker, runs the loop until it has wound down (bounded by `timeout`) and
+    // destroys it: its sockets and timers belong to ctx_, and sessions still to go would tell
+    // it of topics they leave. The owner calls it before ctx_ and topics_ go.
+    void stop_broker() noexcept;
     virtual void spawn_server(test_connection& c) = 0;
     void open_connection(test_connection& c);
     void close_connection(test_connection& c);
@@ -13595,7 +13711,55 @@ protected:
     std::exception_ptr server_exception_;
     std::map<std::string, std::string> cookies_;
     std::uint32_t mask_state_ = 0x9E3779B9u;
+    // A lifespan hook ran out of time: its frame refers to what is gone, so ctx_ must not run
+    // again.
+    bool abandoned_ = false;
 };
+
+inline void test_client_base::sync_broker() {
+    detail::topic_broker* broker = topics_.broker();
+    if (!broker)
+        throw std::logic_error("aster::test_client::sync_broker: the client has no broker "
+                               "(test_client_options::broker)");
+    // First what is ready runs: a handler just accepted subscribes, a message just sent is
+    // published, and the round trip goes behind them.
+    if (ctx_.stopped()) ctx_.restart();
+    ctx_.poll();
+    const std::uint64_t ticket = broker->sync();
+    const auto deadline = clock::now() + options_.timeout;
+    while (!broker->synced(ticket)) {
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.run_one_until(deadline) == 0 && (clock::now() >= deadline || ctx_.stopped())) {
+            const auto where = redis_address::parse(options_.broker->url); // not the password
+            throw test_timeout("aster::test_client::sync_broker: no answer from Redis at " +
+                               where.host + ":" + std::to_string(where.port) + " within " +
+                               std::to_string(options_.timeout.count()) + " ms" +
+                               (broker->connected() ? "" : " (not connected)"));
+        }
+    }
+    // What the round trip brought in is handed to the sessions now.
+    if (ctx_.stopped()) ctx_.restart();
+    ctx_.poll();
+}
+
+inline void test_client_base::stop_broker() noexcept {
+    detail::topic_broker* broker = topics_.broker();
+    if (!broker) return;
+    broker->stop();
+    const auto deadline = clock::now() + options_.timeout;
+    try {
+        while (!abandoned_ && !broker->stopped()) {
+            if (ctx_.stopped()) ctx_.restart();
+            if (ctx_.run_one_until(deadline) == 0 && (clock::now() >= deadline || ctx_.stopped()))
+                break;
+        }
+    } catch (...) {
+        // A handler's exception while winding down: the destructor goes on.
+    }
+    // Destroyed even when it did not wind down in time: ctx_ never runs again, and its
+    // frames left on ctx_ go with it unresumed.
+    topics_.detach_broker();
+}
 
 inline void test_client_base::open_connection(test_connection& c) {
     close_connection(c);
@@ -14143,13 +14307,21 @@ public:
     /// Drives any route table behind an app_ref; the app must outlive the client.
     /// Runs the app's lifespan startup here, on the client's io_context (its exception
     /// propagates), and the shutdown in the destructor, after the last connection closed.
+    /// With options.broker, the Redis link starts after the startup, as a server's does.
     explicit test_client(detail::app_ref app, test_client_options options = {})
         : test_client_base(std::move(options)), app_(app) {
         if (app_.has_metrics) {
             metrics_ = std::make_unique<detail::loop_metrics>();
             all_metrics_.loops.push_back(metrics_.get());
         }
-        run_hook(app_.startup, "startup");
+        attach_broker();
+        try {
+            run_hook(app_.startup, "startup");
+        } catch (...) {
+            stop_broker(); // no destructor runs: it must go before ctx_ does
+            throw;
+        }
+        if (auto* broker = topics_.broker()) broker->start();
     }
     ~test_client();
 
@@ -14202,6 +14374,9 @@ private:
     target split_url(std::string_view url) const;
     void spawn_server(detail::test_connection& c) override;
     void run_hook(task<> (*hook)(), std::string_view what);
+    // Builds the Redis link of options_.broker (throws std::invalid_argument in a build
+    // without ASTER_HAS_REDIS); not started yet.
+    void attach_broker();
     test_response send_once(std::string_view method, std::string_view url,
                             const request_options& o);
 
@@ -14252,6 +14427,7 @@ ASTER_ENGINE void test_client::run_hook(task<> (*hook)(), std::string_view what)
         if (ctx_.run_one_until(deadline) == 0 && !done) {
             // The frame still refers to `done`: stop the loop so nothing resumes it later.
             ctx_.stop();
+            abandoned_ = true;
             throw test_timeout("aster::test_client: the lifespan " + std::string(what) +
                                " did not finish in time");
         }
@@ -14270,6 +14446,19 @@ ASTER_ENGINE test_client::~test_client() {
     } catch (...) {
         log(log_level::error, "aster::test_client: lifespan shutdown failed");
     }
+    stop_broker(); // after the shutdown hook, which may still publish
+}
+
+ASTER_ENGINE void test_client::attach_broker() {
+    if (!options_.broker) return;
+#ifdef ASTER_HAS_REDIS
+    topics_.attach(
+        std::make_unique<detail::redis_link>(topics_, ctx_.get_executor(), *options_.broker));
+#else
+    throw std::invalid_argument("aster: test_client_options::broker needs a build with Redis "
+                                "(ASTER_HAS_REDIS: CMake -DASTER_REDIS=ON, meson "
+                                "-Dredis=enabled)");
+#endif
 }
 
 ASTER_ENGINE test_client::target test_client::split_url(std::string_view url) const {

@@ -168,8 +168,21 @@ task<> lateness(websocket& ws) {
     co_await ws.send_text(std::to_string(worst));
 }
 
+// A room as docs/topics.md has it: it says nothing of its subscribe; an arrival and what a
+// member says go to the others.
+task<> room_member(websocket& ws) {
+    co_await ws.accept();
+    ws.subscribe("room");
+    co_await ws.publish("room", "joined");
+    for (;;) {
+        const std::string m = co_await ws.receive_text();
+        co_await ws.publish("room", m);
+    }
+}
+
 constexpr aster::application app{aster::routes(aster::websocket_route<"/sub">(subscriber),
-                                               aster::websocket_route<"/late">(lateness))};
+                                               aster::websocket_route<"/late">(lateness),
+                                               aster::websocket_route<"/room">(room_member))};
 
 aster::server_config with_redis(const redis_process& redis) {
     aster::server_config config;
@@ -368,6 +381,139 @@ TEST_CASE("redis: a server stops at once while its Redis does not answer", "[red
     server.reset();
 }
 
+// --- test_client with a broker: two clients stand for two processes ----------------------------
+
+aster::test_client_options client_with_redis(const redis_process& redis) {
+    aster::test_client_options options;
+    options.broker = aster::redis_broker{.url = redis.url(),
+                                         .retry_min = std::chrono::milliseconds(20),
+                                         .retry_max = std::chrono::milliseconds(200)};
+    return options;
+}
+
+// The i-th message of a run: its number, then a filler whose length varies (one of 100 KiB).
+std::string numbered(int i) {
+    const std::size_t filler = i == 7 ? 100 * 1024 : std::size_t(i * 37 % 500);
+    return std::to_string(i) + ":" + std::string(filler, char('a' + i % 26));
+}
+
+TEST_CASE("redis: test_clients given one Redis share topics, in order, once each", "[redis]") {
+    redis_process redis(free_port());
+    aster::test_client a{app, client_with_redis(redis)}, b{app, client_with_redis(redis)};
+    aster::test_client alone{app}; // no broker: topics of its own
+    auto on_a = a.websocket_connect("/sub");
+    auto on_b = b.websocket_connect("/sub");
+    auto on_alone = alone.websocket_connect("/sub");
+    REQUIRE(on_a.receive_text() == "subscribed");
+    REQUIRE(on_b.receive_text() == "subscribed");
+    REQUIRE(on_alone.receive_text() == "subscribed");
+    a.sync_broker();
+    b.sync_broker();
+    // Synced: Redis has confirmed both subscriptions already, no waiting needed.
+    CHECK(redis.subscribers("aster:feed") == 2);
+    CHECK(a.topics().stats().broker_connected);
+    CHECK_FALSE(alone.topics().stats().broker_connected);
+
+    // B's session publishes (its own copy is local), then B's test does.
+    constexpr int count = 20;
+    for (int i = 0; i < count; ++i) {
+        on_b.send_text(numbered(i));
+        REQUIRE(on_b.receive_text() == numbered(i));
+    }
+    b.publish("feed", "from b's test");
+    CHECK(on_b.receive_text() == "from b's test");
+    b.sync_broker(); // all of it has reached Redis, and B has read back its echoes
+    for (int i = 0; i < count; ++i) REQUIRE(on_a.receive_text() == numbered(i));
+    CHECK(on_a.receive_text() == "from b's test");
+
+    // Echoes skipped: each client reads its own publishes back from Redis in its sync, and an
+    // echo delivered would reach its session before what is published next.
+    b.publish("feed", "b again");
+    CHECK(on_b.receive_text() == "b again");
+    b.sync_broker();
+    CHECK(on_a.receive_text() == "b again");
+    a.publish("feed", "from a");
+    CHECK(on_a.receive_text() == "from a");
+    a.sync_broker();
+    a.publish("feed", "a again");
+    CHECK(on_a.receive_text() == "a again");
+    a.sync_broker();
+    CHECK(on_b.receive_text() == "from a");
+    CHECK(on_b.receive_text() == "a again");
+
+    // The client without a broker got none of it, and its publish stays its own.
+    alone.publish("feed", "alone");
+    CHECK(on_alone.receive_text() == "alone");
+    b.publish("feed", "last");
+    b.sync_broker();
+    CHECK(on_a.receive_text() == "last");
+    CHECK(b.topics().stats().published == std::size_t(count) + 3);
+    CHECK(a.topics().stats().published == 2);
+    CHECK(alone.topics().stats().published == 1);
+}
+
+TEST_CASE("redis: a test_client's broker reconnects after Redis restarts", "[redis]") {
+    redis_process redis(free_port());
+    aster::test_client a{app, client_with_redis(redis)}, b{app, client_with_redis(redis)};
+    auto on_a = a.websocket_connect("/sub");
+    auto on_b = b.websocket_connect("/sub");
+    REQUIRE(on_a.receive_text() == "subscribed");
+    REQUIRE(on_b.receive_text() == "subscribed");
+    a.sync_broker();
+    b.sync_broker();
+    on_b.send_text("before");
+    REQUIRE(on_b.receive_text() == "before");
+    b.sync_broker();
+    REQUIRE(on_a.receive_text() == "before");
+
+    redis.stop();
+    // No Redis: a sync fails at the client's timeout, saying so, and local delivery goes on.
+    a.settings().timeout = std::chrono::milliseconds(300);
+    CHECK_THROWS_AS(a.sync_broker(), aster::test_timeout);
+    CHECK_THROWS_WITH(a.sync_broker(), Catch::Contains("no answer from Redis at 127.0.0.1:" +
+                                                       std::to_string(redis.port())));
+    CHECK_FALSE(a.topics().stats().broker_connected);
+    a.settings().timeout = std::chrono::seconds(5);
+    on_a.send_text("during");
+    CHECK(on_a.receive_text() == "during");
+
+    redis.start(); // the same port
+    // B first: subscribed again before A's link, which holds "during", is back.
+    b.sync_broker();
+    a.sync_broker();
+    CHECK(redis.subscribers("aster:feed") == 2);
+    CHECK(a.topics().stats().broker_connected);
+    // Queued while Redis was away, sent on reconnection ahead of the sync's round trip.
+    CHECK(on_b.receive_text() == "during");
+    on_b.send_text("after");
+    REQUIRE(on_b.receive_text() == "after");
+    b.sync_broker();
+    CHECK(on_a.receive_text() == "after");
+    CHECK(a.topics().stats().broker_dropped == 0);
+}
+
+TEST_CASE("redis: sync_broker covers what the app did before it waits", "[redis]") {
+    redis_process redis(free_port());
+    aster::test_client one{app, client_with_redis(redis)}, other{app, client_with_redis(redis)};
+    auto ada = one.websocket_connect("/room");
+    one.sync_broker(); // the handler's subscribe, with no message to wait for
+    CHECK(redis.subscribers("aster:room") == 1);
+    auto bob = other.websocket_connect("/room");
+    other.sync_broker(); // bob's arrival, published in `other`, has gone through Redis
+    CHECK(ada.receive_text() == "joined");
+    bob.send_text("hi ada"); // read and published by the handler in the sync
+    other.sync_broker();
+    CHECK(ada.receive_text() == "hi ada");
+    ada.send_text("hi bob");
+    one.sync_broker();
+    CHECK(bob.receive_text() == "hi bob");
+}
+
+TEST_CASE("redis: sync_broker needs a broker", "[redis]") {
+    aster::test_client client{app};
+    CHECK_THROWS_AS(client.sync_broker(), std::logic_error);
+}
+
 } // namespace redis_test
 
 #else // without ASTER_HAS_REDIS
@@ -383,6 +529,16 @@ TEST_CASE("redis: a server given a broker in a build without Redis says how to g
     aster::server_config config;
     config.broker = aster::redis_broker{};
     CHECK_THROWS_WITH((aster::server{no_redis_app, config}), Catch::Contains("ASTER_HAS_REDIS"));
+}
+
+TEST_CASE("redis: a test_client given a broker in a build without Redis says how to get one",
+          "[redis]") {
+    aster::test_client_options options;
+    options.broker = aster::redis_broker{};
+    CHECK_THROWS_AS((aster::test_client{no_redis_app, options}), std::invalid_argument);
+    CHECK_THROWS_WITH((aster::test_client{no_redis_app, options}),
+                      Catch::Contains("test_client_options::broker") &&
+                          Catch::Contains("ASTER_HAS_REDIS"));
 }
 
 #endif

@@ -71,13 +71,21 @@ public:
     /// Drives any route table behind an app_ref; the app must outlive the client.
     /// Runs the app's lifespan startup here, on the client's io_context (its exception
     /// propagates), and the shutdown in the destructor, after the last connection closed.
+    /// With options.broker, the Redis link starts after the startup, as a server's does.
     explicit test_client(detail::app_ref app, test_client_options options = {})
         : test_client_base(std::move(options)), app_(app) {
         if (app_.has_metrics) {
             metrics_ = std::make_unique<detail::loop_metrics>();
             all_metrics_.loops.push_back(metrics_.get());
         }
-        run_hook(app_.startup, "startup");
+        attach_broker();
+        try {
+            run_hook(app_.startup, "startup");
+        } catch (...) {
+            stop_broker(); // no destructor runs: it must go before ctx_ does
+            throw;
+        }
+        if (auto* broker = topics_.broker()) broker->start();
     }
     ~test_client();
 
@@ -130,6 +138,9 @@ private:
     target split_url(std::string_view url) const;
     void spawn_server(detail::test_connection& c) override;
     void run_hook(task<> (*hook)(), std::string_view what);
+    // Builds the Redis link of options_.broker (throws std::invalid_argument in a build
+    // without ASTER_HAS_REDIS); not started yet.
+    void attach_broker();
     test_response send_once(std::string_view method, std::string_view url,
                             const request_options& o);
 

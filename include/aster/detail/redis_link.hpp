@@ -22,7 +22,9 @@
 
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -89,6 +91,10 @@ inline constexpr std::size_t redis_header_size = 17;
 /// Redis is away, dropped and counted beyond it), one subscribes to a channel per topic that
 /// has subscribers in this process. Each reconnects with backoff; the subscriber subscribes
 /// again to everything. A process delivers its own publishes itself and skips their echo.
+/// sync() is `PING <ticket>` on the publisher, behind the queued publishes, then on the
+/// subscriber once the publisher's answer is in: Redis answers in order on each connection,
+/// so when the subscriber's PONG arrives, Redis has taken every earlier publish, pushed what
+/// it sent to this process ahead of the PONG, and confirmed every earlier (UN)SUBSCRIBE.
 class redis_link final : public topic_broker {
 public:
     redis_link(topic_hub& hub, net::any_io_executor executor, redis_broker settings)
@@ -113,6 +119,11 @@ public:
     bool connected() const noexcept override {
         return pub_up_.load(std::memory_order_relaxed) && sub_up_.load(std::memory_order_relaxed);
     }
+    std::uint64_t sync() override;
+    bool synced(std::uint64_t ticket) const noexcept override {
+        return sub_answered_.load(std::memory_order_acquire) >= ticket;
+    }
+    bool stopped() const noexcept override { return running_.load(std::memory_order_acquire) == 0; }
 
 private:
     struct connection {
@@ -132,6 +143,10 @@ private:
     task<bool> open(connection& c);
     task<redis_reader::reply> read_reply(connection& c);
     task<> pause(std::chrono::milliseconds& delay);
+    void spawn(task<> coroutine);
+    void queue_ping();
+    void ping_subscriber();
+    static bool ping_answer(const redisReply& r, std::uint64_t& ticket) noexcept;
     void send_subscription(std::string_view verb, std::string_view topic);
     void flush_subscriptions();
     void on_message(const redisReply& r);
@@ -157,6 +172,10 @@ private:
     std::string sub_out_, sub_inflight_;
     bool sub_writing_ = false;
     std::vector<net::steady_timer*> timers_; // pauses and connect deadlines now running
+    // sync(): the last ticket handed out, and the last answered on each connection.
+    std::atomic<std::uint64_t> sync_asked_{0}, pub_answered_{0}, sub_answered_{0};
+    std::uint64_t pinged_ = 0;    // the newest ticket queued on the publisher (on the loop)
+    std::atomic<int> running_{0}; // coroutines of the link not finished yet
 };
 
 } // namespace aster::detail

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +34,13 @@ public:
     /// Publishes dropped because the broker was away too long.
     virtual std::size_t dropped() const noexcept = 0;
     virtual bool connected() const noexcept = 0;
+    /// Asks for a round trip through the broker behind everything asked of it so far (the
+    /// subscription changes, the publishes); synced(ticket) says when it is back. For tests,
+    /// whose loop runs only while they wait.
+    virtual std::uint64_t sync() = 0;
+    virtual bool synced(std::uint64_t ticket) const noexcept = 0;
+    /// After stop(): true once nothing of the broker is left on its loop, so it may go.
+    virtual bool stopped() const noexcept = 0;
 };
 
 /// One registry per event loop. A publish is delivered on its own loop at once and crosses to

@@ -7,6 +7,7 @@
 #include <aster/test_client.hpp>
 #include <aster/detail/base64.hpp>
 #include <aster/detail/ws_handshake.hpp>
+#include <aster/detail/redis_link.hpp> // empty without ASTER_HAS_REDIS
 
 namespace aster {
 
@@ -37,6 +38,7 @@ ASTER_ENGINE void test_client::run_hook(task<> (*hook)(), std::string_view what)
         if (ctx_.run_one_until(deadline) == 0 && !done) {
             // The frame still refers to `done`: stop the loop so nothing resumes it later.
             ctx_.stop();
+            abandoned_ = true;
             throw test_timeout("aster::test_client: the lifespan " + std::string(what) +
                                " did not finish in time");
         }
@@ -55,6 +57,19 @@ ASTER_ENGINE test_client::~test_client() {
     } catch (...) {
         log(log_level::error, "aster::test_client: lifespan shutdown failed");
     }
+    stop_broker(); // after the shutdown hook, which may still publish
+}
+
+ASTER_ENGINE void test_client::attach_broker() {
+    if (!options_.broker) return;
+#ifdef ASTER_HAS_REDIS
+    topics_.attach(
+        std::make_unique<detail::redis_link>(topics_, ctx_.get_executor(), *options_.broker));
+#else
+    throw std::invalid_argument("aster: test_client_options::broker needs a build with Redis "
+                                "(ASTER_HAS_REDIS: CMake -DASTER_REDIS=ON, meson "
+                                "-Dredis=enabled)");
+#endif
 }
 
 ASTER_ENGINE test_client::target test_client::split_url(std::string_view url) const {

@@ -11,6 +11,7 @@
 #include <aster/cookies.hpp>
 #include <aster/headers.hpp>
 #include <aster/options.hpp>
+#include <aster/redis.hpp>
 #include <aster/status.hpp>
 #include <aster/test/stream.hpp>
 #include <aster/topics.hpp>
@@ -69,6 +70,12 @@ struct test_client_options {
     // Fail at once, instead of at the timeout, when the server waits for request bytes the
     // test never sends. Turn off to test the server's own timeouts (408).
     bool detect_stalls = true;
+    // Set: the client's topics are shared through Redis, as a server's with
+    // server_config::broker (needs ASTER_HAS_REDIS; without it the client throws
+    // std::invalid_argument). The link runs on the client's io_context, so only while the test
+    // waits: sync_broker() waits for it. Two clients given the same Redis stand for two
+    // processes.
+    std::optional<redis_broker> broker{};
 };
 
 /// Thrown when the app does not answer within the client's timeout, or cannot answer at all.
@@ -109,6 +116,14 @@ public:
     }
     /// The client's topics, as a value to keep.
     aster::topics topics() noexcept { return aster::topics(&topics_); }
+    /// With test_client_options::broker: runs the client until Redis has answered a round trip
+    /// behind everything the client asked of it so far (the app runs first until it waits).
+    /// Then every topic with a subscriber here is subscribed in Redis, every publish made here
+    /// has reached Redis (and so every client subscribed by then), and what Redis sent here
+    /// before has been read. Call it after subscribing and after publishing, before another
+    /// client waits for the messages. Throws test_timeout after `timeout` (Redis away),
+    /// std::logic_error without a broker.
+    void sync_broker();
 
 protected:
     friend class aster::websocket_session;
@@ -118,6 +133,10 @@ protected:
         : options_(std::move(options)), topic_loop_(&topics_.add_loop(ctx_.get_executor())) {}
     virtual ~test_client_base() = default;
 
+    // Stops the broker, runs the loop until it has wound down (bounded by `timeout`) and
+    // destroys it: its sockets and timers belong to ctx_, and sessions still to go would tell
+    // it of topics they leave. The owner calls it before ctx_ and topics_ go.
+    void stop_broker() noexcept;
     virtual void spawn_server(test_connection& c) = 0;
     void open_connection(test_connection& c);
     void close_connection(test_connection& c);
@@ -141,7 +160,55 @@ protected:
     std::exception_ptr server_exception_;
     std::map<std::string, std::string> cookies_;
     std::uint32_t mask_state_ = 0x9E3779B9u;
+    // A lifespan hook ran out of time: its frame refers to what is gone, so ctx_ must not run
+    // again.
+    bool abandoned_ = false;
 };
+
+inline void test_client_base::sync_broker() {
+    detail::topic_broker* broker = topics_.broker();
+    if (!broker)
+        throw std::logic_error("aster::test_client::sync_broker: the client has no broker "
+                               "(test_client_options::broker)");
+    // First what is ready runs: a handler just accepted subscribes, a message just sent is
+    // published, and the round trip goes behind them.
+    if (ctx_.stopped()) ctx_.restart();
+    ctx_.poll();
+    const std::uint64_t ticket = broker->sync();
+    const auto deadline = clock::now() + options_.timeout;
+    while (!broker->synced(ticket)) {
+        if (ctx_.stopped()) ctx_.restart();
+        if (ctx_.run_one_until(deadline) == 0 && (clock::now() >= deadline || ctx_.stopped())) {
+            const auto where = redis_address::parse(options_.broker->url); // not the password
+            throw test_timeout("aster::test_client::sync_broker: no answer from Redis at " +
+                               where.host + ":" + std::to_string(where.port) + " within " +
+                               std::to_string(options_.timeout.count()) + " ms" +
+                               (broker->connected() ? "" : " (not connected)"));
+        }
+    }
+    // What the round trip brought in is handed to the sessions now.
+    if (ctx_.stopped()) ctx_.restart();
+    ctx_.poll();
+}
+
+inline void test_client_base::stop_broker() noexcept {
+    detail::topic_broker* broker = topics_.broker();
+    if (!broker) return;
+    broker->stop();
+    const auto deadline = clock::now() + options_.timeout;
+    try {
+        while (!abandoned_ && !broker->stopped()) {
+            if (ctx_.stopped()) ctx_.restart();
+            if (ctx_.run_one_until(deadline) == 0 && (clock::now() >= deadline || ctx_.stopped()))
+                break;
+        }
+    } catch (...) {
+        // A handler's exception while winding down: the destructor goes on.
+    }
+    // Destroyed even when it did not wind down in time: ctx_ never runs again, and its
+    // frames left on ctx_ go with it unresumed.
+    topics_.detach_broker();
+}
 
 inline void test_client_base::open_connection(test_connection& c) {
     close_connection(c);

@@ -11,12 +11,22 @@
 #include <asio/write.hpp>
 
 #include <algorithm>
+#include <exception>
+#include <system_error>
 
 namespace aster::detail {
 
 ASTER_ENGINE void redis_link::start() {
-    net::co_spawn(executor_, run_publisher(), net::detached);
-    net::co_spawn(executor_, run_subscriber(), net::detached);
+    spawn(run_publisher());
+    spawn(run_subscriber());
+}
+
+// Counted: an owner whose loop runs only while it waits (test_client) runs it until the link
+// has wound down, then destroys it.
+ASTER_ENGINE void redis_link::spawn(task<> coroutine) {
+    running_.fetch_add(1, std::memory_order_relaxed);
+    net::co_spawn(executor_, std::move(coroutine),
+                  [this](std::exception_ptr) { running_.fetch_sub(1, std::memory_order_release); });
 }
 
 // On the link's loop: everything waiting ends, and the two connections do not come back.
@@ -49,6 +59,51 @@ ASTER_ENGINE void redis_link::publish(std::string_view topic, std::string_view m
         outbox_.push_back(std::move(command));
         outbox_ready_.notify_all();
     });
+}
+
+ASTER_ENGINE std::uint64_t redis_link::sync() {
+    const std::uint64_t ticket = sync_asked_.fetch_add(1, std::memory_order_relaxed) + 1;
+    // Posted as watch and publish are: behind what they posted before.
+    net::post(executor_, [this, ticket] {
+        if (stopping_) return;
+        pinged_ = std::max(pinged_, ticket);
+        queue_ping();
+    });
+    return ticket;
+}
+
+// PING <pinged_> behind the publishes queued so far. Never dropped for room: it is small, and
+// a sync waiting for it would otherwise wait for nothing.
+ASTER_ENGINE void redis_link::queue_ping() {
+    std::string command = redis_command({"PING", std::to_string(pinged_)});
+    outbox_bytes_ += command.size();
+    outbox_.push_back(std::move(command));
+    outbox_ready_.notify_all();
+}
+
+// The publisher's answer is in: the subscriber's PING goes behind it. While the subscriber is
+// down it is sent on reconnection, after the SUBSCRIBEs.
+ASTER_ENGINE void redis_link::ping_subscriber() {
+    if (!sub_up_.load(std::memory_order_relaxed)) return;
+    sub_out_ += redis_command(
+        {"PING", std::to_string(pub_answered_.load(std::memory_order_relaxed))});
+    flush_subscriptions();
+}
+
+// PING <n> answers "n" (a bulk string), or ["pong", "n"] on a connection subscribed to a
+// channel; nothing else this link sends is answered with either.
+ASTER_ENGINE bool redis_link::ping_answer(const redisReply& r, std::uint64_t& ticket) noexcept {
+    const redisReply* text = &r;
+    if (r.type == REDIS_REPLY_ARRAY) {
+        if (r.elements != 2 || r.element[0]->type != REDIS_REPLY_STRING ||
+            std::string_view(r.element[0]->str, r.element[0]->len) != "pong")
+            return false;
+        text = r.element[1];
+    }
+    if (text->type != REDIS_REPLY_STRING) return false;
+    const char* end = text->str + text->len;
+    auto [at, ec] = std::from_chars(text->str, end, ticket);
+    return ec == std::errc() && at == end;
 }
 
 ASTER_ENGINE void redis_link::watch(std::string_view topic) {
@@ -89,7 +144,7 @@ ASTER_ENGINE void redis_link::flush_subscriptions() {
 
 ASTER_ENGINE task<> redis_link::pause(std::chrono::milliseconds& delay) {
     // After stop() nothing would cancel this timer: a stop during a connection attempt would
-    // hold the loop, and so a server's run(), for up to retry_max.
+    // hold the loop (a server's run(), a test_client's destructor) for up to retry_max.
     if (stopping_) co_return;
     net::steady_timer timer(executor_);
     timer.expires_after(delay);
@@ -196,7 +251,9 @@ ASTER_ENGINE task<> redis_link::run_publisher() {
         logged_down = false;
         delay = settings_.retry_min;
         pub_up_.store(true, std::memory_order_relaxed);
-        net::co_spawn(executor_, drain_replies(), net::detached);
+        spawn(drain_replies());
+        // A sync whose PING went down with the last connection asks again.
+        if (pinged_ > pub_answered_.load(std::memory_order_relaxed)) queue_ping();
         std::string batch;
         while (pub_up_.load(std::memory_order_relaxed) && !stopping_) {
             if (outbox_.empty()) {
@@ -227,6 +284,11 @@ ASTER_ENGINE task<> redis_link::drain_replies() {
         while (ok) {
             auto r = pub_.reader->next(ok);
             if (!r) break;
+            std::uint64_t ticket = 0;
+            if (ping_answer(*r, ticket) && ticket > pub_answered_.load(std::memory_order_relaxed)) {
+                pub_answered_.store(ticket, std::memory_order_relaxed);
+                ping_subscriber();
+            }
         }
         if (!ok) break;
     }
@@ -245,11 +307,20 @@ ASTER_ENGINE task<> redis_link::run_subscriber() {
         sub_up_.store(true, std::memory_order_relaxed);
         sub_out_.clear();
         for (const std::string& t : topics_) sub_out_ += redis_command({"SUBSCRIBE", channel(t)});
+        if (pub_answered_.load(std::memory_order_relaxed) >
+            sub_answered_.load(std::memory_order_relaxed))
+            ping_subscriber();
         flush_subscriptions();
         for (;;) {
             auto r = co_await read_reply(sub_);
             if (!r) break;
-            on_message(*r);
+            std::uint64_t ticket = 0;
+            if (ping_answer(*r, ticket)) {
+                if (ticket > sub_answered_.load(std::memory_order_relaxed))
+                    sub_answered_.store(ticket, std::memory_order_release);
+            } else {
+                on_message(*r);
+            }
         }
         sub_up_.store(false, std::memory_order_relaxed);
         std::error_code ignored;
