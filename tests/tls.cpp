@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/captured_log.hpp"
+#include "support/loopback.hpp"
 
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
@@ -559,5 +560,98 @@ TEST_CASE("tls: https_redirect answers plain HTTP and ws:// with 307 on a real s
         }
     });
 }
+
+// --- topics over wss ----------------------------------------------------------------------------
+
+namespace tls_test {
+
+// Subscribes to "wss-feed"; what its client sends goes to every subscriber, the sender too.
+aster::task<> feed_member(aster::websocket& ws) {
+    co_await ws.accept();
+    ws.subscribe("wss-feed");
+    co_await ws.send_text("subscribed");
+    for (;;) {
+        const std::string m = co_await ws.receive_text();
+        co_await ws.publish("wss-feed", m, {.to_sender = true});
+    }
+}
+
+constexpr aster::application feed_app{aster::routes(aster::websocket_route<"/feed">(feed_member))};
+
+// The i-th message: its number, then bytes that depend on i and their place. Sizes vary; one
+// is 40 KiB, past a TLS record's 16 KiB, and one 70000 bytes, past a 16-bit frame length.
+std::string feed_message(int i) {
+    const std::size_t size = i == 50 ? 40 * 1024 : i == 150 ? 70000 : std::size_t(i * 131 % 3000);
+    std::string m = std::to_string(i) + ":";
+    for (std::size_t k = 0; k < size; ++k) m += char('!' + (std::size_t(i) + k) % 90);
+    return m;
+}
+
+TEST_CASE("tls: a topic over wss reaches every subscriber intact and in order",
+          "[tls][server][topics][mt]") {
+    certificate_files files;
+    aster::server_config config;
+    config.threads = 2; // subscribers on either loop: a publish crosses to the other
+    running_server server(feed_app, files, config);
+    auto ctx = client_context(files);
+    constexpr int clients = 4, count = 200;
+    std::vector<int> received(clients, 0);
+    std::string mismatch; // the first message that arrived other than sent
+    run_client(
+        [&]() -> net::awaitable<void> {
+            std::vector<std::unique_ptr<tls_socket>> s;
+            std::vector<std::string> in(clients);
+            std::string upgrade(ws_upgrade);
+            upgrade.replace(upgrade.find("/ws"), 3, "/feed");
+            for (int c = 0; c < clients; ++c) {
+                s.push_back(co_await connect_tls(server.endpoint(), ctx));
+                co_await net::async_write(*s[c], net::buffer(upgrade), net::use_awaitable);
+                auto n = co_await net::async_read_until(*s[c], net::dynamic_buffer(in[c]),
+                                                        "\r\n\r\n", net::use_awaitable);
+                REQUIRE(in[c].substr(0, n).find("HTTP/1.1 101 ") == 0);
+                in[c].erase(0, n);
+                const std::string first = co_await test_support::read_frame(*s[c], in[c]);
+                REQUIRE(first == "subscribed"); // so subscribed already
+            }
+            auto executor = co_await net::this_coro::executor;
+            int finished = 0;
+            for (int c = 0; c < clients; ++c)
+                net::co_spawn(
+                    executor,
+                    [&, c]() -> net::awaitable<void> {
+                        for (int i = 0; i < count; ++i) {
+                            const std::string m = co_await test_support::read_frame(*s[c], in[c]);
+                            if (m != feed_message(i) && mismatch.empty())
+                                mismatch = "client " + std::to_string(c) + " message " +
+                                           std::to_string(i) + ": " + std::to_string(m.size()) +
+                                           " bytes starting " + m.substr(0, 16);
+                            ++received[c];
+                        }
+                        ++finished;
+                    },
+                    net::detached);
+            // One client publishes while every client, itself included, reads.
+            for (int i = 0; i < count; ++i)
+                co_await net::async_write(
+                    *s[0], net::buffer(test_support::client_frame(1, feed_message(i))),
+                    net::use_awaitable);
+            net::steady_timer tick(executor);
+            while (finished < clients) {
+                tick.expires_after(1ms);
+                co_await tick.async_wait(net::use_awaitable);
+            }
+            // Counted while every subscriber is still connected.
+            const aster::server_stats stats = server.srv.stats();
+            CHECK(stats.subscriptions == std::size_t(clients));
+            CHECK(stats.published == std::size_t(count));
+            CHECK(stats.delivered == std::size_t(count) * clients);
+            CHECK(stats.dropped == 0);
+        },
+        30s);
+    for (int c = 0; c < clients; ++c) CHECK(received[c] == count);
+    CHECK(mismatch == "");
+}
+
+} // namespace tls_test
 
 #endif // ASTER_HAS_TLS

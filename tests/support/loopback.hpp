@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 namespace test_support {
 
@@ -109,7 +110,9 @@ inline aster::task<std::string> ws_open(tcp::socket& s, tcp::endpoint ep, std::s
     co_return in.substr(in.find("\r\n\r\n") + 4);
 }
 
-inline aster::task<> read_at_least(tcp::socket& s, std::string& in, std::size_t n) {
+// The readers take any Asio stream: a TCP socket, or a TLS stream over one.
+template <class Stream>
+aster::task<> read_at_least(Stream& s, std::string& in, std::size_t n) {
     if (in.size() < n)
         co_await net::async_read(s, net::dynamic_buffer(in), net::transfer_at_least(n - in.size()),
                                  net::use_awaitable);
@@ -127,7 +130,8 @@ struct server_frame {
     }
 };
 
-inline aster::task<server_frame> read_server_frame(tcp::socket& s, std::string& in) {
+template <class Stream>
+aster::task<server_frame> read_server_frame(Stream& s, std::string& in) {
     co_await read_at_least(s, in, 2);
     std::size_t len = std::uint8_t(in[1]) & 0x7f, head = 2;
     if (len == 126) {
@@ -147,8 +151,10 @@ inline aster::task<server_frame> read_server_frame(tcp::socket& s, std::string& 
 }
 
 /// The payload of the next server frame.
-inline aster::task<std::string> read_frame(tcp::socket& s, std::string& in) {
-    co_return (co_await read_server_frame(s, in)).payload;
+template <class Stream>
+aster::task<std::string> read_frame(Stream& s, std::string& in) {
+    server_frame f = co_await read_server_frame(s, in); // (g++ 12: not inside parentheses)
+    co_return std::move(f.payload);
 }
 
 } // namespace test_support
