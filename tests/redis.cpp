@@ -14,6 +14,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <optional>
@@ -283,11 +284,19 @@ TEST_CASE("redis: an outage stops nothing local; after it, topics flow again", "
     // Local delivery goes on, and the loops stay responsive while the link retries.
     on_a.send("during the outage");
     CHECK(on_a.receive() == "during the outage");
-    peer late(a.endpoint(), "/late");
-    late.send("100");
-    const std::string worst = late.receive(std::chrono::seconds(20));
-    REQUIRE(worst != "(nothing)");
-    CHECK(std::stol(worst) < 50);
+    // A window of 100 timers (1 s) holds at least five reconnection attempts (retry_max is
+    // 200 ms here), so a stall the link causes shows in every window. A machine that also runs
+    // other tests can stall any process once; the best of three windows must stay under 50 ms.
+    long best = -1;
+    for (int window = 0; window < 3 && (best < 0 || best >= 50); ++window) {
+        peer late(a.endpoint(), "/late");
+        late.send("100");
+        const std::string worst = late.receive(std::chrono::seconds(20));
+        REQUIRE(worst != "(nothing)");
+        UNSCOPED_INFO("window " << window << ": worst lateness " << worst << " ms");
+        best = best < 0 ? std::stol(worst) : std::min(best, std::stol(worst));
+    }
+    CHECK(best < 50);
 
     redis.start(); // the same port: both links reconnect and subscribe again
     REQUIRE(redis.wait_subscribers("aster:feed", 2));
