@@ -5,7 +5,7 @@
 // accepted, so it serves `/` like broadcast_server.
 //
 //   ./broadcast_beast_server [--port 8000]; listens on 127.0.0.1 with one thread
-#include <utility> // Boost 1.74's awaitable.hpp uses std::exchange without including it
+#include "beast_listen.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -44,7 +44,7 @@ class member : public std::enable_shared_from_this<member> {
 public:
     explicit member(tcp::socket socket) : ws_(std::move(socket)) {}
 
-    net::awaitable<void> run();
+    static net::awaitable<void> run(std::shared_ptr<member> self);
     // Queues `m` and starts the writer if it is idle: Beast allows one write in flight.
     void deliver(std::shared_ptr<const message> m) {
         queue_.push_back(std::move(m));
@@ -75,74 +75,36 @@ private:
 
 std::vector<std::shared_ptr<member>> members; // one thread: no lock
 
-net::awaitable<void> member::run() {
+net::awaitable<void> member::run(std::shared_ptr<member> self) {
+    auto& ws = self->ws_;
     error_code ec;
     auto token = net::redirect_error(net::use_awaitable, ec);
-    ws_.next_layer().set_option(tcp::no_delay(true), ec);
-    ws_.auto_fragment(false);
+    ws.next_layer().set_option(tcp::no_delay(true), ec);
+    ws.auto_fragment(false);
     websocket::permessage_deflate deflate; // off: every server in the comparison sends raw frames
     deflate.server_enable = false;
     deflate.client_enable = false;
-    ws_.set_option(deflate);
-    co_await ws_.async_accept(token);
+    ws.set_option(deflate);
+    co_await ws.async_accept(token);
     if (ec) co_return;
-    members.push_back(shared_from_this());
+    members.push_back(self);
     boost::beast::flat_buffer buffer;
     for (;;) {
-        co_await ws_.async_read(buffer, token);
+        co_await ws.async_read(buffer, token);
         if (ec) break;
         auto m = std::make_shared<const message>(
-            message{boost::beast::buffers_to_string(buffer.data()), !ws_.got_text()});
+            message{boost::beast::buffers_to_string(buffer.data()), !ws.got_text()});
         buffer.consume(buffer.size());
         for (const auto& to : members) to->deliver(m);
     }
-    closed_ = true;
-    std::erase(members, shared_from_this());
-}
-
-net::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
-    for (;;) {
-        error_code ec;
-        tcp::socket socket = co_await acceptor.async_accept(
-            net::redirect_error(net::use_awaitable, ec));
-        if (ec) continue;
-        auto m = std::make_shared<member>(std::move(socket));
-        net::co_spawn(
-            acceptor.get_executor(), [m]() { return m->run(); }, net::detached);
-    }
-}
-
-unsigned short port_from_args(int argc, char** argv) {
-    unsigned long port = 8000;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        const char* text = nullptr;
-        if (arg == "--port" && i + 1 < argc) text = argv[++i];
-        else if (arg.starts_with("--port=")) text = argv[i] + 7;
-        else throw std::invalid_argument("unknown option: " + std::string(arg) + " (use --port)");
-        char* end = nullptr;
-        port = std::strtoul(text, &end, 10);
-        if (*text == '\0' || *end != '\0' || port > 65535)
-            throw std::invalid_argument("--port: not a port number: " + std::string(text));
-    }
-    return static_cast<unsigned short>(port);
+    self->closed_ = true;
+    std::erase(members, self);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-    try {
-        net::io_context ctx{1};
-        tcp::acceptor acceptor(ctx);
-        tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port_from_args(argc, argv));
-        acceptor.open(endpoint.protocol());
-        acceptor.set_option(tcp::acceptor::reuse_address(true));
-        acceptor.bind(endpoint);
-        acceptor.listen(net::socket_base::max_listen_connections);
-        net::co_spawn(ctx, accept_loop(acceptor), net::detached);
-        ctx.run();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "broadcast_beast_server: %s\n", e.what());
-        return 1;
-    }
+    return beast_bench::serve("broadcast_beast_server", argc, argv, 8000, [](tcp::socket socket) {
+        return member::run(std::make_shared<member>(std::move(socket)));
+    });
 }

@@ -4,7 +4,7 @@
 // http::async_write of a response, repeated while the request allows keep-alive. It sends the
 // same headers aster does (Content-Length, Content-Type, Date rebuilt once a second).
 // ./http_beast_server [--port 8004]; listens on 127.0.0.1 with one thread.
-#include <utility> // Boost 1.74's awaitable.hpp uses std::exchange without including it
+#include "beast_listen.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -74,47 +74,9 @@ net::awaitable<void> session(tcp::socket socket) {
     socket.shutdown(tcp::socket::shutdown_send, ec);
 }
 
-net::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
-    for (;;) {
-        error_code ec;
-        tcp::socket socket = co_await acceptor.async_accept(
-            net::redirect_error(net::use_awaitable, ec));
-        if (ec) continue;
-        net::co_spawn(acceptor.get_executor(), session(std::move(socket)), net::detached);
-    }
-}
-
-unsigned short port_from_args(int argc, char** argv) {
-    unsigned long port = 8004;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        const char* text = nullptr;
-        if (arg == "--port" && i + 1 < argc) text = argv[++i];
-        else if (arg.starts_with("--port=")) text = argv[i] + 7;
-        else throw std::invalid_argument("unknown option: " + std::string(arg) + " (use --port)");
-        char* end = nullptr;
-        port = std::strtoul(text, &end, 10);
-        if (*text == '\0' || *end != '\0' || port > 65535)
-            throw std::invalid_argument("--port: not a port number: " + std::string(text));
-    }
-    return static_cast<unsigned short>(port);
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
-    try {
-        net::io_context ctx{1};
-        tcp::acceptor acceptor(ctx);
-        tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), port_from_args(argc, argv));
-        acceptor.open(endpoint.protocol());
-        acceptor.set_option(tcp::acceptor::reuse_address(true));
-        acceptor.bind(endpoint);
-        acceptor.listen(net::socket_base::max_listen_connections);
-        net::co_spawn(ctx, accept_loop(acceptor), net::detached);
-        ctx.run();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "http_beast_server: %s\n", e.what());
-        return 1;
-    }
+    return beast_bench::serve("http_beast_server", argc, argv, 8004,
+                              [](tcp::socket socket) { return session(std::move(socket)); });
 }
